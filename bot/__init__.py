@@ -1,0 +1,1 @@
+"""Application wiring, settings and the command line for the Commissioning Assistant."""

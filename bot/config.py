@@ -1,0 +1,96 @@
+"""Settings, read from the environment and an optional `.env` file.
+
+Every setting has a safe default so that a fresh install runs with nothing
+configured: data under ``./data``, a SQLite database and Chroma on disk.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # --- where things live -------------------------------------------------
+    data_dir: Path = Field(default=Path("data"), description="Folder for the database, index and logs.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; defaults to a SQLite file in DATA_DIR."
+    )
+
+    # --- knowledge -----------------------------------------------------------
+    chroma_host: str | None = Field(default=None, description="Use a Chroma server instead of Chroma on disk.")
+    chroma_port: int = 8000
+    chroma_collection: str = "guidance"
+    embedding_model_dir: Path | None = Field(
+        default=None,
+        description="Folder holding the ONNX all-MiniLM-L6-v2 model in Chroma's layout (<dir>/onnx/model.onnx).",
+    )
+    starter_pack: bool = Field(
+        default=True,
+        description="Index the built-in starter guidance while the council has indexed none of its own.",
+    )
+    max_file_mb: float = Field(default=20.0, description="Files larger than this are skipped when indexing.")
+    max_question_chars: int = 1000
+    llm_model: str | None = Field(
+        default=None, description="Optional chat model for written answers, e.g. 'openai:gpt-4o-mini'."
+    )
+    llm_timeout_seconds: float = 20.0
+
+    # --- reviews and conversations ------------------------------------------
+    cycle_file: Path | None = Field(
+        default=None, description="TOML file naming the commissioning cycle's stages; built-in default otherwise."
+    )
+    conversation_idle_minutes: int = Field(
+        default=60 * 24, description="A half-finished conversation is forgotten after this long without an answer."
+    )
+    timezone: str = Field(default="Europe/London", description="The council's own timezone.")
+
+    # --- logging -------------------------------------------------------------
+    log_level: str = "INFO"
+    log_format: str = Field(default="json", description="'json' for structured logs, 'text' for people.")
+
+    # --- chat platforms (used by the Slack and Teams adapters) ---------------
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_log_format(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"json", "text"}:
+            raise ValueError("LOG_FORMAT must be 'json' or 'text'")
+        return value
+
+    @cached_property
+    def resolved_data_dir(self) -> Path:
+        path = self.data_dir.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_data_dir / 'commissioning.db'}"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.resolved_data_dir / "chroma"
+
+    @property
+    def knowledge_dir(self) -> Path:
+        return self.resolved_data_dir / "knowledge"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides (used by tests and the CLI)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
