@@ -9,6 +9,8 @@ import pytest
 
 from bot.config import Settings
 
+pytest_plugins = ["tests.db_fixtures"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()
 CORPUS_DIR = SHARED_DIR / "corpus"

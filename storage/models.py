@@ -1,0 +1,295 @@
+"""The database tables, as SQLModel classes.
+
+Schema changes go through Alembic (``storage/migrations``): edit a model here,
+then add a revision that makes the same change. The tests compare the two.
+
+Times are stored as UTC. SQLite has no time zone type, so :class:`UtcDateTime`
+stores naive UTC and hands back aware UTC on both databases, which keeps
+comparisons in the workflows honest whichever database is behind them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import declared_attr
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Column, Field, SQLModel
+
+
+# Named constraints let Alembic's SQLite batch mode find and alter them later.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class StorageModel(SQLModel):
+    """Base of every table here; its own metadata keeps our schema apart from anyone else's models."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp that always comes back time-zone aware, in UTC."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC time")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+def _json_column(nullable: bool = False) -> Any:
+    return Column(sa.JSON, nullable=nullable)
+
+
+def _timestamp_column(nullable: bool = False) -> Any:
+    return Column(UtcDateTime(), nullable=nullable)
+
+
+class ReviewLevel(str, Enum):
+    REGIONAL = "regional"
+    STRATEGIC = "strategic"
+    OPERATIONAL = "operational"
+    INDIVIDUAL = "individual"
+
+
+class ReviewStatus(str, Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+    DECOMMISSIONED = "decommissioned"
+
+
+class NotificationStatus(str, Enum):
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class FeedbackStatus(str, Enum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    EXPIRED = "expired"
+
+
+# --- people ---------------------------------------------------------------
+
+
+class Person(StorageModel, table=True):
+    __tablename__ = "person"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    # Emails are stored lower-cased so that look-ups are case-insensitive on both databases.
+    email: Optional[str] = Field(default=None, max_length=320, unique=True)
+    slack_user_id: Optional[str] = Field(default=None, max_length=64, unique=True)
+    # The Azure AD object id Teams gives us for the user.
+    teams_user_id: Optional[str] = Field(default=None, max_length=64, unique=True)
+    # Service URL, conversation id and tenant: what a proactive Teams message needs.
+    teams_conversation_ref: Optional[dict[str, Any]] = Field(default=None, sa_column=_json_column(nullable=True))
+    timezone: str = Field(default="Europe/London", max_length=64)
+    # False once a platform tells us the person cannot be messaged (left, blocked the app).
+    reachable: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    updated_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+
+
+class RoleAssignment(StorageModel, table=True):
+    """Who holds a role such as "portfolio holder" for "housing", or "section 151 officer" (no scope)."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (sa.UniqueConstraint("person_id", "role", "scope", name="uq_role_assignment_person_role_scope"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)
+    role: str = Field(max_length=100, index=True)
+    scope: str = Field(default="", max_length=100)
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+
+
+# --- reviews --------------------------------------------------------------
+
+
+class Review(StorageModel, table=True):
+    __tablename__ = "review"
+    __table_args__ = (
+        sa.Index("ix_review_lead_status", "lead_commissioner_id", "status"),
+        sa.Index("ix_review_portfolio_status", "portfolio_holder_id", "status"),
+        sa.Index("ix_review_status", "status"),
+        sa.Index("ix_review_service_title", "service", "title"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    title: str = Field(max_length=300)
+    service: str = Field(max_length=200)
+    outcomes: list[str] = Field(default_factory=list, sa_column=_json_column())
+    level: str = Field(max_length=20)
+    lead_commissioner_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
+    portfolio_holder_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
+    status: str = Field(default=ReviewStatus.OPEN.value, max_length=20)
+    status_reason: Optional[str] = Field(default=None, max_length=2000)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    updated_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    version: int = Field(default=1)
+
+    @declared_attr  # type: ignore[misc]
+    def __mapper_args__(cls) -> dict[str, Any]:
+        # SQLAlchemy checks the version on every UPDATE and refuses a stale one, so two
+        # people changing one review at once can never silently overwrite each other.
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+class ReviewStage(StorageModel, table=True):
+    __tablename__ = "review_stage"
+    __table_args__ = (
+        sa.UniqueConstraint("review_id", "position", name="uq_review_stage_review_position"),
+        # "My reviews" finds stages by owner; "overdue" scans unfinished stages by due date.
+        sa.Index("ix_review_stage_owner_due", "owner_id", "due_date"),
+        sa.Index("ix_review_stage_open_due", "completed_at", "due_date"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", ondelete="CASCADE")
+    name: str = Field(max_length=100)
+    position: int
+    owner_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
+    due_date: date
+    started_at: Optional[datetime] = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    completed_at: Optional[datetime] = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    # [{"item": "Evidence of need gathered", "done": false}, ...]
+    checklist: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_column())
+    completion_note: Optional[str] = Field(default=None, max_length=2000)
+    completed_by: Optional[str] = Field(default=None, max_length=200)
+
+
+class Stakeholder(StorageModel, table=True):
+    __tablename__ = "stakeholder"
+    __table_args__ = (sa.UniqueConstraint("review_id", "person_id", name="uq_stakeholder_review_person"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", ondelete="CASCADE")
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)
+    role: Optional[str] = Field(default=None, max_length=200)
+
+
+# --- conversations ----------------------------------------------------------
+
+
+class ConversationState(StorageModel, table=True):
+    __tablename__ = "conversation_state"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300, unique=True)
+    flow: str = Field(max_length=100)
+    step: Optional[str] = Field(default=None, max_length=100)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
+    trail: list[str] = Field(default_factory=list, sa_column=_json_column())
+    started_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    updated_at: datetime = Field(
+        default_factory=utc_now, sa_column=Column(UtcDateTime(), nullable=False, index=True)
+    )
+    version: int = Field(default=1)
+
+
+# --- notifications (used by the nudges) --------------------------------------
+
+
+class NotificationLedger(StorageModel, table=True):
+    """One row per message we meant to send, so a restart or a second worker never sends it twice.
+
+    ``dedupe_key`` joins review, stage, person, kind and period in one unique
+    string: a plain composite unique constraint would let rows with no stage
+    repeat, because SQL treats NULLs as distinct.
+    """
+
+    __tablename__ = "notification_ledger"
+    __table_args__ = (sa.Index("ix_notification_ledger_person_status", "person_id", "status"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=300, unique=True)
+    review_id: int = Field(foreign_key="review.id", ondelete="CASCADE", index=True)
+    stage_id: Optional[int] = Field(default=None, foreign_key="review_stage.id", ondelete="CASCADE")
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    kind: str = Field(max_length=50)
+    period: str = Field(max_length=50)
+    status: str = Field(default=NotificationStatus.CLAIMED.value, max_length=20)
+    attempts: int = Field(default=0)
+    claimed_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    sent_at: Optional[datetime] = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    last_error: Optional[str] = Field(default=None, max_length=2000)
+
+
+# --- feedback (used by the feedback requests) ---------------------------------
+
+
+class FeedbackRequest(StorageModel, table=True):
+    __tablename__ = "feedback_request"
+    __table_args__ = (sa.Index("ix_feedback_request_person_status", "person_id", "status"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", ondelete="CASCADE", index=True)
+    stage_id: Optional[int] = Field(default=None, foreign_key="review_stage.id", ondelete="SET NULL")
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    question: str = Field(max_length=2000)
+    status: str = Field(default=FeedbackStatus.OPEN.value, max_length=20)
+    requested_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    due_at: Optional[datetime] = Field(default=None, sa_column=_timestamp_column(nullable=True))
+
+
+class FeedbackResponse(StorageModel, table=True):
+    __tablename__ = "feedback_response"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="feedback_request.id", ondelete="CASCADE", index=True)
+    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    # 1 (poor) to 5 (excellent); None when the person only wrote comments.
+    rating: Optional[int] = Field(default=None)
+    comment: Optional[str] = Field(default=None, max_length=5000)
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+
+
+# --- audit ---------------------------------------------------------------------
+
+
+class AuditEntry(StorageModel, table=True):
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index("ix_audit_log_entity", "entity_type", "entity_id"),
+        sa.Index("ix_audit_log_review_at", "review_id", "at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    actor: str = Field(max_length=200)
+    # Set when the actor is a known person; None for operators and the system.
+    actor_person_id: Optional[int] = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    action: str = Field(max_length=100)
+    entity_type: str = Field(max_length=50)
+    entity_id: int
+    # Lets a review's whole history (its stages included) be read with one indexed query.
+    # Not a foreign key: the history must outlive a deleted review.
+    review_id: Optional[int] = Field(default=None)
+    before: Optional[dict[str, Any]] = Field(default=None, sa_column=_json_column(nullable=True))
+    after: Optional[dict[str, Any]] = Field(default=None, sa_column=_json_column(nullable=True))
