@@ -1,0 +1,41 @@
+"""The conversation engine: declarative flows of typed steps, run one question at a time or as one form.
+
+Adapters (Slack, Teams, the terminal) use :class:`ConversationEngine` through
+:mod:`workflows.dialogue`; flows such as :mod:`workflows.review_flow` are
+built from the step types here.
+"""
+
+from workflows.conversation.engine import (
+    COMMANDS,
+    MAX_MESSAGE_CHARS,
+    ConversationEngine,
+    ConversationStore,
+    Prompt,
+    Turn,
+    TurnStatus,
+)
+from workflows.conversation.flow import Completion, Flow, FlowError, FormField, FormResult
+from workflows.conversation.steps import (
+    ChoiceStep,
+    ConfirmStep,
+    DateStep,
+    Invalid,
+    ListStep,
+    NeedsConfirmation,
+    Option,
+    PeopleListStep,
+    PersonStep,
+    Step,
+    StepContext,
+    TextStep,
+    Valid,
+    Validation,
+    YesNoStep,
+)
+
+__all__ = [
+    "COMMANDS", "MAX_MESSAGE_CHARS", "ConversationEngine", "ConversationStore", "Prompt", "Turn", "TurnStatus",
+    "Completion", "Flow", "FlowError", "FormField", "FormResult",
+    "ChoiceStep", "ConfirmStep", "DateStep", "Invalid", "ListStep", "NeedsConfirmation", "Option",
+    "PeopleListStep", "PersonStep", "Step", "StepContext", "TextStep", "Valid", "Validation", "YesNoStep",
+]

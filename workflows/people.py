@@ -1,0 +1,163 @@
+"""Turning what an officer types ("@Sam", "sam.patel@council.gov.uk", a Slack
+mention) into a person in the people table.
+
+Each chat platform writes mentions its own way, so resolution sits behind the
+small :class:`PeopleResolver` protocol. :class:`DirectoryPeopleResolver` reads
+the people table and understands emails, names, Slack mentions (``<@U123>``)
+and Teams mentions (``<at>Sam Patel</at>``); a platform adapter can put its own
+resolver in front of it with :class:`ChainedPeopleResolver` (for instance one
+that asks Slack's ``users.info`` about a user the table has not seen yet).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
+
+__all__ = [
+    "PersonRef",
+    "Resolved",
+    "Ambiguous",
+    "Unknown",
+    "Resolution",
+    "PeopleResolver",
+    "PeopleDirectory",
+    "DirectoryPeopleResolver",
+    "ChainedPeopleResolver",
+    "UNKNOWN_PERSON_HINT",
+]
+
+UNKNOWN_PERSON_HINT = "try @name or an email"
+MAX_CANDIDATES = 5
+
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+_MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")  # Slack writes emails as <mailto:a@b|a@b>
+_SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_TEAMS_MENTION = re.compile(r"^<at>(.+?)</at>$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    """Enough about a person to store in a conversation and show back to the officer."""
+
+    id: int
+    name: str
+    email: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.email})" if self.email else self.name
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "email": self.email}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "PersonRef":
+        return cls(id=int(data["id"]), name=str(data["name"]), email=data.get("email"))
+
+    @classmethod
+    def from_person(cls, person: Any) -> "PersonRef":
+        return cls(id=int(person.id), name=person.name, email=getattr(person, "email", None))
+
+
+@dataclass(frozen=True)
+class Resolved:
+    person: PersonRef
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    query: str
+    candidates: list[PersonRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Unknown:
+    query: str
+
+
+Resolution = Resolved | Ambiguous | Unknown
+
+
+@runtime_checkable
+class PeopleResolver(Protocol):
+    """What the conversation engine needs from a platform to find a person."""
+
+    def resolve(self, text: str) -> Resolution: ...
+
+
+class PeopleDirectory(Protocol):
+    """The part of the storage layer's people repository this module reads."""
+
+    def find_by_email(self, email: str) -> Any | None: ...
+
+    def find_by_slack_id(self, slack_user_id: str) -> Any | None: ...
+
+    def find_by_teams_id(self, teams_user_id: str) -> Any | None: ...
+
+    def search(self, text: str, limit: int = 10) -> Sequence[Any]: ...
+
+
+def _normalise_name(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+class DirectoryPeopleResolver:
+    """Finds people in the people table by email, name or platform mention.
+
+    ``me`` lets an officer answer "me" to "who is the lead commissioner?".
+    """
+
+    def __init__(self, directory: PeopleDirectory, me: PersonRef | None = None) -> None:
+        self._directory = directory
+        self._me = me
+
+    def resolve(self, text: str) -> Resolution:
+        query = text.strip().strip(",;")
+        if not query:
+            return Unknown(query)
+        if self._me is not None and query.casefold() in {"me", "myself", "i", "i am", "i'll do it", "i will"}:
+            return Resolved(self._me)
+        if match := _MAILTO.match(query):
+            query = match[1]
+        if match := _SLACK_MENTION.match(query):
+            return self._one(self._directory.find_by_slack_id(match[1]), query)
+        if _EMAIL.match(query):
+            return self._one(self._directory.find_by_email(query.lower()), query)
+        if match := _TEAMS_MENTION.match(query):
+            query = match[1]
+        name = query.lstrip("@").strip()
+        if len(name) < 2:
+            return Unknown(query)
+        return self._by_name(name, query)
+
+    def _one(self, person: Any | None, query: str) -> Resolution:
+        return Resolved(PersonRef.from_person(person)) if person is not None else Unknown(query)
+
+    def _by_name(self, name: str, query: str) -> Resolution:
+        found = [PersonRef.from_person(p) for p in self._directory.search(name, limit=MAX_CANDIDATES + 1)]
+        if not found:
+            return Unknown(query)
+        wanted = _normalise_name(name)
+        exact = [p for p in found if _normalise_name(p.name) == wanted]
+        if len(exact) == 1:
+            return Resolved(exact[0])
+        if len(found) == 1:
+            return Resolved(found[0])
+        return Ambiguous(query, (exact or found)[:MAX_CANDIDATES])
+
+
+class ChainedPeopleResolver:
+    """Asks each resolver in turn; the first one that recognises the text (even ambiguously) answers."""
+
+    def __init__(self, resolvers: Iterable[PeopleResolver]) -> None:
+        self._resolvers = list(resolvers)
+
+    def resolve(self, text: str) -> Resolution:
+        result: Resolution = Unknown(text.strip())
+        for resolver in self._resolvers:
+            result = resolver.resolve(text)
+            if not isinstance(result, Unknown):
+                return result
+        return result
