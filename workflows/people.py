@@ -35,6 +35,9 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")  # Slack writes emails as <mailto:a@b|a@b>
 _SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _TEAMS_MENTION = re.compile(r"^<at>(.+?)</at>$", re.IGNORECASE)
+# Bare ids, as a Slack user picker or a Teams people picker hands them over.
+_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{8,}$")
+_TEAMS_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,10 @@ class DirectoryPeopleResolver:
             query = match[1]
         if match := _SLACK_MENTION.match(query):
             return self._one(self._directory.find_by_slack_id(match[1]), query)
+        if _SLACK_ID.match(query):
+            return self._one(self._directory.find_by_slack_id(query), query)
+        if _TEAMS_ID.match(query):
+            return self._one(self._directory.find_by_teams_id(query.lower()), query)
         if _EMAIL.match(query):
             return self._one(self._directory.find_by_email(query.lower()), query)
         if match := _TEAMS_MENTION.match(query):

@@ -406,10 +406,9 @@ class ConversationEngine:
         if meta.get("choosing_edit"):
             return self._choose_edit(flow, record, ctx, text, command)
 
-        if command == "skip":
-            if step.required:
-                return self._reask(flow, record, ctx, "This question can't be skipped. Reply help for an explanation, or cancel to stop.")
-            return self._accept(flow, record, step, step.suggestion(ctx), ctx, meta, people, actor)
+        skipping = command == "skip"
+        if skipping and step.required:
+            return self._reask(flow, record, ctx, "This question can't be skipped. Reply help for an explanation, or cancel to stop.")
 
         pending = meta.get("pending")
         if pending and pending.get("step") == step.id:
@@ -430,17 +429,17 @@ class ConversationEngine:
 
         current = ctx.answers.get(step.id)
         suggestion = current if current is not None else step.suggestion(ctx)
-        if (
+        if skipping:
+            # Skipping an optional question takes its suggestion (a derived title), if it has one.
+            outcome = step.settle(step.suggestion(ctx), ctx)
+        elif (
             suggestion is not None
             and _plain(text) in _ACCEPT_WORDS
             and not isinstance(step, (YesNoStep, ConfirmStep))
         ):
-            problem = step.recheck(suggestion, ctx)
-            if problem:
-                return self._reask(flow, record, ctx, problem + " Please give another answer.")
-            return self._accept(flow, record, step, suggestion, ctx, meta, people, actor)
-
-        outcome = step.validate(text, ctx)
+            outcome = step.settle(suggestion, ctx)
+        else:
+            outcome = step.validate(text, ctx)
         if isinstance(outcome, Invalid):
             event(log, "conversation_answer_refused", key=record.key, flow=flow.name, step=step.id)
             meta["options"] = [{"value": o.value, "label": o.label} for o in outcome.options]

@@ -151,9 +151,9 @@ class Flow:
             raw = values.get(step.id) or ""
             step_ctx = StepContext(today=ctx.today, answers=answers, people=ctx.people, actor=ctx.actor)
             if not raw.strip() and not step.required:
-                answers[step.id] = step.suggestion(step_ctx)
-                continue
-            outcome = step.validate(raw, step_ctx)
+                outcome = step.settle(step.suggestion(step_ctx), step_ctx)
+            else:
+                outcome = step.validate(raw, step_ctx)
             if isinstance(outcome, Invalid):
                 result.errors[step.id] = outcome.message
             elif isinstance(outcome, NeedsConfirmation):

@@ -163,6 +163,19 @@ class Step:
         problem = self.check(value, ctx)
         return problem if isinstance(problem, str) else None
 
+    def settle(self, value: Any, ctx: StepContext) -> Validation:
+        """Check an already-typed value (a suggestion accepted with "ok", a default on skip) like a typed answer."""
+        if value is None:
+            return Invalid("This question needs an answer.") if self.required else Valid(None)
+        problem = self.recheck(value, ctx)
+        if problem:
+            return Invalid(f"{problem} Please give another answer.")
+        if self.check is not None:
+            outcome = self.check(value, ctx)
+            if isinstance(outcome, NeedsConfirmation):
+                return outcome
+        return Valid(value)
+
     def dump(self, value: Any) -> Any:
         return value
 
