@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,9 +33,12 @@ class Settings(BaseSettings):
         default=None,
         description="Folder holding the ONNX all-MiniLM-L6-v2 model in Chroma's layout (<dir>/onnx/model.onnx).",
     )
-    starter_pack: bool = Field(
-        default=True,
-        description="Index the built-in starter guidance while the council has indexed none of its own.",
+    starter_pack: Literal["auto", "always", "off"] = Field(
+        default="auto",
+        description=(
+            "'auto': answer from the built-in starter guidance until the council indexes its own; "
+            "'always': keep it alongside the council's; 'off': never use it."
+        ),
     )
     max_file_mb: float = Field(default=20.0, description="Files larger than this are skipped when indexing.")
     max_question_chars: int = 1000

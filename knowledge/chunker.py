@@ -1,0 +1,235 @@
+"""Turn a parsed document into passages by its structure, not by character count.
+
+- A small section (a heading and a few short paragraphs) is one passage, so the
+  heading's topic and everything said under it stay together.
+- In a longer section each paragraph is a passage; runs of very short
+  paragraphs are grouped.
+- A list stays with the sentence that introduces it.
+- Each table row is its own passage and carries the column headings
+  ("Stakeholder group: Portfolio Holders. Role(s) in the commissioning
+  process: ...").
+- Every passage keeps its file, heading path and position.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from knowledge.blocks import Block, Heading, ListBlock, Paragraph, ParsedDocument, Table
+from knowledge.models import Chunk, PassageKind
+from knowledge.roles import split_responsibilities
+
+SMALL_SECTION_WORDS = 180
+SHORT_PARAGRAPH_WORDS = 25
+GROUP_WORDS = 150
+LIST_WORDS = 220
+MAX_PASSAGE_CHARS = 1400
+
+_splitter = RecursiveCharacterTextSplitter(
+    chunk_size=MAX_PASSAGE_CHARS,
+    chunk_overlap=150,
+    separators=["\n\n", "\n", ". ", "; ", ", ", " "],
+    keep_separator="end",
+)
+
+_DEFINITION_LINE = re.compile(r"^(?P<term>[A-Z][\w'’/ ()-]{0,40}?)\s+[–—-]\s+(?P<body>\S.*)$")
+_DEFINITION_SENTENCE = re.compile(
+    r"(?:^|(?<=[.!?]\s))(?:The\s+)?(?P<term>[A-Z][\w'’ -]{1,40}?)\s+(?:is|are|means|refers to)\s+"
+    r"(?:the|a|an|essentially|defined as|where|when)\b"
+)
+_PRONOUNS = {"it", "this", "that", "they", "there", "which", "these", "those", "essentially", "he", "she", "we"}
+_WHAT_IS_HEADING = re.compile(r"(?i)^(?:what is|what are|what does)\s+(?:meant by\s+)?(?:an?\s+|the\s+)?(?P<term>.+?)\??$")
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def normalise_term(term: str) -> str:
+    term = term.lower().strip(" '\"‘’“”?:.")
+    term = re.sub(r"^(?:the|a|an)\s+", "", term)
+    term = re.sub(r"\s+", " ", term)
+    if len(term) > 3 and term.endswith("s") and not term.endswith("ss"):
+        term = term[:-1]
+    return term
+
+
+# How strongly a passage defines a term: a "Term – meaning" line or a "What is X?"
+# heading is a definition; "X is the ..." in running text usually is; a heading
+# only names the passage's topic.
+DEFINES_LINE = 3.0
+DEFINES_SENTENCE = 2.5
+DEFINES_TOPIC = 2.0
+
+
+def defined_terms(text: str) -> dict[str, float]:
+    """Terms that a passage defines, with how strongly it defines each."""
+    found: dict[str, float] = {}
+
+    def note(term: str, strength: float) -> None:
+        term = normalise_term(term)
+        if term and found.get(term, 0.0) < strength:
+            found[term] = strength
+
+    for line in text.split("\n"):
+        line = line.lstrip("• ").strip()
+        match = _DEFINITION_LINE.match(line)
+        if match and words(match.group("term")) <= 5:
+            note(match.group("term"), DEFINES_LINE)
+    for match in _DEFINITION_SENTENCE.finditer(text):
+        term = match.group("term")
+        if words(term) <= 5 and not _PRONOUNS & set(term.lower().split()):
+            note(term, DEFINES_SENTENCE)
+    return found
+
+
+class _Builder:
+    def __init__(self, source: str, source_key: str, title: str) -> None:
+        self.source = source
+        self.source_key = source_key
+        self.title = title
+        self.chunks: list[Chunk] = []
+        self._id_prefix = hashlib.sha1(source_key.encode("utf-8")).hexdigest()[:12]
+
+    def add(self, text: str, section: tuple[str, ...], kind: PassageKind, meta: dict | None = None) -> None:
+        text = text.strip()
+        if not text:
+            return
+        pieces = _splitter.split_text(text) if len(text) > MAX_PASSAGE_CHARS else [text]
+        for piece in pieces:
+            position = len(self.chunks)
+            chunk_meta = dict(meta or {})
+            chunk_meta.setdefault("title", self.title)
+            defines = dict(chunk_meta.get("defines", {}))
+            for term, strength in defined_terms(piece).items():
+                defines[term] = max(strength, defines.get(term, 0.0))
+            if section:
+                heading = _WHAT_IS_HEADING.match(section[-1])
+                topic = normalise_term(heading.group("term") if heading else section[-1])
+                strength = DEFINES_LINE if heading else DEFINES_TOPIC
+                if topic and words(topic) <= 6 and defines.get(topic, 0.0) < strength:
+                    defines[topic] = strength
+            if defines:
+                chunk_meta["defines"] = defines
+            self.chunks.append(
+                Chunk(
+                    chunk_id=f"{self._id_prefix}-{position:05d}",
+                    text=piece.strip(),
+                    source=self.source,
+                    source_key=self.source_key,
+                    section=section,
+                    position=position,
+                    kind=kind,
+                    meta=chunk_meta,
+                )
+            )
+
+
+def _sections(blocks: Iterable[Block]) -> Iterable[tuple[tuple[str, ...], list[Block]]]:
+    """Yield (heading path, body blocks) for each stretch between headings."""
+    stack: list[tuple[int, str]] = []
+    body: list[Block] = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            if body:
+                yield tuple(text for _, text in stack), body
+                body = []
+            while stack and stack[-1][0] >= block.level:
+                stack.pop()
+            stack.append((block.level, block.text))
+        else:
+            body.append(block)
+    if body:
+        yield tuple(text for _, text in stack), body
+
+
+def _list_text(intro: str | None, items: list[str]) -> str:
+    lines = [intro] if intro else []
+    lines.extend(f"• {item}" for item in items)
+    return "\n".join(lines)
+
+
+def _emit_list(builder: _Builder, section: tuple[str, ...], intro: str | None, items: list[str]) -> None:
+    group: list[str] = []
+    budget = LIST_WORDS - (words(intro) if intro else 0)
+    for item in items:
+        if group and sum(words(i) for i in group) + words(item) > budget:
+            builder.add(_list_text(intro, group), section, PassageKind.LIST)
+            group = []
+        group.append(item)
+    if group:
+        builder.add(_list_text(intro, group), section, PassageKind.LIST)
+
+
+def _emit_table(builder: _Builder, section: tuple[str, ...], table: Table) -> None:
+    headers = [h or f"Column {i + 1}" for i, h in enumerate(table.headers)]
+    for row in table.rows:
+        if not any(row):
+            continue
+        parts = []
+        for header, cell in zip(headers, row):
+            if not cell:
+                continue
+            cell_text = "; ".join(part.rstrip(".") for part in split_responsibilities(cell))
+            parts.append(f"{header}: {cell_text.rstrip('.')}.")
+        meta = {"row_label": row[0], "headers": headers, "cells": row}
+        if headers and re.match(r"(?i)^what (?:is|are) (?:it|they)\??$", headers[-1]) and row[0]:
+            meta["defines"] = {normalise_term(row[0]): DEFINES_LINE}
+        builder.add(" ".join(parts), section, PassageKind.TABLE_ROW, meta)
+
+
+def _emit_paragraphs(builder: _Builder, section: tuple[str, ...], paragraphs: list[str], small: bool) -> None:
+    if not paragraphs:
+        return
+    if small:
+        builder.add("\n".join(paragraphs), section, PassageKind.PARAGRAPH)
+        return
+    group: list[str] = []
+    for paragraph in paragraphs:
+        if words(paragraph) >= SHORT_PARAGRAPH_WORDS:
+            if group:
+                builder.add("\n".join(group), section, PassageKind.PARAGRAPH)
+                group = []
+            builder.add(paragraph, section, PassageKind.PARAGRAPH)
+            continue
+        if group and sum(words(p) for p in group) + words(paragraph) > GROUP_WORDS:
+            builder.add("\n".join(group), section, PassageKind.PARAGRAPH)
+            group = []
+        group.append(paragraph)
+    if group:
+        builder.add("\n".join(group), section, PassageKind.PARAGRAPH)
+
+
+def chunk_document(doc: ParsedDocument, source: str, source_key: str) -> list[Chunk]:
+    builder = _Builder(source, source_key, doc.title)
+    for section, body in _sections(doc.blocks):
+        paragraph_words = sum(words(b.text) for b in body if isinstance(b, Paragraph))
+        small = paragraph_words <= SMALL_SECTION_WORDS
+        pending: list[str] = []
+        for index, block in enumerate(body):
+            if isinstance(block, Paragraph):
+                following = body[index + 1] if index + 1 < len(body) else None
+                if isinstance(following, ListBlock):
+                    continue  # it is the list's introduction; emitted with the list
+                pending.append(block.text)
+            elif isinstance(block, ListBlock):
+                previous = body[index - 1] if index > 0 else None
+                intro = previous.text if isinstance(previous, Paragraph) else None
+                if small:
+                    # Keep a small section whole: its paragraphs lead into the list.
+                    intro = "\n".join(pending + ([intro] if intro else [])) or None
+                    pending = []
+                else:
+                    _emit_paragraphs(builder, section, pending, small=False)
+                    pending = []
+                _emit_list(builder, section, intro, block.items)
+            elif isinstance(block, Table):
+                _emit_paragraphs(builder, section, pending, small)
+                pending = []
+                _emit_table(builder, section, block)
+        _emit_paragraphs(builder, section, pending, small)
+    return builder.chunks

@@ -1,0 +1,232 @@
+"""The hybrid index: Chroma for meaning, BM25 for words, both over the catalog's passages."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+
+from bot.logging import event
+from knowledge.catalog import Catalog, SourceRecord
+from knowledge.chunker import chunk_document
+from knowledge.ingest import SkipFile, Skipped, SourceFile, discover, read_document
+from knowledge.models import Chunk
+from knowledge.tokens import terms
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 32
+
+
+def search_text(chunk: Chunk) -> str:
+    """What both indexes see: the heading path gives a passage its topic."""
+    return f"{chunk.section_label}\n{chunk.text}" if chunk.section else chunk.text
+
+
+class LexicalIndex:
+    """BM25 over stemmed content words, rebuilt in memory from the catalog (milliseconds per thousand passages)."""
+
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
+        self.chunks = list(chunks)
+        self._model: bm25s.BM25 | None = None
+        corpus = [terms(search_text(c)) or ["_"] for c in self.chunks]
+        if corpus:
+            model = bm25s.BM25(k1=1.2, b=0.75)
+            model.index(corpus, show_progress=False)
+            self._model = model
+            self._vocab = model.vocab_dict
+
+    def search(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]:
+        if self._model is None:
+            return []
+        known = [t for t in query_terms if t in self._vocab]
+        if not known:
+            return []
+        scores = self._model.get_scores(known)
+        order = np.argsort(-scores)[:k]
+        return [(int(i), float(scores[i])) for i in order if scores[i] > 0]
+
+
+class VectorStore:
+    """Chroma collection holding one vector per passage, keyed by chunk id."""
+
+    def __init__(self, client: Any, collection_name: str, embed: Callable[[list[str]], Any], identity: str) -> None:
+        self._client = client
+        self._embed = embed
+        self.identity = identity
+        self._name = collection_name
+        collection = client.get_or_create_collection(
+            collection_name,
+            embedding_function=None,
+            metadata={"hnsw:space": "cosine", "embedding_model": identity},
+        )
+        if (collection.metadata or {}).get("embedding_model") != identity:
+            # Vectors from another model are not comparable: start the collection again.
+            client.delete_collection(collection_name)
+            collection = client.get_or_create_collection(
+                collection_name,
+                embedding_function=None,
+                metadata={"hnsw:space": "cosine", "embedding_model": identity},
+            )
+        self._collection = collection
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._embed(texts), dtype=np.float32)
+
+    def ids(self) -> set[str]:
+        return set(self._collection.get(include=[])["ids"])
+
+    def sync(self, chunks: Sequence[Chunk], progress: Callable[[int], None] | None = None) -> int:
+        """Add vectors for passages that lack one and drop vectors of passages that are gone."""
+        wanted = {c.chunk_id: c for c in chunks}
+        present = self.ids()
+        stale = sorted(present - wanted.keys())
+        for start in range(0, len(stale), 500):
+            self._collection.delete(ids=stale[start : start + 500])
+        missing = [wanted[i] for i in wanted.keys() - present]
+        missing.sort(key=lambda c: len(c.text))  # similar lengths batch with little padding
+        for start in range(0, len(missing), EMBED_BATCH):
+            batch = missing[start : start + EMBED_BATCH]
+            vectors = self.embed([search_text(c) for c in batch])
+            self._collection.upsert(
+                ids=[c.chunk_id for c in batch],
+                embeddings=vectors,
+                metadatas=[{"source_key": c.source_key, "position": c.position} for c in batch],
+            )
+            if progress:
+                progress(len(batch))
+        return len(missing)
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        count = self._collection.count()
+        if count == 0:
+            return []
+        result = self._collection.query(query_embeddings=[vector], n_results=min(k, count), include=["distances"])
+        ids = result["ids"][0]
+        distances = result["distances"][0]
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances)]
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    passages: int = 0
+    seconds: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        return not self.skipped
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": len(self.unchanged),
+            "removed": self.removed,
+            "skipped": [{"file": s.display, "reason": s.reason} for s in self.skipped],
+            "passages": self.passages,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Indexer:
+    """Brings the catalog (and so both indexes) in line with files on disk, incrementally."""
+
+    def __init__(self, catalog: Catalog, max_bytes: int) -> None:
+        self.catalog = catalog
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+
+    def update(
+        self,
+        paths: Iterable[Path],
+        *,
+        starter: bool = False,
+        progress: Callable[[str], None] | None = None,
+        on_files: Callable[[int], None] | None = None,
+    ) -> IndexReport:
+        report = IndexReport()
+        paths = [Path(p) for p in paths]
+        with self._lock:
+            files, skipped = discover(paths)
+            report.skipped.extend(skipped)
+            if on_files:
+                on_files(len(files))
+            seen: set[str] = set()
+            for source in files:
+                seen.add(source.key)
+                self._update_one(source, starter, report)
+                if progress:
+                    progress(source.display)
+            self._remove_deleted(paths, seen, report)
+            if report.added or report.updated or report.removed:
+                self.catalog.save()
+        return report
+
+    def _update_one(self, source: SourceFile, starter: bool, report: IndexReport) -> None:
+        record = self.catalog.sources.get(source.key)
+        try:
+            stat = source.path.stat()
+            if record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
+                report.unchanged.append(source.display)
+                return
+            fingerprint = source.fingerprint()
+            if record and record.sha256 == fingerprint:
+                record.mtime_ns = stat.st_mtime_ns  # touched, not changed
+                report.unchanged.append(source.display)
+                return
+            doc = read_document(source, self.max_bytes)
+        except SkipFile as exc:
+            # Whatever was indexed from this file before stays searchable.
+            report.skipped.append(Skipped(source.display, str(exc)))
+            return
+        except OSError as exc:
+            report.skipped.append(Skipped(source.display, f"it could not be read ({exc.strerror or exc})"))
+            return
+        except Exception as exc:  # a reader bug must not lose the rest of the run
+            event(log, "index_file_failed", logging.ERROR, file=source.display, error=repr(exc))
+            report.skipped.append(Skipped(source.display, "it could not be read (an unexpected problem; see the log)"))
+            return
+        chunks = chunk_document(doc, source.display, source.key)
+        self.catalog.sources[source.key] = SourceRecord(
+            key=source.key,
+            display=source.display,
+            root=source.root,
+            sha256=fingerprint,
+            size=stat.st_size,
+            mtime_ns=stat.st_mtime_ns,
+            indexed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            starter=starter,
+            chunks=chunks,
+        )
+        (report.updated if record else report.added).append(source.display)
+        report.passages += len(chunks)
+
+    def _remove_deleted(self, paths: list[Path], seen: set[str], report: IndexReport) -> None:
+        """Files indexed earlier from a folder being indexed again, which are no longer there."""
+        roots = {str(p.expanduser().resolve()) for p in paths if p.expanduser().exists()}
+        for key, record in list(self.catalog.sources.items()):
+            if key in seen or record.root not in roots:
+                continue
+            if not Path(key).exists():
+                del self.catalog.sources[key]
+                report.removed.append(record.display)
+
+    def remove(self, predicate: Callable[[SourceRecord], bool]) -> list[str]:
+        with self._lock:
+            gone = [key for key, record in self.catalog.sources.items() if predicate(record)]
+            names = [self.catalog.sources.pop(key).display for key in gone]
+            if names:
+                self.catalog.save()
+            return names

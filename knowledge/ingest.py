@@ -1,0 +1,160 @@
+"""Finding guidance files and reading them into structured documents.
+
+Every file that cannot be used is reported with a reason a council officer
+can act on ("it is password-protected"), and never stops the rest of the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.blocks import ParsedDocument
+from knowledge.readers.html import parse_html
+from knowledge.readers.markdown import parse_markdown
+from knowledge.readers.pdf import PdfProblem, parse_pdf
+from knowledge.readers.text import parse_plain_text
+
+SUPPORTED_SUFFIXES = {
+    ".txt": "text",
+    ".text": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+}
+
+
+class SkipFile(Exception):
+    """A file that was not indexed, and why."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    key: str  # stable identity in the index
+    display: str  # what citations show
+    root: str  # the folder or file the user asked to index
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        with self.path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Skipped:
+    display: str
+    reason: str
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[Skipped]]:
+    """Expand files and folders into the guidance files to index."""
+    found: dict[str, SourceFile] = {}
+    skipped: list[Skipped] = []
+    for given in paths:
+        path = Path(given).expanduser()
+        if not path.exists():
+            skipped.append(Skipped(str(given), "it does not exist"))
+            continue
+        root = path.resolve()
+        if root.is_file():
+            candidates = [root]
+            base = root.parent
+        else:
+            candidates = sorted(_walk(root))
+            base = root
+        for candidate in candidates:
+            display = candidate.relative_to(base).as_posix() if candidate != base else candidate.name
+            if root.is_dir():
+                display = f"{root.name}/{display}"
+            if candidate.suffix.lower() not in SUPPORTED_SUFFIXES:
+                skipped.append(Skipped(display, f"{_describe_type(candidate)} is not a supported type ({supported_list()})"))
+                continue
+            key = str(candidate)
+            found.setdefault(key, SourceFile(candidate, key, display, str(root)))
+    return list(found.values()), skipped
+
+
+def _walk(folder: Path) -> Iterable[Path]:
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if name.startswith((".", "~$")):  # hidden files and Word's lock files
+                continue
+            yield Path(dirpath) / name
+
+
+def _describe_type(path: Path) -> str:
+    return f"'{path.suffix}'" if path.suffix else "a file with no extension"
+
+
+def supported_list() -> str:
+    return "supported: .txt, .md, .html, .pdf, .docx"
+
+
+def read_document(source: SourceFile, max_bytes: int) -> ParsedDocument:
+    """Read one file, raising :class:`SkipFile` with a plain reason when it cannot be used."""
+    try:
+        size = source.path.stat().st_size
+    except OSError as exc:
+        raise SkipFile(f"it could not be read ({exc.strerror or exc})") from exc
+    if size == 0:
+        raise SkipFile("it is empty")
+    if size > max_bytes:
+        raise SkipFile(
+            f"it is {size / 1_048_576:.1f} MB, over the {max_bytes / 1_048_576:.0f} MB limit (MAX_FILE_MB)"
+        )
+    kind = SUPPORTED_SUFFIXES[source.path.suffix.lower()]
+    fallback_title = source.path.stem.replace("_", " ").replace("-", " ")
+    if kind == "pdf":
+        try:
+            doc = parse_pdf(source.path, fallback_title)
+        except PdfProblem as exc:
+            raise SkipFile(str(exc)) from exc
+    elif kind == "docx":
+        doc = _read_docx(source.path, fallback_title)
+    else:
+        text = _read_text(source.path)
+        if kind == "markdown":
+            doc = parse_markdown(text, fallback_title)
+        elif kind == "html":
+            doc = parse_html(text, fallback_title)
+        else:
+            doc = parse_plain_text(text, fallback_title)
+    if doc.is_empty:
+        raise SkipFile("it contains no readable text")
+    return doc
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise SkipFile("it looks like a binary file, not text")
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise SkipFile("its text encoding could not be recognised (save it as UTF-8)")
+
+
+def _read_docx(path: Path, fallback_title: str) -> ParsedDocument:
+    from knowledge.readers.docx import parse_docx  # python-docx loads lxml; only pay for it when needed
+
+    try:
+        return parse_docx(path, fallback_title)
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise SkipFile("it could not be opened as a Word document (damaged, or not really .docx)") from exc
+    except Exception as exc:  # python-docx raises several private error types for broken packages
+        if type(exc).__name__ in {"PackageNotFoundError", "InvalidXmlError", "XMLSyntaxError"}:
+            raise SkipFile("it could not be opened as a Word document (damaged, or not really .docx)") from exc
+        raise

@@ -1,0 +1,216 @@
+"""Hybrid retrieval: keyword and meaning rankings, plus what the question's shape says, fused.
+
+Each signal produces a ranking of passages; reciprocal-rank fusion combines
+them, so no signal's raw scores need calibrating against another's:
+
+- BM25 over stemmed words (exact terms: "section 151", "Publica Board");
+- MiniLM vectors (paraphrase: "who signs off sourcing" ~ "makes strategic sourcing decisions");
+- roles: a question naming a role ("What does a portfolio holder do?") or asking
+  "who ..." favours the role directory's rows;
+- definitions: "What is an output?" favours passages that define that term.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from knowledge.chunker import DEFINES_SENTENCE, normalise_term
+from knowledge.index import LexicalIndex, VectorStore
+from knowledge.models import Chunk, PassageKind
+from knowledge.roles import RoleDirectory
+from knowledge.tokens import term_set, terms
+
+RRF_K = 20
+CANDIDATES = 30
+
+_WHO = re.compile(r"(?i)^\s*(?:and\s+)?(?:who|whose|whom|which\s+(?:role|person|people|officer|body|group|team|function|committee)s?)\b")
+_ROLE_OF = re.compile(
+    r"(?i)\b(?:what\s+(?:does|do|should|must|can)\s+(?:a|an|the)?\s*.+?\s+do\b|role\s+of|roles?\s+(?:does|do)|responsib\w*|"
+    r"'s\s+role|job\s+of|duties)"
+)
+_DEFINITION = re.compile(
+    r"(?i)^\s*(?:what\s+(?:is|are|'s)\s+(?:meant\s+by\s+)?|define\s+|definition\s+of\s+|meaning\s+of\s+|"
+    r"what\s+does\s+(?=.+\bmean\b))(?:an?\s+|the\s+)?(?P<term>.+?)(?:\s+mean)?\s*\??\s*$"
+)
+_FOLLOW_UP = re.compile(r"(?i)\b(?:it|they|them|their|this|that|those|these|he|she|his|her|its|there)\b")
+
+
+@dataclass
+class QueryAnalysis:
+    question: str
+    terms: list[str]
+    is_who: bool
+    asks_about_role: bool
+    definition_term: str | None
+    roles_mentioned: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Hit:
+    chunk: Chunk
+    score: float
+    lexical: float = 0.0
+    dense: float | None = None
+    coverage: float = 0.0
+
+
+def analyse(question: str, roles: RoleDirectory) -> QueryAnalysis:
+    definition = _DEFINITION.match(question)
+    term = None
+    if definition and not _ROLE_OF.search(question):
+        # "the management world in the four worlds model" is about "the management world".
+        term = normalise_term(re.split(r"(?i)\s+(?:in|for|within|of|under|during|about)\s+", definition.group("term"))[0])
+    mentioned = [r.chunk_id for r in roles.mentioned_in(question)]
+    return QueryAnalysis(
+        question=question,
+        terms=terms(question),
+        is_who=bool(_WHO.match(question)),
+        asks_about_role=bool(_ROLE_OF.search(question)) or bool(mentioned and not term),
+        definition_term=term,
+        roles_mentioned=mentioned,
+    )
+
+
+class Retriever:
+    def __init__(self, chunks: Sequence[Chunk], lexical: LexicalIndex, vectors: VectorStore | None, roles: RoleDirectory) -> None:
+        self.chunks = list(chunks)
+        self.lexical = lexical
+        self.vectors = vectors
+        self.roles = roles
+        self._by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        self._term_sets = [term_set(f"{c.section_label} {c.text}") for c in self.chunks]
+        document_frequency = Counter(t for s in self._term_sets for t in s)
+        total = max(1, len(self.chunks))
+        self._idf = {t: math.log(1 + total / df) for t, df in document_frequency.items()}
+        self._default_idf = math.log(1 + total)
+        self._role_chunks = {r.chunk_id for r in roles.roles}
+
+    def idf(self, term: str) -> float:
+        return self._idf.get(term, self._default_idf)
+
+    def coverage(self, query_terms: Sequence[str], index: int) -> float:
+        """Share of the question's (idf-weighted) content words that the passage contains."""
+        wanted = set(query_terms)
+        if not wanted:
+            return 0.0
+        have = self._term_sets[index]
+        total = sum(self.idf(t) for t in wanted)
+        return sum(self.idf(t) for t in wanted if t in have) / total if total else 0.0
+
+    def search(self, question: str, k: int = 5, history: Sequence[str] = ()) -> tuple[QueryAnalysis, list[Hit]]:
+        analysis = analyse(question, self.roles)
+        query_text = question
+        if history and (_FOLLOW_UP.search(question) or len(analysis.terms) <= 2):
+            # A follow-up ("and what do they do in a review?") borrows its subject from the question before.
+            query_text = f"{history[-1]} {question}"
+            analysis.terms = terms(query_text)
+            if not analysis.roles_mentioned:
+                analysis.roles_mentioned = [r.chunk_id for r in self.roles.mentioned_in(history[-1])]
+        if not self.chunks or not analysis.terms and self.vectors is None:
+            return analysis, []
+
+        rankings: list[tuple[float, list[int]]] = []
+        lexical = self.lexical.search(analysis.terms, CANDIDATES)
+        lexical_scores = dict(lexical)
+        rankings.append((1.0, [i for i, _ in lexical]))
+
+        dense_scores: dict[int, float] = {}
+        if self.vectors is not None:
+            vector = self.vectors.embed([query_text])[0]
+            for chunk_id, similarity in self.vectors.search(vector, CANDIDATES):
+                index = self._by_id.get(chunk_id)
+                if index is not None:
+                    dense_scores[index] = similarity
+            rankings.append((1.0, sorted(dense_scores, key=lambda i: -dense_scores[i])))
+
+        candidates = set(lexical_scores) | set(dense_scores)
+        role_ranking = self._role_ranking(analysis, candidates, lexical_scores, dense_scores)
+        if role_ranking:
+            rankings.append((1.0, role_ranking))
+        definition_ranking, defined_exactly = self._definition_ranking(analysis)
+        if definition_ranking:
+            rankings.append((1.0, definition_ranking))
+        elif not role_ranking:
+            topic_ranking = self._topic_ranking(analysis)
+            if topic_ranking:
+                rankings.append((1.0, topic_ranking))
+
+        fused: dict[int, float] = {}
+        for weight, ranking in rankings:
+            for rank, index in enumerate(ranking):
+                fused[index] = fused.get(index, 0.0) + weight / (RRF_K + rank + 1)
+        # When the guidance defines the very term asked about, that definition is the answer.
+        order = sorted(fused, key=lambda i: (i not in defined_exactly, -fused[i]))[:k]
+        hits = [
+            Hit(
+                chunk=self.chunks[i],
+                score=fused[i],
+                lexical=lexical_scores.get(i, 0.0),
+                dense=dense_scores.get(i) if self.vectors is not None else None,
+                coverage=self.coverage(analysis.terms, i),
+            )
+            for i in order
+        ]
+        return analysis, hits
+
+    def _role_ranking(
+        self, analysis: QueryAnalysis, candidates: set[int], lexical: dict[int, float], dense: dict[int, float]
+    ) -> list[int]:
+        if analysis.roles_mentioned and (analysis.asks_about_role or analysis.is_who):
+            return [self._by_id[c] for c in analysis.roles_mentioned if c in self._by_id]
+        if analysis.is_who:
+            # "Who ..." is answered by a role: order the role rows among the candidates
+            # by how well they match on words and meaning together.
+            rows = [i for i in candidates if self.chunks[i].chunk_id in self._role_chunks]
+            top_lexical = max(lexical.values(), default=1.0) or 1.0
+            return sorted(rows, key=lambda i: -(lexical.get(i, 0.0) / top_lexical + dense.get(i, 0.0)))
+        return []
+
+    def _topic_ranking(self, analysis: QueryAnalysis) -> list[int]:
+        """Passages whose own heading the question names ("What does the Deliver stage involve?")."""
+        wanted = set(analysis.terms)
+        if not wanted:
+            return []
+        scored = []
+        for index, chunk in enumerate(self.chunks):
+            if not chunk.section:
+                continue
+            heading = term_set(chunk.section[-1])
+            if heading and heading <= wanted:
+                path = term_set(" ".join(chunk.section)) & wanted
+                scored.append((sum(self.idf(t) for t in path), -chunk.position, index))
+        scored.sort(reverse=True)
+        return [index for _, _, index in scored[:CANDIDATES]]
+
+    def _definition_ranking(self, analysis: QueryAnalysis) -> tuple[list[int], set[int]]:
+        """Passages defining the term asked about, and those that define it exactly and explicitly."""
+        term = analysis.definition_term
+        if not term:
+            return [], set()
+        wanted = term_set(term)
+        if not wanted:
+            return [], set()
+        weight_total = sum(self.idf(t) for t in wanted)
+        scored: list[tuple[float, int, int]] = []
+        exact: set[int] = set()
+        for index, chunk in enumerate(self.chunks):
+            best = 0.0
+            for defined, strength in chunk.meta.get("defines", {}).items():
+                if defined == term:
+                    best = max(best, strength)
+                    if strength >= DEFINES_SENTENCE:
+                        exact.add(index)
+                    continue
+                defined_terms = term_set(defined)
+                if defined_terms and defined_terms <= wanted:
+                    # "Plan" answers "the Plan stage" in part: scale by how much of the term it covers.
+                    share = sum(self.idf(t) for t in defined_terms) / weight_total
+                    best = max(best, strength * share * 0.5)
+            if best > 0:
+                scored.append((best, -len(chunk.text), index))
+        scored.sort(reverse=True)
+        return [index for _, _, index in scored[:CANDIDATES]], exact
