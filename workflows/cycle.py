@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import holidays
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 DEFAULT_CYCLE_FILE = Path(__file__).resolve().parent / "cycle.toml"
 
@@ -197,3 +200,8 @@ def load_cycle(path: Path | str | None = None) -> CycleConfig:
     except tomllib.TOMLDecodeError as error:
         raise CycleConfigError(f"The cycle file {source} is not valid TOML: {error}.") from error
     return parse_cycle(data, source=source)
+
+
+def cycle_from_settings(settings: "Settings") -> CycleConfig:
+    """The cycle named by ``CYCLE_FILE``, or the built-in one."""
+    return load_cycle(settings.cycle_file)
