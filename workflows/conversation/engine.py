@@ -450,13 +450,7 @@ class ConversationEngine:
             meta["pending"] = {"step": step.id, "value": step.dump(outcome.value)}
             meta.pop("options", None)
             record = self._save(self._set(record, meta=meta))
-            return Turn(
-                TurnStatus.ASKING,
-                [outcome.message],
-                Prompt(flow.name, step.id, "yes_no", "Reply yes to keep it, or type a different answer.", step.help,
-                       True, [Option("yes", "Keep it"), Option("no", "Change it")], None, 0, 0),
-                flow=flow.name,
-            )
+            return Turn(TurnStatus.ASKING, [outcome.message], self._confirm_prompt(flow, step), flow=flow.name)
         assert isinstance(outcome, Valid)
         if isinstance(step, ConfirmStep):
             if outcome.value:
@@ -475,27 +469,44 @@ class ConversationEngine:
         editing = bool(meta.get("editing"))
         answers = dict(ctx.answers)
         answers[step.id] = value
-        next_step = self._next_step(flow, step, answers, ctx, editing)
+        next_step, reason = self._next_step(flow, step, answers, ctx, editing)
         trail = list(record.trail or []) + [step.id]
-        new_meta = {"editing": True} if editing and not isinstance(next_step, ConfirmStep) else {}
+        new_meta: dict[str, Any] = {"editing": True} if editing and not isinstance(next_step, ConfirmStep) else {}
+        if isinstance(reason, NeedsConfirmation):
+            new_meta["pending"] = {"step": next_step.id, "value": next_step.dump(reason.value)}
         record = self._save(self._set(record, step=next_step.id, answers=stored, trail=trail, meta=new_meta))
         event(log, "conversation_answered", key=record.key, flow=flow.name, step=step.id, next_step=next_step.id)
         new_ctx = self._ctx(flow, record, people, actor)
         messages = [f"Got it: {echo}."] if echo else []
+        if isinstance(reason, NeedsConfirmation):
+            messages.append(reason.message)
+            return Turn(TurnStatus.ASKING, messages, self._confirm_prompt(flow, next_step), flow=flow.name)
+        if isinstance(reason, Invalid):
+            messages.append(f"That changes “{next_step.name}”: {reason.message}")
         return Turn(TurnStatus.ASKING, messages, self._prompt(flow, record, new_ctx), flow=flow.name)
 
-    def _next_step(self, flow: Flow, step: Step, answers: Mapping[str, Any], ctx: StepContext, editing: bool) -> Step:
+    def _next_step(
+        self, flow: Flow, step: Step, answers: Mapping[str, Any], ctx: StepContext, editing: bool
+    ) -> tuple[Step, Invalid | NeedsConfirmation | None]:
         position = flow.index(step.id)
         if not editing:
-            return flow.steps[position + 1]
-        # After changing one answer from the summary, only revisit answers that no longer hold.
-        for later in flow.questions:
-            check_ctx = StepContext(today=ctx.today, answers=answers, people=ctx.people, actor=ctx.actor)
-            if later.id not in answers and later.required:
-                return later
-            if later.id in answers and later.recheck(answers[later.id], check_ctx):
-                return later
-        return flow.confirm_step
+            return flow.steps[position + 1], None
+        # After changing one answer from the summary, only revisit later answers that no longer
+        # hold, or that now deserve a second look (a title that duplicates one for the new service).
+        check_ctx = StepContext(today=ctx.today, answers=answers, people=ctx.people, actor=ctx.actor)
+        for later in flow.questions[position + 1:]:
+            if later.id not in answers:
+                if later.required:
+                    return later, None
+                continue
+            outcome = later.settle(answers[later.id], check_ctx)
+            if not isinstance(outcome, Valid):
+                return later, outcome
+        return flow.confirm_step, None
+
+    def _confirm_prompt(self, flow: Flow, step: Step) -> Prompt:
+        return Prompt(flow.name, step.id, "yes_no", "Reply yes to keep it, or type a different answer.", step.help,
+                      True, [Option("yes", "Keep it"), Option("no", "Change it")], None, 0, 0)
 
     def _back(self, flow: Flow, record: Any, ctx: StepContext, meta: dict[str, Any],
               people: PeopleResolver | None, actor: PersonRef | None) -> Turn:

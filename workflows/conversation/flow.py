@@ -117,10 +117,15 @@ class Flow:
 
     def form_fields(self, ctx: StepContext) -> list[FormField]:
         fields = []
+        # Suggestions build on earlier ones (a stage's due date follows the previous stage's).
+        answers: dict[str, Any] = dict(ctx.answers)
         for step in self.questions:
-            value = ctx.answers.get(step.id)
+            step_ctx = StepContext(today=ctx.today, answers=answers, people=ctx.people, actor=ctx.actor)
+            value = answers.get(step.id)
             if value is None:
-                value = step.suggestion(ctx)
+                value = step.suggestion(step_ctx)
+                if value is not None:
+                    answers[step.id] = value
             fields.append(
                 FormField(
                     id=step.id,
@@ -128,7 +133,7 @@ class Flow:
                     kind=step.kind,
                     help=step.help,
                     required=step.required,
-                    options=step.options(ctx),
+                    options=step.options(step_ctx),
                     initial=None if value is None else _as_form_text(step, value),
                     multiline=step.kind in {"list", "people"},
                     max_chars=step.max_chars,
