@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         default=60 * 24, description="A half-finished conversation is forgotten after this long without an answer."
     )
     timezone: str = Field(default="Europe/London", description="The council's own timezone.")
+    chat_user: str | None = Field(
+        default=None,
+        description="Email of the person using `commissioning-bot chat` when --as is not given (else the OS user).",
+    )
 
     # --- logging -------------------------------------------------------------
     log_level: str = "INFO"
