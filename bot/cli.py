@@ -15,6 +15,7 @@ from bot.logging import configure_logging
 
 COMMAND_MODULES = [
     "bot.commands.knowledge",
+    "bot.commands.chat",
 ]
 
 

@@ -75,6 +75,7 @@ _ALIASES = {
 }
 # Words that accept the suggested (or current) answer to a question that offers one.
 _ACCEPT_WORDS = frozenset({"ok", "okay", "yes", "y", "default", "accept", "use that", "keep", "same", "fine", "that's fine"})
+_NOTHING_WORDS = frozenset({"none", "no one", "nobody", "n/a", "na", "nothing", "no", "not yet", "none yet"})
 _META = "__engine__"
 
 
@@ -406,7 +407,10 @@ class ConversationEngine:
         if meta.get("choosing_edit"):
             return self._choose_edit(flow, record, ctx, text, command)
 
-        skipping = command == "skip"
+        skipping = command == "skip" or (
+            # "none" to "Who else should be involved?" means skip, not a person called None.
+            not step.required and step.kind in {"people", "list", "person"} and _plain(text) in _NOTHING_WORDS
+        )
         if skipping and step.required:
             return self._reask(flow, record, ctx, "This question can't be skipped. Reply help for an explanation, or cancel to stop.")
 

@@ -1,0 +1,122 @@
+"""`chat`: talk to the assistant in the terminal, with no chat platform.
+
+Guidance questions and the review conversation work exactly as in Slack or
+Teams, because this command feeds the same chat core (workflows/dialogue.py).
+It reads standard input line by line, so it can be scripted:
+
+    printf 'start a review\\nHome care\\n...' | commissioning-bot chat --as alice@council.gov.uk
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import sys
+
+import click
+
+from bot.config import Settings
+from bot.logging import event
+from workflows.people import PersonRef
+from workflows.replies import render_text
+
+log = logging.getLogger(__name__)
+
+GOODBYE_WORDS = {"exit", "bye", "goodbye", "/exit", "/quit"}
+
+
+def _say(text: str) -> None:
+    click.echo(text)
+    click.echo("")
+
+
+@click.command("chat")
+@click.option(
+    "--as",
+    "as_user",
+    metavar="EMAIL",
+    help="Whose conversation this is (an email in the people list). Defaults to CHAT_USER, then your login name.",
+)
+@click.pass_obj
+def chat_command(settings: Settings, as_user: str | None) -> None:
+    """Ask questions and set up reviews in the terminal. Type `exit` or press Ctrl-D to leave."""
+    # The terminal is for people: keep routine log lines out of the conversation.
+    logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    from storage.db import DatabaseError, open_database
+    from workflows.cycle import CycleConfigError
+    from workflows.dialogue import build_dialogue, directory_user
+
+    try:
+        database = open_database(settings)
+    except DatabaseError as error:
+        click.echo(f"Sorry, I can't open the database, so chat can't start.\n{error}", err=True)
+        sys.exit(1)
+    try:
+        dialogue = build_dialogue(settings, database)
+    except CycleConfigError as error:
+        click.echo(f"Sorry, chat can't start: {error}", err=True)
+        sys.exit(1)
+
+    who = (as_user or settings.chat_user or "").strip()
+    person: PersonRef | None = None
+    if who:
+        found = dialogue.people.find_by_email(who) if dialogue.people else None
+        if found is None:
+            click.echo(
+                f"I don't know anyone with the email {who} in the people list. Check the spelling, "
+                "or ask an administrator to add them.",
+                err=True,
+            )
+            sys.exit(2)
+        person = PersonRef.from_person(found)
+        key = f"terminal:{person.email}"
+    else:
+        who = getpass.getuser()
+        key = f"terminal:{who}"
+    user = directory_user(dialogue, "terminal", key, person, display_name=who)
+    event(log, "terminal_chat_started", known_person=person is not None)
+
+    interactive = sys.stdin.isatty()
+    name = f", {person.name.split()[0]}" if person else ""
+    _say(
+        f"Hello{name}. I'm the Commissioning Assistant. Ask me a question about commissioning, "
+        "say “start a review”, or type help. Type exit (or press Ctrl-D) to leave."
+    )
+    if person is None:
+        _say(
+            f"(I don't know who “{who}” is, so you can ask questions, but to set up a review as yourself "
+            "start chat with --as your.email@council.gov.uk.)"
+        )
+    for reply in dialogue.resume(user):
+        _say(render_text(reply))
+
+    stream = click.get_text_stream("stdin")
+    while True:
+        if interactive:
+            click.echo("> ", nl=False)
+        line = stream.readline()
+        if not line:
+            break
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            continue
+        if text.strip().lower() in GOODBYE_WORDS:
+            break
+        try:
+            replies = dialogue.handle(user, text)
+        except Exception as error:  # noqa: BLE001 - never a traceback in front of an officer
+            event(log, "terminal_chat_failed", logging.ERROR, error=type(error).__name__, detail=str(error)[:300])
+            _say("Sorry, something went wrong handling that. Please try again; if it keeps happening, "
+                 "let your system administrator know.")
+            continue
+        for reply in replies:
+            _say(render_text(reply))
+    if dialogue.engine.is_active(key):
+        _say("Goodbye. Your half-finished review is saved: run chat again to carry on where you left off.")
+    else:
+        _say("Goodbye.")
+    database.dispose()
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(chat_command)

@@ -1,0 +1,305 @@
+"""The chat core every platform shares: one officer's message in, replies out.
+
+Slack, Teams and the terminal all call :meth:`Dialogue.handle` with a
+:class:`UserContext` (who is talking, where, and how to resolve the people
+they mention) and the text they sent; a pressed button sends its value the
+same way. Routing, in order:
+
+1. a guided conversation is under way for this conversation key: the text
+   answers its current question (a question ending in "?" about a person, a
+   date or a choice is answered from the guidance instead, then the pending
+   question is shown again);
+2. "start a review" / "new review": the review conversation begins;
+3. "help": what the assistant can do;
+4. anything else is a question for the guidance.
+
+The one-screen wizard (a Slack modal, a Teams card) uses :meth:`review_form`
+and :meth:`submit_review_form`, which apply exactly the same rules.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable, Collection, Mapping, Protocol, Sequence
+
+from bot.logging import event
+from knowledge.models import Answer, AnswerKind
+from workflows.conversation import ConversationEngine, Turn, TurnStatus
+from workflows.conversation.engine import utc_now
+from workflows.people import DirectoryPeopleResolver, PeopleResolver, PersonRef
+from workflows.replies import Actions, Button, FormSpec, Reply, ReplyKind
+from workflows.review_flow import REVIEW_FLOW, build_review_flow
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from storage.db import Database
+    from storage.people import PeopleRepository
+    from workflows.reviews import ReviewService
+
+__all__ = ["Dialogue", "UserContext", "KnowledgeSource", "FormSubmission", "HELP_TEXT", "build_dialogue", "directory_user"]
+
+log = logging.getLogger(__name__)
+
+HELP_TEXT = (
+    "I can help with commissioning in two ways:\n"
+    "• Ask me a question about the guidance, e.g. “Who approves sourcing decisions?” or "
+    "“What should the Analyse stage cover?” I'll quote the passage I'm relying on.\n"
+    "• Say “start a review” and I'll walk you through setting up a commissioning review: the service, "
+    "outcomes for residents, level, lead commissioner, portfolio holder, stage owners and due dates, "
+    "and stakeholders.\n"
+    "While setting up a review you can type help, back, skip (optional questions), cancel or restart at any point."
+)
+
+_START_REVIEW = re.compile(
+    r"^(?:(?:please|can you|could you|i(?:'d| would) like to|i want to|let's|lets)\s+)*"
+    r"(?:start|new|create|begin|set ?up|open|add|make)\b(?:\s+(?:a|an|the|another|new|commissioning))*\s+review\b",
+    re.IGNORECASE,
+)
+_HELP = re.compile(r"^(?:help|\?|what can you do\??|commands|menu|how does this work\??)$", re.IGNORECASE)
+_GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening)|thanks|thank you|cheers)\b[\s!.,]*$", re.IGNORECASE)
+_CANCEL = re.compile(r"^(?:cancel|stop|quit|restart|back|skip)[.!]?$", re.IGNORECASE)
+_ASIDE_KINDS = {"person", "people", "date", "choice", "yes_no", "confirm"}
+
+# Conversation keys whose recent questions are remembered for follow-ups; older ones are forgotten.
+MAX_REMEMBERED_CONVERSATIONS = 2000
+HISTORY_LENGTH = 4
+
+
+class KnowledgeSource(Protocol):
+    def ask(self, question: str, history: Sequence[str] = ()) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class UserContext:
+    """Who is talking and where.
+
+    ``conversation_key`` scopes a guided conversation: a Slack thread, a Teams
+    chat, a terminal user. ``people`` resolves the mentions this platform writes.
+    """
+
+    platform: str
+    conversation_key: str
+    people: PeopleResolver
+    person: PersonRef | None = None
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class FormSubmission:
+    """The result of submitting the wizard: per-field errors to show, or the replies once created."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    warnings: dict[str, str] = field(default_factory=dict)
+    replies: list[Reply] = field(default_factory=list)
+    created: object | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.warnings and self.created is not None
+
+
+class Dialogue:
+    def __init__(
+        self,
+        engine: ConversationEngine,
+        knowledge: KnowledgeSource | Callable[[], KnowledgeSource] | None,
+        *,
+        people: "PeopleRepository | None" = None,
+        reviews: "ReviewService | None" = None,
+    ) -> None:
+        self._engine = engine
+        self.engine = engine
+        # Kept for adapters: they look up the person behind a platform user and list reviews.
+        self.people = people
+        self.reviews = reviews
+        # A factory lets the terminal start instantly and load the index on the first question.
+        self._knowledge_source = knowledge
+        self._knowledge: KnowledgeSource | None = None
+        self._history: OrderedDict[str, deque[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # --- the one entry point for messages -------------------------------------------
+
+    def handle(self, user: UserContext, text: str) -> list[Reply]:
+        text = (text or "").strip()
+        key = user.conversation_key
+        if self._engine.is_active(key):
+            current = self._engine.current(key, people=user.people, actor=user.person)
+            if current is not None and current.status is not TurnStatus.ASKING:
+                # Set aside after idling: say so, rather than read the message as an answer or a question.
+                replies = [self._turn_reply(current)]
+                if _START_REVIEW.match(text):
+                    replies += self.start_review(user)
+                return replies
+            if current is not None and current.prompt is not None:
+                if _START_REVIEW.match(text):
+                    return [self._turn_reply(current, lead="You're already setting up a review; here's where we are "
+                                             "(say restart to begin again, or cancel to stop).")]
+                if self._is_aside(text, current.prompt.kind):
+                    replies = self._ask(user, text)
+                    replies.append(self._turn_reply(current, lead="Back to your review:"))
+                    return replies
+            turn = self._engine.handle(key, text, people=user.people, actor=user.person)
+            if turn is not None:
+                return [self._turn_reply(turn)]
+        if not text:
+            return [Reply(HELP_TEXT)]
+        if _START_REVIEW.match(text):
+            return self.start_review(user)
+        if _HELP.match(text):
+            return [Reply(HELP_TEXT, buttons=[Button("Start a review", "start a review")])]
+        if _GREETING.match(text):
+            return [Reply("Hello! Ask me about commissioning, or say “start a review”. Type help to see what I can do.")]
+        if _CANCEL.match(text):
+            return [Reply("There's nothing under way to stop or change. Say “start a review” to begin one, or ask me a question.")]
+        return self._ask(user, text)
+
+    def start_review(self, user: UserContext) -> list[Reply]:
+        turn = self._engine.start(user.conversation_key, REVIEW_FLOW, people=user.people, actor=user.person)
+        event(log, "review_conversation_started", platform=user.platform)
+        return [self._turn_reply(turn)]
+
+    def resume(self, user: UserContext) -> list[Reply]:
+        """What to show an officer who comes back: the question waiting for them, if any."""
+        turn = self._engine.current(user.conversation_key, people=user.people, actor=user.person)
+        if turn is None:
+            return []
+        if turn.status is TurnStatus.ASKING:
+            return [self._turn_reply(turn, lead="You have a review half set up; let's carry on.")]
+        return [self._turn_reply(turn)]
+
+    # --- the wizard (one form) ---------------------------------------------------------
+
+    def review_form(self, user: UserContext) -> FormSpec:
+        fields = self._engine.form_fields(REVIEW_FLOW, people=user.people, actor=user.person)
+        return FormSpec(flow=REVIEW_FLOW, title="New commissioning review", submit_label="Create review", fields=fields)
+
+    def submit_review_form(
+        self, user: UserContext, values: Mapping[str, str], confirmed: Collection[str] = ()
+    ) -> FormSubmission:
+        result, turn = self._engine.submit_form(
+            user.conversation_key, REVIEW_FLOW, values, people=user.people, actor=user.person, confirmed=confirmed
+        )
+        if turn is None:
+            return FormSubmission(errors=dict(result.errors), warnings=dict(result.warnings))
+        if turn.status is not TurnStatus.COMPLETED:
+            return FormSubmission(replies=[Reply(turn.text, ReplyKind.PROBLEM)])
+        return FormSubmission(replies=[self._turn_reply(turn)], created=turn.result)
+
+    # --- guidance questions -------------------------------------------------------------
+
+    def _knowledge_base(self) -> KnowledgeSource | None:
+        if self._knowledge is None and self._knowledge_source is not None:
+            source = self._knowledge_source
+            self._knowledge = source if hasattr(source, "ask") else source()  # type: ignore[operator]
+        return self._knowledge
+
+    def _ask(self, user: UserContext, question: str) -> list[Reply]:
+        try:
+            knowledge = self._knowledge_base()
+            if knowledge is None:
+                return [Reply("Guidance questions aren't set up here. Say “start a review” to set up a review.", ReplyKind.PROBLEM)]
+            answer = knowledge.ask(question, tuple(self._recent(user.conversation_key)))
+        except Exception as error:  # noqa: BLE001 - an officer gets a plain message; operators get the log
+            event(log, "question_failed", logging.ERROR, platform=user.platform, error=type(error).__name__,
+                  detail=str(error)[:300])
+            return [Reply("Sorry, I couldn't search the guidance just now. Please try again in a minute; "
+                          "if it keeps happening, let your system administrator know.", ReplyKind.PROBLEM)]
+        if answer.kind is not AnswerKind.INVALID:
+            self._remember(user.conversation_key, question)
+        buttons: list[Button] = []
+        if answer.kind in {AnswerKind.ANSWERED, AnswerKind.UNSURE}:
+            value = question[:1900]
+            buttons = [Button("Helpful", value, Actions.HELPFUL), Button("Not helpful", value, Actions.NOT_HELPFUL)]
+        buttons += [Button(s, s, Actions.ASK) for s in answer.suggestions]
+        return [Reply(answer.text, ReplyKind.ANSWER, citations=list(answer.citations), buttons=buttons, answer=answer)]
+
+    def _recent(self, key: str) -> list[str]:
+        with self._lock:
+            return list(self._history.get(key, ()))
+
+    def _remember(self, key: str, question: str) -> None:
+        with self._lock:
+            history = self._history.pop(key, None) or deque(maxlen=HISTORY_LENGTH)
+            history.append(question)
+            self._history[key] = history
+            while len(self._history) > MAX_REMEMBERED_CONVERSATIONS:
+                self._history.popitem(last=False)
+
+    @staticmethod
+    def _is_aside(text: str, kind: str) -> bool:
+        # "What does a portfolio holder do?" typed at the portfolio holder question is a question, not a name.
+        return kind in _ASIDE_KINDS and text.endswith("?") and len(text.split()) >= 3
+
+    # --- turns into replies ---------------------------------------------------------------
+
+    def _turn_reply(self, turn: Turn, lead: str | None = None) -> Reply:
+        text = turn.text if lead is None else f"{lead}\n\n{turn.text}"
+        if turn.status is TurnStatus.COMPLETED:
+            return Reply(text, ReplyKind.DONE)
+        if turn.status in {TurnStatus.CANCELLED, TurnStatus.EXPIRED}:
+            return Reply(text, ReplyKind.INFO, buttons=[Button("Start a review", "start a review")])
+        prompt = turn.prompt
+        buttons: list[Button] = []
+        if prompt is not None:
+            if prompt.kind == "pick":
+                # Numbers, so the reply works for an ambiguous person as well as for "which answer to change".
+                buttons = [Button(o.label, str(i)) for i, o in enumerate(prompt.options, 1)]
+            else:
+                buttons = [Button(o.label, o.value, style="primary" if o.value == "yes" else None) for o in prompt.options]
+            if prompt.suggestion and prompt.kind not in {"yes_no", "confirm", "pick"}:
+                buttons.append(Button(f"Use {prompt.suggestion}"[:75], "ok", style="primary"))
+            if not prompt.required and prompt.kind not in {"confirm", "pick"}:
+                buttons.append(Button("Skip", "skip"))
+        return Reply(text, ReplyKind.QUESTION, buttons=buttons, prompt=prompt)
+
+
+def build_dialogue(
+    settings: "Settings",
+    database: "Database",
+    *,
+    knowledge: KnowledgeSource | Callable[[], KnowledgeSource] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Dialogue:
+    """Wire the chat core the way every platform uses it: SQL conversation store, the council's cycle,
+    the review service, and the knowledge base (opened on the first question unless one is given)."""
+    from storage.conversations import SqlConversationStore
+    from storage.people import PeopleRepository
+    from workflows.cycle import cycle_from_settings
+    from workflows.reviews import ReviewService
+
+    cycle = cycle_from_settings(settings)
+    reviews = ReviewService(database, cycle, clock=clock, timezone=settings.timezone)
+    engine = ConversationEngine(
+        SqlConversationStore(database, clock=clock),
+        [build_review_flow(cycle, reviews)],
+        idle_minutes=settings.conversation_idle_minutes,
+        timezone_name=settings.timezone,
+        clock=clock,
+    )
+    if knowledge is None:
+        def open_guidance() -> KnowledgeSource:
+            from knowledge.service import open_knowledge
+
+            return open_knowledge(settings)
+
+        knowledge = open_guidance
+    return Dialogue(engine, knowledge, people=PeopleRepository(database), reviews=reviews)
+
+
+def directory_user(dialogue: Dialogue, platform: str, conversation_key: str, person: PersonRef | None,
+                   display_name: str = "") -> UserContext:
+    """A user whose mentions are resolved from the people table (the terminal; adapters may chain their own)."""
+    assert dialogue.people is not None, "build the dialogue with build_dialogue() to resolve people"
+    return UserContext(
+        platform=platform,
+        conversation_key=conversation_key,
+        people=DirectoryPeopleResolver(dialogue.people, me=person),
+        person=person,
+        display_name=display_name or (person.name if person else ""),
+    )

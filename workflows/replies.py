@@ -1,0 +1,88 @@
+"""What the assistant says back, before any platform's formatting.
+
+The Slack adapter renders a :class:`Reply` as Block Kit, the Teams adapter as
+an Adaptive Card, the terminal as plain text (:func:`render_text`). A reply
+carries its text, the guidance passages it quotes, buttons (each with an
+action id from :class:`Actions` and the value to send back), the question it
+asks (so an adapter can show a date picker for a date question) and, for the
+review wizard, a whole form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from knowledge.models import Answer, Citation
+from workflows.conversation import FormField, Prompt
+
+__all__ = ["Actions", "Button", "FormSpec", "Reply", "ReplyKind", "render_text"]
+
+
+class Actions:
+    """Action ids for buttons the core produces; adapters map them to their own constants."""
+
+    # The button's value is sent back as if the officer had typed it (a choice, "yes", "back").
+    ANSWER = "conversation_answer"
+    # Feedback on a guidance answer; the value is the question that was answered.
+    HELPFUL = "answer_helpful"
+    NOT_HELPFUL = "answer_not_helpful"
+    # Ask a suggested question; the value is the question.
+    ASK = "ask_question"
+    # Open the review wizard as one form (a Slack modal, a Teams card).
+    OPEN_REVIEW_FORM = "open_review_form"
+
+
+class ReplyKind(str, Enum):
+    ANSWER = "answer"  # a guidance answer, with citations
+    QUESTION = "question"  # the conversation is waiting for an answer to ``prompt``
+    DONE = "done"  # a flow finished (a review was created)
+    INFO = "info"  # help, cancellations, notices
+    PROBLEM = "problem"  # something went wrong that the officer should know about
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    value: str
+    action_id: str = Actions.ANSWER
+    style: str | None = None  # "primary" or "danger", for platforms that colour buttons
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """A whole flow as one form. ``errors`` and ``warnings`` are per field id, shown next to the fields."""
+
+    flow: str
+    title: str
+    submit_label: str
+    fields: list[FormField]
+    errors: dict[str, str] = field(default_factory=dict)
+    warnings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    kind: ReplyKind = ReplyKind.INFO
+    citations: list[Citation] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+    prompt: Prompt | None = None
+    form: FormSpec | None = None
+    answer: Answer | None = None
+
+
+def render_text(reply: Reply) -> str:
+    """Plain text for the terminal: the reply, its sources, and its buttons as things to type."""
+    lines = [reply.text]
+    for number, citation in enumerate(reply.citations, 1):
+        where = f"{citation.source}" + (f", {citation.section}" if citation.section else "")
+        quote = " ".join(citation.text.split())
+        if len(quote) > 300:
+            quote = quote[:297].rstrip() + "…"
+        lines.append(f"  [{number}] {where}: “{quote}”")
+    asks = [b for b in reply.buttons if b.action_id == Actions.ASK]
+    if asks:
+        lines.append("You could ask:")
+        lines.extend(f"  - {b.value}" for b in asks)
+    return "\n".join(line for line in lines if line)
