@@ -236,8 +236,12 @@ class ReviewService:
 
     # --- creating -------------------------------------------------------------------------
 
-    def check_draft(self, draft: ReviewDraft) -> list[str]:
-        """Everything wrong with a draft, as sentences for the officer; empty when it can be saved."""
+    def check_draft(self, draft: ReviewDraft, *, require_outcomes: bool = True, check_people: bool = True) -> list[str]:
+        """Everything wrong with a draft, as sentences for the officer; empty when it can be saved.
+
+        Imports pass ``require_outcomes=False`` (the CSV format has no outcomes column
+        of its own) and ``check_people=False`` (they have resolved everyone already).
+        """
         problems: list[str] = []
         title, service = _tidy(draft.title), _tidy(draft.service)
         if not title:
@@ -249,7 +253,7 @@ class ReviewService:
         elif len(service) > MAX_SERVICE:
             problems.append(f"The service name is {len(service)} characters long; please keep it under {MAX_SERVICE}.")
         outcomes = [_tidy(outcome) for outcome in draft.outcomes if _tidy(outcome)]
-        if not outcomes:
+        if not outcomes and require_outcomes:
             problems.append("Name at least one outcome wanted for residents.")
         if len(outcomes) > MAX_OUTCOMES:
             problems.append(f"That is {len(outcomes)} outcomes; please keep to the {MAX_OUTCOMES} that matter most.")
@@ -277,12 +281,13 @@ class ReviewService:
         if len(draft.stakeholder_ids) > MAX_STAKEHOLDERS:
             problems.append(f"That is {len(draft.stakeholder_ids)} stakeholders; at most {MAX_STAKEHOLDERS} can be added.")
 
-        person_ids = {draft.lead_commissioner_id, draft.portfolio_holder_id, *draft.stakeholder_ids}
-        person_ids.update(stage.owner_id for stage in draft.stages)
-        known = self.people.get_many(person_ids)
-        missing = sorted(person_id for person_id in person_ids if person_id not in known)
-        if missing:
-            problems.append(f"Nobody with id {', '.join(map(str, missing))} is in the people list.")
+        if check_people:
+            person_ids = {draft.lead_commissioner_id, draft.portfolio_holder_id, *draft.stakeholder_ids}
+            person_ids.update(stage.owner_id for stage in draft.stages)
+            known = self.people.get_many(person_ids)
+            missing = sorted(person_id for person_id in person_ids if person_id not in known)
+            if missing:
+                problems.append(f"Nobody with id {', '.join(map(str, missing))} is in the people list.")
         return problems
 
     def create_review(self, draft: ReviewDraft, actor: Actor | int, *, allow_duplicate: bool = False) -> ReviewSnapshot:
