@@ -90,7 +90,7 @@ def chat_command(settings: Settings, as_user: str | None) -> None:
     for reply in dialogue.resume(user):
         _say(render_text(reply))
 
-    stream = click.get_text_stream("stdin")
+    stream = sys.stdin
     while True:
         if interactive:
             click.echo("> ", nl=False)

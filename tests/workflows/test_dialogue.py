@@ -1,0 +1,138 @@
+"""The chat core every platform shares, with the real knowledge base (starter guidance) and database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.config import Settings
+from knowledge.service import KnowledgeBase, open_knowledge
+from storage.people import PeopleRepository
+from tests.conftest import MODEL_DIR
+from workflows.dialogue import HELP_TEXT, build_dialogue, directory_user
+from workflows.people import PersonRef
+from workflows.replies import Actions, ReplyKind, render_text
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def guidance(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """One knowledge base for the module: indexing the starter guidance takes a couple of seconds."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("guidance"),
+        embedding_model_dir=MODEL_DIR if MODEL_DIR.exists() else None,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    knowledge = open_knowledge(settings)
+    knowledge.ensure_ready()
+    return knowledge
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def dialogue(settings, database, guidance, clock):
+    people = PeopleRepository(database)
+    people.upsert(name="Alice Adams", email="alice.adams@council.gov.uk")
+    people.upsert(name="Cllr Priya Shah", email="priya.shah@council.gov.uk")
+    return build_dialogue(settings.model_copy(update={"conversation_idle_minutes": 120}), database,
+                          knowledge=guidance, clock=clock)
+
+
+@pytest.fixture
+def alice(dialogue):
+    person = PersonRef.from_person(dialogue.people.find_by_email("alice.adams@council.gov.uk"))
+    return directory_user(dialogue, "slack", "slack:T1:U1:1764000000.0001", person)
+
+
+def test_help_says_what_the_assistant_can_do(dialogue, alice) -> None:
+    [reply] = dialogue.handle(alice, "help")
+    assert reply.text == HELP_TEXT and "start a review" in reply.text
+    assert [(b.label, b.value) for b in reply.buttons] == [("Start a review", "start a review")]
+
+
+def test_a_question_is_answered_from_the_guidance_with_its_source(dialogue, alice) -> None:
+    [reply] = dialogue.handle(alice, "Who takes strategic sourcing decisions?")
+    assert reply.kind is ReplyKind.ANSWER
+    assert "Cabinet" in reply.text
+    assert reply.citations and reply.citations[0].source.endswith("02-roles-and-responsibilities.md")
+    assert [b.action_id for b in reply.buttons[:2]] == [Actions.HELPFUL, Actions.NOT_HELPFUL]
+    assert "[1] starter_pack/02-roles-and-responsibilities.md" in render_text(reply)
+
+
+def test_start_a_review_begins_the_flow_and_answers_go_to_it(dialogue, alice) -> None:
+    [started] = dialogue.handle(alice, "I'd like to start a new review")
+    assert started.kind is ReplyKind.QUESTION and started.prompt.step_id == "service"
+    [titled] = dialogue.handle(alice, "Home care")
+    assert titled.prompt.step_id == "title"
+    assert [(b.label, b.value) for b in titled.buttons] == [("Use Home care review 2026", "ok"), ("Skip", "skip")]
+    [again] = dialogue.handle(alice, "new review")
+    assert "You're already setting up a review" in again.text and again.prompt.step_id == "title"
+    dialogue.handle(alice, "ok")
+    dialogue.handle(alice, "Live at home for longer")
+    [level] = dialogue.handle(alice, "help")
+    assert "Strategic: council-wide priorities" in level.text
+    assert [b.value for b in level.buttons] == ["regional", "strategic", "operational", "individual"]
+
+
+def test_a_question_asked_mid_review_is_answered_then_the_review_continues(dialogue, alice) -> None:
+    dialogue.handle(alice, "start a review")
+    for answer in ["Home care", "ok", "Live at home for longer", "strategic", "me"]:
+        dialogue.handle(alice, answer)
+    answer, back = dialogue.handle(alice, "What does a portfolio holder do?")
+    assert answer.kind is ReplyKind.ANSWER and "cabinet member" in answer.text
+    assert back.text.startswith("Back to your review:") and back.prompt.step_id == "portfolio_holder"
+    [next_question] = dialogue.handle(alice, "priya")
+    assert "Got it: Cllr Priya Shah" in next_question.text
+
+
+def test_an_officer_returning_after_the_idle_limit_is_told_the_review_was_set_aside(dialogue, alice, clock) -> None:
+    dialogue.handle(alice, "start a review")
+    dialogue.handle(alice, "Home care")
+    clock.now += timedelta(hours=2, minutes=1)
+    [notice] = dialogue.handle(alice, "Home care review 2026")
+    assert "Your half-finished review (started 23 Nov 2026 at 09:00) was set aside after 2 hours" in notice.text
+    assert notice.kind is ReplyKind.INFO and notice.buttons[0].value == "start a review"
+    [fresh] = dialogue.handle(alice, "start a review")
+    assert fresh.prompt.step_id == "service"
+
+
+def test_commands_with_nothing_under_way_are_explained(dialogue, alice) -> None:
+    [reply] = dialogue.handle(alice, "cancel")
+    assert "There's nothing under way" in reply.text
+
+
+def test_conversations_are_kept_apart_by_key(dialogue, alice) -> None:
+    dialogue.handle(alice, "start a review")
+    elsewhere = directory_user(dialogue, "slack", "slack:T1:U1:1764000000.9999", alice.person)
+    [reply] = dialogue.handle(elsewhere, "Home care")
+    assert reply.kind is ReplyKind.ANSWER  # a different thread: a question, not an answer to the review
+    assert dialogue.resume(alice)[0].prompt.step_id == "service"
+
+
+def test_the_review_wizard_reports_errors_per_field_then_creates(dialogue, alice) -> None:
+    form = dialogue.review_form(alice)
+    assert form.title == "New commissioning review" and len(form.fields) == 15
+    values = {f.id: f.initial or "" for f in form.fields}
+    values.update(service="Libraries", outcomes="More visits\nLonger opening", level="Strategic")
+    missing = dialogue.submit_review_form(alice, values)
+    assert missing.errors == {"portfolio_holder": "This question needs an answer."} and not missing.ok
+    values["portfolio_holder"] = "priya.shah@council.gov.uk"
+    created = dialogue.submit_review_form(alice, values)
+    assert created.ok and created.created.title == "Libraries review 2026"
+    assert created.replies[0].kind is ReplyKind.DONE and "Review #" in created.replies[0].text
+    duplicate = dialogue.submit_review_form(alice, values)
+    assert "There is already a review called “Libraries review 2026”" in duplicate.warnings["title"]
+    confirmed = dialogue.submit_review_form(alice, values, confirmed={"title"})
+    assert confirmed.ok and confirmed.created.id != created.created.id
