@@ -16,6 +16,7 @@ from bot.logging import configure_logging
 COMMAND_MODULES = [
     "bot.commands.knowledge",
     "bot.commands.chat",
+    "bot.commands.reviews", "bot.commands.db", "bot.commands.people",
 ]
 
 

@@ -163,5 +163,5 @@ def open_database(settings_or_url: "Settings | str", *, migrate: bool = True, **
     except Exception as error:  # noqa: BLE001 - turned into one message an operator can act on
         safe_url = make_url(url).render_as_string(hide_password=True)
         raise DatabaseError(f"Could not open the database at {safe_url}: {error}") from error
-    event(log, "database_opened", dialect=database.dialect, revision=database.current_revision())
+    event(log, "database_opened", logging.DEBUG, dialect=database.dialect, revision=database.current_revision())
     return database

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import OperationalError
@@ -43,6 +43,9 @@ from storage.people import PeopleRepository
 from storage.reviews import OverdueStage, PersonSummary, ReviewRepository, ReviewSnapshot, StageSnapshot
 from workflows.cycle import CycleConfig
 
+if TYPE_CHECKING:
+    from bot.config import Settings
+
 __all__ = [
     "Actor",
     "ConcurrentChangeError",
@@ -52,6 +55,7 @@ __all__ = [
     "ReviewError",
     "ReviewNotFoundError",
     "ReviewService",
+    "open_review_service",
     "StageDraft",
     "MAX_TITLE",
     "MAX_SERVICE",
@@ -660,3 +664,15 @@ class _People:
         person = self._by_id.get(person_id)
         return person.name if person else f"person {person_id}"
 
+
+
+def open_review_service(settings: "Settings", database: Database | None = None) -> ReviewService:
+    """The review service as configured: the settings' database (migrated) and cycle file."""
+    from storage.db import open_database
+    from workflows.cycle import cycle_from_settings
+
+    return ReviewService(
+        database or open_database(settings),
+        cycle_from_settings(settings),
+        timezone=settings.timezone,
+    )

@@ -1,0 +1,175 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from bot.commands import db as db_commands
+from bot.commands import people as people_commands
+from bot.commands import reviews as reviews_commands
+from bot.config import Settings
+from storage.db import head_revision
+
+HEADER = "review_title,service,level,lead_commissioner,portfolio_holder,stage,stage_owner,stage_due"
+
+
+def pipeline_rows(title: str, analyse_due: str = "2030-01-29") -> list[str]:
+    return [
+        f"{title},Adult social care,operational,sam@council.gov.uk,U0PRIYA,Analyse,owen@council.gov.uk,{analyse_due}",
+        f"{title},Adult social care,operational,sam@council.gov.uk,U0PRIYA,Plan,owen@council.gov.uk,26/02/2030",
+        f"{title},Adult social care,operational,sam@council.gov.uk,U0PRIYA,Do,sam@council.gov.uk,2030-05-28",
+        f"{title},Adult social care,operational,sam@council.gov.uk,U0PRIYA,Review,U0SAM,2030-07-30",
+    ]
+
+
+@pytest.fixture
+def cli() -> click.Group:
+    """Only this module's commands, so the test does not depend on the other command groups."""
+    group = click.Group("commissioning-bot")
+    for module in (reviews_commands, people_commands, db_commands):
+        module.register(group)
+    return group
+
+
+@pytest.fixture
+def settings(database, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database.engine.url.render_as_string(hide_password=False),
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def run(cli: click.Group, settings: Settings):
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(cli, list(args), obj=settings, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def people(run) -> None:
+    assert run("people", "add", "--name", "Sam Patel", "--email", "sam@council.gov.uk", "--slack-id", "U0SAM").exit_code == 0
+    assert run("people", "add", "--name", "Cllr Priya Shah", "--email", "priya@council.gov.uk", "--slack-id", "U0PRIYA",
+               "--role", "portfolio holder:adult social care").exit_code == 0
+    assert run("people", "add", "--name", "Owen Jones", "--email", "owen@council.gov.uk").exit_code == 0
+
+
+def write_csv(tmp_path: Path, lines: list[str], name: str = "pipeline.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_people_are_added_updated_and_listed_with_their_roles(run, people) -> None:
+    result = run("people", "add", "--name", "Samuel Patel", "--email", "SAM@council.gov.uk", "--role", "section 151 officer")
+    assert result.output.strip() == "Updated Samuel Patel (id 1)."
+
+    listing = run("people", "list").output
+    assert "Samuel Patel" in listing and "section 151 officer" in listing
+    assert "portfolio holder:adult social care" in listing
+    assert "Owen Jones" in run("people", "list", "--search", "OWEN").output
+
+
+def test_a_person_without_any_identity_gets_a_clear_error(run) -> None:
+    result = run("people", "add", "--name", "Nobody")
+    assert result.exit_code == 1
+    assert "needs an email, a Slack user id or a Teams user id" in result.output
+    assert "Nobody yet" in run("people", "list").output
+
+
+def test_import_then_list_show_and_export(run, people, tmp_path: Path) -> None:
+    source = write_csv(tmp_path, [HEADER, *pipeline_rows("Home care"), *pipeline_rows("Day centres")])
+
+    imported = run("reviews", "import", str(source))
+    assert imported.exit_code == 0, imported.output
+    assert "Imported 2 reviews (#1 to #2) from 8 rows." in imported.output
+
+    listing = run("reviews", "list").output
+    assert "Home care" in listing and "Day centres" in listing and "Analyse" in listing
+
+    mine = run("reviews", "list", "--mine", "owen@council.gov.uk").output
+    assert "Home care" in mine
+    portfolio = run("reviews", "list", "--portfolio", "U0PRIYA").output
+    assert "Day centres" in portfolio
+
+    shown = run("reviews", "show", "1").output
+    assert "#1 Home care (Adult social care) - open" in shown
+    assert "Lead commissioner: Sam Patel. Portfolio holder: Cllr Priya Shah." in shown
+    assert "[ ] 1. Evidence of need gathered" in shown
+    assert "review.created" in shown
+
+    exported = tmp_path / "exported.csv"
+    assert run("reviews", "export", str(exported)).exit_code == 0
+    lines = exported.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == HEADER
+    assert lines[1] == (
+        "Home care,Adult social care,operational,sam@council.gov.uk,priya@council.gov.uk,Analyse,"
+        "owen@council.gov.uk,2030-01-29"
+    )
+    assert len(lines) == 9
+    assert run("reviews", "export").output.splitlines()[0] == HEADER
+
+
+def test_a_file_with_a_problem_imports_nothing_and_says_which_row(run, people, tmp_path: Path) -> None:
+    rows = pipeline_rows("Home care") + pipeline_rows("Day centres")
+    rows[6] = rows[6].replace("2030-05-28", "2030-13-01")
+    source = write_csv(tmp_path, [HEADER, *rows])
+
+    result = run("reviews", "import", str(source))
+
+    assert result.exit_code == 1
+    assert "Nothing was imported" in result.output
+    assert 'Row 8: stage_due "2030-13-01" is not a real date' in result.output
+    assert "There are no reviews yet" in run("reviews", "list").output
+
+
+def test_check_reports_without_importing(run, people, tmp_path: Path) -> None:
+    source = write_csv(tmp_path, [HEADER + ",notes", *(row + ",x" for row in pipeline_rows("Home care"))])
+
+    result = run("reviews", "import", "--check", str(source))
+
+    assert result.exit_code == 0
+    assert "ready to import: 1 reviews" in result.output
+    assert "ignored: notes" in result.output
+    assert "There are no reviews yet" in run("reviews", "list").output
+
+
+def test_overdue_lists_stages_past_due_across_the_council(run, people, tmp_path: Path) -> None:
+    source = write_csv(tmp_path, [HEADER, *pipeline_rows("Home care", analyse_due="2020-01-06")])
+    run("reviews", "import", str(source))
+
+    result = run("reviews", "list", "--overdue")
+
+    assert "Home care" in result.output and "Analyse" in result.output and "Owen Jones" in result.output
+
+
+def test_unknown_people_and_reviews_are_explained(run, people) -> None:
+    unknown = run("reviews", "list", "--mine", "nobody@council.gov.uk")
+    assert unknown.exit_code == 1
+    assert "Nobody with the email, Slack id or Teams id 'nobody@council.gov.uk'" in unknown.output
+
+    missing = run("reviews", "show", "99")
+    assert missing.exit_code == 1
+    assert "There is no review number 99." in missing.output
+
+    both = run("reviews", "list", "--mine", "sam@council.gov.uk", "--overdue")
+    assert both.exit_code == 2
+
+
+def test_db_upgrade_migrates_a_new_database(cli: click.Group, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "fresh", _env_file=None)  # type: ignore[call-arg]
+    runner = CliRunner()
+
+    before = runner.invoke(cli, ["db", "current"], obj=settings)
+    assert "none (empty database)" in before.output and "needs `commissioning-bot db upgrade`" in before.output
+
+    upgraded = runner.invoke(cli, ["db", "upgrade"], obj=settings)
+    assert upgraded.exit_code == 0
+    assert f"is up to date (revision {head_revision()})" in upgraded.output
+    assert "up to date" in runner.invoke(cli, ["db", "current"], obj=settings).output
