@@ -255,3 +255,43 @@ def test_the_flow_checks_as_one_form_with_errors_per_field(engine, booked) -> No
     assert result.warnings == {"topic": "There is already a meeting called “budget”. Keep this topic?"} and turn is None
     result, turn = engine.submit_form(KEY, "room", values, people=ListResolver(), actor=ALICE, confirmed={"topic"})
     assert turn.status is TurnStatus.COMPLETED and booked[0]["chair"] == SAM_P and booked[0]["agenda"] is None
+
+
+def test_an_answer_that_crosses_with_another_is_not_lost_or_doubled(database, clock, booked) -> None:
+    """Two workers handle messages for one conversation at once: the later write is refused, not merged."""
+
+    class RacingStore(SqlConversationStore):
+        # Between this worker's read and its write, another worker saves an answer (a retried event).
+        raced = False
+
+        def get(self, key):
+            record = super().get(key)
+            if record is not None and not self.raced and record.step == "room":
+                self.raced = True
+                other = ConversationEngine(SqlConversationStore(database, clock=clock), [room_flow(booked)],
+                                           idle_minutes=60, clock=clock)
+                other.handle(KEY, "green", people=ListResolver(), actor=ALICE)
+            return record
+
+    engine = ConversationEngine(SqlConversationStore(database, clock=clock), [room_flow(booked)], idle_minutes=60, clock=clock)
+    engine.start(KEY, "room", people=ListResolver(), actor=ALICE)
+    say(engine, "Quarterly plans")
+    racing = ConversationEngine(RacingStore(database, clock=clock), [room_flow(booked)], idle_minutes=60, clock=clock)
+    crossed = say(racing, "blue")
+    assert "That answer crossed with another message of yours, so I didn't use it" in crossed.text
+    assert crossed.prompt.step_id == "chair"
+    summary = [say(engine, a) for a in ["ok", "2027-01-15", "skip", "no"]][-1]
+    assert "Which room?: Green room" in summary.text
+
+
+def test_a_conversation_saved_under_older_questions_starts_them_again(database, clock, booked) -> None:
+    store = SqlConversationStore(database, clock=clock)
+    old = ConversationEngine(store, [room_flow(booked)], idle_minutes=60, clock=clock)
+    old.start(KEY, "room")
+    say(old, "Quarterly plans")
+    renamed = room_flow(booked)
+    renamed.steps[1].id = "venue"  # as when a council's edited cycle renames a stage
+    new = ConversationEngine(store, [renamed], idle_minutes=60, clock=clock)
+    turn = say(new, "blue")
+    assert "The questions changed since you started" in turn.text and turn.prompt.step_id == "topic"
+    assert turn.prompt.suggestion == "Quarterly plans"
