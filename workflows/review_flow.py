@@ -79,8 +79,36 @@ def stage_step_ids(cycle: CycleConfig) -> list[tuple[StageDefinition, str, str]]
     ]
 
 
-def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator) -> Flow:
+class RoleDirectory(Protocol):
+    """The part of the people repository used to suggest the portfolio holder."""
+
+    def holders_of(self, role: str, scope: str | None = None) -> Sequence[Any]: ...
+
+    def roles_by_person(self, person_ids: Any) -> dict[int, list[Any]]: ...
+
+
+def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDirectory | None = None) -> Flow:
+    """The review-creation flow for this council's cycle.
+
+    ``roles`` (the people repository; by default the review service's own) lets
+    the flow suggest the portfolio holder whose portfolio names the service.
+    """
     stages = stage_step_ids(cycle)
+    roles = roles if roles is not None else getattr(reviews, "people", None)
+
+    def suggested_portfolio_holder(ctx: StepContext) -> PersonRef | None:
+        service = str(ctx.answers.get("service") or "").casefold()
+        if roles is None or not service:
+            return None
+        holders = list(roles.holders_of("portfolio holder"))
+        if not holders:
+            return None
+        assignments = roles.roles_by_person([p.id for p in holders])
+        matching = [
+            person for person in holders
+            if any(a.role == "portfolio holder" and a.scope and a.scope.casefold() in service for a in assignments.get(person.id, []))
+        ]
+        return PersonRef.from_person(matching[0]) if len(matching) == 1 else None
 
     def previous_due(index: int, ctx: StepContext) -> date | None:
         for _, _, due_id in reversed(stages[:index]):
@@ -163,6 +191,7 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator) -> Flow:
             "Who is the portfolio holder? (the cabinet councillor for this service)",
             title="Portfolio holder",
             help="The cabinet member whose portfolio covers this service. They feed into the review and monitor the service.",
+            default=suggested_portfolio_holder,
         ),
     ]
     for index, (stage, owner_id, due_id) in enumerate(stages):

@@ -268,3 +268,17 @@ def test_the_wizard_form_shows_every_question_and_checks_each_field(officer) -> 
     result, turn = officer.engine.submit_form(KEY, REVIEW_FLOW, values, people=officer.people, actor=officer.me)
     assert result.errors == {} and turn.status is TurnStatus.COMPLETED
     assert turn.result.title == "Libraries review 2026"
+
+
+def test_the_portfolio_holder_for_the_service_is_suggested(officer, directory) -> None:
+    priya = directory.find_by_email("priya.shah@council.gov.uk")
+    directory.assign_role(priya.id, "portfolio holder", "adult social care")
+    grace = directory.find_by_email("grace.lee@council.gov.uk")
+    directory.assign_role(grace.id, "portfolio holder", "libraries")
+    officer.start()
+    turn = officer.answer_all(["Adult social care: home care", "ok", "Independence", "strategic", "me"])
+    assert turn.prompt.suggestion == "Cllr Priya Shah (priya.shah@council.gov.uk)"
+    assert officer.say("ok").prompt.step_id == "stage1_analyse_owner"
+    officer.start()
+    turn = officer.answer_all(["Parks", "ok", "Greener parks", "strategic", "me"])
+    assert turn.prompt.suggestion is None  # no portfolio names parks: nothing guessed
