@@ -60,6 +60,8 @@ _START_REVIEW = re.compile(
     r"(?:start|new|create|begin|set ?up|open|add|make)\b(?:\s+(?:a|an|the|another|new|commissioning))*\s+review\b",
     re.IGNORECASE,
 )
+# Mid-conversation only the bare request counts: "New review process for libraries" may be a service's name.
+_START_REVIEW_ALONE = re.compile(_START_REVIEW.pattern + r"[\s.!]*$", re.IGNORECASE)
 _HELP = re.compile(r"^(?:help|\?|what can you do\??|commands|menu|how does this work\??)$", re.IGNORECASE)
 _GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening)|thanks|thank you|cheers)\b[\s!.,]*$", re.IGNORECASE)
 _CANCEL = re.compile(r"^(?:cancel|stop|quit|restart|back|skip)[.!]?$", re.IGNORECASE)
@@ -137,7 +139,7 @@ class Dialogue:
                     replies += self.start_review(user)
                 return replies
             if current is not None and current.prompt is not None:
-                if _START_REVIEW.match(text):
+                if _START_REVIEW_ALONE.match(text):
                     return [self._turn_reply(current, lead="You're already setting up a review; here's where we are "
                                              "(say restart to begin again, or cancel to stop).")]
                 if self._is_aside(text, current.prompt.kind):

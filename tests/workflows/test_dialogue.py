@@ -136,3 +136,9 @@ def test_the_review_wizard_reports_errors_per_field_then_creates(dialogue, alice
     assert "There is already a review called “Libraries review 2026”" in duplicate.warnings["title"]
     confirmed = dialogue.submit_review_form(alice, values, confirmed={"title"})
     assert confirmed.ok and confirmed.created.id != created.created.id
+
+
+def test_a_service_name_that_sounds_like_a_request_is_taken_as_the_answer(dialogue, alice) -> None:
+    dialogue.handle(alice, "start a review")
+    [reply] = dialogue.handle(alice, "New review panel for libraries")
+    assert reply.prompt.step_id == "title" and "New review panel for libraries review 2026" in reply.text
