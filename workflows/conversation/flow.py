@@ -9,7 +9,7 @@ rules and give the same messages.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Mapping, Sequence
+from typing import Any, Callable, Collection, Mapping
 
 from workflows.conversation.steps import (
     ConfirmStep,
