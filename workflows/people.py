@@ -30,6 +30,7 @@ __all__ = [
 
 UNKNOWN_PERSON_HINT = "try @name or an email"
 MAX_CANDIDATES = 5
+_ME_WORDS = frozenset({"me", "myself", "i", "i am", "i'll do it", "i will", "@me"})
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")  # Slack writes emails as <mailto:a@b|a@b>
@@ -120,8 +121,9 @@ class DirectoryPeopleResolver:
         query = text.strip().strip(",;")
         if not query:
             return Unknown(query)
-        if self._me is not None and query.casefold() in {"me", "myself", "i", "i am", "i'll do it", "i will"}:
-            return Resolved(self._me)
+        if query.casefold() in _ME_WORDS:
+            # Never a name search: "me" is inside "James" and "Mehmet".
+            return Resolved(self._me) if self._me is not None else Unknown(query)
         if match := _MAILTO.match(query):
             query = match[1]
         if match := _SLACK_MENTION.match(query):

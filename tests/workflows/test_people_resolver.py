@@ -78,3 +78,8 @@ def test_a_platform_resolver_goes_first_and_the_directory_catches_the_rest(resol
     assert name_of(chained.resolve("<@UHELPERBOT>")) == "Helper Bot"
     assert name_of(chained.resolve("priya")) == "Priya Shah"
     assert isinstance(chained.resolve("nobody"), Unknown)
+
+
+def test_me_is_never_a_name_search(people) -> None:
+    people.upsert(name="James Mehta", email="james.mehta@council.gov.uk")
+    assert isinstance(DirectoryPeopleResolver(people).resolve("me"), Unknown)

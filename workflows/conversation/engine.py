@@ -172,6 +172,11 @@ def _plain(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold().rstrip(".!")
 
 
+def _short(label: str, limit: int = 75) -> str:
+    # Button-sized: Slack caps button text at 75 characters and long answers would swamp the list.
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
+
+
 def _describe_idle(minutes: int) -> str:
     if minutes % (60 * 24) == 0:
         days = minutes // (60 * 24)
@@ -595,7 +600,8 @@ class ConversationEngine:
         )
 
     def _edit_prompt(self, flow: Flow, ctx: StepContext) -> Prompt:
-        options = [Option(str(i), f"{s.name}: {s.display(ctx.answers.get(s.id))}") for i, s in enumerate(flow.questions, 1)]
+        options = [Option(str(i), _short(f"{s.name}: {s.display(ctx.answers.get(s.id))}"))
+                   for i, s in enumerate(flow.questions, 1)]
         return Prompt(flow.name, flow.confirm_step.id, "pick", "Which answer would you like to change? Reply with its number.",
                       "", True, options, None, 0, 0)
 
