@@ -130,15 +130,15 @@ class Dialogue:
     def handle(self, user: UserContext, text: str) -> list[Reply]:
         text = (text or "").strip()
         key = user.conversation_key
-        if self._engine.is_active(key):
-            current = self._engine.current(key, people=user.people, actor=user.person)
-            if current is not None and current.status is not TurnStatus.ASKING:
+        current = self._engine.current(key, people=user.people, actor=user.person)
+        if current is not None:
+            if current.status is not TurnStatus.ASKING:
                 # Set aside after idling: say so, rather than read the message as an answer or a question.
                 replies = [self._turn_reply(current)]
                 if _START_REVIEW.match(text):
                     replies += self.start_review(user)
                 return replies
-            if current is not None and current.prompt is not None:
+            if current.prompt is not None:
                 if _START_REVIEW_ALONE.match(text):
                     return [self._turn_reply(current, lead="You're already setting up a review; here's where we are "
                                              "(say restart to begin again, or cancel to stop).")]
