@@ -61,10 +61,12 @@ def main() -> int:
             kb.ask(warm["q"])
         hit1 = hit3 = 0
         latencies = []
+        kinds: dict[str, int] = {}
         for item in questions:
             started = time.perf_counter()
             answer = kb.ask(item["q"])
             latencies.append(time.perf_counter() - started)
+            kinds[answer.kind.value] = kinds.get(answer.kind.value, 0) + 1
             keys = item["key"]
             texts = [c.text for c in answer.citations]
             at1 = contains_key(answer.text, keys) or (texts and contains_key(texts[0], keys))
@@ -82,6 +84,7 @@ def main() -> int:
         print(f"dense retrieval      {'on' if kb.dense_enabled else 'off (keyword only)'}")
         print(f"hit@1                {hit1 / n:.2f}")
         print(f"hit@3                {hit3 / n:.2f}")
+        print(f"answer kinds         {', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}")
         print(f"median s/question    {statistics.median(latencies):.4f}")
         print(f"p95 s/question       {p95:.4f}")
         print(f"index s (first)      {first_seconds:.2f}  ({len(first.added)} files, {first.passages} passages)")

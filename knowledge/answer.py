@@ -44,8 +44,8 @@ def confidence(hit: Hit | None) -> float:
         return 0.0
     if hit.dense is None:
         return round(0.9 * hit.coverage, 3)
-    semantic = min(1.0, max(0.0, (hit.dense - 0.25) / 0.4))
-    return round(0.55 * hit.coverage + 0.45 * semantic, 3)
+    semantic = min(1.0, max(0.0, (hit.dense - 0.2) / 0.4))
+    return round(0.6 * hit.coverage + 0.4 * semantic, 3)
 
 
 def classify(score: float) -> AnswerKind:

@@ -41,6 +41,8 @@ _DEFINITION_SENTENCE = re.compile(
     r"(?:^|(?<=[.!?]\s))(?:The\s+)?(?P<term>[A-Z][\w'’ -]{1,40}?)\s+(?:is|are|means|refers to)\s+"
     r"(?:the|a|an|essentially|defined as|where|when)\b"
 )
+# A last column headed "What it is" / "What is it?" / "Definition" defines each row's first cell.
+_DESCRIBES_COLUMN = re.compile(r"(?i)^(?:what (?:it|they) (?:is|are|means?)|what (?:is|are|does) (?:it|they)(?: mean)?|definition|meaning|description)\??$")
 _PRONOUNS = {"it", "this", "that", "they", "there", "which", "these", "those", "essentially", "he", "she", "we"}
 _WHAT_IS_HEADING = re.compile(r"(?i)^(?:what is|what are|what does)\s+(?:meant by\s+)?(?:an?\s+|the\s+)?(?P<term>.+?)\??$")
 
@@ -117,7 +119,8 @@ class _Builder:
                 chunk_meta["defines"] = defines
             self.chunks.append(
                 Chunk(
-                    chunk_id=f"{self._id_prefix}-{position:05d}",
+                    # The text's hash is part of the id so that a changed passage gets a new vector.
+                    chunk_id=f"{self._id_prefix}-{position:05d}-{hashlib.sha1(piece.encode('utf-8')).hexdigest()[:8]}",
                     text=piece.strip(),
                     source=self.source,
                     source_key=self.source_key,
@@ -177,7 +180,7 @@ def _emit_table(builder: _Builder, section: tuple[str, ...], table: Table) -> No
             cell_text = "; ".join(part.rstrip(".") for part in split_responsibilities(cell))
             parts.append(f"{header}: {cell_text.rstrip('.')}.")
         meta = {"row_label": row[0], "headers": headers, "cells": row}
-        if headers and re.match(r"(?i)^what (?:is|are) (?:it|they)\??$", headers[-1]) and row[0]:
+        if headers and _DESCRIBES_COLUMN.match(headers[-1]) and row[0]:
             meta["defines"] = {normalise_term(row[0]): DEFINES_LINE}
         builder.add(" ".join(parts), section, PassageKind.TABLE_ROW, meta)
 
@@ -207,6 +210,8 @@ def _emit_paragraphs(builder: _Builder, section: tuple[str, ...], paragraphs: li
 def chunk_document(doc: ParsedDocument, source: str, source_key: str) -> list[Chunk]:
     builder = _Builder(source, source_key, doc.title)
     for section, body in _sections(doc.blocks):
+        # Passages before the first heading sit under the document's title.
+        section = section or ((doc.title,) if doc.title else ())
         paragraph_words = sum(words(b.text) for b in body if isinstance(b, Paragraph))
         small = paragraph_words <= SMALL_SECTION_WORDS
         pending: list[str] = []

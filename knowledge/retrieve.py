@@ -18,14 +18,19 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from knowledge.chunker import DEFINES_SENTENCE, normalise_term
+from knowledge.chunker import DEFINES_LINE, DEFINES_SENTENCE, normalise_term
 from knowledge.index import LexicalIndex, VectorStore
 from knowledge.models import Chunk, PassageKind
 from knowledge.roles import RoleDirectory
 from knowledge.tokens import term_set, terms
 
-RRF_K = 20
 CANDIDATES = 30
+LEXICAL_WEIGHT = 0.5
+# What the question's shape adds, on the same 0..1 scale as words and meaning.
+ROLE_NAMED_BONUS = 0.5  # "What does a portfolio holder do?": that role's row
+ROLE_WHO_BONUS = 0.3  # "Who ...?": role rows, scaled by how well they match
+DEFINITION_BONUS = 0.6  # "What is an output?": passages defining "output"
+TOPIC_BONUS = 0.8  # "the Deliver stage": passages under that heading, scaled by its share of the question
 
 _WHO = re.compile(r"(?i)^\s*(?:and\s+)?(?:who|whose|whom|which\s+(?:role|person|people|officer|body|group|team|function|committee)s?)\b")
 _ROLE_OF = re.compile(
@@ -113,11 +118,7 @@ class Retriever:
         if not self.chunks or not analysis.terms and self.vectors is None:
             return analysis, []
 
-        rankings: list[tuple[float, list[int]]] = []
-        lexical = self.lexical.search(analysis.terms, CANDIDATES)
-        lexical_scores = dict(lexical)
-        rankings.append((1.0, [i for i, _ in lexical]))
-
+        lexical_scores = dict(self.lexical.search(analysis.terms, CANDIDATES))
         dense_scores: dict[int, float] = {}
         if self.vectors is not None:
             vector = self.vectors.embed([query_text])[0]
@@ -125,24 +126,32 @@ class Retriever:
                 index = self._by_id.get(chunk_id)
                 if index is not None:
                     dense_scores[index] = similarity
-            rankings.append((1.0, sorted(dense_scores, key=lambda i: -dense_scores[i])))
 
-        candidates = set(lexical_scores) | set(dense_scores)
-        role_ranking = self._role_ranking(analysis, candidates, lexical_scores, dense_scores)
-        if role_ranking:
-            rankings.append((1.0, role_ranking))
-        definition_ranking, defined_exactly = self._definition_ranking(analysis)
-        if definition_ranking:
-            rankings.append((1.0, definition_ranking))
-        elif not role_ranking:
-            topic_ranking = self._topic_ranking(analysis)
-            if topic_ranking:
-                rankings.append((1.0, topic_ranking))
-
+        # Each signal is scaled to 0..1 over this question's candidates and added up.
+        # Scores, not ranks: a passage far ahead on words and meaning keeps its lead
+        # (rank fusion would make first and second place almost equal).
         fused: dict[int, float] = {}
-        for weight, ranking in rankings:
-            for rank, index in enumerate(ranking):
-                fused[index] = fused.get(index, 0.0) + weight / (RRF_K + rank + 1)
+        top_lexical = max(lexical_scores.values(), default=0.0)
+        lexical_weight = LEXICAL_WEIGHT if dense_scores else 1.0
+        if top_lexical > 0:
+            for index, score in lexical_scores.items():
+                fused[index] = lexical_weight * score / top_lexical
+        if dense_scores:
+            high, low = max(dense_scores.values()), min(dense_scores.values())
+            spread = (high - low) or 1.0
+            for index, similarity in dense_scores.items():
+                fused[index] = fused.get(index, 0.0) + (1 - LEXICAL_WEIGHT) * (similarity - low) / spread
+
+        candidates = set(fused)
+        role_bonus = self._role_bonus(analysis, candidates)
+        definition_bonus, defined_exactly = self._definition_bonus(analysis)
+        bonuses = [role_bonus, definition_bonus]
+        if not role_bonus:
+            bonuses.append({i: v for i, v in self._topic_bonus(analysis, candidates).items() if i in candidates})
+        for bonus in bonuses:
+            for index, value in bonus.items():
+                fused[index] = fused.get(index, 0.0) + value
+
         # When the guidance defines the very term asked about, that definition is the answer.
         order = sorted(fused, key=lambda i: (i not in defined_exactly, -fused[i]))[:k]
         hits = [
@@ -157,45 +166,41 @@ class Retriever:
         ]
         return analysis, hits
 
-    def _role_ranking(
-        self, analysis: QueryAnalysis, candidates: set[int], lexical: dict[int, float], dense: dict[int, float]
-    ) -> list[int]:
+    def _role_bonus(self, analysis: QueryAnalysis, candidates: set[int]) -> dict[int, float]:
         if analysis.roles_mentioned and (analysis.asks_about_role or analysis.is_who):
-            return [self._by_id[c] for c in analysis.roles_mentioned if c in self._by_id]
+            named = [self._by_id[c] for c in analysis.roles_mentioned if c in self._by_id]
+            return {index: ROLE_NAMED_BONUS / (n + 1) for n, index in enumerate(named)}
         if analysis.is_who:
-            # "Who ..." is answered by a role: order the role rows among the candidates
-            # by how well they match on words and meaning together.
+            # "Who ..." is answered by a role: favour the role rows among the candidates,
+            # best matched first.
             rows = [i for i in candidates if self.chunks[i].chunk_id in self._role_chunks]
-            top_lexical = max(lexical.values(), default=1.0) or 1.0
-            return sorted(rows, key=lambda i: -(lexical.get(i, 0.0) / top_lexical + dense.get(i, 0.0)))
-        return []
+            return {i: ROLE_WHO_BONUS * self.coverage(analysis.terms, i) for i in rows}
+        return {}
 
-    def _topic_ranking(self, analysis: QueryAnalysis) -> list[int]:
+    def _topic_bonus(self, analysis: QueryAnalysis, candidates: set[int]) -> dict[int, float]:
         """Passages whose own heading the question names ("What does the Deliver stage involve?")."""
         wanted = set(analysis.terms)
-        if not wanted:
-            return []
-        scored = []
+        total = sum(self.idf(t) for t in wanted)
+        if not total:
+            return {}
+        bonus: dict[int, float] = {}
         for index, chunk in enumerate(self.chunks):
             if not chunk.section:
                 continue
             heading = term_set(chunk.section[-1])
             if heading and heading <= wanted:
-                path = term_set(" ".join(chunk.section)) & wanted
-                scored.append((sum(self.idf(t) for t in path), -chunk.position, index))
-        scored.sort(reverse=True)
-        return [index for _, _, index in scored[:CANDIDATES]]
+                named = term_set(" ".join(chunk.section)) & wanted
+                bonus[index] = TOPIC_BONUS * sum(self.idf(t) for t in named) / total
+        return bonus
 
-    def _definition_ranking(self, analysis: QueryAnalysis) -> tuple[list[int], set[int]]:
+    def _definition_bonus(self, analysis: QueryAnalysis) -> tuple[dict[int, float], set[int]]:
         """Passages defining the term asked about, and those that define it exactly and explicitly."""
         term = analysis.definition_term
-        if not term:
-            return [], set()
-        wanted = term_set(term)
+        wanted = term_set(term) if term else set()
         if not wanted:
-            return [], set()
+            return {}, set()
         weight_total = sum(self.idf(t) for t in wanted)
-        scored: list[tuple[float, int, int]] = []
+        bonus: dict[int, float] = {}
         exact: set[int] = set()
         for index, chunk in enumerate(self.chunks):
             best = 0.0
@@ -209,8 +214,7 @@ class Retriever:
                 if defined_terms and defined_terms <= wanted:
                     # "Plan" answers "the Plan stage" in part: scale by how much of the term it covers.
                     share = sum(self.idf(t) for t in defined_terms) / weight_total
-                    best = max(best, strength * share * 0.5)
+                    best = max(best, strength * share)
             if best > 0:
-                scored.append((best, -len(chunk.text), index))
-        scored.sort(reverse=True)
-        return [index for _, _, index in scored[:CANDIDATES]], exact
+                bonus[index] = DEFINITION_BONUS * best / DEFINES_LINE
+        return bonus, exact

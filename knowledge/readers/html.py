@@ -25,7 +25,8 @@ def parse_html(markup: str, fallback_title: str) -> ParsedDocument:
     root = soup.find("main") or soup.find("article") or soup.body or soup
     blocks: list[Block] = []
     _walk(root, blocks)
-    if blocks and isinstance(blocks[0], Heading) and blocks[0].level == 1 and title == fallback_title:
+    first = blocks[0] if blocks else None
+    if isinstance(first, Heading) and first.level == 1 and (title == fallback_title or first.text == title):
         title = blocks.pop(0).text
     return ParsedDocument(title=title, blocks=blocks)
 

@@ -54,10 +54,10 @@ def parse_pdf(path: Path, fallback_title: str) -> ParsedDocument:
 
 def _reflow(pages: list[str]) -> str:
     page_lines = [[line.rstrip() for line in page.split("\n")] for page in pages]
-    # A line on more than half the pages (3 or more) is a running header or footer.
+    # A line on more than half the pages is a running header or footer.
     counts = Counter(line.strip() for lines in page_lines for line in set(lines) if line.strip())
-    threshold = max(3, len(pages) // 2 + 1)
-    repeated = {line for line, n in counts.items() if n >= threshold}
+    threshold = max(2, len(pages) // 2 + 1)
+    repeated = {line for line, n in counts.items() if n >= threshold} if len(pages) > 1 else set()
     paragraphs: list[str] = []
     current: list[str] = []
 

@@ -194,6 +194,7 @@ def parse_plain_text(text: str, fallback_title: str) -> ParsedDocument:
 
     blocks: list[Block] = []
     in_parent = False
+    numbered_steps = False
     i = start
     while i < len(units):
         if not is_heading_candidate(i):
@@ -218,7 +219,9 @@ def parse_plain_text(text: str, fallback_title: str) -> ParsedDocument:
             short = len(run[0].split()) <= _SHORT_SUBHEADING_WORDS
             if numbered and not in_parent and blocks and _last_heading_unnumbered(blocks):
                 # "1. Analyse", "2. Plan" under "The Commissioning Cycle" are its steps.
-                in_parent = True
+                in_parent, numbered_steps = True, True
+            if numbered_steps and not numbered:
+                in_parent = numbered_steps = False  # the numbered steps are over
             level = 2 if (in_parent and (short or numbered)) else 1
             if level == 1:
                 in_parent = False
@@ -226,7 +229,7 @@ def parse_plain_text(text: str, fallback_title: str) -> ParsedDocument:
         elif len(run) == 2 and followed_by_body:
             blocks.append(Heading(_heading_text(run[0]), 1))
             blocks.append(Heading(_heading_text(run[1]), 2))
-            in_parent = True
+            in_parent, numbered_steps = True, False
         else:
             # Three or more short lines in a row are a heading followed by short
             # lines of its own (questions, links), not a ladder of sub-sections.
