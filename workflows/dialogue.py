@@ -31,6 +31,7 @@ from bot.logging import event
 from knowledge.models import Answer, AnswerKind
 from workflows.conversation import ConversationEngine, Turn, TurnStatus
 from workflows.conversation.engine import utc_now
+from workflows.dates import format_date
 from workflows.people import DirectoryPeopleResolver, PeopleResolver, PersonRef
 from workflows.replies import Actions, Button, FormSpec, Reply, ReplyKind
 from workflows.review_flow import REVIEW_FLOW, build_review_flow
@@ -52,6 +53,7 @@ HELP_TEXT = (
     "• Say “start a review” and I'll walk you through setting up a commissioning review: the service, "
     "outcomes for residents, level, lead commissioner, portfolio holder, stage owners and due dates, "
     "and stakeholders.\n"
+    "• Say “my reviews” to see the reviews you're part of, “status 12” for one review, or “roles” for who does what.\n"
     "While setting up a review you can type help, back, skip (optional questions), cancel or restart at any point."
 )
 
@@ -63,6 +65,9 @@ _START_REVIEW = re.compile(
 # Mid-conversation only the bare request counts: "New review process for libraries" may be a service's name.
 _START_REVIEW_ALONE = re.compile(_START_REVIEW.pattern + r"[\s.!]*$", re.IGNORECASE)
 _HELP = re.compile(r"^(?:help|\?|what can you do\??|commands|menu|how does this work\??)$", re.IGNORECASE)
+_MY_REVIEWS = re.compile(r"^(?:(?:show|list)\s+)?(?:my\s+)?reviews|(?:show|list)\s+(?:my\s+)?reviews$", re.IGNORECASE)
+_STATUS = re.compile(r"^(?:status|show)(?:\s+of)?(?:\s+review)?\s+#?(\d{1,9})[.!?]?$", re.IGNORECASE)
+_ROLES = re.compile(r"^(?:roles|list roles|who does what\??)$", re.IGNORECASE)
 _GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening)|thanks|thank you|cheers)\b[\s!.,]*$", re.IGNORECASE)
 _CANCEL = re.compile(r"^(?:cancel|stop|quit|restart|back|skip)[.!]?$", re.IGNORECASE)
 _ASIDE_KINDS = {"person", "people", "date", "choice", "yes_no", "confirm"}
@@ -155,6 +160,12 @@ class Dialogue:
             return self.start_review(user)
         if _HELP.match(text):
             return [Reply(HELP_TEXT, buttons=[Button("Start a review", "start a review")])]
+        if _MY_REVIEWS.fullmatch(text.rstrip(".!?")):
+            return [self._my_reviews(user)]
+        if match := _STATUS.match(text):
+            return [self._status(int(match[1]))]
+        if _ROLES.match(text):
+            return [self._roles(user)]
         if _GREETING.match(text):
             return [Reply("Hello! Ask me about commissioning, or say “start a review”. Type help to see what I can do.")]
         if _CANCEL.match(text):
@@ -192,6 +203,57 @@ class Dialogue:
         if turn.status is not TurnStatus.COMPLETED:
             return FormSubmission(replies=[Reply(turn.text, ReplyKind.PROBLEM)])
         return FormSubmission(replies=[self._turn_reply(turn)], created=turn.result)
+
+    # --- reviews and roles ----------------------------------------------------------------
+
+    def _my_reviews(self, user: UserContext) -> Reply:
+        if self.reviews is None:
+            return Reply("Reviews aren't available here.", ReplyKind.PROBLEM)
+        if user.person is None:
+            return Reply("I don't know who you are in the council's people list, so I can't find your reviews. "
+                         "Ask an administrator to add you.", ReplyKind.PROBLEM)
+        reviews = self.reviews.list_mine(user.person.id)
+        if not reviews:
+            return Reply("You have no open reviews. Say “start a review” to set one up.",
+                         buttons=[Button("Start a review", "start a review")])
+        today = self._engine.today()
+        lines = [f"Your open reviews ({len(reviews)}):"]
+        for review in reviews:
+            stage = review.current_stage
+            if stage is None:
+                where = "every stage done, ready to close"
+            else:
+                late = " — overdue" if stage.is_overdue(today) else ""
+                where = f"{stage.name} stage, owner {stage.owner.name}, due {format_date(stage.due_date)}{late}"
+            lines.append(f"• #{review.id} “{review.title}” ({review.service}): {where}")
+        lines.append("Say “status” and a number for the detail, e.g. “status " + str(reviews[0].id) + "”.")
+        return Reply("\n".join(lines))
+
+    def _status(self, review_id: int) -> Reply:
+        if self.reviews is None:
+            return Reply("Reviews aren't available here.", ReplyKind.PROBLEM)
+        from workflows.reviews import ReviewNotFoundError
+
+        try:
+            return Reply(self.reviews.status_summary(review_id))
+        except ReviewNotFoundError as error:
+            return Reply(f"{error} Say “my reviews” to see yours.", ReplyKind.PROBLEM)
+
+    def _roles(self, user: UserContext) -> Reply:
+        knowledge = self._knowledge_base()
+        roles = getattr(knowledge, "roles", None)
+        if roles is None:
+            return Reply("The guidance isn't available here.", ReplyKind.PROBLEM)
+        try:
+            found = roles()
+        except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
+            event(log, "roles_failed", logging.ERROR, platform=user.platform, error=type(error).__name__)
+            return Reply("Sorry, I couldn't read the guidance just now. Please try again in a minute.", ReplyKind.PROBLEM)
+        if not found:
+            return Reply("The guidance I have doesn't set out who does what in commissioning.")
+        lines = ["Who does what in commissioning, according to the guidance:"]
+        lines += [f"• {role.name}: {'; '.join(role.responsibilities)}" for role in found]
+        return Reply("\n".join(lines))
 
     # --- guidance questions -------------------------------------------------------------
 

@@ -141,11 +141,13 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
         if not existing:
             return None
         first = existing[0]
+        created = getattr(first, "created_at", None)
+        opened = f", opened {format_date(created.date())}" if created else ""
         return NeedsConfirmation(
             title,
             f"There is already a review called “{first.title}” for {first.service} "
-            f"(review #{first.id}, opened {format_date(first.created_at.date())}, {first.status}, "
-            f"led by {first.lead_commissioner.name}). Reply yes to use this title anyway, or type a different title.",
+            f"(review #{first.id}{opened}, {first.status}, led by {first.lead_commissioner.name}). "
+            "Reply yes to use this title anyway, or type a different title.",
         )
 
     steps: list[Step] = [

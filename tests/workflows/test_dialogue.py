@@ -142,3 +142,36 @@ def test_a_service_name_that_sounds_like_a_request_is_taken_as_the_answer(dialog
     dialogue.handle(alice, "start a review")
     [reply] = dialogue.handle(alice, "New review panel for libraries")
     assert reply.prompt.step_id == "title" and "New review panel for libraries review 2026" in reply.text
+
+
+def test_my_reviews_and_status_show_what_was_created(dialogue, alice, clock) -> None:
+    [none_yet] = dialogue.handle(alice, "my reviews")
+    assert none_yet.text.startswith("You have no open reviews.")
+    values = {f.id: f.initial or "" for f in dialogue.review_form(alice).fields}
+    values.update(service="Libraries", outcomes="More visits", level="strategic",
+                  portfolio_holder="priya.shah@council.gov.uk", stage1_analyse_due="2026-12-01")
+    review = dialogue.submit_review_form(alice, values).created
+    [mine] = dialogue.handle(alice, "show my reviews")
+    assert mine.text.splitlines()[:2] == [
+        "Your open reviews (1):",
+        f"• #{review.id} “Libraries review 2026” (Libraries): Analyse stage, owner Alice Adams, due Tue 1 December 2026",
+    ]
+    clock.now += timedelta(days=9)
+    [late] = dialogue.handle(alice, "my reviews")
+    assert "due Tue 1 December 2026 — overdue" in late.text
+    [status] = dialogue.handle(alice, f"status {review.id}")
+    assert status.text.startswith(f"#{review.id} Libraries review 2026 (Libraries)") and "Analyse" in status.text
+    [missing] = dialogue.handle(alice, "status 999")
+    assert missing.kind is ReplyKind.PROBLEM and "There is no review number 999." in missing.text
+
+
+def test_roles_come_from_the_guidance(dialogue, alice) -> None:
+    [reply] = dialogue.handle(alice, "roles")
+    assert reply.text.startswith("Who does what in commissioning, according to the guidance:")
+    assert "• Portfolio holder: Is the cabinet member responsible for a group of services" in reply.text
+
+
+def test_someone_not_in_the_people_list_is_told_why_there_are_no_reviews(dialogue) -> None:
+    guest = directory_user(dialogue, "terminal", "terminal:guest", None)
+    [reply] = dialogue.handle(guest, "my reviews")
+    assert reply.kind is ReplyKind.PROBLEM and "people list" in reply.text
