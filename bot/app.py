@@ -1,0 +1,67 @@
+"""Builds the product's parts once per process and hands them to whoever needs them.
+
+The CLI, the HTTP server (Slack and Teams adapters) and the scheduler all start
+from :class:`Services`. Parts are built on first use, so a command that needs
+only the database never loads the embedding model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from bot.config import Settings
+from bot.logging import event
+
+if TYPE_CHECKING:
+    from knowledge.service import KnowledgeBase
+    from storage.db import Database
+    from workflows.dialogue import Dialogue
+    from workflows.reviews import ReviewService
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+
+    @cached_property
+    def database(self) -> "Database":
+        from storage.db import open_database
+
+        return open_database(self.settings)
+
+    @cached_property
+    def knowledge(self) -> "KnowledgeBase":
+        from knowledge.service import open_knowledge
+
+        return open_knowledge(self.settings)
+
+    @cached_property
+    def dialogue(self) -> "Dialogue":
+        from workflows.dialogue import build_dialogue
+
+        return build_dialogue(self.settings, self.database, knowledge=self.knowledge)
+
+    @property
+    def reviews(self) -> "ReviewService":
+        reviews = self.dialogue.reviews
+        assert reviews is not None
+        return reviews
+
+    def warm_up(self) -> None:
+        """Load the index and the embedding model and open the database before taking traffic.
+
+        A cold embedding model makes the first burst of requests slow; Slack gives
+        each request three seconds.
+        """
+        with self._lock:
+            self.database
+            self.knowledge.ensure_ready()
+            self.knowledge.ask("Who makes strategic sourcing decisions?")
+            self.dialogue
+        event(log, "services_ready", **self.knowledge.stats())
