@@ -172,6 +172,22 @@ class Dialogue:
             return [Reply("There's nothing under way to stop or change. Say “start a review” to begin one, or ask me a question.")]
         return self._ask(user, text)
 
+    def press(self, user: UserContext, action_id: str, value: str) -> list[Reply]:
+        """A button the core offered was pressed. Feedback buttons (Helpful / Not helpful) belong to the
+        feedback feature and are not handled here."""
+        if action_id == Actions.ANSWER:
+            return self.handle(user, value)
+        if action_id == Actions.ASK:
+            # A suggested question is a question even while a review is being set up.
+            replies = self._ask(user, value)
+            current = self._engine.current(user.conversation_key, people=user.people, actor=user.person)
+            if current is not None and current.status is TurnStatus.ASKING:
+                replies.append(self._turn_reply(current, lead="Back to your review:"))
+            return replies
+        if action_id == Actions.OPEN_REVIEW_FORM:
+            return [Reply("Fill in the form to set up a review.", form=self.review_form(user))]
+        raise ValueError(f"the chat core has no button {action_id!r}")
+
     def start_review(self, user: UserContext) -> list[Reply]:
         turn = self._engine.start(user.conversation_key, REVIEW_FLOW, people=user.people, actor=user.person)
         event(log, "review_conversation_started", platform=user.platform)

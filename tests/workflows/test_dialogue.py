@@ -175,3 +175,14 @@ def test_someone_not_in_the_people_list_is_told_why_there_are_no_reviews(dialogu
     guest = directory_user(dialogue, "terminal", "terminal:guest", None)
     [reply] = dialogue.handle(guest, "my reviews")
     assert reply.kind is ReplyKind.PROBLEM and "people list" in reply.text
+
+
+def test_buttons_send_their_values_back(dialogue, alice) -> None:
+    [started] = dialogue.press(alice, Actions.ANSWER, "start a review")
+    assert started.prompt.step_id == "service"
+    answer, back = dialogue.press(alice, Actions.ASK, "What does a portfolio holder do?")
+    assert answer.kind is ReplyKind.ANSWER and back.prompt.step_id == "service"
+    [form] = dialogue.press(alice, Actions.OPEN_REVIEW_FORM, "")
+    assert form.form is not None and form.form.fields[0].id == "service"
+    with pytest.raises(ValueError):
+        dialogue.press(alice, "no_such_button", "")
