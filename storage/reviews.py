@@ -1,6 +1,7 @@
 """Reading and writing reviews, their stages and stakeholders.
 
-Reads return frozen snapshots (:class:`ReviewSnapshot`), built with a fixed
+Reads return frozen snapshots (:class:`ReviewSnapshot` for one review,
+:class:`ReviewSummary` for lists), built with a fixed
 number of queries however many reviews are asked for: one for the reviews,
 one for their stages, one for their stakeholders and one for every person
 they mention. No lazy loading, so nothing can run a query per row.
@@ -58,28 +59,34 @@ class ChecklistItem:
 
 
 @dataclass(frozen=True)
-class StageSnapshot:
+class StageSummary:
+    """A stage as lists show it: no checklist, which lists never need and which costs most to load."""
+
     id: int
     name: str
     position: int
     owner: PersonSummary
     due_date: date
-    started_at: datetime | None
     completed_at: datetime | None
-    checklist: tuple[ChecklistItem, ...]
-    completion_note: str | None
-    completed_by: str | None
 
     @property
     def is_complete(self) -> bool:
         return self.completed_at is not None
 
+    def is_overdue(self, today: date) -> bool:
+        return not self.is_complete and self.due_date < today
+
+
+@dataclass(frozen=True)
+class StageSnapshot(StageSummary):
+    started_at: datetime | None
+    checklist: tuple[ChecklistItem, ...]
+    completion_note: str | None
+    completed_by: str | None
+
     @property
     def open_items(self) -> tuple[ChecklistItem, ...]:
         return tuple(item for item in self.checklist if not item.done)
-
-    def is_overdue(self, today: date) -> bool:
-        return not self.is_complete and self.due_date < today
 
 
 @dataclass(frozen=True)
@@ -89,21 +96,17 @@ class StakeholderSummary:
 
 
 @dataclass(frozen=True)
-class ReviewSnapshot:
+class ReviewSummary:
+    """A review as lists show it; :class:`ReviewSnapshot` adds outcomes, checklists and stakeholders."""
+
     id: int
     title: str
     service: str
-    outcomes: tuple[str, ...]
     level: str
     status: str
-    status_reason: str | None
     lead_commissioner: PersonSummary
     portfolio_holder: PersonSummary
-    stages: tuple[StageSnapshot, ...]
-    stakeholders: tuple[StakeholderSummary, ...]
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
+    stages: tuple[StageSummary, ...]
     version: int
 
     @property
@@ -111,18 +114,37 @@ class ReviewSnapshot:
         return self.status == ReviewStatus.OPEN.value
 
     @property
-    def current_stage(self) -> StageSnapshot | None:
+    def current_stage(self) -> StageSummary | None:
         """The first stage not yet done; None once every stage is done."""
         return next((stage for stage in self.stages if not stage.is_complete), None)
 
-    def stage(self, name: str) -> StageSnapshot | None:
+    def stage(self, name: str) -> StageSummary | None:
         wanted = name.strip().casefold()
         return next((stage for stage in self.stages if stage.name.casefold() == wanted), None)
 
-    def overdue_stages(self, today: date) -> tuple[StageSnapshot, ...]:
+    def overdue_stages(self, today: date) -> tuple[StageSummary, ...]:
         if not self.is_open:
             return ()
         return tuple(stage for stage in self.stages if stage.is_overdue(today))
+
+
+@dataclass(frozen=True)
+class ReviewSnapshot(ReviewSummary):
+    """Everything about one review. Its ``stages`` are :class:`StageSnapshot`, with checklists."""
+
+    outcomes: tuple[str, ...]
+    status_reason: str | None
+    stakeholders: tuple[StakeholderSummary, ...]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def current_stage(self) -> StageSnapshot | None:  # type: ignore[override]
+        return next((stage for stage in self.stages if not stage.is_complete), None)  # type: ignore[return-value]
+
+    def stage(self, name: str) -> StageSnapshot | None:  # type: ignore[override]
+        return super().stage(name)  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -131,7 +153,7 @@ class OverdueStage:
     review_title: str
     service: str
     lead_commissioner: PersonSummary
-    stage: StageSnapshot
+    stage: StageSummary
     days_overdue: int
 
 
@@ -140,7 +162,7 @@ def _checklist(value: Any) -> tuple[ChecklistItem, ...]:
 
 
 def _stage_snapshot(row: Any, people: dict[int, PersonSummary]) -> StageSnapshot:
-    return StageSnapshot(
+    return StageSnapshot(  # type: ignore[call-arg]
         id=row.id,
         name=row.name,
         position=row.position,
@@ -154,13 +176,19 @@ def _stage_snapshot(row: Any, people: dict[int, PersonSummary]) -> StageSnapshot
     )
 
 
+def _stage_summary(row: Any, people: dict[int, PersonSummary]) -> StageSummary:
+    # Positional unpacking: lists build thousands of these, and named access on a Row costs more.
+    stage_id, _review_id, name, position, owner_id, due_date, completed_at = row[:7]
+    return StageSummary(stage_id, name, position, people[owner_id], due_date, completed_at)
+
+
 def _people(connection: Connection, person_ids: Iterable[int]) -> dict[int, PersonSummary]:
     ids = sorted(set(person_ids))
     people: dict[int, PersonSummary] = {}
     for chunk in _chunks(ids):
         rows = connection.execute(
             select(person_table.c.id, person_table.c.name, person_table.c.email).where(person_table.c.id.in_(chunk))
-        )
+        ).all()
         for row in rows:
             people[row.id] = PersonSummary(id=row.id, name=row.name, email=row.email)
     return people
@@ -222,7 +250,68 @@ def load_snapshots(connection: Connection, review_ids: Sequence[int]) -> list[Re
     return snapshots
 
 
-def _next_due(snapshot: ReviewSnapshot) -> tuple[int, date, int]:
+_SUMMARY_REVIEW_COLUMNS = [
+    review_table.c[name]
+    for name in ("id", "title", "service", "level", "status", "lead_commissioner_id", "portfolio_holder_id",
+                 "version")
+]
+_SUMMARY_STAGE_COLUMNS = [
+    stage_table.c[name]
+    for name in ("id", "review_id", "name", "position", "owner_id", "due_date", "completed_at")
+]
+
+
+def load_summaries(connection: Connection, review_ids: Sequence[int] | sa.Select) -> list[ReviewSummary]:
+    """Summaries of the given reviews in three queries (reviews, stages, people).
+
+    ``review_ids`` is a list of ids (kept in that order) or a SELECT of ids, which
+    lets the database pick the reviews and their stages without the ids coming
+    back to Python first.
+    """
+    if isinstance(review_ids, sa.Select):
+        id_query = review_ids.subquery()
+        review_filter = review_table.c.id.in_(select(id_query.c[0]))
+        stage_filter = stage_table.c.review_id.in_(select(id_query.c[0]))
+        filters = [(review_filter, stage_filter)]
+        wanted: list[int] | None = None
+    else:
+        wanted = list(dict.fromkeys(review_ids))
+        filters = [(review_table.c.id.in_(chunk), stage_table.c.review_id.in_(chunk)) for chunk in _chunks(wanted)]
+    review_rows: dict[int, Any] = {}
+    stage_rows: dict[int, list[Any]] = {}
+    for review_filter, stage_filter in filters:
+        for row in connection.execute(select(*_SUMMARY_REVIEW_COLUMNS).where(review_filter)).all():
+            review_rows[row.id] = row
+            stage_rows[row.id] = []
+        for row in connection.execute(
+            select(*_SUMMARY_STAGE_COLUMNS).where(stage_filter).order_by(stage_table.c.review_id, stage_table.c.position)
+        ).all():
+            stage_rows[row[1]].append(row)
+    person_ids: set[int] = set()
+    for row in review_rows.values():
+        person_ids.update((row.lead_commissioner_id, row.portfolio_holder_id))
+    for rows in stage_rows.values():
+        person_ids.update(row[4] for row in rows)
+    people = _people(connection, person_ids)
+    order = wanted if wanted is not None else sorted(review_rows)
+    return [
+        ReviewSummary(
+            id=row.id,
+            title=row.title,
+            service=row.service,
+            level=row.level,
+            status=row.status,
+            lead_commissioner=people[row.lead_commissioner_id],
+            portfolio_holder=people[row.portfolio_holder_id],
+            stages=tuple(_stage_summary(stage, people) for stage in stage_rows[row.id]),
+            version=row.version,
+        )
+        for row in (review_rows.get(review_id) for review_id in order)
+        if row is not None
+    ]
+
+
+def _next_due(snapshot: ReviewSummary) -> tuple[int, date, int]:
     current = snapshot.current_stage
     if current is None:
         return (1, date.max, snapshot.id)
@@ -258,7 +347,7 @@ class ReviewRepository:
             ids = list(connection.execute(statement).scalars())
             return load_snapshots(connection, ids)
 
-    def list_for_person(self, person_id: int, statuses: Sequence[str] | None = OPEN_ONLY) -> list[ReviewSnapshot]:
+    def list_for_person(self, person_id: int, statuses: Sequence[str] | None = OPEN_ONLY) -> list[ReviewSummary]:
         """Reviews a person leads, holds the portfolio for, or owns a stage of; most urgent first."""
         def with_status(statement: sa.Select) -> sa.Select:
             return statement.where(review_table.c.status.in_(statuses)) if statuses else statement
@@ -273,22 +362,20 @@ class ReviewRepository:
             ),
         )
         with self._database.engine.connect() as connection:
-            ids = list(connection.execute(ids_statement).scalars())
-            snapshots = load_snapshots(connection, ids)
-        return sorted(snapshots, key=_next_due)
+            summaries = load_summaries(connection, select(ids_statement.subquery().c[0]))
+        return sorted(summaries, key=_next_due)
 
     def list_for_portfolio_holder(
         self, person_id: int, statuses: Sequence[str] | None = OPEN_ONLY
-    ) -> list[ReviewSnapshot]:
+    ) -> list[ReviewSummary]:
         statement = select(review_table.c.id).where(review_table.c.portfolio_holder_id == person_id)
         if statuses:
             statement = statement.where(review_table.c.status.in_(statuses))
         with self._database.engine.connect() as connection:
-            ids = list(connection.execute(statement).scalars())
-            snapshots = load_snapshots(connection, ids)
-        return sorted(snapshots, key=_next_due)
+            summaries = load_summaries(connection, statement)
+        return sorted(summaries, key=_next_due)
 
-    def list_all(self, statuses: Sequence[str] | None = None, limit: int | None = None) -> list[ReviewSnapshot]:
+    def list_all(self, statuses: Sequence[str] | None = None, limit: int | None = None) -> list[ReviewSummary]:
         statement = select(review_table.c.id).order_by(review_table.c.id)
         if statuses:
             statement = statement.where(review_table.c.status.in_(statuses))
@@ -296,41 +383,67 @@ class ReviewRepository:
             statement = statement.limit(limit)
         with self._database.engine.connect() as connection:
             ids = list(connection.execute(statement).scalars())
-            return load_snapshots(connection, ids)
+            return load_summaries(connection, ids)
 
     def list_overdue(self, today: date, limit: int | None = None) -> list[OverdueStage]:
-        """Unfinished stages of open reviews that were due before ``today``, longest overdue first."""
+        """Open reviews held up by a stage that was due before ``today``, longest overdue first.
+
+        One row per review: its current stage (the first not yet done). Later stages
+        whose dates have also passed are not listed, because their owners cannot act
+        until the stage ahead of theirs is done.
+        """
+        earlier = stage_table.alias("earlier")
+        owner = person_table.alias("owner")
+        lead = person_table.alias("lead")
+        earlier_unfinished = (
+            select(earlier.c.id)
+            .where(
+                earlier.c.review_id == stage_table.c.review_id,
+                earlier.c.position < stage_table.c.position,
+                earlier.c.completed_at.is_(None),
+            )
+            .exists()
+        )
         statement = (
             select(
-                stage_table,
+                *_SUMMARY_STAGE_COLUMNS,
                 review_table.c.title.label("review_title"),
                 review_table.c.service.label("review_service"),
-                review_table.c.lead_commissioner_id.label("review_lead_id"),
+                lead.c.id.label("lead_id"),
+                lead.c.name.label("lead_name"),
+                lead.c.email.label("lead_email"),
+                owner.c.name.label("owner_name"),
+                owner.c.email.label("owner_email"),
             )
             .join(review_table, review_table.c.id == stage_table.c.review_id)
+            .join(owner, owner.c.id == stage_table.c.owner_id)
+            .join(lead, lead.c.id == review_table.c.lead_commissioner_id)
             .where(
                 stage_table.c.completed_at.is_(None),
                 stage_table.c.due_date < today,
                 review_table.c.status == ReviewStatus.OPEN.value,
+                ~earlier_unfinished,
             )
-            .order_by(stage_table.c.due_date, stage_table.c.review_id, stage_table.c.position)
+            .order_by(stage_table.c.due_date, stage_table.c.review_id)
         )
         if limit is not None:
             statement = statement.limit(limit)
         with self._database.engine.connect() as connection:
-            rows = list(connection.execute(statement))
-            people = _people(connection, [r.owner_id for r in rows] + [r.review_lead_id for r in rows])
-        return [
-            OverdueStage(
-                review_id=row.review_id,
-                review_title=row.review_title,
-                service=row.review_service,
-                lead_commissioner=people[row.review_lead_id],
-                stage=_stage_snapshot(row, people),
-                days_overdue=(today - row.due_date).days,
+            rows = connection.execute(statement).all()
+        overdue = []
+        for row in rows:
+            owner_summary = PersonSummary(id=row.owner_id, name=row.owner_name, email=row.owner_email)
+            overdue.append(
+                OverdueStage(
+                    review_id=row.review_id,
+                    review_title=row.review_title,
+                    service=row.review_service,
+                    lead_commissioner=PersonSummary(id=row.lead_id, name=row.lead_name, email=row.lead_email),
+                    stage=_stage_summary(row, {row.owner_id: owner_summary}),
+                    days_overdue=(today - row.due_date).days,
+                )
             )
-            for row in rows
-        ]
+        return overdue
 
     def count(self, statuses: Sequence[str] | None = None) -> int:
         statement = select(func.count()).select_from(review_table)

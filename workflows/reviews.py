@@ -40,7 +40,15 @@ from storage.audit import AuditRepository
 from storage.db import Database
 from storage.models import AuditEntry, Person, Review, ReviewLevel, ReviewStage, ReviewStatus, utc_now
 from storage.people import PeopleRepository
-from storage.reviews import OverdueStage, PersonSummary, ReviewRepository, ReviewSnapshot, StageSnapshot
+from storage.reviews import (
+    OverdueStage,
+    PersonSummary,
+    ReviewRepository,
+    ReviewSnapshot,
+    ReviewSummary,
+    StageSnapshot,
+    StageSummary,
+)
 from workflows.cycle import CycleConfig
 
 if TYPE_CHECKING:
@@ -67,7 +75,9 @@ __all__ = [
     "OverdueStage",
     "PersonSummary",
     "ReviewSnapshot",
+    "ReviewSummary",
     "StageSnapshot",
+    "StageSummary",
 ]
 
 log = logging.getLogger(__name__)
@@ -196,20 +206,20 @@ class ReviewService:
         """Reviews already called ``title`` for ``service`` (any status), so the officer can be asked first."""
         return self.reviews.find_by_title(title, service)
 
-    def list_mine(self, person_id: int, include_closed: bool = False) -> list[ReviewSnapshot]:
+    def list_mine(self, person_id: int, include_closed: bool = False) -> list[ReviewSummary]:
         """Reviews the person leads, holds the portfolio for, or owns a stage of; most urgent first."""
         return self.reviews.list_for_person(person_id, statuses=None if include_closed else (ReviewStatus.OPEN.value,))
 
-    def list_for_portfolio_holder(self, person_id: int, include_closed: bool = False) -> list[ReviewSnapshot]:
+    def list_for_portfolio_holder(self, person_id: int, include_closed: bool = False) -> list[ReviewSummary]:
         return self.reviews.list_for_portfolio_holder(
             person_id, statuses=None if include_closed else (ReviewStatus.OPEN.value,)
         )
 
-    def list_all(self, include_closed: bool = False, limit: int | None = None) -> list[ReviewSnapshot]:
+    def list_all(self, include_closed: bool = False, limit: int | None = None) -> list[ReviewSummary]:
         return self.reviews.list_all(statuses=None if include_closed else (ReviewStatus.OPEN.value,), limit=limit)
 
     def list_overdue(self, limit: int | None = None) -> list[OverdueStage]:
-        """Unfinished stages of open reviews past their due date, across the council, longest overdue first."""
+        """Open reviews whose current stage is past its due date, across the council, longest overdue first."""
         return self.reviews.list_overdue(self.today(), limit=limit)
 
     def history(self, review_id: int) -> list[AuditEntry]:

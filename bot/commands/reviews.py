@@ -17,7 +17,7 @@ from storage.db import DatabaseError
 from storage.models import Person
 from workflows.cycle import CycleConfigError
 from workflows.importexport import CsvImportError, export_reviews_csv, import_reviews_csv, read_reviews_csv
-from workflows.reviews import Actor, ReviewError, ReviewService, ReviewSnapshot, open_review_service
+from workflows.reviews import Actor, ReviewError, ReviewService, ReviewSummary, open_review_service
 
 MAX_CELL = 40
 
@@ -65,7 +65,7 @@ def find_person_or_fail(service: ReviewService, identifier: str) -> Person:
     return person
 
 
-def _review_rows(reviews: Sequence[ReviewSnapshot], today: date) -> list[list[object]]:
+def _review_rows(reviews: Sequence[ReviewSummary], today: date) -> list[list[object]]:
     rows = []
     for review in reviews:
         current = review.current_stage

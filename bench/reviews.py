@@ -1,0 +1,222 @@
+"""Benchmark: review lists at council scale.
+
+Creates 10,000 reviews with 4 stages each (plus people and stakeholders) in a
+fresh database, then times the two lists officers use most:
+
+- "list my reviews": everything a person leads, owns a stage of, or holds the portfolio for;
+- "overdue across the council": every unfinished stage past its due date.
+
+Runs on SQLite always, and on PostgreSQL when ``--postgres URL`` or
+``TEST_DATABASE_URL`` is given (in a throwaway schema, dropped afterwards).
+Prints median and 95th percentile in milliseconds; the target is under 50 ms
+for each list. It also counts SQL statements per call, to show that lists do
+not grow a query per row.
+
+    .venv/bin/python bench/reviews.py [--reviews 10000] [--repeat 50] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from storage.db import Database, open_database  # noqa: E402
+from storage.models import ReviewLevel, ReviewStatus  # noqa: E402
+from storage.people import PeopleRepository  # noqa: E402
+from storage.reviews import ReviewRepository  # noqa: E402
+from workflows.cycle import load_cycle  # noqa: E402
+from workflows.reviews import ReviewService  # noqa: E402
+
+TARGET_MS = 50.0
+TODAY = date(2026, 11, 23)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+SERVICES = [
+    "Adult social care", "Children's services", "Housing", "Libraries", "Leisure", "Waste and recycling",
+    "Public health", "Highways", "Parks", "Homelessness", "Youth services", "Community safety",
+]
+
+
+def seed(database: Database, reviews: int, officers: int, councillors: int, rng: random.Random) -> dict[str, float]:
+    """Fill the database; returns how long each part took, in seconds."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    people = PeopleRepository(database)
+    officer_ids = [
+        people.upsert(name=f"Officer {n:03d}", email=f"officer{n:03d}@council.gov.uk").id for n in range(officers)
+    ]
+    councillor_ids = [
+        people.upsert(name=f"Cllr {n:02d}", email=f"cllr{n:02d}@council.gov.uk").id for n in range(councillors)
+    ]
+    timings["people"] = time.perf_counter() - started
+
+    cycle = load_cycle()
+    started = time.perf_counter()
+    batch = 1000
+    for first in range(0, reviews, batch):
+        review_rows, stage_rows, stakeholder_rows = [], [], []
+        for n in range(first, min(first + batch, reviews)):
+            start = TODAY - timedelta(days=rng.randint(0, 720))
+            closed = rng.random() < 0.15
+            review_rows.append({
+                "title": f"Review {n:05d}",
+                "service": rng.choice(SERVICES),
+                "outcomes": ["Better outcomes for residents"],
+                "level": rng.choice([level.value for level in ReviewLevel]),
+                "lead_commissioner_id": rng.choice(officer_ids),
+                "portfolio_holder_id": rng.choice(councillor_ids),
+                "status": ReviewStatus.CLOSED.value if closed else ReviewStatus.OPEN.value,
+                "status_reason": None,
+                "created_by": "bench",
+                "created_at": NOW,
+                "updated_at": NOW,
+                "version": 1,
+            })
+            stages, still_going, due = [], False, start
+            for position, definition in enumerate(cycle.stages):
+                due = due + timedelta(days=rng.randint(40, 90))
+                # Most stages finish on time; about one in thirty runs late.
+                finished = not still_going and due < TODAY and (closed or rng.random() > 0.033)
+                still_going = still_going or not finished
+                stages.append({
+                    "name": definition.name,
+                    "position": position,
+                    "owner_id": rng.choice(officer_ids),
+                    "due_date": due,
+                    "started_at": NOW,
+                    "completed_at": NOW if finished else None,
+                    "checklist": [{"item": item, "done": finished} for item in definition.checklist],
+                    "completion_note": None,
+                    "completed_by": "bench" if finished else None,
+                })
+            stage_rows.append(stages)
+            stakeholder_rows.append([{"person_id": rng.choice(officer_ids), "role": "provider"}])
+        with database.transaction() as session:
+            ReviewRepository.insert_many(session, review_rows, stage_rows, stakeholder_rows)
+    timings["reviews"] = time.perf_counter() - started
+    if database.is_postgres:
+        with database.engine.begin() as connection:
+            connection.execute(text("ANALYZE"))
+    else:
+        with database.engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
+    return timings
+
+
+class StatementCounter:
+    def __init__(self, database: Database) -> None:
+        self.count = 0
+        event.listen(database.engine, "before_cursor_execute", self._count)
+
+    def _count(self, *args: object) -> None:
+        self.count += 1
+
+
+def measure(call: Callable[[], object], repeat: int) -> tuple[list[float], object]:
+    result = call()  # warm the caches once, as a running bot would be
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples, result
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def run(label: str, url: str, reviews: int, repeat: int, seed_value: int) -> bool:
+    rng = random.Random(seed_value)
+    database = open_database(url)
+    try:
+        print(f"\n== {label}: {reviews:,} reviews x 4 stages")
+        timings = seed(database, reviews, officers=300, councillors=20, rng=rng)
+        print(f"seeded in {timings['people'] + timings['reviews']:.1f} s "
+              f"(people {timings['people']:.1f} s, reviews and stages {timings['reviews']:.1f} s)")
+        service = ReviewService(database, load_cycle(), clock=lambda: NOW)
+        counter = StatementCounter(database)
+        people = PeopleRepository(database).list_all()
+        officers = [p for p in people if p.email and p.email.startswith("officer")]
+        councillors = [p for p in people if p.email and p.email.startswith("cllr")]
+        ok = True
+
+        def report(name: str, samples: list[float], rows: int, statements: float) -> None:
+            nonlocal ok
+            median, high = statistics.median(samples), p95(samples)
+            verdict = "ok" if high < TARGET_MS else "OVER TARGET"
+            ok = ok and high < TARGET_MS
+            print(f"{name:<40} median {median:6.1f} ms   p95 {high:6.1f} ms   "
+                  f"rows {rows:>5}   SQL statements/call {statements:.0f}   {verdict}")
+
+        picks = [rng.choice(officers) for _ in range(repeat + 1)]
+        cursor = iter(picks * 2)
+        counter.count = 0
+        samples, result = measure(lambda: service.list_mine(next(cursor).id), repeat)  # type: ignore[arg-type]
+        mine_sizes = [len(service.list_mine(p.id)) for p in picks[:10]]  # type: ignore[arg-type]
+        report("list my reviews (officer)", samples, round(statistics.mean(mine_sizes)), counter.count / (repeat + 1))
+
+        cllr_cursor = iter([rng.choice(councillors) for _ in range(repeat + 1)])
+        counter.count = 0
+        samples, result = measure(lambda: service.list_for_portfolio_holder(next(cllr_cursor).id), repeat)  # type: ignore[arg-type]
+        report("list by portfolio holder (councillor)", samples, len(result), counter.count / (repeat + 1))  # type: ignore[arg-type]
+
+        counter.count = 0
+        samples, result = measure(lambda: service.list_overdue(), repeat)
+        report("overdue across the council (all)", samples, len(result), counter.count / (repeat + 1))  # type: ignore[arg-type]
+
+        counter.count = 0
+        samples, result = measure(lambda: service.list_overdue(limit=50), repeat)
+        report("overdue across the council (first 50)", samples, len(result), counter.count / (repeat + 1))  # type: ignore[arg-type]
+        return ok
+    finally:
+        database.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reviews", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"),
+                        help="PostgreSQL URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args(argv)
+
+    all_ok = True
+    with tempfile.TemporaryDirectory() as folder:
+        all_ok &= run("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", args.reviews, args.repeat, args.seed)
+
+    if args.postgres:
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(args.postgres)
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
+            all_ok &= run("PostgreSQL", url.render_as_string(hide_password=False), args.reviews, args.repeat, args.seed)
+        finally:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()
+    else:
+        print("\n(PostgreSQL skipped: pass --postgres URL or set TEST_DATABASE_URL)")
+    print(f"\ntarget: every list under {TARGET_MS:.0f} ms at p95 -> {'met' if all_ok else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
