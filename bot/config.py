@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -69,6 +69,21 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # Teams (Bot Framework). Every endpoint is a setting so government clouds and test fakes work.
+    teams_app_id: str | None = Field(default=None, description="The bot's Microsoft App ID (Entra app registration).")
+    teams_app_password: SecretStr | None = Field(default=None, description="The app registration's client secret.")
+    teams_tenant_id: str | None = Field(default=None, description="The council's Entra tenant id (single-tenant bot).")
+    teams_authority_url: str = "https://login.microsoftonline.com"
+    teams_openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    teams_token_issuer: str = "https://api.botframework.com"
+    teams_bot_scope: str = "https://api.botframework.com/.default"
+    teams_allowed_service_url_hosts: Annotated[list[str], NoDecode] = Field(
+        default=["smba.trafficmanager.net"],
+        description="Comma-separated hosts the Connector may live on; '*.example.com' allows its sub-domains.",
+    )
+    teams_ca_bundle: Path | None = Field(
+        default=None, description="Extra CA certificates (PEM) trusted for Teams HTTPS calls, e.g. a proxy's."
+    )
 
     @field_validator("log_format")
     @classmethod
@@ -76,6 +91,13 @@ class Settings(BaseSettings):
         value = value.lower()
         if value not in {"json", "text"}:
             raise ValueError("LOG_FORMAT must be 'json' or 'text'")
+        return value
+
+    @field_validator("teams_allowed_service_url_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip().lower() for host in value.split(",") if host.strip()]
         return value
 
     @cached_property
