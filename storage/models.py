@@ -293,3 +293,7 @@ class AuditEntry(StorageModel, table=True):
     review_id: Optional[int] = Field(default=None)
     before: Optional[dict[str, Any]] = Field(default=None, sa_column=_json_column(nullable=True))
     after: Optional[dict[str, Any]] = Field(default=None, sa_column=_json_column(nullable=True))
+
+
+# Tables defined in their own modules, imported here so every user of this metadata (Alembic, the tests) sees them.
+import storage.events  # noqa: E402,F401

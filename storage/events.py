@@ -1,0 +1,82 @@
+"""Platform events already handled, so a retried or redelivered event is answered once.
+
+Slack retries an event it thinks we missed (``X-Slack-Retry-Num``) and Teams
+redelivers an activity after about 15 seconds without an answer. Both
+adapters call :meth:`ProcessedEvents.first_time` with the event's id before
+doing any work; only the first caller, across restarts and across several
+server processes sharing the database, gets True.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Column, Field
+
+from storage.db import Database
+from storage.models import StorageModel, UtcDateTime, utc_now
+
+__all__ = ["ProcessedEvent", "ProcessedEvents", "KEEP_EVENTS_FOR"]
+
+# Slack retries for about an hour and Teams for minutes; a day leaves a wide margin at little cost.
+KEEP_EVENTS_FOR = timedelta(days=1)
+MAX_EVENT_ID = 255
+
+
+class ProcessedEvent(StorageModel, table=True):
+    __tablename__ = "processed_event"
+    __table_args__ = (sa.UniqueConstraint("platform", "event_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    event_id: str = Field(max_length=MAX_EVENT_ID)
+    received_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime(), nullable=False, index=True))
+
+
+_table: sa.Table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+
+
+class ProcessedEvents:
+    """The de-duplication ledger shared by the Slack and Teams adapters."""
+
+    def __init__(self, database: Database, clock=utc_now) -> None:  # type: ignore[no-untyped-def]
+        self._database = database
+        self._clock = clock
+
+    def first_time(self, platform: str, event_id: str) -> bool:
+        """Record the event; True only for the first call with this (platform, event id).
+
+        One INSERT ... ON CONFLICT DO NOTHING, so two processes racing on the same
+        event cannot both win, on SQLite and PostgreSQL alike.
+        """
+        if not event_id:
+            raise ValueError("an event needs an id to be de-duplicated")
+        # Ids longer than the column are hashed rather than cut, so two long ids never collide by their prefix.
+        if len(event_id) > MAX_EVENT_ID:
+            import hashlib
+
+            event_id = "sha256:" + hashlib.sha256(event_id.encode()).hexdigest()
+        values = {"platform": platform, "event_id": event_id, "received_at": self._clock()}
+        dialect = self._database.dialect
+        with self._database.engine.begin() as connection:
+            if dialect in ("sqlite", "postgresql"):
+                insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(_table).values(**values)
+                # RETURNING rather than rowcount: drivers disagree on rowcount for a skipped conflict.
+                statement = insert.on_conflict_do_nothing(index_elements=["platform", "event_id"]).returning(_table.c.id)
+                return connection.execute(statement).first() is not None
+            try:
+                connection.execute(_table.insert().values(**values))
+            except IntegrityError:
+                return False
+            return True
+
+    def purge(self, older_than: timedelta = KEEP_EVENTS_FOR) -> int:
+        """Forget events received before ``older_than`` ago; returns how many rows went."""
+        cutoff = self._clock() - older_than
+        with self._database.engine.begin() as connection:
+            result = connection.execute(_table.delete().where(_table.c.received_at < cutoff))
+            return int(result.rowcount or 0)
