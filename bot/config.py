@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    slack_command: str = Field(default="/commissioning", description="The slash command's name, as in the app manifest.")
+    slack_worker_threads: int = Field(
+        default=4, description="Threads doing the slow work (answers, reviews) after Slack has been acknowledged."
+    )
     # Teams (Bot Framework). Every endpoint is a setting so government clouds and test fakes work.
     teams_app_id: str | None = Field(default=None, description="The bot's Microsoft App ID (Entra app registration).")
     teams_app_password: SecretStr | None = Field(default=None, description="The app registration's client secret.")
