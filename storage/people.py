@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, or_
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.logging import event
@@ -243,42 +244,50 @@ class PeopleRepository:
         if email is None and slack_user_id is None and teams_user_id is None:
             raise PersonError(f"{name} needs an email, a Slack user id or a Teams user id so we can reach them.")
 
-        with self._database.transaction() as session:
-            matches = self._people_with_identities(session, email, slack_user_id, teams_user_id)
-            if len(matches) > 1:
-                names = " and ".join(sorted(person.name for person in matches))
-                raise PersonError(
-                    f"Those details belong to two different people ({names}); update them one at a time."
-                )
-            person = matches[0] if matches else None
-            before = person_as_dict(person) if person else None
-            changes: dict[str, Any] = {"name": name}
-            for field_name, value in (
-                ("email", email),
-                ("slack_user_id", slack_user_id),
-                ("teams_user_id", teams_user_id),
-                ("timezone", timezone),
-                ("reachable", reachable),
-                ("teams_conversation_ref", teams_conversation_ref),
-            ):
-                if value is not None:
-                    changes[field_name] = value
-            if person is None:
-                person = Person(**changes)
-                session.add(person)
-                action = "person.added"
-            else:
-                for field_name, value in changes.items():
-                    setattr(person, field_name, value)
-                person.updated_at = utc_now()
-                action = "person.updated"
-            session.flush()
-            after = person_as_dict(person)
-            if before != after:
-                self._audit.record(
-                    session, actor=actor, action=action, entity_type="person", entity_id=person.id,  # type: ignore[arg-type]
-                    before=before, after=after,
-                )
+        # Two adapters meeting a new person at once both try to add them; the loser of that
+        # race finds the winner's row on its second pass and updates it instead.
+        for attempt in (1, 2):
+            try:
+                with self._database.transaction() as session:
+                    matches = self._people_with_identities(session, email, slack_user_id, teams_user_id)
+                    if len(matches) > 1:
+                        names = " and ".join(sorted(person.name for person in matches))
+                        raise PersonError(
+                            f"Those details belong to two different people ({names}); update them one at a time."
+                        )
+                    person = matches[0] if matches else None
+                    before = person_as_dict(person) if person else None
+                    changes: dict[str, Any] = {"name": name}
+                    for field_name, value in (
+                        ("email", email),
+                        ("slack_user_id", slack_user_id),
+                        ("teams_user_id", teams_user_id),
+                        ("timezone", timezone),
+                        ("reachable", reachable),
+                        ("teams_conversation_ref", teams_conversation_ref),
+                    ):
+                        if value is not None:
+                            changes[field_name] = value
+                    if person is None:
+                        person = Person(**changes)
+                        session.add(person)
+                        action = "person.added"
+                    else:
+                        for field_name, value in changes.items():
+                            setattr(person, field_name, value)
+                        person.updated_at = utc_now()
+                        action = "person.updated"
+                    session.flush()
+                    after = person_as_dict(person)
+                    if before != after:
+                        self._audit.record(
+                            session, actor=actor, action=action, entity_type="person", entity_id=person.id,  # type: ignore[arg-type]
+                            before=before, after=after,
+                        )
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise PersonError("Those details were saved by someone else at the same moment; please try again.") from None
         event(log, action, person_id=person.id)
         return person
 

@@ -578,7 +578,7 @@ class ReviewService:
                               version=version_before + 1, attempt=attempt)
                 return self.get(review_id)
             except (StaleDataError, OperationalError) as error:
-                if isinstance(error, OperationalError) and "locked" not in str(error).lower():
+                if isinstance(error, OperationalError) and not _is_transient(error):
                     raise
                 event(log, "review_change_retried", logging.INFO, review_id=review_id, attempt=attempt)
                 time.sleep(0.005 * attempt)
@@ -654,6 +654,12 @@ class ReviewService:
         if not matches:
             raise ReviewError(f"{stage.name} has no checklist item matching \"{_tidy(item)}\".")
         raise ReviewError(f"More than one {stage.name} checklist item matches \"{_tidy(item)}\"; give its number.")
+
+
+def _is_transient(error: OperationalError) -> bool:
+    """A clash with another writer that is worth running again, rather than a broken database."""
+    text = str(error.orig if error.orig is not None else error).lower()
+    return any(sign in text for sign in ("database is locked", "deadlock detected", "could not serialize"))
 
 
 class _People:

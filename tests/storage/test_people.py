@@ -108,3 +108,26 @@ def test_identity_kinds() -> None:
     assert identity_kind("U0123ABC") == "slack"
     assert identity_kind("6f1c7a52-3b0e-4d5e-9f6a-2b8c1d4e7a90") == "teams"
     assert identity_kind("Sam Patel") is None
+
+
+def test_two_adapters_adding_the_same_new_person_at_once_make_one_person(people: PeopleRepository) -> None:
+    import threading
+
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def add() -> None:
+        barrier.wait()
+        try:
+            people.upsert(name="Owen Jones", email="owen.jones@council.gov.uk", slack_user_id="U0OWEN")
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=add) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert [p.name for p in people.list_all()] == ["Owen Jones"]
