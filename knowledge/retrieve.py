@@ -17,11 +17,12 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from knowledge.chunker import DEFINES_LINE, DEFINES_SENTENCE, normalise_term
 from knowledge.index import LexicalIndex, VectorStore
 from knowledge.models import Chunk, PassageKind
-from knowledge.roles import RoleDirectory
+from knowledge.roles import RoleDirectory, role_key
 from knowledge.tokens import term_set, terms
 
 CANDIDATES = 30
@@ -41,6 +42,7 @@ _DEFINITION = re.compile(
     r"(?i)^\s*(?:what\s+(?:is|are|'s)\s+(?:meant\s+by\s+)?|define\s+|definition\s+of\s+|meaning\s+of\s+|"
     r"what\s+does\s+(?=.+\bmean\b))(?:an?\s+|the\s+)?(?P<term>.+?)(?:\s+mean)?\s*\??\s*$"
 )
+_WHO_IS = re.compile(r"(?i)^\s*who\s+(?:is|are)\s+(?P<rest>.+?)\s*\??\s*$")
 _FOLLOW_UP = re.compile(r"(?i)\b(?:it|they|them|their|this|that|those|these|he|she|his|her|its|there)\b")
 
 
@@ -52,6 +54,9 @@ class QueryAnalysis:
     asks_about_role: bool
     definition_term: str | None
     roles_mentioned: list[str] = field(default_factory=list)
+    names_role: bool = False  # "Who is the lead commissioner?"
+    vector: Any = None  # the question's embedding, when dense retrieval is on
+    unknown_share: float = 0.0  # how much of the question rests on words the guidance never uses
 
 
 @dataclass
@@ -69,7 +74,10 @@ def analyse(question: str, roles: RoleDirectory) -> QueryAnalysis:
     if definition and not _ROLE_OF.search(question):
         # "the management world in the four worlds model" is about "the management world".
         term = normalise_term(re.split(r"(?i)\s+(?:in|for|within|of|under|during|about)\s+", definition.group("term"))[0])
-    mentioned = [r.chunk_id for r in roles.mentioned_in(question)]
+    mentioned_roles = roles.mentioned_in(question)
+    mentioned = [r.chunk_id for r in mentioned_roles]
+    who_is = _WHO_IS.match(question)
+    names_role = bool(who_is and mentioned_roles and role_key(who_is.group("rest")) == role_key(mentioned_roles[0].name))
     return QueryAnalysis(
         question=question,
         terms=terms(question),
@@ -77,6 +85,7 @@ def analyse(question: str, roles: RoleDirectory) -> QueryAnalysis:
         asks_about_role=bool(_ROLE_OF.search(question)) or bool(mentioned and not term),
         definition_term=term,
         roles_mentioned=mentioned,
+        names_role=names_role,
     )
 
 
@@ -91,8 +100,16 @@ class Retriever:
         document_frequency = Counter(t for s in self._term_sets for t in s)
         total = max(1, len(self.chunks))
         self._idf = {t: math.log(1 + total / df) for t, df in document_frequency.items()}
-        self._default_idf = math.log(1 + total)
+        # A word the guidance never uses counts double: a question built on such words
+        # ("the tip on Sundays") is probably about something the guidance does not cover.
+        self._default_idf = 2 * math.log(1 + total)
         self._role_chunks = {r.chunk_id for r in roles.roles}
+
+    def similarity(self, analysis: QueryAnalysis, text: str) -> float:
+        """Cosine similarity between the question and a text (both vectors are normalised)."""
+        if self.vectors is None or analysis.vector is None:
+            return 0.0
+        return float(analysis.vector @ self.vectors.embed([text])[0])
 
     def idf(self, term: str) -> float:
         return self._idf.get(term, self._default_idf)
@@ -117,11 +134,15 @@ class Retriever:
                 analysis.roles_mentioned = [r.chunk_id for r in self.roles.mentioned_in(history[-1])]
         if not self.chunks or not analysis.terms and self.vectors is None:
             return analysis, []
+        weights = {t: self.idf(t) for t in set(analysis.terms)}
+        if weights:
+            unknown = sum(w for t, w in weights.items() if t not in self._idf)
+            analysis.unknown_share = unknown / sum(weights.values())
 
         lexical_scores = dict(self.lexical.search(analysis.terms, CANDIDATES))
         dense_scores: dict[int, float] = {}
         if self.vectors is not None:
-            vector = self.vectors.embed([query_text])[0]
+            vector = analysis.vector = self.vectors.embed([query_text])[0]
             for chunk_id, similarity in self.vectors.search(vector, CANDIDATES):
                 index = self._by_id.get(chunk_id)
                 if index is not None:
@@ -167,7 +188,9 @@ class Retriever:
         return analysis, hits
 
     def _role_bonus(self, analysis: QueryAnalysis, candidates: set[int]) -> dict[int, float]:
-        if analysis.roles_mentioned and (analysis.asks_about_role or analysis.is_who):
+        # "What does a portfolio holder do?" and "Who is the section 151 officer?" ask about the
+        # role named; "Who advises the portfolio holder?" asks for a different one.
+        if analysis.roles_mentioned and (analysis.asks_about_role and not analysis.is_who or analysis.names_role):
             named = [self._by_id[c] for c in analysis.roles_mentioned if c in self._by_id]
             return {index: ROLE_NAMED_BONUS / (n + 1) for n, index in enumerate(named)}
         if analysis.is_who:

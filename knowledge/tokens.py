@@ -1,4 +1,9 @@
-"""Words for keyword search: lower-cased, stop words removed, stemmed (English)."""
+"""Words for keyword search: lower-cased, stop words removed, stemmed (English).
+
+Besides the usual stop words, the verbs people use to frame a question
+("what does X involve", "what happens in", "what does it mean") are dropped:
+they say what kind of answer is wanted, not what it is about.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ STOP_WORDS = frozenset(
     through to too under until up very was we were what when where which while who whom why will with
     would you your yours yourself yourselves s t don shall may might must let lets us whose
     tell explain please describe
+    involve involves involved happen happens happening mean means meant include includes included
+    cover covers say says said know like get gets go goes
     """.split()
 )
 

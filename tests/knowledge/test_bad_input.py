@@ -56,11 +56,11 @@ def test_a_file_that_turns_bad_keeps_its_earlier_passages(tmp_path, lexical_sett
     report = kb.index([folder])
 
     assert _reasons(report) == {"levels.pdf": "it is damaged or is not really a PDF"}
-    answer = kb.ask("What does the Deliver stage of the commissioning cycle involve?")
+    answer = kb.ask("How are cost effective service providers procured?")
     assert any("procure cost effective service providers" in c.text for c in answer.citations)
     # ...and a restart still has them.
     again = KnowledgeBase(lexical_settings)
-    assert any("procure cost effective" in c.text for c in again.ask("What does the Deliver stage of the commissioning cycle involve?").citations)
+    assert any("procure cost effective" in c.text for c in again.ask("How are cost effective service providers procured?").citations)
 
 
 def test_a_missing_path_is_reported(tmp_path, lexical_settings):
