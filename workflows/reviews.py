@@ -125,6 +125,11 @@ class Actor:
     label: str
     person_id: int | None = None
 
+    def __post_init__(self) -> None:
+        # The label is stored in 200-character columns (audit log, created_by, completed_by).
+        label = " ".join(str(self.label).split()) or "unknown"
+        object.__setattr__(self, "label", label if len(label) <= 200 else label[:197] + "...")
+
     @classmethod
     def person(cls, person_id: int, name: str | None = None) -> "Actor":
         return cls(label=f"{name} (person {person_id})" if name else f"person {person_id}", person_id=person_id)

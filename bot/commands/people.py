@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
@@ -12,11 +14,16 @@ from storage.db import DatabaseError, open_database
 from storage.people import PeopleRepository, PersonError, parse_role
 
 
-def _people(settings: Settings) -> PeopleRepository:
+@contextmanager
+def _people(settings: Settings) -> Iterator[PeopleRepository]:
     try:
-        return PeopleRepository(open_database(settings))
+        database = open_database(settings)
     except DatabaseError as error:
         raise click.ClickException(str(error)) from error
+    try:
+        yield PeopleRepository(database)
+    finally:
+        database.dispose()
 
 
 @click.group("people")
@@ -47,8 +54,15 @@ def add_command(
         parsed_roles = [parse_role(role) for role in roles]
     except PersonError as error:
         raise click.ClickException(str(error)) from error
-    people = _people(settings)
     actor = "operator: people add"
+    with _people(settings) as people:
+        _add_person(people, settings, actor, name, email, slack_id, teams_id, timezone, parsed_roles)
+
+
+def _add_person(
+    people: PeopleRepository, settings: Settings, actor: str, name: str, email: str | None, slack_id: str | None,
+    teams_id: str | None, timezone: str | None, parsed_roles: list[tuple[str, str]],
+) -> None:
     try:
         existed = any(
             finder(value) is not None
@@ -70,7 +84,11 @@ def add_command(
 @click.pass_obj
 def list_command(settings: Settings, search: str | None) -> None:
     """List people with their identities and roles."""
-    people = _people(settings)
+    with _people(settings) as people:
+        _list_people(people, search)
+
+
+def _list_people(people: PeopleRepository, search: str | None) -> None:
     everyone = people.search(search, limit=1000) if search else people.list_all()
     if not everyone:
         click.echo("Nobody matches." if search else "Nobody yet. Add people with `commissioning-bot people add`.")

@@ -342,3 +342,17 @@ def test_concurrent_changes_to_one_review_never_lose_an_update(service: ReviewSe
     for earlier, later in zip(moves, moves[1:]):
         assert later.before["due_date"] == earlier.after["due_date"]
     assert final.version == 1 + len(ticks) + len(moves)
+
+
+def test_a_person_with_a_very_long_name_can_still_create_and_change_reviews(
+    service: ReviewService, team: Team, clock: Clock
+) -> None:
+    long_named = service.people.upsert(name="Dr " + "Alexandra-" * 19 + "Smith", email="long@council.gov.uk")
+    draft = draft_for(team, clock.today)
+    draft.lead_commissioner_id = long_named.id
+
+    review = service.create_review(draft, Actor.person(long_named.id, long_named.name))
+    service.advance_stage(review.id, long_named.id, reason="Evidence held by the regional team")
+
+    assert len(service.get(review.id).created_by) <= 200
+    assert service.history(review.id)[-1].actor.endswith("...")
