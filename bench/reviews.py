@@ -4,7 +4,9 @@ Creates 10,000 reviews with 4 stages each (plus people and stakeholders) in a
 fresh database, then times the two lists officers use most:
 
 - "list my reviews": everything a person leads, owns a stage of, or holds the portfolio for;
-- "overdue across the council": every unfinished stage past its due date.
+- "overdue across the council": every open review held up by a stage past its due date;
+
+and one whole review-creation conversation (every question answered, the review saved).
 
 Runs on SQLite always, and on PostgreSQL when ``--postgres URL`` or
 ``TEST_DATABASE_URL`` is given (in a throwaway schema, dropped afterwards).
@@ -35,6 +37,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from storage.conversations import SqlConversationStore  # noqa: E402
 from storage.db import Database, open_database  # noqa: E402
 from storage.models import ReviewLevel, ReviewStatus  # noqa: E402
 from storage.people import PeopleRepository  # noqa: E402
@@ -141,6 +144,63 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+def time_conversations(database: Database, service: ReviewService, repeat: int) -> tuple[list[float], int]:
+    """Create reviews by conversation, answering each question as an officer would; ms per conversation.
+
+    Answers are chosen from the question itself (take the suggestion when there is one),
+    so the bench follows the flow as it changes rather than a fixed script.
+    """
+    from workflows.conversation import ConversationEngine, TurnStatus
+    from workflows.people import DirectoryPeopleResolver, PersonRef
+    from workflows.review_flow import REVIEW_FLOW, build_review_flow
+
+    directory = PeopleRepository(database)
+    me = PersonRef.from_person(directory.find_by_email("officer000@council.gov.uk"))
+    people = DirectoryPeopleResolver(directory, me=me)
+    engine = ConversationEngine(
+        # The store's clock moves on with real time, so the conversation never looks idle.
+        SqlConversationStore(database),
+        [build_review_flow(service.cycle, service)],
+        idle_minutes=60 * 24,
+        clock=lambda: NOW,
+    )
+
+    def answer(prompt: object, n: int, dates: list[date]) -> str:
+        kind, suggestion = getattr(prompt, "kind"), getattr(prompt, "suggestion")
+        if kind in {"confirm", "yes_no"}:
+            return "yes"
+        if kind == "pick":
+            return "1"
+        if suggestion:
+            return "ok"
+        if kind == "list":
+            return "Residents stay well at home; Fewer emergency admissions"
+        if kind == "choice":
+            return getattr(prompt, "options")[0].value
+        if kind in {"person", "people"}:
+            return "officer001@council.gov.uk" if getattr(prompt, "required") else "skip"
+        if kind == "date":
+            dates.append((dates[-1] if dates else TODAY) + timedelta(days=45))
+            return dates[-1].isoformat()
+        return f"Bench service {n}"
+
+    samples, turns = [], 0
+    for n in range(repeat):
+        key = f"bench:{n}"
+        started = time.perf_counter()
+        turn = engine.start(key, REVIEW_FLOW, people=people, actor=me)
+        dates: list[date] = []
+        for _ in range(80):
+            if turn.status is not TurnStatus.ASKING:
+                break
+            turn = engine.handle(key, answer(turn.prompt, n, dates), people=people, actor=me)
+            turns += 1
+        if turn.status is not TurnStatus.COMPLETED:
+            raise RuntimeError(f"the conversation did not complete; it last said: {turn.text[:200]}")
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples, turns // max(repeat, 1)
+
+
 def run(label: str, url: str, reviews: int, repeat: int, seed_value: int, freeze: bool) -> bool:
     rng = random.Random(seed_value)
     database = open_database(url)
@@ -191,6 +251,16 @@ def run(label: str, url: str, reviews: int, repeat: int, seed_value: int, freeze
         counter.count = 0
         samples, result = measure(lambda: service.list_overdue(limit=50), repeat)
         report("overdue across the council (first 50)", samples, len(result), counter.count / (repeat + 1))  # type: ignore[arg-type]
+
+        try:
+            conversations = max(5, repeat // 5)
+            samples, turns = time_conversations(database, service, conversations)
+        except Exception as error:  # noqa: BLE001 - the conversation is another module's; report, don't stop
+            print(f"{'one full review conversation':<40} not measured: {error}")
+        else:
+            print(f"{'one full review conversation':<40} median {statistics.median(samples):6.1f} ms   "
+                  f"p95 {p95(samples):6.1f} ms   ({turns} answers each, {conversations} conversations; "
+                  f"{statistics.median(samples) / max(turns, 1):.1f} ms per answer)")
         return ok
     finally:
         database.dispose()
