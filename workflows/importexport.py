@@ -13,6 +13,8 @@ The format (also in the README)::
 
 Files saved by Excel are welcome: a byte-order mark, semicolons instead of
 commas, a ``sep=;`` first line, CRLF line ends and Windows-1252 text all work.
+Export writes any cell Excel would run as a formula (``=``, ``+``, ``-``, ``@``)
+with a leading apostrophe, which import removes again.
 
 An import is all or nothing: every row is checked first and every problem is
 reported with its row number (as Excel numbers rows, the header being row 1);
@@ -53,6 +55,11 @@ OUTCOME_SEPARATOR = "|"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
 MAX_PROBLEMS_SHOWN = 50
+
+# Excel runs a cell that starts with one of these as a formula, so a title such as
+# "=HYPERLINK(...)" would run on the reader's machine. Export writes such cells with a
+# leading apostrophe (Excel's own "this is text" mark) and import takes it off again.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -186,11 +193,22 @@ def _read_rows(data: bytes, warnings: list[str], problems: list[str]) -> list[_R
             problems.append(f"Row {number}: it has {len(record)} cells but the header names {len(header)} columns; "
                             "check for an unquoted comma inside a cell.")
             continue
-        values = {name: (record[index].strip() if index < len(record) else "") for index, name in enumerate(header)}
+        values = {
+            name: _unguard(record[index].strip()) if index < len(record) else ""
+            for index, name in enumerate(header)
+        }
         rows.append(_Row(number=number, values=values))
     if not rows and not problems:
         problems.append("The file has a header but no rows of reviews.")
     return rows
+
+
+def _guard(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def _unguard(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS) else value
 
 
 def _rows_label(rows: Sequence[_Row]) -> str:
@@ -379,7 +397,7 @@ def export_reviews_csv(
             ]
             if include_outcomes:
                 row.append(f" {OUTCOME_SEPARATOR} ".join(review.outcomes))
-            writer.writerow(row)
+            writer.writerow([_guard(value) for value in row])
             rows += 1
     event(log, "reviews_exported", reviews=len(reviews), rows=rows)
     return rows

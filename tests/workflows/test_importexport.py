@@ -207,3 +207,18 @@ def test_export_writes_the_import_format_and_reads_back_the_same(service: Review
 def test_a_missing_file_is_reported_plainly(service: ReviewService, tmp_path) -> None:
     with pytest.raises(CsvImportError, match="There is no file at"):
         import_reviews_csv(tmp_path / "pipeline.csv", service, OPERATOR)
+
+
+def test_a_title_that_excel_would_run_as_a_formula_is_exported_as_text_and_reads_back(
+    service: ReviewService, team: Team
+) -> None:
+    rows = review_rows('"=HYPERLINK(""http://evil.example"",""Home care"")"')
+    import_reviews_csv(csv_bytes([HEADER, *rows]), service, OPERATOR)
+    exported = io.StringIO()
+    export_reviews_csv(service, exported)
+
+    first_cell = exported.getvalue().splitlines()[1].split(",")[0]
+    assert first_cell.startswith("\"'=HYPERLINK") or first_cell.startswith("'=HYPERLINK")
+
+    again = import_reviews_csv(exported.getvalue().encode(), service, OPERATOR, allow_duplicates=True)
+    assert service.get(again.review_ids[0]).title == '=HYPERLINK("http://evil.example","Home care")'
