@@ -108,3 +108,9 @@ def fresh_postgres_url() -> Iterator[str]:
         yield postgres_url_for_schema(schema)
     finally:
         _drop_schema(schema)
+
+
+@pytest.fixture
+def database_settings(database: Database, settings):  # type: ignore[no-untyped-def]
+    """The suite's ``settings`` pointed at ``database`` (SQLite, or PostgreSQL when TEST_DATABASE_URL is set)."""
+    return settings.model_copy(update={"database_url": database.engine.url.render_as_string(hide_password=False)})

@@ -57,3 +57,14 @@ def test_every_migration_can_be_undone(database) -> None:
         assert set(inspect(connection).get_table_names()) <= {"alembic_version"}
     database.upgrade()
     assert database.current_revision() == head_revision()
+
+
+def test_database_settings_open_the_same_database(database, database_settings) -> None:
+    from storage.people import PeopleRepository
+
+    PeopleRepository(database).upsert(name="Sam Patel", email="sam.patel@council.gov.uk")
+    reopened = open_database(database_settings)
+    try:
+        assert PeopleRepository(reopened).find_by_email("sam.patel@council.gov.uk").name == "Sam Patel"
+    finally:
+        reopened.dispose()
