@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "bot.commands.knowledge",
     "bot.commands.chat",
     "bot.commands.reviews", "bot.commands.db", "bot.commands.people",
+    "bot.commands.serve",
 ]
 
 

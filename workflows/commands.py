@@ -354,8 +354,13 @@ class CommandRunner:
                 buttons=[Button("Finish with a reason", self.stage_value(review.id, stage),
                                 CommandActions.REVIEW_ADVANCE_WITH_REASON)],
             )]
-        updated = reviews.advance_stage(review_id, Actor.person(user.person.id, user.person.name),
-                                        stage_name=stage_name, reason=reason)
+        from workflows.reviews import ReviewError
+
+        try:
+            updated = reviews.advance_stage(review_id, Actor.person(user.person.id, user.person.name),
+                                            stage_name=stage_name, reason=reason)
+        except ReviewError as error:  # refused (not the owner, wrong stage, a bad reason): written for the officer
+            return [Reply(str(error), ReplyKind.PROBLEM)]
         event(log, "stage_advanced_by_command", platform=user.platform, review_id=review_id)
         following = updated.current_stage
         if following is None:

@@ -1,0 +1,61 @@
+"""``commissioning-bot serve``: the Slack (and Teams) endpoints and /healthz on one server.
+
+HTTP mode by default: Slack sends requests to ``https://<host>/slack/events``.
+With SLACK_APP_TOKEN set, Slack's requests arrive over Socket Mode instead (no
+public URL needed) and the HTTP server still answers /healthz and any other
+platform's endpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from bot.config import Settings
+from bot.logging import event
+
+log = logging.getLogger(__name__)
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("serve")
+    @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+    @click.option("--port", default=3000, show_default=True, type=int, help="Port to listen on.")
+    @click.pass_obj
+    def serve(settings: Settings, host: str, port: int) -> None:
+        """Run the chat endpoints: POST /slack/events (or Slack's Socket Mode) and GET /healthz."""
+        import uvicorn
+
+        from bot.app import Services
+        from bot.server import build_server
+
+        services = Services(settings)
+        socket_mode = None
+        if settings.slack_app_token is not None:
+            from handlers.slack.app import SlackNotConfigured, build_slack_app
+            from handlers.slack.socket_mode import start_socket_mode
+
+            try:
+                bot = build_slack_app(services)
+            except SlackNotConfigured as error:
+                raise click.ClickException(str(error)) from error
+            socket_mode = start_socket_mode(bot, settings.slack_app_token.get_secret_value())
+            event(log, "slack_socket_mode_connected")
+        elif settings.slack_bot_token is None:
+            event(log, "slack_not_configured", logging.WARNING,
+                  hint="set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) to answer Slack")
+        try:
+            app = build_server(services)
+        except Exception as error:
+            from handlers.slack.app import SlackNotConfigured
+
+            if isinstance(error, SlackNotConfigured):
+                raise click.ClickException(str(error)) from error
+            raise
+        try:
+            # Our own logging set-up stays in charge (log_config=None); uvicorn's access log would repeat every request.
+            uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        finally:
+            if socket_mode is not None:
+                socket_mode.close()

@@ -1,0 +1,10 @@
+"""Button listeners (block_actions)."""
+
+from handlers.slack.actions import answer_rating, conversation_buttons, open_review_form, review_buttons
+
+
+def register(app, slack) -> None:  # type: ignore[no-untyped-def]
+    conversation_buttons.register(app, slack)
+    answer_rating.register(app, slack)
+    open_review_form.register(app, slack)
+    review_buttons.register(app, slack)

@@ -1,0 +1,76 @@
+"""The Slack app: one Bolt app with the pre-filter and every listener registered.
+
+``build_slack_app(services)`` is the one entry point; the HTTP route
+(``routes.py``) and Socket Mode (``socket_mode.py``) both dispatch into it.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+
+from bot.logging import event
+from handlers.slack import actions, commands, events, views
+from handlers.slack.context import SlackContext, build_web_client
+from handlers.slack.prefilter import EventPrefilter
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+# Bolt runs each listener in this pool and waits for its ack; listeners only ack and hand over,
+# so a wide pool keeps a burst of requests from queueing behind one another.
+ACK_THREADS = 32
+
+
+class SlackNotConfigured(RuntimeError):
+    """Settings are missing or Slack refused them; the message says which, never the secret itself."""
+
+
+@dataclass
+class SlackBot:
+    app: App
+    slack: SlackContext
+
+    def close(self) -> None:
+        self.slack.shutdown()
+
+
+def build_slack_app(services: "Services") -> SlackBot:
+    settings = services.settings
+    if settings.slack_bot_token is None:
+        raise SlackNotConfigured("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token from the Slack app's "
+                                 "OAuth & Permissions page.")
+    if settings.slack_signing_secret is None and settings.slack_app_token is None:
+        raise SlackNotConfigured("SLACK_SIGNING_SECRET is not set: copy it from the Slack app's Basic Information "
+                                 "page (or set SLACK_APP_TOKEN to use Socket Mode).")
+    client = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    slack = SlackContext(services, client)
+    try:
+        app = App(
+            token=settings.slack_bot_token.get_secret_value(),
+            signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
+            client=client,
+            process_before_response=False,
+            listener_executor=ThreadPoolExecutor(max_workers=ACK_THREADS, thread_name_prefix="slack-ack"),
+            logger=logging.getLogger("handlers.slack.bolt"),
+        )
+    except SlackApiError as error:
+        raise SlackNotConfigured(f"Slack refused the bot token ({error.response.get('error')}): check SLACK_BOT_TOKEN "
+                                 "and that the app is installed in the workspace.") from error
+    prefilter = EventPrefilter(lambda: slack.processed_events)
+
+    def prefilter_events(request, body, next):  # type: ignore[no-untyped-def]
+        return prefilter(request, body, next)
+
+    app.use(prefilter_events)
+    for listeners in (commands, events, actions, views):
+        listeners.register(app, slack)
+    event(log, "slack_app_ready", command=slack.command)
+    return SlackBot(app=app, slack=slack)

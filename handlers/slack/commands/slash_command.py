@@ -1,0 +1,35 @@
+"""``/commissioning <sub-command>``: acknowledged at once; ``new`` opens the wizard, the rest run after the ack.
+
+The rules for each sub-command live in ``workflows/commands.py`` (shared with Teams).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from slack_bolt import Ack, App
+
+from handlers.slack.context import SlackContext, command_key
+from handlers.slack.wizard import open_review_wizard
+from workflows.commands import parse_command
+from workflows.replies import Reply, ReplyKind
+
+
+def register(app: App, slack: SlackContext) -> None:
+    @app.command(slack.command)
+    def handle_slash_command(ack: Ack, command: dict[str, Any], respond: Callable[..., Any]) -> None:
+        parsed = parse_command(command.get("text", ""))
+        team_id, user_id = command.get("team_id", ""), command["user_id"]
+        ack()
+        if parsed.name == "new" and parsed.unknown is None:
+            if not open_review_wizard(slack, command["trigger_id"], team_id, user_id, command.get("channel_id")):
+                slack.later("wizard_fallback", lambda: slack.respond(respond, [Reply(
+                    "Sorry, Slack didn't let me open the form in time. Please run the command again.",
+                    ReplyKind.PROBLEM)]))
+            return
+
+        def run() -> None:
+            user = slack.user(user_id, command_key(team_id, user_id))
+            slack.respond(respond, slack.commands.run_command(user, parsed))
+
+        slack.later(f"command_{parsed.name}", run)

@@ -1,0 +1,57 @@
+"""Every action id, callback id and block id the Slack adapter uses, in one place.
+
+Buttons the chat core offers (``workflows.replies.Actions``) and commands offer
+(``workflows.commands.CommandActions``) keep their ids on Slack, with a
+``:<n>`` suffix because Slack wants action ids unique within a block;
+:func:`core_action_id` strips it again.
+"""
+
+from __future__ import annotations
+
+import re
+
+from workflows.commands import CommandActions
+from workflows.replies import Actions
+
+# --- buttons ------------------------------------------------------------------------
+
+# Buttons whose press goes to Dialogue.press (the value is typed back, or is a question to ask).
+CONVERSATION_ACTIONS = (Actions.ANSWER, Actions.ASK)
+# "Helpful" / "Not helpful" under a guidance answer.
+RATING_ACTIONS = (Actions.HELPFUL, Actions.NOT_HELPFUL)
+# Buttons that open the review wizard (needs the trigger id at once).
+OPEN_REVIEW_FORM = Actions.OPEN_REVIEW_FORM
+# Buttons from command replies and the App Home.
+REVIEW_STATUS = CommandActions.REVIEW_STATUS
+REVIEW_ADVANCE = CommandActions.REVIEW_ADVANCE
+REVIEW_ADVANCE_WITH_REASON = CommandActions.REVIEW_ADVANCE_WITH_REASON
+
+
+def action_pattern(*action_ids: str) -> re.Pattern[str]:
+    """Matches the action ids as rendered, with or without their ``:<n>`` suffix."""
+    return re.compile(r"^(?:" + "|".join(re.escape(a) for a in action_ids) + r")(?::\d+)?$")
+
+
+def core_action_id(slack_action_id: str) -> str:
+    return slack_action_id.split(":", 1)[0]
+
+
+# --- modals -------------------------------------------------------------------------
+
+REVIEW_WIZARD_CALLBACK = "review_wizard"
+ADVANCE_REASON_CALLBACK = "advance_reason"
+
+# Inside every input block of our modals the element has this action id; the block id is the field id.
+INPUT_ACTION = "value"
+# The "I've checked, create it anyway" box shown when the wizard has warnings to confirm.
+CONFIRM_WARNINGS_BLOCK = "confirm_warnings"
+CONFIRM_WARNINGS_VALUE = "confirmed"
+ADVANCE_REASON_BLOCK = "reason"
+
+# --- App Home -----------------------------------------------------------------------
+
+HOME_NEW_REVIEW = Actions.OPEN_REVIEW_FORM
+
+# --- conversation keys --------------------------------------------------------------
+
+PLATFORM = "slack"

@@ -1,0 +1,166 @@
+"""What every Slack listener shares: the Web API client, the chat core, people, and the worker pool.
+
+Listeners acknowledge Slack at once and hand slow work (searching the
+guidance, saving a review, asking Slack about a user) to :meth:`SlackContext.later`,
+a small pool of worker threads, so a burst of requests never holds up an
+acknowledgement behind someone else's answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.logging import event
+from handlers.slack import blocks
+from handlers.slack.constants import PLATFORM
+from handlers.slack.people import SlackPeople, slack_people_resolver
+from storage.events import ProcessedEvents
+from storage.people import PeopleRepository
+from workflows.commands import CommandRunner
+from workflows.dialogue import UserContext
+from workflows.replies import Reply, ReplyKind
+
+if TYPE_CHECKING:
+    from bot.app import Services
+    from workflows.dialogue import Dialogue
+
+log = logging.getLogger(__name__)
+
+SORRY = ("Sorry, something went wrong on my side and I couldn't finish that. Please try again in a minute; "
+         "if it keeps happening, let your system administrator know.")
+
+
+def build_web_client(token: str, base_url: str) -> WebClient:
+    """A Web API client that waits out 429s (``Retry-After``) and retries dropped connections.
+
+    slack-sdk retries only connection errors unless told otherwise. Server errors are
+    not retried: a 5xx after Slack has posted a message would post it twice.
+    """
+    client = WebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/", timeout=15)
+    client.retry_handlers = [ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3)]
+    return client
+
+
+def thread_key(team_id: str, channel_id: str, thread_ts: str) -> str:
+    """A channel thread is one conversation: follow-ups in it are read in context."""
+    return f"{PLATFORM}:{team_id}:{channel_id}:{thread_ts}"
+
+
+def channel_key(team_id: str, channel_id: str) -> str:
+    """A direct message channel is one conversation (the review flow runs there by typing)."""
+    return f"{PLATFORM}:{team_id}:{channel_id}"
+
+
+def command_key(team_id: str, user_id: str) -> str:
+    """Slash commands and the App Home have no thread; each officer gets a conversation of their own."""
+    return f"{PLATFORM}:{team_id}:{user_id}:commands"
+
+
+class SlackContext:
+    def __init__(self, services: "Services", client: WebClient) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.client = client
+        self.command = self.settings.slack_command
+        self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.slack_worker_threads),
+                                        thread_name_prefix="slack-work")
+
+    # --- the parts, built on first use so the app can start before the index is loaded ---------
+
+    @property
+    def dialogue(self) -> "Dialogue":
+        return self.services.dialogue
+
+    @cached_property
+    def people_repository(self) -> PeopleRepository:
+        return PeopleRepository(self.services.database)
+
+    @cached_property
+    def slack_people(self) -> SlackPeople:
+        return SlackPeople(self.client, self.people_repository)
+
+    @cached_property
+    def processed_events(self) -> ProcessedEvents:
+        return ProcessedEvents(self.services.database)
+
+    @cached_property
+    def commands(self) -> CommandRunner:
+        return CommandRunner(self.dialogue, roles=lambda: self.services.knowledge, command_prefix=f"{self.command} ")
+
+    # --- who is talking --------------------------------------------------------------------
+
+    def user(self, user_id: str, conversation_key: str) -> UserContext:
+        person = self.slack_people.person_for(user_id)
+        return UserContext(
+            platform=PLATFORM,
+            conversation_key=conversation_key,
+            people=slack_people_resolver(self.slack_people, self.people_repository, person),
+            person=person,
+            display_name=person.name if person else "",
+        )
+
+    # --- slow work -----------------------------------------------------------------------------
+
+    def later(self, task: str, work: Callable[[], None]) -> Future[None]:
+        """Run ``work`` after the acknowledgement; failures are logged (the work tells the officer itself)."""
+
+        def run() -> None:
+            try:
+                work()
+            except Exception as error:  # noqa: BLE001 - a worker must survive any one request's failure
+                event(log, "slack_work_failed", logging.ERROR, task=task, error=type(error).__name__,
+                      detail=str(error)[:300])
+
+        return self._pool.submit(run)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+    # --- saying things -------------------------------------------------------------------------
+
+    def post(self, channel: str, replies: Sequence[Reply], thread_ts: str | None = None) -> list[str]:
+        """Post replies (each split to fit Slack's limits) in a channel or thread; returns the messages' ts."""
+        posted: list[str] = []
+        for reply in replies:
+            for message in blocks.render_reply_messages(reply):
+                response = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message.text,
+                                                        blocks=message.blocks, unfurl_links=False)
+                posted.append(response["ts"])
+        return posted
+
+    def post_or_apologise(self, channel: str, produce: Callable[[], list[Reply]], thread_ts: str | None = None) -> None:
+        """Work out the replies and post them; if that fails, post a plain apology instead of silence."""
+        try:
+            replies = produce()
+        except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
+            event(log, "slack_reply_failed", logging.ERROR, error=type(error).__name__, detail=str(error)[:300])
+            replies = [Reply(SORRY, ReplyKind.PROBLEM)]
+        self.post(channel, replies, thread_ts)
+
+    def respond(self, respond: Callable[..., Any], replies: Sequence[Reply], replace_original: bool = False) -> None:
+        """Answer through a slash command's or button's ``response_url``: only the officer sees it."""
+        for index, reply in enumerate(replies):
+            for message in blocks.render_reply_messages(reply):
+                respond(text=message.text, blocks=message.blocks, response_type="ephemeral",
+                        replace_original=replace_original and index == 0)
+
+    def direct_message(self, user_id: str, replies: Sequence[Reply]) -> None:
+        """Post to the officer's direct messages with the app (used when there is no channel, e.g. the App Home)."""
+        channel = self.client.conversations_open(users=user_id)["channel"]["id"]
+        self.post(channel, replies)
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> bool:
+        """Open a modal; False (logged) if Slack refused, e.g. because the trigger had expired."""
+        try:
+            self.client.views_open(trigger_id=trigger_id, view=view)
+            return True
+        except SlackApiError as error:
+            event(log, "slack_view_not_opened", logging.WARNING, error=error.response.get("error"))
+            return False

@@ -1,0 +1,82 @@
+"""Typed views of the Slack payloads the listeners read, so a missing field fails in one obvious place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from handlers.slack.context import channel_key, command_key, thread_key
+
+
+class ButtonPress(BaseModel):
+    """A ``block_actions`` press of one button, and where the button was (a message, an ephemeral reply, the Home tab)."""
+
+    team_id: str
+    user_id: str
+    trigger_id: str
+    action_id: str
+    value: str
+    channel_id: str | None = None
+    message_ts: str | None = None
+    thread_ts: str | None = None
+    message_blocks: list[dict[str, Any]] = []
+    is_ephemeral: bool = False
+    from_home: bool = False
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any], action: dict[str, Any]) -> "ButtonPress":
+        container = body.get("container") or {}
+        message = body.get("message") or {}
+        view = body.get("view") or {}
+        return cls(
+            team_id=(body.get("team") or {}).get("id", "") or body.get("user", {}).get("team_id", ""),
+            user_id=body["user"]["id"],
+            trigger_id=body.get("trigger_id", ""),
+            action_id=action["action_id"],
+            value=action.get("value", ""),
+            channel_id=container.get("channel_id") or (body.get("channel") or {}).get("id"),
+            message_ts=container.get("message_ts") or message.get("ts"),
+            thread_ts=message.get("thread_ts") or container.get("thread_ts"),
+            message_blocks=message.get("blocks") or [],
+            is_ephemeral=bool(container.get("is_ephemeral")),
+            from_home=container.get("type") == "view" and view.get("type") == "home",
+        )
+
+    @property
+    def in_channel_message(self) -> bool:
+        return bool(self.channel_id and self.message_ts and not self.is_ephemeral and not self.from_home)
+
+    @property
+    def reply_thread(self) -> str | None:
+        """Where our reply goes: the pressed message's thread (top level in a direct message, as before)."""
+        if self.thread_ts:
+            return self.thread_ts
+        if self.channel_id and self.channel_id.startswith("D"):
+            return None
+        return self.message_ts
+
+    @property
+    def conversation_key(self) -> str:
+        """The same key the message that carried the button was answered under."""
+        if not self.in_channel_message:
+            return command_key(self.team_id, self.user_id)
+        assert self.channel_id is not None and self.message_ts is not None
+        thread = self.reply_thread
+        return thread_key(self.team_id, self.channel_id, thread) if thread else channel_key(self.team_id, self.channel_id)
+
+
+class ViewSubmission(BaseModel):
+    team_id: str
+    user_id: str
+    private_metadata: str = ""
+    state_values: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any], view: dict[str, Any]) -> "ViewSubmission":
+        return cls(
+            team_id=(body.get("team") or {}).get("id", "") or body["user"].get("team_id", ""),
+            user_id=body["user"]["id"],
+            private_metadata=view.get("private_metadata") or "",
+            state_values=(view.get("state") or {}).get("values") or {},
+        )

@@ -1,0 +1,76 @@
+"""The one place that decides whether a Slack event is answered at all.
+
+Runs as Bolt middleware on every request, after Bolt has checked the
+signature. An event is dropped (answered with an empty 200, so Slack does not
+retry it) when it is:
+
+- from this app itself or from any other bot (no bot-to-bot loops);
+- an edit, a deletion or another message subtype (an edited question is not a new one);
+- a channel message that does not mention the app (those arrive as ``app_mention``),
+  or a mention inside a direct message (the ``message.im`` event answers those);
+- the App Home's Messages tab opening (only the Home tab is drawn);
+- an event we have already handled: Slack retries (``X-Slack-Retry-Num``) when an
+  acknowledgement is slow or lost, and the event id is remembered in the database,
+  so a retry after a restart is still answered once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from slack_bolt import BoltRequest, BoltResponse
+
+from bot.logging import event as log_event
+from handlers.slack.constants import PLATFORM
+from storage.events import ProcessedEvents
+
+log = logging.getLogger(__name__)
+
+
+def reason_to_ignore(event: dict[str, Any], bot_user_id: str | None) -> str | None:
+    """Why this event should not be answered, or None when it should be."""
+    kind = event.get("type")
+    if event.get("bot_id") or event.get("bot_profile") or (bot_user_id and event.get("user") == bot_user_id):
+        return "from_a_bot"
+    if kind == "message":
+        if event.get("subtype"):
+            return f"subtype_{event['subtype']}"
+        if event.get("channel_type") != "im":
+            return "channel_message_without_mention"
+        if not event.get("user"):
+            return "no_user"
+        return None
+    if kind == "app_mention":
+        if event.get("subtype") or event.get("edited"):
+            return "edited_mention"
+        if str(event.get("channel", "")).startswith("D"):
+            return "mention_in_direct_message"
+        return None
+    if kind == "app_home_opened":
+        return None if event.get("tab", "home") == "home" else "messages_tab"
+    return "not_an_event_we_answer"
+
+
+class EventPrefilter:
+    """Bolt middleware: drop what we do not answer and what we have answered before, with an empty 200."""
+
+    def __init__(self, processed: Callable[[], ProcessedEvents]) -> None:
+        # A factory: the database is opened on the first event, not when the app is built.
+        self._processed = processed
+
+    def __call__(self, request: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        if body.get("type") != "event_callback":
+            return next()
+        slack_event = body.get("event") or {}
+        retry = (request.headers.get("x-slack-retry-num") or [None])[0]
+        reason = reason_to_ignore(slack_event, request.context.bot_user_id)
+        if reason is not None:
+            log_event(log, "slack_event_ignored", logging.DEBUG, event_type=slack_event.get("type"), reason=reason)
+            return BoltResponse(status=200, body="")
+        event_id = body.get("event_id")
+        if event_id and not self._processed().first_time(PLATFORM, str(event_id)):
+            log_event(log, "slack_event_duplicate", event_type=slack_event.get("type"), retry=retry,
+                      retry_reason=(request.headers.get("x-slack-retry-reason") or [None])[0])
+            return BoltResponse(status=200, body="")
+        return next()
