@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 # Each platform's routes, as "module:function". Order does not matter; paths must not clash.
 ROUTE_PROVIDERS: list[str] = [
     "handlers.slack.routes:slack_route_provider",
+    "handlers.teams.routes:teams_route_provider",
 ]
 
 

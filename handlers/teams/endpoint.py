@@ -1,0 +1,187 @@
+"""POST /api/messages: the one door Teams knocks on.
+
+Each request, in order, with no side effect until the token has passed:
+
+1. parse the activity (Microsoft's own models, ``microsoft-agents-activity``);
+2. authenticate the channel's bearer token (:mod:`handlers.teams.auth`): 401/403 otherwise;
+3. de-duplicate on the activity id in the shared processed-event table, because
+   Teams redelivers an activity it got no answer to within about 15 seconds;
+4. invokes (card buttons, dialogs) are worked out and answered in the HTTP
+   response; everything else is acknowledged at once with 200 and handled on a
+   small worker pool, its replies going out through the Connector.
+
+:class:`TeamsAdapter` builds the parts once per process and also carries the
+:class:`~handlers.teams.proactive.TeamsMessenger` the nudges and feedback use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import weakref
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Callable
+
+from microsoft_agents.activity import Activity
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.logging import event
+from handlers.teams.activities import InvokeResult, TeamsBot, dedupe_key
+from handlers.teams.auth import ChannelAuthenticator, ChannelAuthError, MetadataUnavailableError
+from handlers.teams.connector import ConnectorClient
+from handlers.teams.constants import (
+    INVOKE_CARD_ACTION,
+    MESSAGE_RESPONSE_TYPE,
+    PLATFORM,
+)
+from handlers.teams.proactive import TeamsMessenger
+from handlers.teams.token import BotTokenProvider
+from storage.events import ProcessedEvents
+from storage.people import PeopleRepository
+
+if TYPE_CHECKING:
+    from bot.app import Services
+    from bot.config import Settings
+    from workflows.commands import FeedbackCommand
+
+log = logging.getLogger(__name__)
+
+ENDPOINT_PATH = "/api/messages"
+MAX_BODY_BYTES = 512 * 1024
+WORKERS = 4
+# Answers to recent invokes, so a redelivered invoke gets the same answer rather than "already done".
+REMEMBERED_INVOKE_ANSWERS = 500
+ALREADY_HANDLED = "That was already done."
+
+
+def teams_configured(settings: "Settings") -> bool:
+    return bool(settings.teams_app_id and settings.teams_app_password and settings.teams_tenant_id)
+
+
+class TeamsAdapter:
+    """Everything the Teams side needs, built once per process from the services."""
+
+    def __init__(self, services: "Services", *, feedback: "FeedbackCommand | None" = None) -> None:
+        settings = services.settings
+        if not teams_configured(settings):
+            raise ValueError("Teams needs TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID")
+        self.services = services
+        self.authenticator = ChannelAuthenticator(settings)
+        self.tokens = BotTokenProvider(settings)
+        self.connector = ConnectorClient(settings, self.tokens)
+        self.bot = TeamsBot(services, self.connector, feedback=feedback)
+        self.messenger = TeamsMessenger(PeopleRepository(services.database), self.connector)
+        self._events = ProcessedEvents(services.database)
+        self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="teams")
+        self._answers: OrderedDict[str, InvokeResult] = OrderedDict()
+        self._answers_lock = threading.Lock()
+
+    # --- the HTTP endpoint ---------------------------------------------------------------------
+
+    async def handle_request(self, request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return JSONResponse({"error": "activity too large"}, status_code=413)
+        try:
+            payload = json.loads(body)
+            activity = Activity.model_validate(payload)
+        except (ValueError, ValidationError):
+            event(log, "teams_request_refused", logging.WARNING, status=400, reason="not an activity")
+            return JSONResponse({"error": "expected a Bot Framework activity"}, status_code=400)
+
+        try:
+            await run_in_threadpool(self.authenticator.authenticate, request.headers.get("authorization"),
+                                    activity.service_url, activity.channel_id)
+        except ChannelAuthError as error:
+            event(log, "teams_request_refused", logging.WARNING, status=error.status, reason=error.reason,
+                  type=activity.type)
+            return Response(status_code=error.status)
+        except MetadataUnavailableError:
+            # We cannot check the token, so we must not act on it; the channel will deliver it again.
+            return Response(status_code=503)
+
+        key = dedupe_key(activity)
+        if key is not None and not await run_in_threadpool(self._events.first_time, PLATFORM, key):
+            event(log, "teams_duplicate_ignored", type=activity.type)
+            if activity.type == "invoke":
+                return self._invoke_response(self._remembered(key) or _already_handled(activity))
+            return Response(status_code=200)
+
+        event(log, "teams_activity", type=activity.type, name=activity.name)
+        if activity.type == "invoke":
+            try:
+                result, follow_up = await run_in_threadpool(self.bot.on_invoke, activity)
+            except Exception as error:  # noqa: BLE001 - Teams shows the officer a generic failure; the log has why
+                event(log, "teams_invoke_failed", logging.ERROR, name=activity.name, error=type(error).__name__,
+                      detail=str(error)[:300])
+                return JSONResponse({"error": "internal error"}, status_code=500)
+            if key is not None:
+                self._remember(key, result)
+            if follow_up is not None:
+                self._executor.submit(_safely, follow_up, "invoke_follow_up")
+            return self._invoke_response(result)
+        self._executor.submit(_safely, lambda: self.bot.on_activity(activity), activity.type)
+        return Response(status_code=200)
+
+    @staticmethod
+    def _invoke_response(result: InvokeResult) -> Response:
+        if result.body is None:
+            return Response(status_code=result.status)
+        return JSONResponse(result.body, status_code=result.status)
+
+    def _remember(self, key: str, result: InvokeResult) -> None:
+        with self._answers_lock:
+            self._answers[key] = result
+            while len(self._answers) > REMEMBERED_INVOKE_ANSWERS:
+                self._answers.popitem(last=False)
+
+    def _remembered(self, key: str) -> InvokeResult | None:
+        with self._answers_lock:
+            return self._answers.get(key)
+
+    def routes(self) -> list[Route]:
+        return [Route(ENDPOINT_PATH, self.handle_request, methods=["POST"])]
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=False)
+        self.connector.close()
+        self.tokens.close()
+
+
+def _already_handled(activity: Activity) -> InvokeResult:
+    if activity.name == INVOKE_CARD_ACTION:
+        return InvokeResult(200, {"statusCode": 200, "type": MESSAGE_RESPONSE_TYPE, "value": ALREADY_HANDLED})
+    return InvokeResult(200, {"task": {"type": "message", "value": ALREADY_HANDLED}})
+
+
+def _safely(work: Callable[[], Any], what: str) -> None:
+    try:
+        work()
+    except Exception as error:  # noqa: BLE001 - a worker thread must never die silently
+        event(log, "teams_work_failed", logging.ERROR, what=what, error=type(error).__name__, detail=str(error)[:300])
+
+
+_adapters: "weakref.WeakKeyDictionary[Services, TeamsAdapter]" = weakref.WeakKeyDictionary()
+_adapters_lock = threading.Lock()
+
+
+def teams_adapter(services: "Services") -> TeamsAdapter:
+    """The process's one adapter for these services (the server and the scheduler share its token and pacing)."""
+    with _adapters_lock:
+        adapter = _adapters.get(services)
+        if adapter is None:
+            adapter = _adapters[services] = TeamsAdapter(services)
+        return adapter
+
+
+def teams_messenger(services: "Services") -> TeamsMessenger | None:
+    """What the nudges and feedback call to reach people in Teams; None when Teams is not configured."""
+    if not teams_configured(services.settings):
+        return None
+    return teams_adapter(services).messenger

@@ -1,0 +1,112 @@
+"""Messages the bot starts: reminders, feedback requests, digests.
+
+:meth:`TeamsMessenger.send_proactive` is the one call the nudges and feedback
+features make to reach a person in Teams. It uses the conversation reference
+stored when the person installed the app or first wrote to it, opens the 1:1
+chat when only the user's id is known, and reports what happened rather than
+raising, so the caller's ledger can decide what to retry:
+
+- ``SENT``: delivered (``activity_id`` is the Connector's id for it);
+- ``NO_CONVERSATION``: the person has never talked to the bot in Teams; retrying won't help;
+- ``UNREACHABLE``: Teams answered 403 (app removed or blocked): the person is marked
+  unreachable and nothing more is sent until they write to the bot again;
+- ``UNCERTAIN``: the Connector answered 502/504 or timed out after the message was
+  sent; it may have arrived, so the caller should not send it again automatically;
+- ``FAILED``: nothing was delivered (throttled past the retries, network down,
+  token refused): safe to retry later.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from bot.logging import event
+from handlers.teams.connector import (
+    ConnectorClient,
+    ConnectorError,
+    ConversationForbiddenError,
+    DeliveryUncertainError,
+)
+from handlers.teams.people import ConversationReference
+from handlers.teams.render import reply_activity
+from handlers.teams.token import BotTokenError
+from storage.models import Person
+from storage.people import PeopleRepository
+from workflows.people import PersonRef
+from workflows.replies import Reply
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryStatus(str, Enum):
+    SENT = "sent"
+    NO_CONVERSATION = "no_conversation"
+    UNREACHABLE = "unreachable"
+    UNCERTAIN = "uncertain"
+    FAILED = "failed"
+
+    @property
+    def retryable(self) -> bool:
+        return self is DeliveryStatus.FAILED
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    status: DeliveryStatus
+    activity_id: str | None = None
+    detail: str = ""
+
+    @property
+    def sent(self) -> bool:
+        return self.status is DeliveryStatus.SENT
+
+
+class TeamsMessenger:
+    def __init__(self, people: PeopleRepository, connector: ConnectorClient) -> None:
+        self._people = people
+        self._connector = connector
+
+    def send_proactive(self, person: Person | PersonRef | int, reply: Reply | dict[str, Any]) -> DeliveryResult:
+        """Send ``reply`` (a core reply, or a ready message activity) to the person's 1:1 chat with the bot."""
+        record = self._load(person)
+        if record is None:
+            return DeliveryResult(DeliveryStatus.NO_CONVERSATION, detail="no such person")
+        if not record.reachable:
+            return DeliveryResult(DeliveryStatus.UNREACHABLE, detail="marked unreachable")
+        reference = ConversationReference.from_json(record.teams_conversation_ref)
+        if reference is None:
+            return DeliveryResult(DeliveryStatus.NO_CONVERSATION, detail="never talked to the bot in Teams")
+        activity = reply if isinstance(reply, dict) else reply_activity(reply)
+        try:
+            conversation_id = reference.conversation_id or self._open_chat(record, reference)
+            activity_id = self._connector.send(reference.service_url, conversation_id, activity)
+        except ConversationForbiddenError:
+            self._people.set_reachable(record.id, False, actor="teams")  # type: ignore[arg-type]
+            event(log, "teams_proactive_unreachable", logging.WARNING, person_id=record.id)
+            return DeliveryResult(DeliveryStatus.UNREACHABLE, detail="Teams refused: the app was removed or blocked")
+        except DeliveryUncertainError as error:
+            event(log, "teams_proactive_uncertain", logging.WARNING, person_id=record.id, status=error.status)
+            return DeliveryResult(DeliveryStatus.UNCERTAIN, detail=str(error))
+        except (ConnectorError, BotTokenError) as error:
+            event(log, "teams_proactive_failed", logging.WARNING, person_id=record.id, error=type(error).__name__,
+                  status=getattr(error, "status", None))
+            return DeliveryResult(DeliveryStatus.FAILED, detail=str(error))
+        event(log, "teams_proactive_sent", person_id=record.id)
+        return DeliveryResult(DeliveryStatus.SENT, activity_id=activity_id)
+
+    def _load(self, person: Person | PersonRef | int) -> Person | None:
+        if isinstance(person, Person):
+            return person
+        person_id = person.id if isinstance(person, PersonRef) else int(person)
+        return self._people.get(person_id)
+
+    def _open_chat(self, record: Person, reference: ConversationReference) -> str:
+        conversation_id = self._connector.create_personal_conversation(
+            reference.service_url, bot_id=reference.bot_id, user_id=reference.user_id, tenant_id=reference.tenant_id
+        )
+        stored = ConversationReference(**{**reference.__dict__, "conversation_id": conversation_id})
+        self._people.set_teams_conversation_ref(record.id, stored.to_json(), actor="teams")  # type: ignore[arg-type]
+        return conversation_id

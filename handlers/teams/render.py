@@ -1,0 +1,29 @@
+"""A core :class:`Reply` as a Bot Framework message activity (JSON for the Connector)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.teams.cards import ActionMode, attachment, render_answer_card, render_form_card, render_reply_card
+from workflows.replies import Reply, ReplyKind
+
+
+def reply_activity(reply: Reply, *, question: str | None = None, mode: ActionMode = "execute") -> dict[str, Any]:
+    """Plain text when the reply is only words; an Adaptive Card when it quotes, offers buttons or is a form."""
+    summary = reply.text.split("\n", 1)[0][:250]
+    if reply.form is not None:
+        content = render_form_card(reply.form, mode=mode)
+        if reply.buttons:
+            from handlers.teams.cards import button_action
+
+            content["actions"] = [*content.get("actions", []), *(button_action(b, mode) for b in reply.buttons)]
+    elif reply.kind is ReplyKind.ANSWER and question:
+        content = render_answer_card(reply, question, mode)
+    elif reply.citations or reply.buttons or reply.kind is ReplyKind.PROBLEM:
+        content = render_reply_card(reply, mode)
+    else:
+        # Teams' markdown joins single line breaks, so each line becomes its own paragraph.
+        text = "\n\n".join(line for line in reply.text.split("\n") if line.strip())
+        return {"type": "message", "text": text, "textFormat": "markdown"}
+    # The summary is what a notification or the chat list shows for a card.
+    return {"type": "message", "summary": summary, "attachments": [attachment(content)]}
