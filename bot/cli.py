@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "bot.commands.chat",
     "bot.commands.reviews", "bot.commands.db", "bot.commands.people",
     "bot.commands.serve",
+    "bot.commands.teams",
 ]
 
 

@@ -227,7 +227,7 @@ class TeamsBot:
                 # The dialog closes on a message; the confirmation card goes into the chat to be kept.
                 outcome.replies = [outcome.done, *outcome.replies]
             return InvokeResult(200, self._task_response(outcome)), self._follow_up(activity, outcome)
-        event(log, "teams_invoke_unsupported", name=name[:80])
+        event(log, "teams_invoke_unsupported", invoke=name[:80])
         return InvokeResult(501, None), None
 
     def _task_response(self, outcome: CardOutcome) -> dict[str, Any]:

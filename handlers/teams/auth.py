@@ -8,7 +8,7 @@ else in the adapter runs until it has passed:
    activity cannot make the bot send its own token somewhere else);
 2. the token's signature, with a key from the channel's OpenID metadata and
    JWKS (cached; fetched again when a token names a key we have not seen, at
-   most once a minute so junk tokens cannot make us hammer the metadata);
+   most every ten seconds so junk tokens cannot make us hammer the metadata);
 3. issuer, audience (our app id), expiry and not-before, with five minutes'
    clock skew as the Bot Framework SDKs allow;
 4. the ``serviceurl`` claim equals the activity's ``serviceUrl``;
@@ -39,8 +39,9 @@ log = logging.getLogger(__name__)
 
 # Keys are fetched again after this long even when every kid is known, so a retired key stops working.
 KEY_CACHE_SECONDS = 24 * 3600
-# An unknown kid triggers a refresh at most this often.
-MIN_REFRESH_INTERVAL_SECONDS = 60
+# An unknown kid triggers a refresh at most this often: soon enough to pick up a rotated key on the
+# channel's next redelivery, rare enough that junk tokens cannot make us hammer the metadata.
+MIN_REFRESH_INTERVAL_SECONDS = 10
 ALGORITHMS = ["RS256"]
 
 

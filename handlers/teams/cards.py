@@ -116,13 +116,13 @@ def render_reply_card(reply: Reply, mode: ActionMode = "execute") -> dict[str, A
 
 
 def render_answer_card(reply: Reply, question: str, mode: ActionMode = "execute") -> dict[str, Any]:
-    """A guidance answer: the reply card plus Helpful / Not helpful, which carry the question answered."""
-    feedback = [
-        Button("Helpful", question[:500], Actions.HELPFUL, style="primary"),
-        Button("Not helpful", question[:500], Actions.NOT_HELPFUL),
-    ]
-    return render_reply_card(Reply(reply.text, reply.kind, reply.citations, [*reply.buttons, *feedback],
-                                   reply.prompt, reply.form, reply.answer), mode)
+    """A guidance answer, always with Helpful / Not helpful (carrying the question answered)."""
+    buttons = list(reply.buttons)
+    if not any(b.action_id in (Actions.HELPFUL, Actions.NOT_HELPFUL) for b in buttons):
+        buttons += [Button("Helpful", question[:500], Actions.HELPFUL, style="primary"),
+                    Button("Not helpful", question[:500], Actions.NOT_HELPFUL)]
+    return render_reply_card(Reply(reply.text, reply.kind, reply.citations, buttons, reply.prompt, reply.form,
+                                   reply.answer), mode)
 
 
 def render_notice_card(text: str, kind: ReplyKind = ReplyKind.INFO) -> dict[str, Any]:

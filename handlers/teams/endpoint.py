@@ -113,12 +113,12 @@ class TeamsAdapter:
                 return self._invoke_response(self._remembered(key) or _already_handled(activity))
             return Response(status_code=200)
 
-        event(log, "teams_activity", type=activity.type, name=activity.name)
+        event(log, "teams_activity", type=activity.type, invoke=activity.name)
         if activity.type == "invoke":
             try:
                 result, follow_up = await run_in_threadpool(self.bot.on_invoke, activity)
             except Exception as error:  # noqa: BLE001 - Teams shows the officer a generic failure; the log has why
-                event(log, "teams_invoke_failed", logging.ERROR, name=activity.name, error=type(error).__name__,
+                event(log, "teams_invoke_failed", logging.ERROR, invoke=activity.name, error=type(error).__name__,
                       detail=str(error)[:300])
                 return JSONResponse({"error": "internal error"}, status_code=500)
             if key is not None:
