@@ -82,8 +82,12 @@ def _print_answer(answer: Answer) -> None:
         click.echo(f"\n  Source: {where}")
         passage = textwrap.shorten(first.text.replace("\n", " "), width=400, placeholder=" …")
         click.echo(textwrap.indent(textwrap.fill(f"“{passage}”", width=88), "  "))
+        shown = {where}
         for other in answer.citations[1:]:
-            click.echo(f"  See also: {other.source}" + (f" — {other.section}" if other.section else ""))
+            also = f"{other.source}" + (f" — {other.section}" if other.section else "")
+            if also not in shown:
+                shown.add(also)
+                click.echo(f"  See also: {also}")
     if answer.kind is not AnswerKind.INVALID:
         click.echo(f"  Confidence: {answer.confidence:.0%}")
 
