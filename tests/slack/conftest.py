@@ -1,0 +1,67 @@
+"""One fake Slack and one warmed product server per test module: warming the guidance takes seconds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from bot.app import Services
+from bot.config import Settings
+from bot.server import build_server
+from storage.people import PeopleRepository
+from tests.conftest import MODEL_DIR
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from tests.slack.harness import SIGNING_SECRET, LoopbackServer, SlackSender
+
+ALICE = "U0ALICE001"  # lead commissioner
+OWEN = "U0OWEN0001"  # stage owner
+PRIYA = "U0PRIYA001"  # portfolio holder
+NEWBIE = "U0NEWBIE01"  # a colleague the people table has never seen
+
+
+@dataclass
+class SlackWorld:
+    fake: FakeSlack
+    services: Services
+    server: LoopbackServer
+    slack: SlackSender
+
+    @property
+    def people(self) -> PeopleRepository:
+        return PeopleRepository(self.services.database)
+
+
+def slack_settings(data_dir, fake: FakeSlack, **overrides) -> Settings:  # type: ignore[no-untyped-def]
+    return Settings(
+        data_dir=data_dir,
+        embedding_model_dir=MODEL_DIR if MODEL_DIR.exists() else None,
+        log_format="text",
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake.api_url,
+        _env_file=None,  # type: ignore[call-arg]
+        **overrides,
+    )
+
+
+def add_fake_users(fake: FakeSlack) -> None:
+    fake.add_user(ALICE, "Alice Adams", "alice.adams@council.gov.uk")
+    fake.add_user(OWEN, "Owen Jones", "owen.jones@council.gov.uk", tz="Europe/Dublin")
+    fake.add_user(PRIYA, "Cllr Priya Shah", "priya.shah@council.gov.uk")
+    fake.add_user(NEWBIE, "Nia Evans", "nia.evans@council.gov.uk", tz="America/New_York")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackWorld]:
+    fake = FakeSlack().start()
+    add_fake_users(fake)
+    services = Services(slack_settings(tmp_path_factory.mktemp("slack-data"), fake))
+    server = LoopbackServer(build_server(services)).start()
+    try:
+        server.wait_until_ready()
+        yield SlackWorld(fake, services, server, SlackSender(server.url, fake))
+    finally:
+        server.stop()
+        fake.stop()
