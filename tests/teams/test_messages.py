@@ -1,0 +1,155 @@
+"""Installs, questions, mentions and typed commands, end to end: real activities POSTed to the
+running server's /api/messages, asserting on the HTTP answer and on what the Connector received."""
+
+from __future__ import annotations
+
+import time
+
+from handlers.teams.constants import CARD_VERSION
+from storage.events import ProcessedEvents
+from tests.teams import activities as A
+from tests.teams.ids import BOT_ID, TENANT_ID
+
+
+def _chat(member) -> str:
+    return A.personal(member)["id"]
+
+
+def test_install_stores_the_conversation_reference_and_says_hello(teams, member) -> None:
+    response = teams.post(A.install(teams.connector.service_url, member))
+    assert response.status_code == 200
+    [welcome] = teams.connector.wait_for(1, _chat(member))
+    assert "Commissioning Assistant" in welcome.all_text
+    assert welcome.reply_to_id is None
+
+    person = teams.people.find_by_teams_id(member.aad_object_id)
+    assert person is not None
+    # The email came from the Connector's member record, so an officer added by email is the same person.
+    assert person.email == member.email
+    assert person.name == member.name
+    assert person.reachable is True
+    assert person.teams_conversation_ref == {
+        "service_url": teams.connector.service_url,
+        "tenant_id": TENANT_ID,
+        "bot_id": BOT_ID,
+        "bot_name": A.BOT_NAME,
+        "user_id": member.id,
+        "user_aad_id": member.aad_object_id,
+        "conversation_id": _chat(member),
+        "channel_id": "msteams",
+    }
+
+
+def test_first_message_links_an_officer_added_by_email(teams, member) -> None:
+    existing = teams.people.upsert(name="Sam Patel", email=member.email)
+    teams.post(A.message(teams.connector.service_url, member, "hello"))
+    teams.connector.wait_for(1, _chat(member))
+    linked = teams.people.find_by_teams_id(member.aad_object_id)
+    assert linked is not None and linked.id == existing.id
+    assert linked.teams_conversation_ref["conversation_id"] == _chat(member)
+
+
+def test_installation_update_remove_and_add(teams, member) -> None:
+    url = teams.connector.service_url
+    assert teams.post(A.installation_update(url, member, "add")).status_code == 200
+    deadline = time.monotonic() + 10
+    while teams.people.find_by_teams_id(member.aad_object_id) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert teams.people.find_by_teams_id(member.aad_object_id).teams_conversation_ref is not None
+    assert teams.post(A.installation_update(url, member, "remove")).status_code == 200
+    deadline = time.monotonic() + 10
+    while teams.people.find_by_teams_id(member.aad_object_id).reachable and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert teams.people.find_by_teams_id(member.aad_object_id).reachable is False
+
+
+def test_a_question_gets_an_answer_card_with_its_source_and_rating_buttons(teams, member) -> None:
+    response = teams.post(A.message(teams.connector.service_url, member, "Who approves sourcing decisions?"))
+    assert response.status_code == 200
+    assert response.content == b""  # acknowledged at once; the answer goes through the Connector
+    [answer] = teams.connector.wait_for(1, _chat(member))
+    card = answer.card
+    assert card is not None and card["version"] == CARD_VERSION
+    assert "Cabinet" in answer.all_text
+    assert "Source: starter_pack/02-roles-and-responsibilities.md" in answer.all_text
+    assert "“Role: Cabinet." in answer.all_text  # the quoted passage
+    rating = [a for a in card["actions"] if a["data"]["action_id"] in ("answer_helpful", "answer_not_helpful")]
+    assert [a["title"] for a in rating] == ["Helpful", "Not helpful"]
+    assert all(a["type"] == "Action.Execute" for a in rating)
+    assert rating[0]["data"]["value"] == "Who approves sourcing decisions?"
+
+    # Pressing Helpful is an invoke, answered in the HTTP response; the answer card stays as it was.
+    press = teams.post(A.card_action(teams.connector.service_url, member, rating[0]["data"], reply_to=answer.activity_id))
+    assert press.status_code == 200
+    assert press.json() == {"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
+                            "value": "Thanks, glad it helped."}
+
+
+def test_a_mention_in_a_channel_is_answered_in_its_thread(teams, member) -> None:
+    url = teams.connector.service_url
+    activity = A.mention(url, member, "what does the Analyse stage cover?", thread="1700000000123")
+    assert teams.post(activity).status_code == 200
+    conversation = activity["conversation"]["id"]
+    [reply] = teams.connector.wait_for(1, conversation)
+    assert reply.reply_to_id == activity["id"]  # in the thread, not a new post
+    assert "Analyse" in reply.all_text
+    # A channel message is no 1:1 chat: the person is known, with only what a 1:1 chat needs.
+    person = teams.people.find_by_teams_id(member.aad_object_id)
+    assert person.teams_conversation_ref["user_id"] == member.id
+    assert "conversation_id" not in person.teams_conversation_ref
+
+
+def test_channel_messages_without_a_mention_are_left_alone(teams, member) -> None:
+    url = teams.connector.service_url
+    activity = A.message(url, member, "lunch anyone?", A.channel_thread("1700000000999"))
+    assert teams.post(activity).status_code == 200
+    mentioned = A.mention(url, member, "help", thread="1700000000999")
+    teams.post(mentioned)
+    replies = teams.connector.wait_for(1, activity["conversation"]["id"])
+    time.sleep(0.3)
+    assert len(teams.connector.posted_to(activity["conversation"]["id"])) == 1
+    assert replies[0].reply_to_id == mentioned["id"]
+
+
+def test_typed_commands(teams, member) -> None:
+    url = teams.connector.service_url
+    teams.post(A.message(url, member, "help"))
+    [help_reply] = teams.connector.wait_for(1, _chat(member))
+    for command in ("new", "list", "status <review>", "feedback <review>", "roles", "help"):
+        assert f"`{command}" in help_reply.all_text
+
+    teams.post(A.message(url, member, "my reviews"))
+    listing = teams.connector.wait_for(2, _chat(member))[1]
+    assert "no open reviews" in listing.all_text
+
+    teams.post(A.message(url, member, "roles"))
+    roles = teams.connector.wait_for(3, _chat(member))[2]
+    assert "Who does what in commissioning" in roles.all_text
+
+    teams.post(A.message(url, member, "status 999999"))
+    status = teams.connector.wait_for(4, _chat(member))[3]
+    assert "999999" in status.all_text
+
+    # A question that starts with a command's alias is still a question.
+    teams.post(A.message(url, member, "who approves sourcing decisions?"))
+    answer = teams.connector.wait_for(5, _chat(member))[4]
+    assert "Cabinet" in answer.all_text
+
+
+def test_a_redelivered_activity_is_answered_once(teams, member) -> None:
+    activity = A.message(teams.connector.service_url, member, "What is the Plan stage?")
+    assert teams.post(activity).status_code == 200
+    assert teams.post(activity).status_code == 200  # Teams redelivers after ~15 s without an answer
+    teams.connector.wait_for(1, _chat(member))
+    time.sleep(0.5)
+    assert len(teams.connector.posted_to(_chat(member))) == 1
+    key = f"{activity['conversation']['id']}|{activity['id']}"
+    assert ProcessedEvents(teams.services.database).first_time("teams", key) is False
+
+
+def test_the_bots_own_messages_are_ignored(teams, member) -> None:
+    activity = A.message(teams.connector.service_url, member, "echo")
+    activity["from"] = {"id": BOT_ID, "name": A.BOT_NAME}
+    assert teams.post(activity).status_code == 200
+    time.sleep(0.4)
+    assert teams.connector.posted_to(_chat(member)) == []
