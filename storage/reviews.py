@@ -430,20 +430,23 @@ class ReviewRepository:
             statement = statement.limit(limit)
         with self._database.engine.connect() as connection:
             rows = connection.execute(statement).all()
-        overdue = []
+        people: dict[int, PersonSummary] = {}
         for row in rows:
-            owner_summary = PersonSummary(id=row.owner_id, name=row.owner_name, email=row.owner_email)
-            overdue.append(
-                OverdueStage(
-                    review_id=row.review_id,
-                    review_title=row.review_title,
-                    service=row.review_service,
-                    lead_commissioner=PersonSummary(id=row.lead_id, name=row.lead_name, email=row.lead_email),
-                    stage=_stage_summary(row, {row.owner_id: owner_summary}),
-                    days_overdue=(today - row.due_date).days,
-                )
+            if row.owner_id not in people:
+                people[row.owner_id] = PersonSummary(id=row.owner_id, name=row.owner_name, email=row.owner_email)
+            if row.lead_id not in people:
+                people[row.lead_id] = PersonSummary(id=row.lead_id, name=row.lead_name, email=row.lead_email)
+        return [
+            OverdueStage(
+                review_id=row.review_id,
+                review_title=row.review_title,
+                service=row.review_service,
+                lead_commissioner=people[row.lead_id],
+                stage=_stage_summary(row, people),
+                days_overdue=(today - row.due_date).days,
             )
-        return overdue
+            for row in rows
+        ]
 
     def count(self, statuses: Sequence[str] | None = None) -> int:
         statement = select(func.count()).select_from(review_table)
