@@ -173,3 +173,10 @@ def test_db_upgrade_migrates_a_new_database(cli: click.Group, tmp_path: Path) ->
     assert upgraded.exit_code == 0
     assert f"is up to date (revision {head_revision()})" in upgraded.output
     assert "up to date" in runner.invoke(cli, ["db", "current"], obj=settings).output
+
+
+def test_the_installed_command_has_the_reviews_people_and_db_groups() -> None:
+    from bot.cli import cli as installed
+
+    assert {"reviews", "people", "db"} <= set(installed.commands)
+    assert {"list", "show", "import", "export"} <= set(installed.commands["reviews"].commands)  # type: ignore[attr-defined]
