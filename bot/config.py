@@ -60,6 +60,23 @@ class Settings(BaseSettings):
         description="Email of the person using `commissioning-bot chat` when --as is not given (else the OS user).",
     )
 
+    # --- nudges (reminders to stage owners, escalations, weekly digests) -------
+    nudge_days_before: Annotated[list[int], NoDecode] = Field(
+        default=[5, 1], description="Comma-separated working days before a stage is due to remind its owner, e.g. '5,1'."
+    )
+    nudge_overdue_every_working_days: int = Field(
+        default=3, ge=1, description="Once a stage is overdue, remind its owner again every this many working days."
+    )
+    escalate_after_working_days: int = Field(
+        default=5, ge=1, description="Tell the lead commissioner when a stage is this many working days overdue."
+    )
+    working_hours: str = Field(default="09:00-17:30", description="Nobody is nudged outside these hours, in their own timezone.")
+    bank_holiday_region: str = Field(
+        default="ENG", description="UK bank holidays to skip: ENG (England), WLS, SCT, NIR, or NONE."
+    )
+    sweep_minutes: int = Field(default=5, ge=1, description="How often the scheduler looks for nudges to send.")
+    nudge_max_attempts: int = Field(default=5, ge=1, le=5, description="Tries at sending one nudge before giving up.")
+
     # --- logging -------------------------------------------------------------
     log_level: str = "INFO"
     log_format: str = Field(default="json", description="'json' for structured logs, 'text' for people.")
@@ -102,6 +119,13 @@ class Settings(BaseSettings):
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):
             return [host.strip().lower() for host in value.split(",") if host.strip()]
+        return value
+
+    @field_validator("nudge_days_before", mode="before")
+    @classmethod
+    def _split_days(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
         return value
 
     @cached_property

@@ -297,3 +297,4 @@ class AuditEntry(StorageModel, table=True):
 
 # Tables defined in their own modules, imported here so every user of this metadata (Alembic, the tests) sees them.
 import storage.events  # noqa: E402,F401
+import storage.nudges  # noqa: E402,F401
