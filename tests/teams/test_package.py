@@ -1,0 +1,74 @@
+"""`commissioning-bot teams package`: a zip Teams accepts (manifest, command menu, icons)."""
+
+from __future__ import annotations
+
+import json
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bot.cli import cli
+from handlers.teams.activities import teams_command
+from tests.teams.ids import APP_ID
+
+
+def _png(data: bytes) -> tuple[int, int, bytes]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+    assert (depth, colour) == (8, 6)  # 8-bit RGBA
+    idat = b""
+    position = 8
+    while position < len(data):
+        length = struct.unpack(">I", data[position:position + 4])[0]
+        kind = data[position + 4:position + 8]
+        body = data[position + 8:position + 8 + length]
+        assert zlib.crc32(kind + body) & 0xFFFFFFFF == struct.unpack(">I", data[position + 8 + length:position + 12 + length])[0]
+        if kind == b"IDAT":
+            idat += body
+        position += 12 + length
+    return width, height, zlib.decompress(idat)
+
+
+def test_package_writes_manifest_and_icons(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("TEAMS_APP_ID", APP_ID)
+    output = tmp_path / "out" / "teams.zip"
+    result = CliRunner().invoke(cli, ["teams", "package", "-o", str(output), "--version", "1.2.3",
+                                      "--developer", "Anytown Borough Council"])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(output) as archive:
+        assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
+        manifest = json.loads(archive.read("manifest.json"))
+        color = _png(archive.read("color.png"))
+        outline = _png(archive.read("outline.png"))
+
+    assert manifest["manifestVersion"] == "1.17" and manifest["version"] == "1.2.3"
+    assert manifest["id"] == APP_ID
+    assert manifest["developer"]["name"] == "Anytown Borough Council"
+    assert len(manifest["name"]["short"]) <= 30 and len(manifest["description"]["short"]) <= 80
+    [bot] = manifest["bots"]
+    assert bot["botId"] == APP_ID and set(bot["scopes"]) == {"personal", "team", "groupChat"}
+    commands = bot["commandLists"][0]["commands"]
+    titles = [c["title"] for c in commands]
+    assert titles == ["new review", "my reviews", "status", "feedback", "roles", "help"]
+    assert all(len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in commands)
+    # Every menu entry is a command the bot understands when picked (Teams sends the title as text).
+    assert all(teams_command(title) is not None for title in titles)
+
+    assert color[:2] == (192, 192)
+    width, height, raw = outline
+    assert (width, height) == (32, 32)
+    # The outline icon is white on transparent, nothing else.
+    stride = 1 + width * 4
+    pixels = [raw[row * stride + 1 + i * 4:row * stride + 1 + i * 4 + 4] for row in range(height) for i in range(width)]
+    assert all(p[:3] == b"\xff\xff\xff" for p in pixels)
+    assert any(p[3] == 0 for p in pixels) and any(p[3] == 255 for p in pixels)
+
+
+def test_package_needs_a_bot_id(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["teams", "package", "-o", str(tmp_path / "x.zip")])
+    assert result.exit_code != 0 and "TEAMS_APP_ID" in result.output
+    result = CliRunner().invoke(cli, ["teams", "package", "-o", str(tmp_path / "x.zip"), "--bot-id", "not-a-guid"])
+    assert result.exit_code != 0 and "GUID" in result.output
