@@ -234,10 +234,11 @@ def run(label: str, url: str, reviews: int, repeat: int, seed_value: int, freeze
 
         picks = [rng.choice(officers) for _ in range(repeat + 1)]
         cursor = iter(picks * 2)
+        mine_sizes = [len(service.list_mine(p.id)) for p in picks[:10]]  # type: ignore[arg-type]
         counter.count = 0
         samples, result = measure(lambda: service.list_mine(next(cursor).id), repeat)  # type: ignore[arg-type]
-        mine_sizes = [len(service.list_mine(p.id)) for p in picks[:10]]  # type: ignore[arg-type]
-        report("list my reviews (officer)", samples, round(statistics.mean(mine_sizes)), counter.count / (repeat + 1))
+        report("list my reviews (officer, mean rows)", samples, round(statistics.mean(mine_sizes)),
+               counter.count / (repeat + 1))
 
         cllr_cursor = iter([rng.choice(councillors) for _ in range(repeat + 1)])
         counter.count = 0
