@@ -6,16 +6,22 @@ import json
 import sys
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from tqdm import tqdm
 
 from bot.config import Settings
 from knowledge.models import Answer, AnswerKind
-from knowledge.service import KnowledgeBase, open_knowledge
+
+if TYPE_CHECKING:
+    from knowledge.service import KnowledgeBase
 
 
-def _knowledge(ctx: click.Context) -> KnowledgeBase:
+def _knowledge(ctx: click.Context) -> "KnowledgeBase":
+    # Imported here: the index and its libraries take a second to load, which
+    # every other command (and --help) should not pay for.
+    from knowledge.service import open_knowledge
+
     settings: Settings = ctx.obj
     return open_knowledge(settings)
 
@@ -31,6 +37,8 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) ->
     guidance on a fresh install). Unchanged files are skipped, changed files
     replaced and deleted files removed. Exits with 1 if any file was skipped.
     """
+    from tqdm import tqdm
+
     kb = _knowledge(ctx)
     files_bar: tqdm | None = None
     vectors_bar: tqdm | None = None
