@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "bot.commands.reviews", "bot.commands.db", "bot.commands.people",
     "bot.commands.serve",
     "bot.commands.teams",
+    "bot.commands.nudges",
 ]
 
 

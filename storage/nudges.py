@@ -81,12 +81,10 @@ class NudgeStore:
 
     # --- snoozes ------------------------------------------------------------------------
 
-    def snoozes(self, on_or_after: date) -> dict[tuple[int, int], date]:
-        """Live snoozes: (stage id, person id) -> the day reminders resume."""
+    def snoozes(self) -> dict[tuple[int, int], date]:
+        """Every snooze: (stage id, person id) -> the day reminders resume. Rows go with their stage."""
         with self._database.engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(_snooze.c.stage_id, _snooze.c.person_id, _snooze.c.until).where(_snooze.c.until >= on_or_after)
-            ).all()
+            rows = connection.execute(sa.select(_snooze.c.stage_id, _snooze.c.person_id, _snooze.c.until)).all()
         return {(row.stage_id, row.person_id): row.until for row in rows}
 
     @staticmethod

@@ -1,0 +1,173 @@
+"""The scheduler: APScheduler in the background, its jobs kept in the product's own database.
+
+``start_scheduler(services)`` starts it inside ``commissioning-bot serve``;
+``commissioning-bot scheduler`` runs it alone for deployments that split the
+two. Its jobs live in the ``apscheduler_jobs`` table (created by the
+migrations) of the same database as everything else, so a restart picks up
+where it left off and a missed run is run once (``coalesce``) on the way up.
+
+Jobs (each a plain function here, because a persistent job store keeps a
+reference to the function, not the object):
+
+- ``nudge_sweep`` every ``SWEEP_MINUTES``: reminders, escalations and the
+  weekly digests, each worked out per person and timezone inside the sweep
+  (``workflows/delivery.py``), rather than a cron entry per person;
+- ``feedback_reminders`` hourly: calls :data:`FEEDBACK_REMINDERS_HOOK` when the
+  feedback feature provides it;
+- ``purge_idle_conversations`` hourly: half-finished conversations idle for
+  twice ``CONVERSATION_IDLE_MINUTES`` are removed.
+
+Two instances may run their schedulers against one database: each sweep
+claims every message in the notification ledger before sending it, so a
+message is still sent once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from bot.logging import event
+from storage.nudges import SCHEDULER_JOBS_TABLE
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.app import Services
+    from workflows.delivery import NudgeSweep, SweepReport
+
+__all__ = [
+    "FEEDBACK_REMINDERS_HOOK",
+    "JOB_FEEDBACK",
+    "JOB_PURGE",
+    "JOB_SWEEP",
+    "NudgeScheduler",
+    "build_sweep",
+    "start_scheduler",
+]
+
+log = logging.getLogger(__name__)
+
+JOB_SWEEP = "nudge_sweep"
+JOB_FEEDBACK = "feedback_reminders"
+JOB_PURGE = "purge_idle_conversations"
+# The feedback feature (issue 7) provides ``send_feedback_reminders(services, now) -> int`` here.
+FEEDBACK_REMINDERS_HOOK = "workflows.feedback_reminders:send_feedback_reminders"
+
+# The process's running scheduler's services: job functions find them here (see the module docstring).
+_current: dict[str, "Services"] = {}
+_current_lock = threading.Lock()
+
+
+def build_sweep(services: "Services", clock: Callable[[], datetime] | None = None) -> "NudgeSweep":
+    """A sweep wired the way production runs it: both platforms (those configured) and tips from the guidance."""
+    from storage.models import utc_now
+    from workflows.cycle import cycle_from_settings
+    from workflows.delivery import CycleTips, GuidanceTips, Messenger, NudgeSweep
+    from workflows.nudges import NudgePolicy
+
+    settings = services.settings
+    messengers: list[Messenger] = []
+    from handlers.slack.notify import slack_notifier
+
+    slack = slack_notifier(services)
+    if slack is not None:
+        messengers.append(slack)
+    from handlers.teams.notify import teams_notifier
+
+    teams = teams_notifier(services)
+    if teams is not None:
+        messengers.append(teams)
+    tips = GuidanceTips(lambda: services.knowledge, fallback=CycleTips(cycle_from_settings(settings)))
+    return NudgeSweep(services.database, NudgePolicy.from_settings(settings), messengers, tips=tips,
+                      max_attempts=settings.nudge_max_attempts, clock=clock or utc_now)
+
+
+# --- the jobs ---------------------------------------------------------------------------------
+
+
+def _services() -> "Services | None":
+    with _current_lock:
+        return _current.get("services")
+
+
+_sweeps: dict[int, "NudgeSweep"] = {}
+
+
+def run_nudge_sweep() -> "SweepReport | None":
+    services = _services()
+    if services is None:
+        return None
+    sweep = _sweeps.get(id(services))
+    if sweep is None:
+        sweep = _sweeps[id(services)] = build_sweep(services)
+    return sweep.run()
+
+
+def run_feedback_reminders() -> int:
+    services = _services()
+    if services is None:
+        return 0
+    module_name, _, function = FEEDBACK_REMINDERS_HOOK.partition(":")
+    try:
+        hook = getattr(importlib.import_module(module_name), function)
+    except (ImportError, AttributeError):
+        event(log, "feedback_reminders_not_set_up", logging.DEBUG, hook=FEEDBACK_REMINDERS_HOOK)
+        return 0
+    return int(hook(services, datetime.now(timezone.utc)) or 0)
+
+
+def run_purge_idle_conversations() -> int:
+    services = _services()
+    if services is None:
+        return 0
+    return services.dialogue.engine.purge_idle()
+
+
+class NudgeScheduler:
+    def __init__(self, services: "Services") -> None:
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.services = services
+        store = SQLAlchemyJobStore(engine=services.database.engine, tablename=SCHEDULER_JOBS_TABLE)
+        self.scheduler: BackgroundScheduler = BackgroundScheduler(
+            jobstores={"default": store},
+            # A run missed while the bot was down is made up once, not once per missed slot.
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+            timezone=timezone.utc,
+        )
+
+    def start(self) -> None:
+        with _current_lock:
+            _current["services"] = self.services
+        minutes = self.services.settings.sweep_minutes
+        add = self.scheduler.add_job
+        add("bot.scheduler:run_nudge_sweep", "interval", minutes=minutes, id=JOB_SWEEP, replace_existing=True,
+            next_run_time=datetime.now(timezone.utc))
+        add("bot.scheduler:run_feedback_reminders", "interval", hours=1, id=JOB_FEEDBACK, replace_existing=True)
+        add("bot.scheduler:run_purge_idle_conversations", "interval", hours=1, id=JOB_PURGE, replace_existing=True)
+        self.scheduler.start()
+        event(log, "scheduler_started", sweep_minutes=minutes, jobs=[job.id for job in self.scheduler.get_jobs()])
+
+    def jobs(self) -> list[Any]:
+        return list(self.scheduler.get_jobs())
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)
+        with _current_lock:
+            if _current.get("services") is self.services:
+                _current.pop("services", None)
+        event(log, "scheduler_stopped")
+
+
+def start_scheduler(services: "Services") -> NudgeScheduler:
+    """Start the jobs in a background thread; call ``.shutdown()`` on the result when the process stops."""
+    scheduler = NudgeScheduler(services)
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,103 @@
+"""Nudges to Slack: a direct message from the app, paced and honest about who cannot be reached.
+
+:class:`SlackNotifier` is the Slack :class:`~workflows.delivery.Messenger`. It
+opens the person's DM with ``conversations.open`` (remembered per user), posts
+the reply rendered by the adapter's own Block Kit builders with
+``chat.postMessage``, and keeps to about one message a second per channel,
+Slack's limit for posting. The Web API client from ``handlers/slack/context.py``
+already waits out a 429's ``Retry-After`` a few times; a 429 that outlasts
+that is reported with its ``Retry-After`` so the sweep leaves the rest of
+Slack's nudges for the next run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers.slack import blocks
+from handlers.slack.context import build_web_client
+from storage.models import Person
+from workflows.delivery import SendResult, SendStatus
+from workflows.replies import Reply
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+# Slack's answers that mean this person cannot get a DM from the app, now or later.
+UNREACHABLE_ERRORS = frozenset({
+    "account_inactive", "user_not_found", "user_disabled", "users_not_found", "cannot_dm_bot", "user_is_restricted",
+    "is_archived", "channel_not_found",
+})
+POST_INTERVAL_SECONDS = 1.0
+
+
+class SlackNotifier:
+    platform = "slack"
+
+    def __init__(self, client: WebClient, *, interval: float = POST_INTERVAL_SECONDS,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._client = client
+        self._interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._channels: dict[str, str] = {}
+        self._next_post: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def can_reach(self, person: Person) -> bool:
+        return bool(person.slack_user_id)
+
+    def send(self, person: Person, reply: Reply) -> SendResult:
+        if not person.slack_user_id:
+            return SendResult(SendStatus.NO_ADDRESS, "no Slack user id")
+        try:
+            channel = self._dm_channel(person.slack_user_id)
+            for message in blocks.render_reply_messages(reply):
+                self._pace(channel)
+                self._client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks,
+                                              unfurl_links=False, unfurl_media=False)
+        except SlackApiError as error:
+            code = str(error.response.get("error") or "")
+            if code in UNREACHABLE_ERRORS:
+                return SendResult(SendStatus.UNREACHABLE, code)
+            retry_after = None
+            if error.response.status_code == 429:
+                try:
+                    retry_after = float(error.response.headers.get("Retry-After", "30"))
+                except (TypeError, ValueError):
+                    retry_after = 30.0
+            return SendResult(SendStatus.FAILED, code or f"HTTP {error.response.status_code}", retry_after)
+        except OSError as error:
+            # Connection trouble after the client's own retries: nothing was posted that we know of.
+            return SendResult(SendStatus.FAILED, type(error).__name__)
+        return SendResult(SendStatus.SENT)
+
+    def _dm_channel(self, user_id: str) -> str:
+        with self._lock:
+            channel = self._channels.get(user_id)
+        if channel is None:
+            channel = str(self._client.conversations_open(users=user_id)["channel"]["id"])
+            with self._lock:
+                self._channels[user_id] = channel
+        return channel
+
+    def _pace(self, channel: str) -> None:
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next_post.get(channel, now))
+            self._next_post[channel] = slot + self._interval
+        if slot > now:
+            self._sleep(slot - now)
+
+
+def slack_notifier(services: "Services") -> SlackNotifier | None:
+    """The Slack messenger for the scheduler, or None when SLACK_BOT_TOKEN is not set."""
+    token = services.settings.slack_bot_token
+    if token is None:
+        return None
+    return SlackNotifier(build_web_client(token.get_secret_value(), services.settings.slack_api_url))

@@ -1,0 +1,50 @@
+"""Nudges to Teams: a proactive message in the person's 1:1 chat with the bot.
+
+:class:`TeamsNotifier` is the Teams :class:`~workflows.delivery.Messenger`, a thin
+translation of :meth:`handlers.teams.proactive.TeamsMessenger.send_proactive`
+(which paces to Teams' per-conversation limit, retries throttling safely and
+marks a person unreachable on 403) into the sweep's :class:`SendResult`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from handlers.teams.proactive import DeliveryStatus, TeamsMessenger
+from storage.models import Person
+from workflows.delivery import SendResult, SendStatus
+from workflows.replies import Reply
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+_STATUS = {
+    DeliveryStatus.SENT: SendStatus.SENT,
+    DeliveryStatus.NO_CONVERSATION: SendStatus.NO_ADDRESS,
+    DeliveryStatus.UNREACHABLE: SendStatus.UNREACHABLE,
+    DeliveryStatus.UNCERTAIN: SendStatus.UNCERTAIN,
+    DeliveryStatus.FAILED: SendStatus.FAILED,
+}
+
+
+class TeamsNotifier:
+    platform = "teams"
+
+    def __init__(self, messenger: TeamsMessenger) -> None:
+        self._messenger = messenger
+
+    def can_reach(self, person: Person) -> bool:
+        # A conversation reference is stored when the person installs the app or first writes to it.
+        return bool(person.teams_conversation_ref)
+
+    def send(self, person: Person, reply: Reply) -> SendResult:
+        result = self._messenger.send_proactive(person, reply)
+        return SendResult(_STATUS[result.status], result.detail)
+
+
+def teams_notifier(services: "Services") -> TeamsNotifier | None:
+    """The Teams messenger for the scheduler, or None when Teams is not configured."""
+    from handlers.teams.endpoint import teams_messenger
+
+    messenger = teams_messenger(services)
+    return TeamsNotifier(messenger) if messenger is not None else None

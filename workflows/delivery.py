@@ -1,0 +1,376 @@
+"""One nudge sweep: plan what is due, then deliver each nudge exactly once, whatever the platform.
+
+For every nudge the plan offers (``workflows/nudges.py``), :class:`NudgeSweep`:
+
+1. skips it when the notification ledger says it was sent, gave up, failed too
+   recently (backoff: 2, 4, 8, 16 minutes after each failed try) or is being sent
+   by another worker right now;
+2. **claims** its ledger row (review, stage, person, kind, period: one unique key).
+   The database lets exactly one claimer win, so two instances sweeping at the same
+   moment never both send. A claim whose sender died (claimed, never marked) is
+   taken over once it is ten minutes old, so nothing is lost;
+3. sends it through the person's platform (a :class:`Messenger`: Slack first when
+   they have a Slack id, else Teams), then marks the row sent, or failed with the
+   reason. After ``NUDGE_MAX_ATTEMPTS`` tries it stays failed for good. A person a
+   platform refuses for good (Teams 403, Slack ``account_inactive``) is marked
+   unreachable and skipped from then on.
+
+Messengers pace their own sends (Slack about one message a second per channel,
+Teams about seven per conversation) and wait out ``Retry-After``; when a platform
+is still throttling, the rest of that platform's nudges wait for the next sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.logging import event
+from storage.db import Database
+from storage.models import NotificationStatus, Person, ReviewStatus, utc_now
+from storage.notifications import ABANDONED_AFTER, LedgerEntry, NotificationLedger
+from storage.nudges import LedgerState, NudgeStore
+from storage.people import PeopleRepository
+from storage.reviews import ReviewRepository
+from workflows.nudges import (
+    Nudge,
+    NudgeKind,
+    NudgePlan,
+    NudgePolicy,
+    Recipient,
+    Tip,
+    TipSource,
+    compose_digest_message,
+    compose_stage_message,
+    plan_nudges,
+)
+
+if TYPE_CHECKING:
+    from knowledge.service import KnowledgeBase
+    from workflows.cycle import CycleConfig
+    from workflows.replies import Reply
+
+__all__ = [
+    "CycleTips",
+    "GuidanceTips",
+    "Messenger",
+    "NudgeSweep",
+    "SendResult",
+    "SendStatus",
+    "SweepReport",
+    "retry_delay",
+]
+
+log = logging.getLogger(__name__)
+
+RETRY_BASE = timedelta(minutes=2)
+TIP_CHARS = 400
+
+
+class SendStatus(str, Enum):
+    SENT = "sent"
+    FAILED = "failed"  # nothing was delivered; safe to try again later
+    UNREACHABLE = "unreachable"  # the platform refuses this person for good (blocked, left, deactivated)
+    NO_ADDRESS = "no_address"  # we have no way to reach them on this platform
+    UNCERTAIN = "uncertain"  # it may have arrived; sending again could show it twice
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: SendStatus
+    detail: str = ""
+    retry_after: float | None = None
+
+
+class Messenger(Protocol):
+    """A chat platform that can send a person a direct message (``handlers/*/notify.py``)."""
+
+    platform: str
+
+    def can_reach(self, person: Person) -> bool:
+        """Whether this platform knows how to reach the person at all."""
+
+    def send(self, person: Person, reply: "Reply") -> SendResult:
+        """Deliver the reply to the person's direct messages; never raises for a platform's refusal."""
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long after a failed try (the ``attempts``-th) the next may start."""
+    return RETRY_BASE * (2 ** max(0, attempts - 1))
+
+
+@dataclass
+class SweepReport:
+    at: datetime
+    planned: int = 0
+    held: int = 0
+    sent: int = 0
+    failed: int = 0
+    gave_up: int = 0
+    already_done: int = 0
+    claimed_elsewhere: int = 0
+    waiting_to_retry: int = 0
+    unreachable: int = 0
+    no_platform: int = 0
+    deferred: int = 0  # a throttled platform's nudges left for the next sweep
+    plan_seconds: float = 0.0
+    total_seconds: float = 0.0
+    sent_keys: list[str] = field(default_factory=list)
+
+    def as_fields(self) -> dict[str, Any]:
+        return {name: value for name, value in self.__dict__.items() if name not in ("sent_keys", "at")}
+
+
+# --- tips from the guidance ---------------------------------------------------------------------
+
+
+class CycleTips:
+    """The stage's own description from the cycle file: the tip when the guidance has nothing to say."""
+
+    def __init__(self, cycle: "CycleConfig") -> None:
+        self._cycle = cycle
+
+    def tip(self, stage_name: str) -> Tip | None:
+        stage = self._cycle.stage(stage_name)
+        if stage is None or not stage.description:
+            return None
+        return Tip(stage.description)
+
+
+class GuidanceTips:
+    """A short quoted passage about each stage, asked of the guidance once per stage and kept.
+
+    Asking the knowledge base costs a search, so the answer is cached for the
+    life of the process; a stage the guidance does not cover falls back to the
+    cycle file's description.
+    """
+
+    def __init__(self, knowledge: "KnowledgeBase | Callable[[], KnowledgeBase]", fallback: TipSource | None = None) -> None:
+        self._knowledge = knowledge
+        self._fallback = fallback
+        self._cache: dict[str, Tip | None] = {}
+        self._lock = threading.Lock()
+
+    def tip(self, stage_name: str) -> Tip | None:
+        key = stage_name.casefold()
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        found = self._ask(stage_name)
+        if found is None and self._fallback is not None:
+            found = self._fallback.tip(stage_name)
+        with self._lock:
+            self._cache[key] = found
+        return found
+
+    def _ask(self, stage_name: str) -> Tip | None:
+        from knowledge.models import AnswerKind
+
+        try:
+            knowledge = self._knowledge if hasattr(self._knowledge, "ask") else self._knowledge()  # type: ignore[operator]
+            answer = knowledge.ask(f"What happens in the {stage_name} stage?")  # type: ignore[union-attr]
+        except Exception as error:  # noqa: BLE001 - a reminder without a tip is better than no reminder
+            event(log, "nudge_tip_unavailable", logging.WARNING, stage=stage_name, error=type(error).__name__)
+            return None
+        if answer.kind not in (AnswerKind.ANSWERED, AnswerKind.UNSURE) or not answer.citations:
+            return None
+        citation = answer.citations[0]
+        text = " ".join(citation.text.split())
+        if len(text) > TIP_CHARS:
+            cut = text.rfind(". ", 0, TIP_CHARS)
+            text = text[: cut + 1] if cut > TIP_CHARS // 3 else text[: TIP_CHARS - 1].rstrip() + "…"
+        return Tip(text=text, source=citation.source, section=citation.section)
+
+
+# --- the sweep -------------------------------------------------------------------------------------------
+
+
+class NudgeSweep:
+    def __init__(
+        self,
+        database: Database,
+        policy: NudgePolicy,
+        messengers: Mapping[str, Messenger] | Sequence[Messenger] = (),
+        *,
+        tips: TipSource | None = None,
+        max_attempts: int = 5,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.database = database
+        self.policy = policy
+        if isinstance(messengers, Mapping):
+            self.messengers = dict(messengers)
+        else:
+            self.messengers = {messenger.platform: messenger for messenger in messengers}
+        self.tips = tips
+        self.max_attempts = max_attempts
+        self.clock = clock
+        self.reviews = ReviewRepository(database)
+        self.store = NudgeStore(database)
+        self.people = PeopleRepository(database)
+
+    # --- planning ---------------------------------------------------------------------------
+
+    def plan(self, now: datetime | None = None) -> tuple[NudgePlan, dict[int, Person]]:
+        """Load what the policy needs (a fixed number of queries) and plan the sweep at ``now``."""
+        now = now or self.clock()
+        reviews = self.reviews.list_all(statuses=(ReviewStatus.OPEN.value,))
+        person_ids: set[int] = set()
+        holders: set[int] = set()
+        for review in reviews:
+            person_ids.add(review.lead_commissioner.id)
+            person_ids.add(review.portfolio_holder.id)
+            holders.add(review.portfolio_holder.id)
+            current = review.current_stage
+            if current is not None:
+                person_ids.add(current.owner.id)
+        people = self.store.people(person_ids)
+        recipients = {person_id: self._recipient(person) for person_id, person in people.items()}
+        plan = plan_nudges(
+            reviews, recipients, now, self.policy,
+            # Every snooze, ended ones too: an ended snooze is the milestone its reminder came back on.
+            snoozes=self.store.snoozes(),
+            digest_anchors=self.store.anchor_reviews(holders),
+            feedback_waiting=self.store.feedback_waiting(holders),
+        )
+        return plan, people
+
+    def _recipient(self, person: Person) -> Recipient:
+        recipient = Recipient.from_person(person)
+        # Only platforms this process can send through count: a Teams-only person waits for Teams to be set up.
+        platforms = tuple(name for name, messenger in self.messengers.items() if messenger.can_reach(person))
+        return Recipient(recipient.id, recipient.name, recipient.timezone, recipient.reachable, platforms) \
+            if self.messengers else recipient
+
+    def pending(self, nudges: Sequence[Nudge], now: datetime) -> tuple[list[Nudge], dict[str, int]]:
+        """The nudges worth claiming now, and counts of the rest by reason (one ledger query per 900 nudges)."""
+        states = self.store.ledger_states([nudge.key for nudge in nudges])
+        counts = {"already_done": 0, "claimed_elsewhere": 0, "waiting_to_retry": 0}
+        ready: list[Nudge] = []
+        for nudge in nudges:
+            state = states.get(nudge.key)
+            reason = self._not_ready(state, now)
+            if reason is None:
+                ready.append(nudge)
+            else:
+                counts[reason] += 1
+        return ready, counts
+
+    def _not_ready(self, state: LedgerState | None, now: datetime) -> str | None:
+        if state is None:
+            return None
+        if state.status == NotificationStatus.SENT.value:
+            return "already_done"
+        if state.status == NotificationStatus.FAILED.value:
+            if state.attempts >= self.max_attempts:
+                return "already_done"
+            return None if now >= state.claimed_at + retry_delay(state.attempts) else "waiting_to_retry"
+        # Claimed: another worker is sending it, unless it has been too long and that worker died.
+        return None if state.claimed_at < now - ABANDONED_AFTER else "claimed_elsewhere"
+
+    # --- running -----------------------------------------------------------------------------
+
+    def run(self, now: datetime | None = None) -> SweepReport:
+        import time as _time
+
+        started = _time.perf_counter()
+        now = now or self.clock()
+        report = SweepReport(at=now)
+        plan, people = self.plan(now)
+        report.plan_seconds = round(_time.perf_counter() - started, 3)
+        report.planned, report.held = len(plan.nudges), len(plan.held)
+        ready, counts = self.pending(plan.nudges, now)
+        report.already_done = counts["already_done"]
+        report.claimed_elsewhere = counts["claimed_elsewhere"]
+        report.waiting_to_retry = counts["waiting_to_retry"]
+        if ready:
+            self._deliver(ready, people, now, report)
+        report.total_seconds = round(_time.perf_counter() - started, 3)
+        event(log, "nudge_sweep", **report.as_fields())
+        return report
+
+    def _deliver(self, nudges: Sequence[Nudge], people: Mapping[int, Person], now: datetime,
+                 report: SweepReport) -> None:
+        ledger = NotificationLedger(self.database, clock=lambda: now)
+        snapshots = {snapshot.id: snapshot for snapshot in self.reviews.get_many(
+            sorted({nudge.review_id for nudge in nudges if nudge.kind is not NudgeKind.DIGEST}))}
+        throttled: set[str] = set()
+        for nudge in nudges:
+            person = people.get(nudge.person_id)
+            messenger = self._messenger_for(person)
+            if person is None or messenger is None:
+                report.no_platform += 1
+                continue
+            if messenger.platform in throttled:
+                report.deferred += 1
+                continue
+            entry = ledger.claim(review_id=nudge.review_id, stage_id=nudge.stage_id, person_id=nudge.person_id,
+                                 kind=nudge.kind.value, period=nudge.period)
+            if entry is None:
+                report.claimed_elsewhere += 1
+                continue
+            result = self._send(messenger, person, nudge, snapshots)
+            self._record(ledger, entry, nudge, person, messenger, result, report)
+            if result.status is SendStatus.FAILED and result.retry_after is not None:
+                throttled.add(messenger.platform)
+
+    def _messenger_for(self, person: Person | None) -> Messenger | None:
+        if person is None or not person.reachable:
+            return None
+        for messenger in self.messengers.values():
+            if messenger.can_reach(person):
+                return messenger
+        return None
+
+    def message_for(self, nudge: Nudge, snapshot: Any = None) -> "Reply":
+        if nudge.kind is NudgeKind.DIGEST:
+            return compose_digest_message(nudge)
+        tip = self.tips.tip(nudge.stage_name or "") if self.tips is not None else None
+        return compose_stage_message(nudge, snapshot, tip)
+
+    def _send(self, messenger: Messenger, person: Person, nudge: Nudge, snapshots: Mapping[int, Any]) -> SendResult:
+        try:
+            reply = self.message_for(nudge, snapshots.get(nudge.review_id))
+            return messenger.send(person, reply)
+        except Exception as error:  # noqa: BLE001 - one bad send must not stop the sweep; it is retried
+            event(log, "nudge_send_error", logging.ERROR, platform=messenger.platform, error=type(error).__name__,
+                  detail=str(error)[:300])
+            return SendResult(SendStatus.FAILED, f"{type(error).__name__}: {error}"[:500])
+
+    def _record(self, ledger: NotificationLedger, entry: LedgerEntry, nudge: Nudge, person: Person,
+                messenger: Messenger, result: SendResult, report: SweepReport) -> None:
+        fields = {"kind": nudge.kind.value, "review_id": nudge.review_id, "stage_id": nudge.stage_id,
+                  "person_id": nudge.person_id, "platform": messenger.platform, "attempt": entry.attempts}
+        if result.status is SendStatus.SENT:
+            ledger.mark_sent(entry.id)
+            report.sent += 1
+            report.sent_keys.append(nudge.key)
+            event(log, "nudge_sent", **fields)
+            return
+        if result.status is SendStatus.UNREACHABLE:
+            if person.reachable:
+                self.people.set_reachable(person.id, False, actor=f"nudges ({messenger.platform})")  # type: ignore[arg-type]
+            self.store.give_up(entry.id, f"unreachable on {messenger.platform}: {result.detail}", self.max_attempts)
+            report.unreachable += 1
+            event(log, "nudge_recipient_unreachable", logging.WARNING, **fields)
+            return
+        if result.status in (SendStatus.NO_ADDRESS, SendStatus.UNCERTAIN):
+            # Uncertain: the platform may have shown it; a second copy is worse than a missing one.
+            self.store.give_up(entry.id, f"{result.status.value}: {result.detail}", self.max_attempts)
+            report.gave_up += 1
+            event(log, "nudge_not_retried", logging.WARNING, reason=result.status.value, **fields)
+            return
+        ledger.mark_failed(entry.id, result.detail or "send failed")
+        if entry.attempts >= self.max_attempts:
+            self.store.give_up(entry.id, f"gave up after {entry.attempts} tries: {result.detail}", self.max_attempts)
+            report.gave_up += 1
+            event(log, "nudge_gave_up", logging.ERROR, detail=result.detail[:200], **fields)
+        else:
+            report.failed += 1
+            event(log, "nudge_send_failed", logging.WARNING, detail=result.detail[:200],
+                  retry_in_minutes=retry_delay(entry.attempts).total_seconds() / 60, **fields)

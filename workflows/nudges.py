@@ -1,0 +1,484 @@
+"""The nudge policy: who should be reminded of what, at a given moment. Pure functions, no I/O.
+
+:func:`plan_nudges` takes the open reviews, the people they name, the live
+snoozes and the time, and returns the nudges due now and those held back (and
+why). The scheduler's sweep (``workflows/delivery.py``) sends what it returns;
+``commissioning-bot nudges preview`` prints it.
+
+The rules, each in the recipient's own timezone and working days:
+
+- The **owner of a review's current stage** (the first stage not done; owners of
+  later stages cannot act until it is) is reminded N working days before it is
+  due (``NUDGE_DAYS_BEFORE``, default 5 and 1), on the due day, and once it is
+  overdue on its first overdue working day and then every
+  ``NUDGE_OVERDUE_EVERY_WORKING_DAYS``.
+- The **lead commissioner** is told once the stage is
+  ``ESCALATE_AFTER_WORKING_DAYS`` overdue (unless they own the stage themselves).
+- Each **portfolio holder** gets a weekly digest on the first working day of the
+  week from 09:00.
+- Nobody is nudged at a weekend, on a bank holiday or outside working hours.
+
+Each of those is a *milestone* with a date. At any moment a person is sent only
+the latest milestone that has arrived, so after downtime, or for a stage
+imported late, several missed reminders become one (the most urgent), and a
+milestone missed while the bot was down is sent once when it is back. The
+milestone's name and the due date form the ledger's ``period``, so a reminder
+already sent is never sent again, and moving a due date starts afresh.
+
+A snooze (``Snooze 2 working days``) holds one person's reminders about one
+stage until a day, and that day becomes a milestone of its own, so the
+reminder comes back then rather than waiting for the next scheduled one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from storage.notifications import dedupe_key
+from workflows.working_days import WorkingCalendar, calendar_from_settings
+
+if TYPE_CHECKING:
+    from storage.reviews import ReviewSnapshot, ReviewSummary
+
+__all__ = [
+    "DIGEST_TIME",
+    "DigestLine",
+    "Held",
+    "Nudge",
+    "NudgeKind",
+    "NudgePlan",
+    "NudgePolicy",
+    "Recipient",
+    "StageStatus",
+    "plan_nudges",
+    "stage_status",
+]
+
+# The weekly digest goes out from this time on the first working day of the week (Monday 09:00 usually).
+DIGEST_TIME = time(9, 0)
+
+
+class NudgeKind(str, Enum):
+    DUE_SOON = "due_soon"
+    DUE_TODAY = "due_today"
+    OVERDUE = "overdue"
+    ESCALATION = "escalation"
+    DIGEST = "digest"
+
+    @property
+    def label(self) -> str:
+        return {"due_soon": "due soon", "due_today": "due today", "overdue": "overdue",
+                "escalation": "escalation", "digest": "weekly digest"}[self.value]
+
+
+# When two milestones fall on one day, the more urgent one is sent.
+_URGENCY = {NudgeKind.DUE_SOON: 0, NudgeKind.DUE_TODAY: 1, NudgeKind.OVERDUE: 2, NudgeKind.ESCALATION: 3}
+
+
+class StageStatus(str, Enum):
+    DONE = "done"
+    ON_TRACK = "on track"
+    DUE_SOON = "due soon"
+    OVERDUE = "overdue"
+    NOT_STARTED = "not started"
+
+
+@dataclass(frozen=True)
+class NudgePolicy:
+    days_before: tuple[int, ...] = (5, 1)
+    overdue_every: int = 3
+    escalate_after: int = 5
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "NudgePolicy":
+        days = tuple(sorted({int(day) for day in settings.nudge_days_before if int(day) > 0}, reverse=True))
+        return cls(
+            days_before=days,
+            overdue_every=max(1, int(settings.nudge_overdue_every_working_days)),
+            escalate_after=max(1, int(settings.escalate_after_working_days)),
+            calendar=calendar_from_settings(settings),
+        )
+
+    @property
+    def due_soon_window(self) -> int:
+        return max(self.days_before, default=0)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What the policy needs to know about a person."""
+
+    id: int
+    name: str
+    timezone: str = "Europe/London"
+    reachable: bool = True
+    # Where they can be messaged: "slack" and/or "teams".
+    platforms: tuple[str, ...] = ()
+
+    @classmethod
+    def from_person(cls, person: Any) -> "Recipient":
+        platforms = []
+        if getattr(person, "slack_user_id", None):
+            platforms.append("slack")
+        if getattr(person, "teams_conversation_ref", None):
+            platforms.append("teams")
+        return cls(id=int(person.id), name=person.name, timezone=person.timezone or "Europe/London",
+                   reachable=bool(person.reachable), platforms=tuple(platforms))
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    """One review in a portfolio holder's digest."""
+
+    review_id: int
+    title: str
+    service: str
+    stages: tuple[tuple[str, StageStatus, date, str], ...]  # (stage name, status, due date, owner name)
+
+
+@dataclass(frozen=True)
+class Nudge:
+    kind: NudgeKind
+    person_id: int
+    person_name: str
+    review_id: int
+    review_title: str
+    period: str
+    why: str
+    stage_id: int | None = None
+    stage_name: str | None = None
+    due_date: date | None = None
+    # Working days left before the due date (due soon), or overdue by (overdue, escalation).
+    working_days: int = 0
+    owner_name: str | None = None
+    digest: tuple[DigestLine, ...] = ()
+    feedback_waiting: int = 0
+
+    @property
+    def key(self) -> str:
+        return dedupe_key(self.review_id, self.stage_id, self.person_id, self.kind.value, self.period)
+
+
+@dataclass(frozen=True)
+class Held:
+    """A nudge that is due but not sent now, and why (shown by the preview)."""
+
+    nudge: Nudge
+    reason: str
+
+
+@dataclass
+class NudgePlan:
+    now: datetime
+    nudges: list[Nudge] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Milestone:
+    day: date
+    kind: NudgeKind
+    label: str
+
+
+def stage_status(due: date, completed: bool, today: date, policy: NudgePolicy, *, current: bool = True) -> StageStatus:
+    """How a stage stands on ``today``: done, overdue, due soon (within the first reminder's window) or on track."""
+    if completed:
+        return StageStatus.DONE
+    if due < today:
+        return StageStatus.OVERDUE
+    if policy.calendar.working_days_between(today, due) <= policy.due_soon_window:
+        return StageStatus.DUE_SOON
+    return StageStatus.ON_TRACK if current else StageStatus.NOT_STARTED
+
+
+def _format(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%B %Y}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _owner_milestones(due: date, today: date, policy: NudgePolicy) -> list[_Milestone]:
+    calendar = policy.calendar
+    # A stage due at a weekend is "due" on the working day before it.
+    due_day = calendar.previous_working_day(due)
+    marks = [
+        _Milestone(calendar.add_working_days(due_day, -days), NudgeKind.DUE_SOON, f"{days}wd-before")
+        for days in policy.days_before
+    ]
+    marks.append(_Milestone(due_day, NudgeKind.DUE_TODAY, "due-day"))
+    overdue = calendar.working_days_between(due, today)
+    if overdue >= 1:
+        every = policy.overdue_every
+        latest = 1 + ((overdue - 1) // every) * every
+        marks.append(_Milestone(calendar.add_working_days(due, latest), NudgeKind.OVERDUE, f"overdue-{latest}wd"))
+    return marks
+
+
+def _latest(marks: Iterable[_Milestone], today: date) -> _Milestone | None:
+    arrived = [mark for mark in marks if mark.day <= today]
+    if not arrived:
+        return None
+    return max(arrived, key=lambda mark: (mark.day, _URGENCY.get(mark.kind, 0)))
+
+
+def _kind_on(due: date, today: date, policy: NudgePolicy) -> NudgeKind:
+    due_day = policy.calendar.previous_working_day(due)
+    if today > due and policy.calendar.working_days_between(due, today) >= 1:
+        return NudgeKind.OVERDUE
+    if today >= due_day:
+        return NudgeKind.DUE_TODAY
+    return NudgeKind.DUE_SOON
+
+
+class _Planner:
+    def __init__(self, people: Mapping[int, Recipient], now: datetime, policy: NudgePolicy,
+                 snoozes: Mapping[tuple[int, int], date]) -> None:
+        self.people = people
+        self.now = now
+        self.policy = policy
+        self.snoozes = snoozes
+        self.plan = NudgePlan(now=now)
+        self._local: dict[str, tuple[date, bool]] = {}
+
+    def local(self, person: Recipient) -> tuple[date, bool]:
+        """(their local date, whether it is working time for them now), cached per timezone."""
+        found = self._local.get(person.timezone)
+        if found is None:
+            calendar = self.policy.calendar
+            found = (calendar.local_today(self.now, person.timezone), calendar.is_working_time(self.now, person.timezone))
+            self._local[person.timezone] = found
+        return found
+
+    def offer(self, nudge: Nudge, person: Recipient, stage_id: int | None, snooze_marks: bool = True) -> None:
+        if not person.reachable:
+            self.plan.held.append(Held(nudge, "marked unreachable (left, or blocked the app)"))
+        elif not person.platforms:
+            self.plan.held.append(Held(nudge, "no Slack or Teams account known"))
+        elif not self.local(person)[1]:
+            local = self.policy.calendar.local(self.now, person.timezone)
+            self.plan.held.append(Held(nudge, f"outside working hours for them ({local:%a %H:%M} {person.timezone})"))
+        else:
+            self.plan.nudges.append(nudge)
+
+    def stage(self, review: "ReviewSummary", stage: Any, owner: Recipient, lead: Recipient | None) -> None:
+        policy = self.policy
+        today, _ = self.local(owner)
+        marks = _owner_milestones(stage.due_date, today, policy)
+        snoozed_until = self.snoozes.get((stage.id, owner.id))
+        self._send_latest(review, stage, owner, marks, snoozed_until, today)
+
+        if lead is None or lead.id == owner.id:
+            return
+        lead_today, _ = self.local(lead)
+        overdue = policy.calendar.working_days_between(stage.due_date, lead_today)
+        if overdue < policy.escalate_after:
+            return
+        escalation = _Milestone(policy.calendar.add_working_days(stage.due_date, policy.escalate_after),
+                                NudgeKind.ESCALATION, f"escalation-{policy.escalate_after}wd")
+        self._send_latest(review, stage, lead, [escalation], self.snoozes.get((stage.id, lead.id)), lead_today,
+                          owner_name=owner.name)
+
+    def _send_latest(self, review: "ReviewSummary", stage: Any, person: Recipient, marks: list[_Milestone],
+                     snoozed_until: date | None, today: date, owner_name: str | None = None) -> None:
+        if snoozed_until is not None and snoozed_until <= today:
+            # The snooze is over: remind them again from that day, as they asked.
+            kind = marks[0].kind if marks[0].kind is NudgeKind.ESCALATION else _kind_on(stage.due_date, snoozed_until,
+                                                                                          self.policy)
+            marks = [*marks, _Milestone(snoozed_until, kind, f"after-snooze-{snoozed_until.isoformat()}")]
+        mark = _latest(marks, today)
+        if mark is None:
+            return
+        nudge = self._stage_nudge(review, stage, person, mark, today, owner_name)
+        if snoozed_until is not None and today < snoozed_until:
+            self.plan.held.append(Held(nudge, f"snoozed until {_format(snoozed_until)}"))
+            return
+        self.offer(nudge, person, stage.id)
+
+    def _stage_nudge(self, review: "ReviewSummary", stage: Any, person: Recipient, mark: _Milestone, today: date,
+                     owner_name: str | None) -> Nudge:
+        calendar = self.policy.calendar
+        due = stage.due_date
+        if mark.kind in (NudgeKind.OVERDUE, NudgeKind.ESCALATION) or due < today:
+            count = max(0, calendar.working_days_between(due, today))
+            why = f"{_plural(count, 'working day')} overdue"
+            if mark.kind is NudgeKind.ESCALATION:
+                why += f" (escalated after {self.policy.escalate_after}); owner {owner_name}"
+        elif mark.kind is NudgeKind.DUE_TODAY or today >= calendar.previous_working_day(due):
+            count = 0
+            why = "due today" if due == today else f"due {_format(due)}, the last working day before it is today"
+        else:
+            count = calendar.working_days_between(today, calendar.previous_working_day(due))
+            why = f"due in {_plural(count, 'working day')}"
+        if mark.label.startswith("after-snooze"):
+            why += "; snooze ended"
+        elif mark.day < today:
+            why += f"; catching up (was due to be sent {_format(mark.day)})"
+        return Nudge(
+            kind=mark.kind, person_id=person.id, person_name=person.name, review_id=review.id,
+            review_title=review.title, period=f"{due.isoformat()}/{mark.label}"[:50], why=why, stage_id=stage.id,
+            stage_name=stage.name, due_date=due, working_days=count, owner_name=owner_name or person.name,
+        )
+
+    def digest(self, holder: Recipient, reviews: Sequence["ReviewSummary"], anchor: int, feedback_waiting: int) -> None:
+        calendar = self.policy.calendar
+        today, _ = self.local(holder)
+        monday = today - timedelta(days=today.weekday())
+        first_day = calendar.next_working_day(monday)
+        if first_day > today or first_day - monday >= timedelta(days=7):
+            return
+        local_now = calendar.local(self.now, holder.timezone)
+        if today == first_day and local_now.time().replace(tzinfo=None) < max(DIGEST_TIME, calendar.hours.start):
+            return
+        lines = []
+        for review in reviews:
+            current = review.current_stage
+            stages = tuple(
+                (stage.name,
+                 stage_status(stage.due_date, stage.is_complete, today, self.policy, current=stage is current),
+                 stage.due_date, stage.owner.name)
+                for stage in review.stages
+            )
+            lines.append(DigestLine(review.id, review.title, review.service, stages))
+        year, week, _ = today.isocalendar()
+        overdue = sum(1 for line in lines for stage in line.stages if stage[1] is StageStatus.OVERDUE)
+        why = f"week {week}: {_plural(len(lines), 'review')}, {overdue} overdue"
+        if today > first_day:
+            why += f"; catching up (was due {_format(first_day)})"
+        nudge = Nudge(kind=NudgeKind.DIGEST, person_id=holder.id, person_name=holder.name, review_id=anchor,
+                      review_title=f"{_plural(len(lines), 'review')} in your portfolio", period=f"{year}-W{week:02d}",
+                      why=why, digest=tuple(lines), feedback_waiting=feedback_waiting)
+        self.offer(nudge, holder, None)
+
+
+def plan_nudges(
+    reviews: Sequence["ReviewSummary"],
+    people: Mapping[int, Recipient],
+    now: datetime,
+    policy: NudgePolicy,
+    *,
+    snoozes: Mapping[tuple[int, int], date] | None = None,
+    digest_anchors: Mapping[int, int] | None = None,
+    feedback_waiting: Mapping[int, int] | None = None,
+) -> NudgePlan:
+    """Everything due at ``now`` (aware UTC) for these open reviews: what to send, and what is held and why.
+
+    ``people`` maps every person the reviews name to a :class:`Recipient`;
+    ``snoozes`` maps (stage id, person id) to the day reminders resume;
+    ``digest_anchors`` maps a portfolio holder to the review their digest's ledger row
+    hangs on (no anchor, no digest); ``feedback_waiting`` counts each person's open
+    feedback requests, for the digest.
+    """
+    if now.tzinfo is None:
+        raise ValueError("plan_nudges needs an aware time (UTC)")
+    planner = _Planner(people, now, policy, snoozes or {})
+    portfolios: dict[int, list[ReviewSummary]] = {}
+    for review in reviews:
+        if not review.is_open:
+            continue
+        portfolios.setdefault(review.portfolio_holder.id, []).append(review)
+        stage = review.current_stage
+        if stage is None:
+            continue
+        owner = people.get(stage.owner.id)
+        if owner is None:
+            continue
+        planner.stage(review, stage, owner, people.get(review.lead_commissioner.id))
+    anchors = digest_anchors or {}
+    waiting = feedback_waiting or {}
+    for holder_id, held_reviews in portfolios.items():
+        holder = people.get(holder_id)
+        anchor = anchors.get(holder_id)
+        if holder is None or anchor is None:
+            continue
+        planner.digest(holder, sorted(held_reviews, key=lambda r: r.id), anchor, waiting.get(holder_id, 0))
+    return planner.plan
+
+
+# --- what the message says ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tip:
+    """A short passage from the guidance about a stage, with where it comes from."""
+
+    text: str
+    source: str = ""
+    section: str = ""
+
+
+class TipSource(Protocol):
+    def tip(self, stage_name: str) -> Tip | None: ...
+
+
+def compose_stage_message(nudge: Nudge, review: "ReviewSnapshot | None", tip: Tip | None, command_hint: str = ""):  # type: ignore[no-untyped-def]
+    """The reminder as a platform-neutral reply: what is due, the stage's checklist, a tip, and four buttons."""
+    from knowledge.models import Citation
+    from workflows.nudge_actions import NudgeActions, stage_value
+    from workflows.replies import Button, Reply, ReplyKind
+
+    stage_name = nudge.stage_name or "This stage"
+    title = f"#{nudge.review_id} “{nudge.review_title}”"
+    due = _format(nudge.due_date) if nudge.due_date else "no date"
+    if nudge.kind is NudgeKind.ESCALATION:
+        opening = (f"{stage_name} of {title} is {_plural(nudge.working_days, 'working day')} overdue "
+                   f"(it was due {due}). {nudge.owner_name} owns it; as lead commissioner you may want to check in, "
+                   "move the date or give it to someone else.")
+    elif nudge.kind is NudgeKind.OVERDUE:
+        opening = (f"{stage_name} of {title} is overdue: it was due {due}, "
+                   f"{_plural(nudge.working_days, 'working day')} ago.")
+    elif nudge.kind is NudgeKind.DUE_TODAY:
+        opening = f"{stage_name} of {title} is due today ({due})." if nudge.due_date and nudge.working_days == 0 \
+            else f"{stage_name} of {title} is due {due}."
+    else:
+        opening = f"{stage_name} of {title} is due in {_plural(nudge.working_days, 'working day')}, on {due}."
+    lines = [f"Reminder: {opening}"]
+    stage = review.stage(stage_name) if review is not None else None
+    if stage is not None and stage.checklist:
+        done = sum(1 for item in stage.checklist if item.done)
+        lines.append(f"Checklist ({done} of {len(stage.checklist)} done):")
+        lines += [f"{'☑' if item.done else '☐'} {item.text}" for item in stage.checklist]
+    citations = []
+    if tip is not None:
+        # The quoted passage itself shows under the message with its source, as guidance answers do.
+        lines.append("Tip from the guidance, for this stage:" if tip.source else f"Tip: {tip.text}")
+        if tip.source:
+            citations.append(Citation(source=tip.source, section=tip.section, text=tip.text, score=1.0))
+    value = stage_value(nudge.review_id, stage_name)
+    buttons = [
+        Button(f"Mark {stage_name} done", value, NudgeActions.MARK_DONE, style="primary"),
+        Button("Snooze 2 working days", value, NudgeActions.SNOOZE),
+        Button("Reassign", value, NudgeActions.REASSIGN),
+        Button("Open review", str(nudge.review_id), NudgeActions.OPEN_REVIEW),
+    ]
+    kind = ReplyKind.PROBLEM if nudge.kind in (NudgeKind.OVERDUE, NudgeKind.ESCALATION) else ReplyKind.INFO
+    return Reply("\n".join(lines), kind, citations=citations, buttons=buttons)
+
+
+def compose_digest_message(nudge: Nudge):  # type: ignore[no-untyped-def]
+    """The portfolio holder's weekly digest: each review's stages and how they stand, and feedback waiting."""
+    from workflows.nudge_actions import NudgeActions
+    from workflows.replies import Button, Reply, ReplyKind
+
+    lines = [f"Good morning {nudge.person_name.split()[0]}. Your weekly commissioning digest: "
+             f"{_plural(len(nudge.digest), 'open review')} in your portfolio."]
+    marks = {StageStatus.DONE: "✓", StageStatus.ON_TRACK: "●", StageStatus.DUE_SOON: "◐",
+             StageStatus.OVERDUE: "⚠", StageStatus.NOT_STARTED: "○"}
+    for line in nudge.digest:
+        lines.append(f"#{line.review_id} “{line.title}” ({line.service})")
+        for name, status, due, owner in line.stages:
+            lines.append(f"  {marks[status]} {name}: {status.value}, due {due.day} {due:%b %Y}, {owner}")
+    if nudge.feedback_waiting:
+        lines.append(f"Feedback waiting for you: {_plural(nudge.feedback_waiting, 'request')}.")
+    else:
+        lines.append("No feedback requests are waiting for you.")
+    buttons = [Button(f"Open #{line.review_id}", str(line.review_id), NudgeActions.OPEN_REVIEW)
+               for line in nudge.digest[:5]]
+    return Reply("\n".join(lines), ReplyKind.INFO, buttons=buttons)
