@@ -61,6 +61,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FollowUp = Callable[[], None]
+# Another feature's buttons: (user, action id, value) -> replies to send.
+PressHandler = Callable[[UserContext, str, str], list[Reply]]
+# Another feature's cards (a feedback form, a reassign box): (user, card data, mode) -> outcome.
+VerbHandler = Callable[[UserContext, Mapping[str, Any], ActionMode], "CardOutcome"]
 
 _OTHER_TAGS = re.compile(r"<(?!/?at>)[^>]+>", re.IGNORECASE)
 # The command menu's entries, typed or picked, beyond the bare command names.
@@ -136,6 +140,19 @@ class TeamsBot:
         self._repository = PeopleRepository(services.database)
         self.people = TeamsPeople(self._repository, connector)
         self._runner: CommandRunner | None = None
+        self._press_handlers: dict[str, PressHandler] = {}
+        self._verb_handlers: dict[str, VerbHandler] = {}
+
+    def register_press(self, action_ids: "list[str] | tuple[str, ...]", handler: PressHandler) -> None:
+        """Route presses of another feature's core buttons (e.g. the nudges' Snooze) to ``handler``.
+
+        The replies it returns follow through the Connector, like any button's."""
+        for action_id in action_ids:
+            self._press_handlers[action_id] = handler
+
+    def register_verb(self, verb: str, handler: VerbHandler) -> None:
+        """Route a card's own submit verb (a form another feature renders with :mod:`cards`) to ``handler``."""
+        self._verb_handlers[verb] = handler
 
     @property
     def runner(self) -> CommandRunner:
@@ -261,6 +278,8 @@ class TeamsBot:
                                                                  error="Please say why the stage is finished."))
             replies = self.runner.advance(user, review_id, stage_name=stage, reason=reason)
             return self._as_card(replies, mode)
+        if isinstance(verb, str) and verb in self._verb_handlers:
+            return self._verb_handlers[verb](user, data, mode)
         if verb != VERB_PRESS:
             return CardOutcome(message=STALE_BUTTON)
         action_id = str(data.get(DATA_ACTION_ID) or "")
@@ -276,6 +295,8 @@ class TeamsBot:
             replies = dialogue.press(user, action_id, value)
             return CardOutcome(message=f"You said: {value}"[:200] if action_id == Actions.ANSWER else "Looking that up…",
                                replies=replies, question=value if action_id == Actions.ASK else None)
+        if action_id in self._press_handlers:
+            return CardOutcome(message="Got it.", replies=self._press_handlers[action_id](user, action_id, value))
         if action_id == CommandActions.REVIEW_ADVANCE_WITH_REASON:
             return CardOutcome(card=cards.render_reason_card(value, mode))
         if action_id in (CommandActions.REVIEW_STATUS, CommandActions.REVIEW_ADVANCE):

@@ -199,16 +199,24 @@ def form_values(data: Mapping[str, Any], spec_fields: Iterable[Any]) -> dict[str
     return values
 
 
+def render_text_input_card(title: str, label: str, *, input_id: str, verb: str, value: str, submit_label: str,
+                           mode: ActionMode = "execute", error: str | None = None,
+                           placeholder: str | None = None) -> dict[str, Any]:
+    """One required text box and a button: a reason, a person to hand a stage to. ``value`` rides along."""
+    field: dict[str, Any] = {"type": "Input.Text", "id": input_id, "label": label, "isMultiline": True,
+                             "isRequired": True, "maxLength": 2000, "errorMessage": f"Please fill in “{label}”."}
+    if placeholder:
+        field["placeholder"] = placeholder
+    body: list[dict[str, Any]] = [text_block(title, weight="Bolder"), field]
+    if error:
+        body.append(text_block(error, color="Attention", size="Small", spacing="None"))
+    return card(body, [action(submit_label, {DATA_VERB: verb, DATA_VALUE: value}, mode, "positive")])
+
+
 def render_reason_card(stage_value: str, mode: ActionMode = "execute", error: str | None = None) -> dict[str, Any]:
     """Finishing a stage whose checklist still has open items: the officer says why, for the audit trail."""
     from handlers.teams.constants import REASON_INPUT_ID, VERB_ADVANCE_WITH_REASON
 
-    body: list[dict[str, Any]] = [
-        text_block("Finish the stage with items still open", weight="Bolder"),
-        {"type": "Input.Text", "id": REASON_INPUT_ID, "label": "Why is the stage finished?", "isMultiline": True,
-         "isRequired": True, "maxLength": 2000, "errorMessage": "Please say why the stage is finished."},
-    ]
-    if error:
-        body.append(text_block(error, color="Attention", size="Small", spacing="None"))
-    data = {DATA_VERB: VERB_ADVANCE_WITH_REASON, DATA_VALUE: stage_value}
-    return card(body, [action("Finish the stage", data, mode, "positive")])
+    return render_text_input_card("Finish the stage with items still open", "Why is the stage finished?",
+                                  input_id=REASON_INPUT_ID, verb=VERB_ADVANCE_WITH_REASON, value=stage_value,
+                                  submit_label="Finish the stage", mode=mode, error=error)

@@ -4,40 +4,15 @@ server-side errors shown next to their fields, and a review created through the 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import pytest
 
 from tests.teams import activities as A
+from tests.teams.helpers import inputs, note_after, open_form, valid_values
 
 
 def _chat(member) -> str:
     return A.personal(member)["id"]
-
-
-def _inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input."):
-                found[node["id"]] = node
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card)
-    return found
-
-
-def _note_after(card: dict[str, Any], field_id: str) -> dict[str, Any] | None:
-    """The TextBlock right under a field's input: its help, error or warning."""
-    for item in card["body"]:
-        if item.get("type") == "Container" and item["items"][0].get("id") == field_id:
-            return item["items"][1] if len(item["items"]) > 1 else None
-    raise AssertionError(f"no field {field_id}")
 
 
 @pytest.fixture
@@ -52,41 +27,17 @@ def colleagues(teams) -> dict[str, str]:
     return emails
 
 
-def _valid_values(form: dict[str, Any], colleagues: dict[str, str], service: str) -> dict[str, str]:
-    values = {field_id: node.get("value", "") for field_id, node in _inputs(form).items()}
-    values.update({
-        "service": service,
-        "title": f"{service} review",
-        "outcomes": "Older people stay independent at home for longer\nFewer emergency hospital admissions",
-        "level": "operational",
-        "lead_commissioner": colleagues["lead"],
-        "portfolio_holder": colleagues["holder"],
-        "stakeholders": "",
-    })
-    for field_id in values:
-        if field_id.endswith("_owner"):
-            values[field_id] = colleagues["analyst"]
-    return values
-
-
-def _open_form(teams, member) -> Any:
-    teams.post(A.install(teams.connector.service_url, member))
-    teams.connector.wait_for(1, _chat(member))  # activities are handled in parallel: keep the order
-    teams.post(A.message(teams.connector.service_url, member, "new review"))
-    return teams.connector.wait_for(2, _chat(member))[1]
-
-
 def test_new_review_opens_the_form_card(teams, member) -> None:
-    posted = _open_form(teams, member)
+    posted = open_form(teams, member)
     form = posted.card
     assert form["version"] == "1.5"
-    inputs = _inputs(form)
-    assert inputs["service"]["type"] == "Input.Text" and inputs["service"]["isRequired"] is True
-    assert inputs["service"]["errorMessage"]
-    assert inputs["level"]["type"] == "Input.ChoiceSet"
-    assert {c["value"] for c in inputs["level"]["choices"]} == {"regional", "strategic", "operational", "individual"}
-    assert inputs["stage1_analyse_due"]["type"] == "Input.Date"
-    assert inputs["outcomes"]["isMultiline"] is True
+    fields = inputs(form)
+    assert fields["service"]["type"] == "Input.Text" and fields["service"]["isRequired"] is True
+    assert fields["service"]["errorMessage"]
+    assert fields["level"]["type"] == "Input.ChoiceSet"
+    assert {c["value"] for c in fields["level"]["choices"]} == {"regional", "strategic", "operational", "individual"}
+    assert fields["stage1_analyse_due"]["type"] == "Input.Date"
+    assert fields["outcomes"]["isMultiline"] is True
     submit = form["actions"][0]
     assert submit["type"] == "Action.Execute" and submit["verb"] == "review_form_submit"
     # The typed conversation is offered too.
@@ -95,9 +46,9 @@ def test_new_review_opens_the_form_card(teams, member) -> None:
 
 def test_a_review_is_created_through_the_card_after_fixing_errors(teams, member, colleagues) -> None:
     url = teams.connector.service_url
-    posted = _open_form(teams, member)
+    posted = open_form(teams, member)
     form = posted.card
-    values = _valid_values(form, colleagues, f"Home care {uuid.uuid4().hex[:5]}")
+    values = valid_values(form, colleagues, f"Home care {uuid.uuid4().hex[:5]}")
     bad = {**values, "service": "", "stage1_analyse_due": "the thirty-first of Smarch",
            "lead_commissioner": "nobody.here@council.gov.uk"}
     data = {**form["actions"][0]["data"], **bad}
@@ -109,12 +60,12 @@ def test_a_review_is_created_through_the_card_after_fixing_errors(teams, member,
     refreshed = body["value"]
     assert "Please check the 3 highlighted answers" in refreshed["body"][1]["text"]
     for field_id in ("service", "stage1_analyse_due", "lead_commissioner"):
-        note = _note_after(refreshed, field_id)
+        note = note_after(refreshed, field_id)
         assert note["color"] == "Attention", field_id
-    assert _note_after(refreshed, "portfolio_holder").get("color") is None  # only help under a good field
+    assert note_after(refreshed, "portfolio_holder").get("color") is None  # only help under a good field
     # What the officer typed is kept.
-    assert _inputs(refreshed)["outcomes"]["value"] == values["outcomes"]
-    assert _inputs(refreshed)["stage1_analyse_due"]["value"] == "the thirty-first of Smarch"
+    assert inputs(refreshed)["outcomes"]["value"] == values["outcomes"]
+    assert inputs(refreshed)["stage1_analyse_due"]["value"] == "the thirty-first of Smarch"
 
     good = {**refreshed["actions"][0]["data"], **values}
     response = teams.post(A.card_action(url, member, good, reply_to=posted.activity_id))
@@ -123,7 +74,7 @@ def test_a_review_is_created_through_the_card_after_fixing_errors(teams, member,
     text = " ".join(block.get("text", "") for block in done["value"]["body"])
     assert values["service"] in text
 
-    assert _inputs(done["value"]) == {}  # the form is replaced by the confirmation
+    assert inputs(done["value"]) == {}  # the form is replaced by the confirmation
     lead = teams.people.find_by_email(colleagues["lead"])
     created = [r for r in teams.services.reviews.list_mine(lead.id) if r.service == values["service"]]
     assert len(created) == 1
@@ -131,18 +82,18 @@ def test_a_review_is_created_through_the_card_after_fixing_errors(teams, member,
 
 def test_a_duplicate_title_is_questioned_then_confirmed(teams, member, colleagues) -> None:
     url = teams.connector.service_url
-    posted = _open_form(teams, member)
-    values = _valid_values(posted.card, colleagues, f"Libraries {uuid.uuid4().hex[:5]}")
+    posted = open_form(teams, member)
+    values = valid_values(posted.card, colleagues, f"Libraries {uuid.uuid4().hex[:5]}")
     first = teams.post(A.card_action(url, member, {**posted.card["actions"][0]["data"], **values})).json()
     assert first["type"] == "application/vnd.microsoft.card.adaptive"
 
     again = teams.post(A.card_action(url, member, {**posted.card["actions"][0]["data"], **values})).json()["value"]
-    warned = [f for f in _inputs(again) if (_note_after(again, f) or {}).get("color") == "Warning"]
+    warned = [f for f in inputs(again) if (note_after(again, f) or {}).get("color") == "Warning"]
     assert warned, "a second review with the same title should be questioned"
     assert again["actions"][0]["data"]["confirmed"] == sorted(warned)
 
     confirmed = teams.post(A.card_action(url, member, {**again["actions"][0]["data"], **values})).json()["value"]
-    assert _inputs(confirmed) == {}  # accepted: the confirmation replaces the form
+    assert inputs(confirmed) == {}  # accepted: the confirmation replaces the form
     lead = teams.people.find_by_email(colleagues["lead"])
     assert len([r for r in teams.services.reviews.list_mine(lead.id) if r.service == values["service"]]) == 2
 
@@ -159,10 +110,10 @@ def test_the_form_as_a_dialog(teams, member, colleagues) -> None:
     form = task["value"]["card"]["content"]
     assert form["actions"][0]["type"] == "Action.Submit"  # dialogs take Action.Submit, not Action.Execute
 
-    values = _valid_values(form, colleagues, f"Day centres {uuid.uuid4().hex[:5]}")
+    values = valid_values(form, colleagues, f"Day centres {uuid.uuid4().hex[:5]}")
     invalid = teams.post(A.task_submit(url, member, {**form["actions"][0]["data"], **values, "level": ""})).json()
     assert invalid["task"]["type"] == "continue"
-    assert _note_after(invalid["task"]["value"]["card"]["content"], "level")["color"] == "Attention"
+    assert note_after(invalid["task"]["value"]["card"]["content"], "level")["color"] == "Attention"
 
     valid = teams.post(A.task_submit(url, member, {**form["actions"][0]["data"], **values})).json()
     assert valid["task"]["type"] == "message"
@@ -173,13 +124,13 @@ def test_the_form_as_a_dialog(teams, member, colleagues) -> None:
 
 def test_action_submit_updates_the_card_in_place(teams, member, colleagues) -> None:
     url = teams.connector.service_url
-    posted = _open_form(teams, member)
-    values = _valid_values(posted.card, colleagues, f"Meals {uuid.uuid4().hex[:5]}")
+    posted = open_form(teams, member)
+    values = valid_values(posted.card, colleagues, f"Meals {uuid.uuid4().hex[:5]}")
     data = {**posted.card["actions"][0]["data"], **values, "outcomes": ""}
     assert teams.post(A.card_submit(url, member, data, reply_to=posted.activity_id)).status_code == 200
     updated = teams.connector.wait_for(3, _chat(member))[2]
     assert updated.method == "PUT" and updated.activity_id == posted.activity_id
-    assert _note_after(updated.card, "outcomes")["color"] == "Attention"
+    assert note_after(updated.card, "outcomes")["color"] == "Attention"
 
 
 def test_the_review_as_a_typed_conversation(teams, member) -> None:

@@ -1,0 +1,62 @@
+"""The adapter's small parts on their own: host allow-list, pacing, card layout."""
+
+from __future__ import annotations
+
+from handlers.teams.auth import host_allowed
+from handlers.teams.cards import render_answer_card, render_reply_card
+from handlers.teams.connector import ConversationPacer
+from handlers.teams.render import reply_activity
+from workflows.replies import Actions, Button, Reply, ReplyKind
+
+
+def test_host_allow_list() -> None:
+    allowed = ["smba.trafficmanager.net", "*.teams.microsoft.us"]
+    assert host_allowed("smba.trafficmanager.net", allowed)
+    assert host_allowed("SMBA.trafficmanager.net.", allowed)
+    assert host_allowed("smba.infra.gov.teams.microsoft.us", allowed)
+    assert not host_allowed("teams.microsoft.us", allowed)  # a wildcard is for sub-domains only
+    assert not host_allowed("evil-teams.microsoft.us.example.com", allowed)
+    assert not host_allowed("smba.trafficmanager.net.evil.com", allowed)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 4))
+        self.now += seconds
+
+
+def test_pacing_is_per_conversation() -> None:
+    clock = _Clock()
+    pacer = ConversationPacer(rate=7.0, clock=clock, sleep=clock.sleep)
+    for _ in range(8):
+        pacer.wait("chat-a")
+    assert round(clock.now, 3) == round(7 / 7.0, 3)  # eight sends, seven gaps of 1/7 s
+    before = clock.now
+    pacer.wait("chat-b")  # another conversation is not held up
+    assert clock.now == before
+
+
+def test_many_buttons_wrap_into_rows_and_answers_are_rated_once() -> None:
+    reply = Reply("Pick one", ReplyKind.QUESTION, buttons=[Button(f"Option {n}", str(n)) for n in range(8)])
+    content = render_reply_card(reply)
+    rows = [item for item in content["body"] if item["type"] == "ActionSet"]
+    assert [len(row["actions"]) for row in rows] == [5, 3]
+    rated = Reply("An answer", ReplyKind.ANSWER, buttons=[Button("Helpful", "q", Actions.HELPFUL)])
+    assert [a["title"] for a in render_answer_card(rated, "q")["actions"]] == ["Helpful"]
+    unrated = Reply("An answer", ReplyKind.ANSWER)
+    assert [a["title"] for a in render_answer_card(unrated, "q")["actions"]] == ["Helpful", "Not helpful"]
+
+
+def test_plain_replies_are_text_and_the_rest_cards() -> None:
+    text = reply_activity(Reply("Line one\nLine two"))
+    assert text == {"type": "message", "text": "Line one\n\nLine two", "textFormat": "markdown"}
+    problem = reply_activity(Reply("That went wrong", ReplyKind.PROBLEM))
+    block = problem["attachments"][0]["content"]["body"][0]
+    assert block["color"] == "Attention" and problem["summary"] == "That went wrong"

@@ -1,0 +1,66 @@
+"""Buttons on command replies (status, mark a stage done, finish with a reason), and another
+feature's buttons routed through the adapter's registration hook."""
+
+from __future__ import annotations
+
+import uuid
+
+from handlers.teams.endpoint import teams_adapter
+from tests.teams import activities as A
+from tests.teams.helpers import inputs, open_form, valid_values
+from workflows.replies import Button, Reply
+
+
+def _chat(member) -> str:
+    return A.personal(member)["id"]
+
+
+def test_status_mark_done_and_finish_with_a_reason(teams, member) -> None:
+    url = teams.connector.service_url
+    form = open_form(teams, member).card
+    me = member.email
+    teams.people.upsert(name=f"Holder {uuid.uuid4().hex[:5]}", email=f"holder.{uuid.uuid4().hex[:5]}@council.gov.uk")
+    holder = teams.people.list_all()[-1].email
+    values = valid_values(form, {"lead": me, "holder": holder, "analyst": me}, f"Respite {uuid.uuid4().hex[:5]}")
+    created = teams.post(A.card_action(url, member, {**form["actions"][0]["data"], **values})).json()
+    assert inputs(created["value"]) == {}
+    person = teams.people.find_by_teams_id(member.aad_object_id)
+    [review] = [r for r in teams.services.reviews.list_mine(person.id) if r.service == values["service"]]
+
+    teams.post(A.message(url, member, f"status {review.id}"))
+    status = teams.connector.wait_for(3, _chat(member))[2]
+    mark = next(a for a in status.card["actions"] if a["data"]["action_id"] == "review_advance")
+    assert mark["title"] == "Mark Analyse done"
+
+    response = teams.post(A.card_action(url, member, mark["data"], reply_to=status.activity_id)).json()
+    assert response["type"] == "application/vnd.microsoft.activity.message"
+    open_items = teams.connector.wait_for(4, _chat(member))[3]
+    assert "checklist items open" in open_items.all_text
+    finish = next(a for a in open_items.card["actions"] if a["data"]["action_id"] == "review_advance_with_reason")
+
+    reason_card = teams.post(A.card_action(url, member, finish["data"])).json()["value"]
+    assert "reason" in inputs(reason_card)
+    submit = reason_card["actions"][0]["data"]
+    empty = teams.post(A.card_action(url, member, {**submit, "reason": "  "})).json()["value"]
+    assert any(b.get("color") == "Attention" for b in empty["body"])
+    done = teams.post(A.card_action(url, member, {**submit, "reason": "Evidence held by the CCG"})).json()["value"]
+    assert "moved on to Plan" in " ".join(b.get("text", "") for b in done["body"])
+    assert teams.services.reviews.get(review.id).current_stage.name == "Plan"
+
+
+def test_another_features_buttons_are_routed_to_it(teams, member) -> None:
+    url = teams.connector.service_url
+    pressed: list[tuple[str, str]] = []
+
+    def snooze(user, action_id, value):
+        pressed.append((action_id, value))
+        return [Reply(f"Snoozed for {user.display_name}.", buttons=[Button("Undo", value, "test_undo")])]
+
+    teams_adapter(teams.services).bot.register_press(["test_snooze"], snooze)
+    teams.post(A.install(url, member))
+    teams.connector.wait_for(1, _chat(member))
+    response = teams.post(A.card_action(url, member, {"verb": "press", "action_id": "test_snooze", "value": "12:Plan"}))
+    assert response.json()["type"] == "application/vnd.microsoft.activity.message"
+    reply = teams.connector.wait_for(2, _chat(member))[1]
+    assert pressed == [("test_snooze", "12:Plan")]
+    assert f"Snoozed for {member.name}." in reply.all_text
