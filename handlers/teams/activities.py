@@ -53,7 +53,7 @@ from workflows.commands import COMMAND_NAMES, Command, CommandActions, CommandRu
 from workflows.conversation import TurnStatus
 from workflows.dialogue import UserContext
 from workflows.people import ChainedPeopleResolver, DirectoryPeopleResolver
-from workflows.replies import Actions, FormSpec, Reply, ReplyKind
+from workflows.replies import Actions, Reply, ReplyKind
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -167,7 +167,11 @@ class TeamsBot:
     def on_activity(self, activity: Activity) -> None:
         kind = activity.type
         if kind == "message":
-            self.on_message(activity)
+            try:
+                self.on_message(activity)
+            except Exception as error:  # noqa: BLE001 - the officer hears something; operators get the log
+                event(log, "teams_message_failed", logging.ERROR, error=type(error).__name__, detail=str(error)[:300])
+                self.send_replies(activity, [Reply(SOMETHING_WENT_WRONG, ReplyKind.PROBLEM)], None)
         elif kind == "conversationUpdate":
             self.on_conversation_update(activity)
         elif kind == "installationUpdate":
@@ -237,8 +241,7 @@ class TeamsBot:
             data = dict(value.get("data") or {})
             user = self._user(activity)
             if name == INVOKE_TASK_FETCH:
-                data[DATA_VERB] = VERB_OPEN_REVIEW_FORM if data.get(DATA_VERB) in (None, VERB_OPEN_REVIEW_FORM) \
-                    else data[DATA_VERB]
+                data.setdefault(DATA_VERB, VERB_OPEN_REVIEW_FORM)  # the one dialog this bot opens
             outcome = self._card_action(user, data, "submit")
             if outcome.done is not None:
                 # The dialog closes on a message; the confirmation card goes into the chat to be kept.
@@ -259,7 +262,8 @@ class TeamsBot:
     def _follow_up(self, activity: Activity, outcome: CardOutcome) -> FollowUp | None:
         if not outcome.replies:
             return None
-        return lambda: self.send_replies(activity, outcome.replies, outcome.question)
+        # An invoke's id is no message to reply to; a channel conversation's id already names its thread.
+        return lambda: self.send_replies(activity, outcome.replies, outcome.question, thread=False)
 
     # --- card buttons and forms (Action.Execute, Action.Submit and dialogs share this) -----------------
 

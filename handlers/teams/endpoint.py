@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.logging import event
-from handlers.teams.activities import InvokeResult, TeamsBot, dedupe_key
+from handlers.teams.activities import SOMETHING_WENT_WRONG, InvokeResult, TeamsBot, dedupe_key
 from handlers.teams.auth import ChannelAuthenticator, ChannelAuthError, MetadataUnavailableError
 from handlers.teams.connector import ConnectorClient
 from handlers.teams.constants import (
@@ -120,7 +120,7 @@ class TeamsAdapter:
             except Exception as error:  # noqa: BLE001 - Teams shows the officer a generic failure; the log has why
                 event(log, "teams_invoke_failed", logging.ERROR, invoke=activity.name, error=type(error).__name__,
                       detail=str(error)[:300])
-                return JSONResponse({"error": "internal error"}, status_code=500)
+                return self._invoke_response(_failed(activity))
             if key is not None:
                 self._remember(key, result)
             if follow_up is not None:
@@ -158,6 +158,14 @@ def _already_handled(activity: Activity) -> InvokeResult:
     if activity.name == INVOKE_CARD_ACTION:
         return InvokeResult(200, {"statusCode": 200, "type": MESSAGE_RESPONSE_TYPE, "value": ALREADY_HANDLED})
     return InvokeResult(200, {"task": {"type": "message", "value": ALREADY_HANDLED}})
+
+
+def _failed(activity: Activity) -> InvokeResult:
+    """What Teams shows the officer when a button's work failed on our side."""
+    if activity.name == INVOKE_CARD_ACTION:
+        return InvokeResult(200, {"statusCode": 500, "type": "application/vnd.microsoft.error",
+                                  "value": {"code": "InternalError", "message": SOMETHING_WENT_WRONG}})
+    return InvokeResult(200, {"task": {"type": "message", "value": SOMETHING_WENT_WRONG}})
 
 
 def _safely(work: Callable[[], Any], what: str) -> None:

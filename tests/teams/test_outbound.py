@@ -3,6 +3,7 @@ time out. A message is never posted twice; a user who blocked the app is marked 
 
 from __future__ import annotations
 
+import logging
 import time
 from urllib.parse import quote
 
@@ -15,6 +16,7 @@ from handlers.teams.proactive import DeliveryStatus, TeamsMessenger
 from handlers.teams.token import BotTokenError, BotTokenProvider
 from tests.teams import activities as A
 from tests.teams.fakes import Answer
+from tests.teams.ids import APP_PASSWORD
 from workflows.replies import Button, Reply
 
 REMINDER = Reply("The Analyse stage of #12 “Home care review” is due on Friday.",
@@ -164,3 +166,17 @@ def test_a_wrong_client_secret_fails_without_leaking_it(teams, member, caplog) -
         assert "wrong-secret-value" not in caplog.text
     finally:
         tokens.close()
+
+
+def test_secrets_never_reach_the_logs(teams, member, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    person = _installed(teams, member)
+    teams.entra.revoke_all()  # forces a fresh client-credentials request while we listen
+    channel_token = teams.token()
+    teams.post(A.message(teams.connector.service_url, member, "help"), token=channel_token)
+    teams.connector.wait_for(2, A.personal(member)["id"])
+    assert teams_messenger(teams.services).send_proactive(person, REMINDER).sent
+    issued = set(teams.entra.issued)
+    assert issued
+    for secret in (APP_PASSWORD, channel_token, *issued):
+        assert secret not in caplog.text

@@ -64,3 +64,16 @@ def test_another_features_buttons_are_routed_to_it(teams, member) -> None:
     reply = teams.connector.wait_for(2, _chat(member))[1]
     assert pressed == [("test_snooze", "12:Plan")]
     assert f"Snoozed for {member.name}." in reply.all_text
+
+
+def test_a_failing_button_tells_the_officer_plainly(teams, member) -> None:
+    def broken(user, data, mode):
+        raise RuntimeError("database went away")
+
+    teams_adapter(teams.services).bot.register_verb("test_broken", broken)
+    response = teams.post(A.card_action(teams.connector.service_url, member, {"verb": "test_broken"}))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["statusCode"] == 500 and body["type"] == "application/vnd.microsoft.error"
+    assert body["value"]["message"].startswith("Sorry, something went wrong on my side.")
+    assert "database" not in body["value"]["message"]
