@@ -48,6 +48,7 @@ from handlers.teams.constants import (
 )
 from handlers.teams.people import TeamsMentionResolver, TeamsPeople, is_personal
 from handlers.teams.render import reply_activity
+from handlers.teams.token import BotTokenError
 from storage.people import PeopleRepository
 from workflows.commands import COMMAND_NAMES, Command, CommandActions, CommandRunner, FeedbackCommand, parse_command
 from workflows.conversation import TurnStatus
@@ -350,8 +351,9 @@ class TeamsBot:
             except ConversationForbiddenError:
                 self._mark_sender_unreachable(activity)
                 return
-            except ConnectorError as error:
-                event(log, "teams_reply_failed", logging.ERROR, status=error.status, error=type(error).__name__)
+            except (ConnectorError, BotTokenError) as error:
+                event(log, "teams_reply_failed", logging.ERROR, status=getattr(error, "status", None),
+                      error=type(error).__name__)
                 return
 
     def _deliver_outcome(self, activity: Activity, outcome: CardOutcome) -> None:
@@ -366,8 +368,8 @@ class TeamsBot:
                                            message)
                 else:
                     self._connector.send(activity.service_url, activity.conversation.id, message)
-            except ConnectorError as error:
-                event(log, "teams_card_update_failed", logging.WARNING, status=error.status)
+            except (ConnectorError, BotTokenError) as error:
+                event(log, "teams_card_update_failed", logging.WARNING, status=getattr(error, "status", None))
         elif outcome.message and not outcome.replies:
             self.send_replies(activity, [Reply(outcome.message)], None)
         if outcome.replies:

@@ -24,6 +24,7 @@ from microsoft_agents.activity import Activity
 
 from bot.logging import event
 from handlers.teams.connector import ConnectorClient, ConnectorError
+from handlers.teams.token import BotTokenError
 from storage.models import Person
 from storage.people import PeopleRepository, PersonError
 from workflows.people import PersonRef, Resolution, Resolved, Unknown
@@ -134,8 +135,8 @@ class TeamsPeople:
             return None
         try:
             return self._connector.get_member(activity.service_url, activity.conversation.id, member_id)
-        except ConnectorError as error:
-            event(log, "teams_member_lookup_failed", logging.WARNING, status=error.status)
+        except (ConnectorError, BotTokenError) as error:
+            event(log, "teams_member_lookup_failed", logging.WARNING, status=getattr(error, "status", None))
             return None
 
     def _remember_reference(self, person: Person, reference: ConversationReference) -> None:
@@ -185,7 +186,7 @@ class TeamsMentionResolver:
         try:
             member = self._connector.get_member(self._activity.service_url or "", self._activity.conversation.id,
                                                 member_id)
-        except ConnectorError:
+        except (ConnectorError, BotTokenError):
             return Unknown(query)
         if not member or not member.get("aadObjectId"):
             return Unknown(query)

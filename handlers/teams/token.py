@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 
+import httpx
 import msal
 
 from bot.config import Settings
@@ -34,22 +35,36 @@ class BotTokenProvider:
         if not settings.teams_app_id or settings.teams_app_password is None or not settings.teams_tenant_id:
             raise ValueError("TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID must all be set to send to Teams")
         authority = require_https(settings.teams_authority_url, "TEAMS_AUTHORITY_URL").rstrip("/")
+        self._authority = f"{authority}/{settings.teams_tenant_id}"
+        self._client_id = settings.teams_app_id
+        self._secret = settings.teams_app_password
         self._scope = settings.teams_bot_scope
         self._http = http_client(settings)
-        self._app = msal.ConfidentialClientApplication(
-            settings.teams_app_id,
-            client_credential=settings.teams_app_password.get_secret_value(),
-            authority=f"{authority}/{settings.teams_tenant_id}",
-            validate_authority=False,
-            instance_discovery=False,
-            http_client=self._http,
-        )
+        self._app: msal.ConfidentialClientApplication | None = None
         # msal's cache is thread-safe, but two threads missing it at once would both ask Entra.
         self._lock = threading.Lock()
 
+    def _application(self) -> msal.ConfidentialClientApplication:
+        # Built on first use: msal reads the authority's metadata when constructed, and the server
+        # must start (and answer Slack) even while Entra ID can't be reached.
+        if self._app is None:
+            self._app = msal.ConfidentialClientApplication(
+                self._client_id,
+                client_credential=self._secret.get_secret_value(),
+                authority=self._authority,
+                validate_authority=False,
+                instance_discovery=False,
+                http_client=self._http,
+            )
+        return self._app
+
     def token(self) -> str:
-        with self._lock:
-            result = self._app.acquire_token_for_client(scopes=[self._scope])
+        try:
+            with self._lock:
+                result = self._application().acquire_token_for_client(scopes=[self._scope])
+        except (httpx.HTTPError, ValueError) as error:
+            event(log, "teams_token_failed", logging.ERROR, error=type(error).__name__)
+            raise BotTokenError(f"Entra ID could not be reached for the bot's token ({type(error).__name__})") from error
         if "access_token" not in result:
             code = str(result.get("error") or "unknown_error")
             event(log, "teams_token_failed", logging.ERROR, error=code,
@@ -62,7 +77,8 @@ class BotTokenProvider:
     def invalidate(self) -> None:
         """Forget the cached token (the Connector refused it, e.g. after the secret was rotated)."""
         with self._lock:
-            self._app.remove_tokens_for_client()
+            if self._app is not None:
+                self._app.remove_tokens_for_client()
 
     def close(self) -> None:
         self._http.close()

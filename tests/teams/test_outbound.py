@@ -4,6 +4,7 @@ time out. A message is never posted twice; a user who blocked the app is marked 
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from urllib.parse import quote
 
@@ -180,3 +181,18 @@ def test_secrets_never_reach_the_logs(teams, member, caplog) -> None:
     assert issued
     for secret in (APP_PASSWORD, channel_token, *issued):
         assert secret not in caplog.text
+
+
+def test_entra_out_of_reach_is_a_retryable_failure(teams, member) -> None:
+    person = _installed(teams, member)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    settings = teams.settings.model_copy(update={"teams_authority_url": f"https://127.0.0.1:{port}"})
+    tokens = BotTokenProvider(settings)  # builds without reaching Entra, so the server still starts
+    try:
+        result = TeamsMessenger(teams.people, ConnectorClient(settings, tokens)).send_proactive(person, REMINDER)
+        assert result.status is DeliveryStatus.FAILED and result.status.retryable
+    finally:
+        tokens.close()
