@@ -9,6 +9,8 @@ server processes sharing the database, gets True.
 
 from __future__ import annotations
 
+import threading
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Optional
 
@@ -39,6 +41,16 @@ class ProcessedEvent(StorageModel, table=True):
 
 _table: sa.Table = ProcessedEvent.__table__  # type: ignore[attr-defined]
 
+_sqlite_locks: dict[str, threading.Lock] = {}
+_sqlite_locks_guard = threading.Lock()
+
+
+def _sqlite_write_lock(database: Database) -> threading.Lock:
+    """One lock per SQLite database URL, shared by every ProcessedEvents on it in this process."""
+    url = database.engine.url.render_as_string(hide_password=True)
+    with _sqlite_locks_guard:
+        return _sqlite_locks.setdefault(url, threading.Lock())
+
 
 class ProcessedEvents:
     """The de-duplication ledger shared by the Slack and Teams adapters."""
@@ -46,6 +58,10 @@ class ProcessedEvents:
     def __init__(self, database: Database, clock=utc_now) -> None:  # type: ignore[no-untyped-def]
         self._database = database
         self._clock = clock
+        # SQLite lets one writer in at a time and makes the others sleep with a growing back-off, so a
+        # burst of events would wait far longer than the writes take. Queueing on a lock in this process
+        # hands the turn over at once; other processes still fall back on SQLite's busy timeout.
+        self._write_lock = _sqlite_write_lock(database) if database.dialect == "sqlite" else nullcontext()
 
     def first_time(self, platform: str, event_id: str) -> bool:
         """Record the event; True only for the first call with this (platform, event id).
@@ -62,7 +78,7 @@ class ProcessedEvents:
             event_id = "sha256:" + hashlib.sha256(event_id.encode()).hexdigest()
         values = {"platform": platform, "event_id": event_id, "received_at": self._clock()}
         dialect = self._database.dialect
-        with self._database.engine.begin() as connection:
+        with self._write_lock, self._database.engine.begin() as connection:
             if dialect in ("sqlite", "postgresql"):
                 insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(_table).values(**values)
                 # RETURNING rather than rowcount: drivers disagree on rowcount for a skipped conflict.
@@ -77,6 +93,6 @@ class ProcessedEvents:
     def purge(self, older_than: timedelta = KEEP_EVENTS_FOR) -> int:
         """Forget events received before ``older_than`` ago; returns how many rows went."""
         cutoff = self._clock() - older_than
-        with self._database.engine.begin() as connection:
+        with self._write_lock, self._database.engine.begin() as connection:
             result = connection.execute(_table.delete().where(_table.c.received_at < cutoff))
             return int(result.rowcount or 0)

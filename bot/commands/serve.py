@@ -17,6 +17,8 @@ from bot.logging import event
 
 log = logging.getLogger(__name__)
 
+SWITCH_INTERVAL_SECONDS = 0.0005
+
 
 def register(cli: click.Group) -> None:
     @cli.command("serve")
@@ -25,7 +27,13 @@ def register(cli: click.Group) -> None:
     @click.pass_obj
     def serve(settings: Settings, host: str, port: int) -> None:
         """Run the chat endpoints: POST /slack/events (or Slack's Socket Mode) and GET /healthz."""
+        import sys
+
         import uvicorn
+
+        # Acknowledgements are short and must not wait behind answers being worked out in other threads:
+        # hand the interpreter lock round more often than the default 5 ms.
+        sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
 
         from bot.app import Services
         from bot.server import build_server

@@ -7,12 +7,11 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from slack_bolt import App
-from slack_sdk.errors import SlackApiError
+from slack_bolt.error import BoltError
 
 from bot.logging import event
 from handlers.slack import actions, commands, events, views
@@ -23,11 +22,6 @@ if TYPE_CHECKING:
     from bot.app import Services
 
 log = logging.getLogger(__name__)
-
-# Bolt runs each listener in this pool and waits for its ack; listeners only ack and hand over,
-# so a wide pool keeps a burst of requests from queueing behind one another.
-ACK_THREADS = 32
-
 
 class SlackNotConfigured(RuntimeError):
     """Settings are missing or Slack refused them; the message says which, never the secret itself."""
@@ -53,17 +47,20 @@ def build_slack_app(services: "Services") -> SlackBot:
     client = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     slack = SlackContext(services, client)
     try:
+        # The client carries the bot token; Bolt checks it once here (auth.test) rather than on the first request.
         app = App(
-            token=settings.slack_bot_token.get_secret_value(),
             signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
             client=client,
-            process_before_response=False,
-            listener_executor=ThreadPoolExecutor(max_workers=ACK_THREADS, thread_name_prefix="slack-ack"),
+            # Every listener only acknowledges and hands slow work to SlackContext.later, so running it
+            # in the request's own thread sends the acknowledgement as soon as it returns, without
+            # Bolt's extra thread hop and its polling for the ack.
+            process_before_response=True,
             logger=logging.getLogger("handlers.slack.bolt"),
         )
-    except SlackApiError as error:
-        raise SlackNotConfigured(f"Slack refused the bot token ({error.response.get('error')}): check SLACK_BOT_TOKEN "
-                                 "and that the app is installed in the workspace.") from error
+    except BoltError as error:
+        # Bolt's message names Slack's error code (e.g. invalid_auth), never the token.
+        raise SlackNotConfigured(f"Slack refused the bot token: {error}. Check SLACK_BOT_TOKEN and that the app "
+                                 "is installed in the workspace.") from error
     prefilter = EventPrefilter(lambda: slack.processed_events)
 
     def prefilter_events(request, body, next):  # type: ignore[no-untyped-def]

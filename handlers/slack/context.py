@@ -9,6 +9,7 @@ acknowledgement behind someone else's answer.
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
     from workflows.dialogue import Dialogue
 
 log = logging.getLogger(__name__)
+
+# Slow work waits until no request has arrived for QUIET_SECONDS, but never longer than MAX_DEFER_SECONDS.
+QUIET_SECONDS = 0.02
+MAX_DEFER_SECONDS = 1.0
 
 SORRY = ("Sorry, something went wrong on my side and I couldn't finish that. Please try again in a minute; "
          "if it keeps happening, let your system administrator know.")
@@ -69,6 +74,7 @@ class SlackContext:
         self.settings = services.settings
         self.client = client
         self.command = self.settings.slack_command
+        self._last_request = 0.0
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.slack_worker_threads),
                                         thread_name_prefix="slack-work")
 
@@ -112,6 +118,7 @@ class SlackContext:
         """Run ``work`` after the acknowledgement; failures are logged (the work tells the officer itself)."""
 
         def run() -> None:
+            self._let_acknowledgements_go_first()
             try:
                 work()
             except Exception as error:  # noqa: BLE001 - a worker must survive any one request's failure
@@ -119,6 +126,20 @@ class SlackContext:
                       detail=str(error)[:300])
 
         return self._pool.submit(run)
+
+    def note_request(self) -> None:
+        """A request from Slack has arrived (called by the HTTP route before dispatching it)."""
+        self._last_request = time.monotonic()
+
+    def _let_acknowledgements_go_first(self) -> None:
+        """Hold slow work back while a burst of requests is arriving, for at most MAX_DEFER_SECONDS.
+
+        Acknowledgements have a hard three-second limit and answers do not; on a small machine the two
+        compete for the same cores (and the interpreter lock), so answers wait for a quiet moment.
+        """
+        deferred_until = time.monotonic() + MAX_DEFER_SECONDS
+        while time.monotonic() - self._last_request < QUIET_SECONDS and time.monotonic() < deferred_until:
+            time.sleep(QUIET_SECONDS)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)

@@ -26,6 +26,7 @@ SLACK_EVENTS_PATH = "/slack/events"
 
 def slack_routes(bot: SlackBot) -> list[BaseRoute]:
     async def slack_events(request: Request) -> Response:
+        bot.slack.note_request()
         body = await request.body()
         bolt_response = await run_in_threadpool(bot.app.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
