@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
+from bot.logging import event
 from handlers.teams.endpoint import teams_adapter, teams_configured
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -15,7 +19,14 @@ if TYPE_CHECKING:
 
 def teams_route_provider(services: "Services", hooks: "ServerHooks") -> list[BaseRoute]:
     """The Teams part of the server, when TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID are set."""
-    if not teams_configured(services.settings):
+    settings = services.settings
+    if not teams_configured(settings):
+        given = {"TEAMS_APP_ID": settings.teams_app_id, "TEAMS_APP_PASSWORD": settings.teams_app_password,
+                 "TEAMS_TENANT_ID": settings.teams_tenant_id}
+        missing = [name for name, value in given.items() if not value]
+        if len(missing) < len(given):
+            # Half-configured is a mistake worth saying out loud; not configured at all is a Slack-only council.
+            event(log, "teams_not_started", logging.WARNING, missing=missing)
         return []
     adapter = teams_adapter(services)
     hooks.on_shutdown(adapter.close)

@@ -60,3 +60,14 @@ def test_plain_replies_are_text_and_the_rest_cards() -> None:
     problem = reply_activity(Reply("That went wrong", ReplyKind.PROBLEM))
     block = problem["attachments"][0]["content"]["body"][0]
     assert block["color"] == "Attention" and problem["summary"] == "That went wrong"
+
+
+def test_no_endpoint_unless_teams_is_configured(settings, caplog) -> None:
+    from bot.app import Services
+    from bot.server import ServerHooks
+    from handlers.teams.routes import teams_route_provider
+
+    assert teams_route_provider(Services(settings), ServerHooks()) == []
+    half = settings.model_copy(update={"teams_app_id": "3f1c2a9e-5b7d-4c1e-9a2b-8d6e4f0a1b2c"})
+    assert teams_route_provider(Services(half), ServerHooks()) == []
+    assert "teams_not_started" in caplog.text
