@@ -58,10 +58,13 @@ _AMBIGUOUS = {502, 504}
 
 
 class ConnectorError(RuntimeError):
-    def __init__(self, message: str, status: int | None = None, code: str | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, code: str | None = None,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        # Set when Teams was still throttling after our retries: how long it asked us to wait.
+        self.retry_after = retry_after
 
 
 class ConversationForbiddenError(ConnectorError):
@@ -229,7 +232,9 @@ class ConnectorClient:
                 event(log, "teams_delivery_uncertain", logging.WARNING, status=status, delivery=delivery)
                 raise DeliveryUncertainError(f"the Connector answered {status}; the message may have been posted",
                                              status, code)
-            raise ConnectorError(f"the Connector answered {status}: {message or code or 'no detail'}", status, code)
+            throttled_for = (_retry_after(response) or BACKOFF_CAP_SECONDS) if status in _THROTTLED else None
+            raise ConnectorError(f"the Connector answered {status}: {message or code or 'no detail'}", status, code,
+                                 throttled_for)
 
     def _back_off(self, attempt: int, retry_after: float | None, call: _Call, delivery: str, why: str) -> None:
         ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))

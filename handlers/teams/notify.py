@@ -39,7 +39,8 @@ class TeamsNotifier:
 
     def send(self, person: Person, reply: Reply) -> SendResult:
         result = self._messenger.send_proactive(person, reply)
-        return SendResult(_STATUS[result.status], result.detail)
+        # retry_after tells the sweep Teams is still throttling, so the rest of its Teams nudges wait.
+        return SendResult(_STATUS[result.status], result.detail, result.retry_after)
 
 
 def teams_notifier(services: "Services") -> TeamsNotifier | None:

@@ -58,6 +58,7 @@ class DeliveryResult:
     status: DeliveryStatus
     activity_id: str | None = None
     detail: str = ""
+    retry_after: float | None = None  # still throttled: wait at least this long before sending to Teams again
 
     @property
     def sent(self) -> bool:
@@ -93,7 +94,7 @@ class TeamsMessenger:
         except (ConnectorError, BotTokenError) as error:
             event(log, "teams_proactive_failed", logging.WARNING, person_id=record.id, error=type(error).__name__,
                   status=getattr(error, "status", None))
-            return DeliveryResult(DeliveryStatus.FAILED, detail=str(error))
+            return DeliveryResult(DeliveryStatus.FAILED, detail=str(error), retry_after=getattr(error, "retry_after", None))
         event(log, "teams_proactive_sent", person_id=record.id)
         return DeliveryResult(DeliveryStatus.SENT, activity_id=activity_id)
 

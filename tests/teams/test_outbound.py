@@ -196,3 +196,16 @@ def test_entra_out_of_reach_is_a_retryable_failure(teams, member) -> None:
         assert result.status is DeliveryStatus.FAILED and result.status.retryable
     finally:
         tokens.close()
+
+
+def test_throttling_that_outlasts_the_retries_is_reported_with_its_wait(teams, member) -> None:
+    from handlers.teams.notify import teams_notifier
+    from workflows.delivery import SendStatus
+
+    person = _installed(teams, member)
+    throttled = Answer(429, {"error": {"code": "Throttled", "message": "slow down"}}, {"Retry-After": "120"})
+    teams.connector.fail_next(throttled)
+    result = teams_notifier(teams.services).send(teams.people.get(person.id), REMINDER)
+    # Two minutes is longer than a request should wait: nothing was posted, and the sweep is told how long to hold off.
+    assert result.status is SendStatus.FAILED and result.retry_after == 120.0
+    assert len(teams.connector.posted_to(A.personal(member)["id"])) == 1  # the welcome only
