@@ -1,0 +1,39 @@
+"""One sweep in a process of its own, for the test of several processes sweeping at once.
+
+Usage: python -m tests.nudges.sweep_worker DATABASE_URL SLACK_API_URL ISO_TIME START_FILE
+Prints "ready" once warmed up, then waits for START_FILE to appear, so every process sweeps at the same moment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import datetime
+
+
+def main() -> None:
+    database_url, api_url, moment, start_file = sys.argv[1:5]
+    from handlers.slack.context import build_web_client
+    from handlers.slack.notify import SlackNotifier
+    from storage.db import open_database
+    from workflows.delivery import NudgeSweep
+    from workflows.nudges import NudgePolicy
+    from tests.slack.fake_slack import BOT_TOKEN
+
+    database = open_database(database_url)
+    notifier = SlackNotifier(build_web_client(BOT_TOKEN, api_url), interval=0.0)
+    sweep = NudgeSweep(database, NudgePolicy(), [notifier])
+    now = datetime.fromisoformat(moment)
+    sweep.plan(now)  # warm up (imports, connections) before the start line
+    print("ready", flush=True)
+    while not os.path.exists(start_file):
+        time.sleep(0.005)
+    report = sweep.run(now)
+    print(json.dumps({"sent": report.sent, "keys": report.sent_keys}))
+    database.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Two (or four) sweeps at the same moment, in threads and in processes: every nudge is sent once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import date
+
+import pytest
+
+from handlers.slack.notify import SlackNotifier
+from workflows.delivery import NudgeSweep
+from workflows.nudges import NudgePolicy
+
+from tests.conftest import REPO_ROOT
+from tests.nudges.helpers import World, at
+
+DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
+OWNERS = 12
+MOMENT = at("2026-11-23 10:00")
+
+
+@pytest.fixture
+def crowd(database, fake_slack):  # type: ignore[no-untyped-def]
+    """Twelve owners with a review each, one lead and one portfolio holder: thirteen messages due at MOMENT."""
+    world = World(database)
+    fake_slack.add_user("U0LEAD0001", "Lee Lead", "lee.lead@council.gov.uk")
+    fake_slack.add_user("U0HOLD0001", "Pat Holder", "pat.holder@council.gov.uk")
+    lead = world.person("Lee Lead", slack="U0LEAD0001")
+    holder = world.person("Pat Holder", slack="U0HOLD0001")
+    for number in range(OWNERS):
+        user_id = f"U0OWNER{number:03d}"
+        fake_slack.add_user(user_id, f"Owner {number}", f"owner.{number}@council.gov.uk")
+        owner = world.person(f"Owner {number}", slack=user_id)
+        world.review(f"Review {number}", owner, lead, holder, DUES)
+    return world
+
+
+def assert_each_sent_once(fake_slack) -> None:  # type: ignore[no-untyped-def]
+    posts = fake_slack.calls_to("chat.postMessage")
+    per_channel = Counter(call.args["channel"] for call in posts)
+    assert len(per_channel) == OWNERS + 1, per_channel
+    assert set(per_channel.values()) == {1}, per_channel
+
+
+def test_sweeps_in_four_threads_send_each_nudge_once(crowd, fake_slack, slack_client) -> None:
+    barrier = threading.Barrier(4)
+    reports = []
+
+    def sweep() -> None:
+        runner = NudgeSweep(crowd.database, NudgePolicy(), [SlackNotifier(slack_client, interval=0.0)])
+        runner.plan(MOMENT)
+        barrier.wait()
+        reports.append(runner.run(MOMENT))
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(report.sent for report in reports) == OWNERS + 1
+    assert_each_sent_once(fake_slack)
+
+
+def test_sweeps_in_three_processes_send_each_nudge_once(crowd, fake_slack, tmp_path) -> None:
+    url = crowd.database.engine.url.render_as_string(hide_password=False)
+    start_file = tmp_path / "start"
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "LOG_LEVEL": "WARNING"}
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "tests.nudges.sweep_worker", url, fake_slack.api_url,
+                          MOMENT.isoformat(), str(start_file)], cwd=REPO_ROOT, env=environment,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    for worker in workers:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+    start_file.touch()
+    results = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err[-2000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    sent_keys = [key for result in results for key in result["keys"]]
+    assert len(sent_keys) == len(set(sent_keys)) == OWNERS + 1
+    assert_each_sent_once(fake_slack)
