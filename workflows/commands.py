@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 from bot.logging import event
+from workflows.dates import format_date
 from workflows.replies import Actions, Button, Reply, ReplyKind
 
 if TYPE_CHECKING:
@@ -367,7 +368,7 @@ class CommandRunner:
             text = f"Done: every stage of #{updated.id} “{updated.title}” is complete, so the review can be closed."
         else:
             text = (f"Done: #{updated.id} “{updated.title}” has moved on to {following.name} "
-                    f"(owner {following.owner.name}, due {following.due_date:%-d %B %Y}).")
+                    f"(owner {following.owner.name}, due {format_date(following.due_date)}).")
         return [Reply(text, ReplyKind.DONE, buttons=[Button("Status", str(updated.id), CommandActions.REVIEW_STATUS)])]
 
     # --- helpers ---------------------------------------------------------------------
@@ -380,7 +381,7 @@ class CommandRunner:
             where = "every stage done, ready to close"
         else:
             late = " — overdue" if stage.is_overdue(today) else ""
-            where = f"{stage.name} stage, owner {stage.owner.name}, due {stage.due_date:%-d %B %Y}{late}"
+            where = f"{stage.name} stage, owner {stage.owner.name}, due {format_date(stage.due_date)}{late}"
         return f"#{review.id} “{review.title}” ({review.service}): {where}"
 
     def _review_service(self) -> "ReviewService":

@@ -61,7 +61,7 @@ def build_slack_app(services: "Services") -> SlackBot:
         # Bolt's message names Slack's error code (e.g. invalid_auth), never the token.
         raise SlackNotConfigured(f"Slack refused the bot token: {error}. Check SLACK_BOT_TOKEN and that the app "
                                  "is installed in the workspace.") from error
-    prefilter = EventPrefilter(lambda: slack.processed_events)
+    prefilter = EventPrefilter(lambda: slack.processed_events, in_background=slack.later)
 
     def prefilter_events(request, body, next):  # type: ignore[no-untyped-def]
         return prefilter(request, body, next)

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from handlers.slack import constants as C
 from workflows.commands import CommandRunner
 from workflows.conversation import FormField
+from workflows.dates import format_date
 from workflows.replies import Actions, Button, FormSpec, Reply, ReplyKind
 
 MAX_MESSAGE_BLOCKS = 50
@@ -325,7 +326,7 @@ def render_home_view(
         else:
             late = " :red_circle: *overdue*" if stage.is_overdue(today) else ""
             where = (f"*{escape(stage.name)}* stage · owner {escape(stage.owner.name)} · "
-                     f"due {stage.due_date:%-d %b %Y}{late}")
+                     f"due {format_date(stage.due_date)}{late}")
         blocks.append({"type": "divider"})
         blocks.append(section(f"*#{review.id} {escape(review.title)}*  ({escape(review.service)})\n{where}"))
         elements = [button("Status", f"{C.REVIEW_STATUS}:0", str(review.id))]

@@ -17,6 +17,7 @@ retry it) when it is:
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable
 
 from slack_bolt import BoltRequest, BoltResponse
@@ -26,6 +27,8 @@ from handlers.slack.constants import PLATFORM
 from storage.events import ProcessedEvents
 
 log = logging.getLogger(__name__)
+
+PURGE_EVERY_SECONDS = 3600
 
 
 def reason_to_ignore(event: dict[str, Any], bot_user_id: str | None) -> str | None:
@@ -55,9 +58,12 @@ def reason_to_ignore(event: dict[str, Any], bot_user_id: str | None) -> str | No
 class EventPrefilter:
     """Bolt middleware: drop what we do not answer and what we have answered before, with an empty 200."""
 
-    def __init__(self, processed: Callable[[], ProcessedEvents]) -> None:
+    def __init__(self, processed: Callable[[], ProcessedEvents],
+                 in_background: Callable[[str, Callable[[], Any]], Any] | None = None) -> None:
         # A factory: the database is opened on the first event, not when the app is built.
         self._processed = processed
+        self._in_background = in_background
+        self._next_purge = 0.0
 
     def __call__(self, request: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
         if body.get("type") != "event_callback":
@@ -73,4 +79,12 @@ class EventPrefilter:
             log_event(log, "slack_event_duplicate", event_type=slack_event.get("type"), retry=retry,
                       retry_reason=(request.headers.get("x-slack-retry-reason") or [None])[0])
             return BoltResponse(status=200, body="")
+        self._purge_now_and_then()
         return next()
+
+    def _purge_now_and_then(self) -> None:
+        """Forget event ids older than a day, about once an hour, so the table stays small."""
+        if self._in_background is None or time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+        self._in_background("purge_processed_events", lambda: self._processed().purge())
