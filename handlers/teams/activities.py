@@ -39,11 +39,13 @@ from handlers.teams.constants import (
     INVOKE_TASK_FETCH,
     INVOKE_TASK_SUBMIT,
     MESSAGE_RESPONSE_TYPE,
+    NEW_OWNER_INPUT_ID,
     PLATFORM,
     REASON_INPUT_ID,
     VERB_ADVANCE_WITH_REASON,
     VERB_OPEN_REVIEW_FORM,
     VERB_PRESS,
+    VERB_REASSIGN_STAGE,
     VERB_REVIEW_FORM_SUBMIT,
 )
 from handlers.teams.people import TeamsMentionResolver, TeamsPeople, is_personal
@@ -53,8 +55,11 @@ from storage.people import PeopleRepository
 from workflows.commands import COMMAND_NAMES, Command, CommandActions, CommandRunner, FeedbackCommand, parse_command
 from workflows.conversation import TurnStatus
 from workflows.dialogue import UserContext
+from workflows.nudge_actions import NudgeActions, NudgeButtons
+from workflows.nudge_actions import parse_stage_value as parse_nudge_stage_value
 from workflows.people import ChainedPeopleResolver, DirectoryPeopleResolver
 from workflows.replies import Actions, Reply, ReplyKind
+from workflows.working_days import calendar_from_settings
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -106,6 +111,7 @@ class CardOutcome:
     question: str | None = None  # the question the replies answer, for Helpful / Not helpful
     form_open: bool = False  # the card is (still) the form: a dialog stays open
     done: Reply | None = None  # the form was accepted; a dialog closes and this goes into the chat
+    new_cards: list[dict[str, Any]] = field(default_factory=list)  # cards to post as new messages
 
 
 def dedupe_key(activity: Activity) -> str | None:
@@ -141,6 +147,7 @@ class TeamsBot:
         self._repository = PeopleRepository(services.database)
         self.people = TeamsPeople(self._repository, connector)
         self._runner: CommandRunner | None = None
+        self._nudge_buttons: NudgeButtons | None = None
         self._press_handlers: dict[str, PressHandler] = {}
         self._verb_handlers: dict[str, VerbHandler] = {}
 
@@ -261,10 +268,15 @@ class TeamsBot:
         return {"task": {"type": "message", "value": text[:500]}}
 
     def _follow_up(self, activity: Activity, outcome: CardOutcome) -> FollowUp | None:
-        if not outcome.replies:
+        if not outcome.replies and not outcome.new_cards:
             return None
-        # An invoke's id is no message to reply to; a channel conversation's id already names its thread.
-        return lambda: self.send_replies(activity, outcome.replies, outcome.question, thread=False)
+
+        def follow_up() -> None:
+            # An invoke's id is no message to reply to; a channel conversation's id already names its thread.
+            self.send_replies(activity, outcome.replies, outcome.question, thread=False)
+            self._send_cards(activity, outcome.new_cards)
+
+        return follow_up
 
     # --- card buttons and forms (Action.Execute, Action.Submit and dialogs share this) -----------------
 
@@ -275,6 +287,8 @@ class TeamsBot:
             return self._submit_review_form(user, data, mode)
         if verb == VERB_OPEN_REVIEW_FORM:
             return CardOutcome(card=cards.render_form_card(dialogue.review_form(user), mode=mode), form_open=True)
+        if verb == VERB_REASSIGN_STAGE:
+            return self._reassign_stage(user, data, mode)
         if verb == VERB_ADVANCE_WITH_REASON:
             reason = str(data.get(REASON_INPUT_ID) or "").strip()
             review_id, stage = CommandRunner.parse_stage_value(str(data.get(DATA_VALUE) or "0"))
@@ -302,6 +316,8 @@ class TeamsBot:
                                replies=replies, question=value if action_id == Actions.ASK else None)
         if action_id in self._press_handlers:
             return CardOutcome(message="Got it.", replies=self._press_handlers[action_id](user, action_id, value))
+        if action_id in NudgeActions.HANDLED_HERE:
+            return self._nudge_button(user, action_id, value, mode)
         if action_id == CommandActions.REVIEW_ADVANCE_WITH_REASON:
             return CardOutcome(card=cards.render_reason_card(value, mode))
         if action_id in (CommandActions.REVIEW_STATUS, CommandActions.REVIEW_ADVANCE):
@@ -311,6 +327,41 @@ class TeamsBot:
                 return CardOutcome(message=STALE_BUTTON)
             return CardOutcome(message="Here you are.", replies=replies)
         return CardOutcome(message=STALE_BUTTON)
+
+    # --- a nudge's Snooze and Reassign (Mark done and Open review are the command buttons) ---------------
+
+    @property
+    def nudge_buttons(self) -> NudgeButtons:
+        if self._nudge_buttons is None:
+            self._nudge_buttons = NudgeButtons(self._services.reviews, calendar_from_settings(self._services.settings))
+        return self._nudge_buttons
+
+    def _nudge_button(self, user: UserContext, action_id: str, value: str, mode: ActionMode) -> CardOutcome:
+        replies = self.nudge_buttons.press(user, action_id, value)
+        if action_id == NudgeActions.REASSIGN and replies and replies[0].kind is ReplyKind.QUESTION:
+            # The lead may hand the stage on: a box to name the new owner, as a new message so the
+            # reminder (and its checklist) stays where it was.
+            box = cards.render_text_input_card(
+                replies[0].text, "New owner", input_id=NEW_OWNER_INPUT_ID, verb=VERB_REASSIGN_STAGE, value=value,
+                submit_label="Hand it over", mode=mode, placeholder="An @mention, an email or a name")
+            return CardOutcome(message="Who should take it on? Fill in the box below.", new_cards=[box])
+        return CardOutcome(message=replies[0].text.split("\n", 1)[0][:200] if replies else "Done.", replies=replies)
+
+    def _reassign_stage(self, user: UserContext, data: Mapping[str, Any], mode: ActionMode) -> CardOutcome:
+        value = str(data.get(DATA_VALUE) or "")
+        new_owner = str(data.get(NEW_OWNER_INPUT_ID) or "").strip()
+        try:
+            review_id, stage_name = parse_nudge_stage_value(value)
+        except ValueError:
+            return CardOutcome(message=STALE_BUTTON)
+        if not new_owner:
+            box = cards.render_text_input_card(
+                f"Who should take on {stage_name} of #{review_id}?", "New owner", input_id=NEW_OWNER_INPUT_ID,
+                verb=VERB_REASSIGN_STAGE, value=value, submit_label="Hand it over", mode=mode,
+                error="Please name the person who should take it on.")
+            return CardOutcome(card=box)
+        reply = self.nudge_buttons.reassign(user, review_id, stage_name, new_owner)
+        return CardOutcome(card=cards.render_reply_card(reply, mode))
 
     def _as_card(self, replies: list[Reply], mode: ActionMode) -> CardOutcome:
         if not replies:
@@ -356,6 +407,17 @@ class TeamsBot:
                       error=type(error).__name__)
                 return
 
+    def _send_cards(self, activity: Activity, contents: list[dict[str, Any]]) -> None:
+        if self._connector is None or not activity.service_url or not activity.conversation:
+            return
+        for content in contents:
+            try:
+                self._connector.send(activity.service_url, activity.conversation.id,
+                                     {"type": "message", "attachments": [cards.attachment(content)]})
+            except (ConnectorError, BotTokenError) as error:
+                event(log, "teams_card_send_failed", logging.WARNING, status=getattr(error, "status", None))
+                return
+
     def _deliver_outcome(self, activity: Activity, outcome: CardOutcome) -> None:
         """An Action.Submit arrived as a message: update the card in place when Teams says which it was."""
         if self._connector is None or not activity.service_url or not activity.conversation:
@@ -374,6 +436,7 @@ class TeamsBot:
             self.send_replies(activity, [Reply(outcome.message)], None)
         if outcome.replies:
             self.send_replies(activity, outcome.replies, outcome.question)
+        self._send_cards(activity, outcome.new_cards)
 
     # --- who and where -----------------------------------------------------------------------------------
 

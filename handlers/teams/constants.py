@@ -39,3 +39,5 @@ MESSAGES_PER_SECOND_PER_CONVERSATION = 7.0
 CLOCK_SKEW_SECONDS = 300
 VERB_ADVANCE_WITH_REASON = "advance_with_reason"  # the reason card for finishing a stage with items open
 REASON_INPUT_ID = "reason"
+VERB_REASSIGN_STAGE = "reassign_stage"  # the box for naming a stage's new owner, from a nudge's Reassign
+NEW_OWNER_INPUT_ID = "new_owner"

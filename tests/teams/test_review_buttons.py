@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 
-from handlers.teams.endpoint import teams_adapter
+from handlers.teams.endpoint import teams_adapter, teams_messenger
 from tests.teams import activities as A
 from tests.teams.helpers import inputs, open_form, valid_values
+from workflows.nudge_actions import NudgeActions, stage_value
 from workflows.replies import Button, Reply
 
 
@@ -15,17 +16,24 @@ def _chat(member) -> str:
     return A.personal(member)["id"]
 
 
-def test_status_mark_done_and_finish_with_a_reason(teams, member) -> None:
+def _my_review(teams, member):
+    """A review made through the card, with the member as lead commissioner and every stage's owner."""
     url = teams.connector.service_url
     form = open_form(teams, member).card
     me = member.email
-    teams.people.upsert(name=f"Holder {uuid.uuid4().hex[:5]}", email=f"holder.{uuid.uuid4().hex[:5]}@council.gov.uk")
-    holder = teams.people.list_all()[-1].email
+    holder = f"holder.{uuid.uuid4().hex[:5]}@council.gov.uk"
+    teams.people.upsert(name=f"Holder {holder[7:12]}", email=holder)
     values = valid_values(form, {"lead": me, "holder": holder, "analyst": me}, f"Respite {uuid.uuid4().hex[:5]}")
     created = teams.post(A.card_action(url, member, {**form["actions"][0]["data"], **values})).json()
     assert inputs(created["value"]) == {}
     person = teams.people.find_by_teams_id(member.aad_object_id)
     [review] = [r for r in teams.services.reviews.list_mine(person.id) if r.service == values["service"]]
+    return person, review
+
+
+def test_status_mark_done_and_finish_with_a_reason(teams, member) -> None:
+    url = teams.connector.service_url
+    person, review = _my_review(teams, member)
 
     teams.post(A.message(url, member, f"status {review.id}"))
     status = teams.connector.wait_for(3, _chat(member))[2]
@@ -77,3 +85,33 @@ def test_a_failing_button_tells_the_officer_plainly(teams, member) -> None:
     assert body["statusCode"] == 500 and body["type"] == "application/vnd.microsoft.error"
     assert body["value"]["message"].startswith("Sorry, something went wrong on my side.")
     assert "database" not in body["value"]["message"]
+
+
+def test_a_nudges_snooze_and_reassign_buttons(teams, member) -> None:
+    url = teams.connector.service_url
+    person, review = _my_review(teams, member)
+    value = stage_value(review.id, "Analyse")
+    nudge = Reply(f"Analyse of #{review.id} is due soon.", buttons=[
+        Button("Snooze 2 working days", value, NudgeActions.SNOOZE),
+        Button("Reassign", value, NudgeActions.REASSIGN),
+    ])
+    assert teams_messenger(teams.services).send_proactive(person, nudge).sent
+    posted = teams.connector.wait_for(3, _chat(member))[2]
+    snooze, reassign = (a["data"] for a in posted.card["actions"])
+
+    response = teams.post(A.card_action(url, member, snooze, reply_to=posted.activity_id)).json()
+    assert response["value"].startswith("Snoozed: I'll remind you about Analyse")
+    assert "Snoozed" in teams.connector.wait_for(4, _chat(member))[3].all_text
+
+    response = teams.post(A.card_action(url, member, reassign, reply_to=posted.activity_id)).json()
+    assert response["type"] == "application/vnd.microsoft.activity.message"
+    box = teams.connector.wait_for(5, _chat(member))[4]
+    assert "new_owner" in inputs(box.card)
+    colleague = f"colleague.{uuid.uuid4().hex[:5]}@council.gov.uk"
+    teams.people.upsert(name=f"Colleague {colleague[10:15]}", email=colleague)
+    submit = box.card["actions"][0]["data"]
+    empty = teams.post(A.card_action(url, member, {**submit, "new_owner": ""})).json()["value"]
+    assert any(block.get("color") == "Attention" for block in empty["body"])
+    done = teams.post(A.card_action(url, member, {**submit, "new_owner": colleague})).json()["value"]
+    assert "now belongs to" in " ".join(block.get("text", "") for block in done["body"])
+    assert teams.services.reviews.get(review.id).stage("Analyse").owner.email == colleague
