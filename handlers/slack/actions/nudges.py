@@ -1,0 +1,101 @@
+"""A nudge's Snooze and Reassign buttons, and the modal that picks the new owner.
+
+"Mark <stage> done" and "Open review" on a nudge are the command buttons
+(``review_advance``, ``review_status``) and are handled in ``review_buttons.py``.
+The rules live in ``workflows/nudge_actions.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from handlers.slack import blocks
+from handlers.slack import constants as C
+from handlers.slack.context import SlackContext, command_key
+from handlers.slack.payloads import ButtonPress, ViewSubmission
+from workflows.nudge_actions import NudgeActions, NudgeButtons, parse_stage_value
+from workflows.working_days import calendar_from_settings
+
+REASSIGN_CALLBACK = "nudge_reassign"
+NEW_OWNER_BLOCK = "new_owner"
+
+
+class _Buttons:
+    def __init__(self, slack: SlackContext) -> None:
+        self.slack = slack
+
+    @cached_property
+    def actions(self) -> NudgeButtons:
+        return NudgeButtons(self.slack.services.reviews, calendar_from_settings(self.slack.settings))
+
+
+def reassign_modal(review_id: int, stage_name: str, private_metadata: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": REASSIGN_CALLBACK,
+        "title": blocks.plain("Reassign a stage", blocks.MAX_MODAL_TITLE),
+        "submit": blocks.plain("Reassign", blocks.MAX_MODAL_TITLE),
+        "close": blocks.plain("Cancel", blocks.MAX_MODAL_TITLE),
+        "private_metadata": blocks.fit_metadata(private_metadata),
+        "blocks": [
+            blocks.section(blocks.escape(f"Who should take on {stage_name} of review #{review_id}? "
+                                         "They will get its reminders from now on.")),
+            {"type": "input", "block_id": NEW_OWNER_BLOCK, "label": blocks.plain("New owner"),
+             "element": {"type": "users_select", "action_id": C.INPUT_ACTION}},
+        ],
+    }
+
+
+def register(app: App, slack: SlackContext) -> None:
+    buttons = _Buttons(slack)
+
+    def answer(press: ButtonPress, replies: list) -> None:  # type: ignore[type-arg]
+        if press.in_channel_message:
+            slack.post(press.channel_id or "", replies, thread_ts=press.reply_thread)
+        else:
+            slack.direct_message(press.user_id, replies)
+
+    @app.action(C.action_pattern(NudgeActions.SNOOZE))
+    def snooze(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        press = ButtonPress.from_body(body, action)
+
+        def run() -> None:
+            user = slack.user(press.user_id, press.conversation_key)
+            answer(press, buttons.actions.press(user, NudgeActions.SNOOZE, press.value))
+
+        slack.later("nudge_snooze", run)
+
+    @app.action(C.action_pattern(NudgeActions.REASSIGN))
+    def reassign(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        press = ButtonPress.from_body(body, action)
+        review_id, stage_name = parse_stage_value(press.value)
+        user = slack.user(press.user_id, press.conversation_key)
+        [reply] = buttons.actions.press(user, NudgeActions.REASSIGN, press.value)
+        if reply.kind.value != "question":
+            # Not the lead commissioner: say who can, rather than a form they cannot use.
+            slack.later("nudge_reassign_refused", lambda: answer(press, [reply]))
+            return
+        metadata = blocks.metadata(review=review_id, stage=stage_name, team=press.team_id)
+        slack.open_view(press.trigger_id, reassign_modal(review_id, stage_name, metadata))
+
+    @app.view(REASSIGN_CALLBACK)
+    def submit_reassign(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        submission = ViewSubmission.from_body(body, view)
+        meta = json.loads(submission.private_metadata or "{}")
+        chosen = blocks.read_modal_values(submission.state_values).get(NEW_OWNER_BLOCK, "")
+        if not chosen:
+            ack(response_action="errors", errors={NEW_OWNER_BLOCK: "Choose who should take the stage on."})
+            return
+        user = slack.user(submission.user_id, command_key(submission.team_id, submission.user_id))
+        reply = buttons.actions.reassign(user, int(meta["review"]), str(meta["stage"]), f"<@{chosen}>")
+        if reply.kind.value == "problem":
+            ack(response_action="errors", errors={NEW_OWNER_BLOCK: blocks.shorten(reply.text, 150)})
+            return
+        ack()
+        slack.later("nudge_reassigned", lambda: slack.direct_message(submission.user_id, [reply]))
