@@ -28,7 +28,7 @@ import importlib
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from bot.logging import event
@@ -142,13 +142,15 @@ class NudgeScheduler:
             timezone=timezone.utc,
         )
 
-    def start(self) -> None:
+    def start(self, first_sweep_after: float = 30.0) -> None:
+        """Start the jobs; the first sweep waits ``first_sweep_after`` seconds so start-up (warming the guidance)
+        has the machine to itself, then catches up on anything missed while the bot was down."""
         with _current_lock:
             _current["services"] = self.services
         minutes = self.services.settings.sweep_minutes
         add = self.scheduler.add_job
         add("bot.scheduler:run_nudge_sweep", "interval", minutes=minutes, id=JOB_SWEEP, replace_existing=True,
-            next_run_time=datetime.now(timezone.utc))
+            next_run_time=datetime.now(timezone.utc) + timedelta(seconds=first_sweep_after))
         add("bot.scheduler:run_feedback_reminders", "interval", hours=1, id=JOB_FEEDBACK, replace_existing=True)
         add("bot.scheduler:run_purge_idle_conversations", "interval", hours=1, id=JOB_PURGE, replace_existing=True)
         self.scheduler.start()
@@ -166,8 +168,8 @@ class NudgeScheduler:
         event(log, "scheduler_stopped")
 
 
-def start_scheduler(services: "Services") -> NudgeScheduler:
+def start_scheduler(services: "Services", first_sweep_after: float = 30.0) -> NudgeScheduler:
     """Start the jobs in a background thread; call ``.shutdown()`` on the result when the process stops."""
     scheduler = NudgeScheduler(services)
-    scheduler.start()
+    scheduler.start(first_sweep_after)
     return scheduler

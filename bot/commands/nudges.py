@@ -147,7 +147,7 @@ def register(cli: click.Group) -> None:
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-        scheduler = start_scheduler(services)
+        scheduler = start_scheduler(services, first_sweep_after=0.0)
         click.echo(f"Scheduler running: a sweep every {settings.sweep_minutes} minutes. Press Ctrl+C to stop.")
         try:
             stop.wait()

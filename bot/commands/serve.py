@@ -24,8 +24,10 @@ def register(cli: click.Group) -> None:
     @cli.command("serve")
     @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
     @click.option("--port", default=3000, show_default=True, type=int, help="Port to listen on.")
+    @click.option("--scheduler/--no-scheduler", "with_scheduler", default=True, show_default=True,
+                  help="Also run the nudge scheduler (turn off when `commissioning-bot scheduler` runs separately).")
     @click.pass_obj
-    def serve(settings: Settings, host: str, port: int) -> None:
+    def serve(settings: Settings, host: str, port: int, with_scheduler: bool) -> None:
         """Run the chat endpoints: POST /slack/events (or Slack's Socket Mode) and GET /healthz."""
         import sys
 
@@ -61,9 +63,16 @@ def register(cli: click.Group) -> None:
             if isinstance(error, SlackNotConfigured):
                 raise click.ClickException(str(error)) from error
             raise
+        scheduler = None
+        if with_scheduler:
+            from bot.scheduler import start_scheduler
+
+            scheduler = start_scheduler(services)
         try:
             # Our own logging set-up stays in charge (log_config=None); uvicorn's access log would repeat every request.
             uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
         finally:
+            if scheduler is not None:
+                scheduler.shutdown()
             if socket_mode is not None:
                 socket_mode.close()
