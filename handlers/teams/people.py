@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from microsoft_agents.activity import Activity
+from sqlalchemy.exc import IntegrityError
 
 from bot.logging import event
 from handlers.teams.connector import ConnectorClient, ConnectorError
@@ -112,6 +113,10 @@ class TeamsPeople:
                 self._remember_reference(person, reference)
         except PersonError as error:
             event(log, "teams_person_not_saved", logging.WARNING, reason=str(error)[:200])
+        except IntegrityError:
+            # Teams sends conversationUpdate and installationUpdate together on install: the other
+            # activity's thread saved this person first, which is just as good.
+            person = self._people.find_by_teams_id(aad)
         if person is None:
             return None
         return PersonRef.from_person(person)

@@ -4,6 +4,7 @@ running server's /api/messages, asserting on the HTTP answer and on what the Con
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from handlers.teams.constants import CARD_VERSION
 from storage.events import ProcessedEvents
@@ -153,3 +154,15 @@ def test_the_bots_own_messages_are_ignored(teams, member) -> None:
     assert teams.post(activity).status_code == 200
     time.sleep(0.4)
     assert teams.connector.posted_to(_chat(member)) == []
+
+
+def test_simultaneous_install_activities_store_one_person(teams, member) -> None:
+    # Teams sends conversationUpdate and installationUpdate at the same moment when the app is added.
+    url = teams.connector.service_url
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(teams.post, [A.install(url, member), A.installation_update(url, member, "add")]))
+    assert [a.status_code for a in answers] == [200, 200]
+    [welcome] = teams.connector.wait_for(1, _chat(member))
+    time.sleep(0.3)
+    matching = [p for p in teams.people.list_all() if p.teams_user_id == member.aad_object_id]
+    assert len(matching) == 1 and matching[0].teams_conversation_ref["conversation_id"] == _chat(member)
