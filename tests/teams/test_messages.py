@@ -4,11 +4,13 @@ running server's /api/messages, asserting on the HTTP answer and on what the Con
 from __future__ import annotations
 
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from handlers.teams.constants import CARD_VERSION
 from storage.events import ProcessedEvents
 from tests.teams import activities as A
+from tests.teams.fakes import Member
 from tests.teams.ids import BOT_ID, TENANT_ID
 
 
@@ -166,3 +168,26 @@ def test_simultaneous_install_activities_store_one_person(teams, member) -> None
     time.sleep(0.3)
     matching = [p for p in teams.people.list_all() if p.teams_user_id == member.aad_object_id]
     assert len(matching) == 1 and matching[0].teams_conversation_ref["conversation_id"] == _chat(member)
+
+
+def test_an_at_mention_names_a_colleague_in_the_review_conversation(teams, member) -> None:
+    url = teams.connector.service_url
+    colleague = Member(id=f"29:{uuid.uuid4().hex}", aad_object_id=str(uuid.uuid4()),
+                       name=f"Priya {uuid.uuid4().hex[:5]}", email=f"priya.{uuid.uuid4().hex[:5]}@council.gov.uk")
+    teams.connector.add_member(colleague)  # a member of the channel the bot has never met
+    thread = str(1700000100000 + uuid.uuid4().int % 100000)
+    conversation = A.channel_thread(thread)["id"]
+    answers = ["start a review", f"Carers support {uuid.uuid4().hex[:4]}", "ok",
+               "Carers have a break when they need one", "strategic"]
+    for number, text in enumerate(answers, 1):
+        teams.post(A.mention(url, member, text, thread=thread))
+        teams.connector.wait_for(number, conversation)
+    asked = teams.connector.posted_to(conversation)[-1].all_text
+    assert "lead commissioner" in asked.lower()
+
+    teams.post(A.mention(url, member, f"<at>{colleague.name}</at>", thread=thread, others=[colleague]))
+    after = teams.connector.wait_for(len(answers) + 1, conversation)[-1].all_text
+    assert "portfolio holder" in after.lower()
+    # Teams said who was mentioned; the member record gave their AAD id and email, and they are now known.
+    known = teams.people.find_by_teams_id(colleague.aad_object_id)
+    assert known is not None and known.email == colleague.email
