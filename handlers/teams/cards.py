@@ -163,8 +163,11 @@ def render_form_card(
     spec: FormSpec,
     values: Mapping[str, str] | None = None,
     mode: ActionMode = "execute",
+    verb: str = VERB_REVIEW_FORM_SUBMIT,
 ) -> dict[str, Any]:
-    """The form, keeping what the officer typed; each error or warning sits right under its field."""
+    """The form, keeping what the officer typed; each error or warning sits right under its field.
+
+    Another feature's form (feedback) passes its own ``verb`` and handles it with ``TeamsBot.register_verb``."""
     values = values or {}
     body: list[dict[str, Any]] = [text_block(spec.title, size="Large", weight="Bolder")]
     if spec.errors:
@@ -184,7 +187,7 @@ def render_form_card(
         elif field.help:
             items.append(text_block(field.help, isSubtle=True, size="Small", spacing="None"))
         body.append({"type": "Container", "spacing": "Medium", "items": items})
-    data = {DATA_VERB: VERB_REVIEW_FORM_SUBMIT, DATA_FLOW: spec.flow, DATA_CONFIRMED: sorted(spec.warnings)}
+    data = {DATA_VERB: verb, DATA_FLOW: spec.flow, DATA_CONFIRMED: sorted(spec.warnings)}
     return card(body, [action(spec.submit_label, data, mode, "positive")])
 
 

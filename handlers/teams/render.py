@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.teams.cards import ActionMode, attachment, render_answer_card, render_form_card, render_reply_card
+from handlers.teams.cards import (
+    ActionMode,
+    attachment,
+    button_action,
+    render_answer_card,
+    render_form_card,
+    render_reply_card,
+)
 from workflows.replies import Reply, ReplyKind
 
 
@@ -14,8 +21,6 @@ def reply_activity(reply: Reply, *, question: str | None = None, mode: ActionMod
     if reply.form is not None:
         content = render_form_card(reply.form, mode=mode)
         if reply.buttons:
-            from handlers.teams.cards import button_action
-
             content["actions"] = [*content.get("actions", []), *(button_action(b, mode) for b in reply.buttons)]
     elif reply.kind is ReplyKind.ANSWER and question:
         content = render_answer_card(reply, question, mode)
