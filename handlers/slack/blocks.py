@@ -90,12 +90,9 @@ def context(text: str) -> Block:
 
 
 def button(label: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "button",
-        "text": plain(label, MAX_BUTTON_LABEL),
-        "action_id": action_id,
-        "value": value[:MAX_BUTTON_VALUE],
-    }
+    element: dict[str, Any] = {"type": "button", "text": plain(label, MAX_BUTTON_LABEL), "action_id": action_id}
+    if value:  # Slack refuses an empty value; a button that needs none simply has no value
+        element["value"] = value[:MAX_BUTTON_VALUE]
     if style in ("primary", "danger"):
         element["style"] = style
     return element

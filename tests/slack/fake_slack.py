@@ -96,8 +96,8 @@ def check_blocks(blocks: list[dict[str, Any]], limit: int) -> None:
                 if element.get("type") == "button":
                     if len(element["text"]["text"]) > 75:
                         raise BlockKitError("button text over 75 characters")
-                    if len(element.get("value", "")) > 2000:
-                        raise BlockKitError("button value over 2000 characters")
+                    if "value" in element and not 0 < len(element["value"]) <= 2000:
+                        raise BlockKitError("button value must be 1 to 2000 characters")
         if kind == "context" and len(elements) > 10:
             raise BlockKitError("more than 10 context elements")
 

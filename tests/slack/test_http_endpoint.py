@@ -384,3 +384,24 @@ def test_a_429_is_waited_out_and_the_answer_posted_once(world) -> None:
     assert refused and posted.at - refused[-1].at >= 0.9
     time.sleep(0.5)
     assert len(world.fake.calls_to("chat.postMessage", channel="C0RATELIM1")) == 1
+
+
+def test_a_retry_reaching_a_restarted_server_is_still_answered_once(world) -> None:
+    from bot.app import Services
+    from bot.server import build_server
+    from tests.slack.harness import LoopbackServer, SlackSender
+
+    ts = world.slack.new_ts()
+    event = {"type": "app_mention", "user": PRIYA, "text": f"<@{BOT_USER_ID}> who scrutinises decisions?",
+             "ts": ts, "channel": "C0RESTART1", "event_ts": ts}
+    world.slack.event(event, event_id="Ev0RESTART01")
+    world.fake.wait_for("chat.postMessage", channel="C0RESTART1")
+    # A second server process on the same database, as after a restart (no warm-up needed to spot a duplicate).
+    restarted = LoopbackServer(build_server(Services(world.services.settings), warm_up=False)).start()
+    try:
+        retry = SlackSender(restarted.url, world.fake).event(event, event_id="Ev0RESTART01", retry=1)
+        assert (retry.status_code, retry.content) == (200, b"")
+    finally:
+        restarted.stop()
+    time.sleep(0.5)
+    assert len(world.fake.calls_to("chat.postMessage", channel="C0RESTART1")) == 1
