@@ -191,7 +191,8 @@ class ConnectorClient:
         attempt = 0
         while True:
             attempt += 1
-            if call.conversation is not None and call.method == "POST":
+            if call.conversation is not None:
+                # Posts and edits alike count towards Teams' per-conversation limit.
                 self._pacer.wait(call.conversation)
             headers = {"Authorization": f"Bearer {self._tokens.token()}"}
             try:
