@@ -405,3 +405,14 @@ def test_a_retry_reaching_a_restarted_server_is_still_answered_once(world) -> No
         restarted.stop()
     time.sleep(0.5)
     assert len(world.fake.calls_to("chat.postMessage", channel="C0RESTART1")) == 1
+
+
+def test_rating_an_answer_given_to_a_slash_command_thanks_the_officer_privately(world) -> None:
+    _, url, _ = world.slack.slash_command(OWEN, "ask what does the Plan stage cover?")
+    [answer] = world.fake.wait_for("response_url", url=url.split(world.fake.url)[1])
+    not_helpful = next(e for e in buttons_of(answer.args["blocks"]) if e["action_id"].startswith(Actions.NOT_HELPFUL))
+    press_url = world.fake.response_url()
+    world.slack.press(OWEN, not_helpful, channel="C0GENERAL1", ephemeral_response_url=press_url)
+    [thanks] = world.fake.wait_for("response_url", url=press_url.split(world.fake.url)[1])
+    assert thanks.args["text"].startswith("Thanks: marked as not helpful.")
+    assert thanks.args["replace_original"] is False

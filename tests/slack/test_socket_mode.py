@@ -71,3 +71,19 @@ def test_a_slash_command_is_acknowledged_and_answered(socket_world) -> None:
     sockets.wait_for_ack(envelope)
     [reply] = fake.wait_for("response_url", url=response_url.split(fake.url)[1])
     assert "/commissioning new" in str(reply.args["blocks"])
+
+
+def test_modal_field_errors_travel_back_in_the_envelope_acknowledgement(socket_world) -> None:
+    from handlers.slack import constants as C
+
+    fake, sockets = socket_world
+    envelope = sockets.push("interactive", {
+        "type": "view_submission", "team": {"id": TEAM_ID}, "user": {"id": ALICE, "team_id": TEAM_ID},
+        "api_app_id": "A0COMMAPP1", "trigger_id": fake.new_trigger_id(),
+        "view": {"id": "V0SOCKET01", "type": "modal", "callback_id": C.ADVANCE_REASON_CALLBACK,
+                 "private_metadata": '{"review": 1, "stage": "Analyse"}', "blocks": [],
+                 "state": {"values": {C.ADVANCE_REASON_BLOCK: {"value": {"type": "plain_text_input", "value": " "}}}}},
+    }, accepts_response_payload=True)
+    ack = sockets.wait_for_ack(envelope)
+    assert ack["payload"] == {"response_action": "errors",
+                              "errors": {C.ADVANCE_REASON_BLOCK: "Please say why the stage can be finished."}}

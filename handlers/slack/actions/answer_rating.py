@@ -31,7 +31,11 @@ def register(app: App, slack: SlackContext) -> None:
             text = "Thanks for rating this answer."
             if press.in_channel_message:
                 slack.client.chat_update(channel=press.channel_id, ts=press.message_ts, text=text, blocks=rated)
-            else:
+            elif press.message_blocks:
                 respond(text=text, blocks=rated, replace_original=True, response_type="ephemeral")
+            else:
+                # Slack does not send an ephemeral message's blocks back, so the answer cannot be redrawn:
+                # leave it as it is and thank the officer underneath.
+                respond(text=rated[-1]["elements"][0]["text"], replace_original=False, response_type="ephemeral")
 
         slack.later("answer_rated", thank)
