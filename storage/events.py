@@ -9,6 +9,7 @@ server processes sharing the database, gets True.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from contextlib import nullcontext
 from datetime import datetime, timedelta
@@ -71,11 +72,7 @@ class ProcessedEvents:
         """
         if not event_id:
             raise ValueError("an event needs an id to be de-duplicated")
-        # Ids longer than the column are hashed rather than cut, so two long ids never collide by their prefix.
-        if len(event_id) > MAX_EVENT_ID:
-            import hashlib
-
-            event_id = "sha256:" + hashlib.sha256(event_id.encode()).hexdigest()
+        event_id = self._fit(event_id)
         values = {"platform": platform, "event_id": event_id, "received_at": self._clock()}
         dialect = self._database.dialect
         with self._write_lock, self._database.engine.begin() as connection:
@@ -89,6 +86,38 @@ class ProcessedEvents:
             except IntegrityError:
                 return False
             return True
+
+    def remember(self, platform: str, key: str) -> None:
+        """Record (or refresh) a key without asking whether it is new, e.g. a Slack thread the app is taking part in;
+        it is kept for KEEP_EVENTS_FOR after the last refresh."""
+        key = self._fit(key)
+        values = {"platform": platform, "event_id": key, "received_at": self._clock()}
+        dialect = self._database.dialect
+        with self._write_lock, self._database.engine.begin() as connection:
+            if dialect in ("sqlite", "postgresql"):
+                insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(_table).values(**values)
+                connection.execute(insert.on_conflict_do_update(
+                    index_elements=["platform", "event_id"], set_={"received_at": values["received_at"]}))
+                return
+            updated = connection.execute(_table.update().where(
+                (_table.c.platform == platform) & (_table.c.event_id == key)).values(received_at=values["received_at"]))
+            if not updated.rowcount:
+                connection.execute(_table.insert().values(**values))
+
+    def seen(self, platform: str, key: str) -> bool:
+        """Whether the key has been recorded (and not yet purged)."""
+        key = self._fit(key)
+        with self._database.engine.connect() as connection:
+            found = connection.execute(sa.select(_table.c.id).where(
+                (_table.c.platform == platform) & (_table.c.event_id == key)).limit(1)).first()
+        return found is not None
+
+    @staticmethod
+    def _fit(key: str) -> str:
+        # Ids longer than the column are hashed rather than cut, so two long ids never collide by their prefix.
+        if len(key) > MAX_EVENT_ID:
+            return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+        return key
 
     def purge(self, older_than: timedelta = KEEP_EVENTS_FOR) -> int:
         """Forget events received before ``older_than`` ago; returns how many rows went."""

@@ -55,3 +55,5 @@ HOME_NEW_REVIEW = Actions.OPEN_REVIEW_FORM
 # --- conversation keys --------------------------------------------------------------
 
 PLATFORM = "slack"
+# Threads the app has answered in, kept in the processed-event table so follow-ups need no mention.
+THREAD_PLATFORM = "slack-thread"

@@ -20,7 +20,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from bot.logging import event
 from handlers.slack import blocks
-from handlers.slack.constants import PLATFORM
+from handlers.slack.constants import PLATFORM, THREAD_PLATFORM
 from handlers.slack.people import SlackPeople, slack_people_resolver
 from storage.events import ProcessedEvents
 from storage.people import PeopleRepository
@@ -164,6 +164,10 @@ class SlackContext:
             event(log, "slack_reply_failed", logging.ERROR, error=type(error).__name__, detail=str(error)[:300])
             replies = [Reply(SORRY, ReplyKind.PROBLEM)]
         self.post(channel, replies, thread_ts)
+
+    def join_thread(self, team_id: str, channel: str, thread_ts: str) -> None:
+        """Remember that we answered in this thread, so replies in it are read without a mention."""
+        self.processed_events.remember(THREAD_PLATFORM, thread_key(team_id, channel, thread_ts))
 
     def respond(self, respond: Callable[..., Any], replies: Sequence[Reply], replace_original: bool = False) -> None:
         """Answer through a slash command's or button's ``response_url``: only the officer sees it."""

@@ -6,8 +6,9 @@ retry it) when it is:
 
 - from this app itself or from any other bot (no bot-to-bot loops);
 - an edit, a deletion or another message subtype (an edited question is not a new one);
-- a channel message that does not mention the app (those arrive as ``app_mention``),
-  or a mention inside a direct message (the ``message.im`` event answers those);
+- a channel message that does not mention the app (mentions arrive as ``app_mention``), unless
+  it is a reply in a thread the app has answered in (a follow-up needs no second mention);
+- a mention inside a direct message (the ``message.im`` event answers those);
 - the App Home's Messages tab opening (only the Home tab is drawn);
 - an event we have already handled: Slack retries (``X-Slack-Retry-Num``) when an
   acknowledgement is slow or lost, and the event id is remembered in the database,
@@ -23,12 +24,17 @@ from typing import Any, Callable
 from slack_bolt import BoltRequest, BoltResponse
 
 from bot.logging import event as log_event
-from handlers.slack.constants import PLATFORM
+from handlers.slack.constants import PLATFORM, THREAD_PLATFORM
+from handlers.slack.context import thread_key
 from storage.events import ProcessedEvents
 
 log = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 3600
+
+
+def is_thread_reply(event: dict[str, Any]) -> bool:
+    return bool(event.get("thread_ts")) and event.get("thread_ts") != event.get("ts")
 
 
 def reason_to_ignore(event: dict[str, Any], bot_user_id: str | None) -> str | None:
@@ -39,11 +45,15 @@ def reason_to_ignore(event: dict[str, Any], bot_user_id: str | None) -> str | No
     if kind == "message":
         if event.get("subtype"):
             return f"subtype_{event['subtype']}"
-        if event.get("channel_type") != "im":
-            return "channel_message_without_mention"
         if not event.get("user"):
             return "no_user"
-        return None
+        if event.get("channel_type") == "im":
+            return None
+        if not is_thread_reply(event):
+            return "channel_message_without_mention"
+        if bot_user_id and f"<@{bot_user_id}" in event.get("text", ""):
+            return "mention_answered_as_app_mention"
+        return None  # a reply in a thread: answered only if it is a thread we are in (checked against the database)
     if kind == "app_mention":
         if event.get("subtype") or event.get("edited"):
             return "edited_mention"
@@ -74,6 +84,11 @@ class EventPrefilter:
         if reason is not None:
             log_event(log, "slack_event_ignored", logging.DEBUG, event_type=slack_event.get("type"), reason=reason)
             return BoltResponse(status=200, body="")
+        if slack_event.get("type") == "message" and slack_event.get("channel_type") != "im":
+            key = thread_key(body.get("team_id", ""), slack_event.get("channel", ""), slack_event["thread_ts"])
+            if not self._processed().seen(THREAD_PLATFORM, key):
+                log_event(log, "slack_event_ignored", logging.DEBUG, event_type="message", reason="not_our_thread")
+                return BoltResponse(status=200, body="")
         event_id = body.get("event_id")
         if event_id and not self._processed().first_time(PLATFORM, str(event_id)):
             log_event(log, "slack_event_duplicate", event_type=slack_event.get("type"), retry=retry,

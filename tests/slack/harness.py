@@ -120,6 +120,12 @@ class SlackSender:
             slack_event["thread_ts"] = thread_ts
         return self.event(slack_event, **options), ts
 
+    def thread_reply(self, user: str, channel: str, text: str, *, thread_ts: str, **options: Any) -> httpx.Response:
+        """A reply in a channel thread without a mention (Slack sends it as ``message.channels``)."""
+        ts = self.new_ts()
+        return self.event({"type": "message", "channel_type": "channel", "user": user, "text": text, "ts": ts,
+                           "thread_ts": thread_ts, "channel": channel, "event_ts": ts}, **options)
+
     def direct_message(self, user: str, text: str, *, channel: str | None = None, **options: Any) -> httpx.Response:
         ts = self.new_ts()
         return self.event({"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,

@@ -87,6 +87,12 @@ def test_modal_values_are_read_back_as_text_per_field() -> None:
     ({"type": "message", "channel_type": "im", "user": "UBOT", "text": "me"}, "from_a_bot"),
     ({"type": "message", "channel_type": "im", "bot_id": "B2", "text": "beep"}, "from_a_bot"),
     ({"type": "message", "channel_type": "channel", "user": "U1", "text": "hi"}, "channel_message_without_mention"),
+    ({"type": "message", "channel_type": "channel", "user": "U1", "text": "hi", "ts": "2.0", "thread_ts": "2.0"},
+     "channel_message_without_mention"),
+    ({"type": "message", "channel_type": "channel", "user": "U1", "text": "and then?", "ts": "2.1",
+      "thread_ts": "2.0"}, None),
+    ({"type": "message", "channel_type": "group", "user": "U1", "text": "<@UBOT> and then?", "ts": "2.1",
+      "thread_ts": "2.0"}, "mention_answered_as_app_mention"),
     ({"type": "app_home_opened", "user": "U1", "tab": "messages"}, "messages_tab"),
     ({"type": "reaction_added", "user": "U1"}, "not_an_event_we_answer"),
 ])

@@ -124,10 +124,18 @@ def test_a_follow_up_in_the_same_thread_is_read_in_context(world) -> None:
     calls = world.fake.wait_for("chat.postMessage", count=2, channel="C0THREADS1")
     assert calls[1].args["thread_ts"] == ts
     assert "(2/" in text_of(calls[1].args["blocks"])  # the thread's review conversation moved on
-    # A new mention elsewhere in the channel is a new conversation: a question, not the next answer.
-    world.slack.mention(OWEN, "C0THREADS1", "Home care review 2026")
+    # A reply in the thread needs no mention: the thread is one the app has answered in.
+    world.slack.thread_reply(OWEN, "C0THREADS1", "ok", thread_ts=ts)
     calls = world.fake.wait_for("chat.postMessage", count=3, channel="C0THREADS1")
-    assert "(3/" not in text_of(calls[2].args["blocks"])
+    assert calls[2].args["thread_ts"] == ts and "(3/" in text_of(calls[2].args["blocks"])
+    # A reply in someone else's thread, where the app never answered, is not read at all.
+    world.slack.thread_reply(OWEN, "C0THREADS1", "ok", thread_ts=world.slack.new_ts())
+    # A new mention elsewhere in the channel is a new conversation: a question, not the next answer.
+    _, fresh_ts = world.slack.mention(OWEN, "C0THREADS1", "Home care review 2026")
+    calls = world.fake.wait_for("chat.postMessage", count=4, channel="C0THREADS1")
+    assert calls[3].args["thread_ts"] == fresh_ts and "(4/" not in text_of(calls[3].args["blocks"])
+    time.sleep(0.5)
+    assert len(world.fake.calls_to("chat.postMessage", channel="C0THREADS1")) == 4
     assert world.people.find_by_slack_id(OWEN).timezone == "Europe/Dublin"
 
 

@@ -58,3 +58,19 @@ def test_purge_forgets_old_events_only(database) -> None:
     assert events.purge(timedelta(days=1)) == 1
     assert events.first_time("slack", "EvOld") is True
     assert events.first_time("slack", "EvNew") is False
+
+
+def test_remembered_keys_are_seen_and_refreshing_keeps_them_from_the_purge(database) -> None:
+    clock = Clock()
+    events = ProcessedEvents(database, clock=clock)
+    assert events.seen("slack-thread", "slack:T1:C1:1.1") is False
+    events.remember("slack-thread", "slack:T1:C1:1.1")
+    assert events.seen("slack-thread", "slack:T1:C1:1.1") is True
+    clock.now += timedelta(hours=20)
+    events.remember("slack-thread", "slack:T1:C1:1.1")  # a follow-up refreshes it
+    clock.now += timedelta(hours=20)
+    assert events.purge(timedelta(days=1)) == 0
+    assert events.seen("slack-thread", "slack:T1:C1:1.1") is True
+    assert events.seen("slack-thread", "y" * 400) is False
+    events.remember("slack-thread", "y" * 400)
+    assert events.seen("slack-thread", "y" * 400) is True

@@ -1,5 +1,5 @@
 """``@Commissioning <question>`` in a channel: answered in a thread; the thread is the conversation,
-so a follow-up mention in it is read in context."""
+so a follow-up in it (with or without a mention) is read in context."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def register(app: App, slack: SlackContext) -> None:
 
         def answer() -> None:
             user = slack.user(event["user"], thread_key(team_id, channel, thread_ts))
+            # Joined before answering, so a follow-up sent the moment the answer appears is not missed.
+            slack.join_thread(team_id, channel, thread_ts)
             slack.post_or_apologise(channel, lambda: slack.dialogue.handle(user, text), thread_ts=thread_ts)
 
         slack.later("app_mention", answer)
