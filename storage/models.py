@@ -240,12 +240,47 @@ class NotificationLedger(StorageModel, table=True):
     last_error: Optional[str] = Field(default=None, max_length=2000)
 
 
-# --- feedback (used by the feedback requests) ---------------------------------
+# --- feedback (workflows/feedback.py, storage/feedback.py) ---------------------
+#
+# A *round* is one request for feedback as the lead sees it (a review, a question
+# set, a closing date). Each stakeholder asked gets a ``feedback_request`` row:
+# that row is the only place that says "this person was asked / has answered",
+# and it is what stops reminders and second answers. Responses hang off the
+# round, never off a person's request row, so an anonymous response cannot be
+# joined back to whoever gave it.
+
+
+class FeedbackRoundKind(str, Enum):
+    REQUESTED = "requested"  # a lead or stage owner asked named stakeholders
+    UNSOLICITED = "unsolicited"  # anyone's feedback on a review, given from its card or the App Home
+
+
+class FeedbackRound(StorageModel, table=True):
+    __tablename__ = "feedback_round"
+    __table_args__ = (sa.Index("ix_feedback_round_review_kind", "review_id", "kind"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="review.id", ondelete="CASCADE")
+    kind: str = Field(default=FeedbackRoundKind.REQUESTED.value, max_length=20)
+    question_set: str = Field(max_length=100)
+    question_set_version: int
+    # The questions as asked: old responses keep their wording whatever the configuration says later.
+    questions: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_column())
+    # The last day answers are taken (inclusive, in the council's timezone); None for unsolicited feedback.
+    closes_on: Optional[date] = Field(default=None)
+    requested_by: str = Field(max_length=200)
+    requested_by_person_id: Optional[int] = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
 
 
 class FeedbackRequest(StorageModel, table=True):
+    """One stakeholder asked in one round; ``status`` becomes "answered" once they answer (named or not)."""
+
     __tablename__ = "feedback_request"
-    __table_args__ = (sa.Index("ix_feedback_request_person_status", "person_id", "status"),)
+    __table_args__ = (
+        sa.Index("ix_feedback_request_person_status", "person_id", "status"),
+        sa.UniqueConstraint("round_id", "person_id", name="uq_feedback_request_round_person"),
+    )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     review_id: int = Field(foreign_key="review.id", ondelete="CASCADE", index=True)
@@ -256,18 +291,35 @@ class FeedbackRequest(StorageModel, table=True):
     requested_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
     due_at: Optional[datetime] = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    round_id: Optional[int] = Field(default=None, foreign_key="feedback_round.id", ondelete="CASCADE")
 
 
 class FeedbackResponse(StorageModel, table=True):
-    __tablename__ = "feedback_response"
+    """One answer to a round. An anonymous one has no person, no time and no link to a request row.
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    request_id: int = Field(foreign_key="feedback_request.id", ondelete="CASCADE", index=True)
-    person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
-    # 1 (poor) to 5 (excellent); None when the person only wrote comments.
-    rating: Optional[int] = Field(default=None)
-    comment: Optional[str] = Field(default=None, max_length=5000)
-    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    The id is random rather than a sequence, so the order of rows says nothing about who answered when.
+    ``edit_token_hash`` is the SHA-256 of a random secret handed only to the person who answered
+    anonymously (inside their form's hidden data); showing it again is the only way to change the answer.
+    """
+
+    __tablename__ = "feedback_response"
+    __table_args__ = (
+        sa.UniqueConstraint("round_id", "person_id", name="uq_feedback_response_round_person"),
+        sa.Index("ix_feedback_response_round_id", "round_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    round_id: int = Field(foreign_key="feedback_round.id", ondelete="CASCADE")
+    anonymous: bool = Field(default=False)
+    # None when anonymous. Named answers keep the person so they can be shown and edited.
+    person_id: Optional[int] = Field(default=None, foreign_key="person.id", ondelete="CASCADE")
+    # {"outcomes": 4, ...}: 1 (very poor) to 5 (very good) per rating question.
+    ratings: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
+    # {"what_worked": "...", ...} per free-text question.
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
+    edit_token_hash: Optional[str] = Field(default=None, max_length=64, unique=True)
+    # The day a named answer was last given; None for anonymous answers (a time could single someone out).
+    answered_on: Optional[date] = Field(default=None)
 
 
 # --- audit ---------------------------------------------------------------------
