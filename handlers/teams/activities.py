@@ -158,6 +158,11 @@ class TeamsBot:
         for action_id in action_ids:
             self._press_handlers[action_id] = handler
 
+    def use_feedback(self, feedback: FeedbackCommand) -> None:
+        """Run the typed ``feedback <review>`` command with the feedback feature's own handler."""
+        self._feedback = feedback
+        self._runner = None  # built again, with it, on the next command
+
     def register_verb(self, verb: str, handler: VerbHandler) -> None:
         """Route a card's own submit verb (a form another feature renders with :mod:`cards`) to ``handler``."""
         self._verb_handlers[verb] = handler

@@ -115,3 +115,13 @@ def test_a_nudges_snooze_and_reassign_buttons(teams, member) -> None:
     done = teams.post(A.card_action(url, member, {**submit, "new_owner": colleague})).json()["value"]
     assert "now belongs to" in " ".join(block.get("text", "") for block in done["body"])
     assert teams.services.reviews.get(review.id).stage("Analyse").owner.email == colleague
+
+
+def test_the_feedback_command_runs_the_feedback_features_handler(teams, member) -> None:
+    url = teams.connector.service_url
+    teams.post(A.install(url, member))
+    teams.connector.wait_for(1, _chat(member))
+    teams_adapter(teams.services).bot.use_feedback(
+        lambda user, argument: [Reply(f"Feedback for {argument} requested by {user.display_name}.")])
+    teams.post(A.message(url, member, "feedback 12"))
+    assert f"Feedback for 12 requested by {member.name}." in teams.connector.wait_for(2, _chat(member))[1].all_text
