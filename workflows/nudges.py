@@ -192,7 +192,10 @@ def stage_status(due: date, completed: bool, today: date, policy: NudgePolicy, *
         return StageStatus.DONE
     if due < today:
         return StageStatus.OVERDUE
-    if policy.calendar.working_days_between(today, due) <= policy.due_soon_window:
+    # Far enough ahead that no run of weekends and bank holidays could bring it into the window (a cheap test
+    # first: a digest asks this of every stage of every review).
+    far = (due - today).days > 2 * policy.due_soon_window + 10
+    if not far and policy.calendar.working_days_between(today, due) <= policy.due_soon_window:
         return StageStatus.DUE_SOON
     return StageStatus.ON_TRACK if current else StageStatus.NOT_STARTED
 

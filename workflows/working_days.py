@@ -95,6 +95,10 @@ class WorkingCalendar:
     _holidays: dict[int, frozenset[date]] = field(default_factory=dict, init=False, repr=False)
     _running: dict[int, list[int]] = field(default_factory=dict, init=False, repr=False)
     _before_year: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+    # Memos: a sweep asks about the same few hundred dates tens of thousands of times.
+    _working: dict[date, bool] = field(default_factory=dict, init=False, repr=False)
+    _ordinals: dict[date, int] = field(default_factory=dict, init=False, repr=False)
+    _added: dict[tuple[date, int], date] = field(default_factory=dict, init=False, repr=False)
 
     # --- days ---------------------------------------------------------------------------
 
@@ -109,7 +113,10 @@ class WorkingCalendar:
         return found
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() < 5 and day not in self.bank_holidays(day.year)
+        found = self._working.get(day)
+        if found is None:
+            found = self._working[day] = day.weekday() < 5 and day not in self.bank_holidays(day.year)
+        return found
 
     def next_working_day(self, day: date) -> date:
         """``day`` itself when it is a working day, else the next one."""
@@ -125,6 +132,12 @@ class WorkingCalendar:
 
     def add_working_days(self, day: date, count: int) -> date:
         """The date ``count`` working days after ``day`` (before it, when negative)."""
+        found = self._added.get((day, count))
+        if found is None:
+            found = self._added[(day, count)] = self._add_working_days(day, count)
+        return found
+
+    def _add_working_days(self, day: date, count: int) -> date:
         step = 1 if count >= 0 else -1
         remaining = abs(count)
         while remaining:
@@ -139,7 +152,11 @@ class WorkingCalendar:
 
     def _ordinal(self, day: date) -> int:
         """Working days from 1 Jan 2000 up to and including ``day`` (only differences between two are used)."""
-        return self._working_days_before_year(day.year) + self._running_in_year(day.year)[day.timetuple().tm_yday - 1]
+        found = self._ordinals.get(day)
+        if found is None:
+            found = self._ordinals[day] = (self._working_days_before_year(day.year)
+                                           + self._running_in_year(day.year)[day.timetuple().tm_yday - 1])
+        return found
 
     def _running_in_year(self, year: int) -> list[int]:
         running = self._running.get(year)

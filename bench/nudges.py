@@ -1,0 +1,181 @@
+"""Benchmark: one nudge sweep over 10,000 open reviews with 4 stages each.
+
+Seeds a fresh database (300 officers in five timezones, 20 portfolio holders,
+reviews whose current stages fall before, on and after their due dates), then
+times, at Monday 09:30 in London:
+
+- **plan**: load the open reviews, people, snoozes and ledger keys, and work out
+  every nudge due (what ``commissioning-bot nudges preview`` does);
+- **plan + record**: the same, then claim each nudge in the notification ledger
+  and mark it sent, as a sweep does around each send. The "platform" here only
+  counts the messages, so the figure is the sweep's own cost, not Slack's.
+- **second sweep**: a sweep five minutes later, when everything is already in the
+  ledger (what runs every few minutes all day).
+
+SQLite always; PostgreSQL too when ``--postgres URL`` or ``TEST_DATABASE_URL`` is
+given (in a throwaway schema). Target: a sweep planned in under 2 s.
+
+    .venv/bin/python bench/nudges.py [--reviews 10000] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from storage.db import Database, open_database  # noqa: E402
+from storage.models import Person, ReviewStatus  # noqa: E402
+from storage.reviews import ReviewRepository  # noqa: E402
+from workflows.cycle import load_cycle  # noqa: E402
+from workflows.delivery import NudgeSweep, SendResult, SendStatus  # noqa: E402
+from workflows.nudges import NudgePolicy  # noqa: E402
+
+TARGET_SECONDS = 2.0
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)  # Monday 09:30 in London
+TODAY = NOW.date()
+ZONES = ["Europe/London"] * 6 + ["Europe/Dublin", "Europe/Paris", "America/New_York", "Asia/Kolkata"]
+
+
+class CountingPlatform:
+    """Accepts every message and counts it: the bench measures the sweep, not a chat platform."""
+
+    platform = "bench"
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def can_reach(self, person: Person) -> bool:
+        return bool(person.slack_user_id)
+
+    def send(self, person: Person, reply: object) -> SendResult:
+        self.sent += 1
+        return SendResult(SendStatus.SENT)
+
+
+def seed(database: Database, reviews: int, rng: random.Random) -> float:
+    started = time.perf_counter()
+    with database.engine.begin() as connection:
+        person = Person.__table__  # type: ignore[attr-defined]
+        now = datetime.now(timezone.utc)
+        rows = [{"name": f"Officer {n:03d}", "email": f"officer{n:03d}@council.gov.uk",
+                 "slack_user_id": f"U0OFF{n:05d}", "timezone": rng.choice(ZONES), "reachable": True,
+                 "created_at": now, "updated_at": now} for n in range(300)]
+        rows += [{"name": f"Cllr {n:02d}", "email": f"cllr{n:02d}@council.gov.uk", "slack_user_id": f"U0CLR{n:05d}",
+                  "timezone": "Europe/London", "reachable": True, "created_at": now, "updated_at": now}
+                 for n in range(20)]
+        connection.execute(person.insert(), rows)
+        ids = list(connection.execute(text("SELECT id FROM person ORDER BY id")).scalars())
+    officers, councillors = ids[:300], ids[300:]
+    cycle = load_cycle()
+    from sqlmodel import Session
+
+    for first in range(0, reviews, 1000):
+        review_rows, stage_rows = [], []
+        for n in range(first, min(first + 1000, reviews)):
+            created = datetime.now(timezone.utc)
+            review_rows.append({
+                "title": f"Review {n:05d}", "service": "Libraries", "outcomes": ["Better outcomes"],
+                "level": "operational", "lead_commissioner_id": rng.choice(officers),
+                "portfolio_holder_id": rng.choice(councillors), "status": ReviewStatus.OPEN.value,
+                "status_reason": None, "created_by": "bench", "created_at": created, "updated_at": created,
+            })
+            # The current stage is due anywhere from 30 working days ago to 60 ahead.
+            done = rng.randint(0, 3)
+            due = TODAY + timedelta(days=rng.randint(-40, 80))
+            stages = []
+            for position, definition in enumerate(cycle.stages):
+                stage_due = due + timedelta(days=30 * (position - done))
+                stages.append({
+                    "name": definition.name, "position": position, "owner_id": rng.choice(officers),
+                    "due_date": stage_due, "started_at": created if position <= done else None,
+                    "completed_at": created if position < done else None,
+                    "checklist": [{"item": item, "done": False} for item in definition.checklist],
+                    "completion_note": None, "completed_by": None,
+                })
+            stage_rows.append(stages)
+        with Session(database.engine) as session, session.begin():
+            ReviewRepository.insert_many(session, review_rows, stage_rows)
+    return time.perf_counter() - started
+
+
+def timed(work):  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    result = work()
+    return time.perf_counter() - started, result
+
+
+def run(label: str, url: str, reviews: int, repeat: int, seed_value: int) -> bool:
+    database = open_database(url)
+    try:
+        print(f"\n== {label}: {reviews:,} open reviews x 4 stages")
+        print(f"seeded in {seed(database, reviews, random.Random(seed_value)):.1f} s")
+        platform = CountingPlatform()
+        sweep = NudgeSweep(database, NudgePolicy(), [platform], clock=lambda: NOW)
+        sweep.plan(NOW)  # warm up: imports, holidays, the connection pool
+        gc.collect()
+        plans = []
+        for _ in range(repeat):
+            seconds, (plan, _) = timed(lambda: sweep.plan(NOW))
+            plans.append(seconds)
+        seconds_pending, _ = timed(lambda: sweep.pending(plan.nudges, NOW))
+        kinds = Counter(nudge.kind.value for nudge in plan.nudges)
+        median = statistics.median(plans)
+        print(f"plan one sweep            median {median:5.2f} s  max {max(plans):5.2f} s  ({repeat} runs) "
+              f"-> {len(plan.nudges):,} messages due, {len(plan.held):,} held; ledger check {seconds_pending:.2f} s")
+        print("  by kind: " + ", ".join(f"{kind} {count:,}" for kind, count in sorted(kinds.items())))
+        seconds, report = timed(lambda: sweep.run(NOW))
+        print(f"plan + record one sweep   {seconds:5.2f} s  -> {report.sent:,} messages recorded "
+              f"({seconds / max(report.sent, 1) * 1000:.2f} ms each to claim and mark sent)")
+        seconds, again = timed(lambda: sweep.run(NOW + timedelta(minutes=5)))
+        print(f"the next sweep (all sent) {seconds:5.2f} s  -> {again.sent} sent, {again.already_done:,} already sent")
+        ok = median < TARGET_SECONDS
+        print(f"target: plan under {TARGET_SECONDS:.0f} s -> {'met' if ok else 'NOT met'}")
+        return ok
+    finally:
+        database.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reviews", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"),
+                        help="PostgreSQL URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as folder:
+        run("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", args.reviews, args.repeat, args.seed)
+    if args.postgres:
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(args.postgres)
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
+            run("PostgreSQL", url.render_as_string(hide_password=False), args.reviews, args.repeat, args.seed)
+        finally:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()
+    else:
+        print("\n(PostgreSQL skipped: pass --postgres URL or set TEST_DATABASE_URL)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
