@@ -114,8 +114,10 @@ class SlackContext:
 
     # --- slow work -----------------------------------------------------------------------------
 
-    def later(self, task: str, work: Callable[[], None]) -> Future[None]:
-        """Run ``work`` after the acknowledgement; failures are logged (the work tells the officer itself)."""
+    def later(self, task: str, work: Callable[[], None],
+              tell_officer: Callable[[list[Reply]], None] | None = None) -> Future[None]:
+        """Run ``work`` after the acknowledgement. If it fails, the failure is logged and, when
+        ``tell_officer`` is given, the officer gets a plain apology rather than silence."""
 
         def run() -> None:
             self._let_acknowledgements_go_first()
@@ -124,6 +126,12 @@ class SlackContext:
             except Exception as error:  # noqa: BLE001 - a worker must survive any one request's failure
                 event(log, "slack_work_failed", logging.ERROR, task=task, error=type(error).__name__,
                       detail=str(error)[:300])
+                if tell_officer is not None:
+                    try:
+                        tell_officer([Reply(SORRY, ReplyKind.PROBLEM)])
+                    except Exception as apology_error:  # noqa: BLE001 - Slack itself may be what failed
+                        event(log, "slack_apology_failed", logging.WARNING, task=task,
+                              error=type(apology_error).__name__)
 
         return self._pool.submit(run)
 

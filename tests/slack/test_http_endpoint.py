@@ -424,3 +424,14 @@ def test_rating_an_answer_given_to_a_slash_command_thanks_the_officer_privately(
     [thanks] = world.fake.wait_for("response_url", url=press_url.split(world.fake.url)[1])
     assert thanks.args["text"].startswith("Thanks: marked as not helpful.")
     assert thanks.args["replace_original"] is False
+
+
+def test_work_that_fails_after_the_ack_ends_in_an_apology_not_silence(world) -> None:
+    broken = {"type": "button", "action_id": f"{C.REVIEW_ADVANCE}:0", "value": "not-a-review:Analyse",
+              "text": {"type": "plain_text", "text": "Mark Analyse done"}}
+    response, _ = world.slack.press(NEWBIE, broken, home=True)
+    assert response.status_code == 200
+    from tests.slack.fake_slack import wait_until
+
+    wait_until(lambda: any("Sorry, something went wrong on my side" in text_of(c.args["blocks"])
+                           for c in world.fake.calls_to("chat.postMessage", channel="D0NEWBIE01")))

@@ -30,4 +30,5 @@ def register(app: App, slack: SlackContext) -> None:
             else:
                 slack.respond(respond, replies())
 
-        slack.later("conversation_button", answer)
+        slack.later("conversation_button", answer,
+                    tell_officer=lambda replies: slack.direct_message(press.user_id, replies))

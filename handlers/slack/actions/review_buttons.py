@@ -37,7 +37,7 @@ def register(app: App, slack: SlackContext) -> None:
             if C.core_action_id(press.action_id) == C.REVIEW_ADVANCE:
                 publish_home(slack, press.user_id)
 
-        slack.later("review_button", run)
+        slack.later("review_button", run, tell_officer=lambda replies: slack.direct_message(press.user_id, replies))
 
     @app.action(C.action_pattern(C.REVIEW_ADVANCE_WITH_REASON))
     def ask_for_reason(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -32,4 +32,4 @@ def register(app: App, slack: SlackContext) -> None:
             user = slack.user(user_id, command_key(team_id, user_id))
             slack.respond(respond, slack.commands.run_command(user, parsed))
 
-        slack.later(f"command_{parsed.name}", run)
+        slack.later(f"command_{parsed.name}", run, tell_officer=lambda replies: slack.respond(respond, replies))

@@ -30,4 +30,4 @@ def register(app: App, slack: SlackContext) -> None:
             slack.join_thread(team_id, channel, thread_ts)
             slack.post_or_apologise(channel, lambda: slack.dialogue.handle(user, text), thread_ts=thread_ts)
 
-        slack.later("app_mention", answer)
+        slack.later("app_mention", answer, tell_officer=lambda replies: slack.post(channel, replies, thread_ts))

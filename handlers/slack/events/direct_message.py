@@ -29,4 +29,4 @@ def register(app: App, slack: SlackContext) -> None:
             if in_channel and thread_ts:
                 slack.join_thread(team_id, channel, thread_ts)
 
-        slack.later("message", answer)
+        slack.later("message", answer, tell_officer=lambda replies: slack.post(channel, replies, thread_ts))
