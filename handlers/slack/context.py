@@ -9,6 +9,7 @@ acknowledgement behind someone else's answer.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
@@ -68,6 +69,32 @@ def command_key(team_id: str, user_id: str) -> str:
     return f"{PLATFORM}:{team_id}:{user_id}:commands"
 
 
+class ChannelPacer:
+    """Keeps chat.postMessage near Slack's one message per second per channel.
+
+    A short burst (an answer split into a few messages) goes at once; beyond it, each channel
+    gets a message a second. Slack's 429s, if they come anyway, are waited out by the client.
+    """
+
+    def __init__(self, burst: int = 3, per_second: float = 1.0, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._burst, self._rate = burst, per_second
+        self._clock, self._sleep = clock, sleep
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, when)
+        self._lock = threading.Lock()
+
+    def wait_turn(self, channel: str) -> None:
+        with self._lock:
+            now = self._clock()
+            tokens, when = self._buckets.get(channel, (float(self._burst), now))
+            tokens = min(float(self._burst), tokens + (now - when) * self._rate) - 1
+            self._buckets[channel] = (tokens, now)
+            if len(self._buckets) > 10_000:  # forget quiet channels
+                self._buckets = {c: v for c, v in self._buckets.items() if now - v[1] < 60}
+        if tokens < 0:
+            self._sleep(-tokens / self._rate)
+
+
 class SlackContext:
     def __init__(self, services: "Services", client: WebClient) -> None:
         self.services = services
@@ -75,6 +102,7 @@ class SlackContext:
         self.client = client
         self.command = self.settings.slack_command
         self._last_request = 0.0
+        self.pacer = ChannelPacer()
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.slack_worker_threads),
                                         thread_name_prefix="slack-work")
 
@@ -159,6 +187,7 @@ class SlackContext:
         posted: list[str] = []
         for reply in replies:
             for message in blocks.render_reply_messages(reply):
+                self.pacer.wait_turn(channel)
                 response = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message.text,
                                                         blocks=message.blocks, unfurl_links=False)
                 posted.append(response["ts"])

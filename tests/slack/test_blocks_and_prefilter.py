@@ -98,3 +98,20 @@ def test_modal_values_are_read_back_as_text_per_field() -> None:
 ])
 def test_prefilter_reasons(event: dict, reason: str | None) -> None:
     assert reason_to_ignore(event, "UBOT") == reason
+
+
+def test_the_pacer_lets_a_short_burst_through_then_one_message_a_second_per_channel() -> None:
+    from handlers.slack.context import ChannelPacer
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 3))
+        now[0] += seconds
+
+    pacer = ChannelPacer(burst=3, per_second=1.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        pacer.wait_turn("C1")
+    pacer.wait_turn("C2")  # another channel has its own allowance
+    assert slept == [1.0, 1.0]
