@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from bot.config import Settings
 from bot.server import build_server
 from storage.people import PeopleRepository
 from tests.conftest import MODEL_DIR
+from tests.db_fixtures import DATABASE_KINDS, _create_schema, _drop_schema, postgres_url_for_schema
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.harness import SIGNING_SECRET, LoopbackServer, SlackSender
 
@@ -53,11 +55,17 @@ def add_fake_users(fake: FakeSlack) -> None:
     fake.add_user(NEWBIE, "Nia Evans", "nia.evans@council.gov.uk", tz="America/New_York")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackWorld]:
+@pytest.fixture(scope="module", params=DATABASE_KINDS)
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackWorld]:
+    """The product's server on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set."""
     fake = FakeSlack().start()
     add_fake_users(fake)
-    services = Services(slack_settings(tmp_path_factory.mktemp("slack-data"), fake))
+    schema = f"test_slack_{uuid.uuid4().hex[:10]}" if request.param == "postgres" else None
+    overrides = {}
+    if schema is not None:
+        _create_schema(schema)
+        overrides["database_url"] = postgres_url_for_schema(schema)
+    services = Services(slack_settings(tmp_path_factory.mktemp("slack-data"), fake, **overrides))
     server = LoopbackServer(build_server(services)).start()
     try:
         server.wait_until_ready()
@@ -65,3 +73,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackWorld]:
     finally:
         server.stop()
         fake.stop()
+        if schema is not None:
+            services.database.dispose()
+            _drop_schema(schema)
