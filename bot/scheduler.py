@@ -12,8 +12,8 @@ reference to the function, not the object):
 - ``nudge_sweep`` every ``SWEEP_MINUTES``: reminders, escalations and the
   weekly digests, each worked out per person and timezone inside the sweep
   (``workflows/delivery.py``), rather than a cron entry per person;
-- ``feedback_reminders`` hourly: calls :data:`FEEDBACK_REMINDERS_HOOK` when the
-  feedback feature provides it;
+- ``feedback_reminders`` hourly: calls :data:`FEEDBACK_REMINDERS_HOOK`, the feedback
+  feature's reminders (``workflows/feedback.py``);
 - ``purge_idle_conversations`` hourly: half-finished conversations idle for
   twice ``CONVERSATION_IDLE_MINUTES`` are removed.
 
@@ -55,8 +55,9 @@ log = logging.getLogger(__name__)
 JOB_SWEEP = "nudge_sweep"
 JOB_FEEDBACK = "feedback_reminders"
 JOB_PURGE = "purge_idle_conversations"
-# The feedback feature (issue 7) provides ``send_feedback_reminders(services, now) -> int`` here.
-FEEDBACK_REMINDERS_HOOK = "workflows.feedback_reminders:send_feedback_reminders"
+# The feedback feature's job: ``send_feedback_reminders(services, now) -> int`` (messages sent). Looked up by name
+# at run time, so the scheduler starts even in a build without the feedback feature.
+FEEDBACK_REMINDERS_HOOK = "workflows.feedback:send_feedback_reminders"
 
 # The process's running scheduler's services: job functions find them here (see the module docstring).
 _current: dict[str, "Services"] = {}

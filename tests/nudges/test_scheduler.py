@@ -47,6 +47,18 @@ def test_jobs_live_in_the_database_and_the_first_sweep_runs(database, database_s
         again.services.database.dispose()
 
 
-def test_feedback_reminders_wait_for_the_feedback_feature() -> None:
-    # No running scheduler in this process, and no hook yet: nothing is sent and nothing fails.
-    assert run_feedback_reminders() == 0
+def test_the_feedback_reminders_job_runs_the_feedback_features_hook(database, database_settings) -> None:
+    import importlib
+
+    from bot.scheduler import FEEDBACK_REMINDERS_HOOK
+
+    module, _, name = FEEDBACK_REMINDERS_HOOK.partition(":")
+    assert callable(getattr(importlib.import_module(module), name))
+    assert run_feedback_reminders() == 0  # no scheduler running in this process: nothing to do
+    scheduler = NudgeScheduler(Services(database_settings))
+    scheduler.start(first_sweep_after=3600)
+    try:
+        assert run_feedback_reminders() == 0  # no feedback requested yet
+    finally:
+        scheduler.shutdown()
+        scheduler.services.database.dispose()
