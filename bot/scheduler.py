@@ -35,8 +35,6 @@ from bot.logging import event
 from storage.nudges import SCHEDULER_JOBS_TABLE
 
 if TYPE_CHECKING:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
     from bot.app import Services
     from workflows.delivery import NudgeSweep, SweepReport
 
@@ -136,7 +134,7 @@ class NudgeScheduler:
 
         self.services = services
         store = SQLAlchemyJobStore(engine=services.database.engine, tablename=SCHEDULER_JOBS_TABLE)
-        self.scheduler: BackgroundScheduler = BackgroundScheduler(
+        self.scheduler = BackgroundScheduler(
             jobstores={"default": store},
             # A run missed while the bot was down is made up once, not once per missed slot.
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Optional
 
 import sqlalchemy as sa
 from sqlmodel import Column, Field

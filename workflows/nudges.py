@@ -260,7 +260,7 @@ class _Planner:
             self._local[person.timezone] = found
         return found
 
-    def offer(self, nudge: Nudge, person: Recipient, stage_id: int | None, snooze_marks: bool = True) -> None:
+    def offer(self, nudge: Nudge, person: Recipient) -> None:
         if not person.reachable:
             self.plan.held.append(Held(nudge, "marked unreachable (left, or blocked the app)"))
         elif not person.platforms:
@@ -303,7 +303,7 @@ class _Planner:
         if snoozed_until is not None and today < snoozed_until:
             self.plan.held.append(Held(nudge, f"snoozed until {_format(snoozed_until)}"))
             return
-        self.offer(nudge, person, stage.id)
+        self.offer(nudge, person)
 
     def _stage_nudge(self, review: "ReviewSummary", stage: Any, person: Recipient, mark: _Milestone, today: date,
                      owner_name: str | None) -> Nudge:
@@ -358,7 +358,7 @@ class _Planner:
         nudge = Nudge(kind=NudgeKind.DIGEST, person_id=holder.id, person_name=holder.name, review_id=anchor,
                       review_title=f"{_plural(len(lines), 'review')} in your portfolio", period=f"{year}-W{week:02d}",
                       why=why, digest=tuple(lines), feedback_waiting=feedback_waiting)
-        self.offer(nudge, holder, None)
+        self.offer(nudge, holder)
 
 
 def plan_nudges(
@@ -421,7 +421,7 @@ class TipSource(Protocol):
     def tip(self, stage_name: str) -> Tip | None: ...
 
 
-def compose_stage_message(nudge: Nudge, review: "ReviewSnapshot | None", tip: Tip | None, command_hint: str = ""):  # type: ignore[no-untyped-def]
+def compose_stage_message(nudge: Nudge, review: "ReviewSnapshot | None", tip: Tip | None):  # type: ignore[no-untyped-def]
     """The reminder as a platform-neutral reply: what is due, the stage's checklist, a tip, and four buttons."""
     from knowledge.models import Citation
     from workflows.nudge_actions import NudgeActions, stage_value
