@@ -49,6 +49,7 @@ __all__ = [
     "RoleSource",
     "parse_command",
     "parse_review_reference",
+    "default_feedback",
     "feedback_not_set_up",
 ]
 
@@ -141,13 +142,27 @@ class FeedbackCommand(Protocol):
 
 
 def feedback_not_set_up(user: "UserContext", argument: str) -> list[Reply]:
-    """TEMPORARY GAP until the feedback feature (issue 7) lands: the one command with nothing behind it.
-
-    The feedback feature replaces this by passing its own ``feedback=`` to :class:`CommandRunner`.
-    """
+    """What ``feedback`` says when the chat core has no review service to ask about (a terminal without a database)."""
     event(log, "feedback_command_not_set_up", platform=user.platform)
-    return [Reply("Feedback requests aren't set up yet, so I can't send them for you. "
+    return [Reply("Feedback requests aren't set up here, so I can't send them for you. "
                   "You can still see where a review stands with “status” and its number.", ReplyKind.INFO)]
+
+
+def default_feedback(dialogue: "Dialogue") -> FeedbackCommand:
+    """The feedback feature (``workflows/feedback.py``) over the chat core's own review service, built on first use."""
+    built: list[Any] = []
+
+    def run(user: "UserContext", argument: str) -> list[Reply]:
+        if dialogue.reviews is None:
+            return feedback_not_set_up(user, argument)
+        if not built:
+            from workflows.feedback import FeedbackService
+
+            reviews = dialogue.reviews
+            built.append(FeedbackService(reviews.database, reviews, timezone=str(reviews._zone), clock=reviews.now))
+        return built[0].command(user, argument)
+
+    return run
 
 
 def _short(text: str, limit: int) -> str:
@@ -172,7 +187,7 @@ class CommandRunner:
         self.dialogue = dialogue
         self._role_source = roles
         self._roles: RoleSource | None = None
-        self._feedback: FeedbackCommand = feedback or feedback_not_set_up
+        self._feedback: FeedbackCommand = feedback or default_feedback(dialogue)
         self.command_prefix = command_prefix
 
     # --- entry points -------------------------------------------------------------------
@@ -282,6 +297,11 @@ class CommandRunner:
                 and user.person.id in (current.owner.id, review.lead_commissioner.id):
             buttons.append(Button(f"Mark {current.name} done", self.stage_value(review.id, current.name),
                                   CommandActions.REVIEW_ADVANCE, style="primary"))
+        if review.is_open:
+            from workflows.feedback import give_feedback_button
+
+            # Anyone may give feedback on a review nobody asked them about (workflows/feedback.py).
+            buttons.append(give_feedback_button(review.id))
         return [Reply(text, ReplyKind.INFO, buttons=buttons)]
 
     def _cmd_advance(self, user: "UserContext", argument: str) -> list[Reply]:

@@ -281,6 +281,8 @@ def new_token() -> str:
 
 
 def _plural(count: int, word: str) -> str:
+    if word == "person":
+        return f"{count} {'person' if count == 1 else 'people'}"
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
@@ -349,6 +351,15 @@ class FeedbackService:
             return (f"Only the lead commissioner ({review.lead_commissioner.name}) or a stage owner of "
                     f"#{review.id} “{review.title}” can ask for feedback on it. You can still give your own "
                     "feedback with the “Give feedback” button on the review's status card.")
+        return None
+
+    def summary_refusal(self, person_id: int | None, review_id: int) -> str | None:
+        """Summaries are for the people running the review: the lead, stage owners and the portfolio holder."""
+        review = self.reviews.get(review_id)
+        allowed = {review.lead_commissioner.id, review.portfolio_holder.id, *(stage.owner.id for stage in review.stages)}
+        if person_id is None or person_id not in allowed:
+            return (f"The feedback summary for #{review.id} “{review.title}” is for its lead commissioner, stage owners "
+                    "and portfolio holder.")
         return None
 
     def default_closing_date(self) -> date:
@@ -482,7 +493,7 @@ class FeedbackService:
                 # An invitation and a reminder in the same run would be two messages saying one thing.
                 if not is_reminder:
                     break
-        event(log, "feedback_delivered", round_id=round_record.id, reminders=reminders, **counts)
+        event(log, "feedback_delivered", round_id=round_record.id, reminder_run=reminders, **counts)
         return counts
 
     def _give_up(self, entry_id: int) -> None:
@@ -778,6 +789,9 @@ class FeedbackService:
         try:
             if words.lower().startswith("summary"):
                 review_id = self.find_review(words[len("summary"):])
+                refusal = self.summary_refusal(user.person.id if user.person else None, review_id)
+                if refusal:
+                    return [Reply(refusal, ReplyKind.PROBLEM)]
                 return [Reply(self.summary_text(self.summary(review_id)), ReplyKind.INFO)]
             review_id = self.find_review(words)
             refusal = self.request_refusal(user.person.id if user.person else None, review_id)

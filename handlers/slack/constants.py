@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from workflows.commands import CommandActions
+from workflows.feedback import FeedbackActions
 from workflows.replies import Actions
 
 # --- buttons ------------------------------------------------------------------------
@@ -25,6 +26,9 @@ OPEN_REVIEW_FORM = Actions.OPEN_REVIEW_FORM
 REVIEW_STATUS = CommandActions.REVIEW_STATUS
 REVIEW_ADVANCE = CommandActions.REVIEW_ADVANCE
 REVIEW_ADVANCE_WITH_REASON = CommandActions.REVIEW_ADVANCE_WITH_REASON
+# Feedback: open the answer form; open it again to change an answer (workflows/feedback.py).
+FEEDBACK_GIVE = FeedbackActions.GIVE
+FEEDBACK_CHANGE = FeedbackActions.CHANGE
 
 
 def action_pattern(*action_ids: str) -> re.Pattern[str]:
@@ -40,6 +44,9 @@ def core_action_id(slack_action_id: str) -> str:
 
 REVIEW_WIZARD_CALLBACK = "review_wizard"
 ADVANCE_REASON_CALLBACK = "advance_reason"
+FEEDBACK_REQUEST_CALLBACK = "feedback_request"
+FEEDBACK_RESPONSE_CALLBACK = "feedback_response"
+FEEDBACK_NOTICE_CALLBACK = "feedback_notice"
 
 # Inside every input block of our modals the element has this action id; the block id is the field id.
 INPUT_ACTION = "value"

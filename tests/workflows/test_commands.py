@@ -106,7 +106,9 @@ def test_list_status_and_advance(world) -> None:
 
     [status] = runner.press(sam, CommandActions.REVIEW_STATUS, str(review.id))
     assert "1. Analyse: in progress" in status.text
-    [mark_done] = status.buttons
+    # Mark done, then "Give feedback" (anyone may give feedback on a review; workflows/feedback.py).
+    [mark_done, give_feedback] = status.buttons
+    assert give_feedback.action_id == "feedback_give" and give_feedback.value == f"review:{review.id}"
     assert mark_done.action_id == CommandActions.REVIEW_ADVANCE and mark_done.value == f"{review.id}:Analyse"
 
     # The Analyse stage has checklist items open: no reason, no change, and a button to give one.
@@ -126,7 +128,8 @@ def test_status_by_title_words_and_for_a_missing_review(world) -> None:
     ruth = user_for(dialogue, team.ruth)
     [found] = runner.run(ruth, "status home care")
     assert found.text.startswith(f"#{review.id} Home care review")
-    assert found.buttons == []  # Ruth owns a later stage, not the current one
+    # Ruth owns a later stage, not the current one: no "Mark done", only "Give feedback".
+    assert [b.action_id for b in found.buttons] == ["feedback_give"]
     [missing] = runner.run(ruth, "status 999")
     assert missing.kind is ReplyKind.PROBLEM and "There is no review number 999." in missing.text
 
@@ -153,8 +156,9 @@ def test_roles_and_whois(world, database) -> None:
 def test_feedback_goes_to_the_feedback_hook(world) -> None:
     dialogue, runner, team, _ = world
     sam = user_for(dialogue, team.sam)
-    [not_yet] = runner.run(sam, "feedback 3")
-    assert "Feedback requests aren't set up yet" in not_yet.text
+    # By default the feedback feature itself answers (here: there is no review 3).
+    [missing] = runner.run(sam, "feedback 3")
+    assert missing.kind is ReplyKind.PROBLEM and "3" in missing.text
 
     seen = []
 

@@ -1,6 +1,6 @@
 """Button listeners (block_actions)."""
 
-from handlers.slack.actions import answer_rating, conversation_buttons, nudges, open_review_form, review_buttons
+from handlers.slack.actions import answer_rating, conversation_buttons, feedback, nudges, open_review_form, review_buttons
 
 
 def register(app, slack) -> None:  # type: ignore[no-untyped-def]
@@ -9,3 +9,4 @@ def register(app, slack) -> None:  # type: ignore[no-untyped-def]
     open_review_form.register(app, slack)
     review_buttons.register(app, slack)
     nudges.register(app, slack)
+    feedback.register(app, slack)

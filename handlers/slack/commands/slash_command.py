@@ -10,6 +10,7 @@ from typing import Any, Callable
 from slack_bolt import Ack, App
 
 from handlers.slack.context import SlackContext, command_key
+from handlers.slack.feedback import handle_command as handle_feedback_command
 from handlers.slack.wizard import open_review_wizard
 from workflows.commands import parse_command
 from workflows.replies import Reply, ReplyKind
@@ -26,6 +27,10 @@ def register(app: App, slack: SlackContext) -> None:
                 slack.later("wizard_fallback", lambda: slack.respond(respond, [Reply(
                     "Sorry, Slack didn't let me open the form in time. Please run the command again.",
                     ReplyKind.PROBLEM)]))
+            return
+        if parsed.name == "feedback" and parsed.unknown is None:
+            # The request form is a modal (opened at once, like the wizard); the summary uploads a chart.
+            handle_feedback_command(slack, command, parsed, respond)
             return
 
         def run() -> None:

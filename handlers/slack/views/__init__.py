@@ -1,8 +1,9 @@
 """Modal submission listeners (view_submission)."""
 
-from handlers.slack.views import advance_reason, review_wizard
+from handlers.slack.views import advance_reason, feedback, review_wizard
 
 
 def register(app, slack) -> None:  # type: ignore[no-untyped-def]
     review_wizard.register(app, slack)
     advance_reason.register(app, slack)
+    feedback.register(app, slack)

@@ -1,0 +1,31 @@
+"""Feedback buttons: "Give feedback" (a request's DM, a review's card, the App Home) and "Change my answer".
+
+Both open the answer modal straight away, before any slow work; the rules are in ``workflows/feedback.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from handlers.slack import constants as C
+from handlers.slack.context import SlackContext
+from handlers.slack.feedback import open_response_form
+from handlers.slack.payloads import ButtonPress
+from workflows.feedback import FeedbackService
+
+
+def register(app: App, slack: SlackContext) -> None:
+    @app.action(C.action_pattern(C.FEEDBACK_GIVE))
+    def give_feedback(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        press = ButtonPress.from_body(body, action)
+        open_response_form(slack, press.trigger_id, press.user_id, press.value, None)
+
+    @app.action(C.action_pattern(C.FEEDBACK_CHANGE))
+    def change_feedback(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        press = ButtonPress.from_body(body, action)
+        round_id, token = FeedbackService.parse_change_value(press.value)
+        open_response_form(slack, press.trigger_id, press.user_id, round_id, token)
