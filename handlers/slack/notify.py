@@ -3,24 +3,23 @@
 :class:`SlackNotifier` is the Slack :class:`~workflows.delivery.Messenger`. It
 opens the person's DM with ``conversations.open`` (remembered per user), posts
 the reply rendered by the adapter's own Block Kit builders with
-``chat.postMessage``, and keeps to about one message a second per channel,
-Slack's limit for posting. The Web API client from ``handlers/slack/context.py``
-already waits out a 429's ``Retry-After`` a few times; a 429 that outlasts
-that is reported with its ``Retry-After`` so the sweep leaves the rest of
-Slack's nudges for the next run.
+``chat.postMessage``, and keeps to about one message a second per channel
+(Slack's limit for posting) with the adapter's own ``ChannelPacer``. The Web
+API client from ``handlers/slack/context.py`` already waits out a 429's
+``Retry-After`` a few times; a 429 that outlasts that is reported with its
+``Retry-After`` so the sweep leaves the rest of Slack's nudges for the next run.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.slack import blocks
-from handlers.slack.context import build_web_client
+from handlers.slack.context import ChannelPacer, build_web_client
 from storage.models import Person
 from workflows.delivery import SendResult, SendStatus
 from workflows.replies import Reply
@@ -33,20 +32,15 @@ UNREACHABLE_ERRORS = frozenset({
     "account_inactive", "user_not_found", "user_disabled", "users_not_found", "cannot_dm_bot", "user_is_restricted",
     "is_archived", "channel_not_found",
 })
-POST_INTERVAL_SECONDS = 1.0
 
 
 class SlackNotifier:
     platform = "slack"
 
-    def __init__(self, client: WebClient, *, interval: float = POST_INTERVAL_SECONDS,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, client: WebClient, *, pacer: ChannelPacer | None = None) -> None:
         self._client = client
-        self._interval = interval
-        self._clock = clock
-        self._sleep = sleep
+        self._pacer = pacer or ChannelPacer()
         self._channels: dict[str, str] = {}
-        self._next_post: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def can_reach(self, person: Person) -> bool:
@@ -58,7 +52,7 @@ class SlackNotifier:
         try:
             channel = self._dm_channel(person.slack_user_id)
             for message in blocks.render_reply_messages(reply):
-                self._pace(channel)
+                self._pacer.wait_turn(channel)
                 self._client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks,
                                               unfurl_links=False, unfurl_media=False)
         except SlackApiError as error:
@@ -85,14 +79,6 @@ class SlackNotifier:
             with self._lock:
                 self._channels[user_id] = channel
         return channel
-
-    def _pace(self, channel: str) -> None:
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next_post.get(channel, now))
-            self._next_post[channel] = slot + self._interval
-        if slot > now:
-            self._sleep(slot - now)
 
 
 def slack_notifier(services: "Services") -> SlackNotifier | None:

@@ -6,6 +6,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers.slack.context import ChannelPacer
 from storage.db import Database
 from storage.models import Person
 from storage.people import PeopleRepository
@@ -20,6 +21,11 @@ STAGES = ("Analyse", "Plan", "Do", "Review")
 def at(text: str, zone: str = "Europe/London") -> datetime:
     """'2026-11-23 10:00' in ``zone``, as the aware UTC time the scheduler works in."""
     return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+
+
+def no_waiting() -> ChannelPacer:
+    """Slack pacing with room for any burst, for tests that are not about pacing."""
+    return ChannelPacer(burst=10_000)
 
 
 def summary(review_id: int, dues: list[date], *, owner: int = 1, lead: int = 2, holder: int = 3,

@@ -15,7 +15,7 @@ from datetime import datetime
 
 def main() -> None:
     database_url, api_url, moment, start_file = sys.argv[1:5]
-    from handlers.slack.context import build_web_client
+    from handlers.slack.context import ChannelPacer, build_web_client
     from handlers.slack.notify import SlackNotifier
     from storage.db import open_database
     from workflows.delivery import NudgeSweep
@@ -23,7 +23,7 @@ def main() -> None:
     from tests.slack.fake_slack import BOT_TOKEN
 
     database = open_database(database_url)
-    notifier = SlackNotifier(build_web_client(BOT_TOKEN, api_url), interval=0.0)
+    notifier = SlackNotifier(build_web_client(BOT_TOKEN, api_url), pacer=ChannelPacer(burst=1000))
     sweep = NudgeSweep(database, NudgePolicy(), [notifier])
     now = datetime.fromisoformat(moment)
     sweep.plan(now)  # warm up (imports, connections) before the start line

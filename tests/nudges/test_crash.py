@@ -21,7 +21,7 @@ from workflows.delivery import NudgeSweep
 from workflows.nudges import NudgePolicy
 
 from tests.conftest import REPO_ROOT
-from tests.nudges.helpers import World, at
+from tests.nudges.helpers import World, at, no_waiting
 
 DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
 MOMENT = at("2026-11-24 10:00")  # Tuesday: the owner's five-day reminder, and nothing else
@@ -61,7 +61,7 @@ def test_a_sweep_killed_mid_send_is_finished_by_a_later_sweep(database, fake_sla
     [claimed] = ledger.for_review(1)
     assert (claimed.status, claimed.attempts) == ("claimed", 1)
 
-    sweep = NudgeSweep(database, NudgePolicy(), [SlackNotifier(slack_client, interval=0.0)])
+    sweep = NudgeSweep(database, NudgePolicy(), [SlackNotifier(slack_client, pacer=no_waiting())])
     # Five minutes on the claim still looks like a sender at work; ten minutes on, it is taken over.
     assert sweep.run(MOMENT + timedelta(minutes=5)).claimed_elsewhere == 1
     assert fake_slack.calls_to("chat.postMessage") == []

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from handlers.slack.context import ChannelPacer
 from handlers.slack.notify import SlackNotifier
 from storage.notifications import NotificationLedger
 from workflows.delivery import CycleTips, NudgeSweep, retry_delay
@@ -50,7 +51,7 @@ def world(database, fake_slack):  # type: ignore[no-untyped-def]
 
 def sweep_for(world: World, slack_client, **options) -> NudgeSweep:  # type: ignore[no-untyped-def]
     recorder = options.pop("sleep", Recorder())
-    notifier = SlackNotifier(slack_client, sleep=recorder, clock=recorder.clock)
+    notifier = SlackNotifier(slack_client, pacer=ChannelPacer(clock=recorder.clock, sleep=recorder))
     return NudgeSweep(world.database, NudgePolicy(), [notifier], tips=CycleTips(load_cycle()), **options)
 
 
@@ -162,5 +163,5 @@ def test_throttling_leaves_the_rest_for_the_next_sweep_and_sends_are_paced(world
     assert first.failed == 1 and first.deferred == 4 and first.sent == 0
     second = sweep.run(at("2026-11-23 10:01"))
     assert second.sent == 4 and second.waiting_to_retry == 1
-    # Three reminders to one owner's DM: each waits for a slot a second after the one before.
-    assert recorder.waits == [1.0, 1.0, 1.0]
+    # Four posts to one owner's DM: a burst of three goes at once, the fourth waits its second.
+    assert recorder.waits == [1.0]

@@ -18,7 +18,7 @@ from workflows.nudge_actions import NudgeActions
 from workflows.nudges import NudgePolicy
 from workflows.reviews import Actor
 
-from tests.nudges.helpers import World, at
+from tests.nudges.helpers import World, at, no_waiting
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.harness import SIGNING_SECRET, LoopbackServer, SlackSender, user_select
 
@@ -50,7 +50,7 @@ def served(database, fake_slack, tmp_path) -> Iterator[tuple[World, SlackSender]
 
 
 def nudge_message(world: World, fake_slack: FakeSlack, channel: str) -> dict:  # type: ignore[type-arg]
-    notifier = SlackNotifier(build_web_client(BOT_TOKEN, fake_slack.api_url), interval=0.0)
+    notifier = SlackNotifier(build_web_client(BOT_TOKEN, fake_slack.api_url), pacer=no_waiting())
     sweep = NudgeSweep(world.database, NudgePolicy(), [notifier])
     assert sweep.run(at("2031-03-24 10:00")).sent >= 1
     ts = next(ts for (posted_in, ts) in list(fake_slack.messages) if posted_in == channel)

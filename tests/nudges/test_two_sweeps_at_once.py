@@ -17,7 +17,7 @@ from workflows.delivery import NudgeSweep
 from workflows.nudges import NudgePolicy
 
 from tests.conftest import REPO_ROOT
-from tests.nudges.helpers import World, at
+from tests.nudges.helpers import World, at, no_waiting
 
 DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
 OWNERS = 12
@@ -52,7 +52,7 @@ def test_sweeps_in_four_threads_send_each_nudge_once(crowd, fake_slack, slack_cl
     reports = []
 
     def sweep() -> None:
-        runner = NudgeSweep(crowd.database, NudgePolicy(), [SlackNotifier(slack_client, interval=0.0)])
+        runner = NudgeSweep(crowd.database, NudgePolicy(), [SlackNotifier(slack_client, pacer=no_waiting())])
         runner.plan(MOMENT)
         barrier.wait()
         reports.append(runner.run(MOMENT))
