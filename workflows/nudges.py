@@ -432,8 +432,8 @@ def compose_stage_message(nudge: Nudge, review: "ReviewSnapshot | None", tip: Ti
     due = _format(nudge.due_date) if nudge.due_date else "no date"
     if nudge.kind is NudgeKind.ESCALATION:
         opening = (f"{stage_name} of {title} is {_plural(nudge.working_days, 'working day')} overdue "
-                   f"(it was due {due}). {nudge.owner_name} owns it; as lead commissioner you may want to check in, "
-                   "move the date or give it to someone else.")
+                   f"(it was due {due}). {nudge.owner_name} owns it; you may want to check in with them, "
+                   "move the date or give the stage to someone else.")
     elif nudge.kind is NudgeKind.OVERDUE:
         opening = (f"{stage_name} of {title} is overdue: it was due {due}, "
                    f"{_plural(nudge.working_days, 'working day')} ago.")
@@ -442,7 +442,8 @@ def compose_stage_message(nudge: Nudge, review: "ReviewSnapshot | None", tip: Ti
             else f"{stage_name} of {title} is due {due}."
     else:
         opening = f"{stage_name} of {title} is due in {_plural(nudge.working_days, 'working day')}, on {due}."
-    lines = [f"Reminder: {opening}"]
+    lead_in = "For your attention as lead commissioner" if nudge.kind is NudgeKind.ESCALATION else "Reminder"
+    lines = [f"{lead_in}: {opening}"]
     stage = review.stage(stage_name) if review is not None else None
     if stage is not None and stage.checklist:
         done = sum(1 for item in stage.checklist if item.done)
@@ -470,7 +471,7 @@ def compose_digest_message(nudge: Nudge):  # type: ignore[no-untyped-def]
     from workflows.nudge_actions import NudgeActions
     from workflows.replies import Button, Reply, ReplyKind
 
-    lines = [f"Good morning {nudge.person_name.split()[0]}. Your weekly commissioning digest: "
+    lines = [f"Hello {nudge.person_name.split()[0]}, here is your weekly commissioning digest: "
              f"{_plural(len(nudge.digest), 'open review')} in your portfolio."]
     marks = {StageStatus.DONE: "✓", StageStatus.ON_TRACK: "●", StageStatus.DUE_SOON: "◐",
              StageStatus.OVERDUE: "⚠", StageStatus.NOT_STARTED: "○"}
