@@ -96,6 +96,8 @@ class FeedbackActions:
     CHANGE = "feedback_change"
     # Open the form that asks stakeholders (Teams: a card; Slack opens a modal straight from the command).
     OPEN_REQUEST_FORM = "feedback_request_form"
+    # Show the summary as a chart; the value is the review number.
+    SHOW_CHART = "feedback_chart"
 
 
 class RequestFields:
@@ -792,7 +794,10 @@ class FeedbackService:
                 refusal = self.summary_refusal(user.person.id if user.person else None, review_id)
                 if refusal:
                     return [Reply(refusal, ReplyKind.PROBLEM)]
-                return [Reply(self.summary_text(self.summary(review_id)), ReplyKind.INFO)]
+                summary = self.summary(review_id)
+                chart = [Button("Show as a chart", str(review_id), FeedbackActions.SHOW_CHART)] \
+                    if summary.enough and summary.ratings else []
+                return [Reply(self.summary_text(summary), ReplyKind.INFO, buttons=chart)]
             review_id = self.find_review(words)
             refusal = self.request_refusal(user.person.id if user.person else None, review_id)
             if refusal:

@@ -71,6 +71,8 @@ FollowUp = Callable[[], None]
 PressHandler = Callable[[UserContext, str, str], list[Reply]]
 # Another feature's cards (a feedback form, a reassign box): (user, card data, mode) -> outcome.
 VerbHandler = Callable[[UserContext, Mapping[str, Any], ActionMode], "CardOutcome"]
+# Another feature's buttons that answer with a card of their own (a form): (user, action id, value, mode) -> outcome.
+CardPressHandler = Callable[[UserContext, str, str, ActionMode], "CardOutcome"]
 
 _OTHER_TAGS = re.compile(r"<(?!/?at>)[^>]+>", re.IGNORECASE)
 # The command menu's entries, typed or picked, beyond the bare command names.
@@ -150,6 +152,7 @@ class TeamsBot:
         self._nudge_buttons: NudgeButtons | None = None
         self._press_handlers: dict[str, PressHandler] = {}
         self._verb_handlers: dict[str, VerbHandler] = {}
+        self._card_press_handlers: dict[str, CardPressHandler] = {}
 
     def register_press(self, action_ids: "list[str] | tuple[str, ...]", handler: PressHandler) -> None:
         """Route presses of another feature's core buttons (e.g. the nudges' Snooze) to ``handler``.
@@ -162,6 +165,12 @@ class TeamsBot:
         """Run the typed ``feedback <review>`` command with the feedback feature's own handler."""
         self._feedback = feedback
         self._runner = None  # built again, with it, on the next command
+
+    def register_card_press(self, action_ids: "list[str] | tuple[str, ...]", handler: CardPressHandler) -> None:
+        """Route presses of another feature's core buttons to ``handler``, whose card replaces the pressed one
+        (e.g. feedback's "Give feedback" opening its form)."""
+        for action_id in action_ids:
+            self._card_press_handlers[action_id] = handler
 
     def register_verb(self, verb: str, handler: VerbHandler) -> None:
         """Route a card's own submit verb (a form another feature renders with :mod:`cards`) to ``handler``."""
@@ -319,6 +328,8 @@ class TeamsBot:
             replies = dialogue.press(user, action_id, value)
             return CardOutcome(message=f"You said: {value}"[:200] if action_id == Actions.ANSWER else "Looking that up…",
                                replies=replies, question=value if action_id == Actions.ASK else None)
+        if action_id in self._card_press_handlers:
+            return self._card_press_handlers[action_id](user, action_id, value, mode)
         if action_id in self._press_handlers:
             return CardOutcome(message="Got it.", replies=self._press_handlers[action_id](user, action_id, value))
         if action_id in NudgeActions.HANDLED_HERE:

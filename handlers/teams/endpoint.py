@@ -76,6 +76,9 @@ class TeamsAdapter:
         self.tokens = BotTokenProvider(settings)
         self.connector = ConnectorClient(settings, self.tokens)
         self.bot = TeamsBot(services, self.connector, feedback=feedback)
+        from handlers.teams.feedback import register as register_feedback
+
+        register_feedback(self.bot, services)
         self.messenger = TeamsMessenger(PeopleRepository(services.database), self.connector)
         self._events = ProcessedEvents(services.database)
         self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="teams")
