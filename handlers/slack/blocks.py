@@ -303,8 +303,10 @@ def render_home_view(
     today: date,
     command: str,
     can_advance: Iterable[int] = (),
+    feedback_blocks: Sequence[Block] = (),
 ) -> dict[str, Any]:
-    """The App Home tab: the officer's reviews, each with its stage, owner and due date, and buttons to act."""
+    """The App Home tab: the officer's reviews, each with its stage, owner and due date, and buttons to act.
+    ``feedback_blocks`` (handlers/slack/feedback.py) lists the feedback they have been asked for."""
     advance = set(can_advance)
     blocks: list[Block] = [
         {"type": "header", "text": plain("Your commissioning reviews", 150)},
@@ -330,9 +332,11 @@ def render_home_view(
         if stage is not None and review.id in advance:
             elements.append(button(f"Mark {stage.name} done", f"{C.REVIEW_ADVANCE}:1",
                                    CommandRunner.stage_value(review.id, stage.name), "primary"))
+        # Anyone may give feedback on a review (workflows/feedback.py).
+        elements.append(button("Give feedback", f"{C.FEEDBACK_GIVE}:2", f"review:{review.id}"))
         blocks.append({"type": "actions", "block_id": f"review:{review.id}", "elements": elements})
     if len(reviews) > HOME_REVIEW_LIMIT:
         blocks.append(context(f"And {len(reviews) - HOME_REVIEW_LIMIT} more: type `{escape(command)} list`."))
-    blocks.append(context(f"Type `{escape(command)} help` for everything I can do. Feedback you have been asked "
-                          "for will appear here once feedback requests are set up."))
+    blocks.extend(feedback_blocks)
+    blocks.append(context(f"Type `{escape(command)} help` for everything I can do."))
     return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}

@@ -29,6 +29,7 @@ REVIEW_ADVANCE_WITH_REASON = CommandActions.REVIEW_ADVANCE_WITH_REASON
 # Feedback: open the answer form; open it again to change an answer (workflows/feedback.py).
 FEEDBACK_GIVE = FeedbackActions.GIVE
 FEEDBACK_CHANGE = FeedbackActions.CHANGE
+FEEDBACK_SHOW_CHART = FeedbackActions.SHOW_CHART
 
 
 def action_pattern(*action_ids: str) -> re.Pattern[str]:

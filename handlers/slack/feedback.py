@@ -34,6 +34,7 @@ from bot.logging import event
 from handlers.slack import blocks
 from handlers.slack import constants as C
 from workflows.commands import Command
+from workflows.dates import format_date
 from workflows.feedback import (
     ANONYMOUS_FIELD,
     RATING_LABELS,
@@ -311,8 +312,6 @@ def read_response(state_values: Mapping[str, Mapping[str, Any]]) -> dict[str, st
 
 
 def send_summary(slack: "SlackContext", user_id: str, argument: str, respond: Callable[..., Any]) -> None:
-    from workflows.charts import render_summary_chart
-
     feedback = service(slack)
     person = slack.slack_people.person_for(user_id)
     try:
@@ -325,24 +324,58 @@ def send_summary(slack: "SlackContext", user_id: str, argument: str, respond: Ca
         return
     summary = feedback.summary(review_id)
     text = feedback.summary_text(summary)
-    chart = render_summary_chart(summary)
-    if chart is None:
+    if not summary.enough or not summary.ratings:
         slack.respond(respond, [Reply(text, ReplyKind.INFO)])
         return
     slack.respond(respond, [Reply(text + "\n\nI've put the chart in our direct messages.", ReplyKind.INFO)])
+    upload_chart(slack, user_id, review_id)
+
+
+def upload_chart(slack: "SlackContext", user_id: str, review_id: int) -> bool:
+    """Upload the summary chart into the officer's DM with the app: Slack's external upload (get a URL, send the
+    bytes there, complete it with the channel). False when there is nothing to draw or Slack refused."""
+    from workflows.charts import render_summary_chart
+
+    feedback = service(slack)
+    summary = feedback.summary(review_id)
+    chart = render_summary_chart(summary)
+    if chart is None:
+        return False
     try:
         channel = slack.client.conversations_open(users=user_id)["channel"]["id"]
         slack.client.files_upload_v2(
             channel=channel, file=chart, filename=CHART_FILENAME,
             title=f"Feedback on #{summary.review_id} {summary.review_title}"[:250],
-            alt_txt=f"Ratings for #{summary.review_id}: " + "; ".join(
-                f"{s.text} average {s.mean:.1f}" for s in summary.ratings)[:900],
+            alt_txt=("Ratings for #" + str(summary.review_id) + ": " + "; ".join(
+                f"{s.text} average {s.mean:.1f}" for s in summary.ratings))[:900],
             initial_comment=f"Feedback summary for #{summary.review_id} “{summary.review_title}”",
         )
-        event(log, "feedback_chart_uploaded", review_id=review_id, bytes=len(chart))
     except SlackApiError as error:
-        # The text above already carries every figure; the chart is a convenience.
+        # The text summary already carries every figure; the chart is a convenience.
         event(log, "feedback_chart_not_uploaded", logging.WARNING, error=error.response.get("error"))
+        return False
+    event(log, "feedback_chart_uploaded", review_id=review_id, bytes=len(chart))
+    return True
+
+
+def home_feedback_blocks(slack: "SlackContext", person_id: int | None) -> list[dict[str, Any]]:
+    """The App Home's "feedback you've been asked for": each open request with its Give feedback button."""
+    if person_id is None:
+        return []
+    feedback = service(slack)
+    waiting = feedback.repository.waiting_for(person_id, feedback.today())
+    if not waiting:
+        return [blocks.context("No feedback requests are waiting for you.")]
+    found: list[dict[str, Any]] = [{"type": "divider"}, blocks.section("*Feedback you've been asked for*")]
+    for round_record in waiting[:10]:
+        review = feedback.reviews.get(round_record.review_id)
+        closes = format_date(round_record.closes_on) if round_record.closes_on else ""
+        found.append({"type": "section", "text": {"type": "mrkdwn", "text": blocks.shorten(
+            f"#{review.id} {blocks.escape(review.title)}: {blocks.escape(round_record.requested_by)} asked; "
+            f"closes {closes}", 3000)},
+            "accessory": blocks.button("Give feedback", f"{C.FEEDBACK_GIVE}:{round_record.id}",
+                                       f"round:{round_record.id}", "primary")})
+    return found
 
 
 def parse_metadata(text: str) -> dict[str, Any]:

@@ -20,5 +20,8 @@ def publish_home(slack: "SlackContext", user_id: str) -> None:
         and person.id in (review.current_stage.owner.id, review.lead_commissioner.id)
     ]
     today = reviews.today() if reviews is not None else None
-    view = render_home_view(person.name if person else None, mine, today, slack.command, can_advance)  # type: ignore[arg-type]
+    from handlers.slack.feedback import home_feedback_blocks
+
+    view = render_home_view(person.name if person else None, mine, today, slack.command, can_advance,  # type: ignore[arg-type]
+                            feedback_blocks=home_feedback_blocks(slack, person.id if person else None))
     slack.client.views_publish(user_id=user_id, view=view)

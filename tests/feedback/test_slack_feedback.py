@@ -321,3 +321,21 @@ def test_anyone_can_give_feedback_from_the_review_card(world: FeedbackSlackWorld
     [unsolicited] = service.repository.rounds_for_review(world.review_id, "unsolicited")
     [response] = service.repository.responses(unsolicited.id)
     assert response.ratings == {"outcomes": 1, "value_for_money": 2, "satisfaction": 3}
+
+
+def test_app_home_lists_feedback_waiting_and_offers_feedback_on_each_review(world: FeedbackSlackWorld) -> None:
+    # Stake Holder4 was asked in the first test and hasn't answered (the other request is closed).
+    [round_] = [r for r in FeedbackRepository(world.services.database).rounds_for_review(world.review_id, "requested")
+                if r.closes_on >= date.today()]
+    world.slack.home_opened(STAKE[3])
+    home = world.fake.wait_for("views.publish", user_id=STAKE[3])[-1].args["view"]
+    shown = json.dumps(home)
+    assert "Feedback you've been asked for" in shown and "Lena Lead asked" in shown
+    accessories = [b["accessory"] for b in home["blocks"] if b.get("accessory")]
+    assert [a["value"] for a in accessories] == [f"round:{round_.id}"]
+    # The lead's home offers "Give feedback" on each of her reviews.
+    world.slack.home_opened(LEAD)
+    lead_home = world.fake.wait_for("views.publish", user_id=LEAD)[-1].args["view"]
+    values = [e["value"] for e in buttons_of(lead_home["blocks"]) if e["action_id"].startswith(C.FEEDBACK_GIVE)]
+    assert values == [f"review:{world.review_id}"]
+    assert "No feedback requests are waiting for you." in json.dumps(lead_home)

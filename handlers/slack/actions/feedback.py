@@ -11,7 +11,7 @@ from slack_bolt import Ack, App
 
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext
-from handlers.slack.feedback import open_response_form
+from handlers.slack.feedback import open_response_form, upload_chart
 from handlers.slack.payloads import ButtonPress
 from workflows.feedback import FeedbackService
 
@@ -29,3 +29,25 @@ def register(app: App, slack: SlackContext) -> None:
         press = ButtonPress.from_body(body, action)
         round_id, token = FeedbackService.parse_change_value(press.value)
         open_response_form(slack, press.trigger_id, press.user_id, round_id, token)
+
+    @app.action(C.action_pattern(C.FEEDBACK_SHOW_CHART))
+    def show_chart(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        press = ButtonPress.from_body(body, action)
+        user_id = press.user_id
+
+        def upload() -> None:
+            from handlers.slack.feedback import service
+
+            person = slack.slack_people.person_for(user_id)
+            review_id = int(press.value) if press.value.isdigit() else 0
+            refusal = service(slack).summary_refusal(person.id if person else None, review_id) if review_id else \
+                "That button is from an older message and no longer works."
+            if refusal:
+                from workflows.replies import Reply, ReplyKind
+
+                slack.direct_message(user_id, [Reply(refusal, ReplyKind.PROBLEM)])
+                return
+            upload_chart(slack, user_id, review_id)
+
+        slack.later("feedback_chart", upload)
