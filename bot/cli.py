@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "bot.commands.serve",
     "bot.commands.teams",
     "bot.commands.nudges",
+    "bot.commands.feedback",
 ]
 
 

@@ -35,10 +35,10 @@ def render_summary_chart(summary: "FeedbackSummary") -> bytes | None:
     if not summary.enough or not summary.ratings:
         return None
     rows = list(reversed(summary.ratings))  # the first question at the top
-    height = 1.3 + 0.75 * len(rows)
+    height = 1.1 + 0.75 * len(rows)
     figure = Figure(figsize=(7.5, height), dpi=DPI)
     FigureCanvasAgg(figure)
-    axes = figure.add_axes((0.33, 0.8 / height + 0.05, 0.5, 1 - (1.25 / height)))
+    axes = figure.add_axes((0.33, 0.6 / height, 0.5, 1 - (1.0 / height)))
     for index, stats in enumerate(rows):
         left = 0.0
         for score in range(1, 6):

@@ -1,0 +1,88 @@
+"""`feedback export <review> [FILE]` and `feedback summary <review>`: stakeholder feedback for operators.
+
+The export writes one CSV row per answer (named answers carry the person's name
+and the day; anonymous ones say "anonymous" and nothing else). Requests with
+fewer than three answers are left out, and said so, for the same reason the
+chat summary holds back its breakdown: a lone anonymous answer could be read
+off against the list of who has answered.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bot.config import Settings
+
+
+def _feedback(settings: Settings):  # type: ignore[no-untyped-def]
+    from storage.db import DatabaseError, open_database
+    from workflows.feedback import FeedbackService
+    from workflows.reviews import open_review_service
+
+    try:
+        database = open_database(settings)
+    except DatabaseError as error:
+        raise click.ClickException(str(error)) from error
+    return FeedbackService.from_settings(settings, database, open_review_service(settings, database))
+
+
+def _review(feedback, reference: str) -> int:  # type: ignore[no-untyped-def]
+    from workflows.feedback import FeedbackError
+
+    try:
+        return feedback.find_review(reference)
+    except FeedbackError as error:
+        raise click.ClickException(str(error)) from error
+
+
+@click.group("feedback")
+def feedback_group() -> None:
+    """Stakeholder feedback on reviews: export the answers, see a summary."""
+
+
+@feedback_group.command("export")
+@click.argument("review")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def export_command(settings: Settings, review: str, file: Path | None) -> None:
+    """Write REVIEW's feedback answers as CSV to FILE (standard output when FILE is left out)."""
+    from workflows.feedback import MIN_RESPONSES
+
+    feedback = _feedback(settings)
+    review_id = _review(feedback, review)
+    if file is None:
+        written = feedback.export_csv(review_id, sys.stdout)
+    else:
+        with file.open("w", newline="", encoding="utf-8") as out:
+            written = feedback.export_csv(review_id, out)
+    for held, count in feedback.rounds_held_back(review_id):
+        click.echo(f"Left out request {held.id} ({held.kind}): {count} answer{'s' if count != 1 else ''}, fewer than "
+                   f"{MIN_RESPONSES}, so anonymous answers could be singled out.", err=True)
+    if file is not None:
+        click.echo(f"Wrote {written} answer{'s' if written != 1 else ''} to {file}.", err=True)
+
+
+@feedback_group.command("summary")
+@click.argument("review")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), help="Also save the chart as a PNG here.")
+@click.pass_obj
+def summary_command(settings: Settings, review: str, chart: Path | None) -> None:
+    """Print REVIEW's feedback summary (the one the chat shows), and optionally save its chart."""
+    from workflows.charts import render_summary_chart
+
+    feedback = _feedback(settings)
+    summary = feedback.summary(_review(feedback, review))
+    click.echo(feedback.summary_text(summary))
+    if chart is not None:
+        png = render_summary_chart(summary)
+        if png is None:
+            raise click.ClickException("There is no chart to save: it needs at least three answers with ratings.")
+        chart.write_bytes(png)
+        click.echo(f"Saved the chart to {chart} ({len(png):,} bytes).", err=True)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(feedback_group)
