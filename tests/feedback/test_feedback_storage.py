@@ -181,3 +181,48 @@ def test_csv_export(database) -> None:
     assert [row["respondent"] for row in rows] == ["Stake Holder1", "Stake Holder3", "anonymous"]
     assert rows[0]["outcomes"] == "1" and rows[2]["answered_on"] == "" and rows[0]["answered_on"] == "2026-11-23"
     assert rows[1]["what_should_change"] == "Longer opening hours"
+
+
+def test_the_scheduler_finds_the_feedback_reminders_hook() -> None:
+    import importlib
+
+    from bot.scheduler import FEEDBACK_REMINDERS_HOOK
+    from workflows.feedback import send_feedback_reminders
+
+    module, _, function = FEEDBACK_REMINDERS_HOOK.partition(":")
+    assert getattr(importlib.import_module(module), function) is send_feedback_reminders
+
+
+def test_reminders_wait_for_the_last_working_days_and_skip_people_who_answered(database) -> None:
+    from handlers.slack.context import build_web_client
+    from handlers.slack.notify import SlackNotifier
+    from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+
+    world = FeedbackWorld(database)
+    fake = FakeSlack().start()
+    try:
+        for person in world.stakeholders:
+            fake.add_user(person.slack_user_id, person.name, person.email)
+        messenger = SlackNotifier(build_web_client(BOT_TOKEN, fake.api_url))
+
+        def sent() -> list[tuple[str, str]]:
+            return [(c.args["channel"], c.args["text"]) for c in fake.calls_to("chat.postMessage")]
+
+        round_ = ask(world, world.stakeholders[:3])
+        # Monday 23 Nov: the invitations go (they had not been sent), no reminders yet.
+        assert world.feedback.send_reminders([messenger], NOW) == 3
+        assert all("would like your feedback" in text for _, text in sent())
+        form = world.feedback.response_form(world.stakeholders[0], f"round:{round_.id}")
+        world.feedback.submit(world.stakeholders[0], round_.id, form.token, answer())
+        # Wednesday 2 Dec is before the last two working days (Thu 3, Fri 4 Dec): nothing.
+        assert world.feedback.send_reminders([messenger], NOW + timedelta(days=9)) == 0
+        # Thursday 3 Dec 10:00: the two who haven't answered, once; Saturday 5 Dec, after closing, nothing more.
+        assert world.feedback.send_reminders([messenger], NOW + timedelta(days=10)) == 2
+        assert world.feedback.send_reminders([messenger], NOW + timedelta(days=10, hours=2)) == 0
+        reminded = sorted(channel for channel, text in sent() if text.startswith("A reminder"))
+        assert reminded == ["D0STAKE002", "D0STAKE003"]
+        assert world.feedback.send_reminders([messenger], NOW + timedelta(days=12)) == 0
+        assert world.feedback.repository.request_status(round_.id, world.stakeholders[1].id) == \
+            FeedbackStatus.EXPIRED.value
+    finally:
+        fake.stop()

@@ -8,6 +8,7 @@ import uuid
 from datetime import date, timedelta
 
 from storage.feedback import FeedbackRepository
+from tests.feedback.helpers import rows_mentioning
 from tests.teams import activities as A
 from tests.teams.fakes import Member
 from tests.teams.helpers import chat_of, inputs
@@ -108,9 +109,23 @@ def test_asking_and_answering_feedback_through_cards(teams) -> None:
 
     # The second answers anonymously; "Change my answer" reopens it, nothing else can.
     form2 = press(teams, stakeholders[1], invitations[1].card, "Give feedback")["value"]
+    bea = teams.people.find_by_teams_id(stakeholders[1].aad_object_id)
+    before = rows_mentioning(teams.services.database, bea)
     anon = submit(teams, stakeholders[1], form2, {"outcomes": "2", "value_for_money": "2", "satisfaction": "3",
                                                   "anonymous": "yes"})
     assert "anonymously" in texts(anon["value"])
+    after = rows_mentioning(teams.services.database, bea)
+    assert "feedback_response" not in after
+    for table, rows in after.items():
+        added = [row for row in rows if row not in before.get(table, [])]
+        if table == "feedback_request":  # the "has answered" marker
+            assert [(r["person_id"], r["status"]) for r in added] == [(bea.id, "answered")]
+        elif table == "processed_event":
+            # The adapter's de-duplication of the button press (her chat's id, purged after a day): it holds
+            # nothing of the answer, and the answer holds no time to match it against.
+            assert len(added) == 1 and set(added[0]) == {"id", "platform", "event_id", "received_at"}
+        else:
+            assert added == [], (table, added)
     again = press(teams, stakeholders[1], invitations[1].card, "Give feedback")["value"]
     assert "already answered this request anonymously" in texts(again)
     reopened = press(teams, stakeholders[1], anon["value"], "Change my answer")["value"]
