@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     cycle_file: Path | None = Field(
         default=None, description="TOML file naming the commissioning cycle's stages; built-in default otherwise."
     )
+    feedback_question_sets: Path | None = Field(
+        default=None,
+        description="TOML file of stakeholder feedback question sets; the built-in workflows/question_sets.toml otherwise.",
+    )
     conversation_idle_minutes: int = Field(
         default=60 * 24, description="A half-finished conversation is forgotten after this long without an answer."
     )

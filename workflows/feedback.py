@@ -660,8 +660,8 @@ class FeedbackService:
             return SubmitOutcome(refusal=(
                 "You've already answered this, so I haven't stored a second answer. To change your answer, use the "
                 "“Change my answer” button in the thank-you message I sent you."))
-        # No person in this event: an anonymous answer must not be traceable through the logs either.
-        event(log, "feedback_answered", round_id=round_record.id, anonymous=anonymous, changed=saved.replaced)
+        # Neither the person nor whether the answer was anonymous: a log line's time must not single anyone out.
+        event(log, "feedback_answered", round_id=round_record.id)
         closes = (f" You can change it until the end of {format_date(round_record.closes_on)}."
                   if round_record.closes_on else " You can change it with the button below.")
         how = ("anonymously: your name isn't stored with it, and only this message's button can open it again"

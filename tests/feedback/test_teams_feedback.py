@@ -145,3 +145,26 @@ def test_asking_and_answering_feedback_through_cards(teams) -> None:
     assert image["url"].startswith("data:image/png;base64,")
     png = base64.b64decode(image["url"].split(",", 1)[1])
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) <= 18_000
+
+
+def test_anyone_can_give_feedback_from_the_status_card(teams) -> None:
+    url = teams.connector.service_url
+    lead = new_member(teams, "Lou Teamslead")
+    visitor = new_member(teams, "Val Visitor")
+    lead_person = teams.people.find_by_teams_id(lead.aad_object_id)
+    today = teams.services.reviews.today()
+    draft = ReviewDraft(title=f"Meals on wheels {uuid.uuid4().hex[:4]}", service="Adult social care",
+                        outcomes=["People eat well at home"], level="operational",
+                        lead_commissioner_id=lead_person.id, portfolio_holder_id=lead_person.id,
+                        stages=[StageDraft(n, lead_person.id, today + timedelta(days=30 * (i + 1)))
+                                for i, n in enumerate(("Analyse", "Plan", "Do", "Review"))])
+    [review_id] = teams.services.reviews.create_reviews([draft], Actor.system("test"))
+    teams.post(A.message(url, visitor, f"status {review_id}"))
+    status = teams.connector.wait_for(2, chat_of(visitor))[1]
+    form = press(teams, visitor, status.card, "Give feedback")["value"]
+    thanks = submit(teams, visitor, form, {"outcomes": "5", "value_for_money": "4", "satisfaction": "5",
+                                           "anonymous": "no"})
+    assert "Thank you" in texts(thanks["value"])
+    [unsolicited] = FeedbackRepository(teams.services.database).rounds_for_review(review_id, "unsolicited")
+    [stored] = FeedbackRepository(teams.services.database).responses(unsolicited.id)
+    assert stored.ratings == {"outcomes": 5, "value_for_money": 4, "satisfaction": 5}
