@@ -738,8 +738,8 @@ class FeedbackService:
                     if len(given) > 20:
                         lines.append(f"…and {len(given) - 20} more (use the CSV export for all of them).")
         if summary.unsolicited:
-            lines.append(f"Also {_plural(summary.unsolicited, 'answer')} given without a request "
-                         "(`commissioning-bot feedback export` has them).")
+            lines.append(f"Also {_plural(summary.unsolicited, 'answer')} given without a request (an administrator "
+                         "can export them with the rest).")
         return "\n".join(lines)
 
     def export_csv(self, review_id: int, out: io.TextIOBase | Any) -> int:
