@@ -8,6 +8,7 @@ people who haven't answered, and the summary with its chart uploaded through Sla
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -170,7 +171,7 @@ def ask_for_feedback(world: FeedbackSlackWorld) -> int:
     return found.id
 
 
-def test_asking_answering_changing_and_refusing_through_slack(world: FeedbackSlackWorld) -> None:
+def test_asking_answering_changing_and_refusing_through_slack(world: FeedbackSlackWorld, caplog) -> None:
     round_id = ask_for_feedback(world)
     feedback = FeedbackRepository(world.services.database)
 
@@ -212,9 +213,17 @@ def test_asking_answering_changing_and_refusing_through_slack(world: FeedbackSla
     bea = world.person(STAKE[1])
     anonymous_form = press(world, STAKE[1], last_dm(world, STAKE[1]), "Give feedback")
     before, mentions_before = snapshot(world.services.database), rows_mentioning(world.services.database, bea)
+    caplog.clear()
+    caplog.set_level(logging.INFO)
     world.slack.submit_view(STAKE[1], anonymous_form, answers(ratings=(3, 3, 3), anonymous=True))
     thanks = last_dm(world, STAKE[1], count=2)
     assert "anonymously" in thanks["text"]
+    # Nor in the logs: not who answered, nor the secret that opens the answer again.
+    secret = json.loads(anonymous_form["private_metadata"])["token"]
+    logged = " ".join(f"{r.getMessage()} {getattr(r, 'fields', '')}" for r in caplog.records)
+    assert "feedback_answered" in logged
+    for needle in (STAKE[1], bea.name, bea.email, secret):
+        assert needle not in logged
     assert set(changed_rows(before, snapshot(world.services.database))) == {"feedback_response", "feedback_request"}
     mentions_after = rows_mentioning(world.services.database, bea)
     assert "feedback_response" not in mentions_after
