@@ -129,7 +129,8 @@ def handle_command(slack: "SlackContext", command: Mapping[str, Any], parsed: Co
     try:
         review_id = feedback.find_review(argument)
     except FeedbackError as error:
-        slack.later("feedback_help", lambda: slack.respond(respond, [Reply(str(error), ReplyKind.PROBLEM)]))
+        problem = Reply(str(error), ReplyKind.PROBLEM)  # the name ``error`` does not outlive this block
+        slack.later("feedback_help", lambda: slack.respond(respond, [problem]))
         return
     review = feedback.reviews.get(review_id)
     view = request_modal(feedback, review_id, review.title, command.get("channel_id"))

@@ -348,3 +348,10 @@ def test_app_home_lists_feedback_waiting_and_offers_feedback_on_each_review(worl
     values = [e["value"] for e in buttons_of(lead_home["blocks"]) if e["action_id"].startswith(C.FEEDBACK_GIVE)]
     assert values == [f"review:{world.review_id}"]
     assert "No feedback requests are waiting for you." in json.dumps(lead_home)
+
+
+def test_feedback_without_a_known_review_says_how_to_name_one(world: FeedbackSlackWorld) -> None:
+    for text, expected in (("feedback", "Which review?"), ("feedback no such thing", "couldn't find one review")):
+        _, url, _ = world.slack.slash_command(LEAD, text)
+        [reply] = world.fake.wait_for("response_url", url=url.split(world.fake.url)[1])
+        assert expected in reply.args["text"]
