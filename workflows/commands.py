@@ -14,7 +14,9 @@ Commands::
     status <review>     where one review stands
     advance <review> [reason]
                         mark the review's current stage done
-    feedback <review>   ask stakeholders for feedback (the feedback feature)
+    feedback <review>   ask stakeholders for feedback (workflows/feedback.py)
+    feedback summary <review>
+                        response rate, ratings and comments
     roles               who does what, from the guidance
     whois <role>        a role's responsibilities and who holds it here
     help                this list
@@ -238,7 +240,8 @@ class CommandRunner:
             f"• `{p}list`: your open reviews",
             f"• `{p}status <review>`: where a review stands (its number, e.g. `{p}status 12`)",
             f"• `{p}advance <review> [reason]`: mark the current stage of a review done",
-            f"• `{p}feedback <review>`: ask stakeholders for feedback on a review",
+            f"• `{p}feedback <review>`: ask stakeholders for feedback on a review; "
+            f"`{p}feedback summary <review>` shows what they said",
             f"• `{p}roles`: who does what in commissioning",
             f"• `{p}whois <role>`: what a role does and who holds it here, e.g. `{p}whois portfolio holder`",
             f"• `{p}help`: this list",
