@@ -280,8 +280,8 @@ def response_modal(form: ResponseForm, errors: Mapping[str, str] | None = None) 
                 element["initial_value"] = value
             elements.append(_input(question.id, question.text, element, optional=not question.required))
     box = _option("yes", "Answer anonymously")
-    box["description"] = blocks.plain("Your name isn't stored with your answer. Only the button in my thank-you "
-                                      "message can open it again.", 150)
+    # Slack allows 75 characters in an option's description.
+    box["description"] = blocks.plain("Your name isn't stored. Only my thank-you's button reopens it.", 75)
     anonymous: dict[str, Any] = {"type": "checkboxes", "options": [box]}
     if form.values.get(ANONYMOUS_FIELD) == "yes":
         anonymous["initial_options"] = [box]
