@@ -56,7 +56,13 @@ def test_installation_update_remove_and_add(teams, member) -> None:
     url = teams.connector.service_url
     assert teams.post(A.installation_update(url, member, "add")).status_code == 200
     deadline = time.monotonic() + 10
-    while teams.people.find_by_teams_id(member.aad_object_id) is None and time.monotonic() < deadline:
+
+    def stored():
+        # The person and their conversation reference are saved in turn: wait for both.
+        person = teams.people.find_by_teams_id(member.aad_object_id)
+        return person is not None and person.teams_conversation_ref is not None
+
+    while not stored() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert teams.people.find_by_teams_id(member.aad_object_id).teams_conversation_ref is not None
     assert teams.post(A.installation_update(url, member, "remove")).status_code == 200
