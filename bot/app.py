@@ -19,7 +19,9 @@ from bot.logging import event
 if TYPE_CHECKING:
     from knowledge.service import KnowledgeBase
     from storage.db import Database
+    from workflows.delivery import Messenger
     from workflows.dialogue import Dialogue
+    from workflows.feedback import FeedbackService
     from workflows.reviews import ReviewService
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,27 @@ class Services:
         from workflows.dialogue import build_dialogue
 
         return build_dialogue(self.settings, self.database, knowledge=self.knowledge)
+
+    @cached_property
+    def messengers(self) -> list["Messenger"]:
+        """The platforms this process can send direct messages through (those configured).
+
+        One set per process, so that every sender — nudges, feedback invitations and
+        reminders — shares each platform's pacing.
+        """
+        from handlers.slack.notify import slack_notifier
+        from handlers.teams.notify import teams_notifier
+
+        return [m for m in (slack_notifier(self), teams_notifier(self)) if m is not None]
+
+    @cached_property
+    def feedback(self) -> "FeedbackService":
+        from workflows.feedback import FeedbackService
+        from workflows.reviews import open_review_service
+
+        # The review service alone: feedback never needs the guidance index loaded.
+        reviews = open_review_service(self.settings, self.database)
+        return FeedbackService.from_settings(self.settings, self.database, reviews)
 
     @property
     def reviews(self) -> "ReviewService":

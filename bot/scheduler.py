@@ -66,23 +66,12 @@ def build_sweep(services: "Services", clock: Callable[[], datetime] | None = Non
     """A sweep wired the way production runs it: both platforms (those configured) and tips from the guidance."""
     from storage.models import utc_now
     from workflows.cycle import cycle_from_settings
-    from workflows.delivery import CycleTips, GuidanceTips, Messenger, NudgeSweep
+    from workflows.delivery import CycleTips, GuidanceTips, NudgeSweep
     from workflows.nudges import NudgePolicy
 
     settings = services.settings
-    messengers: list[Messenger] = []
-    from handlers.slack.notify import slack_notifier
-
-    slack = slack_notifier(services)
-    if slack is not None:
-        messengers.append(slack)
-    from handlers.teams.notify import teams_notifier
-
-    teams = teams_notifier(services)
-    if teams is not None:
-        messengers.append(teams)
     tips = GuidanceTips(lambda: services.knowledge, fallback=CycleTips(cycle_from_settings(settings)))
-    return NudgeSweep(services.database, NudgePolicy.from_settings(settings), messengers, tips=tips,
+    return NudgeSweep(services.database, NudgePolicy.from_settings(settings), services.messengers, tips=tips,
                       max_attempts=settings.nudge_max_attempts, clock=clock or utc_now)
 
 

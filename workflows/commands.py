@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 from bot.logging import event
 from workflows.dates import format_date
+from workflows.dialogue import describe_review
 from workflows.replies import Actions, Button, Reply, ReplyKind
 
 if TYPE_CHECKING:
@@ -281,7 +282,7 @@ class CommandRunner:
         today = reviews.today()
         lines = [f"Your open reviews ({len(mine)}):"]
         for review in mine:
-            lines.append(f"• {self.describe_review(review, today)}")
+            lines.append(f"• {describe_review(review, today)}")
         lines.append(f"Use `{self.command_prefix}status` and a number for the detail.")
         buttons = [Button(f"Status #{review.id}", str(review.id), CommandActions.REVIEW_STATUS) for review in mine[:5]]
         return [Reply("\n".join(lines), ReplyKind.INFO, buttons=buttons)]
@@ -395,17 +396,6 @@ class CommandRunner:
         return [Reply(text, ReplyKind.DONE, buttons=[Button("Status", str(updated.id), CommandActions.REVIEW_STATUS)])]
 
     # --- helpers ---------------------------------------------------------------------
-
-    @staticmethod
-    def describe_review(review: "ReviewSummary", today: Any) -> str:
-        """One line for a review in a list: number, title, service and where it stands."""
-        stage = review.current_stage
-        if stage is None:
-            where = "every stage done, ready to close"
-        else:
-            late = " — overdue" if stage.is_overdue(today) else ""
-            where = f"{stage.name} stage, owner {stage.owner.name}, due {format_date(stage.due_date)}{late}"
-        return f"#{review.id} “{review.title}” ({review.service}): {where}"
 
     def _review_service(self) -> "ReviewService":
         if self.dialogue.reviews is None:

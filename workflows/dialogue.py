@@ -24,7 +24,7 @@ import re
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Callable, Collection, Mapping, Protocol, Sequence
 
 from bot.logging import event
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from storage.db import Database
     from storage.people import PeopleRepository
+    from storage.reviews import ReviewSummary
     from workflows.reviews import ReviewService
 
 __all__ = ["Dialogue", "UserContext", "KnowledgeSource", "FormSubmission", "HELP_TEXT", "build_dialogue", "directory_user"]
@@ -234,14 +235,7 @@ class Dialogue:
                          buttons=[Button("Start a review", "start a review")])
         today = self._engine.today()
         lines = [f"Your open reviews ({len(reviews)}):"]
-        for review in reviews:
-            stage = review.current_stage
-            if stage is None:
-                where = "every stage done, ready to close"
-            else:
-                late = " — overdue" if stage.is_overdue(today) else ""
-                where = f"{stage.name} stage, owner {stage.owner.name}, due {format_date(stage.due_date)}{late}"
-            lines.append(f"• #{review.id} “{review.title}” ({review.service}): {where}")
+        lines.extend(f"• {describe_review(review, today)}" for review in reviews)
         lines.append("Say “status” and a number for the detail, e.g. “status " + str(reviews[0].id) + "”.")
         return Reply("\n".join(lines))
 
@@ -337,6 +331,17 @@ class Dialogue:
             if not prompt.required and prompt.kind not in {"confirm", "pick"}:
                 buttons.append(Button("Skip", "skip"))
         return Reply(text, ReplyKind.QUESTION, buttons=buttons, prompt=prompt)
+
+
+def describe_review(review: "ReviewSummary", today: date) -> str:
+    """One line for a review in a list: number, title, service and where it stands."""
+    stage = review.current_stage
+    if stage is None:
+        where = "every stage done, ready to close"
+    else:
+        late = " — overdue" if stage.is_overdue(today) else ""
+        where = f"{stage.name} stage, owner {stage.owner.name}, due {format_date(stage.due_date)}{late}"
+    return f"#{review.id} “{review.title}” ({review.service}): {where}"
 
 
 def build_dialogue(

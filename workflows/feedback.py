@@ -816,38 +816,6 @@ def give_feedback_button(review_id: int) -> Button:
     return Button("Give feedback", f"review:{review_id}", FeedbackActions.GIVE)
 
 
-def build_messengers(services: Any) -> list["Messenger"]:
-    """The platforms this process can send through, as the nudge sweep builds them."""
-    messengers: list[Messenger] = []
-    from handlers.slack.notify import slack_notifier
-
-    slack = slack_notifier(services)
-    if slack is not None:
-        messengers.append(slack)
-    from handlers.teams.notify import teams_notifier
-
-    teams = teams_notifier(services)
-    if teams is not None:
-        messengers.append(teams)
-    return messengers
-
-
-_services_feedback: dict[int, FeedbackService] = {}
-
-
-def feedback_service(services: Any) -> FeedbackService:
-    """One feedback service per process's services (built on first use)."""
-    found = _services_feedback.get(id(services))
-    if found is None:
-        from workflows.reviews import open_review_service
-
-        # The review service alone: the feedback never needs the guidance index loaded.
-        reviews = open_review_service(services.settings, services.database)
-        found = _services_feedback[id(services)] = FeedbackService.from_settings(services.settings, services.database,
-                                                                                 reviews)
-    return found
-
-
 def send_feedback_reminders(services: Any, now: datetime | None = None) -> int:
     """The scheduler's feedback hook (``bot/scheduler.py``): retries unsent invitations and sends due reminders."""
-    return feedback_service(services).send_reminders(build_messengers(services), now)
+    return services.feedback.send_reminders(services.messengers, now)

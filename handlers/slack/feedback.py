@@ -42,8 +42,6 @@ from workflows.feedback import (
     FeedbackService,
     RequestFields,
     ResponseForm,
-    build_messengers,
-    feedback_service,
 )
 from workflows.replies import Reply, ReplyKind
 
@@ -59,7 +57,7 @@ MAX_MEMBERS = 1000
 
 
 def service(slack: "SlackContext") -> FeedbackService:
-    return feedback_service(slack.services)
+    return slack.services.feedback
 
 
 def _modal(title: str, callback_id: str, blocks_: list[dict[str, Any]], metadata: str, submit: str | None) -> dict[str, Any]:
@@ -249,7 +247,7 @@ def create_request(slack: "SlackContext", user_id: str, review_id: int, values: 
     except FeedbackError as error:
         slack.direct_message(user_id, [Reply(str(error), ReplyKind.PROBLEM)])
         return
-    counts = feedback.deliver(created, build_messengers(slack.services))
+    counts = feedback.deliver(created, slack.services.messengers)
     confirmation = feedback.request_confirmation(created, counts["sent"], counts["no_platform"] + counts["failed"])
     if problems:
         confirmation = Reply(confirmation.text + "\n" + "\n".join(problems), confirmation.kind)

@@ -42,8 +42,6 @@ from workflows.feedback import (
     FeedbackService,
     RequestFields,
     ResponseForm,
-    build_messengers,
-    feedback_service,
 )
 from workflows.people import Resolved
 from workflows.replies import ReplyKind
@@ -114,7 +112,7 @@ def request_card(feedback: FeedbackService, review_id: int, mode: ActionMode, va
 
 
 def submit_request(services: "Services", user: "UserContext", data: Mapping[str, Any], mode: ActionMode) -> "CardOutcome":
-    feedback = feedback_service(services)
+    feedback = services.feedback
     review_id = int(str(data.get(DATA_VALUE) or "0") or 0)
     values = {key: str(data.get(key) or "") for key in (RequestFields.PEOPLE, RequestFields.QUESTION_SET,
                                                         RequestFields.CLOSES_ON)}
@@ -145,7 +143,7 @@ def submit_request(services: "Services", user: "UserContext", data: Mapping[str,
     invited = len(feedback.repository.invited(created.id))
     # Messages go out after the answer to this button (an invoke must be answered within seconds); the
     # notification ledger keeps them to one each, and the hourly job retries any that fail.
-    threading.Thread(target=feedback.deliver, args=(created, build_messengers(services)),
+    threading.Thread(target=feedback.deliver, args=(created, services.messengers),
                      name="feedback-invitations", daemon=True).start()
     done = feedback.request_confirmation(created, invited, 0)
     return _outcome(card=cards.render_reply_card(done, mode), message=done.text.split("\n", 1)[0])
@@ -188,7 +186,7 @@ def response_card(form: ResponseForm, mode: ActionMode, errors: Mapping[str, str
 
 
 def submit_response(services: "Services", user: "UserContext", data: Mapping[str, Any], mode: ActionMode) -> "CardOutcome":
-    feedback = feedback_service(services)
+    feedback = services.feedback
     round_id = int(str(data.get(DATA_ROUND) or "0") or 0)
     token = str(data.get(DATA_TOKEN) or "")
     values = {key: value for key, value in data.items() if isinstance(value, str)}
@@ -233,7 +231,7 @@ def register(bot: "TeamsBot", services: "Services") -> None:
     """Give the Teams bot the feedback buttons and forms."""
 
     def press(user: "UserContext", action_id: str, value: str, mode: ActionMode) -> "CardOutcome":
-        feedback = feedback_service(services)
+        feedback = services.feedback
         if action_id == FeedbackActions.OPEN_REQUEST_FORM:
             try:
                 review_id = feedback.find_review(value)

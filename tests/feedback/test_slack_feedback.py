@@ -27,7 +27,7 @@ from tests.feedback.fake_slack_files import FakeSlackWithFiles
 from tests.feedback.helpers import changed_rows, rows_mentioning, snapshot
 from tests.slack.conftest import slack_settings
 from tests.slack.harness import LoopbackServer, SlackSender, date_picked, text_input, users_select
-from workflows.feedback import feedback_service, send_feedback_reminders
+from workflows.feedback import send_feedback_reminders
 from workflows.reviews import Actor, ReviewDraft, StageDraft
 
 LEAD, OWNER, HOLDER = "U0FBLEAD01", "U0FBOWNER1", "U0FBHOLDR1"
@@ -257,7 +257,7 @@ def test_asking_answering_changing_and_refusing_through_slack(world: FeedbackSla
 
     # Reminders near the closing date go only to the two who haven't answered, once.
     closes = feedback.get_round(round_id).closes_on
-    calendar = feedback_service(world.services).calendar
+    calendar = world.services.feedback.calendar
     day = closes
     while not calendar.is_working_day(day):
         day -= timedelta(days=1)
@@ -293,7 +293,7 @@ def test_asking_answering_changing_and_refusing_through_slack(world: FeedbackSla
 
 
 def test_a_closed_request_refuses_answers_politely(world: FeedbackSlackWorld) -> None:
-    service = feedback_service(world.services)
+    service = world.services.feedback
     chosen = service.question_sets.default
     lead = world.person(LEAD)
     stakeholder = world.people.upsert(name="Stake Holder5", email=world.fake.users[STAKE[4]].email,
@@ -326,7 +326,7 @@ def test_anyone_can_give_feedback_from_the_review_card(world: FeedbackSlackWorld
     assert form["callback_id"] == C.FEEDBACK_RESPONSE_CALLBACK
     world.slack.submit_view(OUTSIDER, form, answers(ratings=(1, 2, 3)))
     assert "Thank you" in last_dm(world, OUTSIDER)["text"]
-    service = feedback_service(world.services)
+    service = world.services.feedback
     [unsolicited] = service.repository.rounds_for_review(world.review_id, "unsolicited")
     [response] = service.repository.responses(unsolicited.id)
     assert response.ratings == {"outcomes": 1, "value_for_money": 2, "satisfaction": 3}
