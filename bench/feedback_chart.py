@@ -10,6 +10,7 @@ text, the PNG's size and how long drawing it took.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -72,4 +73,6 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/feedback_summary.png"))
+    parser = argparse.ArgumentParser(description="Draw a feedback summary chart from sample answers.")
+    parser.add_argument("out", nargs="?", type=Path, default=Path("/tmp/feedback_summary.png"), help="where to write the PNG")
+    main(parser.parse_args().out)
