@@ -22,6 +22,20 @@ if TYPE_CHECKING:
     from bot.app import Services
 
 log = logging.getLogger(__name__)
+bolt_log = logging.getLogger("handlers.slack.bolt")
+
+
+class _DropTokenSkippedWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when given a client, then warns that the
+    token is unused. Our client (with its retry handlers) is built from that same token, so the warning
+    says nothing an operator can act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+bolt_log.addFilter(_DropTokenSkippedWarning())
+
 
 class SlackNotConfigured(RuntimeError):
     """Settings are missing or Slack refused them; the message says which, never the secret itself."""
@@ -55,7 +69,7 @@ def build_slack_app(services: "Services") -> SlackBot:
             # in the request's own thread sends the acknowledgement as soon as it returns, without
             # Bolt's extra thread hop and its polling for the ack.
             process_before_response=True,
-            logger=logging.getLogger("handlers.slack.bolt"),
+            logger=bolt_log,
         )
     except BoltError as error:
         # Bolt's message names Slack's error code (e.g. invalid_auth), never the token.
