@@ -139,7 +139,7 @@ class RoleSource(Protocol):
 
 
 class FeedbackCommand(Protocol):
-    """What the feedback feature (issue 7) provides: run ``feedback <argument>`` for a user."""
+    """What the feedback feature provides: run ``feedback <argument>`` for a user."""
 
     def __call__(self, user: "UserContext", argument: str) -> list[Reply]: ...
 

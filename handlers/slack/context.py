@@ -126,7 +126,13 @@ class SlackContext:
 
     @cached_property
     def commands(self) -> CommandRunner:
-        return CommandRunner(self.dialogue, roles=lambda: self.services.knowledge, command_prefix=f"{self.command} ")
+        return CommandRunner(
+            self.dialogue,
+            roles=lambda: self.services.knowledge,
+            # The process's one feedback service, with the council's question sets.
+            feedback=lambda user, argument: self.services.feedback.command(user, argument),
+            command_prefix=f"{self.command} ",
+        )
 
     # --- who is talking --------------------------------------------------------------------
 

@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from bot.app import Services
     from bot.config import Settings
     from workflows.commands import FeedbackCommand
+    from workflows.dialogue import UserContext
+    from workflows.replies import Reply
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,10 @@ class TeamsAdapter:
         self.authenticator = ChannelAuthenticator(settings)
         self.tokens = BotTokenProvider(settings)
         self.connector = ConnectorClient(settings, self.tokens)
+        if feedback is None:
+            # The process's one feedback service, with the council's question sets.
+            def feedback(user: "UserContext", argument: str) -> list["Reply"]:
+                return services.feedback.command(user, argument)
         self.bot = TeamsBot(services, self.connector, feedback=feedback)
         from handlers.teams.feedback import register as register_feedback
 
