@@ -21,6 +21,8 @@ from knowledge.models import Chunk
 from knowledge.tokens import terms
 
 log = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG when imported, which would print a line for every re-index.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 EMBED_BATCH = 32
 
