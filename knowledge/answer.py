@@ -76,10 +76,13 @@ def citations_for(hits: Sequence[Hit]) -> list[Citation]:
 
 
 def suggestions_for(hits: Sequence[Hit], limit: int = 3) -> list[str]:
+    """Topics near the question, named by their place in the guidance ("The commissioning cycle > Plan")."""
     seen: dict[str, None] = {}
     for hit in hits:
-        label = hit.chunk.section[-1] if hit.chunk.section else hit.chunk.meta.get("title", "")
-        if label and len(label) <= 80:
+        chunk = hit.chunk
+        path = chunk.section[-2:] if chunk.section else (chunk.meta.get("title", ""),)
+        label = " > ".join(p for p in path if p)
+        if label and len(label) <= 100:
             seen.setdefault(label, None)
         if len(seen) >= limit:
             break
@@ -181,7 +184,9 @@ def extractive_answer(
         return Answer(question, text, [], score, kind, suggestions=topics)
     if kind is AnswerKind.UNSURE:
         quoted = "I'm not sure the guidance answers this exactly. The closest passage says:\n" + quoted
-    return Answer(question, quoted, citations_for(hits), score, kind, suggestions=suggestions_for(hits[1:]))
+    # A clear answer needs no list of other topics; an unsure one points to where else to look.
+    related = suggestions_for(hits[1:]) if kind is AnswerKind.UNSURE else []
+    return Answer(question, quoted, citations_for(hits), score, kind, suggestions=related)
 
 
 class ModelAnswerer:

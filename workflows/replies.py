@@ -83,6 +83,6 @@ def render_text(reply: Reply) -> str:
         lines.append(f"  [{number}] {where}: “{quote}”")
     asks = [b for b in reply.buttons if b.action_id == Actions.ASK]
     if asks:
-        lines.append("You could ask:")
+        lines.append("Related topics you could ask about:")
         lines.extend(f"  - {b.value}" for b in asks)
     return "\n".join(line for line in lines if line)
