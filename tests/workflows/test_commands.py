@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import Settings
-from knowledge.service import KnowledgeBase, open_knowledge
 from storage.people import PeopleRepository
-from tests.conftest import MODEL_DIR
 from tests.storage.review_helpers import Clock, add_team, draft_for
 from workflows.commands import (
     Command,
@@ -19,18 +16,6 @@ from workflows.commands import (
 from workflows.dialogue import build_dialogue, directory_user
 from workflows.people import PersonRef
 from workflows.replies import Actions, Reply, ReplyKind
-
-
-@pytest.fixture(scope="module")
-def guidance(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("guidance"),
-        embedding_model_dir=MODEL_DIR if MODEL_DIR.exists() else None,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    knowledge = open_knowledge(settings)
-    knowledge.ensure_ready()
-    return knowledge
 
 
 @pytest.fixture

@@ -6,10 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.config import Settings
-from knowledge.service import KnowledgeBase, open_knowledge
 from storage.people import PeopleRepository
-from tests.conftest import MODEL_DIR
 from workflows.dialogue import HELP_TEXT, build_dialogue, directory_user
 from workflows.people import PersonRef
 from workflows.replies import Actions, ReplyKind, render_text
@@ -21,19 +18,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture(scope="module")
-def guidance(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    """One knowledge base for the module: indexing the starter guidance takes a couple of seconds."""
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("guidance"),
-        embedding_model_dir=MODEL_DIR if MODEL_DIR.exists() else None,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    knowledge = open_knowledge(settings)
-    knowledge.ensure_ready()
-    return knowledge
 
 
 @pytest.fixture
