@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from storage.db import Database
 from storage.models import Person, StorageModel
 from tests.nudges.helpers import World
+from tests.storage.review_helpers import Clock
 from workflows.feedback import FeedbackService
 from workflows.working_days import WorkingCalendar
 
@@ -18,20 +19,12 @@ NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 CLOSES = date(2026, 12, 4)
 
 
-class Clock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 class FeedbackWorld(World):
     """A lead, a stage owner, a portfolio holder and five stakeholders, and one review they share."""
 
     def __init__(self, database: Database, clock: Clock | None = None, slack_ids: bool = True) -> None:
         super().__init__(database)
-        self.clock = clock or Clock()
+        self.clock = clock or Clock(NOW)
         self.reviews._clock = self.clock  # type: ignore[attr-defined]
         self.lead = self.person("Lena Lead", slack="U0LEAD0001" if slack_ids else None)
         self.owner = self.person("Owen Owner", slack="U0OWNER001" if slack_ids else None)

@@ -6,19 +6,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from storage.conversations import ConversationRecord, SqlConversationStore, StaleConversationError
+from tests.storage.review_helpers import Clock
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(MONDAY_9AM)
 
 
 @pytest.fixture

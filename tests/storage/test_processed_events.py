@@ -7,14 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 from storage.db import open_database
 from storage.events import ProcessedEvents
+from tests.storage.review_helpers import Clock
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
 
 def test_only_the_first_sighting_of_an_event_counts(database) -> None:
@@ -50,7 +46,7 @@ def test_very_long_ids_are_hashed_not_cut(database) -> None:
 
 
 def test_purge_forgets_old_events_only(database) -> None:
-    clock = Clock()
+    clock = Clock(MONDAY_9AM)
     events = ProcessedEvents(database, clock=clock)
     events.first_time("slack", "EvOld")
     clock.now += timedelta(hours=30)
@@ -61,7 +57,7 @@ def test_purge_forgets_old_events_only(database) -> None:
 
 
 def test_remembered_keys_are_seen_and_refreshing_keeps_them_from_the_purge(database) -> None:
-    clock = Clock()
+    clock = Clock(MONDAY_9AM)
     events = ProcessedEvents(database, clock=clock)
     assert events.seen("slack-thread", "slack:T1:C1:1.1") is False
     events.remember("slack-thread", "slack:T1:C1:1.1")

@@ -30,6 +30,7 @@ from workflows.conversation import (
     YesNoStep,
 )
 from workflows.people import Ambiguous, PersonRef, Resolved, Unknown
+from tests.storage.review_helpers import Clock
 
 KEY = "terminal:alice@council.gov.uk"
 ALICE = PersonRef(1, "Alice Adams", "alice@council.gov.uk")
@@ -37,12 +38,7 @@ SAM_P = PersonRef(2, "Sam Patel", "sam.patel@council.gov.uk")
 SAM_J = PersonRef(3, "Sam Jones", "sam.jones@council.gov.uk")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
 
 class ListResolver:
@@ -92,7 +88,7 @@ def room_flow(booked: list[Mapping[str, Any]]) -> Flow:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(MONDAY_9AM)
 
 
 @pytest.fixture

@@ -10,19 +10,15 @@ from storage.people import PeopleRepository
 from workflows.dialogue import HELP_TEXT, build_dialogue, directory_user
 from workflows.people import PersonRef
 from workflows.replies import Actions, ReplyKind, render_text
+from tests.storage.review_helpers import Clock
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(MONDAY_9AM)
 
 
 @pytest.fixture

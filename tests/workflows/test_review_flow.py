@@ -18,16 +18,12 @@ from workflows.dates import format_date
 from workflows.people import DirectoryPeopleResolver, PersonRef
 from workflows.review_flow import REVIEW_FLOW, build_review_flow
 from workflows.reviews import ReviewService
+from tests.storage.review_helpers import Clock
 
 KEY = "slack:T1:U1:1764000000.0001"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
 
 class Officer:
@@ -63,7 +59,7 @@ class Officer:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(MONDAY_9AM)
 
 
 @pytest.fixture
