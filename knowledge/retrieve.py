@@ -21,7 +21,7 @@ from typing import Any
 
 from knowledge.chunker import DEFINES_LINE, DEFINES_SENTENCE, normalise_term
 from knowledge.index import LexicalIndex, VectorStore
-from knowledge.models import Chunk, PassageKind
+from knowledge.models import Chunk
 from knowledge.roles import RoleDirectory, role_key
 from knowledge.tokens import term_set, terms
 
@@ -104,6 +104,14 @@ class Retriever:
         # ("the tip on Sundays") is probably about something the guidance does not cover.
         self._default_idf = 2 * math.log(1 + total)
         self._role_chunks = {r.chunk_id for r in roles.roles}
+        # Per passage, worked out once rather than on every question: the words of its own
+        # heading and of its whole heading path, and the words of each term it defines.
+        self._headings = [(term_set(c.section[-1]), term_set(" ".join(c.section))) if c.section else None
+                          for c in self.chunks]
+        self._definitions = [
+            [(defined, strength, term_set(defined)) for defined, strength in c.meta.get("defines", {}).items()]
+            for c in self.chunks
+        ]
 
     def similarity(self, analysis: QueryAnalysis, text: str) -> float:
         """Cosine similarity between the question and a text (both vectors are normalised)."""
@@ -168,7 +176,7 @@ class Retriever:
         definition_bonus, defined_exactly = self._definition_bonus(analysis)
         bonuses = [role_bonus, definition_bonus]
         if not role_bonus:
-            bonuses.append({i: v for i, v in self._topic_bonus(analysis, candidates).items() if i in candidates})
+            bonuses.append(self._topic_bonus(analysis, candidates))
         for bonus in bonuses:
             for index, value in bonus.items():
                 fused[index] = fused.get(index, 0.0) + value
@@ -201,19 +209,19 @@ class Retriever:
         return {}
 
     def _topic_bonus(self, analysis: QueryAnalysis, candidates: set[int]) -> dict[int, float]:
-        """Passages whose own heading the question names ("What does the Deliver stage involve?")."""
+        """Candidates whose own heading the question names ("What does the Deliver stage involve?")."""
         wanted = set(analysis.terms)
         total = sum(self.idf(t) for t in wanted)
         if not total:
             return {}
         bonus: dict[int, float] = {}
-        for index, chunk in enumerate(self.chunks):
-            if not chunk.section:
+        for index in candidates:
+            headings = self._headings[index]
+            if headings is None:
                 continue
-            heading = term_set(chunk.section[-1])
+            heading, path = headings
             if heading and heading <= wanted:
-                named = term_set(" ".join(chunk.section)) & wanted
-                bonus[index] = TOPIC_BONUS * sum(self.idf(t) for t in named) / total
+                bonus[index] = TOPIC_BONUS * sum(self.idf(t) for t in path & wanted) / total
         return bonus
 
     def _definition_bonus(self, analysis: QueryAnalysis) -> tuple[dict[int, float], set[int]]:
@@ -225,15 +233,14 @@ class Retriever:
         weight_total = sum(self.idf(t) for t in wanted)
         bonus: dict[int, float] = {}
         exact: set[int] = set()
-        for index, chunk in enumerate(self.chunks):
+        for index, definitions in enumerate(self._definitions):
             best = 0.0
-            for defined, strength in chunk.meta.get("defines", {}).items():
+            for defined, strength, defined_terms in definitions:
                 if defined == term:
                     best = max(best, strength)
                     if strength >= DEFINES_SENTENCE:
                         exact.add(index)
                     continue
-                defined_terms = term_set(defined)
                 if defined_terms and defined_terms <= wanted:
                     # "Plan" answers "the Plan stage" in part: scale by how much of the term it covers.
                     share = sum(self.idf(t) for t in defined_terms) / weight_total

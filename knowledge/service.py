@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ class KnowledgeBase:
         self.indexer = Indexer(self.catalog, int(settings.max_file_mb * 1_048_576))
         self._chat_model = chat_model
         self._answerer: ModelAnswerer | None = None
+        self._llm_unavailable = False
         self._vectors: VectorStore | None = None
         self._vectors_loaded = False
         self._snapshot: _Snapshot | None = None
@@ -111,8 +113,6 @@ class KnowledgeBase:
         on_vectors: Callable[[int], None] | None = None,
     ) -> IndexReport:
         """Index files and folders; with no paths, refresh everything indexed before."""
-        import time
-
         started = time.perf_counter()
         paths = [Path(p) for p in paths]
         with self._lock:
@@ -184,15 +184,15 @@ class KnowledgeBase:
             return self._answerer
         model = self._chat_model
         name = self.settings.llm_model or getattr(model, "model_name", None) or type(model).__name__
-        if model is None and self.settings.llm_model:
+        if model is None and self.settings.llm_model and not self._llm_unavailable:
             try:
                 from langchain.chat_models import init_chat_model
 
                 model = init_chat_model(self.settings.llm_model)
             except Exception as exc:  # a missing provider package or key: say so once, answer extractively
                 event(log, "llm_unavailable", logging.WARNING, model=self.settings.llm_model, error=str(exc)[:200])
-                self._chat_model = None
-                self.settings.llm_model = None
+                # Remembered here, not by editing the shared settings, so the failure is said once.
+                self._llm_unavailable = True
                 return None
             self._chat_model = model
         if model is None:
