@@ -60,23 +60,21 @@ class VectorStore:
     """Chroma collection holding one vector per passage, keyed by chunk id."""
 
     def __init__(self, client: Any, collection_name: str, embed: Callable[[list[str]], Any], identity: str) -> None:
-        self._client = client
         self._embed = embed
         self.identity = identity
-        self._name = collection_name
-        collection = client.get_or_create_collection(
-            collection_name,
-            embedding_function=None,
-            metadata={"hnsw:space": "cosine", "embedding_model": identity},
-        )
-        if (collection.metadata or {}).get("embedding_model") != identity:
-            # Vectors from another model are not comparable: start the collection again.
-            client.delete_collection(collection_name)
-            collection = client.get_or_create_collection(
+
+        def open_collection() -> Any:
+            return client.get_or_create_collection(
                 collection_name,
                 embedding_function=None,
                 metadata={"hnsw:space": "cosine", "embedding_model": identity},
             )
+
+        collection = open_collection()
+        if (collection.metadata or {}).get("embedding_model") != identity:
+            # Vectors from another model are not comparable: start the collection again.
+            client.delete_collection(collection_name)
+            collection = open_collection()
         self._collection = collection
 
     def embed(self, texts: list[str]) -> np.ndarray:
