@@ -16,7 +16,7 @@ from typing import Any
 
 from knowledge.models import Chunk
 
-CATALOG_VERSION = 2
+CATALOG_VERSION = 3  # passages are re-read when the way documents are split changes
 
 
 @dataclass

@@ -8,7 +8,14 @@
 - Each table row is its own passage and carries the column headings
   ("Stakeholder group: Portfolio Holders. Role(s) in the commissioning
   process: ...").
-- Every passage keeps its file, heading path and position.
+- Numbered clauses, as in legislation and constitutions ("(1) ... (a) ...",
+  "4.2 ..."), are grouped by their numbering: each top-level clause is a
+  passage with its sub-clauses, and a long one is split with its opening
+  words repeated, so every passage reads on its own.
+- A heading that is only a number ("51" under "Standstill periods") joins the
+  heading above it ("51 Standstill periods").
+- Every passage keeps its file, heading path and position. A passage that is
+  only a heading-like fragment is marked so it is never quoted as an answer.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from knowledge.blocks import Block, Heading, ListBlock, Paragraph, ParsedDocument, Table
 from knowledge.models import Chunk, PassageKind
-from knowledge.roles import split_responsibilities
+from knowledge.roles import split_responsibilities, table_openers
 
 SMALL_SECTION_WORDS = 180
 SHORT_PARAGRAPH_WORDS = 25
@@ -37,6 +44,10 @@ _splitter = RecursiveCharacterTextSplitter(
 )
 
 _DEFINITION_LINE = re.compile(r"^(?P<term>[A-Z][\w'’/ ()-]{0,40}?)\s+[–—-]\s+(?P<body>\S.*)$")
+# “Relevant body” means ..., a “key performance indicator” is ..., "X" has the meaning given in ...
+_QUOTED_DEFINITION = re.compile(
+    r"[“\"‘'](?P<term>[^“”\"‘’']{2,60})[”\"’']\s*(?:\([^)]{0,40}\)\s*)?(?:means|is|are|includes|refers to|has the meaning)\b"
+)
 _DEFINITION_SENTENCE = re.compile(
     r"(?:^|(?<=[.!?]\s))(?:The\s+)?(?P<term>[A-Z][\w'’ -]{1,40}?)\s+(?:is|are|means|refers to)\s+"
     r"(?:the|a|an|essentially|defined as|where|when)\b"
@@ -86,7 +97,19 @@ def defined_terms(text: str) -> dict[str, float]:
         term = match.group("term")
         if words(term) <= 5 and not _PRONOUNS & set(term.lower().split()):
             note(term, DEFINES_SENTENCE)
+    for match in _QUOTED_DEFINITION.finditer(text):
+        term = match.group("term").strip(" *_")
+        if words(term) <= 6:
+            note(term, DEFINES_SENTENCE)
     return found
+
+
+def is_fragment(text: str) -> bool:
+    """A heading-like scrap ("Time limits and termination", a table's column names) that answers nothing."""
+    from knowledge.readers.text import looks_like_heading
+
+    stripped = " ".join(text.split())
+    return len(stripped.split()) <= 10 and looks_like_heading(stripped)
 
 
 class _Builder:
@@ -117,6 +140,8 @@ class _Builder:
                     defines[topic] = strength
             if defines:
                 chunk_meta["defines"] = defines
+            if is_fragment(piece):
+                chunk_meta["fragment"] = True
             self.chunks.append(
                 Chunk(
                     # The text's hash is part of the id so that a changed passage gets a new vector.
@@ -132,6 +157,9 @@ class _Builder:
             )
 
 
+_NUMBER_ONLY = re.compile(r"^(?:section|clause|article|rule|paragraph|part)?\s*[0-9]{1,4}[A-Z]{0,2}(?:\.[0-9]{1,3})*\.?$", re.I)
+
+
 def _sections(blocks: Iterable[Block]) -> Iterable[tuple[tuple[str, ...], list[Block]]]:
     """Yield (heading path, body blocks) for each stretch between headings."""
     stack: list[tuple[int, str]] = []
@@ -141,6 +169,11 @@ def _sections(blocks: Iterable[Block]) -> Iterable[tuple[tuple[str, ...], list[B
             if body:
                 yield tuple(text for _, text in stack), body
                 body = []
+            elif stack and _NUMBER_ONLY.match(block.text.strip()) and not _NUMBER_ONLY.match(stack[-1][1]):
+                # "Standstill periods" then "51": one heading, "51 Standstill periods".
+                level, text = stack.pop()
+                stack.append((level, f"{block.text.strip()} {text}"))
+                continue
             while stack and stack[-1][0] >= block.level:
                 stack.pop()
             stack.append((block.level, block.text))
@@ -148,6 +181,93 @@ def _sections(blocks: Iterable[Block]) -> Iterable[tuple[tuple[str, ...], list[B
             body.append(block)
     if body:
         yield tuple(text for _, text in stack), body
+
+
+# Clause numbers: "(1)", "(2A)", "(a)", "(iv)", "(A)", and dotted "4.2", "4.2.1" before a space.
+_CLAUSE = re.compile(
+    r"^\s*(?:\((?P<paren>[0-9]{1,3}[A-Z]{0,2}|[a-z]{1,4}|[A-Z]{1,2})\)|(?P<dotted>[0-9]{1,3}(?:\.[0-9]{1,3}){1,3})\.?)\s+(?=\S)"
+)
+_ROMAN = re.compile(r"^(?:i|ii|iii|iv|v|vi|vii|viii|ix|x|xi|xii|xiii|xiv|xv)$")
+CLAUSE_WORDS = 200
+_TINY_CLAUSE_WORDS = 25
+
+
+def _clause_style(text: str, last_letter: str | None) -> str | None:
+    """The numbering style of a clause's marker: digits, letters, roman numerals or dotted numbers."""
+    match = _CLAUSE.match(text)
+    if not match:
+        return None
+    if match.group("dotted"):
+        return f"dotted{match.group('dotted').count('.')}"
+    marker = match.group("paren")
+    if marker[0].isdigit():
+        return "number"
+    if marker.isupper():
+        return "capital"
+    # "(i)" after "(h)" is a letter; on its own it is a roman numeral.
+    if _ROMAN.match(marker) and not (last_letter and len(marker) == 1 and ord(marker) == ord(last_letter) + 1):
+        return "roman"
+    return "letter"
+
+
+def _clause_units(body: list[Block]) -> list[tuple[str, str | None]] | None:
+    """The body as (text, numbering style) units when it is written as numbered clauses, else None."""
+    units: list[tuple[str, str | None]] = []
+    last_letter: str | None = None
+    for block in body:
+        texts = [block.text] if isinstance(block, Paragraph) else block.items if isinstance(block, ListBlock) else None
+        if texts is None:
+            return None  # a table among clauses: read the section the ordinary way
+        for text in texts:
+            style = _clause_style(text, last_letter)
+            if style == "letter":
+                marker = _CLAUSE.match(text).group("paren")  # type: ignore[union-attr]
+                last_letter = marker[-1]
+            units.append((text, style))
+    top = next((style for _, style in units if style), None)
+    if top not in ("number", "dotted1", "dotted2") or sum(1 for _, style in units if style == top) < 2:
+        return None
+    return units
+
+
+def _emit_clauses(builder: _Builder, section: tuple[str, ...], units: list[tuple[str, str | None]]) -> None:
+    top = next(style for _, style in units if style)
+    groups: list[list[str]] = []
+    preamble: list[str] = []
+    for text, style in units:
+        if style == top:
+            groups.append([text])
+        elif groups:
+            groups[-1].append(text)  # a sub-clause, or a sentence that carries its clause on
+        else:
+            preamble.append(text)
+    if preamble:
+        _emit_paragraphs(builder, section, preamble, small=True)
+    merged: list[list[str]] = []
+    for group in groups:
+        # A one-line clause ("(3) This section does not apply to private utilities.") reads best with its neighbour.
+        if merged and words(" ".join(group)) < _TINY_CLAUSE_WORDS and words(" ".join(merged[-1] + group)) <= CLAUSE_WORDS:
+            merged[-1].extend(group)
+        else:
+            merged.append(group)
+    for group in merged:
+        _emit_clause_group(builder, section, group)
+
+
+def _emit_clause_group(builder: _Builder, section: tuple[str, ...], group: list[str]) -> None:
+    kind = PassageKind.LIST if len(group) > 1 else PassageKind.PARAGRAPH
+    if words(" ".join(group)) <= CLAUSE_WORDS or len(group) == 1:
+        builder.add("\n".join(group), section, kind)
+        return
+    lead, rest = group[0], group[1:]
+    part: list[str] = []
+    for text in rest:
+        if part and words(" ".join([lead, *part, text])) > CLAUSE_WORDS:
+            builder.add("\n".join([lead, *part]), section, kind)
+            part = []
+        part.append(text)
+    if part:
+        builder.add("\n".join([lead, *part]), section, kind)
 
 
 def _list_text(intro: str | None, items: list[str]) -> str:
@@ -170,16 +290,18 @@ def _emit_list(builder: _Builder, section: tuple[str, ...], intro: str | None, i
 
 def _emit_table(builder: _Builder, section: tuple[str, ...], table: Table) -> None:
     headers = [h or f"Column {i + 1}" for i, h in enumerate(table.headers)]
+    openers = table_openers(table.rows)
     for row in table.rows:
         if not any(row):
             continue
         parts = []
-        for header, cell in zip(headers, row):
+        cell_parts = [split_responsibilities(cell, openers) for cell in row]
+        for header, cell, pieces in zip(headers, row, cell_parts):
             if not cell:
                 continue
-            cell_text = "; ".join(part.rstrip(".") for part in split_responsibilities(cell))
+            cell_text = "; ".join(part.rstrip(".") for part in pieces)
             parts.append(f"{header}: {cell_text.rstrip('.')}.")
-        meta = {"row_label": row[0], "headers": headers, "cells": row}
+        meta = {"row_label": row[0], "headers": headers, "cells": row, "parts": cell_parts}
         if headers and _DESCRIBES_COLUMN.match(headers[-1]) and row[0]:
             meta["defines"] = {normalise_term(row[0]): DEFINES_LINE}
         builder.add(" ".join(parts), section, PassageKind.TABLE_ROW, meta)
@@ -212,6 +334,10 @@ def chunk_document(doc: ParsedDocument, source: str, source_key: str) -> list[Ch
     for section, body in _sections(doc.blocks):
         # Passages before the first heading sit under the document's title.
         section = section or ((doc.title,) if doc.title else ())
+        clauses = _clause_units(body)
+        if clauses is not None:
+            _emit_clauses(builder, section, clauses)
+            continue
         paragraph_words = sum(words(b.text) for b in body if isinstance(b, Paragraph))
         small = paragraph_words <= SMALL_SECTION_WORDS
         pending: list[str] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,18 +28,41 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 EMBED_BATCH = 32
 
 
+# Part of the vector collection's identity: changing what is embedded starts the collection again.
+SEARCH_TEXT_VERSION = 3
+SECTION_NUMBER = re.compile(r"^\s*[0-9]{1,4}[A-Z]{0,2}(?:\.[0-9]{1,3})*\.?\s+")
+
+
 def search_text(chunk: Chunk) -> str:
-    """What both indexes see: the heading path gives a passage its topic."""
-    return f"{chunk.section_label}\n{chunk.text}" if chunk.section else chunk.text
+    """What keyword search sees: the document's title and whole heading path give a passage its topic."""
+    context = list(chunk.section)
+    title = str(chunk.meta.get("title") or "")
+    if title and title not in context:
+        context.insert(0, title)
+    return f"{' > '.join(context)}\n{chunk.text}" if context else chunk.text
+
+
+def meaning_text(chunk: Chunk) -> str:
+    """What meaning search embeds: the title and the passage's own heading only.
+
+    A long heading path would make every clause of a section embed alike; the
+    nearest heading keeps the topic while the passage's own words tell clauses apart.
+    """
+    title = str(chunk.meta.get("title") or "")
+    heading = SECTION_NUMBER.sub("", chunk.section[-1]) if chunk.section else ""
+    context = " > ".join(part for part in dict.fromkeys((title, heading)) if part)
+    return f"{context}\n{chunk.text}" if context else chunk.text
 
 
 class LexicalIndex:
     """BM25 over stemmed content words, rebuilt in memory from the catalog (milliseconds per thousand passages)."""
 
-    def __init__(self, chunks: Sequence[Chunk]) -> None:
+    def __init__(self, chunks: Sequence[Chunk], sequences: Sequence[list[str]] | None = None) -> None:
         self.chunks = list(chunks)
         self._model: bm25s.BM25 | None = None
-        corpus = [terms(search_text(c)) or ["_"] for c in self.chunks]
+        if sequences is None:
+            sequences = [terms(search_text(c)) for c in self.chunks]
+        corpus = [sequence or ["_"] for sequence in sequences]
         if corpus:
             model = bm25s.BM25(k1=1.2, b=0.75)
             model.index(corpus, show_progress=False)
@@ -61,6 +85,7 @@ class VectorStore:
 
     def __init__(self, client: Any, collection_name: str, embed: Callable[[list[str]], Any], identity: str) -> None:
         self._embed = embed
+        identity = f"{identity}#text-v{SEARCH_TEXT_VERSION}"
         self.identity = identity
 
         def open_collection() -> Any:
@@ -94,7 +119,7 @@ class VectorStore:
         missing.sort(key=lambda c: len(c.text))  # similar lengths batch with little padding
         for start in range(0, len(missing), EMBED_BATCH):
             batch = missing[start : start + EMBED_BATCH]
-            vectors = self.embed([search_text(c) for c in batch])
+            vectors = self.embed([meaning_text(c) for c in batch])
             self._collection.upsert(
                 ids=[c.chunk_id for c in batch],
                 embeddings=vectors,
