@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     )
     max_file_mb: float = Field(default=20.0, description="Files larger than this are skipped when indexing.")
     max_question_chars: int = 1000
+    synonyms_file: Path | None = Field(
+        default=None,
+        description="TOML file of abbreviations officers use (see knowledge/synonyms.toml); the built-in list otherwise.",
+    )
     llm_model: str | None = Field(
         default=None, description="Optional chat model for written answers, e.g. 'openai:gpt-4o-mini'."
     )
@@ -131,6 +135,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
         return value
+
+    @field_validator("embedding_model_dir", "cycle_file", "feedback_question_sets", "synonyms_file", mode="before")
+    @classmethod
+    def _empty_path_is_unset(cls, value: object) -> object:
+        # "EMBEDDING_MODEL_DIR=" in a .env file means "not set", not "the current folder".
+        return None if isinstance(value, str) and not value.strip() else value
 
     @cached_property
     def resolved_data_dir(self) -> Path:

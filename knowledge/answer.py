@@ -10,6 +10,7 @@ back to the extractive answer.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,60 +18,39 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from bot.logging import event
+from knowledge import fitted
 from knowledge.models import Answer, AnswerKind, Chunk, Citation, PassageKind
+from knowledge.ranking import Judge, judge_values
 from knowledge.retrieve import Hit, QueryAnalysis
 from knowledge.roles import split_responsibilities
 from knowledge.tokens import terms
 
 log = logging.getLogger(__name__)
 
-ANSWERED_AT = 0.42
-UNSURE_AT = 0.3
 MAX_ANSWER_CHARS = 700
 MAX_LIST_ITEMS = 8
 CITATIONS = 3
-CLOSE_MEANING = 0.45  # a cosine similarity at which a passage plainly means what was asked
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z‘'\"(])|\n+")
 _CONTINUES = re.compile(r"^(?:they|this|these|it|he|she|that|such|with this|as well)\b", re.IGNORECASE)
 
 
-def confidence(hit: Hit | None, answer_similarity: float | None = None, unknown_share: float = 0.0) -> float:
-    """How sure we are that the top passage answers the question, from 0 to 1.
-
-    Word coverage says the passage talks about what was asked; vector similarity
-    says it means something close. Either alone is easy to fool. A long table
-    row or paragraph can mean much more than the one sentence that answers, so
-    the similarity of the quoted answer itself counts too.
-    """
-    if hit is None:
-        return 0.0
-    if hit.dense is None:
-        score = 0.9 * hit.coverage
-        similarity = 0.0
-    else:
-        similarity = max(hit.dense, answer_similarity or 0.0)
-        semantic = min(1.0, max(0.0, (similarity - 0.3) / 0.35))
-        score = 0.6 * hit.coverage + 0.4 * semantic
-    if similarity < CLOSE_MEANING:
-        # "When does the tip open on Sundays?" matches "open" and "council" but rests on
-        # words the guidance never uses: that is a question it does not cover.
-        score *= 1.0 - unknown_share
-    return round(score, 3)
-
-
-def classify(score: float) -> AnswerKind:
-    if score >= ANSWERED_AT:
+def classify(score: float, dense: bool = True) -> AnswerKind:
+    """Answered, unsure or not covered, at the confidence thresholds fitted with the judge."""
+    answered_at = fitted.ANSWERED_AT if dense else fitted.ANSWERED_AT_KEYWORD
+    unsure_at = fitted.UNSURE_AT if dense else fitted.UNSURE_AT_KEYWORD
+    if score >= answered_at:
         return AnswerKind.ANSWERED
-    if score >= UNSURE_AT:
+    if score >= unsure_at:
         return AnswerKind.UNSURE
     return AnswerKind.NOT_FOUND
 
 
 def citations_for(hits: Sequence[Hit]) -> list[Citation]:
-    top = hits[0].score if hits else 1.0
+    """The passages quoted, best first; each one's score is its likelihood relative to the best (1.0)."""
+    top = hits[0].score if hits else 0.0
     return [
-        Citation(source=h.chunk.source, section=h.chunk.section_label, text=h.chunk.text, score=h.score / top)
+        Citation(source=h.chunk.source, section=h.chunk.section_label, text=h.chunk.text, score=math.exp(min(0.0, h.score - top)))
         for h in hits[:CITATIONS]
     ]
 
@@ -125,7 +105,8 @@ def _from_row(analysis: QueryAnalysis, chunk: Chunk, wanted: set[str]) -> str:
     cells = chunk.meta["cells"]
     headers = chunk.meta.get("headers") or []
     label = cells[0]
-    parts = [p.rstrip(".") for cell in cells[1:] for p in split_responsibilities(cell)]
+    split = chunk.meta.get("parts") or [split_responsibilities(cell) for cell in cells]
+    parts = [p.rstrip(".") for cell_parts in split[1:] for p in cell_parts]
     if not parts:
         return chunk.text
     if analysis.is_who and not analysis.roles_mentioned:
@@ -157,14 +138,21 @@ def _best_sentences(analysis: QueryAnalysis, text: str, wanted: set[str]) -> str
     return " ".join(sentences[i] for i in chosen)
 
 
+def answer_passages(hits: Sequence[Hit]) -> list[Hit]:
+    """The hits that can be quoted: a heading-like fragment is never an answer."""
+    return [h for h in hits if not h.chunk.meta.get("fragment")]
+
+
 def extractive_answer(
     question: str,
     analysis: QueryAnalysis,
     hits: Sequence[Hit],
     similarity: Callable[[QueryAnalysis, str], float] | None = None,
+    judge: Judge | None = None,
 ) -> Answer:
     """Quote the part of the best passage that answers; ``similarity`` compares its meaning with the question's."""
-    if not hits:
+    quotable = answer_passages(hits)
+    if not quotable:
         return Answer(
             question=question,
             text="I couldn't find anything in the guidance about that.",
@@ -172,10 +160,14 @@ def extractive_answer(
             confidence=0.0,
             kind=AnswerKind.NOT_FOUND,
         )
-    quoted = extract(analysis, hits[0].chunk)
-    answer_similarity = similarity(analysis, quoted) if similarity and hits[0].dense is not None else None
-    score = confidence(hits[0], answer_similarity, analysis.unknown_share)
-    kind = classify(score)
+    best = quotable[0]
+    quoted = extract(analysis, best.chunk)
+    dense = best.dense is not None
+    answer_dense = similarity(analysis, quoted) if similarity and dense else 0.0
+    judge = judge or Judge.fitted(dense=dense)
+    values = judge_values([h.score for h in quotable], best.features, answer_dense, analysis.unknown_share)
+    score = round(judge.probability(values), 3)
+    kind = classify(score, dense)
     if kind is AnswerKind.NOT_FOUND:
         topics = suggestions_for(hits)
         text = "I couldn't find an answer to that in the guidance, so I won't guess."
@@ -185,8 +177,8 @@ def extractive_answer(
     if kind is AnswerKind.UNSURE:
         quoted = "I'm not sure the guidance answers this exactly. The closest passage says:\n" + quoted
     # A clear answer needs no list of other topics; an unsure one points to where else to look.
-    related = suggestions_for(hits[1:]) if kind is AnswerKind.UNSURE else []
-    return Answer(question, quoted, citations_for(hits), score, kind, suggestions=related)
+    related = suggestions_for(quotable[1:]) if kind is AnswerKind.UNSURE else []
+    return Answer(question, quoted, citations_for(quotable), score, kind, suggestions=related)
 
 
 class ModelAnswerer:

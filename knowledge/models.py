@@ -99,6 +99,7 @@ class Role:
     source: str
     section: str
     chunk_id: str
+    aliases: list[str] = field(default_factory=list)  # other names the guidance gives it
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,48 +1,73 @@
-"""Hybrid retrieval: keyword and meaning rankings, plus what the question's shape says, fused.
+"""Hybrid retrieval: keyword and meaning candidates, scored on what a good answer looks like.
 
-Each signal produces a ranking of passages; reciprocal-rank fusion combines
-them, so no signal's raw scores need calibrating against another's:
-
-- BM25 over stemmed words (exact terms: "section 151", "Publica Board");
-- MiniLM vectors (paraphrase: "who signs off sourcing" ~ "makes strategic sourcing decisions");
-- roles: a question naming a role ("What does a portfolio holder do?") or asking
-  "who ..." favours the role directory's rows;
-- definitions: "What is an output?" favours passages that define that term.
+A question is first rewritten the way the guidance would put it (spelling
+corrected against the guidance's own words, abbreviations spelt out; see
+:mod:`knowledge.lexicon`). Candidates come from BM25 over stemmed words and
+from MiniLM vectors in Chroma. Each candidate is then described by a handful
+of signals (:mod:`knowledge.ranking`): how strongly each search found it, how
+much of the question's weighted vocabulary it and its headings contain,
+whether it keeps the question's phrases together, whether it defines the term
+asked about or is the directory entry of the role asked about, and whether it
+is only a heading-like fragment. A linear model whose weights were fitted on
+the development question sets turns the signals into one score.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from knowledge.chunker import DEFINES_LINE, DEFINES_SENTENCE, normalise_term
-from knowledge.index import LexicalIndex, VectorStore
-from knowledge.models import Chunk
-from knowledge.roles import RoleDirectory, role_key
-from knowledge.tokens import term_set, terms
+import numpy as np
 
-CANDIDATES = 30
-LEXICAL_WEIGHT = 0.5
-# What the question's shape adds, on the same 0..1 scale as words and meaning.
-ROLE_NAMED_BONUS = 0.5  # "What does a portfolio holder do?": that role's row
-ROLE_WHO_BONUS = 0.3  # "Who ...?": role rows, scaled by how well they match
-DEFINITION_BONUS = 0.6  # "What is an output?": passages defining "output"
-TOPIC_BONUS = 0.8  # "the Deliver stage": passages under that heading, scaled by its share of the question
+from knowledge.chunker import DEFINES_SENTENCE, normalise_term
+from knowledge.index import SECTION_NUMBER, LexicalIndex, VectorStore, search_text
+from knowledge.lexicon import Lexicon, Rewrite
+from knowledge.models import Chunk
+from knowledge.ranking import FEATURES, Ranker
+from knowledge.roles import RoleDirectory, role_key
+from knowledge.tokens import terms
+
+CANDIDATES = 40
 
 _WHO = re.compile(r"(?i)^\s*(?:and\s+)?(?:who|whose|whom|which\s+(?:role|person|people|officer|body|group|team|function|committee)s?)\b")
 _ROLE_OF = re.compile(
     r"(?i)\b(?:what\s+(?:does|do|should|must|can)\s+(?:a|an|the)?\s*.+?\s+do\b|role\s+of|roles?\s+(?:does|do)|responsib\w*|"
-    r"'s\s+role|job\s+of|duties)"
+    r"'s\s+role|job\s+of|'s\s+job|duties)"
 )
 _DEFINITION = re.compile(
     r"(?i)^\s*(?:what\s+(?:is|are|'s)\s+(?:meant\s+by\s+)?|define\s+|definition\s+of\s+|meaning\s+of\s+|"
-    r"what\s+does\s+(?=.+\bmean\b))(?:an?\s+|the\s+)?(?P<term>.+?)(?:\s+mean)?\s*\??\s*$"
+    r"what\s+does\s+(?=.+\bmean\b)|how\s+(?:does|do)\s+.+?\s+define\s+)(?:an?\s+|the\s+)?(?P<term>.+?)(?:\s+mean)?\s*\??\s*$"
+)
+# "light touch contract?", "ITIL service definition": a bare term asks what it is.
+_BARE_TERM = re.compile(r"(?i)^\s*(?:an?\s+|the\s+)?(?P<term>[\w'’&/ -]{2,60}?)(?:\s+(?:definition|meaning))?\s*\??\s*$")
+_ASKS_TOPIC = re.compile(
+    r"(?i)^\s*(?:what|which)\s+(?:is|are|does|do)\s+.+?\b(?:involve[sd]?|about|cover[s]?|include[s]?|entail[s]?|consist\s+of)\s*\??\s*$|"
+    r"^\s*(?:tell\s+me\s+about|explain|describe)\s+"
 )
 _WHO_IS = re.compile(r"(?i)^\s*who\s+(?:is|are)\s+(?P<rest>.+?)\s*\??\s*$")
+# What kind of answer a question wants, and how a passage states one.
+_ASKS_TIME = re.compile(
+    r"(?i)^\s*(?:(?:and|so|but)\s+)?(?:how\s+(?:long|often|soon|quickly|fast|frequently|many\s+(?:days|weeks|months|years|times))|"
+    r"when\b|by\s+when|until\s+when|what\s+(?:is\s+the\s+)?(?:deadline|date|time\s*(?:limit|scale|frame)|period)|"
+    r"within\s+what)|\b(?:deadline|how\s+long|how\s+often|how\s+quickly|time\s*limit)\b"
+)
+_ASKS_AMOUNT = re.compile(
+    r"(?i)\bhow\s+(?:much|many)\b|\bwhat\s+(?:is\s+the\s+)?(?:minimum|maximum|threshold|amount|number|percentage|"
+    r"proportion|value|cost|fee|price|score|limit)\b|\b(?:minimum|maximum|threshold)\b"
+)
+_NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred)"
+_STATES_TIME = re.compile(
+    rf"(?i)\b(?:\d+|{_NUMBER_WORDS}|a|an|each|every|per)\s+(?:working\s+|calendar\s+|clear\s+)?(?:days?|weeks?|months?|years?|hours?|"
+    r"quarters?|sprints?)\b|\b(?:annually|yearly|monthly|weekly|daily|fortnightly|quarterly|once|twice)\b|"
+    r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:january|february|march|april|may|june|july|august|september|october|november|december)\b|"
+    r"\b(?:january|february|march|april|june|july|august|september|october|november|december)\s+\d{4}\b"
+)
+_STATES_AMOUNT = re.compile(rf"(?i)[£$€]\s?\d|\b\d[\d,.]*\s*(?:%|per\s*cent|percent)|\b\d[\d,]*\b|\b{_NUMBER_WORDS}\b")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(‘'\"“])|\n+")
 _FOLLOW_UP = re.compile(r"(?i)\b(?:it|they|them|their|this|that|those|these|he|she|his|her|its|there)\b")
 
 
@@ -57,6 +82,10 @@ class QueryAnalysis:
     names_role: bool = False  # "Who is the lead commissioner?"
     vector: Any = None  # the question's embedding, when dense retrieval is on
     unknown_share: float = 0.0  # how much of the question rests on words the guidance never uses
+    answer_type: str | None = None  # "time" or "amount" when the question asks for one
+    asks_topic: bool = False  # "What is X?", "What does X involve?", "What is X about?"
+    rewrite: Rewrite | None = None
+    search_text: str = ""  # the question as searched (spelling corrected, abbreviations spelt out)
 
 
 @dataclass
@@ -66,53 +95,141 @@ class Hit:
     lexical: float = 0.0
     dense: float | None = None
     coverage: float = 0.0
+    features: dict[str, float] = field(default_factory=dict)
 
 
-def analyse(question: str, roles: RoleDirectory) -> QueryAnalysis:
-    definition = _DEFINITION.match(question)
+def analyse(question: str, roles: RoleDirectory, lexicon: Lexicon | None = None) -> QueryAnalysis:
+    rewrite = lexicon.rewrite(question) if lexicon is not None else None
+    text = rewrite.text if rewrite is not None else question
+    definition = _DEFINITION.match(text)
     term = None
-    if definition and not _ROLE_OF.search(question):
+    if definition and not _ROLE_OF.search(text):
         # "the management world in the four worlds model" is about "the management world".
         term = normalise_term(re.split(r"(?i)\s+(?:in|for|within|of|under|during|about)\s+", definition.group("term"))[0])
-    mentioned_roles = roles.mentioned_in(question)
+    elif len(question.split()) <= 5 and (bare := _BARE_TERM.match(question)) and not _WHO.match(question):
+        term = normalise_term(bare.group("term"))
+    mentioned_roles = roles.mentioned_in(text)
     mentioned = [r.chunk_id for r in mentioned_roles]
-    who_is = _WHO_IS.match(question)
-    names_role = bool(who_is and mentioned_roles and role_key(who_is.group("rest")) == role_key(mentioned_roles[0].name))
+    who_is = _WHO_IS.match(text)
+    names_role = bool(who_is and mentioned_roles and role_key(who_is.group("rest")) in roles.keys_of(mentioned_roles[0]))
     return QueryAnalysis(
         question=question,
-        terms=terms(question),
-        is_who=bool(_WHO.match(question)),
-        asks_about_role=bool(_ROLE_OF.search(question)) or bool(mentioned and not term),
+        terms=terms(text),
+        is_who=bool(_WHO.match(text)),
+        asks_about_role=bool(_ROLE_OF.search(text)),
         definition_term=term,
         roles_mentioned=mentioned,
         names_role=names_role,
+        asks_topic=bool(term or _ASKS_TOPIC.match(text)),
+        answer_type="time" if _ASKS_TIME.search(text) else "amount" if _ASKS_AMOUNT.search(text) else None,
+        rewrite=rewrite,
+        search_text=text,
     )
 
 
-class Retriever:
-    def __init__(self, chunks: Sequence[Chunk], lexical: LexicalIndex, vectors: VectorStore | None, roles: RoleDirectory) -> None:
+class PassageIndex:
+    """What retrieval needs to know about each passage, worked out once per index rather than per question."""
+
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
         self.chunks = list(chunks)
+        self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        self.sequences = [terms(search_text(c)) for c in self.chunks]
+        self.text_terms = [set(terms(c.text)) for c in self.chunks]
+        self.path_terms = [set(terms(" ".join([str(c.meta.get("title") or ""), *c.section]))) for c in self.chunks]
+        self.context_terms = [path - text for path, text in zip(self.path_terms, self.text_terms)]
+        self.all_terms = [set(seq) for seq in self.sequences]
+        document_frequency = Counter(t for s in self.all_terms for t in s)
+        total = max(1, len(self.chunks))
+        self.idf = {t: math.log(1 + total / df) for t, df in document_frequency.items()}
+        # A word the guidance never uses weighs as much as its rarest words do, no more.
+        self.unknown_idf = max(self.idf.values(), default=math.log(1 + total))
+        self.lengths = [len(c.text.split()) for c in self.chunks]
+        self.heading_terms = [frozenset(terms(SECTION_NUMBER.sub("", c.section[-1]))) if c.section else frozenset() for c in self.chunks]
+        sections: dict[tuple[str, tuple[str, ...]], int] = {}
+        self.section_ids = [sections.setdefault((c.source_key, c.section), len(sections)) for c in self.chunks]
+        self.opens_section = [
+            i == 0 or (c.source_key, c.section) != (self.chunks[i - 1].source_key, self.chunks[i - 1].section)
+            for i, c in enumerate(self.chunks)
+        ]
+        self._sentences: dict[int, list[frozenset[str]]] = {}
+        self.fragments = [bool(c.meta.get("fragment")) for c in self.chunks]
+        self.states = [
+            {"time": bool(_STATES_TIME.search(c.text)), "amount": bool(_STATES_AMOUNT.search(c.text))} for c in self.chunks
+        ]
+        # Defined term → passages defining it; each defined term's words → passages, for partial matches.
+        self.definitions: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self.definitions_by_word: dict[str, list[tuple[int, str, float, frozenset[str]]]] = defaultdict(list)
+        for index, chunk in enumerate(self.chunks):
+            for defined, strength in chunk.meta.get("defines", {}).items():
+                self.definitions[defined].append((index, strength))
+                defined_terms = frozenset(terms(defined))
+                for word in defined_terms:
+                    self.definitions_by_word[word].append((index, defined, strength, defined_terms))
+
+    def sentences(self, index: int) -> list[frozenset[str]]:
+        """The words of each sentence (or list line) of a passage, worked out when first needed."""
+        found = self._sentences.get(index)
+        if found is None:
+            parts = _SENTENCE_SPLIT.split(self.chunks[index].text)
+            found = [frozenset(terms(p)) for p in parts if p.strip()]
+            if len(self._sentences) > 50_000:
+                self._sentences.clear()
+            self._sentences[index] = found
+        return found
+
+    def weight(self, term: str) -> float:
+        return self.idf.get(term, self.unknown_idf)
+
+    def coverage(self, wanted: dict[str, float], have: set[str]) -> float:
+        total = sum(wanted.values())
+        return sum(w for t, w in wanted.items() if t in have) / total if total else 0.0
+
+
+@dataclass
+class _Signals:
+    lexical: dict[int, float]
+    dense: dict[int, float]
+    definitions: dict[int, float]
+    topics: dict[int, float]
+    roles: dict[int, float]
+
+
+@dataclass
+class Candidates:
+    order: list[int]  # passage indexes
+    rows: np.ndarray  # one row of FEATURES per passage
+    lexical: dict[int, float]
+    dense: dict[int, float]
+
+
+_COVER = FEATURES.index("cover")
+
+
+def _bigrams(sequence: Sequence[str]) -> set[tuple[str, str]]:
+    return set(zip(sequence, sequence[1:]))
+
+
+class Retriever:
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        lexical: LexicalIndex,
+        vectors: VectorStore | None,
+        roles: RoleDirectory,
+        lexicon: Lexicon | None = None,
+        passages: PassageIndex | None = None,
+        ranker: Ranker | None = None,
+    ) -> None:
+        self.passages = passages or PassageIndex(chunks)
+        self.chunks = self.passages.chunks
         self.lexical = lexical
         self.vectors = vectors
         self.roles = roles
-        self._by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        self._term_sets = [term_set(f"{c.section_label} {c.text}") for c in self.chunks]
-        document_frequency = Counter(t for s in self._term_sets for t in s)
-        total = max(1, len(self.chunks))
-        self._idf = {t: math.log(1 + total / df) for t, df in document_frequency.items()}
-        # A word the guidance never uses counts double: a question built on such words
-        # ("the tip on Sundays") is probably about something the guidance does not cover.
-        self._default_idf = 2 * math.log(1 + total)
+        self.lexicon = lexicon
+        self.ranker = ranker or Ranker.fitted(dense=vectors is not None)
         self._role_chunks = {r.chunk_id for r in roles.roles}
-        # Per passage, worked out once rather than on every question: the words of its own
-        # heading and of its whole heading path, and the words of each term it defines.
-        self._headings = [(term_set(c.section[-1]), term_set(" ".join(c.section))) if c.section else None
-                          for c in self.chunks]
-        self._definitions = [
-            [(defined, strength, term_set(defined)) for defined, strength in c.meta.get("defines", {}).items()]
-            for c in self.chunks
-        ]
 
+    # ------------------------------------------------------------- helpers
     def similarity(self, analysis: QueryAnalysis, text: str) -> float:
         """Cosine similarity between the question and a text (both vectors are normalised)."""
         if self.vectors is None or analysis.vector is None:
@@ -120,131 +237,163 @@ class Retriever:
         return float(analysis.vector @ self.vectors.embed([text])[0])
 
     def idf(self, term: str) -> float:
-        return self._idf.get(term, self._default_idf)
+        return self.passages.weight(term)
 
     def coverage(self, query_terms: Sequence[str], index: int) -> float:
-        """Share of the question's (idf-weighted) content words that the passage contains."""
-        wanted = set(query_terms)
-        if not wanted:
-            return 0.0
-        have = self._term_sets[index]
-        total = sum(self.idf(t) for t in wanted)
-        return sum(self.idf(t) for t in wanted if t in have) / total if total else 0.0
+        """Share of the question's (idf-weighted) content words that the passage or its headings contain."""
+        wanted = {t: self.idf(t) for t in set(query_terms)}
+        return self.passages.coverage(wanted, self.passages.all_terms[index])
 
+    # -------------------------------------------------------------- search
     def search(self, question: str, k: int = 5, history: Sequence[str] = ()) -> tuple[QueryAnalysis, list[Hit]]:
-        analysis = analyse(question, self.roles)
-        query_text = question
+        analysis, candidates = self.candidates(question, history)
+        if candidates is None:
+            return analysis, []
+        scores = self.ranker.score(candidates.rows)
+        ranked = sorted(range(len(candidates.order)), key=lambda n: -scores[n])[:k]
+        hits = []
+        for n in ranked:
+            index = candidates.order[n]
+            hits.append(
+                Hit(
+                    chunk=self.chunks[index],
+                    score=float(scores[n]),
+                    lexical=candidates.lexical.get(index, 0.0),
+                    dense=candidates.dense.get(index) if self.vectors is not None else None,
+                    coverage=float(candidates.rows[n][_COVER]),
+                    features=dict(zip(FEATURES, map(float, candidates.rows[n]))),
+                )
+            )
+        return analysis, hits
+
+    def candidates(self, question: str, history: Sequence[str] = ()) -> tuple[QueryAnalysis, Candidates | None]:
+        """The question's analysis and every candidate passage with its signals (before scoring)."""
+        analysis = analyse(question, self.roles, self.lexicon)
+        query_text = analysis.search_text
         if history and (_FOLLOW_UP.search(question) or len(analysis.terms) <= 2):
             # A follow-up ("and what do they do in a review?") borrows its subject from the question before.
-            query_text = f"{history[-1]} {question}"
+            earlier = self.lexicon.rewrite(history[-1]).text if self.lexicon is not None else history[-1]
+            query_text = f"{earlier} {query_text}"
             analysis.terms = terms(query_text)
             if not analysis.roles_mentioned:
-                analysis.roles_mentioned = [r.chunk_id for r in self.roles.mentioned_in(history[-1])]
+                analysis.roles_mentioned = [r.chunk_id for r in self.roles.mentioned_in(earlier)]
         if not self.chunks or not analysis.terms and self.vectors is None:
-            return analysis, []
-        weights = {t: self.idf(t) for t in set(analysis.terms)}
-        if weights:
-            unknown = sum(w for t, w in weights.items() if t not in self._idf)
-            analysis.unknown_share = unknown / sum(weights.values())
+            return analysis, None
+        wanted = {t: self.idf(t) for t in set(analysis.terms)}
+        if wanted:
+            unknown = sum(w for t, w in wanted.items() if t not in self.passages.idf)
+            analysis.unknown_share = unknown / sum(wanted.values())
 
         lexical_scores = dict(self.lexical.search(analysis.terms, CANDIDATES))
         dense_scores: dict[int, float] = {}
         if self.vectors is not None:
             vector = analysis.vector = self.vectors.embed([query_text])[0]
             for chunk_id, similarity in self.vectors.search(vector, CANDIDATES):
-                index = self._by_id.get(chunk_id)
+                index = self.passages.by_id.get(chunk_id)
                 if index is not None:
                     dense_scores[index] = similarity
 
-        # Each signal is scaled to 0..1 over this question's candidates and added up.
-        # Scores, not ranks: a passage far ahead on words and meaning keeps its lead
-        # (rank fusion would make first and second place almost equal).
-        fused: dict[int, float] = {}
-        top_lexical = max(lexical_scores.values(), default=0.0)
-        lexical_weight = LEXICAL_WEIGHT if dense_scores else 1.0
-        if top_lexical > 0:
-            for index, score in lexical_scores.items():
-                fused[index] = lexical_weight * score / top_lexical
-        if dense_scores:
-            high, low = max(dense_scores.values()), min(dense_scores.values())
-            spread = (high - low) or 1.0
-            for index, similarity in dense_scores.items():
-                fused[index] = fused.get(index, 0.0) + (1 - LEXICAL_WEIGHT) * (similarity - low) / spread
+        definitions, topics = self._definitions(analysis)
+        named_roles = self._named_roles(analysis)
+        order = sorted(set(lexical_scores) | set(dense_scores) | set(definitions) | set(topics) | set(named_roles))
+        if not order:
+            return analysis, None
+        signals = _Signals(lexical_scores, dense_scores, definitions, topics, named_roles)
+        rows = self._features(analysis, wanted, order, signals)
+        return analysis, Candidates(order, rows, lexical_scores, dense_scores)
 
-        candidates = set(fused)
-        role_bonus = self._role_bonus(analysis, candidates)
-        definition_bonus, defined_exactly = self._definition_bonus(analysis)
-        bonuses = [role_bonus, definition_bonus]
-        if not role_bonus:
-            bonuses.append(self._topic_bonus(analysis, candidates))
-        for bonus in bonuses:
-            for index, value in bonus.items():
-                fused[index] = fused.get(index, 0.0) + value
-
-        # When the guidance defines the very term asked about, that definition is the answer.
-        order = sorted(fused, key=lambda i: (i not in defined_exactly, -fused[i]))[:k]
-        hits = [
-            Hit(
-                chunk=self.chunks[i],
-                score=fused[i],
-                lexical=lexical_scores.get(i, 0.0),
-                dense=dense_scores.get(i) if self.vectors is not None else None,
-                coverage=self.coverage(analysis.terms, i),
+    def _features(self, analysis: QueryAnalysis, wanted: dict[str, float], order: list[int], signals: _Signals) -> np.ndarray:
+        passages = self.passages
+        lexical_scores, dense_scores = signals.lexical, signals.dense
+        top_lexical = max(lexical_scores.values(), default=0.0) or 1.0
+        floor_dense = min(dense_scores.values(), default=0.0)
+        dense_spread = (max(dense_scores.values(), default=0.0) - floor_dense) or 1.0
+        lexical_rank = {index: n for n, index in enumerate(sorted(lexical_scores, key=lambda i: -lexical_scores[i]))}
+        dense_rank = {index: n for n, index in enumerate(sorted(dense_scores, key=lambda i: -dense_scores[i]))}
+        query_pairs = _bigrams(analysis.terms)
+        # A section is as strong as its best passage: a clause whose section answers shares in that.
+        section_best: dict[int, float] = {}
+        for index in order:
+            strength = lexical_scores.get(index, 0.0) / top_lexical + (dense_scores.get(index, floor_dense) if dense_scores else 0.0)
+            key = passages.section_ids[index]
+            section_best[key] = max(section_best.get(key, 0.0), strength)
+        who_rows = analysis.is_who and not signals.roles
+        rows = np.zeros((len(order), len(FEATURES)), dtype=np.float64)
+        for n, index in enumerate(order):
+            # Outside the meaning search's candidates: no closer than its weakest.
+            dense = dense_scores.get(index, floor_dense) if dense_scores else 0.0
+            text_cover = passages.coverage(wanted, passages.text_terms[index])
+            context_cover = passages.coverage(wanted, passages.context_terms[index])
+            phrase = len(query_pairs & _bigrams(passages.sequences[index])) / len(query_pairs) if query_pairs else 0.0
+            named = self._heading_named(wanted, index)
+            role = signals.roles.get(index, 0.0)
+            if who_rows and self.chunks[index].chunk_id in self._role_chunks:
+                role = 0.5 * text_cover
+            rows[n] = (
+                lexical_scores.get(index, 0.0) / top_lexical,
+                1.0 / (1 + lexical_rank[index]) if index in lexical_rank else 0.0,
+                dense,
+                1.0 / (1 + dense_rank[index]) if index in dense_rank else 0.0,
+                (dense - floor_dense) / dense_spread,
+                passages.coverage(wanted, passages.all_terms[index]),
+                text_cover,
+                context_cover,
+                passages.coverage(wanted, passages.path_terms[index]),
+                section_best[passages.section_ids[index]],
+                phrase,
+                max((passages.coverage(wanted, sentence) for sentence in passages.sentences(index)), default=0.0),
+                1.0 if passages.opens_section[index] else 0.0,
+                1.0 if analysis.answer_type and passages.states[index][analysis.answer_type] else 0.0,
+                1.0 if analysis.answer_type and not passages.states[index][analysis.answer_type] else 0.0,
+                signals.definitions.get(index, 0.0),
+                max(signals.topics.get(index, 0.0), named),
+                1.0 if named else 0.0,
+                max(signals.topics.get(index, 0.0), named) if analysis.asks_topic else 0.0,
+                role,
+                1.0 if passages.fragments[index] else 0.0,
+                math.log1p(passages.lengths[index]) / 5.0,
             )
-            for i in order
-        ]
-        return analysis, hits
+        return rows
 
-    def _role_bonus(self, analysis: QueryAnalysis, candidates: set[int]) -> dict[int, float]:
+    def _heading_named(self, wanted: dict[str, float], index: int) -> float:
+        """How much of the question is the passage's own heading, when the question names all of it."""
+        heading = self.passages.heading_terms[index]
+        if not heading or not heading <= wanted.keys():
+            return 0.0
+        total = sum(wanted.values())
+        return sum(wanted[t] for t in heading) / total if total else 0.0
+
+    def _named_roles(self, analysis: QueryAnalysis) -> dict[int, float]:
         # "What does a portfolio holder do?" and "Who is the section 151 officer?" ask about the
         # role named; "Who advises the portfolio holder?" asks for a different one.
         if analysis.roles_mentioned and (analysis.asks_about_role and not analysis.is_who or analysis.names_role):
-            named = [self._by_id[c] for c in analysis.roles_mentioned if c in self._by_id]
-            return {index: ROLE_NAMED_BONUS / (n + 1) for n, index in enumerate(named)}
-        if analysis.is_who:
-            # "Who ..." is answered by a role: favour the role rows among the candidates,
-            # best matched first.
-            rows = [i for i in candidates if self.chunks[i].chunk_id in self._role_chunks]
-            return {i: ROLE_WHO_BONUS * self.coverage(analysis.terms, i) for i in rows}
+            named = [self.passages.by_id[c] for c in analysis.roles_mentioned if c in self.passages.by_id]
+            return {index: 1.0 / (n + 1) for n, index in enumerate(named)}
         return {}
 
-    def _topic_bonus(self, analysis: QueryAnalysis, candidates: set[int]) -> dict[int, float]:
-        """Candidates whose own heading the question names ("What does the Deliver stage involve?")."""
-        wanted = set(analysis.terms)
-        total = sum(self.idf(t) for t in wanted)
-        if not total:
-            return {}
-        bonus: dict[int, float] = {}
-        for index in candidates:
-            headings = self._headings[index]
-            if headings is None:
-                continue
-            heading, path = headings
-            if heading and heading <= wanted:
-                bonus[index] = TOPIC_BONUS * sum(self.idf(t) for t in path & wanted) / total
-        return bonus
+    def _definitions(self, analysis: QueryAnalysis) -> tuple[dict[int, float], dict[int, float]]:
+        """Passages defining the term asked about, and passages whose heading is that term.
 
-    def _definition_bonus(self, analysis: QueryAnalysis) -> tuple[dict[int, float], set[int]]:
-        """Passages defining the term asked about, and those that define it exactly and explicitly."""
+        1 for exactly the term; a definition of part of it ("Plan" for "the Plan stage") counts
+        in proportion to how much of the term it covers.
+        """
         term = analysis.definition_term
-        wanted = term_set(term) if term else set()
-        if not wanted:
-            return {}, set()
-        weight_total = sum(self.idf(t) for t in wanted)
-        bonus: dict[int, float] = {}
-        exact: set[int] = set()
-        for index, definitions in enumerate(self._definitions):
-            best = 0.0
-            for defined, strength, defined_terms in definitions:
-                if defined == term:
-                    best = max(best, strength)
-                    if strength >= DEFINES_SENTENCE:
-                        exact.add(index)
+        definitions: dict[int, float] = {}
+        topics: dict[int, float] = {}
+        if not term:
+            return definitions, topics
+
+        def note(index: int, strength: float, value: float) -> None:
+            table = definitions if strength >= DEFINES_SENTENCE else topics
+            table[index] = max(table.get(index, 0.0), value)
+
+        for index, strength in self.passages.definitions.get(term, ()):
+            note(index, strength, 1.0 if strength >= DEFINES_SENTENCE else 1.0)
+        term_words = set(terms(term))
+        total = sum(self.idf(t) for t in term_words)
+        for word in term_words:
+            for index, defined, strength, defined_terms in self.passages.definitions_by_word.get(word, ()):
+                if defined == term or not defined_terms <= term_words:
                     continue
-                if defined_terms and defined_terms <= wanted:
-                    # "Plan" answers "the Plan stage" in part: scale by how much of the term it covers.
-                    share = sum(self.idf(t) for t in defined_terms) / weight_total
-                    best = max(best, strength * share)
-            if best > 0:
-                bonus[index] = DEFINITION_BONUS * best / DEFINES_LINE
-        return bonus, exact
+                note(index, strength, sum(self.idf(t) for t in defined_terms) / total)
+        return definitions, topics

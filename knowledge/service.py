@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
 from bot.logging import event
 from knowledge.answer import ModelAnswerer, extractive_answer
 from knowledge.catalog import Catalog
 from knowledge.embeddings import EmbeddingUnavailable, describe_fallback, load_embedding_function
 from knowledge.index import IndexReport, Indexer, LexicalIndex, VectorStore
+from knowledge.lexicon import Lexicon, english_words, load_synonyms
 from knowledge.models import Answer, AnswerKind, Role
-from knowledge.retrieve import Retriever
+from knowledge.retrieve import PassageIndex, Retriever
 from knowledge.roles import RoleDirectory, build_role_directory
+from knowledge.settings import KnowledgeSettings
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ class _Snapshot:
 
 
 class KnowledgeBase:
-    def __init__(self, settings: Settings, chat_model: Any | None = None) -> None:
+    def __init__(self, settings: Any, chat_model: Any | None = None) -> None:
+        settings = KnowledgeSettings.from_settings(settings)
         self.settings = settings
         self.catalog = Catalog(settings.knowledge_dir / "catalog.json")
         self.indexer = Indexer(self.catalog, int(settings.max_file_mb * 1_048_576))
@@ -94,8 +96,14 @@ class KnowledgeBase:
             if added:
                 event(log, "vectors_added", passages=added)
         roles = build_role_directory(chunks)
+        passages = PassageIndex(chunks)
+        model_dir = self.settings.embedding_model_dir if vectors is not None else None
+        lexicon = Lexicon.build(
+            (c.text for c in chunks), load_synonyms(self.settings.synonyms_file), english_words(str(model_dir) if model_dir else None)
+        )
+        lexical = LexicalIndex(chunks, passages.sequences)
         self._snapshot = _Snapshot(
-            retriever=Retriever(chunks, LexicalIndex(chunks), vectors, roles), roles=roles, passages=len(chunks)
+            retriever=Retriever(chunks, lexical, vectors, roles, lexicon, passages), roles=roles, passages=len(chunks)
         )
 
     @property
@@ -223,5 +231,5 @@ class KnowledgeBase:
         }
 
 
-def open_knowledge(settings: Settings, chat_model: Any | None = None) -> KnowledgeBase:
+def open_knowledge(settings: Any, chat_model: Any | None = None) -> KnowledgeBase:
     return KnowledgeBase(settings, chat_model=chat_model)

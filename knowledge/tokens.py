@@ -31,9 +31,12 @@ STOP_WORDS = frozenset(
 )
 
 
-@lru_cache(maxsize=8192)
-def _stem(word: str) -> str:
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
     return _stemmer.stemWord(word)
+
+
+_stem = stem
 
 
 def words(text: str) -> list[str]:

@@ -1,0 +1,246 @@
+"""What the guidance's own words say about a question's words: spelling, abbreviations and aliases.
+
+Every council writes differently, so nothing here is a list of the guidance's
+terms. The lexicon is learned from the indexed passages:
+
+- **Vocabulary.** Each word the guidance uses, with how many passages use it.
+  A question word the guidance never uses, and that is not an everyday English
+  word, is corrected to the nearest word the guidance does use ("standstil" →
+  "standstill"), preferring the more common one at the same distance.
+- **Abbreviations defined in the text.** "Client Officers Group (COG)" and
+  "COG (Client Officers Group)" teach that COG means Client Officers Group, by
+  the initial-letter matching of Schwartz and Hearst (2003).
+- **Synonyms file.** A small, documented file of abbreviations and everyday
+  words common across UK public bodies ("cllr", "O&S"), which a council can
+  edit or replace (``SYNONYMS_FILE``).
+
+English words come from the embedding model's own word list when one is
+installed, so that an ordinary word the guidance happens not to use ("canteen")
+is never "corrected" into one it does use.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from knowledge.tokens import STOP_WORDS
+
+DEFAULT_SYNONYMS_FILE = Path(__file__).resolve().parent / "synonyms.toml"
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’]*")
+# "s151", "s.151", "s 151", "ss.4-6": the usual way of writing "section 151".
+_SECTION_SHORTHAND = re.compile(r"(?i)\bs{1,2}\.?\s?(\d{1,4}[A-Z]?)\b")
+# "(COG)", "(KPIs)", "(O&S)": a candidate abbreviation in brackets.
+_BRACKETED_SHORT = re.compile(r"\((?P<short>[A-Za-z][A-Za-z0-9&./-]{1,9})\)")
+_BRACKETED_LONG = re.compile(r"\b(?P<short>[A-Z][A-Za-z0-9&]{1,9})\s+\((?P<long>[^()]{4,80})\)")
+_QUESTION_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9&'’.-]*[A-Za-z0-9]|[A-Za-z0-9]")
+
+
+def _is_abbreviation(short: str) -> bool:
+    letters = [c for c in short if c.isalpha()]
+    if len(letters) < 2 or len(short) > 10:
+        return False
+    upper = sum(c.isupper() for c in letters)
+    # "COG", "KPIs", "O&S", "PA23": mostly capitals; a lower-case word in brackets is not one.
+    return upper >= 2 and upper >= len(letters) - 1
+
+
+def best_long_form(short: str, preceding: str) -> str | None:
+    """The words before "(SHORT)" that SHORT abbreviates, or None (Schwartz & Hearst's algorithm)."""
+    letters = [c.lower() for c in short.rstrip("s") if c.isalnum()] if short.endswith("s") and short[:-1].isupper() \
+        else [c.lower() for c in short if c.isalnum()]
+    if not letters:
+        return None
+    words = preceding.split()
+    window = words[-min(len(words), len(letters) + 5, 2 * len(letters)) :]
+    text = " ".join(window)
+    s_index = len(letters) - 1
+    l_index = len(text) - 1
+    while s_index >= 0:
+        c = letters[s_index]
+        # Walk back until the letter matches; the first letter must start a word.
+        while l_index >= 0 and (
+            text[l_index].lower() != c or (s_index == 0 and l_index > 0 and text[l_index - 1].isalnum())
+        ):
+            l_index -= 1
+        if l_index < 0:
+            return None
+        l_index -= 1
+        s_index -= 1
+    start = text.rfind(" ", 0, l_index + 1) + 1
+    long_form = text[start:].strip(" ,;:-–—(")
+    if not long_form or len(long_form.split()) > len(letters) + 3 or long_form.lower() == short.lower():
+        return None
+    return long_form
+
+
+def mine_abbreviations(texts: Iterable[str]) -> dict[str, str]:
+    """Abbreviations the guidance defines, lower-case short form → long form."""
+    found: dict[str, Counter[str]] = {}
+    for text in texts:
+        for match in _BRACKETED_SHORT.finditer(text):
+            short = match.group("short").strip(".")
+            if not _is_abbreviation(short):
+                continue
+            long_form = best_long_form(short, text[max(0, match.start() - 200) : match.start()])
+            if long_form:
+                found.setdefault(_key(short), Counter())[long_form] += 1
+        for match in _BRACKETED_LONG.finditer(text):
+            short, long_text = match.group("short"), match.group("long")
+            if not _is_abbreviation(short):
+                continue
+            initials = "".join(w[0] for w in long_text.split() if w[:1].isalpha() and w.lower() not in STOP_WORDS)
+            if initials.lower() == _key(short).replace("&", "").replace(".", "") and len(long_text.split()) <= 8:
+                found.setdefault(_key(short), Counter())[long_text.strip()] += 1
+    return {short: forms.most_common(1)[0][0] for short, forms in found.items()}
+
+
+def _key(short: str) -> str:
+    short = short.strip(".").lower()
+    # "KPIs" is the plural of "KPI".
+    return short[:-1] if len(short) > 2 and short.endswith("s") and not short[:-1].endswith("s") else short
+
+
+def _in_capitals(token: str) -> bool:
+    """"CAN", "KPIs", "O&S": written as an abbreviation (a plural "s" aside)."""
+    letters = [c for c in (token[:-1] if token.endswith("s") else token) if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+
+def load_synonyms(path: Path | None) -> dict[str, str]:
+    """The synonyms file: word or abbreviation (as written there) → what it stands for."""
+    path = path or DEFAULT_SYNONYMS_FILE
+    with open(path, "rb") as handle:
+        data = tomllib.load(handle)
+    table = data.get("abbreviations", {}) | data.get("synonyms", {})
+    return {str(k).strip(): str(v).strip() for k, v in table.items() if str(k).strip() and str(v).strip()}
+
+
+@lru_cache(maxsize=4)
+def english_words(model_dir: str | None) -> frozenset[str]:
+    """Whole English words from the embedding model's word list (empty when no model is installed)."""
+    if not model_dir:
+        return frozenset()
+    vocab = Path(model_dir) / "onnx" / "vocab.txt"
+    if not vocab.is_file():
+        return frozenset()
+    words = vocab.read_text(encoding="utf-8", errors="ignore").split("\n")
+    return frozenset(w for w in words if len(w) > 1 and w.isalpha() and w.islower())
+
+
+@dataclass
+class Rewrite:
+    """A question as the guidance would phrase it, and what was changed to get there."""
+
+    text: str
+    corrections: dict[str, str] = field(default_factory=dict)
+    expansions: dict[str, str] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)  # words neither the guidance nor English knows
+
+
+class Lexicon:
+    def __init__(
+        self,
+        word_counts: Counter[str],
+        abbreviations: dict[str, str],
+        synonyms: dict[str, str],
+        english: frozenset[str] = frozenset(),
+    ) -> None:
+        self.word_counts = word_counts
+        self.english = english
+        # The guidance's own definitions win over the synonyms file.
+        table = {k.lower(): (k, v) for k, v in synonyms.items()}
+        table.update({k: (k.upper(), v) for k, v in abbreviations.items()})
+        self._expansions = table
+        self._candidates: list[str] | None = None
+        self._english_candidates: list[str] = []
+
+    @classmethod
+    def build(cls, texts: Iterable[str], synonyms: dict[str, str], english: frozenset[str] = frozenset()) -> "Lexicon":
+        counts: Counter[str] = Counter()
+        texts = list(texts)
+        for text in texts:
+            counts.update({w.lower().replace("’", "'") for w in _WORD.findall(text)})
+        return cls(counts, mine_abbreviations(texts), synonyms, english)
+
+    def knows(self, word: str) -> bool:
+        """Whether the guidance uses this word, singular or plural ("bidder", "bidders")."""
+        counts = self.word_counts
+        if word in counts or f"{word}s" in counts or (word.endswith("s") and word[:-1] in counts):
+            return True
+        return word.endswith(("s", "x", "z", "ch", "sh")) and f"{word}es" in counts
+
+    def correct(self, word: str) -> str | None:
+        """The guidance's word nearest a misspelt one, or None."""
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
+        if len(word) < 4 or not word.isalpha() or word in self.english or word in STOP_WORDS:
+            return None
+        if self._candidates is None:
+            guidance = [w for w in self.word_counts if len(w) >= 3 and w.isalpha()]
+            self._candidates = guidance
+            self._english_candidates = sorted(w for w in self.english if w not in self.word_counts and len(w) >= 5)
+        limit = 1 if len(word) < 8 else 2
+        matches = process.extract(word, self._candidates, scorer=OSA.distance, score_cutoff=limit, limit=None)
+        if not matches and len(word) >= 6:
+            # An everyday word misspelt ("spliting"): spelling it right still helps the meaning search.
+            matches = process.extract(word, self._english_candidates, scorer=OSA.distance, score_cutoff=limit, limit=None)
+        if not matches:
+            return None
+        best = min(distance for _, distance, _ in matches)
+        nearest = [candidate for candidate, distance, _ in matches if distance == best]
+        # The guidance's own words first, then the more common one.
+        return max(nearest, key=lambda w: (w in self.word_counts, self.word_counts.get(w, 0), w))
+
+    def expansion(self, token: str) -> str | None:
+        """What an abbreviation stands for, if the guidance or the synonyms file says.
+
+        A short form that is also an everyday word ("CAN", "COG") counts only when written in capitals.
+        """
+        lowered = token.lower().strip(".")
+        for key in dict.fromkeys((lowered, _key(token))):
+            entry = self._expansions.get(key)
+            if entry is None:
+                continue
+            written, meaning = entry
+            everyday = key in STOP_WORDS or key in self.english
+            if (everyday or any(c.isupper() for c in written)) and not _in_capitals(token):
+                continue
+            return meaning
+        return None
+
+    def rewrite(self, question: str) -> Rewrite:
+        """Correct misspellings and spell out abbreviations, keeping the question's own words too."""
+        text = _SECTION_SHORTHAND.sub(lambda m: f"section {m.group(1)}", question)
+        result = Rewrite(text)
+        pieces: list[str] = []
+        last = 0
+        for match in _QUESTION_TOKEN.finditer(text):
+            token = match.group()
+            pieces.append(text[last : match.start()])
+            last = match.end()
+            replacement = token
+            lowered = token.lower().replace("’", "'")
+            expanded = self.expansion(token)
+            if expanded and expanded.lower() != lowered:
+                result.expansions[token] = expanded
+                # Keep the short form only where the guidance itself uses it.
+                replacement = f"{token} ({expanded})" if self.knows(lowered) else expanded
+            elif lowered.isalpha() and not self.knows(lowered) and lowered not in STOP_WORDS:
+                corrected = self.correct(lowered)
+                if corrected:
+                    result.corrections[token] = corrected
+                    replacement = corrected
+                elif lowered not in self.english:
+                    result.unknown.append(lowered)
+            pieces.append(replacement)
+        pieces.append(text[last:])
+        result.text = "".join(pieces)
+        return result

@@ -1,0 +1,36 @@
+"""The settings the knowledge base reads, as one small typed object.
+
+The application's own settings (environment variables, ``.env``) are read in
+``bot/``; :meth:`KnowledgeSettings.from_settings` copies the part this package
+needs, so nothing here depends on how the application is configured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class KnowledgeSettings:
+    knowledge_dir: Path  # the catalog and other index files
+    chroma_dir: Path  # Chroma on disk, when no Chroma server is set
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    chroma_collection: str = "guidance"
+    embedding_model_dir: Path | None = None
+    starter_pack: Literal["auto", "always", "off"] = "auto"
+    max_file_mb: float = 20.0
+    max_question_chars: int = 1000
+    llm_model: str | None = None
+    llm_timeout_seconds: float = 20.0
+    synonyms_file: Path | None = None  # the council's own abbreviations; the built-in list otherwise
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "KnowledgeSettings":
+        """Copy the knowledge settings from the application's settings (any object with these attributes)."""
+        if isinstance(settings, cls):
+            return settings
+        values = {f.name: getattr(settings, f.name) for f in fields(cls) if hasattr(settings, f.name)}
+        return cls(**values)
