@@ -31,13 +31,14 @@ sys.path.insert(0, str(REPO / "bench"))
 from qa import CORPORA, SHARED, Question, contains_key, load_sets, make_kb  # noqa: E402
 
 from knowledge.answer import answer_passages, extract  # noqa: E402
-from knowledge.ranking import FEATURES, JUDGE_FEATURES, judge_values  # noqa: E402
+from knowledge.ranking import FEATURES, JUDGE_FEATURES, TOPIC_FEATURES, judge_values  # noqa: E402
 from knowledge.retrieve import Hit  # noqa: E402
 
 L2_RANKER = 0.002
 L2_JUDGE = 0.2
-REFUSED_AT_MOST = 0.03  # share of answerable questions that may be called "not covered"
-CONFIDENT_UNANSWERABLE_AT_MOST = 0.08  # share of unanswerable questions that may be answered confidently
+REFUSED_AT_MOST = 0.01  # share of answerable questions that may be called "not covered"
+CONFIDENT_UNANSWERABLE_AT_MOST = 0.08
+VERBOSE = "-v" in sys.argv  # share of unanswerable questions that may be answered confidently
 
 
 @dataclass
@@ -95,9 +96,16 @@ def fit_ranker(items: list[Item], dims: list[int], steps: int = 3000) -> np.ndar
     return w
 
 
+def order_of(rows: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Candidates best first, as the retriever orders them (an exact definition of the term asked about first)."""
+    scores = rows @ w
+    exact = rows[:, FEATURES.index("defines")] >= 1.0
+    return np.lexsort((-scores, ~exact))
+
+
 def ranked_hits(item: Item, w: np.ndarray) -> list[Hit]:
     scores = item.rows @ w
-    order = np.argsort(-scores)
+    order = order_of(item.rows, w)
     return [
         Hit(chunk=item.hits[n][0], score=float(scores[n]), dense=item.hits[n][1],
             features=dict(zip(FEATURES, map(float, item.rows[n]))))
@@ -200,13 +208,50 @@ def fit_all(items: list[Item], dense: bool) -> tuple[np.ndarray, np.ndarray, flo
     else:
         out_of_fold = probabilities(x, jw, jb)
     answerable = np.array([it.question.answerable for it in items])
-    answered_at, unsure_at = thresholds(out_of_fold, answerable)
+    inside = probabilities(x, jw, jb)
+    # In-sample judgements flatter the judge and out-of-fold ones (each fold fitted on one corpus
+    # only) wrong it: the thresholds are the mean of the two.
+    thresholds_in, thresholds_out = thresholds(inside, answerable), thresholds(out_of_fold, answerable)
+    answered_at = round((thresholds_in[0] + thresholds_out[0]) / 2, 3)
+    unsure_at = round(min((thresholds_in[1] + thresholds_out[1]) / 2, answered_at - 0.05), 3)
+    if VERBOSE:
+        for label, p in (("in sample", inside), ("out of fold", out_of_fold)):
+            print(f"    {label:12} unanswerable: " + " ".join(f"{v:.2f}" for v in sorted(p[~answerable])[-8:]))
+            print(f"    {label:12} answerable:   " + " ".join(f"{v:.2f}" for v in sorted(p[answerable])[:8]))
     return w, jw, jb, answered_at, unsure_at
+
+
+def fit_topic(items: list[Item], dense: bool) -> tuple[np.ndarray, float, float]:
+    """Questions about the guidance (answerable) against questions about something else (off-topic).
+
+    Near misses are left out: they are about the guidance, only not answered by it. The threshold
+    keeps every answerable fitting question on topic.
+    """
+    chosen = [it for it in items if it.question.answerable or it.question.kind == "offtopic"]
+    x = np.array([[it.analysis.topic.get(name, 0.0) for name in TOPIC_FEATURES] for it in chosen])
+    y = np.array([float(it.question.answerable) for it in chosen])
+    dims = [n for n, name in enumerate(TOPIC_FEATURES) if dense or name != "dense"]
+    w, b = fit_judge(x, y, dims)
+    p = probabilities(x, w, b)
+    # Halfway (in log-odds) between nearly all off-topic questions and nearly all answerable ones.
+    low = float(np.quantile(p[y == 0], 0.95))
+    high = float(np.sort(p[y == 1])[int(np.floor(REFUSED_AT_MOST * (y == 1).sum()))])
+
+    def logit(v: float) -> float:
+        v = min(max(v, 1e-6), 1 - 1e-6)
+        return float(np.log(v / (1 - v)))
+
+    on_topic_at = float(1 / (1 + np.exp(-(logit(low) + logit(high)) / 2)))
+    caught = float((p[y == 0] < on_topic_at).mean())
+    print(f"  topic:  " + ", ".join(f"{n} {v:+.2f}" for n, v in zip(TOPIC_FEATURES, w)) + f", bias {b:+.2f}; "
+          f"off topic below {on_topic_at:.3f}: {caught:.0%} of off-topic questions")
+    return w, b, round(on_topic_at, 3)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="write knowledge/fitted.py")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print the judge's probabilities near the thresholds")
     args = parser.parse_args()
     sets = load_sets(None)
     check = {"dev_variants": sets.pop("dev_variants")}
@@ -229,13 +274,13 @@ def main() -> int:
                 tw, tjw, tjb, ta, tu = fit_all(train, dense)
                 report(f"fit without {held}, test on {held}", test, tw, tjw, tjb, ta, tu, dense)
                 report(f"  … and on its variants", [c for c in checks if c.question.corpus == held], tw, tjw, tjb, ta, tu, dense)
+            tw_, tb_, topic_at = fit_topic(items, dense)
             key = "DENSE" if dense else "KEYWORD"
+            written[f"TOPIC_{key}"] = {"bias": round(float(tb_), 4), **{n: round(float(v), 4) for n, v in zip(TOPIC_FEATURES, tw_)}}
+            written["ON_TOPIC_AT" if dense else "ON_TOPIC_AT_KEYWORD"] = topic_at
             written[f"RANKER_{key}"] = {n: round(float(v), 4) for n, v in zip(FEATURES, w)}
             written[f"JUDGE_{key}"] = {"bias": round(float(jb), 4), **{n: round(float(v), 4) for n, v in zip(JUDGE_FEATURES, jw)}}
-            if dense:
-                written["ANSWERED_AT"], written["UNSURE_AT"] = answered_at, unsure_at
-            else:
-                written["ANSWERED_AT_KEYWORD"], written["UNSURE_AT_KEYWORD"] = answered_at, unsure_at
+            written["ANSWERED_AT" if dense else "ANSWERED_AT_KEYWORD"] = answered_at
     if args.write:
         lines = ['"""Weights for :mod:`knowledge.ranking`, written by ``bench/fit_ranking.py``. Do not edit by hand."""', ""]
         for name, value in written.items():

@@ -20,8 +20,8 @@ from typing import Any
 from bot.logging import event
 from knowledge import fitted
 from knowledge.models import Answer, AnswerKind, Chunk, Citation, PassageKind
-from knowledge.ranking import Judge, judge_values
-from knowledge.retrieve import Hit, QueryAnalysis
+from knowledge.ranking import Judge, TopicModel, judge_values
+from knowledge.retrieve import Hit, QueryAnalysis, states
 from knowledge.roles import split_responsibilities
 from knowledge.tokens import terms
 
@@ -30,20 +30,26 @@ log = logging.getLogger(__name__)
 MAX_ANSWER_CHARS = 700
 MAX_LIST_ITEMS = 8
 CITATIONS = 3
+UNSURE_EXCERPTS = 2
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z‘'\"(])|\n+")
+_CLAUSE_LINE = re.compile(r"^\s*\(([0-9]{1,3}[A-Z]{0,2}|[a-z]{1,4})\)\s")
+_ROMAN = re.compile(r"^(?:i|ii|iii|iv|v|vi|vii|viii|ix|x|xi|xii)$")
+_LEADS_IN = ("—", "–", ":", "-")
 _CONTINUES = re.compile(r"^(?:they|this|these|it|he|she|that|such|with this|as well)\b", re.IGNORECASE)
 
 
-def classify(score: float, dense: bool = True) -> AnswerKind:
-    """Answered, unsure or not covered, at the confidence thresholds fitted with the judge."""
+def classify(score: float, on_topic: float = 1.0, dense: bool = True) -> AnswerKind:
+    """Answered, unsure or not covered, at the thresholds fitted with the judge and the topic model.
+
+    ``score`` is the judge's probability that the quoted passage answers; ``on_topic`` the topic
+    model's that the question is about something the guidance covers at all.
+    """
     answered_at = fitted.ANSWERED_AT if dense else fitted.ANSWERED_AT_KEYWORD
-    unsure_at = fitted.UNSURE_AT if dense else fitted.UNSURE_AT_KEYWORD
-    if score >= answered_at:
-        return AnswerKind.ANSWERED
-    if score >= unsure_at:
-        return AnswerKind.UNSURE
-    return AnswerKind.NOT_FOUND
+    topic_at = fitted.ON_TOPIC_AT if dense else fitted.ON_TOPIC_AT_KEYWORD
+    if on_topic < topic_at:
+        return AnswerKind.NOT_FOUND  # about something the guidance does not cover at all
+    return AnswerKind.ANSWERED if score >= answered_at else AnswerKind.UNSURE
 
 
 def citations_for(hits: Sequence[Hit]) -> list[Citation]:
@@ -62,6 +68,8 @@ def suggestions_for(hits: Sequence[Hit], limit: int = 3) -> list[str]:
         chunk = hit.chunk
         path = chunk.section[-2:] if chunk.section else (chunk.meta.get("title", ""),)
         label = " > ".join(p for p in path if p)
+        if len(label) > 100:
+            label = path[-1]  # a long heading path: its last heading alone names the place
         if label and len(label) <= 100:
             seen.setdefault(label, None)
         if len(seen) >= limit:
@@ -90,6 +98,8 @@ def extract(analysis: QueryAnalysis, chunk: Chunk) -> str:
     wanted = set(analysis.terms)
     if chunk.kind is PassageKind.TABLE_ROW and chunk.meta.get("cells"):
         return _from_row(analysis, chunk, wanted)
+    if chunk.kind is PassageKind.LIST and _CLAUSE_LINE.match(chunk.text):
+        return _clip(_from_clauses(analysis, chunk.text, wanted))
     if chunk.kind is PassageKind.LIST:
         lines = chunk.text.split("\n")
         intro = [line for line in lines if not line.startswith("• ")]
@@ -119,17 +129,51 @@ def _from_row(analysis: QueryAnalysis, chunk: Chunk, wanted: set[str]) -> str:
     return _clip(f"{label}: {'; '.join(parts)}.")
 
 
+def _line_score(analysis: QueryAnalysis, wanted: set[str], line: str) -> float:
+    """How well one sentence or clause answers: the question's words it holds, and the kind of answer asked for."""
+    score = _overlap(wanted, line)
+    definition = analysis.definition_term
+    lowered = line.lower().lstrip("‘'\"“(0123456789) ")
+    if definition and (lowered.startswith(definition) or f"“{definition}”" in line.lower() or f'"{definition}"' in line.lower()):
+        score += 1.0
+    if analysis.answer_type and states(analysis.answer_type, line):
+        score += 0.5
+    return score
+
+
+def _from_clauses(analysis: QueryAnalysis, text: str, wanted: set[str]) -> str:
+    """The clause that answers, with the opening words it completes or the sub-clauses it introduces."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    best = max(range(len(lines)), key=lambda i: (_line_score(analysis, wanted, lines[i]), -i))
+    depth = _clause_depth(lines[best])
+    chosen = [best]
+    if lines[best].rstrip().endswith(_LEADS_IN):
+        # "(2) ... must comply unless it considers that doing so—" needs its "(a) ... (b) ...".
+        following = [i for i in range(best + 1, len(lines)) if _clause_depth(lines[i]) > depth]
+        chosen.extend(following[:MAX_LIST_ITEMS])
+    elif depth > 0:
+        # "(b) ..." means nothing without the words it completes.
+        lead = next((i for i in range(best - 1, -1, -1) if _clause_depth(lines[i]) < depth), None)
+        if lead is not None:
+            chosen.insert(0, lead)
+    return "\n".join(lines[i] for i in sorted(set(chosen)))
+
+
+def _clause_depth(line: str) -> int:
+    match = _CLAUSE_LINE.match(line)
+    if not match:
+        return 9  # an unnumbered line inside a clause continues it
+    marker = match.group(1)
+    if marker[0].isdigit():
+        return 0
+    return 2 if _ROMAN.match(marker) and marker not in ("i", "v", "x") else 1
+
+
 def _best_sentences(analysis: QueryAnalysis, text: str, wanted: set[str]) -> str:
     sentences = _sentences(text)
     if len(sentences) <= 2:
         return " ".join(sentences)
-    definition = analysis.definition_term
-    scores = []
-    for i, sentence in enumerate(sentences):
-        score = _overlap(wanted, sentence)
-        if definition and sentence.lower().lstrip("‘'\"").startswith(definition):
-            score += 1.0
-        scores.append((score, -i))
+    scores = [(_line_score(analysis, wanted, sentence), -i) for i, sentence in enumerate(sentences)]
     best = -max(scores)[1]
     chosen = [best]
     # A short sentence, or one whose successor carries it on ("They ..."), needs the next one.
@@ -167,7 +211,8 @@ def extractive_answer(
     judge = judge or Judge.fitted(dense=dense)
     values = judge_values([h.score for h in quotable], best.features, answer_dense, analysis.unknown_share)
     score = round(judge.probability(values), 3)
-    kind = classify(score, dense)
+    on_topic = TopicModel.fitted(dense=dense).probability(analysis.topic) if analysis.topic else 1.0
+    kind = classify(score, on_topic, dense)
     if kind is AnswerKind.NOT_FOUND:
         topics = suggestions_for(hits)
         text = "I couldn't find an answer to that in the guidance, so I won't guess."
@@ -175,7 +220,14 @@ def extractive_answer(
             text += " The nearest topics it covers are: " + "; ".join(topics) + "."
         return Answer(question, text, [], score, kind, suggestions=topics)
     if kind is AnswerKind.UNSURE:
-        quoted = "I'm not sure the guidance answers this exactly. The closest passage says:\n" + quoted
+        # Unsure which passage answers: show the two likeliest, numbered as their citations are.
+        excerpts = [quoted] + [extract(analysis, h.chunk) for h in quotable[1:UNSURE_EXCERPTS]]
+        if len(excerpts) > 1:
+            quoted = "I'm not sure the guidance answers this exactly. The closest passages say:\n" + "\n".join(
+                f"[{n}] {excerpt}" for n, excerpt in enumerate(excerpts, 1)
+            )
+        else:
+            quoted = "I'm not sure the guidance answers this exactly. The closest passage says:\n" + quoted
     # A clear answer needs no list of other topics; an unsure one points to where else to look.
     related = suggestions_for(quotable[1:]) if kind is AnswerKind.UNSURE else []
     return Answer(question, quoted, citations_for(quotable), score, kind, suggestions=related)

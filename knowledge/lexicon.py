@@ -21,6 +21,8 @@ is never "corrected" into one it does use.
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
 import tomllib
 from collections import Counter
@@ -107,6 +109,20 @@ def _key(short: str) -> str:
     return short[:-1] if len(short) > 2 and short.endswith("s") and not short[:-1].endswith("s") else short
 
 
+_QUESTION_WORDS = {"what", "how", "who", "why", "when", "where", "which", "whom"}
+_AUXILIARIES = ("does", "are", "was", "has", "can", "did", "were", "have", "should", "would", "could", "will")
+
+
+def _swapped_auxiliary(word: str) -> str | None:
+    """"dose" in "what dose ...": an auxiliary verb with two letters swapped."""
+    for auxiliary in _AUXILIARIES:
+        if len(auxiliary) == len(word) and sorted(auxiliary) == sorted(word):
+            differ = [i for i, (a, b) in enumerate(zip(auxiliary, word)) if a != b]
+            if len(differ) == 2 and differ[1] == differ[0] + 1:
+                return auxiliary
+    return None
+
+
 def _in_capitals(token: str) -> bool:
     """"CAN", "KPIs", "O&S": written as an abbreviation (a plural "s" aside)."""
     letters = [c for c in (token[:-1] if token.endswith("s") else token) if c.isalpha()]
@@ -123,15 +139,24 @@ def load_synonyms(path: Path | None) -> dict[str, str]:
 
 
 @lru_cache(maxsize=4)
-def english_words(model_dir: str | None) -> frozenset[str]:
-    """Whole English words from the embedding model's word list (empty when no model is installed)."""
+def english_words(model_dir: str | None) -> dict[str, int]:
+    """Whole English words from the embedding model's word list, each with its place in it.
+
+    The list runs roughly from the most to the least common word, so the place says how everyday
+    a word is. Empty when no model is installed.
+    """
     if not model_dir:
-        return frozenset()
+        return {}
     vocab = Path(model_dir) / "onnx" / "vocab.txt"
     if not vocab.is_file():
-        return frozenset()
+        return {}
     words = vocab.read_text(encoding="utf-8", errors="ignore").split("\n")
-    return frozenset(w for w in words if len(w) > 1 and w.isalpha() and w.islower())
+    return {w: n for n, w in enumerate(words) if len(w) > 1 and w.isalpha() and w.islower()}
+
+
+# Places in the model's word list: the first few thousand are everyday words.
+_EVERYDAY_PLACE = 1500
+_LAST_PLACE = 30_000
 
 
 @dataclass
@@ -150,24 +175,46 @@ class Lexicon:
         word_counts: Counter[str],
         abbreviations: dict[str, str],
         synonyms: dict[str, str],
-        english: frozenset[str] = frozenset(),
+        english: dict[str, int] | None = None,
     ) -> None:
         self.word_counts = word_counts
-        self.english = english
+        self.english = english or {}
+        self._rarity_by_stem: dict[str, float] | None = None
         # The guidance's own definitions win over the synonyms file.
         table = {k.lower(): (k, v) for k, v in synonyms.items()}
         table.update({k: (k.upper(), v) for k, v in abbreviations.items()})
         self._expansions = table
         self._candidates: list[str] | None = None
+        self._sorted_words: list[str] | None = None
         self._english_candidates: list[str] = []
 
     @classmethod
-    def build(cls, texts: Iterable[str], synonyms: dict[str, str], english: frozenset[str] = frozenset()) -> "Lexicon":
+    def build(cls, texts: Iterable[str], synonyms: dict[str, str], english: dict[str, int] | None = None) -> "Lexicon":
         counts: Counter[str] = Counter()
         texts = list(texts)
         for text in texts:
             counts.update({w.lower().replace("’", "'") for w in _WORD.findall(text)})
         return cls(counts, mine_abbreviations(texts), synonyms, english)
+
+    def rarity(self, term: str) -> float:
+        """How unusual a word the guidance never uses is in everyday English, from 0.25 to 1.
+
+        "stage" missing from the guidance says little about a question; "pothole" says a lot.
+        Without the model's word list every such word counts in full.
+        """
+        if not self.english:
+            return 1.0
+        if self._rarity_by_stem is None:
+            from knowledge.tokens import stem
+
+            table: dict[str, float] = {}
+            span = math.log(_LAST_PLACE / _EVERYDAY_PLACE)
+            for word, place in self.english.items():
+                value = min(1.0, max(0.25, math.log(max(place, 1) / _EVERYDAY_PLACE) / span))
+                key = stem(word)
+                table[key] = min(value, table.get(key, 1.0))
+            self._rarity_by_stem = table
+        return self._rarity_by_stem.get(term, 1.0)
 
     def knows(self, word: str) -> bool:
         """Whether the guidance uses this word, singular or plural ("bidder", "bidders")."""
@@ -181,7 +228,12 @@ class Lexicon:
         from rapidfuzz import process
         from rapidfuzz.distance import OSA
 
-        if len(word) < 4 or not word.isalpha() or word in self.english or word in STOP_WORDS:
+        if len(word) < 4 or not word.isalpha() or word in STOP_WORDS:
+            return None
+        related = self._same_family(word)
+        if related:
+            return related
+        if word in self.english:
             return None
         if self._candidates is None:
             guidance = [w for w in self.word_counts if len(w) >= 3 and w.isalpha()]
@@ -198,6 +250,26 @@ class Lexicon:
         nearest = [candidate for candidate, distance, _ in matches if distance == best]
         # The guidance's own words first, then the more common one.
         return max(nearest, key=lambda w: (w in self.word_counts, self.word_counts.get(w, 0), w))
+
+    def _same_family(self, word: str) -> str | None:
+        """The guidance's word from the same family ("scrutinises" → "scrutiny"): a long shared beginning."""
+        if len(word) < 7:
+            return None
+        if self._sorted_words is None:
+            self._sorted_words = sorted(w for w in self.word_counts if w.isalpha() and len(w) >= 6)
+        words = self._sorted_words
+        for size in range(len(word) - 1, max(6, math.ceil(0.6 * len(word))) - 1, -1):
+            prefix = word[:size]
+            start = bisect.bisect_left(words, prefix)
+            family = []
+            for candidate in words[start:]:
+                if not candidate.startswith(prefix):
+                    break
+                if size >= 0.5 * len(candidate):
+                    family.append(candidate)
+            if family:
+                return max(family, key=lambda w: (self.word_counts[w], w))
+        return None
 
     def expansion(self, token: str) -> str | None:
         """What an abbreviation stands for, if the guidance or the synonyms file says.
@@ -222,8 +294,10 @@ class Lexicon:
         result = Rewrite(text)
         pieces: list[str] = []
         last = 0
+        previous = ""
         for match in _QUESTION_TOKEN.finditer(text):
             token = match.group()
+            after_question_word, previous = previous in _QUESTION_WORDS, token.lower()
             pieces.append(text[last : match.start()])
             last = match.end()
             replacement = token
@@ -234,7 +308,7 @@ class Lexicon:
                 # Keep the short form only where the guidance itself uses it.
                 replacement = f"{token} ({expanded})" if self.knows(lowered) else expanded
             elif lowered.isalpha() and not self.knows(lowered) and lowered not in STOP_WORDS:
-                corrected = self.correct(lowered)
+                corrected = (_swapped_auxiliary(lowered) if after_question_word else None) or self.correct(lowered)
                 if corrected:
                     result.corrections[token] = corrected
                     replacement = corrected

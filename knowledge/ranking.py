@@ -39,7 +39,7 @@ FEATURES = (
     "defines",  # the passage defines the term asked about ("X means ...", "X – ...")
     "topic",  # share of the question that the passage's own heading is ("the Deliver stage")
     "named",  # the question names the passage's own heading in full
-    "topic_asked",  # "what is X / what does X involve" and the passage's own heading is X
+    "topic_asked",  # "what is X / what does X involve" and the passage's own heading is X (in full)
     "role",  # the passage is the directory entry of the role asked about
     "fragment",  # a heading-like scrap, never an answer
     "length",  # log of the passage's length in words
@@ -58,6 +58,15 @@ JUDGE_FEATURES = (
     "role",
     "typed",
     "untyped",
+)
+
+
+# What is known about a question as a whole, for telling questions about the guidance from others.
+TOPIC_FEATURES = (
+    "dense",  # the closest any passage comes in meaning
+    "unknown",  # share of the question's weight on words the guidance never uses
+    "cover",  # the most of the question's weighted words any passage holds
+    "sentence",  # the most any one sentence holds
 )
 
 
@@ -91,6 +100,37 @@ class Judge:
     def probability(self, values: Mapping[str, float]) -> float:
         z = self.bias + sum(w * float(values.get(name, 0.0)) for w, name in zip(self.weights, JUDGE_FEATURES))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True)
+class TopicModel:
+    """The probability that a question is about something the guidance covers at all."""
+
+    weights: tuple[float, ...]
+    bias: float
+
+    @classmethod
+    def fitted(cls, dense: bool) -> "TopicModel":
+        from knowledge import fitted
+
+        table = fitted.TOPIC_DENSE if dense else fitted.TOPIC_KEYWORD
+        return cls(tuple(float(table.get(name, 0.0)) for name in TOPIC_FEATURES), float(table["bias"]))
+
+    def probability(self, values: Mapping[str, float]) -> float:
+        z = self.bias + sum(w * float(values.get(name, 0.0)) for w, name in zip(self.weights, TOPIC_FEATURES))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def topic_values(rows: np.ndarray, dense: Mapping[int, float], unknown: float) -> dict[str, float]:
+    """The topic model's inputs, from every candidate's signals."""
+    if not len(rows):
+        return {"dense": 0.0, "unknown": unknown, "cover": 0.0, "sentence": 0.0}
+    return {
+        "dense": max(dense.values(), default=0.0),
+        "unknown": unknown,
+        "cover": float(rows[:, FEATURES.index("cover")].max()),
+        "sentence": float(rows[:, FEATURES.index("sentence")].max()),
+    }
 
 
 def judge_values(scores: Sequence[float], top: Mapping[str, float], answer_dense: float, unknown: float) -> dict[str, float]:

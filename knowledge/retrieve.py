@@ -27,7 +27,7 @@ from knowledge.chunker import DEFINES_SENTENCE, normalise_term
 from knowledge.index import SECTION_NUMBER, LexicalIndex, VectorStore, search_text
 from knowledge.lexicon import Lexicon, Rewrite
 from knowledge.models import Chunk
-from knowledge.ranking import FEATURES, Ranker
+from knowledge.ranking import FEATURES, Ranker, topic_values
 from knowledge.roles import RoleDirectory, role_key
 from knowledge.tokens import terms
 
@@ -67,6 +67,13 @@ _STATES_TIME = re.compile(
     r"\b(?:january|february|march|april|june|july|august|september|october|november|december)\s+\d{4}\b"
 )
 _STATES_AMOUNT = re.compile(rf"(?i)[£$€]\s?\d|\b\d[\d,.]*\s*(?:%|per\s*cent|percent)|\b\d[\d,]*\b|\b{_NUMBER_WORDS}\b")
+
+
+def states(answer_type: str, text: str) -> bool:
+    """Whether a text states a time ("within 3 working days") or an amount ("£5 million"), as asked."""
+    return bool((_STATES_TIME if answer_type == "time" else _STATES_AMOUNT).search(text))
+
+
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(‘'\"“])|\n+")
 _FOLLOW_UP = re.compile(r"(?i)\b(?:it|they|them|their|this|that|those|these|he|she|his|her|its|there)\b")
 
@@ -85,7 +92,8 @@ class QueryAnalysis:
     answer_type: str | None = None  # "time" or "amount" when the question asks for one
     asks_topic: bool = False  # "What is X?", "What does X involve?", "What is X about?"
     rewrite: Rewrite | None = None
-    search_text: str = ""  # the question as searched (spelling corrected, abbreviations spelt out)
+    search_text: str = ""
+    topic: dict[str, float] = field(default_factory=dict)  # what the question as a whole looks like (ranking.TOPIC_FEATURES)  # the question as searched (spelling corrected, abbreviations spelt out)
 
 
 @dataclass
@@ -153,9 +161,7 @@ class PassageIndex:
         ]
         self._sentences: dict[int, list[frozenset[str]]] = {}
         self.fragments = [bool(c.meta.get("fragment")) for c in self.chunks]
-        self.states = [
-            {"time": bool(_STATES_TIME.search(c.text)), "amount": bool(_STATES_AMOUNT.search(c.text))} for c in self.chunks
-        ]
+        self.states = [{"time": states("time", c.text), "amount": states("amount", c.text)} for c in self.chunks]
         # Defined term → passages defining it; each defined term's words → passages, for partial matches.
         self.definitions: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.definitions_by_word: dict[str, list[tuple[int, str, float, frozenset[str]]]] = defaultdict(list)
@@ -203,6 +209,7 @@ class Candidates:
 
 
 _COVER = FEATURES.index("cover")
+_DEFINES = FEATURES.index("defines")
 
 
 def _bigrams(sequence: Sequence[str]) -> set[tuple[str, str]]:
@@ -237,7 +244,10 @@ class Retriever:
         return float(analysis.vector @ self.vectors.embed([text])[0])
 
     def idf(self, term: str) -> float:
-        return self.passages.weight(term)
+        weight = self.passages.weight(term)
+        if term not in self.passages.idf and self.lexicon is not None:
+            weight *= self.lexicon.rarity(term)
+        return weight
 
     def coverage(self, query_terms: Sequence[str], index: int) -> float:
         """Share of the question's (idf-weighted) content words that the passage or its headings contain."""
@@ -250,7 +260,10 @@ class Retriever:
         if candidates is None:
             return analysis, []
         scores = self.ranker.score(candidates.rows)
-        ranked = sorted(range(len(candidates.order)), key=lambda n: -scores[n])[:k]
+        # When the guidance defines exactly the term asked about ("What is X?" and "“X” means ..."),
+        # that definition is the answer, whatever else mentions X.
+        exact = candidates.rows[:, _DEFINES] >= 1.0
+        ranked = sorted(range(len(candidates.order)), key=lambda n: (not exact[n], -scores[n]))[:k]
         hits = []
         for n in ranked:
             index = candidates.order[n]
@@ -300,6 +313,7 @@ class Retriever:
             return analysis, None
         signals = _Signals(lexical_scores, dense_scores, definitions, topics, named_roles)
         rows = self._features(analysis, wanted, order, signals)
+        analysis.topic = topic_values(rows, dense_scores, analysis.unknown_share)
         return analysis, Candidates(order, rows, lexical_scores, dense_scores)
 
     def _features(self, analysis: QueryAnalysis, wanted: dict[str, float], order: list[int], signals: _Signals) -> np.ndarray:
@@ -348,7 +362,7 @@ class Retriever:
                 signals.definitions.get(index, 0.0),
                 max(signals.topics.get(index, 0.0), named),
                 1.0 if named else 0.0,
-                max(signals.topics.get(index, 0.0), named) if analysis.asks_topic else 0.0,
+                1.0 if analysis.asks_topic and (named or signals.topics.get(index, 0.0) >= 1.0) else 0.0,
                 role,
                 1.0 if passages.fragments[index] else 0.0,
                 math.log1p(passages.lengths[index]) / 5.0,

@@ -47,10 +47,11 @@ _ROLE_SECTION_OPENING = re.compile(
 _NAME_WORD = r"(?:[A-Z][\w'’&-]*|[0-9]{1,4}[A-Z]?)"
 _LINK_WORD = r"(?:of|and|for|the|&)"
 _PROSE_DUTY = re.compile(
-    rf"(?:^|(?<=[.;:]\s)|(?<=\n))(?:The\s+|the\s+|Each\s+|A\s+|An\s+)?"
+    rf"(?:^|(?<=[.;:]\s)|(?<=\n)|(?<=\)\s)|(?<=[0-9]\s)|(?<=•\s))(?:The\s+|the\s+|Each\s+|A\s+|An\s+)?"
     rf"(?P<name>{_NAME_WORD}(?:\s+(?:{_NAME_WORD}|{_LINK_WORD})){{0,6}})"
     rf"(?:\s+\((?P<alias>[^()]{{2,60}})\))?"
-    rf"\s+(?P<duty>(?:is|are)\s+(?:responsible|accountable)\s+(?:for|to)|shall|must|will|should|may|has\s+responsibility\s+for)\s+"
+    rf"\s+(?P<duty>(?:is|are)\s+(?:responsible|accountable)\s+(?:for|to)|shall|must|will|should|may|has\s+responsibility\s+for)\s+",
+    re.MULTILINE,
 )
 # Words that head a reference to the document itself ("Section 5 shall"), not a post or body.
 _DOCUMENT_PARTS = {
@@ -172,9 +173,8 @@ class RoleDirectory:
             return []
         exact = self._by_key.get(wanted)
         if exact:
-            return list(dict.fromkeys(exact))
-        found = [r for r in self.roles if any(wanted in key or key in wanted for key in self.keys_of(r))]
-        return list(dict.fromkeys(found))
+            return _unique(exact)
+        return _unique([r for r in self.roles if any(wanted in key or key in wanted for key in self.keys_of(r))])
 
     def mentioned_in(self, text: str) -> list[Role]:
         """Roles named in a question, longest names first."""
@@ -185,6 +185,10 @@ class RoleDirectory:
                 for role in self._by_key.get(" ".join(words[start : start + size]), ()):
                     found.setdefault(role.chunk_id + role.name, (size, role))
         return [role for _, role in sorted(found.values(), key=lambda pair: -pair[0])]
+
+
+def _unique(roles: Iterable[Role]) -> list[Role]:
+    return list({id(role): role for role in roles}.values())
 
 
 def build_role_directory(chunks: Iterable[Chunk]) -> RoleDirectory:
@@ -274,8 +278,10 @@ class _ProseRole:
     explicit: int = 0  # sentences that say "is responsible for"
 
     def role(self) -> Role | None:
-        # One "is responsible for", or several duties, make a role; a single "may" does not.
-        if not self.explicit and len(self.duties) < 2:
+        # One "is responsible for", several duties, or a titled name ("Head of Paid Service shall ...")
+        # make a role; a lone "The Council may ..." does not.
+        titled = len([w for w in self.name.split() if w[:1].isupper()]) >= 2
+        if not (self.explicit or len(self.duties) >= 2 or titled or self.aliases):
             return None
         return Role(
             name=self.name,

@@ -217,7 +217,12 @@ class KnowledgeBase:
     def whois(self, query: str) -> list[Role]:
         self.ensure_ready()
         assert self._snapshot is not None
-        return self._snapshot.roles.find(query)
+        snapshot = self._snapshot
+        found = snapshot.roles.find(query)
+        if not found and snapshot.retriever.lexicon is not None:
+            # "s151 officer", "PH": the way the question is written may not be the way the guidance is.
+            found = snapshot.roles.find(snapshot.retriever.lexicon.rewrite(query).text)
+        return found
 
     def stats(self) -> dict[str, Any]:
         self.ensure_ready()

@@ -25,6 +25,9 @@ _FRONT_TITLE = re.compile(r"(?im)^title\s*[:=]\s*(?P<value>.+?)\s*$")
 _TIGHT_HEADING = re.compile(r"(?m)^(?P<hashes>#{1,6})(?=[A-Z0-9\"'“‘(])")
 # kramdown inline attribute lists and extension markers: {:.intro}, {: #id .class}, {::comment}
 _KRAMDOWN_IAL = re.compile(r"\{:{1,2}[^{}\n]*\}")
+# Footnotes: "[^note]: text" is a note about the text, "[^note]" a mark in it; neither is guidance.
+_FOOTNOTE_DEFINITION = re.compile(r"(?m)^\[\^[^\]\n]+\]:.*(?:\n(?: {2,}|\t).*)*$")
+_FOOTNOTE_MARK = re.compile(r"\[\^[^\]\n]+\]")
 _LIST_KINDS = {"bullet_list_open", "ordered_list_open"}
 
 
@@ -86,6 +89,7 @@ def parse_markdown(text: str, fallback_title: str) -> ParsedDocument:
     # Tags stay: markdown-it reads raw HTML as HTML, and inline tags are dropped below.
     front_title, text = _front_matter(normalise_unicode(text))
     text = _KRAMDOWN_IAL.sub("", _TIGHT_HEADING.sub(lambda m: m.group("hashes") + " ", text))
+    text = _FOOTNOTE_MARK.sub("", _FOOTNOTE_DEFINITION.sub("", text))
     tokens = _parser.parse(text)
     blocks: list[Block] = []
     title = front_title or fallback_title

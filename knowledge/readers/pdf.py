@@ -206,6 +206,9 @@ def _reflow(page_lines: list[str]) -> str:
     """Join single-style PDF lines back into paragraphs for the plain-text reader."""
     paragraphs: list[str] = []
     current: list[str] = []
+    lengths = sorted(len(line.strip()) for line in page_lines if line.strip())
+    # A line this long ran into the margin: the next line carries it on.
+    wrapped = 0.6 * lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0
 
     def flush() -> None:
         if current:
@@ -224,6 +227,8 @@ def _reflow(page_lines: list[str]) -> str:
         if _LIST_START.match(stripped):
             flush()  # a numbered clause or bullet starts its own paragraph; its wrapped lines follow
             current.append(stripped)
+            if len(stripped) < wrapped:
+                flush()  # "1. Analyse": a short numbered line stands alone
             continue
         if looks_like_heading(stripped) and (not current or current[-1].endswith((".", ":", "?", "!"))):
             flush()

@@ -41,6 +41,9 @@ class _Unit:
 
 
 _DEFINITION = re.compile(r"^[\w'’/ ()-]{1,40}?\s+[–—-]\s+[a-z]")
+# A finite verb in the middle of a line makes it a sentence rather than a title.
+_CLAUSE_VERB = re.compile(r"\s(?:means|is|are|was|were|will|shall|must|should|can|may|has|have|does|provides|ensures)\s")
+_QUESTION_OPENER = re.compile(r"(?i)^(?:what|who|why|how|when|where|which|is|are|can|do|does|should)\b")
 
 
 def looks_like_heading(text: str) -> bool:
@@ -52,6 +55,9 @@ def looks_like_heading(text: str) -> bool:
         return False
     words = s.split()
     if len(words) > _MAX_HEADING_WORDS:
+        return False
+    if len(words) >= 6 and _CLAUSE_VERB.search(s) and not _QUESTION_OPENER.match(s):
+        # "'Great commissioning' means delivering the right outcomes": a sentence, though unpunctuated.
         return False
     if s[-1] in ".;:,!)" or _SENTENCE_BREAK.search(s):
         return False
