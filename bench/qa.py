@@ -376,11 +376,18 @@ def main() -> int:
         everything = [r for results in reports.values() for r in results]
         rows.append(summarise("all", everything))
         print_table(rows)
+        print("\nCalibration: answers grouped by confidence; a calibrated score has 'right' close to 'mean'.")
+        print(f"  {'set':28} " + "  ".join(f"{low:.1f}-{min(high, 1.0):.1f}".center(17) for low, high in BINS))
+        print(f"  {'':28} " + "  ".join("n  mean  right".center(17) for _ in BINS))
+        for name, results in [*reports.items(), ("all", [r for rs in reports.values() for r in rs])]:
+            cells = {label: (count, mean, right) for label, count, mean, right in reliability(results)}
+            line = []
+            for low, high in BINS:
+                found = cells.get(f"{low:.1f}-{min(high, 1.0):.1f}")
+                line.append(f"{found[0]:3d} {found[1]:5.2f} {found[2]:5.2f}".center(17) if found else "—".center(17))
+            print(f"  {name:28} " + "  ".join(line))
         if args.verbose:
             for name, results in reports.items():
-                print(f"\n{name}: reliability (confidence bin, n, mean confidence, share right)")
-                for label, count, mean, right in reliability(results):
-                    print(f"  {label}  {count:3d}  {mean:.2f}  {right:.2f}")
                 for r in results:
                     wrong = (r.question.answerable and not r.at1) or (not r.question.answerable and r.kind == "answered")
                     if wrong:
@@ -388,9 +395,6 @@ def main() -> int:
                         print(f"     -> [{r.kind} {r.confidence:.2f}] {r.answer[:150]!r}")
                         if r.cited:
                             print(f"        cited {r.cited}")
-            print("\nall sets: reliability")
-            for label, count, mean, right in reliability(everything):
-                print(f"  {label}  {count:3d}  {mean:.2f}  {right:.2f}")
         if args.dump:
             with args.dump.open("w", encoding="utf-8") as handle:
                 for name, results in reports.items():

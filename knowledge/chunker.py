@@ -134,9 +134,9 @@ class _Builder:
                 defines[term] = max(strength, defines.get(term, 0.0))
             if section:
                 heading = _WHAT_IS_HEADING.match(section[-1])
-                topic = normalise_term(heading.group("term") if heading else section[-1])
+                topic = normalise_term(heading.group("term") if heading else SECTION_NUMBER.sub("", section[-1]))
                 strength = DEFINES_LINE if heading else DEFINES_TOPIC
-                if topic and words(topic) <= 6 and defines.get(topic, 0.0) < strength:
+                if topic and words(topic) <= 6 and any(ch.isalpha() for ch in topic) and defines.get(topic, 0.0) < strength:
                     defines[topic] = strength
             if defines:
                 chunk_meta["defines"] = defines
@@ -157,15 +157,22 @@ class _Builder:
             )
 
 
+# "51 Standstill periods", "4.2 Officers": a heading's own number, not part of its topic.
+SECTION_NUMBER = re.compile(r"^\s*[0-9]{1,4}[A-Z]{0,2}(?:\.[0-9]{1,3})*\.?\s+")
 _NUMBER_ONLY = re.compile(r"^(?:section|clause|article|rule|paragraph|part)?\s*[0-9]{1,4}[A-Z]{0,2}(?:\.[0-9]{1,3})*\.?$", re.I)
 
 
-def _sections(blocks: Iterable[Block]) -> Iterable[tuple[tuple[str, ...], list[Block]]]:
+def _sections(blocks: Iterable[Block], title: str = "") -> Iterable[tuple[tuple[str, ...], list[Block]]]:
     """Yield (heading path, body blocks) for each stretch between headings."""
     stack: list[tuple[int, str]] = []
     body: list[Block] = []
+    started = False
     for block in blocks:
         if isinstance(block, Heading):
+            if not stack and not started and title and _NUMBER_ONLY.match(block.text.strip()):
+                # The document's first heading became its title; "18" under it is that title's number.
+                stack.append((block.level, f"{block.text.strip()} {title}"))
+                continue
             if body:
                 yield tuple(text for _, text in stack), body
                 body = []
@@ -178,6 +185,7 @@ def _sections(blocks: Iterable[Block]) -> Iterable[tuple[tuple[str, ...], list[B
                 stack.pop()
             stack.append((block.level, block.text))
         else:
+            started = True
             body.append(block)
     if body:
         yield tuple(text for _, text in stack), body
@@ -331,7 +339,7 @@ def _emit_paragraphs(builder: _Builder, section: tuple[str, ...], paragraphs: li
 
 def chunk_document(doc: ParsedDocument, source: str, source_key: str) -> list[Chunk]:
     builder = _Builder(source, source_key, doc.title)
-    for section, body in _sections(doc.blocks):
+    for section, body in _sections(doc.blocks, doc.title):
         # Passages before the first heading sit under the document's title.
         section = section or ((doc.title,) if doc.title else ())
         clauses = _clause_units(body)

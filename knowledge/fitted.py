@@ -3,7 +3,7 @@
 TOPIC_DENSE = {'bias': -6.4066, 'dense': 11.7503, 'unknown': -8.0701, 'cover': -0.276, 'sentence': 5.9424}
 ON_TOPIC_AT = 0.339
 RANKER_DENSE = {'bm25': 0.0852, 'bm25_rank': -0.791, 'dense': 0.4168, 'dense_rank': -0.3197, 'dense_norm': 2.6859, 'cover': 4.3004, 'cover_text': 0.8843, 'cover_context': 3.4161, 'cover_path': 1.2684, 'section': 1.6683, 'phrase': 1.6624, 'sentence': 1.9047, 'first': 1.2273, 'typed': 2.0275, 'untyped': -2.0275, 'defines': 6.2164, 'topic': 1.8733, 'named': -0.4303, 'topic_asked': 2.5852, 'role': 2.417, 'fragment': -0.0316, 'length': -1.0179}
-JUDGE_DENSE = {'bias': -5.9007, 'score': -0.0992, 'margin': 0.2928, 'cover': 9.4011, 'cover_text': -5.8169, 'dense': 1.7109, 'answer_dense': 4.79, 'unknown': -5.1728, 'defines': 4.0669, 'role': 3.7152, 'typed': 0.8466, 'untyped': 0.8025}
+JUDGE_DENSE = {'bias': -5.9022, 'score': -0.0992, 'margin': 0.2924, 'cover': 9.4016, 'cover_text': -5.8172, 'dense': 1.7131, 'answer_dense': 4.7901, 'unknown': -5.1717, 'defines': 4.067, 'role': 3.7159, 'typed': 0.8467, 'untyped': 0.8024}
 ANSWERED_AT = 0.704
 TOPIC_KEYWORD = {'bias': -4.3616, 'dense': 0.0, 'unknown': -6.3284, 'cover': 4.8675, 'sentence': 9.4235}
 ON_TOPIC_AT_KEYWORD = 0.376

@@ -16,7 +16,7 @@ import numpy as np
 
 from bot.logging import event
 from knowledge.catalog import Catalog, SourceRecord
-from knowledge.chunker import chunk_document
+from knowledge.chunker import SECTION_NUMBER, chunk_document
 from knowledge.ingest import SkipFile, Skipped, SourceFile, discover, read_document
 from knowledge.models import Chunk
 from knowledge.tokens import terms
@@ -30,7 +30,6 @@ EMBED_BATCH = 32
 
 # Part of the vector collection's identity: changing what is embedded starts the collection again.
 SEARCH_TEXT_VERSION = 3
-SECTION_NUMBER = re.compile(r"^\s*[0-9]{1,4}[A-Z]{0,2}(?:\.[0-9]{1,3})*\.?\s+")
 
 
 def search_text(chunk: Chunk) -> str:
@@ -101,6 +100,7 @@ class VectorStore:
             client.delete_collection(collection_name)
             collection = open_collection()
         self._collection = collection
+        self._count: int | None = None  # how many vectors the collection holds, as of the last sync
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self._embed(texts), dtype=np.float32)
@@ -127,10 +127,13 @@ class VectorStore:
             )
             if progress:
                 progress(len(batch))
+        self._count = len(wanted)
         return len(missing)
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        count = self._collection.count()
+        if self._count is None:
+            self._count = self._collection.count()
+        count = self._count
         if count == 0:
             return []
         result = self._collection.query(query_embeddings=[vector], n_results=min(k, count), include=["distances"])

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.chunker import DEFINES_SENTENCE, normalise_term
-from knowledge.index import SECTION_NUMBER, LexicalIndex, VectorStore, search_text
+from knowledge.chunker import DEFINES_SENTENCE, SECTION_NUMBER, normalise_term
+from knowledge.index import LexicalIndex, VectorStore, search_text
 from knowledge.lexicon import Lexicon, Rewrite
 from knowledge.models import Chunk
 from knowledge.ranking import FEATURES, Ranker, topic_values

@@ -22,6 +22,7 @@ from knowledge.clean import (
     tidy,
 )
 
+_CLAUSE_START = re.compile(r"^\s*(?:\((?:[0-9]{1,3}[A-Z]{0,2}|[a-z]{1,4})\)|[0-9]{1,3}\.[0-9]{1,3}(?:\.[0-9]{1,3})*\.?)\s+\S")
 _SENTENCE_BREAK = re.compile(r"[.!?;]\s+\S")
 _NUMBERED_HEADING = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2})*[.)]?\s+(?=\S)")
 _MAX_HEADING_WORDS = 14
@@ -131,6 +132,8 @@ def _group(labelled: list[tuple[str, object]]) -> list[_Unit]:
                 close()
             elif current.lines[-1].rstrip().endswith((".", ":", "?", "!")) and looks_like_heading(text):
                 close()
+            elif _CLAUSE_START.match(text):
+                close()  # "(2) ...", "4.3 ...": each numbered clause is its own paragraph
         if current is None or current.kind != "text":
             close()
             current = _Unit("text", [])

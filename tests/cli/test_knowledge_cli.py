@@ -58,6 +58,8 @@ def test_ask_answers_each_line_of_standard_input_as_json(run):
     assert first["answer"].startswith("Portfolio Holders:")
     assert {"source", "section", "text", "score"} == set(first["citations"][0])
     assert 0 <= first["confidence"] <= 1
+    # How long each answer took, for operators timing their own guidance.
+    assert all(isinstance(line["seconds"], float) and 0 <= line["seconds"] < 30 for line in lines)
 
 
 def test_ask_prints_the_passage_and_its_source(run):

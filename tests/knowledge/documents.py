@@ -162,3 +162,49 @@ def write_levels_pdf(path: Path) -> Path:
     third = len(lines) // 3 + 1
     pages = [lines[i : i + third] + ["", footer] for i in range(0, len(lines), third)]
     return write_pdf(path, [line for page in pages for line in page], lines_per_page=third + 2)
+
+
+def write_styled_pdf(path: Path, lines: list[tuple[str, str, float]], *, header: str, pages: int = 2) -> Path:
+    """A PDF whose lines are set in given fonts and sizes (headings bold or larger, as publishers set them),
+    spread over ``pages`` pages, each with the running ``header`` and a "Page N" footer."""
+    fonts = {"Helvetica": "F1", "Helvetica-Bold": "F2"}
+    per_page = -(-len(lines) // pages)
+    chunks = [lines[i : i + per_page] for i in range(0, len(lines), per_page)]
+    objects: list[bytes] = []
+    page_ids = []
+    first_page_id = 5
+    for index, page_lines in enumerate(chunks):
+        content = ["BT", "/F1 8 Tf", "50 810 Td", f"({_pdf_escape(header)}) Tj", "ET"]
+        y = 770
+        for text, font, size in page_lines:
+            content += ["BT", f"/{fonts[font]} {size} Tf", f"50 {y} Td", f"({_pdf_escape(text)}) Tj", "ET"]
+            y -= int(size * 1.6)
+        content += ["BT", "/F1 8 Tf", "500 30 Td", f"(Page {index + 1}) Tj", "ET"]
+        stream = "\n".join(content).encode("latin-1")
+        page_id = first_page_id + index * 2
+        page_ids.append(page_id)
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> "
+            f"/Contents {page_id + 1} 0 R >>".encode()
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    kids = " ".join(f"{p} 0 R" for p in page_ids)
+    header_objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {len(page_ids)} >>".encode(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
+    ]
+    all_objects = header_objects + objects
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(all_objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(all_objects) + 1}\n0000000000 65535 f \n".encode()
+    for offset in offsets:
+        out += f"{offset:010d} 00000 n \n".encode()
+    out += f"trailer\n<< /Size {len(all_objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    path.write_bytes(bytes(out))
+    return path
