@@ -24,11 +24,15 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from functools import cache
+from typing import TYPE_CHECKING
 
 from knowledge.blocks import Block, Heading, ListBlock, Paragraph, ParsedDocument, Table
 from knowledge.models import Chunk, PassageKind
 from knowledge.roles import split_responsibilities, table_openers
+
+if TYPE_CHECKING:
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 SMALL_SECTION_WORDS = 180
 SHORT_PARAGRAPH_WORDS = 25
@@ -36,12 +40,17 @@ GROUP_WORDS = 150
 LIST_WORDS = 220
 MAX_PASSAGE_CHARS = 1400
 
-_splitter = RecursiveCharacterTextSplitter(
-    chunk_size=MAX_PASSAGE_CHARS,
-    chunk_overlap=150,
-    separators=["\n\n", "\n", ". ", "; ", ", ", " "],
-    keep_separator="end",
-)
+@cache
+def _splitter() -> "RecursiveCharacterTextSplitter":
+    # Imported when a passage is too long to keep whole: answering questions never needs it.
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    return RecursiveCharacterTextSplitter(
+        chunk_size=MAX_PASSAGE_CHARS,
+        chunk_overlap=150,
+        separators=["\n\n", "\n", ". ", "; ", ", ", " "],
+        keep_separator="end",
+    )
 
 _DEFINITION_LINE = re.compile(r"^(?P<term>[A-Z][\w'’/ ()-]{0,40}?)\s+[–—-]\s+(?P<body>\S.*)$")
 # “Relevant body” means ..., a “key performance indicator” is ..., "X" has the meaning given in ...
@@ -124,7 +133,7 @@ class _Builder:
         text = text.strip()
         if not text:
             return
-        pieces = _splitter.split_text(text) if len(text) > MAX_PASSAGE_CHARS else [text]
+        pieces = _splitter().split_text(text) if len(text) > MAX_PASSAGE_CHARS else [text]
         for piece in pieces:
             position = len(self.chunks)
             chunk_meta = dict(meta or {})

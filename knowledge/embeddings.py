@@ -11,67 +11,62 @@ search alone.
 from __future__ import annotations
 
 import logging
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from chromadb.utils.embedding_functions import ONNXMiniLM_L6_V2
 
 from bot.logging import event
 
 log = logging.getLogger(__name__)
 
 REQUIRED_FILES = ("model.onnx", "tokenizer.json", "config.json", "vocab.txt")
+MAX_TOKENS = 256  # what all-MiniLM-L6-v2 was trained on
 
 
 class EmbeddingUnavailable(RuntimeError):
     """No embedding model could be loaded; retrieval falls back to keywords only."""
 
 
-class LocalMiniLM(ONNXMiniLM_L6_V2):
-    """Chroma's MiniLM embedding function, reading the model from a given folder.
+class LocalMiniLM:
+    """all-MiniLM-L6-v2 sentence vectors from a local ONNX model folder, with onnxruntime and its tokenizer.
 
-    Chroma pads every text to 256 tokens; padding each batch only to its longest
-    text gives identical vectors (padding is masked out) at a fraction of the cost
-    for short guidance passages and questions.
+    Each batch is padded only to its longest text (padding is masked out, so the
+    vectors are the same as padding to 256 tokens, at a fraction of the cost for
+    short guidance passages and questions). Mean-pooled over real tokens and
+    L2-normalised, as sentence-transformers does.
     """
 
     def __init__(self, model_dir: Path) -> None:
-        super().__init__(preferred_providers=["CPUExecutionProvider"])
-        self.DOWNLOAD_PATH = Path(model_dir)
+        import onnxruntime
+        from tokenizers import Tokenizer
 
-    @cached_property
-    def tokenizer(self) -> Any:
-        tokenizer = self.Tokenizer.from_file(str(Path(self.DOWNLOAD_PATH) / self.EXTRACTED_FOLDER_NAME / "tokenizer.json"))
-        tokenizer.enable_truncation(max_length=256)
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-        return tokenizer
+        onnx_dir = Path(model_dir) / "onnx"
+        self.tokenizer = Tokenizer.from_file(str(onnx_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = onnxruntime.InferenceSession(
+            str(onnx_dir / "model.onnx"), sess_options=options, providers=["CPUExecutionProvider"]
+        )
 
-    def _forward(self, documents: list[str], batch_size: int = 32) -> np.ndarray:
+    def __call__(self, documents: list[str], batch_size: int = 32) -> np.ndarray:
         batches = []
         for start in range(0, len(documents), batch_size):
             encoded = self.tokenizer.encode_batch(documents[start : start + batch_size])
             input_ids = np.array([e.ids for e in encoded], dtype=np.int64)
             attention_mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-            output = self.model.run(
+            output = self.session.run(
                 None,
-                {
-                    "input_ids": input_ids,
-                    "attention_mask": attention_mask,
-                    "token_type_ids": np.zeros_like(input_ids),
-                },
+                {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": np.zeros_like(input_ids)},
             )[0]
-            # Mean-pool over real tokens only, then L2-normalise (sentence-transformers' recipe).
             mask = attention_mask[..., None].astype(np.float32)
             pooled = (output * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-            batches.append(self._normalize(pooled).astype(np.float32))
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            batches.append((pooled / np.clip(norms, 1e-12, None)).astype(np.float32))
         return np.concatenate(batches) if batches else np.zeros((0, 384), dtype=np.float32)
-
-    @staticmethod
-    def name() -> str:
-        return "onnx_mini_lm_l6_v2"
 
 
 def _missing_files(model_dir: Path) -> list[str]:
@@ -92,6 +87,9 @@ def load_embedding_function(model_dir: Path | None) -> tuple[Any, str]:
             function: Any = LocalMiniLM(model_dir)
             identity = f"all-MiniLM-L6-v2@{model_dir}"
         else:
+            # No local copy: Chroma's own copy of the same model, downloaded on first use.
+            from chromadb.utils.embedding_functions import ONNXMiniLM_L6_V2
+
             function = ONNXMiniLM_L6_V2(preferred_providers=["CPUExecutionProvider"])
             identity = "all-MiniLM-L6-v2@chroma-default"
         # Load now, so that a broken model is found at start-up rather than on a user's question.

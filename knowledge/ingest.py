@@ -14,10 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.blocks import ParsedDocument
-from knowledge.readers.html import parse_html
-from knowledge.readers.markdown import parse_markdown
-from knowledge.readers.pdf import PdfProblem, parse_pdf
-from knowledge.readers.text import parse_plain_text
 
 SUPPORTED_SUFFIXES = {
     ".txt": "text",
@@ -115,7 +111,10 @@ def read_document(source: SourceFile, max_bytes: int) -> ParsedDocument:
         )
     kind = SUPPORTED_SUFFIXES[source.path.suffix.lower()]
     fallback_title = source.path.stem.replace("_", " ").replace("-", " ")
+    # Each reader's libraries are imported when a file of its kind is read: answering never needs them.
     if kind == "pdf":
+        from knowledge.readers.pdf import PdfProblem, parse_pdf
+
         try:
             doc = parse_pdf(source.path, fallback_title)
         except PdfProblem as exc:
@@ -125,10 +124,16 @@ def read_document(source: SourceFile, max_bytes: int) -> ParsedDocument:
     else:
         text = _read_text(source.path)
         if kind == "markdown":
+            from knowledge.readers.markdown import parse_markdown
+
             doc = parse_markdown(text, fallback_title)
         elif kind == "html":
+            from knowledge.readers.html import parse_html
+
             doc = parse_html(text, fallback_title)
         else:
+            from knowledge.readers.text import parse_plain_text
+
             doc = parse_plain_text(text, fallback_title)
     if doc.is_empty:
         raise SkipFile("it contains no readable text")

@@ -71,7 +71,13 @@ class KnowledgeBase:
         self._vectors_loaded = True
         try:
             embed, identity = load_embedding_function(self.settings.embedding_model_dir)
-            self._vectors = VectorStore(self._chroma_client(), self.settings.chroma_collection, embed, identity)
+            self._vectors = VectorStore(
+                self._chroma_client,
+                self.settings.chroma_collection,
+                embed,
+                identity,
+                self.settings.knowledge_dir / "vectors.npz",
+            )
         except EmbeddingUnavailable as exc:
             self.dense_unavailable_reason = str(exc)
             describe_fallback(str(exc))
@@ -92,7 +98,7 @@ class KnowledgeBase:
         chunks = self.catalog.chunks()
         vectors = self._vector_store()
         if vectors is not None:
-            added = vectors.sync(chunks, progress)
+            added = vectors.prepare(chunks, progress)
             if added:
                 event(log, "vectors_added", passages=added)
         roles = build_role_directory(chunks)
