@@ -129,13 +129,27 @@ def _in_capitals(token: str) -> bool:
     return len(letters) >= 2 and all(c.isupper() for c in letters)
 
 
-def load_synonyms(path: Path | None) -> dict[str, str]:
-    """The synonyms file: word or abbreviation (as written there) → what it stands for."""
+@dataclass(frozen=True)
+class Synonyms:
+    """The synonyms file: abbreviations (as written there) → what they stand for, and other words for a thing."""
+
+    abbreviations: dict[str, str] = field(default_factory=dict)
+    other_words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def load_synonyms(path: Path | None) -> Synonyms:
     path = path or DEFAULT_SYNONYMS_FILE
     with open(path, "rb") as handle:
         data = tomllib.load(handle)
     table = data.get("abbreviations", {}) | data.get("synonyms", {})
-    return {str(k).strip(): str(v).strip() for k, v in table.items() if str(k).strip() and str(v).strip()}
+    abbreviations = {str(k).strip(): str(v).strip() for k, v in table.items() if str(k).strip() and str(v).strip()}
+    other: dict[str, tuple[str, ...]] = {}
+    for key, value in data.get("other_words", {}).items():
+        values = [value] if isinstance(value, str) else list(value)
+        words = tuple(str(v).strip().lower() for v in values if str(v).strip())
+        if str(key).strip() and words:
+            other[" ".join(str(key).lower().split())] = words
+    return Synonyms(abbreviations, other)
 
 
 @lru_cache(maxsize=4)
@@ -174,22 +188,31 @@ class Lexicon:
         self,
         word_counts: Counter[str],
         abbreviations: dict[str, str],
-        synonyms: dict[str, str],
+        synonyms: Synonyms | dict[str, str],
         english: dict[str, int] | None = None,
     ) -> None:
+        if isinstance(synonyms, dict):
+            synonyms = Synonyms(synonyms)
         self.word_counts = word_counts
         self.english = english or {}
         self._rarity_by_stem: dict[str, float] | None = None
         # The guidance's own definitions win over the synonyms file.
-        table = {k.lower(): (k, v) for k, v in synonyms.items()}
+        table = {k.lower(): (k, v) for k, v in synonyms.abbreviations.items()}
         table.update({k: (k.upper(), v) for k, v in abbreviations.items()})
         self._expansions = table
+        # Longest phrases first, so "cabinet member" is found before "cabinet".
+        self._other_words = sorted(synonyms.other_words.items(), key=lambda item: -len(item[0]))
+        self._other_pattern = (
+            re.compile(r"\b(" + "|".join(re.escape(k) for k, _ in self._other_words) + r")(?:s|es)?\b", re.IGNORECASE)
+            if self._other_words
+            else None
+        )
         self._candidates: list[str] | None = None
         self._sorted_words: list[str] | None = None
         self._english_candidates: list[str] = []
 
     @classmethod
-    def build(cls, texts: Iterable[str], synonyms: dict[str, str], english: dict[str, int] | None = None) -> "Lexicon":
+    def build(cls, texts: Iterable[str], synonyms: Synonyms | dict[str, str], english: dict[str, int] | None = None) -> "Lexicon":
         counts: Counter[str] = Counter()
         texts = list(texts)
         for text in texts:
@@ -316,5 +339,19 @@ class Lexicon:
                     result.unknown.append(lowered)
             pieces.append(replacement)
         pieces.append(text[last:])
-        result.text = "".join(pieces)
+        result.text = self._with_other_words("".join(pieces), result)
         return result
+
+    def _with_other_words(self, text: str, result: Rewrite) -> str:
+        """"can a cabinet member sit on ...": also the words the guidance uses for the same thing."""
+        if self._other_pattern is None:
+            return text
+        table = dict(self._other_words)
+        added: list[str] = []
+        for match in self._other_pattern.finditer(text):
+            found = match.group(1).lower()
+            for other in table.get(found, ()):
+                if other not in text.lower() and other not in added and all(self.knows(w) for w in other.split() if w not in STOP_WORDS):
+                    added.append(other)
+                    result.expansions.setdefault(match.group(0), other)
+        return f"{text} ({'; '.join(added)})" if added else text
