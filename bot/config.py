@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         ),
     )
     max_file_mb: float = Field(default=20.0, description="Files larger than this are skipped when indexing.")
+    max_read_seconds: float = Field(
+        default=30.0, gt=0, description="Reading one file when indexing may take this long; a slower file is left out."
+    )
     max_question_chars: int = 1000
     synonyms_file: Path | None = Field(
         default=None,

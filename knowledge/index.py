@@ -19,7 +19,8 @@ import numpy as np
 from bot.logging import event
 from knowledge.catalog import Catalog, SourceRecord
 from knowledge.chunker import SECTION_NUMBER, chunk_document
-from knowledge.ingest import SkipFile, Skipped, SourceFile, discover, read_document
+from knowledge.ingest import SUPPORTED_SUFFIXES, Skipped, SourceFile, discover, read_document
+from knowledge.reading import DocumentReader, ReadLimits, SkipFile
 from knowledge.models import Chunk
 from knowledge.tokens import terms
 
@@ -244,10 +245,11 @@ class IndexReport:
 class Indexer:
     """Brings the catalog (and so both indexes) in line with files on disk, incrementally."""
 
-    def __init__(self, catalog: Catalog, max_bytes: int) -> None:
+    def __init__(self, catalog: Catalog, limits: ReadLimits | int) -> None:
         self.catalog = catalog
-        self.max_bytes = max_bytes
+        self.limits = ReadLimits(max_bytes=limits) if isinstance(limits, int) else limits
         self._lock = threading.Lock()
+        self._reader: DocumentReader | None = None
 
     def update(
         self,
@@ -265,11 +267,14 @@ class Indexer:
             if on_files:
                 on_files(len(files))
             seen: set[str] = set()
-            for source in files:
-                seen.add(source.key)
-                self._update_one(source, starter, report)
-                if progress:
-                    progress(source.display)
+            with DocumentReader(self.limits) as reader:
+                self._reader = reader
+                for source in files:
+                    seen.add(source.key)
+                    self._update_one(source, starter, report)
+                    if progress:
+                        progress(source.display)
+                self._reader = None
             self._remove_deleted(paths, seen, report)
             if report.added or report.updated or report.removed:
                 self.catalog.save()
@@ -287,7 +292,8 @@ class Indexer:
                 record.mtime_ns = stat.st_mtime_ns  # touched, not changed
                 report.unchanged.append(source.display)
                 return
-            doc = read_document(source, self.max_bytes)
+            kind = SUPPORTED_SUFFIXES[source.path.suffix.lower()]
+            doc = self._reader.read(source.path, kind) if self._reader else read_document(source, self.limits)
         except SkipFile as exc:
             # Whatever was indexed from this file before stays searchable.
             report.skipped.append(Skipped(source.display, str(exc)))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.blocks import ParsedDocument
+from knowledge.reading import ReadLimits, SkipFile, precheck
 
 SUPPORTED_SUFFIXES = {
     ".txt": "text",
@@ -25,10 +26,6 @@ SUPPORTED_SUFFIXES = {
     ".pdf": "pdf",
     ".docx": "docx",
 }
-
-
-class SkipFile(Exception):
-    """A file that was not indexed, and why."""
 
 
 @dataclass(frozen=True)
@@ -97,32 +94,30 @@ def supported_list() -> str:
     return "supported: .txt, .md, .html, .pdf, .docx"
 
 
-def read_document(source: SourceFile, max_bytes: int) -> ParsedDocument:
-    """Read one file, raising :class:`SkipFile` with a plain reason when it cannot be used."""
-    try:
-        size = source.path.stat().st_size
-    except OSError as exc:
-        raise SkipFile(f"it could not be read ({exc.strerror or exc})") from exc
-    if size == 0:
-        raise SkipFile("it is empty")
-    if size > max_bytes:
-        raise SkipFile(
-            f"it is {size / 1_048_576:.1f} MB, over the {max_bytes / 1_048_576:.0f} MB limit (MAX_FILE_MB)"
-        )
+def read_document(source: SourceFile, limits: ReadLimits | int) -> ParsedDocument:
+    """Read one file in this process, raising :class:`SkipFile` with a plain reason when it cannot be used."""
+    if isinstance(limits, int):
+        limits = ReadLimits(max_bytes=limits)
     kind = SUPPORTED_SUFFIXES[source.path.suffix.lower()]
-    fallback_title = source.path.stem.replace("_", " ").replace("-", " ")
+    precheck(source.path, kind, limits)
+    return parse_file(source.path, kind, limits)
+
+
+def parse_file(path: Path, kind: str, limits: ReadLimits) -> ParsedDocument:
+    """Parse a file already checked by :func:`knowledge.reading.precheck`."""
+    fallback_title = path.stem.replace("_", " ").replace("-", " ")
     # Each reader's libraries are imported when a file of its kind is read: answering never needs them.
     if kind == "pdf":
         from knowledge.readers.pdf import PdfProblem, parse_pdf
 
         try:
-            doc = parse_pdf(source.path, fallback_title)
+            doc = parse_pdf(path, fallback_title, max_pages=limits.max_pages)
         except PdfProblem as exc:
             raise SkipFile(str(exc)) from exc
     elif kind == "docx":
-        doc = _read_docx(source.path, fallback_title)
+        doc = _read_docx(path, fallback_title, limits)
     else:
-        text = _read_text(source.path)
+        text = _read_text(path)
         if kind == "markdown":
             from knowledge.readers.markdown import parse_markdown
 
@@ -137,6 +132,9 @@ def read_document(source: SourceFile, max_bytes: int) -> ParsedDocument:
             doc = parse_plain_text(text, fallback_title)
     if doc.is_empty:
         raise SkipFile("it contains no readable text")
+    blocks = sum(len(b.rows) if hasattr(b, "rows") else len(getattr(b, "items", ())) or 1 for b in doc.blocks)
+    if blocks > limits.max_blocks:
+        raise SkipFile(f"it has more than {limits.max_blocks:,} paragraphs, list items and table rows")
     return doc
 
 
@@ -152,11 +150,13 @@ def _read_text(path: Path) -> str:
     raise SkipFile("its text encoding could not be recognised (save it as UTF-8)")
 
 
-def _read_docx(path: Path, fallback_title: str) -> ParsedDocument:
-    from knowledge.readers.docx import parse_docx  # python-docx loads lxml; only pay for it when needed
+def _read_docx(path: Path, fallback_title: str, limits: ReadLimits) -> ParsedDocument:
+    from knowledge.readers.docx import TooLong, parse_docx  # python-docx loads lxml; only pay for it when needed
 
     try:
-        return parse_docx(path, fallback_title)
+        return parse_docx(path, fallback_title, max_blocks=limits.max_blocks)
+    except TooLong as exc:
+        raise SkipFile(str(exc)) from exc
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise SkipFile("it could not be opened as a Word document (damaged, or not really .docx)") from exc
     except Exception as exc:  # python-docx raises several private error types for broken packages

@@ -19,6 +19,7 @@ from knowledge.answer import ModelAnswerer, extractive_answer
 from knowledge.catalog import Catalog
 from knowledge.embeddings import EmbeddingUnavailable, describe_fallback, load_embedding_function
 from knowledge.index import IndexReport, Indexer, LexicalIndex, VectorStore
+from knowledge.reading import ReadLimits
 from knowledge.lexicon import Lexicon, english_words, load_synonyms
 from knowledge.models import Answer, AnswerKind, Role
 from knowledge.retrieve import PassageIndex, Retriever
@@ -42,7 +43,15 @@ class KnowledgeBase:
         settings = KnowledgeSettings.from_settings(settings)
         self.settings = settings
         self.catalog = Catalog(settings.knowledge_dir / "catalog.json")
-        self.indexer = Indexer(self.catalog, int(settings.max_file_mb * 1_048_576))
+        max_bytes = int(settings.max_file_mb * 1_048_576)
+        self.indexer = Indexer(
+            self.catalog,
+            ReadLimits(
+                max_bytes=max_bytes,
+                max_unpacked_bytes=max(10 * max_bytes, 50 * 1_048_576),
+                max_seconds=settings.max_read_seconds,
+            ),
+        )
         self._chat_model = chat_model
         self._answerer: ModelAnswerer | None = None
         self._llm_unavailable = False

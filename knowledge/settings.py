@@ -22,6 +22,7 @@ class KnowledgeSettings:
     embedding_model_dir: Path | None = None
     starter_pack: Literal["auto", "always", "off"] = "auto"
     max_file_mb: float = 20.0
+    max_read_seconds: float = 30.0  # reading one file; a file that takes longer is left out
     max_question_chars: int = 1000
     llm_model: str | None = None
     llm_timeout_seconds: float = 20.0

@@ -46,7 +46,7 @@ class _Line:
         return (round(self.size, 1), self.bold)
 
 
-def parse_pdf(path: Path, fallback_title: str) -> ParsedDocument:
+def parse_pdf(path: Path, fallback_title: str, max_pages: int = 5_000) -> ParsedDocument:
     try:
         reader = PdfReader(str(path))
         if reader.is_encrypted:
@@ -55,6 +55,8 @@ def parse_pdf(path: Path, fallback_title: str) -> ParsedDocument:
                     raise PdfProblem("it is password-protected")
             except (FileNotDecryptedError, NotImplementedError) as exc:
                 raise PdfProblem("it is password-protected") from exc
+        if len(reader.pages) > max_pages:
+            raise PdfProblem(f"it has {len(reader.pages):,} pages, more than the {max_pages:,} read from one file")
         pages = [_page_lines(page) for page in reader.pages]
         title = ""
         if reader.metadata is not None and reader.metadata.title:

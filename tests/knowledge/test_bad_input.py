@@ -39,7 +39,7 @@ def test_each_bad_file_is_skipped_with_a_plain_reason(tmp_path, lexical_settings
     assert reasons["scanned.pdf"].startswith("it has no text layer")
     assert reasons["broken.docx"].startswith("it could not be opened as a Word document")
     assert reasons["budget.xlsx"].startswith("'.xlsx' is not a supported type")
-    assert reasons["huge.txt"] == "it is 50.0 MB, over the 20 MB limit (MAX_FILE_MB)"
+    assert reasons["huge.txt"] == "it is 50 MB, over the 20 MB limit (MAX_FILE_MB)"
     assert not report.complete
     # The good file still answers.
     assert "Portfolio Holders" in kb.ask("Who feeds into commissioning reviews?").text
