@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pypdf import PdfReader
-from pypdf.errors import FileNotDecryptedError, PdfReadError
+from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
 
 from knowledge.blocks import Block, Heading, Paragraph, ParsedDocument
 from knowledge.clean import is_noise, normalise_text, tidy
@@ -63,6 +63,8 @@ def parse_pdf(path: Path, fallback_title: str, max_pages: int = 5_000) -> Parsed
             title = str(reader.metadata.title).strip()
     except PdfProblem:
         raise
+    except LimitReachedError as exc:
+        raise PdfProblem("part of it unpacks to far more data than any page holds (a damaged or hostile PDF)") from exc
     except FileNotDecryptedError as exc:
         raise PdfProblem("it is password-protected") from exc
     except (PdfReadError, ValueError, KeyError, TypeError, AssertionError, OSError) as exc:

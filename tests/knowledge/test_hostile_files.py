@@ -9,7 +9,7 @@ import docx
 
 from knowledge.service import KnowledgeBase
 from tests.knowledge.conftest import make_settings
-from tests.knowledge.documents import write_pdf
+from tests.knowledge.documents import write_pdf, write_pdf_bomb
 
 GOOD = "# Fleet\n\nThe fleet manager owns every vehicle replacement review.\n"
 
@@ -69,6 +69,14 @@ def test_a_pdf_with_thousands_of_pages_is_refused(tmp_path, lexical_settings):
     write_pdf(folder / "ream.pdf", ["x"] * 5_001, lines_per_page=1)
     report = KnowledgeBase(lexical_settings).index([folder])
     assert _reasons(report)["ream.pdf"] == "it has 5,001 pages, more than the 5,000 read from one file"
+
+
+def test_a_pdf_whose_page_unpacks_to_hundreds_of_megabytes_is_refused(tmp_path, lexical_settings):
+    folder = _folder(tmp_path)
+    write_pdf_bomb(folder / "report.pdf")
+    report = KnowledgeBase(lexical_settings).index([folder])
+    assert _reasons(report)["report.pdf"] == "part of it unpacks to far more data than any page holds (a damaged or hostile PDF)"
+    assert report.added == ["guidance/fleet.md"]
 
 
 def test_a_file_that_takes_too_long_to_read_is_left_out_and_the_rest_is_indexed(tmp_path):
