@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,9 +113,11 @@ def ask_command(ctx: click.Context, question: str | None, as_json: bool) -> None
     for item in questions:
         if question is None and not item.strip():
             continue
+        started = time.perf_counter()
         answer = kb.ask(item)
+        seconds = time.perf_counter() - started
         if as_json:
-            click.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+            click.echo(json.dumps({**answer.to_json(), "seconds": round(seconds, 4)}, ensure_ascii=False))
             continue
         if not first:
             click.echo("")
