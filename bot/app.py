@@ -7,7 +7,6 @@ only the database never loads the embedding model.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from functools import cached_property
@@ -17,6 +16,7 @@ from bot.config import Settings
 from bot.logging import event
 
 if TYPE_CHECKING:
+    from handlers.teams.endpoint import TeamsAdapter
     from knowledge.service import KnowledgeBase
     from storage.db import Database
     from workflows.delivery import Messenger
@@ -28,9 +28,13 @@ log = logging.getLogger(__name__)
 
 
 class Services:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, knowledge: "KnowledgeBase | None" = None) -> None:
+        """``knowledge``: an already open knowledge base to use instead of opening one from the settings (tests
+        share one between servers, since each holds its own embedding model)."""
         self.settings = settings
         self._lock = threading.Lock()
+        if knowledge is not None:
+            self.__dict__["knowledge"] = knowledge
 
     @cached_property
     def database(self) -> "Database":
@@ -63,6 +67,14 @@ class Services:
         return [m for m in (slack_notifier(self), teams_notifier(self)) if m is not None]
 
     @cached_property
+    def teams(self) -> "TeamsAdapter | None":
+        """The process's one Teams adapter (the server and the scheduler share its token and pacing), when Teams
+        is configured."""
+        from handlers.teams.endpoint import TeamsAdapter, teams_configured
+
+        return TeamsAdapter(self) if teams_configured(self.settings) else None
+
+    @cached_property
     def feedback(self) -> "FeedbackService":
         from workflows.feedback import FeedbackService
         from workflows.reviews import open_review_service
@@ -77,6 +89,19 @@ class Services:
         assert reviews is not None
         return reviews
 
+    def close(self) -> None:
+        """Release what was built: the Teams adapter's threads and connections, the database's connections, and
+        the guidance (its embedding model is the largest thing a process holds). Safe to call more than once."""
+        built = self.__dict__
+        teams = built.pop("teams", None)
+        if teams is not None:
+            teams.close()
+        database = built.pop("database", None)
+        if database is not None:
+            database.dispose()
+        for name in ("knowledge", "dialogue", "messengers", "feedback"):
+            built.pop(name, None)
+
     def warm_up(self) -> None:
         """Load the index and the embedding model and open the database before taking traffic.
 
@@ -88,8 +113,4 @@ class Services:
             self.knowledge.ensure_ready()
             self.knowledge.ask("Who makes strategic sourcing decisions?")
             self.dialogue
-        # What is loaded now lives as long as the process: keep it out of the garbage
-        # collector's full sweeps, which otherwise add tens of milliseconds to random requests.
-        gc.collect()
-        gc.freeze()
         event(log, "services_ready", **self.knowledge.stats())

@@ -29,6 +29,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from bot.logging import event
@@ -57,8 +58,8 @@ JOB_PURGE = "purge_idle_conversations"
 # at run time, so the scheduler starts even in a build without the feedback feature.
 FEEDBACK_REMINDERS_HOOK = "workflows.feedback:send_feedback_reminders"
 
-# The process's running scheduler's services: job functions find them here (see the module docstring).
-_current: dict[str, "Services"] = {}
+# The process's running scheduler: job functions find it here (see the module docstring).
+_current: dict[str, "NudgeScheduler"] = {}
 _current_lock = threading.Lock()
 
 
@@ -78,22 +79,21 @@ def build_sweep(services: "Services", clock: Callable[[], datetime] | None = Non
 # --- the jobs ---------------------------------------------------------------------------------
 
 
-def _services() -> "Services | None":
+def _running() -> "NudgeScheduler | None":
     with _current_lock:
-        return _current.get("services")
+        return _current.get("scheduler")
 
 
-_sweeps: dict[int, "NudgeSweep"] = {}
+def _services() -> "Services | None":
+    running = _running()
+    return running.services if running is not None else None
 
 
 def run_nudge_sweep() -> "SweepReport | None":
-    services = _services()
-    if services is None:
+    running = _running()
+    if running is None:
         return None
-    sweep = _sweeps.get(id(services))
-    if sweep is None:
-        sweep = _sweeps[id(services)] = build_sweep(services)
-    return sweep.run()
+    return running.sweep.run()
 
 
 def run_feedback_reminders() -> int:
@@ -130,11 +130,16 @@ class NudgeScheduler:
             timezone=timezone.utc,
         )
 
+    @cached_property
+    def sweep(self) -> "NudgeSweep":
+        """Built once, so its tips from the guidance are asked once per stage for the life of the scheduler."""
+        return build_sweep(self.services)
+
     def start(self, first_sweep_after: float = 30.0) -> None:
         """Start the jobs; the first sweep waits ``first_sweep_after`` seconds so start-up (warming the guidance)
         has the machine to itself, then catches up on anything missed while the bot was down."""
         with _current_lock:
-            _current["services"] = self.services
+            _current["scheduler"] = self
         minutes = self.services.settings.sweep_minutes
         add = self.scheduler.add_job
         add("bot.scheduler:run_nudge_sweep", "interval", minutes=minutes, id=JOB_SWEEP, replace_existing=True,
@@ -151,8 +156,8 @@ class NudgeScheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
         with _current_lock:
-            if _current.get("services") is self.services:
-                _current.pop("services", None)
+            if _current.get("scheduler") is self:
+                _current.pop("scheduler", None)
         event(log, "scheduler_stopped")
 
 

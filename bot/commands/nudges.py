@@ -85,7 +85,7 @@ def preview_command(settings: Settings, at_text: str | None, held: bool) -> None
             click.echo("\nNo chat platform is configured (SLACK_BOT_TOKEN, or TEAMS_APP_ID with its password and "
                        "tenant), so `nudges run` could not send these.")
     finally:
-        services.database.dispose()
+        services.close()
 
 
 def _table(headers: list[str], rows: list[list[object]]) -> str:
@@ -131,7 +131,7 @@ def run_command(settings: Settings, at_text: str | None) -> None:
                    f"unreachable {report.unreachable}; already sent {report.already_done}; "
                    f"held back {report.held}; left for the next sweep {report.deferred + report.claimed_elsewhere + report.waiting_to_retry}.")
     finally:
-        services.database.dispose()
+        services.close()
 
 
 def register(cli: click.Group) -> None:
@@ -153,4 +153,4 @@ def register(cli: click.Group) -> None:
             stop.wait()
         finally:
             scheduler.shutdown()
-            services.database.dispose()
+            services.close()

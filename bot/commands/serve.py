@@ -56,7 +56,7 @@ def register(cli: click.Group) -> None:
             event(log, "slack_not_configured", logging.WARNING,
                   hint="set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) to answer Slack")
         try:
-            app = build_server(services)
+            app = build_server(services, freeze_when_warm=True)
         except Exception as error:
             from handlers.slack.app import SlackNotConfigured
 
@@ -76,3 +76,4 @@ def register(cli: click.Group) -> None:
                 scheduler.shutdown()
             if socket_mode is not None:
                 socket_mode.close()
+            services.close()

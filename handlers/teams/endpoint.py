@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import weakref
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable
@@ -182,23 +181,3 @@ def _safely(work: Callable[[], Any], what: str) -> None:
         work()
     except Exception as error:  # noqa: BLE001 - a worker thread must never die silently
         event(log, "teams_work_failed", logging.ERROR, what=what, error=type(error).__name__, detail=str(error)[:300])
-
-
-_adapters: "weakref.WeakKeyDictionary[Services, TeamsAdapter]" = weakref.WeakKeyDictionary()
-_adapters_lock = threading.Lock()
-
-
-def teams_adapter(services: "Services") -> TeamsAdapter:
-    """The process's one adapter for these services (the server and the scheduler share its token and pacing)."""
-    with _adapters_lock:
-        adapter = _adapters.get(services)
-        if adapter is None:
-            adapter = _adapters[services] = TeamsAdapter(services)
-        return adapter
-
-
-def teams_messenger(services: "Services") -> TeamsMessenger | None:
-    """What the nudges and feedback call to reach people in Teams; None when Teams is not configured."""
-    if not teams_configured(services.settings):
-        return None
-    return teams_adapter(services).messenger

@@ -45,7 +45,5 @@ class TeamsNotifier:
 
 def teams_notifier(services: "Services") -> TeamsNotifier | None:
     """The Teams messenger for the scheduler, or None when Teams is not configured."""
-    from handlers.teams.endpoint import teams_messenger
-
-    messenger = teams_messenger(services)
-    return TeamsNotifier(messenger) if messenger is not None else None
+    adapter = services.teams
+    return TeamsNotifier(adapter.messenger) if adapter is not None else None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.routing import BaseRoute
 
 from bot.logging import event
-from handlers.teams.endpoint import teams_adapter, teams_configured
+from handlers.teams.endpoint import teams_configured
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ def teams_route_provider(services: "Services", hooks: "ServerHooks") -> list[Bas
             # Half-configured is a mistake worth saying out loud; not configured at all is a Slack-only council.
             event(log, "teams_not_started", logging.WARNING, missing=missing)
         return []
-    adapter = teams_adapter(services)
+    adapter = services.teams
+    assert adapter is not None
     hooks.on_shutdown(adapter.close)
     return list(adapter.routes())

@@ -19,6 +19,7 @@ import pytest
 from bot.app import Services
 from bot.server import build_server
 from handlers.slack import constants as C
+from knowledge.service import KnowledgeBase
 from storage.feedback import FeedbackRepository
 from storage.models import FeedbackStatus, Person
 from storage.people import PeopleRepository
@@ -55,7 +56,8 @@ class FeedbackSlackWorld:
 
 
 @pytest.fixture(scope="module", params=DATABASE_KINDS)
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeedbackSlackWorld]:
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+          shared_guidance: KnowledgeBase) -> Iterator[FeedbackSlackWorld]:
     fake = FakeSlackWithFiles().start()
     names = {LEAD: "Lena Lead", OWNER: "Owen Owner", HOLDER: "Cllr Holly Holder", OUTSIDER: "Oscar Outsider"}
     names.update({slack_id: f"Stake Holder{i}" for i, slack_id in enumerate(STAKE, 1)})
@@ -68,7 +70,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if schema is not None:
         _create_schema(schema)
         overrides["database_url"] = postgres_url_for_schema(schema)
-    services = Services(slack_settings(tmp_path_factory.mktemp("feedback-slack"), fake, **overrides))
+    services = Services(slack_settings(tmp_path_factory.mktemp("feedback-slack"), fake, **overrides),
+                        knowledge=shared_guidance)
     server = LoopbackServer(build_server(services)).start()
     try:
         server.wait_until_ready()
@@ -85,8 +88,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     finally:
         server.stop()
         fake.stop()
+        services.close()
         if schema is not None:
-            services.database.dispose()
             _drop_schema(schema)
 
 

@@ -27,14 +27,14 @@ DUES = [date(2031, 3, 31), date(2031, 4, 30), date(2031, 5, 30), date(2031, 6, 3
 
 
 @pytest.fixture
-def served(database, fake_slack, tmp_path) -> Iterator[tuple[World, SlackSender]]:  # type: ignore[no-untyped-def]
+def served(database, fake_slack, tmp_path, shared_guidance) -> Iterator[tuple[World, SlackSender]]:  # type: ignore[no-untyped-def]
     for user_id, name in ((OWNER, "Sam Owner"), (LEAD, "Lee Lead"), (HOLDER, "Pat Holder"), (NEW, "Nia New")):
         fake_slack.add_user(user_id, name, name.lower().replace(" ", ".") + "@council.gov.uk")
     settings = Settings(data_dir=tmp_path / "data", slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
                         slack_api_url=fake_slack.api_url, log_format="text",
                         database_url=database.engine.url.render_as_string(hide_password=False),
                         _env_file=None)  # type: ignore[call-arg]
-    services = Services(settings)
+    services = Services(settings, knowledge=shared_guidance)
     server = LoopbackServer(build_server(services, warm_up=False)).start()
     try:
         server.wait_until_ready()
@@ -46,7 +46,7 @@ def served(database, fake_slack, tmp_path) -> Iterator[tuple[World, SlackSender]
         yield world, SlackSender(server.url, fake_slack)
     finally:
         server.stop()
-        services.database.dispose()
+        services.close()
 
 
 def nudge_message(world: World, fake_slack: FakeSlack, channel: str) -> dict:  # type: ignore[type-arg]

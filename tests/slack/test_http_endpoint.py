@@ -405,7 +405,7 @@ def test_a_retry_reaching_a_restarted_server_is_still_answered_once(world) -> No
     world.slack.event(event, event_id="Ev0RESTART01")
     world.fake.wait_for("chat.postMessage", channel="C0RESTART1")
     # A second server process on the same database, as after a restart (no warm-up needed to spot a duplicate).
-    restarted = LoopbackServer(build_server(Services(world.services.settings), warm_up=False)).start()
+    restarted = LoopbackServer(build_server(Services(world.services.settings, knowledge=world.services.knowledge), warm_up=False)).start()
     try:
         retry = SlackSender(restarted.url, world.fake).event(event, event_id="Ev0RESTART01", retry=1)
         assert (retry.status_code, retry.content) == (200, b"")

@@ -24,7 +24,7 @@ def fake():
     fake.stop()
 
 
-def test_healthz_is_503_while_warming_up_then_200(tmp_path, fake) -> None:
+def test_healthz_is_503_while_warming_up_then_200(tmp_path, fake, cold_guidance) -> None:
     calls = []
 
     def teams_like_provider(services, hooks):
@@ -34,7 +34,7 @@ def test_healthz_is_503_while_warming_up_then_200(tmp_path, fake) -> None:
         hooks.on_shutdown(lambda: calls.append("closed"))
         return [Route("/api/messages", messages, methods=["POST"])]
 
-    services = Services(slack_settings(tmp_path / "data", fake))
+    services = Services(slack_settings(tmp_path / "data", fake), knowledge=cold_guidance)
     server = LoopbackServer(build_server(services, [*ROUTE_PROVIDERS, teams_like_provider])).start()
     try:
         warming = httpx.get(f"{server.url}/healthz")
@@ -44,6 +44,7 @@ def test_healthz_is_503_while_warming_up_then_200(tmp_path, fake) -> None:
         assert httpx.post(f"{server.url}/api/messages").text == "activity received"
     finally:
         server.stop()
+        services.close()
     assert calls == ["closed"]
 
 

@@ -15,12 +15,13 @@ from tests.slack.fake_socket_mode import FakeSocketMode
 
 
 @pytest.fixture(scope="module")
-def socket_world(tmp_path_factory):
+def socket_world(tmp_path_factory, shared_guidance):
     fake = FakeSlack().start()
     add_fake_users(fake)
     sockets = FakeSocketMode().start()
     fake.socket_url = sockets.url
-    services = Services(slack_settings(tmp_path_factory.mktemp("socket-data"), fake, slack_app_token=APP_TOKEN))
+    services = Services(slack_settings(tmp_path_factory.mktemp("socket-data"), fake, slack_app_token=APP_TOKEN),
+                        knowledge=shared_guidance)
     bot = build_slack_app(services)
     handler = start_socket_mode(bot, APP_TOKEN)
     try:
@@ -31,6 +32,7 @@ def socket_world(tmp_path_factory):
         bot.close()
         sockets.stop()
         fake.stop()
+        services.close()
 
 
 def mention_payload(event_id: str, channel: str, text: str) -> dict:

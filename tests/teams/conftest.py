@@ -24,6 +24,7 @@ import uvicorn
 from bot.app import Services
 from bot.config import Settings
 from bot.server import build_server
+from knowledge.service import KnowledgeBase
 from storage.people import PeopleRepository
 from tests.conftest import MODEL_DIR
 from tests.db_fixtures import DATABASE_KINDS, _create_schema, _drop_schema, postgres_url_for_schema
@@ -73,7 +74,8 @@ def _free_socket() -> socket.socket:
 
 
 @pytest.fixture(scope="module", params=DATABASE_KINDS)
-def teams(request: pytest.FixtureRequest, pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamsWorld]:
+def teams(request: pytest.FixtureRequest, pki: TestPKI, tmp_path_factory: pytest.TempPathFactory,
+          shared_guidance: KnowledgeBase) -> Iterator[TeamsWorld]:
     entra = FakeEntra(pki, tenant_id=TENANT_ID, client_id=APP_ID, client_secret=APP_PASSWORD, scope=SCOPE)
     channel = FakeChannel(pki)
     connector = FakeConnector(pki, entra)
@@ -98,7 +100,7 @@ def teams(request: pytest.FixtureRequest, pki: TestPKI, tmp_path_factory: pytest
         teams_ca_bundle=pki.ca_file,
         _env_file=None,  # type: ignore[call-arg]
     )
-    services = Services(settings)
+    services = Services(settings, knowledge=shared_guidance)
     app = build_server(services, ["handlers.teams.routes:teams_route_provider"], warm_up=True)
     sock = _free_socket()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
@@ -123,7 +125,7 @@ def teams(request: pytest.FixtureRequest, pki: TestPKI, tmp_path_factory: pytest
         http.close()
         server.should_exit = True
         thread.join(timeout=15)
-        services.database.dispose()
+        services.close()
         for fake in (connector, channel, entra):
             fake.close()
         if schema is not None:

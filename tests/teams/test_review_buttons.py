@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from handlers.teams.endpoint import teams_adapter, teams_messenger
 from tests.teams import activities as A
 from tests.teams.helpers import inputs, open_form, valid_values
 from workflows.nudge_actions import NudgeActions, stage_value
@@ -64,7 +63,7 @@ def test_another_features_buttons_are_routed_to_it(teams, member) -> None:
         pressed.append((action_id, value))
         return [Reply(f"Snoozed for {user.display_name}.", buttons=[Button("Undo", value, "test_undo")])]
 
-    teams_adapter(teams.services).bot.register_press(["test_snooze"], snooze)
+    teams.services.teams.bot.register_press(["test_snooze"], snooze)
     teams.post(A.install(url, member))
     teams.connector.wait_for(1, _chat(member))
     response = teams.post(A.card_action(url, member, {"verb": "press", "action_id": "test_snooze", "value": "12:Plan"}))
@@ -78,7 +77,7 @@ def test_a_failing_button_tells_the_officer_plainly(teams, member) -> None:
     def broken(user, data, mode):
         raise RuntimeError("database went away")
 
-    teams_adapter(teams.services).bot.register_verb("test_broken", broken)
+    teams.services.teams.bot.register_verb("test_broken", broken)
     response = teams.post(A.card_action(teams.connector.service_url, member, {"verb": "test_broken"}))
     assert response.status_code == 200
     body = response.json()
@@ -95,7 +94,7 @@ def test_a_nudges_snooze_and_reassign_buttons(teams, member) -> None:
         Button("Snooze 2 working days", value, NudgeActions.SNOOZE),
         Button("Reassign", value, NudgeActions.REASSIGN),
     ])
-    assert teams_messenger(teams.services).send_proactive(person, nudge).sent
+    assert teams.services.teams.messenger.send_proactive(person, nudge).sent
     posted = teams.connector.wait_for(3, _chat(member))[2]
     snooze, reassign = (a["data"] for a in posted.card["actions"])
 
@@ -121,7 +120,7 @@ def test_the_feedback_command_runs_the_feedback_features_handler(teams, member) 
     url = teams.connector.service_url
     teams.post(A.install(url, member))
     teams.connector.wait_for(1, _chat(member))
-    teams_adapter(teams.services).bot.use_feedback(
+    teams.services.teams.bot.use_feedback(
         lambda user, argument: [Reply(f"Feedback for {argument} requested by {user.display_name}.")])
     teams.post(A.message(url, member, "feedback 12"))
     assert f"Feedback for 12 requested by {member.name}." in teams.connector.wait_for(2, _chat(member))[1].all_text
