@@ -14,7 +14,7 @@ import argparse
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,14 +27,39 @@ from workflows.feedback import ANONYMOUS_FIELD, FeedbackService  # noqa: E402
 from workflows.reviews import Actor, ReviewDraft, ReviewService, StageDraft  # noqa: E402
 from workflows.working_days import WorkingCalendar  # noqa: E402
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
-WORKED = ["Friendly, knowledgeable staff", "The home library service", "Quick answers to questions",
-          "Children's reading sessions", "", "Free computer access", "Helpful with job applications", "", "Clean, quiet"]
-CHANGE = ["Open later on weekdays", "More large-print books", "", "Fix the lift at Central", "Better parking",
-          "", "More copies of popular titles", "Longer loans", "Saturday afternoons"]
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+WORKED = [
+    "Friendly, knowledgeable staff",
+    "The home library service",
+    "Quick answers to questions",
+    "Children's reading sessions",
+    "",
+    "Free computer access",
+    "Helpful with job applications",
+    "",
+    "Clean, quiet",
+]
+CHANGE = [
+    "Open later on weekdays",
+    "More large-print books",
+    "",
+    "Fix the lift at Central",
+    "Better parking",
+    "",
+    "More copies of popular titles",
+    "Longer loans",
+    "Saturday afternoons",
+]
 ANSWERS = [  # outcomes, value for money, satisfaction, anonymous
-    (4, 3, 5, False), (3, 2, 4, True), (5, 4, 5, False), (4, 4, 4, False), (2, 2, 3, True),
-    (4, 3, 4, False), (5, 3, 5, False), (3, 3, 4, True), (4, 2, 4, False),
+    (4, 3, 5, False),
+    (3, 2, 4, True),
+    (5, 4, 5, False),
+    (4, 4, 4, False),
+    (2, 2, 3, True),
+    (4, 3, 4, False),
+    (5, 3, 5, False),
+    (3, 3, 4, True),
+    (4, 2, 4, False),
 ]
 
 
@@ -45,22 +70,41 @@ def main(out: Path) -> None:
         reviews = ReviewService(database, load_cycle(), clock=lambda: NOW)
         lead = people.upsert(name="Lena Lead", email="lena.lead@council.gov.uk")
         holder = people.upsert(name="Cllr Holly Holder", email="holly.holder@council.gov.uk")
-        stakeholders = [people.upsert(name=f"Stakeholder {i}", email=f"stakeholder{i}@council.gov.uk")
-                        for i in range(1, 13)]
-        draft = ReviewDraft(title="Library services", service="Libraries", outcomes=["Residents can borrow books"],
-                            level="operational", lead_commissioner_id=lead.id, portfolio_holder_id=holder.id,  # type: ignore[arg-type]
-                            stages=[StageDraft(name, lead.id, date(2027, 1 + i * 2, 15))  # type: ignore[arg-type]
-                                    for i, name in enumerate(("Analyse", "Plan", "Do", "Review"))])
+        stakeholders = [
+            people.upsert(name=f"Stakeholder {i}", email=f"stakeholder{i}@council.gov.uk") for i in range(1, 13)
+        ]
+        draft = ReviewDraft(
+            title="Library services",
+            service="Libraries",
+            outcomes=["Residents can borrow books"],
+            level="operational",
+            lead_commissioner_id=lead.id,
+            portfolio_holder_id=holder.id,  # type: ignore[arg-type]
+            stages=[
+                StageDraft(name, lead.id, date(2027, 1 + i * 2, 15))  # type: ignore[arg-type]
+                for i, name in enumerate(("Analyse", "Plan", "Do", "Review"))
+            ],
+        )
         [review_id] = reviews.create_reviews([draft], Actor.system("bench"))
         feedback = FeedbackService(database, reviews, calendar=WorkingCalendar(), clock=lambda: NOW)
-        request = feedback.create_request(lead, review_id, [p.id for p in stakeholders],
-                                          feedback.question_sets.default, date(2026, 12, 4))
+        request = feedback.create_request(
+            lead, review_id, [p.id for p in stakeholders], feedback.question_sets.default, date(2026, 12, 4)
+        )
         for index, (person, (outcomes, value, satisfaction, anonymous)) in enumerate(zip(stakeholders, ANSWERS)):
             form = feedback.response_form(person, f"round:{request.id}")
-            feedback.submit(person, request.id, form.token, {
-                "outcomes": str(outcomes), "value_for_money": str(value), "satisfaction": str(satisfaction),
-                "what_worked": WORKED[index], "what_should_change": CHANGE[index],
-                ANONYMOUS_FIELD: "yes" if anonymous else ""})
+            feedback.submit(
+                person,
+                request.id,
+                form.token,
+                {
+                    "outcomes": str(outcomes),
+                    "value_for_money": str(value),
+                    "satisfaction": str(satisfaction),
+                    "what_worked": WORKED[index],
+                    "what_should_change": CHANGE[index],
+                    ANONYMOUS_FIELD: "yes" if anonymous else "",
+                },
+            )
         summary = feedback.summary(review_id)
         started = time.perf_counter()
         png = render_summary_chart(summary)
@@ -74,5 +118,7 @@ def main(out: Path) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Draw a feedback summary chart from sample answers.")
-    parser.add_argument("out", nargs="?", type=Path, default=Path("/tmp/feedback_summary.png"), help="where to write the PNG")
+    parser.add_argument(
+        "out", nargs="?", type=Path, default=Path("/tmp/feedback_summary.png"), help="where to write the PNG"
+    )
     main(parser.parse_args().out)

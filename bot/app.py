@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 class Services:
-    def __init__(self, settings: Settings, *, knowledge: "KnowledgeBase | None" = None) -> None:
+    def __init__(self, settings: Settings, *, knowledge: KnowledgeBase | None = None) -> None:
         """``knowledge``: an already open knowledge base to use instead of opening one from the settings (tests
         share one between servers, since each holds its own embedding model)."""
         self.settings = settings
@@ -37,25 +37,25 @@ class Services:
             self.__dict__["knowledge"] = knowledge
 
     @cached_property
-    def database(self) -> "Database":
+    def database(self) -> Database:
         from storage.db import open_database
 
         return open_database(self.settings)
 
     @cached_property
-    def knowledge(self) -> "KnowledgeBase":
+    def knowledge(self) -> KnowledgeBase:
         from knowledge.service import open_knowledge
 
         return open_knowledge(self.settings)
 
     @cached_property
-    def dialogue(self) -> "Dialogue":
+    def dialogue(self) -> Dialogue:
         from workflows.dialogue import build_dialogue
 
         return build_dialogue(self.settings, self.database, knowledge=self.knowledge)
 
     @cached_property
-    def messengers(self) -> list["Messenger"]:
+    def messengers(self) -> list[Messenger]:
         """The platforms this process can send direct messages through (those configured).
 
         One set per process, so that every sender — nudges, feedback invitations and
@@ -67,7 +67,7 @@ class Services:
         return [m for m in (slack_notifier(self), teams_notifier(self)) if m is not None]
 
     @cached_property
-    def teams(self) -> "TeamsAdapter | None":
+    def teams(self) -> TeamsAdapter | None:
         """The process's one Teams adapter (the server and the scheduler share its token and pacing), when Teams
         is configured."""
         from handlers.teams.endpoint import TeamsAdapter, teams_configured
@@ -75,7 +75,7 @@ class Services:
         return TeamsAdapter(self) if teams_configured(self.settings) else None
 
     @cached_property
-    def feedback(self) -> "FeedbackService":
+    def feedback(self) -> FeedbackService:
         from workflows.feedback import FeedbackService
         from workflows.reviews import open_review_service
 
@@ -84,7 +84,7 @@ class Services:
         return FeedbackService.from_settings(self.settings, self.database, reviews)
 
     @property
-    def reviews(self) -> "ReviewService":
+    def reviews(self) -> ReviewService:
         reviews = self.dialogue.reviews
         assert reviews is not None
         return reviews

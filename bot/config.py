@@ -15,15 +15,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
 
     # --- where things live -------------------------------------------------
     data_dir: Path = Field(default=Path("data"), description="Folder for the database, index and logs.")
-    database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; defaults to a SQLite file in DATA_DIR."
-    )
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; defaults to a SQLite file in DATA_DIR.")
 
     # --- knowledge -----------------------------------------------------------
     chroma_host: str | None = Field(default=None, description="Use a Chroma server instead of Chroma on disk.")
@@ -66,7 +62,8 @@ class Settings(BaseSettings):
 
     # --- nudges (reminders to stage owners, escalations, weekly digests) -------
     nudge_days_before: Annotated[list[int], NoDecode] = Field(
-        default=[5, 1], description="Comma-separated working days before a stage is due to remind its owner, e.g. '5,1'."
+        default=[5, 1],
+        description="Comma-separated working days before a stage is due to remind its owner, e.g. '5,1'.",
     )
     nudge_overdue_every_working_days: int = Field(
         default=3, ge=1, description="Once a stage is overdue, remind its owner again every this many working days."
@@ -74,7 +71,9 @@ class Settings(BaseSettings):
     escalate_after_working_days: int = Field(
         default=5, ge=1, description="Tell the lead commissioner when a stage is this many working days overdue."
     )
-    working_hours: str = Field(default="09:00-17:30", description="Nobody is nudged outside these hours, in their own timezone.")
+    working_hours: str = Field(
+        default="09:00-17:30", description="Nobody is nudged outside these hours, in their own timezone."
+    )
     bank_holiday_region: str = Field(
         default="ENG", description="UK bank holidays to skip: ENG (England), WLS, SCT, NIR, or NONE."
     )
@@ -90,7 +89,9 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
-    slack_command: str = Field(default="/commissioning", description="The slash command's name, as in the app manifest.")
+    slack_command: str = Field(
+        default="/commissioning", description="The slash command's name, as in the app manifest."
+    )
     slack_worker_threads: int = Field(
         default=4, description="Threads doing the slow work (answers, reviews) after Slack has been acknowledged."
     )

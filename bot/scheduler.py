@@ -28,7 +28,7 @@ import importlib
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -59,11 +59,11 @@ JOB_PURGE = "purge_idle_conversations"
 FEEDBACK_REMINDERS_HOOK = "workflows.feedback:send_feedback_reminders"
 
 # The process's running scheduler: job functions find it here (see the module docstring).
-_current: dict[str, "NudgeScheduler"] = {}
+_current: dict[str, NudgeScheduler] = {}
 _current_lock = threading.Lock()
 
 
-def build_sweep(services: "Services", clock: Callable[[], datetime] | None = None) -> "NudgeSweep":
+def build_sweep(services: Services, clock: Callable[[], datetime] | None = None) -> NudgeSweep:
     """A sweep wired the way production runs it: both platforms (those configured) and tips from the guidance."""
     from storage.models import utc_now
     from workflows.cycle import cycle_from_settings
@@ -72,24 +72,30 @@ def build_sweep(services: "Services", clock: Callable[[], datetime] | None = Non
 
     settings = services.settings
     tips = GuidanceTips(lambda: services.knowledge, fallback=CycleTips(cycle_from_settings(settings)))
-    return NudgeSweep(services.database, NudgePolicy.from_settings(settings), services.messengers, tips=tips,
-                      max_attempts=settings.nudge_max_attempts, clock=clock or utc_now)
+    return NudgeSweep(
+        services.database,
+        NudgePolicy.from_settings(settings),
+        services.messengers,
+        tips=tips,
+        max_attempts=settings.nudge_max_attempts,
+        clock=clock or utc_now,
+    )
 
 
 # --- the jobs ---------------------------------------------------------------------------------
 
 
-def _running() -> "NudgeScheduler | None":
+def _running() -> NudgeScheduler | None:
     with _current_lock:
         return _current.get("scheduler")
 
 
-def _services() -> "Services | None":
+def _services() -> Services | None:
     running = _running()
     return running.services if running is not None else None
 
 
-def run_nudge_sweep() -> "SweepReport | None":
+def run_nudge_sweep() -> SweepReport | None:
     running = _running()
     if running is None:
         return None
@@ -106,7 +112,7 @@ def run_feedback_reminders() -> int:
     except (ImportError, AttributeError):
         event(log, "feedback_reminders_not_set_up", logging.DEBUG, hook=FEEDBACK_REMINDERS_HOOK)
         return 0
-    return int(hook(services, datetime.now(timezone.utc)) or 0)
+    return int(hook(services, datetime.now(UTC)) or 0)
 
 
 def run_purge_idle_conversations() -> int:
@@ -117,7 +123,7 @@ def run_purge_idle_conversations() -> int:
 
 
 class NudgeScheduler:
-    def __init__(self, services: "Services") -> None:
+    def __init__(self, services: Services) -> None:
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -127,11 +133,11 @@ class NudgeScheduler:
             jobstores={"default": store},
             # A run missed while the bot was down is made up once, not once per missed slot.
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
-            timezone=timezone.utc,
+            timezone=UTC,
         )
 
     @cached_property
-    def sweep(self) -> "NudgeSweep":
+    def sweep(self) -> NudgeSweep:
         """Built once, so its tips from the guidance are asked once per stage for the life of the scheduler."""
         return build_sweep(self.services)
 
@@ -142,8 +148,14 @@ class NudgeScheduler:
             _current["scheduler"] = self
         minutes = self.services.settings.sweep_minutes
         add = self.scheduler.add_job
-        add("bot.scheduler:run_nudge_sweep", "interval", minutes=minutes, id=JOB_SWEEP, replace_existing=True,
-            next_run_time=datetime.now(timezone.utc) + timedelta(seconds=first_sweep_after))
+        add(
+            "bot.scheduler:run_nudge_sweep",
+            "interval",
+            minutes=minutes,
+            id=JOB_SWEEP,
+            replace_existing=True,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=first_sweep_after),
+        )
         add("bot.scheduler:run_feedback_reminders", "interval", hours=1, id=JOB_FEEDBACK, replace_existing=True)
         add("bot.scheduler:run_purge_idle_conversations", "interval", hours=1, id=JOB_PURGE, replace_existing=True)
         self.scheduler.start()
@@ -161,7 +173,7 @@ class NudgeScheduler:
         event(log, "scheduler_stopped")
 
 
-def start_scheduler(services: "Services", first_sweep_after: float = 30.0) -> NudgeScheduler:
+def start_scheduler(services: Services, first_sweep_after: float = 30.0) -> NudgeScheduler:
     """Start the jobs in a background thread; call ``.shutdown()`` on the result when the process stops."""
     scheduler = NudgeScheduler(services)
     scheduler.start(first_sweep_after)

@@ -61,7 +61,7 @@ class ServerHooks:
 
 
 class RouteProvider(Protocol):
-    def __call__(self, services: "Services", hooks: ServerHooks) -> Sequence[BaseRoute]: ...
+    def __call__(self, services: Services, hooks: ServerHooks) -> Sequence[BaseRoute]: ...
 
 
 def load_route_provider(name: str) -> RouteProvider:
@@ -78,7 +78,7 @@ class Readiness:
         self.started = time.monotonic()
         self.seconds_to_ready: float | None = None
 
-    def warm_up(self, services: "Services", freeze: bool = False) -> None:
+    def warm_up(self, services: Services, freeze: bool = False) -> None:
         try:
             services.warm_up()
         except Exception as error:  # noqa: BLE001 - reported through /healthz and the log
@@ -96,7 +96,7 @@ class Readiness:
 
 
 def build_server(
-    services: "Services",
+    services: Services,
     route_providers: Sequence[RouteProvider | str] | None = None,
     *,
     warm_up: bool = True,
@@ -125,8 +125,9 @@ def build_server(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if warm_up:
-            threading.Thread(target=readiness.warm_up, args=(services, freeze_when_warm), name="warm-up",
-                             daemon=True).start()
+            threading.Thread(
+                target=readiness.warm_up, args=(services, freeze_when_warm), name="warm-up", daemon=True
+            ).start()
         else:
             readiness.seconds_to_ready = 0.0
             readiness.ready.set()

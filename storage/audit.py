@@ -64,7 +64,9 @@ class AuditRepository:
     def for_review(self, review_id: int) -> list[AuditEntry]:
         """A review's whole history, its stages included, oldest first."""
         with self._database.session() as session:
-            statement = select(AuditEntry).where(AuditEntry.review_id == review_id).order_by(AuditEntry.at, AuditEntry.id)
+            statement = (
+                select(AuditEntry).where(AuditEntry.review_id == review_id).order_by(AuditEntry.at, AuditEntry.id)
+            )
             return list(session.exec(statement).all())
 
     def for_entity(self, entity_type: str, entity_id: int) -> list[AuditEntry]:

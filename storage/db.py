@@ -19,7 +19,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event as sa_event, text
+from sqlalchemy import create_engine, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
@@ -64,9 +65,8 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work is committed on success and rolled back on any error."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
 
     def upgrade(self) -> None:
         upgrade_database(self.engine)
@@ -152,7 +152,7 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
         event(log, "database_migrated", from_revision=before, to_revision=after, dialect=engine.dialect.name)
 
 
-def open_database(settings_or_url: "Settings | str", *, migrate: bool = True, **engine_options: Any) -> Database:
+def open_database(settings_or_url: Settings | str, *, migrate: bool = True, **engine_options: Any) -> Database:
     """Connect to the configured database and bring its schema up to date."""
     url = settings_or_url if isinstance(settings_or_url, str) else settings_or_url.resolved_database_url
     try:

@@ -10,15 +10,14 @@ comparisons in the workflows honest whichever database is behind them.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Any, Optional
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import declared_attr
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Column, Field, SQLModel
-
 
 # Named constraints let Alembic's SQLite batch mode find and alter them later.
 NAMING_CONVENTION = {
@@ -37,7 +36,7 @@ class StorageModel(SQLModel):
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UtcDateTime(TypeDecorator):
@@ -51,12 +50,12 @@ class UtcDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; use an aware UTC time")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
 
 
 def _json_column(nullable: bool = False) -> Any:
@@ -98,15 +97,15 @@ class FeedbackStatus(str, Enum):
 class Person(StorageModel, table=True):
     __tablename__ = "person"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     # Emails are stored lower-cased so that look-ups are case-insensitive on both databases.
-    email: Optional[str] = Field(default=None, max_length=320, unique=True)
-    slack_user_id: Optional[str] = Field(default=None, max_length=64, unique=True)
+    email: str | None = Field(default=None, max_length=320, unique=True)
+    slack_user_id: str | None = Field(default=None, max_length=64, unique=True)
     # The Azure AD object id Teams gives us for the user.
-    teams_user_id: Optional[str] = Field(default=None, max_length=64, unique=True)
+    teams_user_id: str | None = Field(default=None, max_length=64, unique=True)
     # Service URL, conversation id and tenant: what a proactive Teams message needs.
-    teams_conversation_ref: Optional[dict[str, Any]] = Field(default=None, sa_column=_json_column(nullable=True))
+    teams_conversation_ref: dict[str, Any] | None = Field(default=None, sa_column=_json_column(nullable=True))
     timezone: str = Field(default="Europe/London", max_length=64)
     # False once a platform tells us the person cannot be messaged (left, blocked the app).
     reachable: bool = Field(default=True)
@@ -120,7 +119,7 @@ class RoleAssignment(StorageModel, table=True):
     __tablename__ = "role_assignment"
     __table_args__ = (sa.UniqueConstraint("person_id", "role", "scope", name="uq_role_assignment_person_role_scope"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)
     role: str = Field(max_length=100, index=True)
     scope: str = Field(default="", max_length=100)
@@ -139,7 +138,7 @@ class Review(StorageModel, table=True):
         sa.Index("ix_review_service_title", "service", "title"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=300)
     service: str = Field(max_length=200)
     outcomes: list[str] = Field(default_factory=list, sa_column=_json_column())
@@ -147,7 +146,7 @@ class Review(StorageModel, table=True):
     lead_commissioner_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
     portfolio_holder_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
     status: str = Field(default=ReviewStatus.OPEN.value, max_length=20)
-    status_reason: Optional[str] = Field(default=None, max_length=2000)
+    status_reason: str | None = Field(default=None, max_length=2000)
     created_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
     updated_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
@@ -169,28 +168,28 @@ class ReviewStage(StorageModel, table=True):
         sa.Index("ix_review_stage_open_due", "completed_at", "due_date"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     review_id: int = Field(foreign_key="review.id", ondelete="CASCADE")
     name: str = Field(max_length=100)
     position: int
     owner_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
     due_date: date
-    started_at: Optional[datetime] = Field(default=None, sa_column=_timestamp_column(nullable=True))
-    completed_at: Optional[datetime] = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    started_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    completed_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
     # [{"item": "Evidence of need gathered", "done": false}, ...]
     checklist: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_column())
-    completion_note: Optional[str] = Field(default=None, max_length=2000)
-    completed_by: Optional[str] = Field(default=None, max_length=200)
+    completion_note: str | None = Field(default=None, max_length=2000)
+    completed_by: str | None = Field(default=None, max_length=200)
 
 
 class Stakeholder(StorageModel, table=True):
     __tablename__ = "stakeholder"
     __table_args__ = (sa.UniqueConstraint("review_id", "person_id", name="uq_stakeholder_review_person"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     review_id: int = Field(foreign_key="review.id", ondelete="CASCADE")
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)
-    role: Optional[str] = Field(default=None, max_length=200)
+    role: str | None = Field(default=None, max_length=200)
 
 
 # --- conversations ----------------------------------------------------------
@@ -199,16 +198,14 @@ class Stakeholder(StorageModel, table=True):
 class ConversationState(StorageModel, table=True):
     __tablename__ = "conversation_state"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=300, unique=True)
     flow: str = Field(max_length=100)
-    step: Optional[str] = Field(default=None, max_length=100)
+    step: str | None = Field(default=None, max_length=100)
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
     trail: list[str] = Field(default_factory=list, sa_column=_json_column())
     started_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
-    updated_at: datetime = Field(
-        default_factory=utc_now, sa_column=Column(UtcDateTime(), nullable=False, index=True)
-    )
+    updated_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime(), nullable=False, index=True))
     version: int = Field(default=1)
 
 
@@ -226,18 +223,18 @@ class NotificationLedger(StorageModel, table=True):
     __tablename__ = "notification_ledger"
     __table_args__ = (sa.Index("ix_notification_ledger_person_status", "person_id", "status"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=300, unique=True)
     review_id: int = Field(foreign_key="review.id", ondelete="CASCADE", index=True)
-    stage_id: Optional[int] = Field(default=None, foreign_key="review_stage.id", ondelete="CASCADE")
+    stage_id: int | None = Field(default=None, foreign_key="review_stage.id", ondelete="CASCADE")
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
     kind: str = Field(max_length=50)
     period: str = Field(max_length=50)
     status: str = Field(default=NotificationStatus.CLAIMED.value, max_length=20)
     attempts: int = Field(default=0)
     claimed_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
-    sent_at: Optional[datetime] = Field(default=None, sa_column=_timestamp_column(nullable=True))
-    last_error: Optional[str] = Field(default=None, max_length=2000)
+    sent_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    last_error: str | None = Field(default=None, max_length=2000)
 
 
 # --- feedback (workflows/feedback.py, storage/feedback.py) ---------------------
@@ -259,7 +256,7 @@ class FeedbackRound(StorageModel, table=True):
     __tablename__ = "feedback_round"
     __table_args__ = (sa.Index("ix_feedback_round_review_kind", "review_id", "kind"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     review_id: int = Field(foreign_key="review.id", ondelete="CASCADE")
     kind: str = Field(default=FeedbackRoundKind.REQUESTED.value, max_length=20)
     question_set: str = Field(max_length=100)
@@ -267,9 +264,9 @@ class FeedbackRound(StorageModel, table=True):
     # The questions as asked: old responses keep their wording whatever the configuration says later.
     questions: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_column())
     # The last day answers are taken (inclusive, in the council's timezone); None for unsolicited feedback.
-    closes_on: Optional[date] = Field(default=None)
+    closes_on: date | None = Field(default=None)
     requested_by: str = Field(max_length=200)
-    requested_by_person_id: Optional[int] = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    requested_by_person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
 
 
@@ -282,16 +279,16 @@ class FeedbackRequest(StorageModel, table=True):
         sa.UniqueConstraint("round_id", "person_id", name="uq_feedback_request_round_person"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     review_id: int = Field(foreign_key="review.id", ondelete="CASCADE", index=True)
-    stage_id: Optional[int] = Field(default=None, foreign_key="review_stage.id", ondelete="SET NULL")
+    stage_id: int | None = Field(default=None, foreign_key="review_stage.id", ondelete="SET NULL")
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
     question: str = Field(max_length=2000)
     status: str = Field(default=FeedbackStatus.OPEN.value, max_length=20)
     requested_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
-    due_at: Optional[datetime] = Field(default=None, sa_column=_timestamp_column(nullable=True))
-    round_id: Optional[int] = Field(default=None, foreign_key="feedback_round.id", ondelete="CASCADE")
+    due_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    round_id: int | None = Field(default=None, foreign_key="feedback_round.id", ondelete="CASCADE")
 
 
 class FeedbackResponse(StorageModel, table=True):
@@ -312,14 +309,14 @@ class FeedbackResponse(StorageModel, table=True):
     round_id: int = Field(foreign_key="feedback_round.id", ondelete="CASCADE")
     anonymous: bool = Field(default=False)
     # None when anonymous. Named answers keep the person so they can be shown and edited.
-    person_id: Optional[int] = Field(default=None, foreign_key="person.id", ondelete="CASCADE")
+    person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="CASCADE")
     # {"outcomes": 4, ...}: 1 (very poor) to 5 (very good) per rating question.
     ratings: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
     # {"what_worked": "...", ...} per free-text question.
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
-    edit_token_hash: Optional[str] = Field(default=None, max_length=64, unique=True)
+    edit_token_hash: str | None = Field(default=None, max_length=64, unique=True)
     # The day a named answer was last given; None for anonymous answers (a time could single someone out).
-    answered_on: Optional[date] = Field(default=None)
+    answered_on: date | None = Field(default=None)
 
 
 # --- audit ---------------------------------------------------------------------
@@ -332,19 +329,19 @@ class AuditEntry(StorageModel, table=True):
         sa.Index("ix_audit_log_review_at", "review_id", "at"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
     actor: str = Field(max_length=200)
     # Set when the actor is a known person; None for operators and the system.
-    actor_person_id: Optional[int] = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    actor_person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
     action: str = Field(max_length=100)
     entity_type: str = Field(max_length=50)
     entity_id: int
     # Lets a review's whole history (its stages included) be read with one indexed query.
     # Not a foreign key: the history must outlive a deleted review.
-    review_id: Optional[int] = Field(default=None)
-    before: Optional[dict[str, Any]] = Field(default=None, sa_column=_json_column(nullable=True))
-    after: Optional[dict[str, Any]] = Field(default=None, sa_column=_json_column(nullable=True))
+    review_id: int | None = Field(default=None)
+    before: dict[str, Any] | None = Field(default=None, sa_column=_json_column(nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=_json_column(nullable=True))
 
 
 # Tables defined in their own modules, imported here so every user of this metadata (Alembic, the tests) sees them.

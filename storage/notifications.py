@@ -50,9 +50,18 @@ def dedupe_key(review_id: int, stage_id: int | None, person_id: int, kind: str, 
 
 def _entry(row: sa.Row) -> LedgerEntry:
     return LedgerEntry(
-        id=row.id, dedupe_key=row.dedupe_key, review_id=row.review_id, stage_id=row.stage_id,
-        person_id=row.person_id, kind=row.kind, period=row.period, status=row.status, attempts=row.attempts,
-        claimed_at=row.claimed_at, sent_at=row.sent_at, last_error=row.last_error,
+        id=row.id,
+        dedupe_key=row.dedupe_key,
+        review_id=row.review_id,
+        stage_id=row.stage_id,
+        person_id=row.person_id,
+        kind=row.kind,
+        period=row.period,
+        status=row.status,
+        attempts=row.attempts,
+        claimed_at=row.claimed_at,
+        sent_at=row.sent_at,
+        last_error=row.last_error,
     )
 
 
@@ -71,8 +80,15 @@ class NotificationLedger:
             with self._database.engine.begin() as connection:
                 connection.execute(
                     sa.insert(ledger_table).values(
-                        dedupe_key=key, review_id=review_id, stage_id=stage_id, person_id=person_id, kind=kind,
-                        period=period, status=NotificationStatus.CLAIMED.value, attempts=1, claimed_at=now,
+                        dedupe_key=key,
+                        review_id=review_id,
+                        stage_id=stage_id,
+                        person_id=person_id,
+                        kind=kind,
+                        period=period,
+                        status=NotificationStatus.CLAIMED.value,
+                        attempts=1,
+                        claimed_at=now,
                     )
                 )
         except IntegrityError:
@@ -88,8 +104,9 @@ class NotificationLedger:
                 result = connection.execute(
                     sa.update(ledger_table)
                     .where(ledger_table.c.dedupe_key == key, retryable, ledger_table.c.attempts < MAX_ATTEMPTS)
-                    .values(status=NotificationStatus.CLAIMED.value, attempts=ledger_table.c.attempts + 1,
-                            claimed_at=now)
+                    .values(
+                        status=NotificationStatus.CLAIMED.value, attempts=ledger_table.c.attempts + 1, claimed_at=now
+                    )
                 )
                 if result.rowcount != 1:
                     return None

@@ -87,18 +87,23 @@ class NudgeStore:
         return {(row.stage_id, row.person_id): row.until for row in rows}
 
     @staticmethod
-    def save_snooze(connection: sa.Connection, *, review_id: int, stage_id: int, person_id: int, until: date,
-                    at: datetime) -> date | None:
+    def save_snooze(
+        connection: sa.Connection, *, review_id: int, stage_id: int, person_id: int, until: date, at: datetime
+    ) -> date | None:
         """Record (or move) a snooze inside the caller's transaction; returns the previous end, if any."""
         previous = connection.execute(
             sa.select(_snooze.c.until).where(_snooze.c.stage_id == stage_id, _snooze.c.person_id == person_id)
         ).scalar()
         if previous is None:
-            connection.execute(sa.insert(_snooze).values(stage_id=stage_id, person_id=person_id, review_id=review_id,
-                                                          until=until, snoozed_at=at))
+            connection.execute(
+                sa.insert(_snooze).values(
+                    stage_id=stage_id, person_id=person_id, review_id=review_id, until=until, snoozed_at=at
+                )
+            )
         else:
             connection.execute(
-                sa.update(_snooze).where(_snooze.c.stage_id == stage_id, _snooze.c.person_id == person_id)
+                sa.update(_snooze)
+                .where(_snooze.c.stage_id == stage_id, _snooze.c.person_id == person_id)
                 .values(until=until, snoozed_at=at)
             )
         return previous
@@ -117,10 +122,15 @@ class NudgeStore:
         wanted = list(dict.fromkeys(keys))
         with self._database.engine.connect() as connection:
             for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start:start + _CHUNK]
+                chunk = wanted[start : start + _CHUNK]
                 rows = connection.execute(
-                    sa.select(_ledger.c.dedupe_key, _ledger.c.status, _ledger.c.attempts, _ledger.c.claimed_at,
-                              _ledger.c.last_error).where(_ledger.c.dedupe_key.in_(chunk))
+                    sa.select(
+                        _ledger.c.dedupe_key,
+                        _ledger.c.status,
+                        _ledger.c.attempts,
+                        _ledger.c.claimed_at,
+                        _ledger.c.last_error,
+                    ).where(_ledger.c.dedupe_key.in_(chunk))
                 ).all()
                 for row in rows:
                     found[row.dedupe_key] = LedgerState(row.status, row.attempts, row.claimed_at, row.last_error)
@@ -130,7 +140,8 @@ class NudgeStore:
         """Stop retrying a row: it stays failed with its attempts at the limit, so no claim can take it again."""
         with self._database.engine.begin() as connection:
             connection.execute(
-                sa.update(_ledger).where(_ledger.c.id == entry_id)
+                sa.update(_ledger)
+                .where(_ledger.c.id == entry_id)
                 .values(status=NotificationStatus.FAILED.value, attempts=attempts, last_error=error[:2000])
             )
 
@@ -141,7 +152,7 @@ class NudgeStore:
         found: dict[int, Person] = {}
         with self._database.session() as session:
             for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start:start + _CHUNK]
+                chunk = ids[start : start + _CHUNK]
                 for person in session.exec(sa.select(Person).where(Person.id.in_(chunk))).scalars():  # type: ignore[call-overload,union-attr]
                     found[person.id] = person  # type: ignore[index]
         return found
@@ -152,7 +163,7 @@ class NudgeStore:
         counts: dict[int, int] = {}
         with self._database.engine.connect() as connection:
             for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start:start + _CHUNK]
+                chunk = ids[start : start + _CHUNK]
                 rows = connection.execute(
                     sa.select(_feedback.c.person_id, sa.func.count())
                     .where(_feedback.c.person_id.in_(chunk), _feedback.c.status == FeedbackStatus.OPEN.value)
@@ -174,10 +185,11 @@ class NudgeStore:
         found: dict[int, int] = {}
         with self._database.engine.connect() as connection:
             for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start:start + _CHUNK]
+                chunk = ids[start : start + _CHUNK]
                 rows = connection.execute(
                     sa.select(review.c.portfolio_holder_id, sa.func.min(review.c.id))
-                    .where(review.c.portfolio_holder_id.in_(chunk)).group_by(review.c.portfolio_holder_id)
+                    .where(review.c.portfolio_holder_id.in_(chunk))
+                    .group_by(review.c.portfolio_holder_id)
                 ).all()
                 found.update({row[0]: int(row[1]) for row in rows})
         return found

@@ -185,7 +185,9 @@ class PeopleRepository:
 
     def roles_of(self, person_id: int) -> list[RoleAssignment]:
         with self._database.session() as session:
-            statement = select(RoleAssignment).where(RoleAssignment.person_id == person_id).order_by(RoleAssignment.role)
+            statement = (
+                select(RoleAssignment).where(RoleAssignment.person_id == person_id).order_by(RoleAssignment.role)
+            )
             return list(session.exec(statement).all())
 
     def roles_by_person(self, person_ids: Iterable[int]) -> dict[int, list[RoleAssignment]]:
@@ -281,13 +283,20 @@ class PeopleRepository:
                     after = person_as_dict(person)
                     if before != after:
                         self._audit.record(
-                            session, actor=actor, action=action, entity_type="person", entity_id=person.id,  # type: ignore[arg-type]
-                            before=before, after=after,
+                            session,
+                            actor=actor,
+                            action=action,
+                            entity_type="person",
+                            entity_id=person.id,  # type: ignore[arg-type]
+                            before=before,
+                            after=after,
                         )
                 break
             except IntegrityError:
                 if attempt == 2:
-                    raise PersonError("Those details were saved by someone else at the same moment; please try again.") from None
+                    raise PersonError(
+                        "Those details were saved by someone else at the same moment; please try again."
+                    ) from None
         event(log, action, person_id=person.id)
         return person
 
@@ -315,7 +324,11 @@ class PeopleRepository:
             session.add(assignment)
             session.flush()
             self._audit.record(
-                session, actor=actor, action="role.assigned", entity_type="person", entity_id=person_id,
+                session,
+                actor=actor,
+                action="role.assigned",
+                entity_type="person",
+                entity_id=person_id,
                 after={"role": role, "scope": scope},
             )
             return assignment
@@ -332,7 +345,11 @@ class PeopleRepository:
                 return False
             session.delete(existing)
             self._audit.record(
-                session, actor=actor, action="role.removed", entity_type="person", entity_id=person_id,
+                session,
+                actor=actor,
+                action="role.removed",
+                entity_type="person",
+                entity_id=person_id,
                 before={"role": role, "scope": scope},
             )
             return True
@@ -363,6 +380,11 @@ class PeopleRepository:
             person.updated_at = utc_now()
             session.flush()
             self._audit.record(
-                session, actor=actor, action="person.updated", entity_type="person", entity_id=person_id,
-                before=before, after=person_as_dict(person),
+                session,
+                actor=actor,
+                action="person.updated",
+                entity_type="person",
+                entity_id=person_id,
+                before=before,
+                after=person_as_dict(person),
             )

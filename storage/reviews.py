@@ -252,12 +252,10 @@ def load_snapshots(connection: Connection, review_ids: Sequence[int]) -> list[Re
 
 _SUMMARY_REVIEW_COLUMNS = [
     review_table.c[name]
-    for name in ("id", "title", "service", "level", "status", "lead_commissioner_id", "portfolio_holder_id",
-                 "version")
+    for name in ("id", "title", "service", "level", "status", "lead_commissioner_id", "portfolio_holder_id", "version")
 ]
 _SUMMARY_STAGE_COLUMNS = [
-    stage_table.c[name]
-    for name in ("id", "review_id", "name", "position", "owner_id", "due_date", "completed_at")
+    stage_table.c[name] for name in ("id", "review_id", "name", "position", "owner_id", "due_date", "completed_at")
 ]
 
 
@@ -284,7 +282,9 @@ def load_summaries(connection: Connection, review_ids: Sequence[int] | sa.Select
             review_rows[row.id] = row
             stage_rows[row.id] = []
         for row in connection.execute(
-            select(*_SUMMARY_STAGE_COLUMNS).where(stage_filter).order_by(stage_table.c.review_id, stage_table.c.position)
+            select(*_SUMMARY_STAGE_COLUMNS)
+            .where(stage_filter)
+            .order_by(stage_table.c.review_id, stage_table.c.position)
         ).all():
             stage_rows[row[1]].append(row)
     person_ids: set[int] = set()
@@ -349,6 +349,7 @@ class ReviewRepository:
 
     def list_for_person(self, person_id: int, statuses: Sequence[str] | None = OPEN_ONLY) -> list[ReviewSummary]:
         """Reviews a person leads, holds the portfolio for, or owns a stage of; most urgent first."""
+
         def with_status(statement: sa.Select) -> sa.Select:
             return statement.where(review_table.c.status.in_(statuses)) if statuses else statement
 
@@ -479,7 +480,9 @@ class ReviewRepository:
 
     @staticmethod
     def insert_many(
-        session: Session, reviews: Sequence[dict[str, Any]], stages: Sequence[Sequence[dict[str, Any]]],
+        session: Session,
+        reviews: Sequence[dict[str, Any]],
+        stages: Sequence[Sequence[dict[str, Any]]],
         stakeholders: Sequence[Sequence[dict[str, Any]]] | None = None,
     ) -> list[int]:
         """Insert many reviews with their stages in a few statements; returns the new review ids in order.
@@ -494,7 +497,9 @@ class ReviewRepository:
             [dict(values, version=values.get("version", 1)) for values in reviews],
         )
         review_ids = [row.id for row in result]
-        stage_values = [dict(stage, review_id=review_id) for review_id, group in zip(review_ids, stages) for stage in group]
+        stage_values = [
+            dict(stage, review_id=review_id) for review_id, group in zip(review_ids, stages) for stage in group
+        ]
         if stage_values:
             connection.execute(sa.insert(stage_table), stage_values)
         if stakeholders:

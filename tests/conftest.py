@@ -57,9 +57,12 @@ def guidance_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     Indexing leaves the embedding model's working memory at its largest batch (hundreds of MB), so the
     knowledge base that built the index is let go: the ones opened on it afterwards only embed questions.
     """
-    settings = Settings(data_dir=tmp_path_factory.mktemp("shared-guidance"),
-                        embedding_model_dir=MODEL_DIR if MODEL_DIR.exists() else None,
-                        log_format="text", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("shared-guidance"),
+        embedding_model_dir=MODEL_DIR if MODEL_DIR.exists() else None,
+        log_format="text",
+        _env_file=None,
+    )  # type: ignore[call-arg]
     builder = open_knowledge(settings)
     builder.ensure_ready()
     del builder

@@ -30,7 +30,7 @@ RATING_COLOURS = ("#b2182b", "#ef8a62", "#e0e0e0", "#67a9cf", "#2166ac")
 DPI = 80
 
 
-def render_summary_chart(summary: "FeedbackSummary") -> bytes | None:
+def render_summary_chart(summary: FeedbackSummary) -> bytes | None:
     """PNG bytes, or None when there is nothing to draw (too few answers, or no rating questions)."""
     if not summary.enough or not summary.ratings:
         return None
@@ -46,8 +46,15 @@ def render_summary_chart(summary: "FeedbackSummary") -> bytes | None:
             if share:
                 axes.barh(index, share, left=left, color=RATING_COLOURS[score - 1], edgecolor="white", height=0.6)
                 if share >= 0.08:
-                    axes.text(left + share / 2, index, str(score), ha="center", va="center", fontsize=8,
-                              color="black" if score == 3 else "white")
+                    axes.text(
+                        left + share / 2,
+                        index,
+                        str(score),
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="black" if score == 3 else "white",
+                    )
             left += share
         axes.text(1.02, index, f"avg {stats.mean:.1f}\n±{stats.spread:.1f}", va="center", fontsize=8)
     axes.set_yticks(range(len(rows)), ["\n".join(textwrap.wrap(s.text, 34)) for s in rows], fontsize=8)

@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.logging import event
 from workflows.dates import format_date
@@ -73,15 +74,27 @@ class CommandActions:
 
 # Every command's name, with the words officers also type for it.
 _ALIASES = {
-    "ask": "ask", "question": "ask", "q": "ask",
-    "new": "new", "start": "new", "create": "new",
-    "list": "list", "mine": "list", "reviews": "list", "my": "list",
-    "status": "status", "show": "status",
-    "advance": "advance", "done": "advance", "complete": "advance",
+    "ask": "ask",
+    "question": "ask",
+    "q": "ask",
+    "new": "new",
+    "start": "new",
+    "create": "new",
+    "list": "list",
+    "mine": "list",
+    "reviews": "list",
+    "my": "list",
+    "status": "status",
+    "show": "status",
+    "advance": "advance",
+    "done": "advance",
+    "complete": "advance",
     "feedback": "feedback",
     "roles": "roles",
-    "whois": "whois", "who": "whois",
-    "help": "help", "?": "help",
+    "whois": "whois",
+    "who": "whois",
+    "help": "help",
+    "?": "help",
 }
 COMMAND_NAMES = ("ask", "new", "list", "status", "advance", "feedback", "roles", "whois", "help")
 
@@ -133,29 +146,34 @@ def parse_review_reference(argument: str) -> tuple[int | None, str]:
 class RoleSource(Protocol):
     """The part of the knowledge base the role commands read."""
 
-    def roles(self) -> list["Role"]: ...
+    def roles(self) -> list[Role]: ...
 
-    def whois(self, query: str) -> list["Role"]: ...
+    def whois(self, query: str) -> list[Role]: ...
 
 
 class FeedbackCommand(Protocol):
     """What the feedback feature provides: run ``feedback <argument>`` for a user."""
 
-    def __call__(self, user: "UserContext", argument: str) -> list[Reply]: ...
+    def __call__(self, user: UserContext, argument: str) -> list[Reply]: ...
 
 
-def feedback_not_set_up(user: "UserContext", argument: str) -> list[Reply]:
+def feedback_not_set_up(user: UserContext, argument: str) -> list[Reply]:
     """What ``feedback`` says when the chat core has no review service to ask about (a terminal without a database)."""
     event(log, "feedback_command_not_set_up", platform=user.platform)
-    return [Reply("Feedback requests aren't set up here, so I can't send them for you. "
-                  "You can still see where a review stands with “status” and its number.", ReplyKind.INFO)]
+    return [
+        Reply(
+            "Feedback requests aren't set up here, so I can't send them for you. "
+            "You can still see where a review stands with “status” and its number.",
+            ReplyKind.INFO,
+        )
+    ]
 
 
-def default_feedback(dialogue: "Dialogue") -> FeedbackCommand:
+def default_feedback(dialogue: Dialogue) -> FeedbackCommand:
     """The feedback feature (``workflows/feedback.py``) over the chat core's own review service, built on first use."""
     built: list[Any] = []
 
-    def run(user: "UserContext", argument: str) -> list[Reply]:
+    def run(user: UserContext, argument: str) -> list[Reply]:
         if dialogue.reviews is None:
             return feedback_not_set_up(user, argument)
         if not built:
@@ -181,7 +199,7 @@ class CommandRunner:
 
     def __init__(
         self,
-        dialogue: "Dialogue",
+        dialogue: Dialogue,
         *,
         roles: RoleSource | Callable[[], RoleSource] | None = None,
         feedback: FeedbackCommand | None = None,
@@ -195,12 +213,13 @@ class CommandRunner:
 
     # --- entry points -------------------------------------------------------------------
 
-    def run(self, user: "UserContext", text: str) -> list[Reply]:
+    def run(self, user: UserContext, text: str) -> list[Reply]:
         return self.run_command(user, parse_command(text))
 
-    def run_command(self, user: "UserContext", command: Command) -> list[Reply]:
-        event(log, "command_received", platform=user.platform, command=command.name,
-              unknown=command.unknown is not None)
+    def run_command(self, user: UserContext, command: Command) -> list[Reply]:
+        event(
+            log, "command_received", platform=user.platform, command=command.name, unknown=command.unknown is not None
+        )
         handler = getattr(self, f"_cmd_{command.name}")
         try:
             return handler(user, command.argument) if command.unknown is None else self._help(command.unknown)
@@ -209,12 +228,24 @@ class CommandRunner:
 
             if isinstance(error, ReviewError):
                 return [Reply(str(error), ReplyKind.PROBLEM)]
-            event(log, "command_failed", logging.ERROR, platform=user.platform, command=command.name,
-                  error=type(error).__name__, detail=str(error)[:300])
-            return [Reply("Sorry, something went wrong on my side. Please try again in a minute; "
-                          "if it keeps happening, let your system administrator know.", ReplyKind.PROBLEM)]
+            event(
+                log,
+                "command_failed",
+                logging.ERROR,
+                platform=user.platform,
+                command=command.name,
+                error=type(error).__name__,
+                detail=str(error)[:300],
+            )
+            return [
+                Reply(
+                    "Sorry, something went wrong on my side. Please try again in a minute; "
+                    "if it keeps happening, let your system administrator know.",
+                    ReplyKind.PROBLEM,
+                )
+            ]
 
-    def press(self, user: "UserContext", action_id: str, value: str) -> list[Reply]:
+    def press(self, user: UserContext, action_id: str, value: str) -> list[Reply]:
         """A button from a command's reply was pressed."""
         if action_id == CommandActions.REVIEW_STATUS:
             return self.run_command(user, Command("status", value))
@@ -234,19 +265,21 @@ class CommandRunner:
 
     def help_text(self) -> str:
         p = self.command_prefix
-        return "\n".join([
-            "Here's what I can do:",
-            f"• `{p}ask <question>`: a question about the commissioning guidance",
-            f"• `{p}new`: set up a new commissioning review",
-            f"• `{p}list`: your open reviews",
-            f"• `{p}status <review>`: where a review stands (its number, e.g. `{p}status 12`)",
-            f"• `{p}advance <review> [reason]`: mark the current stage of a review done",
-            f"• `{p}feedback <review>`: ask stakeholders for feedback on a review; "
-            f"`{p}feedback summary <review>` shows what they said",
-            f"• `{p}roles`: who does what in commissioning",
-            f"• `{p}whois <role>`: what a role does and who holds it here, e.g. `{p}whois portfolio holder`",
-            f"• `{p}help`: this list",
-        ])
+        return "\n".join(
+            [
+                "Here's what I can do:",
+                f"• `{p}ask <question>`: a question about the commissioning guidance",
+                f"• `{p}new`: set up a new commissioning review",
+                f"• `{p}list`: your open reviews",
+                f"• `{p}status <review>`: where a review stands (its number, e.g. `{p}status 12`)",
+                f"• `{p}advance <review> [reason]`: mark the current stage of a review done",
+                f"• `{p}feedback <review>`: ask stakeholders for feedback on a review; "
+                f"`{p}feedback summary <review>` shows what they said",
+                f"• `{p}roles`: who does what in commissioning",
+                f"• `{p}whois <role>`: what a role does and who holds it here, e.g. `{p}whois portfolio holder`",
+                f"• `{p}help`: this list",
+            ]
+        )
 
     # --- the commands -----------------------------------------------------------------
 
@@ -256,29 +289,45 @@ class CommandRunner:
             text = f"I don't know the command “{_short(unknown, 40)}”.\n\n{text}"
         return [Reply(text, ReplyKind.INFO)]
 
-    def _cmd_help(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_help(self, user: UserContext, argument: str) -> list[Reply]:
         return self._help()
 
-    def _cmd_ask(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_ask(self, user: UserContext, argument: str) -> list[Reply]:
         if not argument:
-            return [Reply(f"What would you like to know? For example: `{self.command_prefix}ask who approves "
-                          "sourcing decisions?`", ReplyKind.INFO)]
+            return [
+                Reply(
+                    f"What would you like to know? For example: `{self.command_prefix}ask who approves "
+                    "sourcing decisions?`",
+                    ReplyKind.INFO,
+                )
+            ]
         # The chat core's "suggested question" path: always a guidance question, even mid-review.
         return self.dialogue.press(user, Actions.ASK, argument)
 
-    def _cmd_new(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_new(self, user: UserContext, argument: str) -> list[Reply]:
         """The wizard as one form; platforms without forms can offer the step-by-step conversation instead."""
-        return [Reply("Fill in the form to set up a review.", ReplyKind.QUESTION, form=self.dialogue.review_form(user),
-                      buttons=[Button("Answer one question at a time instead", "start a review")])]
+        return [
+            Reply(
+                "Fill in the form to set up a review.",
+                ReplyKind.QUESTION,
+                form=self.dialogue.review_form(user),
+                buttons=[Button("Answer one question at a time instead", "start a review")],
+            )
+        ]
 
-    def _cmd_list(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_list(self, user: UserContext, argument: str) -> list[Reply]:
         reviews = self._review_service()
         if user.person is None:
             return [self._unknown_person()]
         mine = reviews.list_mine(user.person.id)
         if not mine:
-            return [Reply(f"You have no open reviews. Use `{self.command_prefix}new` to set one up.", ReplyKind.INFO,
-                          buttons=[Button("Set up a review", "", Actions.OPEN_REVIEW_FORM, style="primary")])]
+            return [
+                Reply(
+                    f"You have no open reviews. Use `{self.command_prefix}new` to set one up.",
+                    ReplyKind.INFO,
+                    buttons=[Button("Set up a review", "", Actions.OPEN_REVIEW_FORM, style="primary")],
+                )
+            ]
         today = reviews.today()
         lines = [f"Your open reviews ({len(mine)}):"]
         for review in mine:
@@ -287,7 +336,7 @@ class CommandRunner:
         buttons = [Button(f"Status #{review.id}", str(review.id), CommandActions.REVIEW_STATUS) for review in mine[:5]]
         return [Reply("\n".join(lines), ReplyKind.INFO, buttons=buttons)]
 
-    def _cmd_status(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_status(self, user: UserContext, argument: str) -> list[Reply]:
         reviews = self._review_service()
         found = self._find_review(user, argument, "status")
         if isinstance(found, Reply):
@@ -297,10 +346,20 @@ class CommandRunner:
         review = reviews.get(review_id)
         buttons: list[Button] = []
         current = review.current_stage
-        if review.is_open and current is not None and user.person is not None \
-                and user.person.id in (current.owner.id, review.lead_commissioner.id):
-            buttons.append(Button(f"Mark {current.name} done", self.stage_value(review.id, current.name),
-                                  CommandActions.REVIEW_ADVANCE, style="primary"))
+        if (
+            review.is_open
+            and current is not None
+            and user.person is not None
+            and user.person.id in (current.owner.id, review.lead_commissioner.id)
+        ):
+            buttons.append(
+                Button(
+                    f"Mark {current.name} done",
+                    self.stage_value(review.id, current.name),
+                    CommandActions.REVIEW_ADVANCE,
+                    style="primary",
+                )
+            )
         if review.is_open:
             from workflows.feedback import give_feedback_button
 
@@ -308,7 +367,7 @@ class CommandRunner:
             buttons.append(give_feedback_button(review.id))
         return [Reply(text, ReplyKind.INFO, buttons=buttons)]
 
-    def _cmd_advance(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_advance(self, user: UserContext, argument: str) -> list[Reply]:
         self._review_service()
         review_id, reason = parse_review_reference(argument)
         if review_id is None:
@@ -318,10 +377,10 @@ class CommandRunner:
             review_id, reason = found, ""
         return self.advance(user, review_id, reason=reason or None)
 
-    def _cmd_feedback(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_feedback(self, user: UserContext, argument: str) -> list[Reply]:
         return self._feedback(user, argument)
 
-    def _cmd_roles(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_roles(self, user: UserContext, argument: str) -> list[Reply]:
         roles = self._role_directory()
         if roles is None:
             return [Reply("The guidance isn't available here.", ReplyKind.PROBLEM)]
@@ -330,11 +389,13 @@ class CommandRunner:
             return [Reply("The guidance I have doesn't set out who does what in commissioning.", ReplyKind.INFO)]
         lines = ["Who does what in commissioning, according to the guidance:"]
         lines += [f"• *{role.name}*: {_short('; '.join(role.responsibilities), 400)}" for role in found]
-        lines.append(f"Use `{self.command_prefix}whois` and a role for more, e.g. `{self.command_prefix}whois "
-                     f"{found[0].name.lower()}`.")
+        lines.append(
+            f"Use `{self.command_prefix}whois` and a role for more, e.g. `{self.command_prefix}whois "
+            f"{found[0].name.lower()}`."
+        )
         return [Reply("\n".join(lines), ReplyKind.INFO)]
 
-    def _cmd_whois(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_whois(self, user: UserContext, argument: str) -> list[Reply]:
         if not argument:
             return [Reply(f"Which role? For example: `{self.command_prefix}whois portfolio holder`.", ReplyKind.INFO)]
         roles = self._role_directory()
@@ -343,8 +404,13 @@ class CommandRunner:
         found = roles.whois(argument)
         holders = self._holders(argument, found)
         if not found and not holders:
-            return [Reply(f"I couldn't find a role called “{_short(argument, 80)}” in the guidance. "
-                          f"Use `{self.command_prefix}roles` to see the roles it describes.", ReplyKind.INFO)]
+            return [
+                Reply(
+                    f"I couldn't find a role called “{_short(argument, 80)}” in the guidance. "
+                    f"Use `{self.command_prefix}roles` to see the roles it describes.",
+                    ReplyKind.INFO,
+                )
+            ]
         lines: list[str] = []
         for role in found[:3]:
             lines.append(f"*{role.name}* ({role.source}{', ' + role.section if role.section else ''}):")
@@ -355,8 +421,9 @@ class CommandRunner:
 
     # --- advancing, shared by the command and its buttons -------------------------------
 
-    def advance(self, user: "UserContext", review_id: int, *, stage_name: str | None = None,
-                reason: str | None = None) -> list[Reply]:
+    def advance(
+        self, user: UserContext, review_id: int, *, stage_name: str | None = None, reason: str | None = None
+    ) -> list[Reply]:
         """Mark the current stage done. When checklist items are open and no reason is given, say which and
         offer a button for finishing with a reason (the adapter asks for it and calls back here)."""
         from workflows.reviews import Actor
@@ -372,18 +439,26 @@ class CommandRunner:
         if current is not None and current.open_items and not reason:
             stage = stage_name or current.name
             items = "\n".join(f"• {item.text}" for item in current.open_items)
-            return [Reply(
-                f"{current.name} of #{review.id} “{review.title}” still has checklist items open:\n{items}\n"
-                "Tick them off first, or finish the stage now and say why.",
-                ReplyKind.QUESTION,
-                buttons=[Button("Finish with a reason", self.stage_value(review.id, stage),
-                                CommandActions.REVIEW_ADVANCE_WITH_REASON)],
-            )]
+            return [
+                Reply(
+                    f"{current.name} of #{review.id} “{review.title}” still has checklist items open:\n{items}\n"
+                    "Tick them off first, or finish the stage now and say why.",
+                    ReplyKind.QUESTION,
+                    buttons=[
+                        Button(
+                            "Finish with a reason",
+                            self.stage_value(review.id, stage),
+                            CommandActions.REVIEW_ADVANCE_WITH_REASON,
+                        )
+                    ],
+                )
+            ]
         from workflows.reviews import ReviewError
 
         try:
-            updated = reviews.advance_stage(review_id, Actor.person(user.person.id, user.person.name),
-                                            stage_name=stage_name, reason=reason)
+            updated = reviews.advance_stage(
+                review_id, Actor.person(user.person.id, user.person.name), stage_name=stage_name, reason=reason
+            )
         except ReviewError as error:  # refused (not the owner, wrong stage, a bad reason): written for the officer
             return [Reply(str(error), ReplyKind.PROBLEM)]
         event(log, "stage_advanced_by_command", platform=user.platform, review_id=review_id)
@@ -391,30 +466,38 @@ class CommandRunner:
         if following is None:
             text = f"Done: every stage of #{updated.id} “{updated.title}” is complete, so the review can be closed."
         else:
-            text = (f"Done: #{updated.id} “{updated.title}” has moved on to {following.name} "
-                    f"(owner {following.owner.name}, due {format_date(following.due_date)}).")
+            text = (
+                f"Done: #{updated.id} “{updated.title}” has moved on to {following.name} "
+                f"(owner {following.owner.name}, due {format_date(following.due_date)})."
+            )
         return [Reply(text, ReplyKind.DONE, buttons=[Button("Status", str(updated.id), CommandActions.REVIEW_STATUS)])]
 
     # --- helpers ---------------------------------------------------------------------
 
-    def _review_service(self) -> "ReviewService":
+    def _review_service(self) -> ReviewService:
         if self.dialogue.reviews is None:
             raise RuntimeError("the chat core was built without a review service")
         return self.dialogue.reviews
 
     def _unknown_person(self) -> Reply:
-        return Reply("I don't know who you are in the council's people list, so I can't find your reviews. "
-                     "Ask an administrator to add you.", ReplyKind.PROBLEM)
+        return Reply(
+            "I don't know who you are in the council's people list, so I can't find your reviews. "
+            "Ask an administrator to add you.",
+            ReplyKind.PROBLEM,
+        )
 
-    def _find_review(self, user: "UserContext", argument: str, command: str) -> int | Reply:
+    def _find_review(self, user: UserContext, argument: str, command: str) -> int | Reply:
         """A review number from what the officer typed: a number, or title words matching one review."""
         review_id, _ = parse_review_reference(argument)
         if review_id is not None:
             return review_id
         words = argument.strip().casefold()
         if not words:
-            return Reply(f"Which review? Give its number, e.g. `{self.command_prefix}{command} 12`, or use "
-                         f"`{self.command_prefix}list` to see yours.", ReplyKind.INFO)
+            return Reply(
+                f"Which review? Give its number, e.g. `{self.command_prefix}{command} 12`, or use "
+                f"`{self.command_prefix}list` to see yours.",
+                ReplyKind.INFO,
+            )
         reviews = self._review_service()
         candidates: Sequence[ReviewSummary] = reviews.list_mine(user.person.id) if user.person else []
         matches = [r for r in candidates if words in r.title.casefold() or words in r.service.casefold()]
@@ -423,13 +506,20 @@ class CommandRunner:
         if len(matches) == 1:
             return matches[0].id
         if not matches:
-            return Reply(f"I couldn't find an open review matching “{_short(argument, 80)}”. Use "
-                         f"`{self.command_prefix}list` to see yours.", ReplyKind.INFO)
+            return Reply(
+                f"I couldn't find an open review matching “{_short(argument, 80)}”. Use "
+                f"`{self.command_prefix}list` to see yours.",
+                ReplyKind.INFO,
+            )
         lines = [f"More than one review matches “{_short(argument, 80)}”:"]
         lines += [f"• #{r.id} “{r.title}” ({r.service})" for r in matches[:10]]
-        return Reply("\n".join(lines), ReplyKind.QUESTION,
-                     buttons=[Button(f"#{r.id} {_short(r.title, 60)}", str(r.id), CommandActions.REVIEW_STATUS)
-                              for r in matches[:5]])
+        return Reply(
+            "\n".join(lines),
+            ReplyKind.QUESTION,
+            buttons=[
+                Button(f"#{r.id} {_short(r.title, 60)}", str(r.id), CommandActions.REVIEW_STATUS) for r in matches[:5]
+            ],
+        )
 
     def _role_directory(self) -> RoleSource | None:
         if self._roles is None and self._role_source is not None:
@@ -437,7 +527,7 @@ class CommandRunner:
             self._roles = source if hasattr(source, "roles") else source()  # type: ignore[operator]
         return self._roles
 
-    def _holders(self, query: str, roles: Sequence["Role"]) -> list[str]:
+    def _holders(self, query: str, roles: Sequence[Role]) -> list[str]:
         """People in the people table who hold the role asked about (by the guidance's name or the words typed)."""
         people = self.dialogue.people
         if people is None:

@@ -119,11 +119,13 @@ def parse_cycle(data: dict[str, Any], source: str = "built-in") -> CycleConfig:
     """Check a parsed TOML document and turn it into a :class:`CycleConfig`."""
     unknown = set(data) - {"cycle", "stages"}
     if unknown:
-        raise _fail(source, f"has sections it does not understand: {', '.join(sorted(unknown))}. "
-                            "Only [cycle] and [[stages]] are used.")
+        raise _fail(
+            source,
+            f"has sections it does not understand: {', '.join(sorted(unknown))}. Only [cycle] and [[stages]] are used.",
+        )
     cycle = data.get("cycle", {})
     if not isinstance(cycle, dict):
-        raise _fail(source, "needs [cycle] to be a table, e.g. [cycle] then name = \"...\".")
+        raise _fail(source, 'needs [cycle] to be a table, e.g. [cycle] then name = "...".')
     unknown = set(cycle) - _CYCLE_KEYS
     if unknown:
         raise _fail(source, f"has settings under [cycle] it does not understand: {', '.join(sorted(unknown))}.")
@@ -153,7 +155,9 @@ def parse_cycle(data: dict[str, Any], source: str = "built-in") -> CycleConfig:
         stage_name = _text(raw.get("name"), where, "a stage name", MAX_STAGE_NAME)
         where = f"{source} (stage {number}, {stage_name})"
         if stage_name.casefold() in seen:
-            raise CycleConfigError(f"The cycle file {source} names the stage {stage_name!r} twice; stage names must differ.")
+            raise CycleConfigError(
+                f"The cycle file {source} names the stage {stage_name!r} twice; stage names must differ."
+            )
         seen.add(stage_name.casefold())
 
         duration = raw.get("duration")
@@ -165,11 +169,13 @@ def parse_cycle(data: dict[str, Any], source: str = "built-in") -> CycleConfig:
         unit_text = str(raw.get("unit", "working days")).strip().lower()
         unit = UNITS.get(unit_text)
         if unit is None:
-            raise CycleConfigError(f"The cycle file {where} has unit = {unit_text!r}; use \"working days\" or \"days\".")
+            raise CycleConfigError(f'The cycle file {where} has unit = {unit_text!r}; use "working days" or "days".')
 
         checklist_raw = raw.get("checklist", [])
         if not isinstance(checklist_raw, list):
-            raise CycleConfigError(f"The cycle file {where} needs checklist to be a list, e.g. checklist = [\"...\", \"...\"].")
+            raise CycleConfigError(
+                f'The cycle file {where} needs checklist to be a list, e.g. checklist = ["...", "..."].'
+            )
         checklist = tuple(
             _text(item, f"{where} checklist item {index}", "an item", MAX_CHECKLIST_ITEM)
             for index, item in enumerate(checklist_raw, start=1)
@@ -179,7 +185,11 @@ def parse_cycle(data: dict[str, Any], source: str = "built-in") -> CycleConfig:
             raise CycleConfigError(f"The cycle file {where} needs description to be text in quotes.")
         stages.append(
             StageDefinition(
-                name=stage_name, duration=duration, unit=unit, checklist=checklist, description=" ".join(description.split())
+                name=stage_name,
+                duration=duration,
+                unit=unit,
+                checklist=checklist,
+                description=" ".join(description.split()),
             )
         )
     return CycleConfig(name=name, stages=tuple(stages), bank_holidays=bank_holidays, source=source)
@@ -202,6 +212,6 @@ def load_cycle(path: Path | str | None = None) -> CycleConfig:
     return parse_cycle(data, source=source)
 
 
-def cycle_from_settings(settings: "Settings") -> CycleConfig:
+def cycle_from_settings(settings: Settings) -> CycleConfig:
     """The cycle named by ``CYCLE_FILE``, or the built-in one."""
     return load_cycle(settings.cycle_file)

@@ -26,12 +26,24 @@ __all__ = [
 MAX_YEARS_AHEAD = 10
 
 _MONTHS = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
-_IN_N = re.compile(r"^(?:in\s+)?(a|an|one|two|three|four|five|six|\d{1,3})\s+(day|working day|week|fortnight|month)s?(?:\s+time|\s+from\s+(?:now|today))?$")
+_IN_N = re.compile(
+    r"^(?:in\s+)?(a|an|one|two|three|four|five|six|\d{1,3})\s+(day|working day|week|fortnight|month)s?(?:\s+time|\s+from\s+(?:now|today))?$"
+)
 _WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _END_OF = re.compile(r"^(?:the\s+)?end\s+of\s+(?:(next)\s+month|(this)\s+month|([a-z]+)(?:\s+(\d{4}))?)$")
 
@@ -122,7 +134,9 @@ def _parse(text: str, today: date) -> date | None:
             return _end_of_month(today.year, today.month)
         names = [m.lower() for m in _MONTHS]
         word = match[3]
-        month = next((i + 1 for i, name in enumerate(names) if name.startswith(word[:3]) and name.startswith(word)), None)
+        month = next(
+            (i + 1 for i, name in enumerate(names) if name.startswith(word[:3]) and name.startswith(word)), None
+        )
         if month is None:
             return None
         year = int(match[4]) if match[4] else today.year
@@ -161,7 +175,9 @@ def parse_friendly_date(text: str, today: date, *, allow_past: bool = False, not
             "“next Friday” or “in 3 weeks”."
         )
     if not allow_past and result < today:
-        raise DateError(f"{format_date(result)} is in the past. Please give a date from today ({format_date(today)}) onwards.")
+        raise DateError(
+            f"{format_date(result)} is in the past. Please give a date from today ({format_date(today)}) onwards."
+        )
     if result > _add_months(today, 12 * MAX_YEARS_AHEAD):
         raise DateError(f"{format_date(result)} is more than {MAX_YEARS_AHEAD} years away. Please check the year.")
     if not_before is not None and result < not_before:

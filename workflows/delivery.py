@@ -95,7 +95,7 @@ class Messenger(Protocol):
     def can_reach(self, person: Person) -> bool:
         """Whether this platform knows how to reach the person at all."""
 
-    def send(self, person: Person, reply: "Reply") -> SendResult:
+    def send(self, person: Person, reply: Reply) -> SendResult:
         """Deliver the reply to the person's direct messages; never raises for a platform's refusal."""
 
 
@@ -132,7 +132,7 @@ class SweepReport:
 class CycleTips:
     """The stage's own description from the cycle file: the tip when the guidance has nothing to say."""
 
-    def __init__(self, cycle: "CycleConfig") -> None:
+    def __init__(self, cycle: CycleConfig) -> None:
         self._cycle = cycle
 
     def tip(self, stage_name: str) -> Tip | None:
@@ -150,7 +150,9 @@ class GuidanceTips:
     cycle file's description.
     """
 
-    def __init__(self, knowledge: "KnowledgeBase | Callable[[], KnowledgeBase]", fallback: TipSource | None = None) -> None:
+    def __init__(
+        self, knowledge: KnowledgeBase | Callable[[], KnowledgeBase], fallback: TipSource | None = None
+    ) -> None:
         self._knowledge = knowledge
         self._fallback = fallback
         self._cache: dict[str, Tip | None] = {}
@@ -232,7 +234,10 @@ class NudgeSweep:
         people = self.store.people(person_ids)
         recipients = {person_id: self._recipient(person) for person_id, person in people.items()}
         plan = plan_nudges(
-            reviews, recipients, now, self.policy,
+            reviews,
+            recipients,
+            now,
+            self.policy,
             # Every snooze, ended ones too: an ended snooze is the milestone its reminder came back on.
             snoozes=self.store.snoozes(),
             digest_anchors=self.store.anchor_reviews(holders),
@@ -244,8 +249,11 @@ class NudgeSweep:
         recipient = Recipient.from_person(person)
         # Only platforms this process can send through count: a Teams-only person waits for Teams to be set up.
         platforms = tuple(name for name, messenger in self.messengers.items() if messenger.can_reach(person))
-        return Recipient(recipient.id, recipient.name, recipient.timezone, recipient.reachable, platforms) \
-            if self.messengers else recipient
+        return (
+            Recipient(recipient.id, recipient.name, recipient.timezone, recipient.reachable, platforms)
+            if self.messengers
+            else recipient
+        )
 
     def pending(self, nudges: Sequence[Nudge], now: datetime) -> tuple[list[Nudge], dict[str, int]]:
         """The nudges worth claiming now, and counts of the rest by reason (one ledger query per 900 nudges)."""
@@ -294,11 +302,16 @@ class NudgeSweep:
         event(log, "nudge_sweep", **report.as_fields())
         return report
 
-    def _deliver(self, nudges: Sequence[Nudge], people: Mapping[int, Person], now: datetime,
-                 report: SweepReport) -> None:
+    def _deliver(
+        self, nudges: Sequence[Nudge], people: Mapping[int, Person], now: datetime, report: SweepReport
+    ) -> None:
         ledger = NotificationLedger(self.database, clock=lambda: now)
-        snapshots = {snapshot.id: snapshot for snapshot in self.reviews.get_many(
-            sorted({nudge.review_id for nudge in nudges if nudge.kind is not NudgeKind.DIGEST}))}
+        snapshots = {
+            snapshot.id: snapshot
+            for snapshot in self.reviews.get_many(
+                sorted({nudge.review_id for nudge in nudges if nudge.kind is not NudgeKind.DIGEST})
+            )
+        }
         throttled: set[str] = set()
         for nudge in nudges:
             person = people.get(nudge.person_id)
@@ -309,8 +322,13 @@ class NudgeSweep:
             if messenger.platform in throttled:
                 report.deferred += 1
                 continue
-            entry = ledger.claim(review_id=nudge.review_id, stage_id=nudge.stage_id, person_id=nudge.person_id,
-                                 kind=nudge.kind.value, period=nudge.period)
+            entry = ledger.claim(
+                review_id=nudge.review_id,
+                stage_id=nudge.stage_id,
+                person_id=nudge.person_id,
+                kind=nudge.kind.value,
+                period=nudge.period,
+            )
             if entry is None:
                 report.claimed_elsewhere += 1
                 continue
@@ -327,7 +345,7 @@ class NudgeSweep:
                 return messenger
         return None
 
-    def message_for(self, nudge: Nudge, snapshot: Any = None) -> "Reply":
+    def message_for(self, nudge: Nudge, snapshot: Any = None) -> Reply:
         if nudge.kind is NudgeKind.DIGEST:
             return compose_digest_message(nudge)
         tip = self.tips.tip(nudge.stage_name or "") if self.tips is not None else None
@@ -338,14 +356,34 @@ class NudgeSweep:
             reply = self.message_for(nudge, snapshots.get(nudge.review_id))
             return messenger.send(person, reply)
         except Exception as error:  # noqa: BLE001 - one bad send must not stop the sweep; it is retried
-            event(log, "nudge_send_error", logging.ERROR, platform=messenger.platform, error=type(error).__name__,
-                  detail=str(error)[:300])
+            event(
+                log,
+                "nudge_send_error",
+                logging.ERROR,
+                platform=messenger.platform,
+                error=type(error).__name__,
+                detail=str(error)[:300],
+            )
             return SendResult(SendStatus.FAILED, f"{type(error).__name__}: {error}"[:500])
 
-    def _record(self, ledger: NotificationLedger, entry: LedgerEntry, nudge: Nudge, person: Person,
-                messenger: Messenger, result: SendResult, report: SweepReport) -> None:
-        fields = {"kind": nudge.kind.value, "review_id": nudge.review_id, "stage_id": nudge.stage_id,
-                  "person_id": nudge.person_id, "platform": messenger.platform, "attempt": entry.attempts}
+    def _record(
+        self,
+        ledger: NotificationLedger,
+        entry: LedgerEntry,
+        nudge: Nudge,
+        person: Person,
+        messenger: Messenger,
+        result: SendResult,
+        report: SweepReport,
+    ) -> None:
+        fields = {
+            "kind": nudge.kind.value,
+            "review_id": nudge.review_id,
+            "stage_id": nudge.stage_id,
+            "person_id": nudge.person_id,
+            "platform": messenger.platform,
+            "attempt": entry.attempts,
+        }
         if result.status is SendStatus.SENT:
             ledger.mark_sent(entry.id)
             report.sent += 1
@@ -372,5 +410,11 @@ class NudgeSweep:
             event(log, "nudge_gave_up", logging.ERROR, detail=result.detail[:200], **fields)
         else:
             report.failed += 1
-            event(log, "nudge_send_failed", logging.WARNING, detail=result.detail[:200],
-                  retry_in_minutes=retry_delay(entry.attempts).total_seconds() / 60, **fields)
+            event(
+                log,
+                "nudge_send_failed",
+                logging.WARNING,
+                detail=result.detail[:200],
+                retry_in_minutes=retry_delay(entry.attempts).total_seconds() / 60,
+                **fields,
+            )

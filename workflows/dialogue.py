@@ -23,9 +23,10 @@ import logging
 import re
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Callable, Collection, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from bot.logging import event
 from knowledge.models import Answer, AnswerKind
@@ -43,7 +44,15 @@ if TYPE_CHECKING:
     from storage.reviews import ReviewSummary
     from workflows.reviews import ReviewService
 
-__all__ = ["Dialogue", "UserContext", "KnowledgeSource", "FormSubmission", "HELP_TEXT", "build_dialogue", "directory_user"]
+__all__ = [
+    "Dialogue",
+    "UserContext",
+    "KnowledgeSource",
+    "FormSubmission",
+    "HELP_TEXT",
+    "build_dialogue",
+    "directory_user",
+]
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +78,9 @@ _HELP = re.compile(r"^(?:help|\?|what can you do\??|commands|menu|how does this 
 _MY_REVIEWS = re.compile(r"^(?:(?:show|list)\s+)?(?:my\s+)?reviews|(?:show|list)\s+(?:my\s+)?reviews$", re.IGNORECASE)
 _STATUS = re.compile(r"^(?:status|show)(?:\s+of)?(?:\s+review)?\s+#?(\d{1,9})[.!?]?$", re.IGNORECASE)
 _ROLES = re.compile(r"^(?:roles|list roles|who does what\??)$", re.IGNORECASE)
-_GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening)|thanks|thank you|cheers)\b[\s!.,]*$", re.IGNORECASE)
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|good (?:morning|afternoon|evening)|thanks|thank you|cheers)\b[\s!.,]*$", re.IGNORECASE
+)
 _CANCEL = re.compile(r"^(?:cancel|stop|quit|restart|back|skip)[.!]?$", re.IGNORECASE)
 _ASIDE_KINDS = {"person", "people", "date", "choice", "yes_no", "confirm"}
 
@@ -117,8 +128,8 @@ class Dialogue:
         engine: ConversationEngine,
         knowledge: KnowledgeSource | Callable[[], KnowledgeSource] | None,
         *,
-        people: "PeopleRepository | None" = None,
-        reviews: "ReviewService | None" = None,
+        people: PeopleRepository | None = None,
+        reviews: ReviewService | None = None,
     ) -> None:
         self._engine = engine
         self.engine = engine
@@ -146,8 +157,13 @@ class Dialogue:
                 return replies
             if current.prompt is not None:
                 if _START_REVIEW_ALONE.match(text):
-                    return [self._turn_reply(current, lead="You're already setting up a review; here's where we are "
-                                             "(say restart to begin again, or cancel to stop).")]
+                    return [
+                        self._turn_reply(
+                            current,
+                            lead="You're already setting up a review; here's where we are "
+                            "(say restart to begin again, or cancel to stop).",
+                        )
+                    ]
                 if self._is_aside(text, current.prompt.kind):
                     replies = self._ask(user, text)
                     replies.append(self._turn_reply(current, lead="Back to your review:"))
@@ -168,9 +184,15 @@ class Dialogue:
         if _ROLES.match(text):
             return [self._roles(user)]
         if _GREETING.match(text):
-            return [Reply("Hello! Ask me about commissioning, or say “start a review”. Type help to see what I can do.")]
+            return [
+                Reply("Hello! Ask me about commissioning, or say “start a review”. Type help to see what I can do.")
+            ]
         if _CANCEL.match(text):
-            return [Reply("There's nothing under way to stop or change. Say “start a review” to begin one, or ask me a question.")]
+            return [
+                Reply(
+                    "There's nothing under way to stop or change. Say “start a review” to begin one, or ask me a question."
+                )
+            ]
         return self._ask(user, text)
 
     def press(self, user: UserContext, action_id: str, value: str) -> list[Reply]:
@@ -227,12 +249,17 @@ class Dialogue:
         if self.reviews is None:
             return Reply("Reviews aren't available here.", ReplyKind.PROBLEM)
         if user.person is None:
-            return Reply("I don't know who you are in the council's people list, so I can't find your reviews. "
-                         "Ask an administrator to add you.", ReplyKind.PROBLEM)
+            return Reply(
+                "I don't know who you are in the council's people list, so I can't find your reviews. "
+                "Ask an administrator to add you.",
+                ReplyKind.PROBLEM,
+            )
         reviews = self.reviews.list_mine(user.person.id)
         if not reviews:
-            return Reply("You have no open reviews. Say “start a review” to set one up.",
-                         buttons=[Button("Start a review", "start a review")])
+            return Reply(
+                "You have no open reviews. Say “start a review” to set one up.",
+                buttons=[Button("Start a review", "start a review")],
+            )
         today = self._engine.today()
         lines = [f"Your open reviews ({len(reviews)}):"]
         lines.extend(f"• {describe_review(review, today)}" for review in reviews)
@@ -258,7 +285,9 @@ class Dialogue:
             found = roles()
         except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
             event(log, "roles_failed", logging.ERROR, platform=user.platform, error=type(error).__name__)
-            return Reply("Sorry, I couldn't read the guidance just now. Please try again in a minute.", ReplyKind.PROBLEM)
+            return Reply(
+                "Sorry, I couldn't read the guidance just now. Please try again in a minute.", ReplyKind.PROBLEM
+            )
         if not found:
             return Reply("The guidance I have doesn't set out who does what in commissioning.")
         lines = ["Who does what in commissioning, according to the guidance:"]
@@ -277,13 +306,29 @@ class Dialogue:
         try:
             knowledge = self._knowledge_base()
             if knowledge is None:
-                return [Reply("Guidance questions aren't set up here. Say “start a review” to set up a review.", ReplyKind.PROBLEM)]
+                return [
+                    Reply(
+                        "Guidance questions aren't set up here. Say “start a review” to set up a review.",
+                        ReplyKind.PROBLEM,
+                    )
+                ]
             answer = knowledge.ask(question, tuple(self._recent(user.conversation_key)))
         except Exception as error:  # noqa: BLE001 - an officer gets a plain message; operators get the log
-            event(log, "question_failed", logging.ERROR, platform=user.platform, error=type(error).__name__,
-                  detail=str(error)[:300])
-            return [Reply("Sorry, I couldn't search the guidance just now. Please try again in a minute; "
-                          "if it keeps happening, let your system administrator know.", ReplyKind.PROBLEM)]
+            event(
+                log,
+                "question_failed",
+                logging.ERROR,
+                platform=user.platform,
+                error=type(error).__name__,
+                detail=str(error)[:300],
+            )
+            return [
+                Reply(
+                    "Sorry, I couldn't search the guidance just now. Please try again in a minute; "
+                    "if it keeps happening, let your system administrator know.",
+                    ReplyKind.PROBLEM,
+                )
+            ]
         if answer.kind is not AnswerKind.INVALID:
             self._remember(user.conversation_key, question)
         buttons: list[Button] = []
@@ -325,7 +370,9 @@ class Dialogue:
                 # Numbers, so the reply works for an ambiguous person as well as for "which answer to change".
                 buttons = [Button(o.label, str(i)) for i, o in enumerate(prompt.options, 1)]
             else:
-                buttons = [Button(o.label, o.value, style="primary" if o.value == "yes" else None) for o in prompt.options]
+                buttons = [
+                    Button(o.label, o.value, style="primary" if o.value == "yes" else None) for o in prompt.options
+                ]
             if prompt.suggestion and prompt.kind not in {"yes_no", "confirm", "pick"}:
                 buttons.append(Button(f"Use {prompt.suggestion}"[:75], "ok", style="primary"))
             if not prompt.required and prompt.kind not in {"confirm", "pick"}:
@@ -333,7 +380,7 @@ class Dialogue:
         return Reply(text, ReplyKind.QUESTION, buttons=buttons, prompt=prompt)
 
 
-def describe_review(review: "ReviewSummary", today: date) -> str:
+def describe_review(review: ReviewSummary, today: date) -> str:
     """One line for a review in a list: number, title, service and where it stands."""
     stage = review.current_stage
     if stage is None:
@@ -345,8 +392,8 @@ def describe_review(review: "ReviewSummary", today: date) -> str:
 
 
 def build_dialogue(
-    settings: "Settings",
-    database: "Database",
+    settings: Settings,
+    database: Database,
     *,
     knowledge: KnowledgeSource | Callable[[], KnowledgeSource] | None = None,
     clock: Callable[[], datetime] = utc_now,
@@ -368,6 +415,7 @@ def build_dialogue(
         clock=clock,
     )
     if knowledge is None:
+
         def open_guidance() -> KnowledgeSource:
             from knowledge.service import open_knowledge
 
@@ -377,8 +425,9 @@ def build_dialogue(
     return Dialogue(engine, knowledge, people=PeopleRepository(database), reviews=reviews)
 
 
-def directory_user(dialogue: Dialogue, platform: str, conversation_key: str, person: PersonRef | None,
-                   display_name: str = "") -> UserContext:
+def directory_user(
+    dialogue: Dialogue, platform: str, conversation_key: str, person: PersonRef | None, display_name: str = ""
+) -> UserContext:
     """A user whose mentions are resolved from the people table (the terminal; adapters may chain their own)."""
     assert dialogue.people is not None, "build the dialogue with build_dialogue() to resolve people"
     return UserContext(

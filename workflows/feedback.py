@@ -128,10 +128,11 @@ class Question:
         return {"id": self.id, "kind": self.kind, "text": self.text, "required": self.required}
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Question":
+    def from_json(cls, data: Mapping[str, Any]) -> Question:
         kind = str(data.get("kind", "rating"))
-        return cls(id=str(data["id"]), kind=kind, text=str(data["text"]),
-                   required=bool(data.get("required", kind == "rating")))
+        return cls(
+            id=str(data["id"]), kind=kind, text=str(data["text"]), required=bool(data.get("required", kind == "rating"))
+        )
 
 
 @dataclass(frozen=True)
@@ -183,10 +184,18 @@ def load_question_sets(path: Path | None = None) -> QuestionSets:
             questions = tuple(Question.from_json(q) for q in raw.get("question", []))
             kinds = {q.kind for q in questions}
             if not questions or not kinds <= {"rating", "text"} or len({q.id for q in questions}) != len(questions):
-                raise ValueError(f"question set {raw.get('id')!r} needs questions with unique ids, "
-                                 "each of kind 'rating' or 'text'")
-            sets.append(QuestionSet(id=str(raw["id"]), version=int(raw.get("version", 1)), title=str(raw["title"]),
-                                    questions=questions, description=str(raw.get("description", ""))))
+                raise ValueError(
+                    f"question set {raw.get('id')!r} needs questions with unique ids, each of kind 'rating' or 'text'"
+                )
+            sets.append(
+                QuestionSet(
+                    id=str(raw["id"]),
+                    version=int(raw.get("version", 1)),
+                    title=str(raw["title"]),
+                    questions=questions,
+                    description=str(raw.get("description", "")),
+                )
+            )
         return QuestionSets(sets)
     except (OSError, KeyError, ValueError, tomllib.TOMLDecodeError) as error:
         raise ValueError(f"{path}: {error}") from error
@@ -292,7 +301,7 @@ class FeedbackService:
     def __init__(
         self,
         database: Database,
-        reviews: "ReviewService",
+        reviews: ReviewService,
         *,
         question_sets: QuestionSets | None = None,
         calendar: WorkingCalendar | None = None,
@@ -309,12 +318,17 @@ class FeedbackService:
         self.clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Any, database: Database, reviews: "ReviewService") -> "FeedbackService":
+    def from_settings(cls, settings: Any, database: Database, reviews: ReviewService) -> FeedbackService:
         from workflows.working_days import calendar_from_settings
 
         path = getattr(settings, "feedback_question_sets", None)
-        return cls(database, reviews, question_sets=load_question_sets(Path(path) if path else None),
-                   calendar=calendar_from_settings(settings), timezone=getattr(settings, "timezone", "Europe/London"))
+        return cls(
+            database,
+            reviews,
+            question_sets=load_question_sets(Path(path) if path else None),
+            calendar=calendar_from_settings(settings),
+            timezone=getattr(settings, "timezone", "Europe/London"),
+        )
 
     def today(self) -> date:
         return self.calendar.local_today(self.clock(), self.timezone)
@@ -329,10 +343,14 @@ class FeedbackService:
             words = argument.strip().casefold()
             if not words:
                 raise FeedbackError("Which review? Give its number, for example “feedback 12”.")
-            matches = [r for r in self.reviews.list_all() if words in r.title.casefold() or words in r.service.casefold()]
+            matches = [
+                r for r in self.reviews.list_all() if words in r.title.casefold() or words in r.service.casefold()
+            ]
             if len(matches) != 1:
-                raise FeedbackError(f"I couldn't find one review matching “{argument[:80]}”. Use its number, "
-                                    "for example “feedback 12” (“list” shows yours).")
+                raise FeedbackError(
+                    f"I couldn't find one review matching “{argument[:80]}”. Use its number, "
+                    "for example “feedback 12” (“list” shows yours)."
+                )
             review_id = matches[0].id
         try:
             self.reviews.get(review_id)
@@ -344,31 +362,42 @@ class FeedbackService:
         """Why this person may not ask for feedback on the review, or None when they may."""
         review = self.reviews.get(review_id)
         if person_id is None:
-            return ("I don't know who you are in the council's people list, so I can't check that you run this "
-                    "review. Ask an administrator to add you.")
+            return (
+                "I don't know who you are in the council's people list, so I can't check that you run this "
+                "review. Ask an administrator to add you."
+            )
         if not review.is_open:
             return f"#{review.id} “{review.title}” is {review.status}, so feedback can't be requested for it any more."
         allowed = {review.lead_commissioner.id, *(stage.owner.id for stage in review.stages)}
         if person_id not in allowed:
-            return (f"Only the lead commissioner ({review.lead_commissioner.name}) or a stage owner of "
-                    f"#{review.id} “{review.title}” can ask for feedback on it. You can still give your own "
-                    "feedback with the “Give feedback” button on the review's status card.")
+            return (
+                f"Only the lead commissioner ({review.lead_commissioner.name}) or a stage owner of "
+                f"#{review.id} “{review.title}” can ask for feedback on it. You can still give your own "
+                "feedback with the “Give feedback” button on the review's status card."
+            )
         return None
 
     def summary_refusal(self, person_id: int | None, review_id: int) -> str | None:
         """Summaries are for the people running the review: the lead, stage owners and the portfolio holder."""
         review = self.reviews.get(review_id)
-        allowed = {review.lead_commissioner.id, review.portfolio_holder.id, *(stage.owner.id for stage in review.stages)}
+        allowed = {
+            review.lead_commissioner.id,
+            review.portfolio_holder.id,
+            *(stage.owner.id for stage in review.stages),
+        }
         if person_id is None or person_id not in allowed:
-            return (f"The feedback summary for #{review.id} “{review.title}” is for its lead commissioner, stage owners "
-                    "and portfolio holder.")
+            return (
+                f"The feedback summary for #{review.id} “{review.title}” is for its lead commissioner, stage owners "
+                "and portfolio holder."
+            )
         return None
 
     def default_closing_date(self) -> date:
         return self.calendar.add_working_days(self.today(), DEFAULT_CLOSING_WORKING_DAYS)
 
-    def check_request(self, *, question_set: str, closes_on: str | date | None, stakeholder_count: int,
-                      unresolved: Sequence[str] = ()) -> tuple[dict[str, str], QuestionSet | None, date | None]:
+    def check_request(
+        self, *, question_set: str, closes_on: str | date | None, stakeholder_count: int, unresolved: Sequence[str] = ()
+    ) -> tuple[dict[str, str], QuestionSet | None, date | None]:
         """Per-field problems with a request form's values (field ids from :class:`RequestFields`)."""
         errors: dict[str, str] = {}
         chosen = self.question_sets.get(question_set) if question_set else self.question_sets.default
@@ -391,16 +420,27 @@ class FeedbackService:
             elif day > today + timedelta(days=MAX_CLOSING_DAYS):
                 errors[RequestFields.CLOSES_ON] = f"Please choose a date within {MAX_CLOSING_DAYS} days."
         if unresolved:
-            errors[RequestFields.PEOPLE] = ("I couldn't find " + ", ".join(f"“{name[:60]}”" for name in unresolved[:5])
-                                            + " in the council's people list.")
+            errors[RequestFields.PEOPLE] = (
+                "I couldn't find "
+                + ", ".join(f"“{name[:60]}”" for name in unresolved[:5])
+                + " in the council's people list."
+            )
         elif stakeholder_count == 0:
             errors[RequestFields.PEOPLE] = "Please choose at least one person, a channel or a user group."
         elif stakeholder_count > MAX_STAKEHOLDERS:
-            errors[RequestFields.PEOPLE] = f"That is {stakeholder_count} people; please ask at most {MAX_STAKEHOLDERS} at once."
+            errors[RequestFields.PEOPLE] = (
+                f"That is {stakeholder_count} people; please ask at most {MAX_STAKEHOLDERS} at once."
+            )
         return errors, chosen, day
 
-    def create_request(self, requester: Person | Any, review_id: int, person_ids: Iterable[int], question_set: QuestionSet,
-                       closes_on: date) -> RoundRecord:
+    def create_request(
+        self,
+        requester: Person | Any,
+        review_id: int,
+        person_ids: Iterable[int],
+        question_set: QuestionSet,
+        closes_on: date,
+    ) -> RoundRecord:
         refusal = self.request_refusal(requester.id, review_id)
         if refusal:
             raise FeedbackError(refusal)
@@ -411,25 +451,40 @@ class FeedbackService:
             raise FeedbackError("Everyone chosen is you; please choose the stakeholders to ask.")
         current = review.current_stage
         created = self.repository.create_round(
-            review_id=review_id, question_set=question_set.id, question_set_version=question_set.version,
-            questions=[q.as_json() for q in question_set.questions], closes_on=closes_on,
-            requested_by=requester.name, requested_by_person_id=requester.id, person_ids=people,
+            review_id=review_id,
+            question_set=question_set.id,
+            question_set_version=question_set.version,
+            questions=[q.as_json() for q in question_set.questions],
+            closes_on=closes_on,
+            requested_by=requester.name,
+            requested_by_person_id=requester.id,
+            person_ids=people,
             summary=f"{question_set.title} (closes {closes_on.isoformat()})"
-                    + (f", {current.name} stage" if current is not None else ""),
+            + (f", {current.name} stage" if current is not None else ""),
         )
-        event(log, "feedback_requested", review_id=review_id, round_id=created.id, stakeholders=len(people),
-              question_set=question_set.key)
+        event(
+            log,
+            "feedback_requested",
+            review_id=review_id,
+            round_id=created.id,
+            stakeholders=len(people),
+            question_set=question_set.key,
+        )
         return created
 
     def request_confirmation(self, round_record: RoundRecord, sent: int, unreachable: int) -> Reply:
         review = self.reviews.get(round_record.review_id)
         invited = len(self.repository.invited(round_record.id))
-        text = (f"Done: I've asked {_plural(invited, 'person')} for feedback on #{review.id} “{review.title}”. "
-                f"Answers close at the end of {format_date(round_record.closes_on)}"  # type: ignore[arg-type]
-                f"; people who haven't answered get a reminder shortly before then.")
+        text = (
+            f"Done: I've asked {_plural(invited, 'person')} for feedback on #{review.id} “{review.title}”. "
+            f"Answers close at the end of {format_date(round_record.closes_on)}"  # type: ignore[arg-type]
+            f"; people who haven't answered get a reminder shortly before then."
+        )
         if unreachable:
-            text += (f"\n{_plural(unreachable, 'person')} couldn't be messaged yet (they haven't used the assistant "
-                     "in Slack or Teams); I'll keep trying.")
+            text += (
+                f"\n{_plural(unreachable, 'person')} couldn't be messaged yet (they haven't used the assistant "
+                "in Slack or Teams); I'll keep trying."
+            )
         return Reply(text, ReplyKind.DONE)
 
     # --- the messages people get -------------------------------------------------------------------------
@@ -438,17 +493,30 @@ class FeedbackService:
         review = self.reviews.get(round_record.review_id)
         closes = format_date(round_record.closes_on) if round_record.closes_on else "soon"
         if reminder:
-            text = (f"A reminder: {round_record.requested_by} would like your feedback on #{review.id} “{review.title}” "
-                    f"({review.service}). Answers close at the end of {closes}; it takes a couple of minutes.")
+            text = (
+                f"A reminder: {round_record.requested_by} would like your feedback on #{review.id} “{review.title}” "
+                f"({review.service}). Answers close at the end of {closes}; it takes a couple of minutes."
+            )
         else:
-            text = (f"{round_record.requested_by} would like your feedback on #{review.id} “{review.title}” "
-                    f"({review.service}): a few 1–5 ratings and two short questions. You can answer anonymously, "
-                    f"and change your answer until the end of {closes}.")
-        return Reply(text, ReplyKind.QUESTION,
-                     buttons=[Button("Give feedback", f"round:{round_record.id}", FeedbackActions.GIVE, style="primary")])
+            text = (
+                f"{round_record.requested_by} would like your feedback on #{review.id} “{review.title}” "
+                f"({review.service}): a few 1–5 ratings and two short questions. You can answer anonymously, "
+                f"and change your answer until the end of {closes}."
+            )
+        return Reply(
+            text,
+            ReplyKind.QUESTION,
+            buttons=[Button("Give feedback", f"round:{round_record.id}", FeedbackActions.GIVE, style="primary")],
+        )
 
-    def deliver(self, round_record: RoundRecord, messengers: Sequence["Messenger"], *, now: datetime | None = None,
-                reminders: bool = False) -> dict[str, int]:
+    def deliver(
+        self,
+        round_record: RoundRecord,
+        messengers: Sequence[Messenger],
+        *,
+        now: datetime | None = None,
+        reminders: bool = False,
+    ) -> dict[str, int]:
         """Send the round's invitations (and, when due, reminders) to people who have not answered, each once.
 
         The notification ledger is claimed before each send, so two schedulers (or a retry) never send twice;
@@ -464,8 +532,9 @@ class FeedbackService:
         remind = reminders and self.reminder_due(round_record, now)
         for person_id in waiting:
             person = people.get(person_id)
-            messenger = next((m for m in messengers if person is not None and person.reachable and m.can_reach(person)),
-                             None)
+            messenger = next(
+                (m for m in messengers if person is not None and person.reachable and m.can_reach(person)), None
+            )
             if person is None or messenger is None:
                 counts["no_platform"] += 1
                 continue
@@ -475,8 +544,9 @@ class FeedbackService:
             for kind, period, is_reminder in kinds:
                 if is_reminder and not self.calendar.is_working_time(now, person.timezone):
                     continue
-                entry = ledger.claim(review_id=round_record.review_id, stage_id=None, person_id=person_id, kind=kind,
-                                     period=period)
+                entry = ledger.claim(
+                    review_id=round_record.review_id, stage_id=None, person_id=person_id, kind=kind, period=period
+                )
                 if entry is None:
                     counts["already"] += 1
                     continue
@@ -504,7 +574,7 @@ class FeedbackService:
         NudgeStore(self.database).give_up(entry_id, "not retried", 5)
 
     @staticmethod
-    def _send(messenger: "Messenger", person: Person, reply: Reply) -> "SendResult":
+    def _send(messenger: Messenger, person: Person, reply: Reply) -> SendResult:
         from workflows.delivery import SendResult, SendStatus
 
         try:
@@ -525,7 +595,7 @@ class FeedbackService:
             start = self.calendar.previous_working_day(start - timedelta(days=1))
         return today >= start
 
-    def send_reminders(self, messengers: Sequence["Messenger"], now: datetime | None = None) -> int:
+    def send_reminders(self, messengers: Sequence[Messenger], now: datetime | None = None) -> int:
         """The scheduler's hourly job: expire closed rounds, retry unsent invitations, send due reminders."""
         now = now or self.clock()
         today = self.calendar.local_today(now, self.timezone)
@@ -546,9 +616,12 @@ class FeedbackService:
             review_id = int(number)
             self.reviews.get(review_id)
             chosen = self.question_sets.default
-            return self.repository.unsolicited_round(review_id, question_set=chosen.id,
-                                                     question_set_version=chosen.version,
-                                                     questions=[q.as_json() for q in chosen.questions])
+            return self.repository.unsolicited_round(
+                review_id,
+                question_set=chosen.id,
+                question_set_version=chosen.version,
+                questions=[q.as_json() for q in chosen.questions],
+            )
         found = self.repository.get_round(int(number))
         if found is None:
             raise FeedbackError("That feedback request no longer exists.")
@@ -570,30 +643,58 @@ class FeedbackService:
             return ResponseForm(0, 0, "", (), None, "", refusal="That review no longer exists.")
         review = self.reviews.get(round_record.review_id)
         questions = tuple(Question.from_json(q) for q in round_record.questions)
-        base = dict(round_id=round_record.id, review_id=review.id, review_title=review.title, questions=questions,
-                    closes_on=round_record.closes_on)
+        base = dict(
+            round_id=round_record.id,
+            review_id=review.id,
+            review_title=review.title,
+            questions=questions,
+            closes_on=round_record.closes_on,
+        )
         if self.is_closed(round_record):
-            return ResponseForm(**base, token="", refusal=(
-                f"Thank you, but feedback on #{review.id} “{review.title}” closed at the end of "
-                f"{format_date(round_record.closes_on)}, so I can't take answers any more."))  # type: ignore[arg-type]
+            return ResponseForm(
+                **base,
+                token="",
+                refusal=(
+                    f"Thank you, but feedback on #{review.id} “{review.title}” closed at the end of "
+                    f"{format_date(round_record.closes_on)}, so I can't take answers any more."
+                ),
+            )  # type: ignore[arg-type]
         if person is None:
-            return ResponseForm(**base, token="", refusal=(
-                "I don't know who you are in the council's people list, so I can't take your feedback. "
-                "Ask an administrator to add you."))
+            return ResponseForm(
+                **base,
+                token="",
+                refusal=(
+                    "I don't know who you are in the council's people list, so I can't take your feedback. "
+                    "Ask an administrator to add you."
+                ),
+            )
         if round_record.is_requested and self.repository.request_status(round_record.id, person.id) is None:
-            return ResponseForm(**base, token="", refusal=(
-                f"This request went to particular stakeholders. You can still give feedback on #{review.id} with the "
-                "“Give feedback” button on the review's status card."))
+            return ResponseForm(
+                **base,
+                token="",
+                refusal=(
+                    f"This request went to particular stakeholders. You can still give feedback on #{review.id} with the "
+                    "“Give feedback” button on the review's status card."
+                ),
+            )
         earlier: ResponseRecord | None = None
         if token:
             earlier = self.repository.anonymous_response(round_record.id, hash_token(token))
         if earlier is None:
             earlier = self.repository.named_response(round_record.id, person.id)
-        if earlier is None and round_record.is_requested \
-                and self.repository.request_status(round_record.id, person.id) == FeedbackStatus.ANSWERED.value:
-            return ResponseForm(**base, token="", refusal=(
-                "You've already answered this request anonymously. To change that answer, use the “Change my "
-                "answer” button in the thank-you message I sent you; that button is the only link to your answer."))
+        if (
+            earlier is None
+            and round_record.is_requested
+            and self.repository.request_status(round_record.id, person.id) == FeedbackStatus.ANSWERED.value
+        ):
+            return ResponseForm(
+                **base,
+                token="",
+                refusal=(
+                    "You've already answered this request anonymously. To change that answer, use the “Change my "
+                    "answer” button in the thank-you message I sent you; that button is the only link to your answer."
+                ),
+            )
         values: dict[str, str] = {}
         notice = None
         if earlier is not None:
@@ -603,7 +704,9 @@ class FeedbackService:
             notice = "You've answered already; sending this form changes your answer."
         return ResponseForm(**base, token=token or new_token(), values=values, notice=notice)
 
-    def check_answers(self, questions: Sequence[Question], values: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, int], dict[str, str]]:
+    def check_answers(
+        self, questions: Sequence[Question], values: Mapping[str, Any]
+    ) -> tuple[dict[str, str], dict[str, int], dict[str, str]]:
         errors: dict[str, str] = {}
         ratings: dict[str, int] = {}
         answers: dict[str, str] = {}
@@ -628,19 +731,26 @@ class FeedbackService:
                     answers[question.id] = text
         return errors, ratings, answers
 
-    def submit(self, person: Person | Any | None, round_id: int, token: str, values: Mapping[str, Any]) -> SubmitOutcome:
+    def submit(
+        self, person: Person | Any | None, round_id: int, token: str, values: Mapping[str, Any]
+    ) -> SubmitOutcome:
         """Check and store an answer form. ``values``: question id -> the value; ANONYMOUS_FIELD truthy for anonymous."""
         round_record = self.repository.get_round(round_id)
         if round_record is None:
             return SubmitOutcome(refusal="That feedback request no longer exists.")
         review = self.reviews.get(round_record.review_id)
         if self.is_closed(round_record):
-            return SubmitOutcome(refusal=(
-                f"Thank you, but feedback on #{review.id} “{review.title}” closed at the end of "
-                f"{format_date(round_record.closes_on)}, so I couldn't take this answer."))  # type: ignore[arg-type]
+            return SubmitOutcome(
+                refusal=(
+                    f"Thank you, but feedback on #{review.id} “{review.title}” closed at the end of "
+                    f"{format_date(round_record.closes_on)}, so I couldn't take this answer."
+                )
+            )  # type: ignore[arg-type]
         if person is None:
-            return SubmitOutcome(refusal="I don't know who you are in the council's people list, so I can't take "
-                                         "your feedback. Ask an administrator to add you.")
+            return SubmitOutcome(
+                refusal="I don't know who you are in the council's people list, so I can't take "
+                "your feedback. Ask an administrator to add you."
+            )
         questions = [Question.from_json(q) for q in round_record.questions]
         errors, ratings, answers = self.check_answers(questions, values)
         if errors:
@@ -650,27 +760,47 @@ class FeedbackService:
             token = new_token()
         try:
             saved = self.repository.save_response(
-                round_record, person_id=person.id, person_name=person.name, anonymous=anonymous, ratings=ratings,
-                answers=answers, token_hash=hash_token(token) if token else None, today=self.today())
+                round_record,
+                person_id=person.id,
+                person_name=person.name,
+                anonymous=anonymous,
+                ratings=ratings,
+                answers=answers,
+                token_hash=hash_token(token) if token else None,
+                today=self.today(),
+            )
         except NotInvited:
-            return SubmitOutcome(refusal=(
-                f"This request went to particular stakeholders. You can still give feedback on #{review.id} with "
-                "the “Give feedback” button on the review's status card."))
+            return SubmitOutcome(
+                refusal=(
+                    f"This request went to particular stakeholders. You can still give feedback on #{review.id} with "
+                    "the “Give feedback” button on the review's status card."
+                )
+            )
         except AlreadyAnswered:
-            return SubmitOutcome(refusal=(
-                "You've already answered this, so I haven't stored a second answer. To change your answer, use the "
-                "“Change my answer” button in the thank-you message I sent you."))
+            return SubmitOutcome(
+                refusal=(
+                    "You've already answered this, so I haven't stored a second answer. To change your answer, use the "
+                    "“Change my answer” button in the thank-you message I sent you."
+                )
+            )
         # Neither the person nor whether the answer was anonymous: a log line's time must not single anyone out.
         event(log, "feedback_answered", round_id=round_record.id)
-        closes = (f" You can change it until the end of {format_date(round_record.closes_on)}."
-                  if round_record.closes_on else " You can change it with the button below.")
-        how = ("anonymously: your name isn't stored with it, and only this message's button can open it again"
-               if anonymous else "with your name")
+        closes = (
+            f" You can change it until the end of {format_date(round_record.closes_on)}."
+            if round_record.closes_on
+            else " You can change it with the button below."
+        )
+        how = (
+            "anonymously: your name isn't stored with it, and only this message's button can open it again"
+            if anonymous
+            else "with your name"
+        )
         verb = "changed" if saved.replaced else "recorded"
         text = f"Thank you. Your feedback on #{review.id} “{review.title}” is {verb} {how}.{closes}"
         change_value = f"{round_record.id}:{token}"
-        return SubmitOutcome(done=Reply(text, ReplyKind.DONE, buttons=[
-            Button("Change my answer", change_value, FeedbackActions.CHANGE)]))
+        return SubmitOutcome(
+            done=Reply(text, ReplyKind.DONE, buttons=[Button("Change my answer", change_value, FeedbackActions.CHANGE)])
+        )
 
     @staticmethod
     def parse_change_value(value: str) -> tuple[str, str]:
@@ -700,37 +830,65 @@ class FeedbackService:
                 if question.kind == "rating":
                     given = [r.ratings[question.id] for r in responses if question.id in r.ratings]
                     if given:
-                        ratings.append(RatingStats(
-                            question.id, question.text, len(given), statistics.fmean(given),
-                            statistics.pstdev(given) if len(given) > 1 else 0.0, min(given), max(given),
-                            {score: given.count(score) for score in range(1, 6)}))
+                        ratings.append(
+                            RatingStats(
+                                question.id,
+                                question.text,
+                                len(given),
+                                statistics.fmean(given),
+                                statistics.pstdev(given) if len(given) > 1 else 0.0,
+                                min(given),
+                                max(given),
+                                {score: given.count(score) for score in range(1, 6)},
+                            )
+                        )
                 else:
                     # Sorted, so the order says nothing about who wrote what when.
                     texts[question.text] = sorted(r.answers[question.id] for r in responses if question.id in r.answers)
-        return FeedbackSummary(review.id, review.title, chosen, title, len(invited), answered, len(responses),
-                               ratings, texts, unsolicited if chosen.is_requested else 0)
+        return FeedbackSummary(
+            review.id,
+            review.title,
+            chosen,
+            title,
+            len(invited),
+            answered,
+            len(responses),
+            ratings,
+            texts,
+            unsolicited if chosen.is_requested else 0,
+        )
 
     def summary_text(self, summary: FeedbackSummary) -> str:
         if summary.round is None:
-            return (f"Nobody has been asked for feedback on #{summary.review_id} “{summary.review_title}” yet, and none "
-                    "has been given. Use “feedback {0}” to ask stakeholders.".replace("{0}", str(summary.review_id)))
+            return (
+                f"Nobody has been asked for feedback on #{summary.review_id} “{summary.review_title}” yet, and none "
+                "has been given. Use “feedback {0}” to ask stakeholders.".replace("{0}", str(summary.review_id))
+            )
         chosen = summary.round
         if chosen.is_requested:
             closes = format_date(chosen.closes_on) if chosen.closes_on else ""
             state = "closed" if self.is_closed(chosen) else "closes"
             rate = summary.response_rate or 0.0
-            lines = [f"Feedback on #{summary.review_id} “{summary.review_title}” ({summary.question_set_title}, "
-                     f"{state} {closes}): {summary.answered} of {summary.invited} people answered ({rate:.0%})."]
+            lines = [
+                f"Feedback on #{summary.review_id} “{summary.review_title}” ({summary.question_set_title}, "
+                f"{state} {closes}): {summary.answered} of {summary.invited} people answered ({rate:.0%})."
+            ]
         else:
-            lines = [f"Feedback on #{summary.review_id} “{summary.review_title}” given without a request: "
-                     f"{_plural(summary.responses, 'answer')}."]
+            lines = [
+                f"Feedback on #{summary.review_id} “{summary.review_title}” given without a request: "
+                f"{_plural(summary.responses, 'answer')}."
+            ]
         if not summary.enough:
-            lines.append(f"The breakdown is shown once there are {MIN_RESPONSES} answers, so nobody's answer can be "
-                         f"picked out: {_plural(summary.needed, 'more answer')} needed.")
+            lines.append(
+                f"The breakdown is shown once there are {MIN_RESPONSES} answers, so nobody's answer can be "
+                f"picked out: {_plural(summary.needed, 'more answer')} needed."
+            )
         else:
             for stats in summary.ratings:
-                lines.append(f"• {stats.text} average {stats.mean:.1f} out of 5 (spread ±{stats.spread:.1f}, "
-                             f"from {stats.low} to {stats.high}; {_plural(stats.count, 'rating')})")
+                lines.append(
+                    f"• {stats.text} average {stats.mean:.1f} out of 5 (spread ±{stats.spread:.1f}, "
+                    f"from {stats.low} to {stats.high}; {_plural(stats.count, 'rating')})"
+                )
             for question, given in summary.texts.items():
                 if given:
                     lines.append(f"*{question}*")
@@ -738,8 +896,10 @@ class FeedbackService:
                     if len(given) > 20:
                         lines.append(f"…and {len(given) - 20} more (use the CSV export for all of them).")
         if summary.unsolicited:
-            lines.append(f"Also {_plural(summary.unsolicited, 'answer')} given without a request (an administrator "
-                         "can export them with the rest).")
+            lines.append(
+                f"Also {_plural(summary.unsolicited, 'answer')} given without a request (an administrator "
+                "can export them with the rest)."
+            )
         return "\n".join(lines)
 
     def export_csv(self, review_id: int, out: io.TextIOBase | Any) -> int:
@@ -762,11 +922,25 @@ class FeedbackService:
             names = self.people.get_many([r.person_id for r in responses if r.person_id is not None])
             rows = []
             for response in responses:
-                who = "anonymous" if response.anonymous or response.person_id is None \
-                    else names[response.person_id].name if response.person_id in names else "unknown"
+                who = (
+                    "anonymous"
+                    if response.anonymous or response.person_id is None
+                    else names[response.person_id].name
+                    if response.person_id in names
+                    else "unknown"
+                )
                 values = [response.ratings.get(q, response.answers.get(q, "")) for q in all_questions]
-                rows.append([review_id, found.id, found.kind, f"{found.question_set} v{found.question_set_version}", who,
-                             response.answered_on.isoformat() if response.answered_on else "", *values])
+                rows.append(
+                    [
+                        review_id,
+                        found.id,
+                        found.kind,
+                        f"{found.question_set} v{found.question_set_version}",
+                        who,
+                        response.answered_on.isoformat() if response.answered_on else "",
+                        *values,
+                    ]
+                )
             # Named first, then anonymous, each sorted by their words: the order gives nobody away.
             rows.sort(key=lambda row: (row[4] == "anonymous", str(row[4]), [str(v) for v in row[6:]]))
             writer.writerows(rows)
@@ -784,19 +958,22 @@ class FeedbackService:
 
     # --- the platform-neutral command ----------------------------------------------------------------
 
-    def command(self, user: "UserContext", argument: str) -> list[Reply]:
+    def command(self, user: UserContext, argument: str) -> list[Reply]:
         """``feedback <review>`` and ``feedback summary <review>`` for platforms without their own handling:
         the request form is opened by the adapter from the button on this reply."""
         words = argument.strip()
         try:
             if words.lower().startswith("summary"):
-                review_id = self.find_review(words[len("summary"):])
+                review_id = self.find_review(words[len("summary") :])
                 refusal = self.summary_refusal(user.person.id if user.person else None, review_id)
                 if refusal:
                     return [Reply(refusal, ReplyKind.PROBLEM)]
                 summary = self.summary(review_id)
-                chart = [Button("Show as a chart", str(review_id), FeedbackActions.SHOW_CHART)] \
-                    if summary.enough and summary.ratings else []
+                chart = (
+                    [Button("Show as a chart", str(review_id), FeedbackActions.SHOW_CHART)]
+                    if summary.enough and summary.ratings
+                    else []
+                )
                 return [Reply(self.summary_text(summary), ReplyKind.INFO, buttons=chart)]
             review_id = self.find_review(words)
             refusal = self.request_refusal(user.person.id if user.person else None, review_id)
@@ -805,10 +982,16 @@ class FeedbackService:
         except FeedbackError as error:
             return [Reply(str(error), ReplyKind.PROBLEM)]
         review = self.reviews.get(review_id)
-        return [Reply(f"Who should give feedback on #{review.id} “{review.title}”? Choose the stakeholders, the "
-                      "questions and a closing date.", ReplyKind.QUESTION,
-                      buttons=[Button("Choose stakeholders", str(review_id), FeedbackActions.OPEN_REQUEST_FORM,
-                                      style="primary")])]
+        return [
+            Reply(
+                f"Who should give feedback on #{review.id} “{review.title}”? Choose the stakeholders, the "
+                "questions and a closing date.",
+                ReplyKind.QUESTION,
+                buttons=[
+                    Button("Choose stakeholders", str(review_id), FeedbackActions.OPEN_REQUEST_FORM, style="primary")
+                ],
+            )
+        ]
 
 
 def give_feedback_button(review_id: int) -> Button:

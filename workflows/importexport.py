@@ -72,7 +72,9 @@ class CsvImportError(ValueError):
         self.problems = list(problems)
         shown = self.problems[:MAX_PROBLEMS_SHOWN]
         more = len(self.problems) - len(shown)
-        lines = [f"Nothing was imported: the file has {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}."]
+        lines = [
+            f"Nothing was imported: the file has {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}."
+        ]
         lines += [f"- {problem}" for problem in shown]
         if more:
             lines.append(f"- ... and {more} more.")
@@ -131,7 +133,9 @@ def parse_date(text: str) -> date | None:
 
 def _read_rows(data: bytes, warnings: list[str], problems: list[str]) -> list[_Row]:
     if len(data) > MAX_FILE_BYTES:
-        problems.append(f"The file is {len(data) // (1024 * 1024)} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB.")
+        problems.append(
+            f"The file is {len(data) // (1024 * 1024)} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB."
+        )
         return []
     text = _decode(data, warnings)
     if not text.strip():
@@ -165,8 +169,10 @@ def _read_rows(data: bytes, warnings: list[str], problems: list[str]) -> list[_R
     header = [_normalise_header(cell) for cell in records[0]]
     duplicated = sorted({name for name in header if name and header.count(name) > 1})
     if duplicated:
-        problems.append(f"Row {first_row}: the column{'s' if len(duplicated) > 1 else ''} {', '.join(duplicated)} "
-                        "appear more than once in the header.")
+        problems.append(
+            f"Row {first_row}: the column{'s' if len(duplicated) > 1 else ''} {', '.join(duplicated)} "
+            "appear more than once in the header."
+        )
     missing = [name for name in COLUMNS if name not in header]
     if missing:
         problems.append(
@@ -175,8 +181,11 @@ def _read_rows(data: bytes, warnings: list[str], problems: list[str]) -> list[_R
         )
     if duplicated or missing:
         return []
-    extra = [name or f"(column {index + 1} has no name)" for index, name in enumerate(header)
-             if name not in COLUMNS and name not in OPTIONAL_COLUMNS]
+    extra = [
+        name or f"(column {index + 1} has no name)"
+        for index, name in enumerate(header)
+        if name not in COLUMNS and name not in OPTIONAL_COLUMNS
+    ]
     if extra:
         warnings.append(f"These columns are not part of the format and were ignored: {', '.join(extra)}.")
 
@@ -189,13 +198,14 @@ def _read_rows(data: bytes, warnings: list[str], problems: list[str]) -> list[_R
         number = first_row + offset
         if not any(cell.strip() for cell in record):
             continue  # Excel leaves rows of empty cells at the end
-        if len(record) > len(header) and any(cell.strip() for cell in record[len(header):]):
-            problems.append(f"Row {number}: it has {len(record)} cells but the header names {len(header)} columns; "
-                            "check for an unquoted comma inside a cell.")
+        if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
+            problems.append(
+                f"Row {number}: it has {len(record)} cells but the header names {len(header)} columns; "
+                "check for an unquoted comma inside a cell."
+            )
             continue
         values = {
-            name: _unguard(record[index].strip()) if index < len(record) else ""
-            for index, name in enumerate(header)
+            name: _unguard(record[index].strip()) if index < len(record) else "" for index, name in enumerate(header)
         }
         rows.append(_Row(number=number, values=values))
     if not rows and not problems:
@@ -250,11 +260,14 @@ def read_reviews_csv(
         found = people.get(text)
         if found is None:
             if identity_kind(text) is None:
-                problems.append(f"Row {row.number}: {column} \"{text}\" is not an email, a Slack user id "
-                                "or a Teams user id.")
+                problems.append(
+                    f'Row {row.number}: {column} "{text}" is not an email, a Slack user id or a Teams user id.'
+                )
             else:
-                problems.append(f"Row {row.number}: {column} \"{text}\" is not in the people list; add them first "
-                                "with `commissioning-bot people add`.")
+                problems.append(
+                    f'Row {row.number}: {column} "{text}" is not in the people list; add them first '
+                    "with `commissioning-bot people add`."
+                )
         return found
 
     today = service.today()
@@ -265,18 +278,24 @@ def read_reviews_csv(
         if blank:
             problems.append(f"Row {row.number}: {', '.join(blank)} {'is' if len(blank) == 1 else 'are'} empty.")
         if values["level"] and values["level"].lower() not in LEVELS:
-            problems.append(f"Row {row.number}: level \"{values['level']}\" is not one of {', '.join(LEVELS)}.")
+            problems.append(f'Row {row.number}: level "{values["level"]}" is not one of {", ".join(LEVELS)}.')
         if values["stage"] and cycle.stage(values["stage"]) is None:
-            problems.append(f"Row {row.number}: stage \"{values['stage']}\" is not a stage of the cycle "
-                            f"({', '.join(cycle.stage_names)}).")
+            problems.append(
+                f'Row {row.number}: stage "{values["stage"]}" is not a stage of the cycle '
+                f"({', '.join(cycle.stage_names)})."
+            )
         if values["stage_due"]:
             due = parse_date(values["stage_due"])
             if due is None:
-                problems.append(f"Row {row.number}: stage_due \"{values['stage_due']}\" is not a real date in the "
-                                "form YYYY-MM-DD or DD/MM/YYYY.")
+                problems.append(
+                    f'Row {row.number}: stage_due "{values["stage_due"]}" is not a real date in the '
+                    "form YYYY-MM-DD or DD/MM/YYYY."
+                )
             elif due < today:
-                warnings.append(f"Row {row.number}: {values['stage'] or 'the stage'} was due on {due.isoformat()}, "
-                                "which has passed; it will show as overdue unless it is marked done.")
+                warnings.append(
+                    f"Row {row.number}: {values['stage'] or 'the stage'} was due on {due.isoformat()}, "
+                    "which has passed; it will show as overdue unless it is marked done."
+                )
         for column in ("lead_commissioner", "portfolio_holder", "stage_owner"):
             person(row, column)
         key = (" ".join(values["review_title"].split()).casefold(), " ".join(values["service"].split()).casefold())
@@ -286,7 +305,7 @@ def read_reviews_csv(
     drafts: list[ReviewDraft] = []
     for group in groups.values():
         first = group[0]
-        label = f"Review \"{first.values['review_title']}\" ({_rows_label(group)})"
+        label = f'Review "{first.values["review_title"]}" ({_rows_label(group)})'
         for column in ("level", "lead_commissioner", "portfolio_holder", "outcomes"):
             seen = {row.values.get(column, "").casefold() for row in group}
             if len(seen) > 1:
@@ -301,8 +320,10 @@ def read_reviews_csv(
                 problems.append(f"{label}: the {name} stage appears on more than one row ({_rows_label(stage_rows)}).")
         absent = [name for name in cycle.stage_names if name not in by_stage]
         if absent:
-            problems.append(f"{label}: there is no row for the {', '.join(absent)} stage"
-                            f"{'s' if len(absent) > 1 else ''}; each review needs one row per stage.")
+            problems.append(
+                f"{label}: there is no row for the {', '.join(absent)} stage"
+                f"{'s' if len(absent) > 1 else ''}; each review needs one row per stage."
+            )
         if absent or any(len(stage_rows) > 1 for stage_rows in by_stage.values()):
             continue
         lead = people.get(first.values["lead_commissioner"])
@@ -371,7 +392,11 @@ def _identity(person: Person) -> str:
 
 
 def export_reviews_csv(
-    service: ReviewService, out: TextIO, *, include_closed: bool = True, include_outcomes: bool = False,
+    service: ReviewService,
+    out: TextIO,
+    *,
+    include_closed: bool = True,
+    include_outcomes: bool = False,
 ) -> int:
     """Write reviews in the import format, one row per stage; returns how many rows were written."""
     reviews = service.list_all(include_closed=include_closed)
@@ -401,4 +426,3 @@ def export_reviews_csv(
             rows += 1
     event(log, "reviews_exported", reviews=len(reviews), rows=rows)
     return rows
-

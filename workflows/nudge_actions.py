@@ -71,18 +71,24 @@ def _format(day: date) -> str:
 
 
 class NudgeButtons:
-    def __init__(self, reviews: "ReviewService", calendar: WorkingCalendar,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, reviews: ReviewService, calendar: WorkingCalendar, clock: Callable[[], datetime] = utc_now
+    ) -> None:
         self.reviews = reviews
         self.calendar = calendar
         self._clock = clock
         self._store = NudgeStore(reviews.database)
 
-    def press(self, user: "UserContext", action_id: str, value: str) -> list[Reply]:
+    def press(self, user: UserContext, action_id: str, value: str) -> list[Reply]:
         """A nudge's Snooze or Reassign button was pressed; the replies are for the officer who pressed it."""
         if user.person is None:
-            return [Reply("I don't know who you are in the council's people list, so I can't change this review. "
-                          "Ask an administrator to add you.", ReplyKind.PROBLEM)]
+            return [
+                Reply(
+                    "I don't know who you are in the council's people list, so I can't change this review. "
+                    "Ask an administrator to add you.",
+                    ReplyKind.PROBLEM,
+                )
+            ]
         try:
             review_id, stage_name = parse_stage_value(value)
         except ValueError:
@@ -93,7 +99,7 @@ class NudgeButtons:
             return [self.how_to_reassign(user, review_id, stage_name)]
         raise ValueError(f"nudges have no button {action_id!r}")
 
-    def snooze(self, user: "UserContext", review_id: int, stage_name: str) -> Reply:
+    def snooze(self, user: UserContext, review_id: int, stage_name: str) -> Reply:
         """Hold this person's reminders about the stage for two working days (their own calendar)."""
         from workflows.reviews import ReviewError
 
@@ -104,12 +110,17 @@ class NudgeButtons:
             return Reply(str(error), ReplyKind.PROBLEM)
         stage = review.stage(stage_name)
         if stage is None or stage.is_complete or not review.is_open:
-            return Reply(f"{stage_name} of #{review_id} is already done or closed, so there is nothing to snooze.",
-                         ReplyKind.INFO)
+            return Reply(
+                f"{stage_name} of #{review_id} is already done or closed, so there is nothing to snooze.",
+                ReplyKind.INFO,
+            )
         person_id = user.person.id
         if person_id not in (stage.owner.id, review.lead_commissioner.id):
-            return Reply(f"Only {stage.owner.name} (the stage owner) or {review.lead_commissioner.name} (the lead "
-                         "commissioner) can snooze reminders about this stage.", ReplyKind.PROBLEM)
+            return Reply(
+                f"Only {stage.owner.name} (the stage owner) or {review.lead_commissioner.name} (the lead "
+                "commissioner) can snooze reminders about this stage.",
+                ReplyKind.PROBLEM,
+            )
         person = self.reviews.people.get(person_id)
         now = self._clock()
         today = self.calendar.local_today(now, person.timezone if person else None)
@@ -119,19 +130,29 @@ class NudgeButtons:
         actor = Actor.person(person_id, user.person.name)
         # The snooze and its audit entry are saved together or not at all.
         with self.reviews.database.transaction() as session:
-            previous = NudgeStore.save_snooze(session.connection(), review_id=review_id, stage_id=stage.id,
-                                              person_id=person_id, until=until, at=now)
+            previous = NudgeStore.save_snooze(
+                session.connection(), review_id=review_id, stage_id=stage.id, person_id=person_id, until=until, at=now
+            )
             AuditRepository.record(
-                session, actor=actor.label, actor_person_id=person_id, action="stage.reminders_snoozed",
-                entity_type="review_stage", entity_id=stage.id, review_id=review_id,
+                session,
+                actor=actor.label,
+                actor_person_id=person_id,
+                action="stage.reminders_snoozed",
+                entity_type="review_stage",
+                entity_id=stage.id,
+                review_id=review_id,
                 before={"stage": stage.name, "snoozed_until": previous},
-                after={"stage": stage.name, "snoozed_until": until}, at=now,
+                after={"stage": stage.name, "snoozed_until": until},
+                at=now,
             )
         event(log, "nudge_snoozed", review_id=review_id, stage_id=stage.id, person_id=person_id, until=until)
-        return Reply(f"Snoozed: I'll remind you about {stage.name} of #{review.id} “{review.title}” again on "
-                     f"{_format(until)}. It is still due {stage.due_date.day} {stage.due_date:%B %Y}.", ReplyKind.DONE)
+        return Reply(
+            f"Snoozed: I'll remind you about {stage.name} of #{review.id} “{review.title}” again on "
+            f"{_format(until)}. It is still due {stage.due_date.day} {stage.due_date:%B %Y}.",
+            ReplyKind.DONE,
+        )
 
-    def how_to_reassign(self, user: "UserContext", review_id: int, stage_name: str) -> Reply:
+    def how_to_reassign(self, user: UserContext, review_id: int, stage_name: str) -> Reply:
         from workflows.reviews import ReviewError
 
         try:
@@ -140,29 +161,39 @@ class NudgeButtons:
             return Reply(str(error), ReplyKind.PROBLEM)
         lead = review.lead_commissioner
         if user.person is None or user.person.id != lead.id:
-            return Reply(f"Only the lead commissioner, {lead.name}, can give {stage_name} of #{review.id} to someone "
-                         "else. Let them know who should take it on.", ReplyKind.INFO,
-                         buttons=[Button("Open review", str(review.id), NudgeActions.OPEN_REVIEW)])
+            return Reply(
+                f"Only the lead commissioner, {lead.name}, can give {stage_name} of #{review.id} to someone "
+                "else. Let them know who should take it on.",
+                ReplyKind.INFO,
+                buttons=[Button("Open review", str(review.id), NudgeActions.OPEN_REVIEW)],
+            )
         return Reply(f"Who should take on {stage_name} of #{review.id} “{review.title}”?", ReplyKind.QUESTION)
 
-    def reassign(self, user: "UserContext", review_id: int, stage_name: str, new_owner: str) -> Reply:
+    def reassign(self, user: UserContext, review_id: int, stage_name: str, new_owner: str) -> Reply:
         """Give the stage to the person named by ``new_owner`` (a mention, id, email or name), if allowed."""
         from workflows.people import Resolved
         from workflows.reviews import Actor, ReviewError
 
         if user.person is None:
-            return Reply("I don't know who you are in the council's people list, so I can't change this review.",
-                         ReplyKind.PROBLEM)
+            return Reply(
+                "I don't know who you are in the council's people list, so I can't change this review.",
+                ReplyKind.PROBLEM,
+            )
         resolution = user.people.resolve(new_owner)
         if not isinstance(resolution, Resolved):
-            return Reply(f"I don't know who “{new_owner.strip()[:80]}” is. Try an @mention or their email.",
-                         ReplyKind.PROBLEM)
+            return Reply(
+                f"I don't know who “{new_owner.strip()[:80]}” is. Try an @mention or their email.", ReplyKind.PROBLEM
+            )
         try:
-            review = self.reviews.reassign_stage(review_id, stage_name, resolution.person.id,
-                                                 Actor.person(user.person.id, user.person.name))
+            review = self.reviews.reassign_stage(
+                review_id, stage_name, resolution.person.id, Actor.person(user.person.id, user.person.name)
+            )
         except ReviewError as error:
             return Reply(str(error), ReplyKind.PROBLEM)
         event(log, "nudge_stage_reassigned", review_id=review_id, stage=stage_name)
-        return Reply(f"Done: {stage_name} of #{review.id} “{review.title}” now belongs to {resolution.person.name}, "
-                     "who will get its reminders from now on.", ReplyKind.DONE,
-                     buttons=[Button("Open review", str(review.id), NudgeActions.OPEN_REVIEW)])
+        return Reply(
+            f"Done: {stage_name} of #{review.id} “{review.title}” now belongs to {resolution.person.name}, "
+            "who will get its reminders from now on.",
+            ReplyKind.DONE,
+            buttons=[Button("Open review", str(review.id), NudgeActions.OPEN_REVIEW)],
+        )

@@ -71,8 +71,13 @@ class NudgeKind(str, Enum):
 
     @property
     def label(self) -> str:
-        return {"due_soon": "due soon", "due_today": "due today", "overdue": "overdue",
-                "escalation": "escalation", "digest": "weekly digest"}[self.value]
+        return {
+            "due_soon": "due soon",
+            "due_today": "due today",
+            "overdue": "overdue",
+            "escalation": "escalation",
+            "digest": "weekly digest",
+        }[self.value]
 
 
 # When two milestones fall on one day, the more urgent one is sent.
@@ -95,7 +100,7 @@ class NudgePolicy:
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "NudgePolicy":
+    def from_settings(cls, settings: Any) -> NudgePolicy:
         days = tuple(sorted({int(day) for day in settings.nudge_days_before if int(day) > 0}, reverse=True))
         return cls(
             days_before=days,
@@ -121,14 +126,19 @@ class Recipient:
     platforms: tuple[str, ...] = ()
 
     @classmethod
-    def from_person(cls, person: Any) -> "Recipient":
+    def from_person(cls, person: Any) -> Recipient:
         platforms = []
         if getattr(person, "slack_user_id", None):
             platforms.append("slack")
         if getattr(person, "teams_conversation_ref", None):
             platforms.append("teams")
-        return cls(id=int(person.id), name=person.name, timezone=person.timezone or "Europe/London",
-                   reachable=bool(person.reachable), platforms=tuple(platforms))
+        return cls(
+            id=int(person.id),
+            name=person.name,
+            timezone=person.timezone or "Europe/London",
+            reachable=bool(person.reachable),
+            platforms=tuple(platforms),
+        )
 
 
 @dataclass(frozen=True)
@@ -242,8 +252,13 @@ def _kind_on(due: date, today: date, policy: NudgePolicy) -> NudgeKind:
 
 
 class _Planner:
-    def __init__(self, people: Mapping[int, Recipient], now: datetime, policy: NudgePolicy,
-                 snoozes: Mapping[tuple[int, int], date]) -> None:
+    def __init__(
+        self,
+        people: Mapping[int, Recipient],
+        now: datetime,
+        policy: NudgePolicy,
+        snoozes: Mapping[tuple[int, int], date],
+    ) -> None:
         self.people = people
         self.now = now
         self.policy = policy
@@ -256,7 +271,10 @@ class _Planner:
         found = self._local.get(person.timezone)
         if found is None:
             calendar = self.policy.calendar
-            found = (calendar.local_today(self.now, person.timezone), calendar.is_working_time(self.now, person.timezone))
+            found = (
+                calendar.local_today(self.now, person.timezone),
+                calendar.is_working_time(self.now, person.timezone),
+            )
             self._local[person.timezone] = found
         return found
 
@@ -271,7 +289,7 @@ class _Planner:
         else:
             self.plan.nudges.append(nudge)
 
-    def stage(self, review: "ReviewSummary", stage: Any, owner: Recipient, lead: Recipient | None) -> None:
+    def stage(self, review: ReviewSummary, stage: Any, owner: Recipient, lead: Recipient | None) -> None:
         policy = self.policy
         today, _ = self.local(owner)
         marks = _owner_milestones(stage.due_date, today, policy)
@@ -284,17 +302,32 @@ class _Planner:
         overdue = policy.calendar.working_days_between(stage.due_date, lead_today)
         if overdue < policy.escalate_after:
             return
-        escalation = _Milestone(policy.calendar.add_working_days(stage.due_date, policy.escalate_after),
-                                NudgeKind.ESCALATION, f"escalation-{policy.escalate_after}wd")
-        self._send_latest(review, stage, lead, [escalation], self.snoozes.get((stage.id, lead.id)), lead_today,
-                          owner_name=owner.name)
+        escalation = _Milestone(
+            policy.calendar.add_working_days(stage.due_date, policy.escalate_after),
+            NudgeKind.ESCALATION,
+            f"escalation-{policy.escalate_after}wd",
+        )
+        self._send_latest(
+            review, stage, lead, [escalation], self.snoozes.get((stage.id, lead.id)), lead_today, owner_name=owner.name
+        )
 
-    def _send_latest(self, review: "ReviewSummary", stage: Any, person: Recipient, marks: list[_Milestone],
-                     snoozed_until: date | None, today: date, owner_name: str | None = None) -> None:
+    def _send_latest(
+        self,
+        review: ReviewSummary,
+        stage: Any,
+        person: Recipient,
+        marks: list[_Milestone],
+        snoozed_until: date | None,
+        today: date,
+        owner_name: str | None = None,
+    ) -> None:
         if snoozed_until is not None and snoozed_until <= today:
             # The snooze is over: remind them again from that day, as they asked.
-            kind = marks[0].kind if marks[0].kind is NudgeKind.ESCALATION else _kind_on(stage.due_date, snoozed_until,
-                                                                                          self.policy)
+            kind = (
+                marks[0].kind
+                if marks[0].kind is NudgeKind.ESCALATION
+                else _kind_on(stage.due_date, snoozed_until, self.policy)
+            )
             marks = [*marks, _Milestone(snoozed_until, kind, f"after-snooze-{snoozed_until.isoformat()}")]
         mark = _latest(marks, today)
         if mark is None:
@@ -305,8 +338,15 @@ class _Planner:
             return
         self.offer(nudge, person)
 
-    def _stage_nudge(self, review: "ReviewSummary", stage: Any, person: Recipient, mark: _Milestone, today: date,
-                     owner_name: str | None) -> Nudge:
+    def _stage_nudge(
+        self,
+        review: ReviewSummary,
+        stage: Any,
+        person: Recipient,
+        mark: _Milestone,
+        today: date,
+        owner_name: str | None,
+    ) -> Nudge:
         calendar = self.policy.calendar
         due = stage.due_date
         if mark.kind in (NudgeKind.OVERDUE, NudgeKind.ESCALATION) or due < today:
@@ -325,12 +365,21 @@ class _Planner:
         elif mark.day < today:
             why += f"; catching up (was due to be sent {_format(mark.day)})"
         return Nudge(
-            kind=mark.kind, person_id=person.id, person_name=person.name, review_id=review.id,
-            review_title=review.title, period=f"{due.isoformat()}/{mark.label}"[:50], why=why, stage_id=stage.id,
-            stage_name=stage.name, due_date=due, working_days=count, owner_name=owner_name or person.name,
+            kind=mark.kind,
+            person_id=person.id,
+            person_name=person.name,
+            review_id=review.id,
+            review_title=review.title,
+            period=f"{due.isoformat()}/{mark.label}"[:50],
+            why=why,
+            stage_id=stage.id,
+            stage_name=stage.name,
+            due_date=due,
+            working_days=count,
+            owner_name=owner_name or person.name,
         )
 
-    def digest(self, holder: Recipient, reviews: Sequence["ReviewSummary"], anchor: int, feedback_waiting: int) -> None:
+    def digest(self, holder: Recipient, reviews: Sequence[ReviewSummary], anchor: int, feedback_waiting: int) -> None:
         calendar = self.policy.calendar
         today, _ = self.local(holder)
         monday = today - timedelta(days=today.weekday())
@@ -344,9 +393,12 @@ class _Planner:
         for review in reviews:
             current = review.current_stage
             stages = tuple(
-                (stage.name,
-                 stage_status(stage.due_date, stage.is_complete, today, self.policy, current=stage is current),
-                 stage.due_date, stage.owner.name)
+                (
+                    stage.name,
+                    stage_status(stage.due_date, stage.is_complete, today, self.policy, current=stage is current),
+                    stage.due_date,
+                    stage.owner.name,
+                )
                 for stage in review.stages
             )
             lines.append(DigestLine(review.id, review.title, review.service, stages))
@@ -355,14 +407,22 @@ class _Planner:
         why = f"week {week}: {_plural(len(lines), 'review')}, {overdue} overdue"
         if today > first_day:
             why += f"; catching up (was due {_format(first_day)})"
-        nudge = Nudge(kind=NudgeKind.DIGEST, person_id=holder.id, person_name=holder.name, review_id=anchor,
-                      review_title=f"{_plural(len(lines), 'review')} in your portfolio", period=f"{year}-W{week:02d}",
-                      why=why, digest=tuple(lines), feedback_waiting=feedback_waiting)
+        nudge = Nudge(
+            kind=NudgeKind.DIGEST,
+            person_id=holder.id,
+            person_name=holder.name,
+            review_id=anchor,
+            review_title=f"{_plural(len(lines), 'review')} in your portfolio",
+            period=f"{year}-W{week:02d}",
+            why=why,
+            digest=tuple(lines),
+            feedback_waiting=feedback_waiting,
+        )
         self.offer(nudge, holder)
 
 
 def plan_nudges(
-    reviews: Sequence["ReviewSummary"],
+    reviews: Sequence[ReviewSummary],
     people: Mapping[int, Recipient],
     now: datetime,
     policy: NudgePolicy,
@@ -421,7 +481,7 @@ class TipSource(Protocol):
     def tip(self, stage_name: str) -> Tip | None: ...
 
 
-def compose_stage_message(nudge: Nudge, review: "ReviewSnapshot | None", tip: Tip | None):  # type: ignore[no-untyped-def]
+def compose_stage_message(nudge: Nudge, review: ReviewSnapshot | None, tip: Tip | None):  # type: ignore[no-untyped-def]
     """The reminder as a platform-neutral reply: what is due, the stage's checklist, a tip, and four buttons."""
     from knowledge.models import Citation
     from workflows.nudge_actions import NudgeActions, stage_value
@@ -431,15 +491,21 @@ def compose_stage_message(nudge: Nudge, review: "ReviewSnapshot | None", tip: Ti
     title = f"#{nudge.review_id} “{nudge.review_title}”"
     due = _format(nudge.due_date) if nudge.due_date else "no date"
     if nudge.kind is NudgeKind.ESCALATION:
-        opening = (f"{stage_name} of {title} is {_plural(nudge.working_days, 'working day')} overdue "
-                   f"(it was due {due}). {nudge.owner_name} owns it; you may want to check in with them, "
-                   "move the date or give the stage to someone else.")
+        opening = (
+            f"{stage_name} of {title} is {_plural(nudge.working_days, 'working day')} overdue "
+            f"(it was due {due}). {nudge.owner_name} owns it; you may want to check in with them, "
+            "move the date or give the stage to someone else."
+        )
     elif nudge.kind is NudgeKind.OVERDUE:
-        opening = (f"{stage_name} of {title} is overdue: it was due {due}, "
-                   f"{_plural(nudge.working_days, 'working day')} ago.")
+        opening = (
+            f"{stage_name} of {title} is overdue: it was due {due}, {_plural(nudge.working_days, 'working day')} ago."
+        )
     elif nudge.kind is NudgeKind.DUE_TODAY:
-        opening = f"{stage_name} of {title} is due today ({due})." if nudge.due_date and nudge.working_days == 0 \
+        opening = (
+            f"{stage_name} of {title} is due today ({due})."
+            if nudge.due_date and nudge.working_days == 0
             else f"{stage_name} of {title} is due {due}."
+        )
     else:
         opening = f"{stage_name} of {title} is due in {_plural(nudge.working_days, 'working day')}, on {due}."
     lead_in = "For your attention as lead commissioner" if nudge.kind is NudgeKind.ESCALATION else "Reminder"
@@ -471,10 +537,17 @@ def compose_digest_message(nudge: Nudge):  # type: ignore[no-untyped-def]
     from workflows.nudge_actions import NudgeActions
     from workflows.replies import Button, Reply, ReplyKind
 
-    lines = [f"Hello {nudge.person_name.split()[0]}, here is your weekly commissioning digest: "
-             f"{_plural(len(nudge.digest), 'open review')} in your portfolio."]
-    marks = {StageStatus.DONE: "✓", StageStatus.ON_TRACK: "●", StageStatus.DUE_SOON: "◐",
-             StageStatus.OVERDUE: "⚠", StageStatus.NOT_STARTED: "○"}
+    lines = [
+        f"Hello {nudge.person_name.split()[0]}, here is your weekly commissioning digest: "
+        f"{_plural(len(nudge.digest), 'open review')} in your portfolio."
+    ]
+    marks = {
+        StageStatus.DONE: "✓",
+        StageStatus.ON_TRACK: "●",
+        StageStatus.DUE_SOON: "◐",
+        StageStatus.OVERDUE: "⚠",
+        StageStatus.NOT_STARTED: "○",
+    }
     for line in nudge.digest:
         lines.append(f"#{line.review_id} “{line.title}” ({line.service})")
         for name, status, due, owner in line.stages:
@@ -483,6 +556,7 @@ def compose_digest_message(nudge: Nudge):  # type: ignore[no-untyped-def]
         lines.append(f"Feedback waiting for you: {_plural(nudge.feedback_waiting, 'request')}.")
     else:
         lines.append("No feedback requests are waiting for you.")
-    buttons = [Button(f"Open #{line.review_id}", str(line.review_id), NudgeActions.OPEN_REVIEW)
-               for line in nudge.digest[:5]]
+    buttons = [
+        Button(f"Open #{line.review_id}", str(line.review_id), NudgeActions.OPEN_REVIEW) for line in nudge.digest[:5]
+    ]
     return Reply("\n".join(lines), ReplyKind.INFO, buttons=buttons)

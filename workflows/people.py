@@ -12,8 +12,9 @@ that asks Slack's ``users.info`` about a user the table has not seen yet).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "PersonRef",
@@ -57,11 +58,11 @@ class PersonRef:
         return {"id": self.id, "name": self.name, "email": self.email}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "PersonRef":
+    def from_json(cls, data: dict[str, Any]) -> PersonRef:
         return cls(id=int(data["id"]), name=str(data["name"]), email=data.get("email"))
 
     @classmethod
-    def from_person(cls, person: Any) -> "PersonRef":
+    def from_person(cls, person: Any) -> PersonRef:
         return cls(id=int(person.id), name=person.name, email=getattr(person, "email", None))
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from bot.logging import event
 from workflows.conversation import (
@@ -105,8 +106,12 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
             return None
         assignments = roles.roles_by_person([p.id for p in holders])
         matching = [
-            person for person in holders
-            if any(a.role == "portfolio holder" and a.scope and a.scope.casefold() in service for a in assignments.get(person.id, []))
+            person
+            for person in holders
+            if any(
+                a.role == "portfolio holder" and a.scope and a.scope.casefold() in service
+                for a in assignments.get(person.id, [])
+            )
         ]
         return PersonRef.from_person(matching[0]) if len(matching) == 1 else None
 
@@ -231,7 +236,9 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
             required=False,
         )
     )
-    steps.append(ConfirmStep("confirm", "Shall I create this review? Reply yes to create it, or change to change an answer."))
+    steps.append(
+        ConfirmStep("confirm", "Shall I create this review? Reply yes to create it, or change to change an answer.")
+    )
 
     def finish(answers: Mapping[str, Any], ctx: StepContext) -> Completion:
         lead: PersonRef = answers["lead_commissioner"]

@@ -131,11 +131,11 @@ class Actor:
         object.__setattr__(self, "label", label if len(label) <= 200 else label[:197] + "...")
 
     @classmethod
-    def person(cls, person_id: int, name: str | None = None) -> "Actor":
+    def person(cls, person_id: int, name: str | None = None) -> Actor:
         return cls(label=f"{name} (person {person_id})" if name else f"person {person_id}", person_id=person_id)
 
     @classmethod
-    def system(cls, task: str) -> "Actor":
+    def system(cls, task: str) -> Actor:
         return cls(label=task, person_id=None)
 
     @property
@@ -235,7 +235,9 @@ class ReviewService:
         review = self.get(review_id)
         today = self.today()
         lines = [f"#{review.id} {review.title} ({review.service}) - {review.status}"]
-        lines.append(f"Lead commissioner: {review.lead_commissioner.name}. Portfolio holder: {review.portfolio_holder.name}.")
+        lines.append(
+            f"Lead commissioner: {review.lead_commissioner.name}. Portfolio holder: {review.portfolio_holder.name}."
+        )
         current = review.current_stage
         for stage in review.stages:
             if stage.is_complete:
@@ -298,7 +300,9 @@ class ReviewService:
                 )
             previous_due = stage.due
         if len(draft.stakeholder_ids) > MAX_STAKEHOLDERS:
-            problems.append(f"That is {len(draft.stakeholder_ids)} stakeholders; at most {MAX_STAKEHOLDERS} can be added.")
+            problems.append(
+                f"That is {len(draft.stakeholder_ids)} stakeholders; at most {MAX_STAKEHOLDERS} can be added."
+            )
 
         if check_people:
             person_ids = {draft.lead_commissioner_id, draft.portfolio_holder_id, *draft.stakeholder_ids}
@@ -324,7 +328,7 @@ class ReviewService:
             if existing:
                 first = existing[0]
                 raise DuplicateReviewError(
-                    f"There is already a review called \"{first.title}\" for {first.service} "
+                    f'There is already a review called "{first.title}" for {first.service} '
                     f"(#{first.id}, {first.status}, led by {first.lead_commissioner.name}). Create another anyway?",
                     existing,
                 )
@@ -403,13 +407,13 @@ class ReviewService:
             self._require_open(review)
             current = next((stage for stage in stages if stage.completed_at is None), None)
             if current is None:
-                raise ReviewError(f"Every stage of \"{review.title}\" is already done; it can now be closed.")
+                raise ReviewError(f'Every stage of "{review.title}" is already done; it can now be closed.')
             if stage_name is not None and _tidy(stage_name).casefold() != current.name.casefold():
                 named = next((s for s in stages if s.name.casefold() == _tidy(stage_name).casefold()), None)
                 if named is None:
                     raise ReviewError(self._unknown_stage_message(stage_name, stages))
                 if named.completed_at is not None:
-                    raise ReviewError(f"{named.name} is already done for \"{review.title}\".")
+                    raise ReviewError(f'{named.name} is already done for "{review.title}".')
                 raise ReviewError(
                     f"{named.name} cannot be marked done before {current.name}, which is the current stage."
                 )
@@ -464,8 +468,16 @@ class ReviewService:
             # A new list, so the JSON column is seen as changed.
             stage.checklist = checklist
             after = {"stage": stage.name, "item": checklist[index]["item"], "done": done}
-            self._audit(session, actor, "stage.checklist_ticked" if done else "stage.checklist_unticked",
-                        "review_stage", stage.id, review.id, before, after)
+            self._audit(
+                session,
+                actor,
+                "stage.checklist_ticked" if done else "stage.checklist_unticked",
+                "review_stage",
+                stage.id,
+                review.id,
+                before,
+                after,
+            )
 
         return self._change(review_id, actor, "checklist_item_set", change)
 
@@ -540,7 +552,7 @@ class ReviewService:
             if not (actor.is_system or actor.person_id in allowed):
                 raise NotAllowedError(
                     f"Only the lead commissioner ({people.name(review.lead_commissioner_id)}) or the portfolio "
-                    f"holder ({people.name(review.portfolio_holder_id)}) can {verb} \"{review.title}\"."
+                    f'holder ({people.name(review.portfolio_holder_id)}) can {verb} "{review.title}".'
                 )
             before = {"status": review.status, "status_reason": review.status_reason}
             review.status = status.value
@@ -556,7 +568,7 @@ class ReviewService:
         review_id: int,
         actor: Actor,
         event_name: str,
-        apply: Callable[[Session, Review, list[ReviewStage], "_People"], None],
+        apply: Callable[[Session, Review, list[ReviewStage], _People], None],
         extra_people: Sequence[int] = (),
     ) -> ReviewSnapshot:
         """Run ``apply`` on a locked, fresh copy of the review; re-run it if someone else got in first."""
@@ -579,8 +591,14 @@ class ReviewService:
                         # Flagged as well as set: an unchanged value would otherwise skip the UPDATE.
                         flag_modified(review, "updated_at")
                         session.flush()
-                        event(log, event_name, review_id=review_id, actor=actor.label,
-                              version=version_before + 1, attempt=attempt)
+                        event(
+                            log,
+                            event_name,
+                            review_id=review_id,
+                            actor=actor.label,
+                            version=version_before + 1,
+                            attempt=attempt,
+                        )
                 return self.get(review_id)
             except (StaleDataError, OperationalError) as error:
                 if isinstance(error, OperationalError) and not _is_transient(error):
@@ -593,12 +611,27 @@ class ReviewService:
         )
 
     def _audit(
-        self, session: Session, actor: Actor, action: str, entity_type: str, entity_id: int | None,
-        review_id: int, before: dict[str, Any] | None, after: dict[str, Any] | None,
+        self,
+        session: Session,
+        actor: Actor,
+        action: str,
+        entity_type: str,
+        entity_id: int | None,
+        review_id: int,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
     ) -> None:
         AuditRepository.record(
-            session, actor=actor.label, actor_person_id=actor.person_id, action=action, entity_type=entity_type,
-            entity_id=int(entity_id or 0), review_id=review_id, before=before, after=after, at=self.now(),
+            session,
+            actor=actor.label,
+            actor_person_id=actor.person_id,
+            action=action,
+            entity_type=entity_type,
+            entity_id=int(entity_id or 0),
+            review_id=review_id,
+            before=before,
+            after=after,
+            at=self.now(),
         )
 
     def _actor(self, actor: Actor | int) -> Actor:
@@ -621,10 +654,10 @@ class ReviewService:
     @staticmethod
     def _require_open(review: Review) -> None:
         if review.status != ReviewStatus.OPEN.value:
-            raise ReviewError(f"\"{review.title}\" is {review.status}, so it cannot be changed.")
+            raise ReviewError(f'"{review.title}" is {review.status}, so it cannot be changed.')
 
     @staticmethod
-    def _require_owner_or_lead(actor: Actor, review: Review, stage: ReviewStage, people: "_People", what: str) -> None:
+    def _require_owner_or_lead(actor: Actor, review: Review, stage: ReviewStage, people: _People, what: str) -> None:
         if actor.is_system or actor.person_id in (stage.owner_id, review.lead_commissioner_id):
             return
         raise NotAllowedError(
@@ -635,7 +668,7 @@ class ReviewService:
     @staticmethod
     def _unknown_stage_message(stage_name: str, stages: Sequence[ReviewStage]) -> str:
         names = ", ".join(stage.name for stage in stages)
-        return f"This review has no stage called \"{_tidy(stage_name)}\"; its stages are {names}."
+        return f'This review has no stage called "{_tidy(stage_name)}"; its stages are {names}.'
 
     def _stage(self, stages: Sequence[ReviewStage], stage_name: str) -> ReviewStage:
         wanted = _tidy(stage_name).casefold()
@@ -657,8 +690,8 @@ class ReviewService:
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise ReviewError(f"{stage.name} has no checklist item matching \"{_tidy(item)}\".")
-        raise ReviewError(f"More than one {stage.name} checklist item matches \"{_tidy(item)}\"; give its number.")
+            raise ReviewError(f'{stage.name} has no checklist item matching "{_tidy(item)}".')
+        raise ReviewError(f'More than one {stage.name} checklist item matches "{_tidy(item)}"; give its number.')
 
 
 def _is_transient(error: OperationalError) -> bool:
@@ -686,8 +719,7 @@ class _People:
         return person.name if person else f"person {person_id}"
 
 
-
-def open_review_service(settings: "Settings", database: Database | None = None) -> ReviewService:
+def open_review_service(settings: Settings, database: Database | None = None) -> ReviewService:
     """The review service as configured: the settings' database (migrated) and cycle file."""
     from storage.db import open_database
     from workflows.cycle import cycle_from_settings

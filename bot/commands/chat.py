@@ -106,8 +106,10 @@ def chat_command(settings: Settings, as_user: str | None) -> None:
             replies = dialogue.handle(user, text)
         except Exception as error:  # noqa: BLE001 - never a traceback in front of an officer
             event(log, "terminal_chat_failed", logging.ERROR, error=type(error).__name__, detail=str(error)[:300])
-            _say("Sorry, something went wrong handling that. Please try again; if it keeps happening, "
-                 "let your system administrator know.")
+            _say(
+                "Sorry, something went wrong handling that. Please try again; if it keeps happening, "
+                "let your system administrator know."
+            )
             continue
         for reply in replies:
             _say(render_text(reply))

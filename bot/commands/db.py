@@ -45,7 +45,9 @@ def current_command(settings: Settings) -> None:
     finally:
         database.dispose()
     state = "up to date" if current == head else "needs `commissioning-bot db upgrade`"
-    click.echo(f"Database: {_safe_url(settings)}\nRevision: {current or 'none (empty database)'}\nNewest:   {head}\n{state}")
+    click.echo(
+        f"Database: {_safe_url(settings)}\nRevision: {current or 'none (empty database)'}\nNewest:   {head}\n{state}"
+    )
 
 
 def register(cli: click.Group) -> None:

@@ -59,8 +59,11 @@ def export_command(settings: Settings, review: str, file: Path | None) -> None:
         with file.open("w", newline="", encoding="utf-8") as out:
             written = feedback.export_csv(review_id, out)
     for held, count in feedback.rounds_held_back(review_id):
-        click.echo(f"Left out request {held.id} ({held.kind}): {count} answer{'s' if count != 1 else ''}, fewer than "
-                   f"{MIN_RESPONSES}, so anonymous answers could be singled out.", err=True)
+        click.echo(
+            f"Left out request {held.id} ({held.kind}): {count} answer{'s' if count != 1 else ''}, fewer than "
+            f"{MIN_RESPONSES}, so anonymous answers could be singled out.",
+            err=True,
+        )
     if file is not None:
         click.echo(f"Wrote {written} answer{'s' if written != 1 else ''} to {file}.", err=True)
 

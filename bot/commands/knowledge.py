@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from knowledge.service import KnowledgeBase
 
 
-def _knowledge(ctx: click.Context) -> "KnowledgeBase":
+def _knowledge(ctx: click.Context) -> KnowledgeBase:
     # Imported here: the index and its libraries take a second to load, which
     # every other command (and --help) should not pay for.
     from knowledge.service import open_knowledge
@@ -74,9 +74,13 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) ->
             f"({stats['passages']} passages from {stats['sources']} files, {report.seconds:.1f}s)."
         )
         if stats["starter_pack"]:
-            click.echo("Answering from the built-in starter guidance until you index your own: commissioning-bot index PATH")
+            click.echo(
+                "Answering from the built-in starter guidance until you index your own: commissioning-bot index PATH"
+            )
         if not stats["dense"]:
-            click.echo("Note: no embedding model could be loaded, so answers use keyword search only (see EMBEDDING_MODEL_DIR).")
+            click.echo(
+                "Note: no embedding model could be loaded, so answers use keyword search only (see EMBEDDING_MODEL_DIR)."
+            )
         for skipped in report.skipped:
             click.echo(f"Skipped {skipped.display}: {skipped.reason}.", err=True)
     ctx.exit(0 if report.complete else 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import click
 
@@ -28,7 +28,7 @@ def _parse_at(text: str | None, settings: Settings) -> datetime | None:
         from workflows.working_days import zone
 
         moment = moment.replace(tzinfo=zone(settings.timezone))
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _services(settings: Settings):  # type: ignore[no-untyped-def]
@@ -71,8 +71,10 @@ def preview_command(settings: Settings, at_text: str | None, held: bool) -> None
         else:
             click.echo("Nothing to send.")
         if counts["already_done"] or counts["claimed_elsewhere"] or counts["waiting_to_retry"]:
-            click.echo(f"Already sent or given up: {counts['already_done']}; being sent by another worker: "
-                       f"{counts['claimed_elsewhere']}; waiting to retry: {counts['waiting_to_retry']}.")
+            click.echo(
+                f"Already sent or given up: {counts['already_done']}; being sent by another worker: "
+                f"{counts['claimed_elsewhere']}; waiting to retry: {counts['waiting_to_retry']}."
+            )
         # Held nudges already sent earlier (e.g. this morning's, seen after hours) are not worth listing.
         still_due = {nudge.key for nudge in sweep.pending([item.nudge for item in plan.held], now)[0]}
         plan.held = [item for item in plan.held if item.nudge.key in still_due]
@@ -82,8 +84,10 @@ def preview_command(settings: Settings, at_text: str | None, held: bool) -> None
             rows = [[*_row(item.nudge, people)[:5], item.reason] for item in plan.held]
             click.echo(_table(["who", "what", "kind", "stage", "due", "why not now"], rows))
         if not sweep.messengers:
-            click.echo("\nNo chat platform is configured (SLACK_BOT_TOKEN, or TEAMS_APP_ID with its password and "
-                       "tenant), so `nudges run` could not send these.")
+            click.echo(
+                "\nNo chat platform is configured (SLACK_BOT_TOKEN, or TEAMS_APP_ID with its password and "
+                "tenant), so `nudges run` could not send these."
+            )
     finally:
         services.close()
 
@@ -105,8 +109,9 @@ def _zone(settings: Settings):  # type: ignore[no-untyped-def]
 
 def _row(nudge, people) -> list[object]:  # type: ignore[no-untyped-def]
     person = people.get(nudge.person_id)
-    who = nudge.person_name + (f" ({person.timezone})" if person is not None and person.timezone != "Europe/London"
-                               else "")
+    who = nudge.person_name + (
+        f" ({person.timezone})" if person is not None and person.timezone != "Europe/London" else ""
+    )
     what = nudge.review_title if nudge.stage_id is None else f"#{nudge.review_id} {nudge.review_title}"
     due = nudge.due_date.isoformat() if nudge.due_date else ""
     return [who, what, nudge.kind.label, nudge.stage_name or "", due, nudge.why]
@@ -124,12 +129,16 @@ def run_command(settings: Settings, at_text: str | None) -> None:
     try:
         sweep = build_sweep(services, clock=(lambda: at) if at else None)
         if not sweep.messengers:
-            raise click.ClickException("No chat platform is configured: set SLACK_BOT_TOKEN, or TEAMS_APP_ID, "
-                                       "TEAMS_APP_PASSWORD and TEAMS_TENANT_ID. `nudges preview` shows what would go.")
+            raise click.ClickException(
+                "No chat platform is configured: set SLACK_BOT_TOKEN, or TEAMS_APP_ID, "
+                "TEAMS_APP_PASSWORD and TEAMS_TENANT_ID. `nudges preview` shows what would go."
+            )
         report = sweep.run()
-        click.echo(f"Sent {report.sent}; failed (will retry) {report.failed}; gave up {report.gave_up}; "
-                   f"unreachable {report.unreachable}; already sent {report.already_done}; "
-                   f"held back {report.held}; left for the next sweep {report.deferred + report.claimed_elsewhere + report.waiting_to_retry}.")
+        click.echo(
+            f"Sent {report.sent}; failed (will retry) {report.failed}; gave up {report.gave_up}; "
+            f"unreachable {report.unreachable}; already sent {report.already_done}; "
+            f"held back {report.held}; left for the next sweep {report.deferred + report.claimed_elsewhere + report.waiting_to_retry}."
+        )
     finally:
         services.close()
 

@@ -24,6 +24,7 @@ MAX_CELL = 40
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A plain-text table that lines up in any terminal; long cells are shortened with '...'."""
+
     def cell(value: object) -> str:
         text = "" if value is None else " ".join(str(value).split())
         return text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."
@@ -84,7 +85,12 @@ def reviews_group() -> None:
 
 
 @reviews_group.command("list")
-@click.option("--mine", "mine", metavar="PERSON", help="Reviews this person leads, owns a stage of, or holds the portfolio for (email, Slack id or Teams id).")
+@click.option(
+    "--mine",
+    "mine",
+    metavar="PERSON",
+    help="Reviews this person leads, owns a stage of, or holds the portfolio for (email, Slack id or Teams id).",
+)
 @click.option("--portfolio", metavar="PERSON", help="Reviews in this portfolio holder's portfolio.")
 @click.option("--overdue", is_flag=True, help="Stages past their due date, across the council.")
 @click.option("--all", "include_closed", is_flag=True, help="Include closed and decommissioned reviews.")
@@ -103,11 +109,23 @@ def list_command(
             if not stages:
                 click.echo("No stage is overdue.")
                 return
-            click.echo(format_table(
-                ["ID", "Review", "Stage", "Owner", "Due", "Days overdue", "Lead commissioner"],
-                [[o.review_id, o.review_title, o.stage.name, o.stage.owner.name, format_date(o.stage.due_date),
-                  o.days_overdue, o.lead_commissioner.name] for o in stages],
-            ))
+            click.echo(
+                format_table(
+                    ["ID", "Review", "Stage", "Owner", "Due", "Days overdue", "Lead commissioner"],
+                    [
+                        [
+                            o.review_id,
+                            o.review_title,
+                            o.stage.name,
+                            o.stage.owner.name,
+                            format_date(o.stage.due_date),
+                            o.days_overdue,
+                            o.lead_commissioner.name,
+                        ]
+                        for o in stages
+                    ],
+                )
+            )
             return
         if mine:
             person = find_person_or_fail(service, mine)
@@ -125,10 +143,12 @@ def list_command(
         if not reviews:
             click.echo(empty)
             return
-        click.echo(format_table(
-            ["ID", "Title", "Service", "Level", "Status", "Current stage", "Owner", "Due", ""],
-            _review_rows(reviews, today),
-        ))
+        click.echo(
+            format_table(
+                ["ID", "Title", "Service", "Level", "Status", "Current stage", "Owner", "Due", ""],
+                _review_rows(reviews, today),
+            )
+        )
 
 
 @reviews_group.command("show")
@@ -148,9 +168,10 @@ def show_command(settings: Settings, review_id: int, history: bool) -> None:
             for outcome in review.outcomes:
                 click.echo(f"  - {outcome}")
         if review.stakeholders:
-            click.echo("Stakeholders: " + ", ".join(
-                s.person.name + (f" ({s.role})" if s.role else "") for s in review.stakeholders
-            ))
+            click.echo(
+                "Stakeholders: "
+                + ", ".join(s.person.name + (f" ({s.role})" if s.role else "") for s in review.stakeholders)
+            )
         for stage in review.stages:
             if not stage.checklist and not stage.completion_note:
                 continue
@@ -162,10 +183,15 @@ def show_command(settings: Settings, review_id: int, history: bool) -> None:
         if history:
             entries = service.history(review_id)
             click.echo("History:")
-            click.echo(format_table(
-                ["When (UTC)", "Who", "What", "Details"],
-                [[f"{e.at:%Y-%m-%d %H:%M}", e.actor, e.action, _describe_change(e.before, e.after)] for e in entries],
-            ))
+            click.echo(
+                format_table(
+                    ["When (UTC)", "Who", "What", "Details"],
+                    [
+                        [f"{e.at:%Y-%m-%d %H:%M}", e.actor, e.action, _describe_change(e.before, e.after)]
+                        for e in entries
+                    ],
+                )
+            )
 
 
 def _describe_change(before: dict | None, after: dict | None) -> str:
@@ -179,8 +205,14 @@ def _describe_change(before: dict | None, after: dict | None) -> str:
 
 @reviews_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--allow-duplicates", is_flag=True, help="Import reviews even when one with the same title already exists for the service.")
-@click.option("--check", "check_only", is_flag=True, help="Check the file and report problems without importing anything.")
+@click.option(
+    "--allow-duplicates",
+    is_flag=True,
+    help="Import reviews even when one with the same title already exists for the service.",
+)
+@click.option(
+    "--check", "check_only", is_flag=True, help="Check the file and report problems without importing anything."
+)
 @click.pass_obj
 def import_command(settings: Settings, file: Path, allow_duplicates: bool, check_only: bool) -> None:
     """Import reviews from a CSV file, one row per review stage.

@@ -24,8 +24,13 @@ def register(cli: click.Group) -> None:
     @cli.command("serve")
     @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
     @click.option("--port", default=3000, show_default=True, type=int, help="Port to listen on.")
-    @click.option("--scheduler/--no-scheduler", "with_scheduler", default=True, show_default=True,
-                  help="Also run the nudge scheduler (turn off when `commissioning-bot scheduler` runs separately).")
+    @click.option(
+        "--scheduler/--no-scheduler",
+        "with_scheduler",
+        default=True,
+        show_default=True,
+        help="Also run the nudge scheduler (turn off when `commissioning-bot scheduler` runs separately).",
+    )
     @click.pass_obj
     def serve(settings: Settings, host: str, port: int, with_scheduler: bool) -> None:
         """Run the chat endpoints: POST /slack/events (or Slack's Socket Mode) and GET /healthz."""
@@ -53,8 +58,12 @@ def register(cli: click.Group) -> None:
             socket_mode = start_socket_mode(bot, settings.slack_app_token.get_secret_value())
             event(log, "slack_socket_mode_connected")
         elif settings.slack_bot_token is None:
-            event(log, "slack_not_configured", logging.WARNING,
-                  hint="set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) to answer Slack")
+            event(
+                log,
+                "slack_not_configured",
+                logging.WARNING,
+                hint="set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) to answer Slack",
+            )
         try:
             app = build_server(services, freeze_when_warm=True)
         except Exception as error:

@@ -50,14 +50,17 @@ class SlackBot:
         self.slack.shutdown()
 
 
-def build_slack_app(services: "Services") -> SlackBot:
+def build_slack_app(services: Services) -> SlackBot:
     settings = services.settings
     if settings.slack_bot_token is None:
-        raise SlackNotConfigured("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token from the Slack app's "
-                                 "OAuth & Permissions page.")
+        raise SlackNotConfigured(
+            "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token from the Slack app's OAuth & Permissions page."
+        )
     if settings.slack_signing_secret is None and settings.slack_app_token is None:
-        raise SlackNotConfigured("SLACK_SIGNING_SECRET is not set: copy it from the Slack app's Basic Information "
-                                 "page (or set SLACK_APP_TOKEN to use Socket Mode).")
+        raise SlackNotConfigured(
+            "SLACK_SIGNING_SECRET is not set: copy it from the Slack app's Basic Information "
+            "page (or set SLACK_APP_TOKEN to use Socket Mode)."
+        )
     client = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     slack = SlackContext(services, client)
     try:
@@ -73,8 +76,10 @@ def build_slack_app(services: "Services") -> SlackBot:
         )
     except BoltError as error:
         # Bolt's message names Slack's error code (e.g. invalid_auth), never the token.
-        raise SlackNotConfigured(f"Slack refused the bot token: {error}. Check SLACK_BOT_TOKEN and that the app "
-                                 "is installed in the workspace.") from error
+        raise SlackNotConfigured(
+            f"Slack refused the bot token: {error}. Check SLACK_BOT_TOKEN and that the app "
+            "is installed in the workspace."
+        ) from error
     prefilter = EventPrefilter(lambda: slack.processed_events, in_background=slack.later)
 
     def prefilter_events(request, body, next):  # type: ignore[no-untyped-def]

@@ -11,9 +11,10 @@ rather than a refused one.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from handlers.slack import constants as C
 from workflows.commands import CommandRunner
@@ -151,14 +152,20 @@ def render_rated_blocks(blocks: Sequence[Block], helpful: bool) -> list[Block]:
     kept: list[Block] = []
     for block in blocks:
         if block.get("type") == "actions":
-            elements = [e for e in block.get("elements", []) if C.core_action_id(e.get("action_id", ""))
-                        not in C.RATING_ACTIONS]
+            elements = [
+                e for e in block.get("elements", []) if C.core_action_id(e.get("action_id", "")) not in C.RATING_ACTIONS
+            ]
             if elements:
                 kept.append({**block, "elements": elements})
             continue
         kept.append(dict(block))
-    kept.append(context("Thanks: marked as helpful." if helpful else "Thanks: marked as not helpful. "
-                        "We'll use this to improve the guidance."))
+    kept.append(
+        context(
+            "Thanks: marked as helpful."
+            if helpful
+            else "Thanks: marked as not helpful. We'll use this to improve the guidance."
+        )
+    )
     return kept[:MAX_MESSAGE_BLOCKS]
 
 
@@ -173,8 +180,11 @@ def _element(field: FormField, value: str | None) -> dict[str, Any]:
     """The input element for a form field, with the officer's earlier value (or the suggestion) filled in."""
     initial = value if value not in (None, "") else field.initial
     if field.kind == "choice":
-        element: dict[str, Any] = {"type": "static_select", "action_id": C.INPUT_ACTION,
-                                   "options": [_option(o.value, o.label) for o in field.options[:100]]}
+        element: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": C.INPUT_ACTION,
+            "options": [_option(o.value, o.label) for o in field.options[:100]],
+        }
         chosen = next((o for o in field.options if o.value == initial), None)
         if chosen is not None:
             element["initial_option"] = _option(chosen.value, chosen.label)
@@ -195,8 +205,12 @@ def _element(field: FormField, value: str | None) -> dict[str, Any]:
         if initial and len(initial) == 10:
             element["initial_date"] = initial
         return element
-    element = {"type": "plain_text_input", "action_id": C.INPUT_ACTION, "multiline": field.multiline or field.kind == "list",
-               "max_length": min(field.max_chars, MAX_INPUT_CHARS)}
+    element = {
+        "type": "plain_text_input",
+        "action_id": C.INPUT_ACTION,
+        "multiline": field.multiline or field.kind == "list",
+        "max_length": min(field.max_chars, MAX_INPUT_CHARS),
+    }
     if initial:
         element["initial_value"] = initial[:MAX_INPUT_CHARS]
     return element
@@ -214,12 +228,19 @@ def render_review_modal(
     if warnings:
         lines = "\n".join(f"• {escape(text)}" for text in warnings.values())
         blocks.append(section(f":warning: *Please check before creating this review:*\n{lines}"))
-        blocks.append({
-            "type": "input", "block_id": C.CONFIRM_WARNINGS_BLOCK, "optional": False,
-            "label": plain("Create it anyway?"),
-            "element": {"type": "checkboxes", "action_id": C.INPUT_ACTION,
-                        "options": [_option(C.CONFIRM_WARNINGS_VALUE, "Yes, I've checked: create it anyway")]},
-        })
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": C.CONFIRM_WARNINGS_BLOCK,
+                "optional": False,
+                "label": plain("Create it anyway?"),
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": C.INPUT_ACTION,
+                    "options": [_option(C.CONFIRM_WARNINGS_VALUE, "Yes, I've checked: create it anyway")],
+                },
+            }
+        )
     for field in form.fields:
         block: Block = {
             "type": "input",
@@ -283,11 +304,23 @@ def render_advance_reason_modal(review_id: int, stage_name: str, private_metadat
         "close": plain("Cancel", MAX_MODAL_TITLE),
         "private_metadata": fit_metadata(private_metadata),
         "blocks": [
-            section(escape(f"Review #{review_id}: {stage_name} still has checklist items open. "
-                           "Say why it can be finished without them; the reason is kept with the review.")),
-            {"type": "input", "block_id": C.ADVANCE_REASON_BLOCK, "label": plain("Reason"),
-             "element": {"type": "plain_text_input", "action_id": C.INPUT_ACTION, "multiline": True,
-                         "max_length": 2000}},
+            section(
+                escape(
+                    f"Review #{review_id}: {stage_name} still has checklist items open. "
+                    "Say why it can be finished without them; the reason is kept with the review."
+                )
+            ),
+            {
+                "type": "input",
+                "block_id": C.ADVANCE_REASON_BLOCK,
+                "label": plain("Reason"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": C.INPUT_ACTION,
+                    "multiline": True,
+                    "max_length": 2000,
+                },
+            },
         ],
     }
 
@@ -310,12 +343,19 @@ def render_home_view(
     advance = set(can_advance)
     blocks: list[Block] = [
         {"type": "header", "text": plain("Your commissioning reviews", 150)},
-        {"type": "actions", "block_id": "home_actions",
-         "elements": [button("New review", f"{C.HOME_NEW_REVIEW}:0", "", "primary")]},
+        {
+            "type": "actions",
+            "block_id": "home_actions",
+            "elements": [button("New review", f"{C.HOME_NEW_REVIEW}:0", "", "primary")],
+        },
     ]
     if person_name is None:
-        blocks.append(section("I can't find you in the council's people list yet, so I can't show your reviews. "
-                              "Ask an administrator to add you."))
+        blocks.append(
+            section(
+                "I can't find you in the council's people list yet, so I can't show your reviews. "
+                "Ask an administrator to add you."
+            )
+        )
     elif not reviews:
         blocks.append(section(f"You have no open reviews. Press *New review* or type `{escape(command)} new`."))
     for review in list(reviews)[:HOME_REVIEW_LIMIT]:
@@ -324,14 +364,22 @@ def render_home_view(
             where = "Every stage is done: ready to close."
         else:
             late = " :red_circle: *overdue*" if stage.is_overdue(today) else ""
-            where = (f"*{escape(stage.name)}* stage · owner {escape(stage.owner.name)} · "
-                     f"due {format_date(stage.due_date)}{late}")
+            where = (
+                f"*{escape(stage.name)}* stage · owner {escape(stage.owner.name)} · "
+                f"due {format_date(stage.due_date)}{late}"
+            )
         blocks.append({"type": "divider"})
         blocks.append(section(f"*#{review.id} {escape(review.title)}*  ({escape(review.service)})\n{where}"))
         elements = [button("Status", f"{C.REVIEW_STATUS}:0", str(review.id))]
         if stage is not None and review.id in advance:
-            elements.append(button(f"Mark {stage.name} done", f"{C.REVIEW_ADVANCE}:1",
-                                   CommandRunner.stage_value(review.id, stage.name), "primary"))
+            elements.append(
+                button(
+                    f"Mark {stage.name} done",
+                    f"{C.REVIEW_ADVANCE}:1",
+                    CommandRunner.stage_value(review.id, stage.name),
+                    "primary",
+                )
+            )
         # Anyone may give feedback on a review (workflows/feedback.py).
         elements.append(button("Give feedback", f"{C.FEEDBACK_GIVE}:2", f"review:{review.id}"))
         blocks.append({"type": "actions", "block_id": f"review:{review.id}", "elements": elements})

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -56,14 +57,21 @@ MEMBER_PAGE = 200
 MAX_MEMBERS = 1000
 
 
-def service(slack: "SlackContext") -> FeedbackService:
+def service(slack: SlackContext) -> FeedbackService:
     return slack.services.feedback
 
 
-def _modal(title: str, callback_id: str, blocks_: list[dict[str, Any]], metadata: str, submit: str | None) -> dict[str, Any]:
-    view: dict[str, Any] = {"type": "modal", "callback_id": callback_id, "title": blocks.plain(title, 24),
-                            "close": blocks.plain("Close" if submit is None else "Cancel", 24),
-                            "private_metadata": blocks.fit_metadata(metadata), "blocks": blocks_}
+def _modal(
+    title: str, callback_id: str, blocks_: list[dict[str, Any]], metadata: str, submit: str | None
+) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": blocks.plain(title, 24),
+        "close": blocks.plain("Close" if submit is None else "Cancel", 24),
+        "private_metadata": blocks.fit_metadata(metadata),
+        "blocks": blocks_,
+    }
     if submit:
         view["submit"] = blocks.plain(submit, 24)
     return view
@@ -74,10 +82,16 @@ def notice_modal(text: str, title: str = "Feedback") -> dict[str, Any]:
     return _modal(title, C.FEEDBACK_NOTICE_CALLBACK, [blocks.section(blocks.escape(text))], "{}", None)
 
 
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
-           hint: str | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "input", "block_id": block_id, "label": blocks.plain(label, 2000),
-                             "element": {**element, "action_id": C.INPUT_ACTION}, "optional": optional}
+def _input(
+    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str | None = None
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": blocks.plain(label, 2000),
+        "element": {**element, "action_id": C.INPUT_ACTION},
+        "optional": optional,
+    }
     if hint:
         block["hint"] = blocks.plain(hint, 2000)
     return block
@@ -90,39 +104,67 @@ def _option(value: str, label: str) -> dict[str, Any]:
 # --- asking for feedback --------------------------------------------------------------------------------
 
 
-def request_modal(feedback: FeedbackService, review_id: int, review_title: str, channel_id: str | None) -> dict[str, Any]:
+def request_modal(
+    feedback: FeedbackService, review_id: int, review_title: str, channel_id: str | None
+) -> dict[str, Any]:
     sets = feedback.question_sets.latest()
     options = [_option(s.id, s.title) for s in sets]
     default_set = options[0]
     elements = [
-        blocks.section(blocks.escape(f"Ask stakeholders for feedback on #{review_id} “{review_title}”. Each gets a "
-                                     "direct message with a form; they can answer anonymously.")),
-        _input(RequestFields.PEOPLE, "People", {"type": "multi_users_select", "placeholder": blocks.plain("Choose people")},
-               optional=True),
-        _input(RequestFields.CHANNEL, "Everyone in a channel",
-               {"type": "conversations_select", "placeholder": blocks.plain("Choose a channel"),
-                "filter": {"include": ["public", "private"]}}, optional=True),
-        _input(RequestFields.USERGROUP, "A user group", {"type": "plain_text_input", "max_length": 80,
-                                                         "placeholder": blocks.plain("e.g. @housing-team")},
-               optional=True, hint="Its handle, as you would @mention it."),
-        _input(RequestFields.QUESTION_SET, "Questions", {"type": "static_select", "options": options,
-                                                         "initial_option": default_set}),
-        _input(RequestFields.CLOSES_ON, "Closing date", {"type": "datepicker",
-                                                         "initial_date": feedback.default_closing_date().isoformat()},
-               hint="The last day answers are taken. People who haven't answered get a reminder before then."),
+        blocks.section(
+            blocks.escape(
+                f"Ask stakeholders for feedback on #{review_id} “{review_title}”. Each gets a "
+                "direct message with a form; they can answer anonymously."
+            )
+        ),
+        _input(
+            RequestFields.PEOPLE,
+            "People",
+            {"type": "multi_users_select", "placeholder": blocks.plain("Choose people")},
+            optional=True,
+        ),
+        _input(
+            RequestFields.CHANNEL,
+            "Everyone in a channel",
+            {
+                "type": "conversations_select",
+                "placeholder": blocks.plain("Choose a channel"),
+                "filter": {"include": ["public", "private"]},
+            },
+            optional=True,
+        ),
+        _input(
+            RequestFields.USERGROUP,
+            "A user group",
+            {"type": "plain_text_input", "max_length": 80, "placeholder": blocks.plain("e.g. @housing-team")},
+            optional=True,
+            hint="Its handle, as you would @mention it.",
+        ),
+        _input(
+            RequestFields.QUESTION_SET,
+            "Questions",
+            {"type": "static_select", "options": options, "initial_option": default_set},
+        ),
+        _input(
+            RequestFields.CLOSES_ON,
+            "Closing date",
+            {"type": "datepicker", "initial_date": feedback.default_closing_date().isoformat()},
+            hint="The last day answers are taken. People who haven't answered get a reminder before then.",
+        ),
     ]
     metadata = blocks.metadata(review=review_id, channel=channel_id)
     return _modal("Ask for feedback", C.FEEDBACK_REQUEST_CALLBACK, elements, metadata, "Send")
 
 
-def handle_command(slack: "SlackContext", command: Mapping[str, Any], parsed: Command,
-                   respond: Callable[..., Any]) -> None:
+def handle_command(
+    slack: SlackContext, command: Mapping[str, Any], parsed: Command, respond: Callable[..., Any]
+) -> None:
     """``feedback <review>`` and ``feedback summary <review>``, after the acknowledgement."""
     feedback = service(slack)
     argument = parsed.argument.strip()
     user_id = command["user_id"]
     if argument.lower().startswith("summary"):
-        slack.later("feedback_summary", lambda: send_summary(slack, user_id, argument[len("summary"):], respond))
+        slack.later("feedback_summary", lambda: send_summary(slack, user_id, argument[len("summary") :], respond))
         return
     try:
         review_id = feedback.find_review(argument)
@@ -136,8 +178,18 @@ def handle_command(slack: "SlackContext", command: Mapping[str, Any], parsed: Co
         opened = slack.client.views_open(trigger_id=command["trigger_id"], view=view)
     except SlackApiError as error:
         event(log, "slack_view_not_opened", logging.WARNING, error=error.response.get("error"))
-        slack.later("feedback_fallback", lambda: slack.respond(respond, [Reply(
-            "Sorry, Slack didn't let me open the form in time. Please run the command again.", ReplyKind.PROBLEM)]))
+        slack.later(
+            "feedback_fallback",
+            lambda: slack.respond(
+                respond,
+                [
+                    Reply(
+                        "Sorry, Slack didn't let me open the form in time. Please run the command again.",
+                        ReplyKind.PROBLEM,
+                    )
+                ],
+            ),
+        )
         return
     view_id = (opened.get("view") or {}).get("id")
 
@@ -168,7 +220,7 @@ def read_request(state_values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any
     }
 
 
-def find_usergroup(slack: "SlackContext", handle: str) -> str | None:
+def find_usergroup(slack: SlackContext, handle: str) -> str | None:
     wanted = handle.strip().lstrip("@").casefold()
     response = slack.client.usergroups_list()
     for group in response.get("usergroups") or []:
@@ -177,7 +229,7 @@ def find_usergroup(slack: "SlackContext", handle: str) -> str | None:
     return None
 
 
-def channel_members(slack: "SlackContext", channel_id: str) -> list[str]:
+def channel_members(slack: SlackContext, channel_id: str) -> list[str]:
     members: list[str] = []
     cursor = ""
     while len(members) < MAX_MEMBERS:
@@ -189,8 +241,9 @@ def channel_members(slack: "SlackContext", channel_id: str) -> list[str]:
     return members
 
 
-def check_request_form(slack: "SlackContext", user_id: str, review_id: int,
-                       values: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+def check_request_form(
+    slack: SlackContext, user_id: str, review_id: int, values: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, Any]]:
     """Per-field errors (shown in the modal) and what the slow part needs. A user group handle is looked up
     here, so a mistyped one is shown next to its field."""
     feedback = service(slack)
@@ -205,8 +258,10 @@ def check_request_form(slack: "SlackContext", user_id: str, review_id: int,
             errors[RequestFields.USERGROUP] = "I couldn't find that user group. Check its handle, e.g. @housing-team."
     chosen_count = len(values[RequestFields.PEOPLE]) + bool(values[RequestFields.CHANNEL]) + bool(group_id)
     field_errors, chosen, closes_on = feedback.check_request(
-        question_set=values[RequestFields.QUESTION_SET], closes_on=values[RequestFields.CLOSES_ON],
-        stakeholder_count=chosen_count)
+        question_set=values[RequestFields.QUESTION_SET],
+        closes_on=values[RequestFields.CLOSES_ON],
+        stakeholder_count=chosen_count,
+    )
     if RequestFields.PEOPLE in field_errors and RequestFields.USERGROUP in errors:
         field_errors.pop(RequestFields.PEOPLE)
     errors.update(field_errors)
@@ -217,8 +272,9 @@ def check_request_form(slack: "SlackContext", user_id: str, review_id: int,
     return errors, {"group_id": group_id, "question_set": chosen, "closes_on": closes_on, "requester": person}
 
 
-def create_request(slack: "SlackContext", user_id: str, review_id: int, values: Mapping[str, Any],
-                   checked: Mapping[str, Any]) -> None:
+def create_request(
+    slack: SlackContext, user_id: str, review_id: int, values: Mapping[str, Any], checked: Mapping[str, Any]
+) -> None:
     """After the acknowledgement: expand the channel and group, store the request, message everyone."""
     feedback = service(slack)
     slack_ids: list[str] = list(values[RequestFields.PEOPLE])
@@ -227,8 +283,10 @@ def create_request(slack: "SlackContext", user_id: str, review_id: int, values: 
         try:
             slack_ids += channel_members(slack, values[RequestFields.CHANNEL])
         except SlackApiError as error:
-            problems.append(f"I couldn't read the channel's members (Slack said {error.response.get('error')}); "
-                            "invite me to the channel and ask again to include them.")
+            problems.append(
+                f"I couldn't read the channel's members (Slack said {error.response.get('error')}); "
+                "invite me to the channel and ask again to include them."
+            )
     if checked.get("group_id"):
         try:
             slack_ids += slack.client.usergroups_users_list(usergroup=checked["group_id"]).get("users") or []
@@ -243,7 +301,9 @@ def create_request(slack: "SlackContext", user_id: str, review_id: int, values: 
             person_ids.append(person.id)
     requester = checked["requester"] or slack.people_repository.find_by_slack_id(user_id)
     try:
-        created = feedback.create_request(requester, review_id, person_ids, checked["question_set"], checked["closes_on"])
+        created = feedback.create_request(
+            requester, review_id, person_ids, checked["question_set"], checked["closes_on"]
+        )
     except FeedbackError as error:
         slack.direct_message(user_id, [Reply(str(error), ReplyKind.PROBLEM)])
         return
@@ -267,8 +327,11 @@ def response_modal(form: ResponseForm, errors: Mapping[str, str] | None = None) 
     for question in form.questions:
         value = form.values.get(question.id)
         if question.kind == "rating":
-            element: dict[str, Any] = {"type": "static_select", "placeholder": blocks.plain("Choose 1 to 5"),
-                                       "options": ratings}
+            element: dict[str, Any] = {
+                "type": "static_select",
+                "placeholder": blocks.plain("Choose 1 to 5"),
+                "options": ratings,
+            }
             if value and value.isdigit() and int(value) in RATING_LABELS:
                 element["initial_option"] = _option(value, RATING_LABELS[int(value)])
             elements.append(_input(question.id, question.text, element, optional=not question.required))
@@ -288,7 +351,7 @@ def response_modal(form: ResponseForm, errors: Mapping[str, str] | None = None) 
     return _modal("Give feedback", C.FEEDBACK_RESPONSE_CALLBACK, elements, metadata, "Send")
 
 
-def open_response_form(slack: "SlackContext", trigger_id: str, user_id: str, value: str, token: str | None) -> bool:
+def open_response_form(slack: SlackContext, trigger_id: str, user_id: str, value: str, token: str | None) -> bool:
     """Open the answer modal. Only the database is asked (the person was messaged by their Slack id, so they are
     known), keeping inside the trigger id's three seconds."""
     feedback = service(slack)
@@ -310,7 +373,7 @@ def read_response(state_values: Mapping[str, Mapping[str, Any]]) -> dict[str, st
 # --- summaries ------------------------------------------------------------------------------------------------
 
 
-def send_summary(slack: "SlackContext", user_id: str, argument: str, respond: Callable[..., Any]) -> None:
+def send_summary(slack: SlackContext, user_id: str, argument: str, respond: Callable[..., Any]) -> None:
     feedback = service(slack)
     person = slack.slack_people.person_for(user_id)
     try:
@@ -330,7 +393,7 @@ def send_summary(slack: "SlackContext", user_id: str, argument: str, respond: Ca
     upload_chart(slack, user_id, review_id)
 
 
-def upload_chart(slack: "SlackContext", user_id: str, review_id: int) -> bool:
+def upload_chart(slack: SlackContext, user_id: str, review_id: int) -> bool:
     """Upload the summary chart into the officer's DM with the app: Slack's external upload (get a URL, send the
     bytes there, complete it with the channel). False when there is nothing to draw or Slack refused."""
     from workflows.charts import render_summary_chart
@@ -343,10 +406,16 @@ def upload_chart(slack: "SlackContext", user_id: str, review_id: int) -> bool:
     try:
         channel = slack.client.conversations_open(users=user_id)["channel"]["id"]
         slack.client.files_upload_v2(
-            channel=channel, file=chart, filename=CHART_FILENAME,
+            channel=channel,
+            file=chart,
+            filename=CHART_FILENAME,
             title=f"Feedback on #{summary.review_id} {summary.review_title}"[:250],
-            alt_txt=("Ratings for #" + str(summary.review_id) + ": " + "; ".join(
-                f"{s.text} average {s.mean:.1f}" for s in summary.ratings))[:900],
+            alt_txt=(
+                "Ratings for #"
+                + str(summary.review_id)
+                + ": "
+                + "; ".join(f"{s.text} average {s.mean:.1f}" for s in summary.ratings)
+            )[:900],
             initial_comment=f"Feedback summary for #{summary.review_id} “{summary.review_title}”",
         )
     except SlackApiError as error:
@@ -357,7 +426,7 @@ def upload_chart(slack: "SlackContext", user_id: str, review_id: int) -> bool:
     return True
 
 
-def home_feedback_blocks(slack: "SlackContext", person_id: int | None) -> list[dict[str, Any]]:
+def home_feedback_blocks(slack: SlackContext, person_id: int | None) -> list[dict[str, Any]]:
     """The App Home's "feedback you've been asked for": each open request with its Give feedback button."""
     if person_id is None:
         return []
@@ -369,11 +438,22 @@ def home_feedback_blocks(slack: "SlackContext", person_id: int | None) -> list[d
     for round_record in waiting[:10]:
         review = feedback.reviews.get(round_record.review_id)
         closes = format_date(round_record.closes_on) if round_record.closes_on else ""
-        found.append({"type": "section", "text": {"type": "mrkdwn", "text": blocks.shorten(
-            f"#{review.id} {blocks.escape(review.title)}: {blocks.escape(round_record.requested_by)} asked; "
-            f"closes {closes}", 3000)},
-            "accessory": blocks.button("Give feedback", f"{C.FEEDBACK_GIVE}:{round_record.id}",
-                                       f"round:{round_record.id}", "primary")})
+        found.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": blocks.shorten(
+                        f"#{review.id} {blocks.escape(review.title)}: {blocks.escape(round_record.requested_by)} asked; "
+                        f"closes {closes}",
+                        3000,
+                    ),
+                },
+                "accessory": blocks.button(
+                    "Give feedback", f"{C.FEEDBACK_GIVE}:{round_record.id}", f"round:{round_record.id}", "primary"
+                ),
+            }
+        )
     return found
 
 
@@ -383,4 +463,3 @@ def parse_metadata(text: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return found if isinstance(found, dict) else {}
-

@@ -28,10 +28,18 @@ if TYPE_CHECKING:
     from bot.app import Services
 
 # Slack's answers that mean this person cannot get a DM from the app, now or later.
-UNREACHABLE_ERRORS = frozenset({
-    "account_inactive", "user_not_found", "user_disabled", "users_not_found", "cannot_dm_bot", "user_is_restricted",
-    "is_archived", "channel_not_found",
-})
+UNREACHABLE_ERRORS = frozenset(
+    {
+        "account_inactive",
+        "user_not_found",
+        "user_disabled",
+        "users_not_found",
+        "cannot_dm_bot",
+        "user_is_restricted",
+        "is_archived",
+        "channel_not_found",
+    }
+)
 
 
 class SlackNotifier:
@@ -53,8 +61,9 @@ class SlackNotifier:
             channel = self._dm_channel(person.slack_user_id)
             for message in blocks.render_reply_messages(reply):
                 self._pacer.wait_turn(channel)
-                self._client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks,
-                                              unfurl_links=False, unfurl_media=False)
+                self._client.chat_postMessage(
+                    channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
+                )
         except SlackApiError as error:
             code = str(error.response.get("error") or "")
             if code in UNREACHABLE_ERRORS:
@@ -81,7 +90,7 @@ class SlackNotifier:
         return channel
 
 
-def slack_notifier(services: "Services") -> SlackNotifier | None:
+def slack_notifier(services: Services) -> SlackNotifier | None:
     """The Slack messenger for the scheduler, or None when SLACK_BOT_TOKEN is not set."""
     token = services.settings.slack_bot_token
     if token is None:

@@ -25,7 +25,7 @@ class ButtonPress(BaseModel):
     from_home: bool = False
 
     @classmethod
-    def from_body(cls, body: dict[str, Any], action: dict[str, Any]) -> "ButtonPress":
+    def from_body(cls, body: dict[str, Any], action: dict[str, Any]) -> ButtonPress:
         container = body.get("container") or {}
         message = body.get("message") or {}
         view = body.get("view") or {}
@@ -63,7 +63,9 @@ class ButtonPress(BaseModel):
             return command_key(self.team_id, self.user_id)
         assert self.channel_id is not None and self.message_ts is not None
         thread = self.reply_thread
-        return thread_key(self.team_id, self.channel_id, thread) if thread else channel_key(self.team_id, self.channel_id)
+        return (
+            thread_key(self.team_id, self.channel_id, thread) if thread else channel_key(self.team_id, self.channel_id)
+        )
 
 
 class ViewSubmission(BaseModel):
@@ -73,7 +75,7 @@ class ViewSubmission(BaseModel):
     state_values: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    def from_body(cls, body: dict[str, Any], view: dict[str, Any]) -> "ViewSubmission":
+    def from_body(cls, body: dict[str, Any], view: dict[str, Any]) -> ViewSubmission:
         return cls(
             team_id=(body.get("team") or {}).get("id", "") or body["user"].get("team_id", ""),
             user_id=body["user"]["id"],

@@ -68,8 +68,13 @@ class SlackPeople:
             response = self._client.users_lookupByEmail(email=email)
         except SlackApiError as error:
             if error.response.get("error") != "users_not_found":
-                event(log, "slack_lookup_failed", logging.WARNING, method="users.lookupByEmail",
-                      error=error.response.get("error"))
+                event(
+                    log,
+                    "slack_lookup_failed",
+                    logging.WARNING,
+                    method="users.lookupByEmail",
+                    error=error.response.get("error"),
+                )
             return None
         return self._store(response["user"])
 
@@ -87,8 +92,13 @@ class SlackPeople:
         if user.get("is_bot") or user.get("deleted") or user.get("id") == "USLACKBOT":
             return None
         profile = user.get("profile") or {}
-        name = (profile.get("real_name") or user.get("real_name") or profile.get("display_name")
-                or user.get("name") or user["id"])
+        name = (
+            profile.get("real_name")
+            or user.get("real_name")
+            or profile.get("display_name")
+            or user.get("name")
+            or user["id"]
+        )
         try:
             person = self._people.upsert(
                 name=name,

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import BoltRequest, BoltResponse
 
@@ -68,14 +69,19 @@ def reason_to_ignore(event: dict[str, Any], bot_user_id: str | None) -> str | No
 class EventPrefilter:
     """Bolt middleware: drop what we do not answer and what we have answered before, with an empty 200."""
 
-    def __init__(self, processed: Callable[[], ProcessedEvents],
-                 in_background: Callable[[str, Callable[[], Any]], Any] | None = None) -> None:
+    def __init__(
+        self,
+        processed: Callable[[], ProcessedEvents],
+        in_background: Callable[[str, Callable[[], Any]], Any] | None = None,
+    ) -> None:
         # A factory: the database is opened on the first event, not when the app is built.
         self._processed = processed
         self._in_background = in_background
         self._next_purge = 0.0
 
-    def __call__(self, request: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
+    def __call__(
+        self, request: BoltRequest, body: dict[str, Any], next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
         if body.get("type") != "event_callback":
             return next()
         slack_event = body.get("event") or {}
@@ -91,8 +97,13 @@ class EventPrefilter:
                 return BoltResponse(status=200, body="")
         event_id = body.get("event_id")
         if event_id and not self._processed().first_time(PLATFORM, str(event_id)):
-            log_event(log, "slack_event_duplicate", event_type=slack_event.get("type"), retry=retry,
-                      retry_reason=(request.headers.get("x-slack-retry-reason") or [None])[0])
+            log_event(
+                log,
+                "slack_event_duplicate",
+                event_type=slack_event.get("type"),
+                retry=retry,
+                retry_reason=(request.headers.get("x-slack-retry-reason") or [None])[0],
+            )
             return BoltResponse(status=200, body="")
         self._purge_now_and_then()
         return next()

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 
 from handlers.slack.app import SlackBot, build_slack_app
 
@@ -34,7 +33,7 @@ def slack_routes(bot: SlackBot) -> list[BaseRoute]:
     return [Route(SLACK_EVENTS_PATH, slack_events, methods=["POST"])]
 
 
-def slack_route_provider(services: "Services", hooks: "ServerHooks") -> list[BaseRoute]:
+def slack_route_provider(services: Services, hooks: ServerHooks) -> list[BaseRoute]:
     """The Slack part of the server: ``/slack/events`` when Slack is configured for HTTP mode.
 
     With SLACK_APP_TOKEN set, Slack talks over Socket Mode instead (``commissioning-bot serve`` starts it)

@@ -20,8 +20,9 @@ import hashlib
 import html
 import logging
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from microsoft_agents.activity import Activity
 
@@ -91,8 +92,10 @@ WELCOME_TEAM = (
 THANKS_HELPFUL = "Thanks, glad it helped."
 THANKS_NOT_HELPFUL = "Thanks for telling us. We use this to improve the answers."
 STALE_BUTTON = "That button is from an older message and no longer does anything. Type “help” to see what I can do."
-SOMETHING_WENT_WRONG = ("Sorry, something went wrong on my side. Please try again in a minute; "
-                        "if it keeps happening, let your system administrator know.")
+SOMETHING_WENT_WRONG = (
+    "Sorry, something went wrong on my side. Please try again in a minute; "
+    "if it keeps happening, let your system administrator know."
+)
 
 
 @dataclass
@@ -141,8 +144,9 @@ def teams_command(text: str) -> Command | None:
 
 
 class TeamsBot:
-    def __init__(self, services: "Services", connector: ConnectorClient | None,
-                 feedback: FeedbackCommand | None = None) -> None:
+    def __init__(
+        self, services: Services, connector: ConnectorClient | None, feedback: FeedbackCommand | None = None
+    ) -> None:
         self._services = services
         self._connector = connector
         self._feedback = feedback
@@ -154,7 +158,7 @@ class TeamsBot:
         self._verb_handlers: dict[str, VerbHandler] = {}
         self._card_press_handlers: dict[str, CardPressHandler] = {}
 
-    def register_press(self, action_ids: "list[str] | tuple[str, ...]", handler: PressHandler) -> None:
+    def register_press(self, action_ids: list[str] | tuple[str, ...], handler: PressHandler) -> None:
         """Route presses of another feature's core buttons (e.g. the nudges' Snooze) to ``handler``.
 
         The replies it returns follow through the Connector, like any button's."""
@@ -166,7 +170,7 @@ class TeamsBot:
         self._feedback = feedback
         self._runner = None  # built again, with it, on the next command
 
-    def register_card_press(self, action_ids: "list[str] | tuple[str, ...]", handler: CardPressHandler) -> None:
+    def register_card_press(self, action_ids: list[str] | tuple[str, ...], handler: CardPressHandler) -> None:
         """Route presses of another feature's core buttons to ``handler``, whose card replaces the pressed one
         (e.g. feedback's "Give feedback" opening its form)."""
         for action_id in action_ids:
@@ -180,8 +184,9 @@ class TeamsBot:
     def runner(self) -> CommandRunner:
         if self._runner is None:
             services = self._services
-            self._runner = CommandRunner(services.dialogue, roles=lambda: services.knowledge,
-                                         feedback=self._feedback, command_prefix="")
+            self._runner = CommandRunner(
+                services.dialogue, roles=lambda: services.knowledge, feedback=self._feedback, command_prefix=""
+            )
         return self._runner
 
     # --- activities that are acknowledged first and answered through the Connector ------------
@@ -274,10 +279,17 @@ class TeamsBot:
 
     def _task_response(self, outcome: CardOutcome) -> dict[str, Any]:
         if outcome.card is not None and outcome.form_open:
-            return {"task": {"type": "continue", "value": {
-                "title": "New commissioning review", "height": "large", "width": "large",
-                "card": cards.attachment(outcome.card),
-            }}}
+            return {
+                "task": {
+                    "type": "continue",
+                    "value": {
+                        "title": "New commissioning review",
+                        "height": "large",
+                        "width": "large",
+                        "card": cards.attachment(outcome.card),
+                    },
+                }
+            }
         text = outcome.message or (outcome.replies[0].text.split("\n", 1)[0] if outcome.replies else "Done.")
         return {"task": {"type": "message", "value": text[:500]}}
 
@@ -307,8 +319,11 @@ class TeamsBot:
             reason = str(data.get(REASON_INPUT_ID) or "").strip()
             review_id, stage = CommandRunner.parse_stage_value(str(data.get(DATA_VALUE) or "0"))
             if not reason:
-                return CardOutcome(card=cards.render_reason_card(str(data.get(DATA_VALUE)), mode,
-                                                                 error="Please say why the stage is finished."))
+                return CardOutcome(
+                    card=cards.render_reason_card(
+                        str(data.get(DATA_VALUE)), mode, error="Please say why the stage is finished."
+                    )
+                )
             replies = self.runner.advance(user, review_id, stage_name=stage, reason=reason)
             return self._as_card(replies, mode)
         if isinstance(verb, str) and verb in self._verb_handlers:
@@ -326,8 +341,11 @@ class TeamsBot:
             return CardOutcome(card=cards.render_form_card(dialogue.review_form(user), mode=mode), form_open=True)
         if action_id in (Actions.ANSWER, Actions.ASK):
             replies = dialogue.press(user, action_id, value)
-            return CardOutcome(message=f"You said: {value}"[:200] if action_id == Actions.ANSWER else "Looking that up…",
-                               replies=replies, question=value if action_id == Actions.ASK else None)
+            return CardOutcome(
+                message=f"You said: {value}"[:200] if action_id == Actions.ANSWER else "Looking that up…",
+                replies=replies,
+                question=value if action_id == Actions.ASK else None,
+            )
         if action_id in self._card_press_handlers:
             return self._card_press_handlers[action_id](user, action_id, value, mode)
         if action_id in self._press_handlers:
@@ -358,8 +376,15 @@ class TeamsBot:
             # The lead may hand the stage on: a box to name the new owner, as a new message so the
             # reminder (and its checklist) stays where it was.
             box = cards.render_text_input_card(
-                replies[0].text, "New owner", input_id=NEW_OWNER_INPUT_ID, verb=VERB_REASSIGN_STAGE, value=value,
-                submit_label="Hand it over", mode=mode, placeholder="An @mention, an email or a name")
+                replies[0].text,
+                "New owner",
+                input_id=NEW_OWNER_INPUT_ID,
+                verb=VERB_REASSIGN_STAGE,
+                value=value,
+                submit_label="Hand it over",
+                mode=mode,
+                placeholder="An @mention, an email or a name",
+            )
             return CardOutcome(message="Who should take it on? Fill in the box below.", new_cards=[box])
         return CardOutcome(message=replies[0].text.split("\n", 1)[0][:200] if replies else "Done.", replies=replies)
 
@@ -372,9 +397,15 @@ class TeamsBot:
             return CardOutcome(message=STALE_BUTTON)
         if not new_owner:
             box = cards.render_text_input_card(
-                f"Who should take on {stage_name} of #{review_id}?", "New owner", input_id=NEW_OWNER_INPUT_ID,
-                verb=VERB_REASSIGN_STAGE, value=value, submit_label="Hand it over", mode=mode,
-                error="Please name the person who should take it on.")
+                f"Who should take on {stage_name} of #{review_id}?",
+                "New owner",
+                input_id=NEW_OWNER_INPUT_ID,
+                verb=VERB_REASSIGN_STAGE,
+                value=value,
+                submit_label="Hand it over",
+                mode=mode,
+                error="Please name the person who should take it on.",
+            )
             return CardOutcome(card=box)
         reply = self.nudge_buttons.reassign(user, review_id, stage_name, new_owner)
         return CardOutcome(card=cards.render_reply_card(reply, mode))
@@ -406,8 +437,9 @@ class TeamsBot:
 
     # --- sending --------------------------------------------------------------------------------------
 
-    def send_replies(self, activity: Activity, replies: list[Reply], question: str | None, *,
-                     thread: bool = True) -> None:
+    def send_replies(
+        self, activity: Activity, replies: list[Reply], question: str | None, *, thread: bool = True
+    ) -> None:
         if self._connector is None or not activity.service_url or not activity.conversation:
             return
         reply_to = activity.id if thread and not is_personal(activity) else None
@@ -419,8 +451,13 @@ class TeamsBot:
                 self._mark_sender_unreachable(activity)
                 return
             except (ConnectorError, BotTokenError) as error:
-                event(log, "teams_reply_failed", logging.ERROR, status=getattr(error, "status", None),
-                      error=type(error).__name__)
+                event(
+                    log,
+                    "teams_reply_failed",
+                    logging.ERROR,
+                    status=getattr(error, "status", None),
+                    error=type(error).__name__,
+                )
                 return
 
     def _send_cards(self, activity: Activity, contents: list[dict[str, Any]]) -> None:
@@ -428,8 +465,11 @@ class TeamsBot:
             return
         for content in contents:
             try:
-                self._connector.send(activity.service_url, activity.conversation.id,
-                                     {"type": "message", "attachments": [cards.attachment(content)]})
+                self._connector.send(
+                    activity.service_url,
+                    activity.conversation.id,
+                    {"type": "message", "attachments": [cards.attachment(content)]},
+                )
             except (ConnectorError, BotTokenError) as error:
                 event(log, "teams_card_send_failed", logging.WARNING, status=getattr(error, "status", None))
                 return
@@ -442,8 +482,9 @@ class TeamsBot:
             message = {"type": "message", "attachments": [cards.attachment(outcome.card)]}
             try:
                 if activity.reply_to_id:
-                    self._connector.update(activity.service_url, activity.conversation.id, activity.reply_to_id,
-                                           message)
+                    self._connector.update(
+                        activity.service_url, activity.conversation.id, activity.reply_to_id, message
+                    )
                 else:
                     self._connector.send(activity.service_url, activity.conversation.id, message)
             except (ConnectorError, BotTokenError) as error:
@@ -464,10 +505,12 @@ class TeamsBot:
         key = f"teams:{conversation}:{who}"
         if len(key) > MAX_CONVERSATION_KEY:
             key = "teams:" + hashlib.sha256(key.encode()).hexdigest()
-        resolver = ChainedPeopleResolver([
-            TeamsMentionResolver(activity, self._repository, self._connector),
-            DirectoryPeopleResolver(self._repository, me=person),
-        ])
+        resolver = ChainedPeopleResolver(
+            [
+                TeamsMentionResolver(activity, self._repository, self._connector),
+                DirectoryPeopleResolver(self._repository, me=person),
+            ]
+        )
         return UserContext(PLATFORM, key, resolver, person, display_name=(sender.name or "") if sender else "")
 
     def _in_conversation(self, user: UserContext) -> bool:

@@ -23,8 +23,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -90,8 +91,9 @@ def host_allowed(host: str, allowed: list[str]) -> bool:
 class ChannelKeySet:
     """The channel's signing keys, from its OpenID metadata, cached and refreshed as described above."""
 
-    def __init__(self, settings: Settings, client: httpx.Client | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, settings: Settings, client: httpx.Client | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._metadata_url = require_https(settings.teams_openid_metadata_url, "TEAMS_OPENID_METADATA_URL")
         self._client = client or http_client(settings, timeout=10.0)
         self._clock = clock
@@ -115,8 +117,13 @@ class ChannelKeySet:
             jwks_uri = require_https(str(metadata.get("jwks_uri") or ""), "the metadata's jwks_uri")
             document = self._fetch_json(jwks_uri)
         except (httpx.HTTPError, ValueError) as error:
-            event(log, "teams_channel_keys_unavailable", logging.ERROR, error=type(error).__name__,
-                  detail=str(error)[:200])
+            event(
+                log,
+                "teams_channel_keys_unavailable",
+                logging.ERROR,
+                error=type(error).__name__,
+                detail=str(error)[:200],
+            )
             if not self._keys:
                 raise MetadataUnavailableError(str(error)) from error
             return  # keep serving with the keys we have
@@ -152,11 +159,13 @@ class ChannelAuthenticator:
         self._allowed_hosts = list(settings.teams_allowed_service_url_hosts)
         self._keys = keys or ChannelKeySet(settings)
 
-    def authenticate(self, authorization: str | None, service_url: str | None, channel_id: str | None) -> ChannelIdentity:
+    def authenticate(
+        self, authorization: str | None, service_url: str | None, channel_id: str | None
+    ) -> ChannelIdentity:
         """Check the request; returns what the token proved, or raises :class:`ChannelAuthError`."""
         if not authorization or not authorization.startswith("Bearer "):
             raise ChannelAuthError(401, "no bearer token")
-        token = authorization[len("Bearer "):].strip()
+        token = authorization[len("Bearer ") :].strip()
         if not service_url or not channel_id:
             raise ChannelAuthError(403, "activity without serviceUrl or channelId")
         parts = urlsplit(service_url)

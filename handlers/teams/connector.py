@@ -32,8 +32,9 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -58,8 +59,9 @@ _AMBIGUOUS = {502, 504}
 
 
 class ConnectorError(RuntimeError):
-    def __init__(self, message: str, status: int | None = None, code: str | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, code: str | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -91,8 +93,12 @@ class _Call:
 class ConversationPacer:
     """Spaces sends to one conversation by 1/rate seconds, across threads."""
 
-    def __init__(self, rate: float = MESSAGES_PER_SECOND_PER_CONVERSATION,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float = MESSAGES_PER_SECOND_PER_CONVERSATION,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._interval = 1.0 / rate
         self._clock = clock
         self._sleep = sleep
@@ -131,8 +137,9 @@ class ConnectorClient:
 
     # --- the API ------------------------------------------------------------------
 
-    def send(self, service_url: str, conversation_id: str, activity: Mapping[str, Any],
-             reply_to_id: str | None = None) -> str | None:
+    def send(
+        self, service_url: str, conversation_id: str, activity: Mapping[str, Any], reply_to_id: str | None = None
+    ) -> str | None:
         """Post a message; returns the id the Connector gave it."""
         path = f"/v3/conversations/{_segment(conversation_id)}/activities"
         if reply_to_id:
@@ -208,7 +215,9 @@ class ConnectorClient:
                     self._back_off(attempt, None, call, delivery, type(error).__name__)
                     continue
                 if call.creates_message:
-                    raise DeliveryUncertainError(f"no answer from the Connector after sending ({type(error).__name__})") from error
+                    raise DeliveryUncertainError(
+                        f"no answer from the Connector after sending ({type(error).__name__})"
+                    ) from error
                 raise ConnectorError(f"the Connector did not answer ({type(error).__name__})") from error
 
             status = response.status_code
@@ -231,11 +240,13 @@ class ConnectorClient:
                     continue
             if status in _AMBIGUOUS and call.creates_message:
                 event(log, "teams_delivery_uncertain", logging.WARNING, status=status, delivery=delivery)
-                raise DeliveryUncertainError(f"the Connector answered {status}; the message may have been posted",
-                                             status, code)
+                raise DeliveryUncertainError(
+                    f"the Connector answered {status}; the message may have been posted", status, code
+                )
             throttled_for = (_retry_after(response) or BACKOFF_CAP_SECONDS) if status in _THROTTLED else None
-            raise ConnectorError(f"the Connector answered {status}: {message or code or 'no detail'}", status, code,
-                                 throttled_for)
+            raise ConnectorError(
+                f"the Connector answered {status}: {message or code or 'no detail'}", status, code, throttled_for
+            )
 
     def _back_off(self, attempt: int, retry_after: float | None, call: _Call, delivery: str, why: str) -> None:
         ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
@@ -243,8 +254,16 @@ class ConnectorClient:
         delay = ceiling * (0.5 + self._jitter() / 2)
         if retry_after is not None:
             delay = max(delay, retry_after)
-        event(log, "teams_connector_retry", logging.WARNING, method=call.method, reason=why, attempt=attempt,
-              delay=round(delay, 3), delivery=delivery)
+        event(
+            log,
+            "teams_connector_retry",
+            logging.WARNING,
+            method=call.method,
+            reason=why,
+            attempt=attempt,
+            delay=round(delay, 3),
+            delivery=delivery,
+        )
         self._sleep(delay)
 
 

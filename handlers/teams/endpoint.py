@@ -20,8 +20,9 @@ import json
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from microsoft_agents.activity import Activity
 from pydantic import ValidationError
@@ -61,14 +62,14 @@ REMEMBERED_INVOKE_ANSWERS = 500
 ALREADY_HANDLED = "That was already done."
 
 
-def teams_configured(settings: "Settings") -> bool:
+def teams_configured(settings: Settings) -> bool:
     return bool(settings.teams_app_id and settings.teams_app_password and settings.teams_tenant_id)
 
 
 class TeamsAdapter:
     """Everything the Teams side needs, built once per process from the services."""
 
-    def __init__(self, services: "Services", *, feedback: "FeedbackCommand | None" = None) -> None:
+    def __init__(self, services: Services, *, feedback: FeedbackCommand | None = None) -> None:
         settings = services.settings
         if not teams_configured(settings):
             raise ValueError("Teams needs TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID")
@@ -78,8 +79,9 @@ class TeamsAdapter:
         self.connector = ConnectorClient(settings, self.tokens)
         if feedback is None:
             # The process's one feedback service, with the council's question sets.
-            def feedback(user: "UserContext", argument: str) -> list["Reply"]:
+            def feedback(user: UserContext, argument: str) -> list[Reply]:
                 return services.feedback.command(user, argument)
+
         self.bot = TeamsBot(services, self.connector, feedback=feedback)
         from handlers.teams.feedback import register as register_feedback
 
@@ -104,11 +106,21 @@ class TeamsAdapter:
             return JSONResponse({"error": "expected a Bot Framework activity"}, status_code=400)
 
         try:
-            await run_in_threadpool(self.authenticator.authenticate, request.headers.get("authorization"),
-                                    activity.service_url, activity.channel_id)
+            await run_in_threadpool(
+                self.authenticator.authenticate,
+                request.headers.get("authorization"),
+                activity.service_url,
+                activity.channel_id,
+            )
         except ChannelAuthError as error:
-            event(log, "teams_request_refused", logging.WARNING, status=error.status, reason=error.reason,
-                  type=activity.type)
+            event(
+                log,
+                "teams_request_refused",
+                logging.WARNING,
+                status=error.status,
+                reason=error.reason,
+                type=activity.type,
+            )
             return Response(status_code=error.status)
         except MetadataUnavailableError:
             # We cannot check the token, so we must not act on it; the channel will deliver it again.
@@ -126,8 +138,14 @@ class TeamsAdapter:
             try:
                 result, follow_up = await run_in_threadpool(self.bot.on_invoke, activity)
             except Exception as error:  # noqa: BLE001 - Teams shows the officer a generic failure; the log has why
-                event(log, "teams_invoke_failed", logging.ERROR, invoke=activity.name, error=type(error).__name__,
-                      detail=str(error)[:300])
+                event(
+                    log,
+                    "teams_invoke_failed",
+                    logging.ERROR,
+                    invoke=activity.name,
+                    error=type(error).__name__,
+                    detail=str(error)[:300],
+                )
                 return self._invoke_response(_failed(activity))
             if key is not None:
                 self._remember(key, result)
@@ -171,8 +189,14 @@ def _already_handled(activity: Activity) -> InvokeResult:
 def _failed(activity: Activity) -> InvokeResult:
     """What Teams shows the officer when a button's work failed on our side."""
     if activity.name == INVOKE_CARD_ACTION:
-        return InvokeResult(200, {"statusCode": 500, "type": "application/vnd.microsoft.error",
-                                  "value": {"code": "InternalError", "message": SOMETHING_WENT_WRONG}})
+        return InvokeResult(
+            200,
+            {
+                "statusCode": 500,
+                "type": "application/vnd.microsoft.error",
+                "value": {"code": "InternalError", "message": SOMETHING_WENT_WRONG},
+            },
+        )
     return InvokeResult(200, {"task": {"type": "message", "value": SOMETHING_WENT_WRONG}})
 
 

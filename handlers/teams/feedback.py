@@ -27,8 +27,9 @@ import base64
 import logging
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from bot.logging import event
 from handlers.teams import cards
@@ -62,7 +63,7 @@ MAX_CHART_BYTES = 18_000
 _SEPARATORS = re.compile(r"[\n;,]+")
 
 
-def _outcome(**fields: Any) -> "CardOutcome":
+def _outcome(**fields: Any) -> CardOutcome:
     from handlers.teams.activities import CardOutcome
 
     return CardOutcome(**fields)
@@ -79,30 +80,62 @@ def _notice_card(text: str, kind: ReplyKind = ReplyKind.INFO) -> dict[str, Any]:
 # --- asking ------------------------------------------------------------------------------------------
 
 
-def request_card(feedback: FeedbackService, review_id: int, mode: ActionMode, values: Mapping[str, str] | None = None,
-                 errors: Mapping[str, str] | None = None) -> dict[str, Any]:
+def request_card(
+    feedback: FeedbackService,
+    review_id: int,
+    mode: ActionMode,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     review = feedback.reviews.get(review_id)
     values, errors = values or {}, errors or {}
     sets = feedback.question_sets.latest()
     fields: list[tuple[str, dict[str, Any]]] = [
-        (RequestFields.PEOPLE, {"type": "Input.Text", "id": RequestFields.PEOPLE, "label": "Who should answer?",
-                                "isMultiline": True, "isRequired": True, "maxLength": 4000,
-                                "placeholder": "Names or emails, one per line",
-                                "errorMessage": "Please name at least one person.",
-                                **({"value": values[RequestFields.PEOPLE]} if values.get(RequestFields.PEOPLE) else {})}),
-        (RequestFields.QUESTION_SET, {"type": "Input.ChoiceSet", "id": RequestFields.QUESTION_SET, "label": "Questions",
-                                      "style": "compact", "isRequired": True,
-                                      "choices": [{"title": s.title, "value": s.id} for s in sets],
-                                      "value": values.get(RequestFields.QUESTION_SET) or sets[0].id}),
-        (RequestFields.CLOSES_ON, {"type": "Input.Date", "id": RequestFields.CLOSES_ON, "label": "Closing date",
-                                   "isRequired": True, "errorMessage": "Please choose the closing date.",
-                                   "value": values.get(RequestFields.CLOSES_ON)
-                                   or feedback.default_closing_date().isoformat()}),
+        (
+            RequestFields.PEOPLE,
+            {
+                "type": "Input.Text",
+                "id": RequestFields.PEOPLE,
+                "label": "Who should answer?",
+                "isMultiline": True,
+                "isRequired": True,
+                "maxLength": 4000,
+                "placeholder": "Names or emails, one per line",
+                "errorMessage": "Please name at least one person.",
+                **({"value": values[RequestFields.PEOPLE]} if values.get(RequestFields.PEOPLE) else {}),
+            },
+        ),
+        (
+            RequestFields.QUESTION_SET,
+            {
+                "type": "Input.ChoiceSet",
+                "id": RequestFields.QUESTION_SET,
+                "label": "Questions",
+                "style": "compact",
+                "isRequired": True,
+                "choices": [{"title": s.title, "value": s.id} for s in sets],
+                "value": values.get(RequestFields.QUESTION_SET) or sets[0].id,
+            },
+        ),
+        (
+            RequestFields.CLOSES_ON,
+            {
+                "type": "Input.Date",
+                "id": RequestFields.CLOSES_ON,
+                "label": "Closing date",
+                "isRequired": True,
+                "errorMessage": "Please choose the closing date.",
+                "value": values.get(RequestFields.CLOSES_ON) or feedback.default_closing_date().isoformat(),
+            },
+        ),
     ]
     body: list[dict[str, Any]] = [
         cards.text_block("Ask for feedback", size="Large", weight="Bolder"),
-        cards.text_block(f"On #{review.id} “{review.title}”. Each person gets a message with a form; they can answer "
-                         "anonymously and get a reminder before the closing date if they haven't answered.", isSubtle=True),
+        cards.text_block(
+            f"On #{review.id} “{review.title}”. Each person gets a message with a form; they can answer "
+            "anonymously and get a reminder before the closing date if they haven't answered.",
+            isSubtle=True,
+        ),
     ]
     for field_id, element in fields:
         items = [element] + ([_error(errors[field_id])] if field_id in errors else [])
@@ -111,11 +144,13 @@ def request_card(feedback: FeedbackService, review_id: int, mode: ActionMode, va
     return cards.card(body, [cards.action("Send", data, mode, "positive")])
 
 
-def submit_request(services: "Services", user: "UserContext", data: Mapping[str, Any], mode: ActionMode) -> "CardOutcome":
+def submit_request(services: Services, user: UserContext, data: Mapping[str, Any], mode: ActionMode) -> CardOutcome:
     feedback = services.feedback
     review_id = int(str(data.get(DATA_VALUE) or "0") or 0)
-    values = {key: str(data.get(key) or "") for key in (RequestFields.PEOPLE, RequestFields.QUESTION_SET,
-                                                        RequestFields.CLOSES_ON)}
+    values = {
+        key: str(data.get(key) or "")
+        for key in (RequestFields.PEOPLE, RequestFields.QUESTION_SET, RequestFields.CLOSES_ON)
+    }
     refusal = feedback.request_refusal(user.person.id if user.person else None, review_id)
     if refusal:
         return _outcome(card=_notice_card(refusal, ReplyKind.PROBLEM))
@@ -129,22 +164,27 @@ def submit_request(services: "Services", user: "UserContext", data: Mapping[str,
             person_ids.append(found.person.id)
         else:
             unresolved.append(name)
-    errors, chosen, closes_on = feedback.check_request(question_set=values[RequestFields.QUESTION_SET],
-                                                       closes_on=values[RequestFields.CLOSES_ON],
-                                                       stakeholder_count=len(set(person_ids)), unresolved=unresolved)
+    errors, chosen, closes_on = feedback.check_request(
+        question_set=values[RequestFields.QUESTION_SET],
+        closes_on=values[RequestFields.CLOSES_ON],
+        stakeholder_count=len(set(person_ids)),
+        unresolved=unresolved,
+    )
     if errors:
         event(log, "teams_feedback_request_invalid", errors=sorted(errors))
         return _outcome(card=request_card(feedback, review_id, mode, values, errors), form_open=True)
     try:
         created = feedback.create_request(user.person, review_id, person_ids, chosen, closes_on)  # type: ignore[arg-type]
     except FeedbackError as error:
-        return _outcome(card=request_card(feedback, review_id, mode, values, {RequestFields.PEOPLE: str(error)}),
-                        form_open=True)
+        return _outcome(
+            card=request_card(feedback, review_id, mode, values, {RequestFields.PEOPLE: str(error)}), form_open=True
+        )
     invited = len(feedback.repository.invited(created.id))
     # Messages go out after the answer to this button (an invoke must be answered within seconds); the
     # notification ledger keeps them to one each, and the hourly job retries any that fail.
-    threading.Thread(target=feedback.deliver, args=(created, services.messengers),
-                     name="feedback-invitations", daemon=True).start()
+    threading.Thread(
+        target=feedback.deliver, args=(created, services.messengers), name="feedback-invitations", daemon=True
+    ).start()
     done = feedback.request_confirmation(created, invited, 0)
     return _outcome(card=cards.render_reply_card(done, mode), message=done.text.split("\n", 1)[0])
 
@@ -156,36 +196,62 @@ def response_card(form: ResponseForm, mode: ActionMode, errors: Mapping[str, str
     if form.refusal:
         return _notice_card(form.refusal)
     errors = errors or {}
-    body: list[dict[str, Any]] = [cards.text_block("Give feedback", size="Large", weight="Bolder"),
-                                  cards.text_block(form.intro, isSubtle=True)]
+    body: list[dict[str, Any]] = [
+        cards.text_block("Give feedback", size="Large", weight="Bolder"),
+        cards.text_block(form.intro, isSubtle=True),
+    ]
     if form.notice:
         body.append(cards.text_block(form.notice, isSubtle=True, size="Small"))
     if errors:
         count = len(errors)
-        body.append(cards.text_block(f"Please check the {count} highlighted answer{'s' if count > 1 else ''} below.",
-                                     color="Attention", weight="Bolder"))
+        body.append(
+            cards.text_block(
+                f"Please check the {count} highlighted answer{'s' if count > 1 else ''} below.",
+                color="Attention",
+                weight="Bolder",
+            )
+        )
     for question in form.questions:
         value = form.values.get(question.id)
         if question.kind == "rating":
             element: dict[str, Any] = {
-                "type": "Input.ChoiceSet", "id": question.id, "label": question.text, "style": "expanded",
-                "isRequired": question.required, "errorMessage": "Please choose a rating from 1 to 5.",
-                "choices": [{"title": label, "value": str(score)} for score, label in RATING_LABELS.items()]}
+                "type": "Input.ChoiceSet",
+                "id": question.id,
+                "label": question.text,
+                "style": "expanded",
+                "isRequired": question.required,
+                "errorMessage": "Please choose a rating from 1 to 5.",
+                "choices": [{"title": label, "value": str(score)} for score, label in RATING_LABELS.items()],
+            }
         else:
-            element = {"type": "Input.Text", "id": question.id, "label": question.text, "isMultiline": True,
-                       "maxLength": 3000, "isRequired": question.required}
+            element = {
+                "type": "Input.Text",
+                "id": question.id,
+                "label": question.text,
+                "isMultiline": True,
+                "maxLength": 3000,
+                "isRequired": question.required,
+            }
         if value:
             element["value"] = value
         items = [element] + ([_error(errors[question.id])] if question.id in errors else [])
         body.append({"type": "Container", "spacing": "Medium", "items": items})
-    body.append({"type": "Input.Toggle", "id": ANONYMOUS_FIELD, "title": "Answer anonymously (your name isn't stored; "
-                 "only the button in my thank-you can open your answer again)", "valueOn": "yes", "valueOff": "no",
-                 "value": "yes" if form.values.get(ANONYMOUS_FIELD) == "yes" else "no"})
+    body.append(
+        {
+            "type": "Input.Toggle",
+            "id": ANONYMOUS_FIELD,
+            "title": "Answer anonymously (your name isn't stored; "
+            "only the button in my thank-you can open your answer again)",
+            "valueOn": "yes",
+            "valueOff": "no",
+            "value": "yes" if form.values.get(ANONYMOUS_FIELD) == "yes" else "no",
+        }
+    )
     data = {DATA_VERB: VERB_RESPONSE_SUBMIT, DATA_ROUND: str(form.round_id), DATA_TOKEN: form.token}
     return cards.card(body, [cards.action("Send", data, mode, "positive")])
 
 
-def submit_response(services: "Services", user: "UserContext", data: Mapping[str, Any], mode: ActionMode) -> "CardOutcome":
+def submit_response(services: Services, user: UserContext, data: Mapping[str, Any], mode: ActionMode) -> CardOutcome:
     feedback = services.feedback
     round_id = int(str(data.get(DATA_ROUND) or "0") or 0)
     token = str(data.get(DATA_TOKEN) or "")
@@ -216,8 +282,14 @@ def chart_card(feedback: FeedbackService, review_id: int) -> dict[str, Any]:
     body: list[dict[str, Any]] = []
     if png is not None and len(png) <= MAX_CHART_BYTES:
         alt = "; ".join(f"{s.text} average {s.mean:.1f}" for s in summary.ratings)
-        body.append({"type": "Image", "url": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
-                     "altText": alt[:500], "size": "Stretch"})
+        body.append(
+            {
+                "type": "Image",
+                "url": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+                "altText": alt[:500],
+                "size": "Stretch",
+            }
+        )
     elif png is not None:
         event(log, "teams_feedback_chart_too_large", bytes=len(png))
     body.extend(cards.paragraphs(text))
@@ -227,10 +299,10 @@ def chart_card(feedback: FeedbackService, review_id: int) -> dict[str, Any]:
 # --- wiring ------------------------------------------------------------------------------------------------
 
 
-def register(bot: "TeamsBot", services: "Services") -> None:
+def register(bot: TeamsBot, services: Services) -> None:
     """Give the Teams bot the feedback buttons and forms."""
 
-    def press(user: "UserContext", action_id: str, value: str, mode: ActionMode) -> "CardOutcome":
+    def press(user: UserContext, action_id: str, value: str, mode: ActionMode) -> CardOutcome:
         feedback = services.feedback
         if action_id == FeedbackActions.OPEN_REQUEST_FORM:
             try:
@@ -257,7 +329,9 @@ def register(bot: "TeamsBot", services: "Services") -> None:
             form = feedback.response_form(user.person, value)
         return _outcome(card=response_card(form, mode), form_open=form.refusal is None)
 
-    bot.register_card_press([FeedbackActions.OPEN_REQUEST_FORM, FeedbackActions.GIVE, FeedbackActions.CHANGE,
-                             FeedbackActions.SHOW_CHART], press)
+    bot.register_card_press(
+        [FeedbackActions.OPEN_REQUEST_FORM, FeedbackActions.GIVE, FeedbackActions.CHANGE, FeedbackActions.SHOW_CHART],
+        press,
+    )
     bot.register_verb(VERB_REQUEST_SUBMIT, lambda user, data, mode: submit_request(services, user, data, mode))
     bot.register_verb(VERB_RESPONSE_SUBMIT, lambda user, data, mode: submit_response(services, user, data, mode))

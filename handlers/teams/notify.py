@@ -43,7 +43,7 @@ class TeamsNotifier:
         return SendResult(_STATUS[result.status], result.detail, result.retry_after)
 
 
-def teams_notifier(services: "Services") -> TeamsNotifier | None:
+def teams_notifier(services: Services) -> TeamsNotifier | None:
     """The Teams messenger for the scheduler, or None when Teams is not configured."""
     adapter = services.teams
     return TeamsNotifier(adapter.messenger) if adapter is not None else None

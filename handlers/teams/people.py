@@ -52,7 +52,7 @@ class ConversationReference:
         return {key: value for key, value in self.__dict__.items() if value is not None}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> "ConversationReference | None":
+    def from_json(cls, data: dict[str, Any] | None) -> ConversationReference | None:
         if not data:
             return None
         try:
@@ -61,7 +61,7 @@ class ConversationReference:
             return None
 
     @classmethod
-    def from_activity(cls, activity: Activity) -> "ConversationReference | None":
+    def from_activity(cls, activity: Activity) -> ConversationReference | None:
         tenant = _tenant_of(activity)
         user, bot = activity.from_property, activity.recipient
         if not (activity.service_url and tenant and user and user.id and bot and bot.id):
@@ -151,8 +151,13 @@ class TeamsPeople:
             reference = ConversationReference(**{**stored.__dict__, "service_url": reference.service_url})
         if stored == reference and person.reachable:
             return
-        self._people.upsert(name=person.name, teams_user_id=person.teams_user_id,
-                            teams_conversation_ref=reference.to_json(), reachable=True, actor="teams")
+        self._people.upsert(
+            name=person.name,
+            teams_user_id=person.teams_user_id,
+            teams_conversation_ref=reference.to_json(),
+            reachable=True,
+            actor="teams",
+        )
 
     def mark_unreachable(self, aad: str) -> None:
         person = self._people.find_by_teams_id(aad)
@@ -189,8 +194,9 @@ class TeamsMentionResolver:
         if member_id is None or self._connector is None or not self._activity.conversation:
             return Unknown(query)
         try:
-            member = self._connector.get_member(self._activity.service_url or "", self._activity.conversation.id,
-                                                member_id)
+            member = self._connector.get_member(
+                self._activity.service_url or "", self._activity.conversation.id, member_id
+            )
         except (ConnectorError, BotTokenError):
             return Unknown(query)
         if not member or not member.get("aadObjectId"):
@@ -198,10 +204,13 @@ class TeamsMentionResolver:
         aad = str(member["aadObjectId"])
         person = self._people.find_by_teams_id(aad)
         if person is None:
-            email = member.get("email") or (member.get("userPrincipalName") if "@" in str(member.get("userPrincipalName") or "") else None)
+            email = member.get("email") or (
+                member.get("userPrincipalName") if "@" in str(member.get("userPrincipalName") or "") else None
+            )
             try:
-                person = self._people.upsert(name=member.get("name") or name, email=email, teams_user_id=aad,
-                                             actor="teams")
+                person = self._people.upsert(
+                    name=member.get("name") or name, email=email, teams_user_id=aad, actor="teams"
+                )
             except PersonError:
                 return Unknown(query)
         return Resolved(PersonRef.from_person(person))

@@ -92,9 +92,17 @@ class TeamsMessenger:
             event(log, "teams_proactive_uncertain", logging.WARNING, person_id=record.id, status=error.status)
             return DeliveryResult(DeliveryStatus.UNCERTAIN, detail=str(error))
         except (ConnectorError, BotTokenError) as error:
-            event(log, "teams_proactive_failed", logging.WARNING, person_id=record.id, error=type(error).__name__,
-                  status=getattr(error, "status", None))
-            return DeliveryResult(DeliveryStatus.FAILED, detail=str(error), retry_after=getattr(error, "retry_after", None))
+            event(
+                log,
+                "teams_proactive_failed",
+                logging.WARNING,
+                person_id=record.id,
+                error=type(error).__name__,
+                status=getattr(error, "status", None),
+            )
+            return DeliveryResult(
+                DeliveryStatus.FAILED, detail=str(error), retry_after=getattr(error, "retry_after", None)
+            )
         event(log, "teams_proactive_sent", person_id=record.id)
         return DeliveryResult(DeliveryStatus.SENT, activity_id=activity_id)
 

@@ -17,12 +17,15 @@ if TYPE_CHECKING:
     from bot.server import ServerHooks
 
 
-def teams_route_provider(services: "Services", hooks: "ServerHooks") -> list[BaseRoute]:
+def teams_route_provider(services: Services, hooks: ServerHooks) -> list[BaseRoute]:
     """The Teams part of the server, when TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID are set."""
     settings = services.settings
     if not teams_configured(settings):
-        given = {"TEAMS_APP_ID": settings.teams_app_id, "TEAMS_APP_PASSWORD": settings.teams_app_password,
-                 "TEAMS_TENANT_ID": settings.teams_tenant_id}
+        given = {
+            "TEAMS_APP_ID": settings.teams_app_id,
+            "TEAMS_APP_PASSWORD": settings.teams_app_password,
+            "TEAMS_TENANT_ID": settings.teams_tenant_id,
+        }
         missing = [name for name, value in given.items() if not value]
         if len(missing) < len(given):
             # Half-configured is a mistake worth saying out loud; not configured at all is a Slack-only council.

@@ -64,11 +64,12 @@ class BotTokenProvider:
                 result = self._application().acquire_token_for_client(scopes=[self._scope])
         except (httpx.HTTPError, ValueError) as error:
             event(log, "teams_token_failed", logging.ERROR, error=type(error).__name__)
-            raise BotTokenError(f"Entra ID could not be reached for the bot's token ({type(error).__name__})") from error
+            raise BotTokenError(
+                f"Entra ID could not be reached for the bot's token ({type(error).__name__})"
+            ) from error
         if "access_token" not in result:
             code = str(result.get("error") or "unknown_error")
-            event(log, "teams_token_failed", logging.ERROR, error=code,
-                  correlation_id=result.get("correlation_id"))
+            event(log, "teams_token_failed", logging.ERROR, error=code, correlation_id=result.get("correlation_id"))
             raise BotTokenError(f"Entra ID refused the bot's token request ({code})")
         if result.get("token_source") == "identity_provider":
             event(log, "teams_token_acquired", expires_in=result.get("expires_in"))

@@ -54,9 +54,25 @@ def run(cli: click.Group, settings: Settings):
 
 @pytest.fixture
 def people(run) -> None:
-    assert run("people", "add", "--name", "Sam Patel", "--email", "sam@council.gov.uk", "--slack-id", "U0SAM").exit_code == 0
-    assert run("people", "add", "--name", "Cllr Priya Shah", "--email", "priya@council.gov.uk", "--slack-id", "U0PRIYA",
-               "--role", "portfolio holder:adult social care").exit_code == 0
+    assert (
+        run("people", "add", "--name", "Sam Patel", "--email", "sam@council.gov.uk", "--slack-id", "U0SAM").exit_code
+        == 0
+    )
+    assert (
+        run(
+            "people",
+            "add",
+            "--name",
+            "Cllr Priya Shah",
+            "--email",
+            "priya@council.gov.uk",
+            "--slack-id",
+            "U0PRIYA",
+            "--role",
+            "portfolio holder:adult social care",
+        ).exit_code
+        == 0
+    )
     assert run("people", "add", "--name", "Owen Jones", "--email", "owen@council.gov.uk").exit_code == 0
 
 
@@ -67,7 +83,9 @@ def write_csv(tmp_path: Path, lines: list[str], name: str = "pipeline.csv") -> P
 
 
 def test_people_are_added_updated_and_listed_with_their_roles(run, people) -> None:
-    result = run("people", "add", "--name", "Samuel Patel", "--email", "SAM@council.gov.uk", "--role", "section 151 officer")
+    result = run(
+        "people", "add", "--name", "Samuel Patel", "--email", "SAM@council.gov.uk", "--role", "section 151 officer"
+    )
     assert result.output.strip() == "Updated Samuel Patel (id 1)."
 
     listing = run("people", "list").output

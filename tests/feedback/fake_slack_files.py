@@ -22,8 +22,13 @@ from urllib.parse import urlparse
 
 from tests.slack.fake_slack import Call, FakeSlack, SlackRefusal
 
-FEEDBACK_METHODS = {"files.getUploadURLExternal", "files.completeUploadExternal", "conversations.members",
-                    "usergroups.list", "usergroups.users.list"}
+FEEDBACK_METHODS = {
+    "files.getUploadURLExternal",
+    "files.completeUploadExternal",
+    "conversations.members",
+    "usergroups.list",
+    "usergroups.users.list",
+}
 
 
 @dataclass
@@ -67,7 +72,9 @@ class FakeSlackWithFiles(FakeSlack):
 
     # --- the API -----------------------------------------------------------------------------
 
-    def handle(self, method: str, args: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def handle(
+        self, method: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if method not in FEEDBACK_METHODS:
             return super().handle(method, args, token)
         from tests.slack.fake_slack import BOT_TOKEN
@@ -94,8 +101,9 @@ class FakeSlackWithFiles(FakeSlack):
     def receive_upload(self, path: str, data: bytes) -> tuple[int, bytes]:
         file_id = path.rsplit("/", 1)[-1]
         found = self.files.get(file_id)
-        self._record(Call("upload_url", {"file_id": file_id, "bytes": len(data)}, time.monotonic(),
-                          ok=found is not None))
+        self._record(
+            Call("upload_url", {"file_id": file_id, "bytes": len(data)}, time.monotonic(), ok=found is not None)
+        )
         if found is None:
             return 404, b"not found"
         found.data = data
@@ -116,7 +124,11 @@ class FakeSlackWithFiles(FakeSlack):
                 raise SlackRefusal("file_not_found")
             if len(found.data) != found.length:
                 raise SlackRefusal("file_size_mismatch")
-            found.title, found.channel_id, found.initial_comment = item.get("title"), channel, args.get("initial_comment")
+            found.title, found.channel_id, found.initial_comment = (
+                item.get("title"),
+                channel,
+                args.get("initial_comment"),
+            )
             found.shared = bool(channel)
             done.append({"id": found.id, "name": found.filename, "title": found.title})
         return {"files": done}
@@ -127,7 +139,7 @@ class FakeSlackWithFiles(FakeSlack):
             raise SlackRefusal("channel_not_found")
         limit = int(args.get("limit") or 100)
         start = int(args.get("cursor") or 0)
-        page = members[start:start + limit]
+        page = members[start : start + limit]
         following = str(start + limit) if start + limit < len(members) else ""
         return {"members": page, "response_metadata": {"next_cursor": following}}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from workflows.feedback import FeedbackService
 from workflows.working_days import WorkingCalendar
 
 # Monday 23 November 2026, 10:00 in London.
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 CLOSES = date(2026, 12, 4)
 
 
@@ -29,11 +29,17 @@ class FeedbackWorld(World):
         self.lead = self.person("Lena Lead", slack="U0LEAD0001" if slack_ids else None)
         self.owner = self.person("Owen Owner", slack="U0OWNER001" if slack_ids else None)
         self.holder = self.person("Holly Holder", slack="U0HOLDER01" if slack_ids else None)
-        self.stakeholders = [self.person(f"Stake Holder{i}", slack=f"U0STAKE00{i}" if slack_ids else None)
-                             for i in range(1, 6)]
+        self.stakeholders = [
+            self.person(f"Stake Holder{i}", slack=f"U0STAKE00{i}" if slack_ids else None) for i in range(1, 6)
+        ]
         self.outsider = self.person("Oscar Outsider", slack="U0OUTSIDE1" if slack_ids else None)
-        self.review_id = self.review("Library services", self.owner, self.lead, self.holder,
-                                     [date(2026, 12, 1), date(2027, 1, 15), date(2027, 3, 1), date(2027, 5, 1)])
+        self.review_id = self.review(
+            "Library services",
+            self.owner,
+            self.lead,
+            self.holder,
+            [date(2026, 12, 1), date(2027, 1, 15), date(2027, 3, 1), date(2027, 5, 1)],
+        )
         self.feedback = FeedbackService(database, self.reviews, calendar=WorkingCalendar(), clock=self.clock)
 
 
@@ -43,7 +49,9 @@ def identity_strings(person: Person) -> list[str]:
     return [text for text in found if text]
 
 
-def rows_mentioning(database: Database, person: Person, *, skip: set[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+def rows_mentioning(
+    database: Database, person: Person, *, skip: set[str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
     """Every row of every table that holds the person's id (in a person column) or any of their identities."""
     needles = identity_strings(person)
     hits: dict[str, list[dict[str, Any]]] = {}
@@ -64,8 +72,10 @@ def snapshot(database: Database) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     with database.engine.connect() as connection:
         for table in StorageModel.metadata.sorted_tables:
-            found[table.name] = {repr(sorted(dict(row).items(), key=lambda kv: kv[0]))
-                                 for row in connection.execute(sa.select(table)).mappings()}
+            found[table.name] = {
+                repr(sorted(dict(row).items(), key=lambda kv: kv[0]))
+                for row in connection.execute(sa.select(table)).mappings()
+            }
     return found
 
 

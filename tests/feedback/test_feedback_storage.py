@@ -14,8 +14,13 @@ from workflows.feedback import ANONYMOUS_FIELD, FeedbackActions, FeedbackError, 
 
 
 def answer(ratings=(4, 3, 5), worked="Friendly staff", change="Longer opening hours", anonymous=False):
-    values = {"outcomes": str(ratings[0]), "value_for_money": str(ratings[1]), "satisfaction": str(ratings[2]),
-              "what_worked": worked, "what_should_change": change}
+    values = {
+        "outcomes": str(ratings[0]),
+        "value_for_money": str(ratings[1]),
+        "satisfaction": str(ratings[2]),
+        "what_worked": worked,
+        "what_should_change": change,
+    }
     if anonymous:
         values[ANONYMOUS_FIELD] = "yes"
     return values
@@ -23,8 +28,9 @@ def answer(ratings=(4, 3, 5), worked="Friendly staff", change="Longer opening ho
 
 def ask(world: FeedbackWorld, people=None):
     chosen = world.feedback.question_sets.default
-    return world.feedback.create_request(world.lead, world.review_id, [p.id for p in (people or world.stakeholders)],
-                                         chosen, CLOSES)
+    return world.feedback.create_request(
+        world.lead, world.review_id, [p.id for p in (people or world.stakeholders)], chosen, CLOSES
+    )
 
 
 def test_only_the_lead_or_a_stage_owner_may_ask(database) -> None:
@@ -34,15 +40,18 @@ def test_only_the_lead_or_a_stage_owner_may_ask(database) -> None:
     refusal = world.feedback.request_refusal(world.outsider.id, world.review_id)
     assert refusal and "Only the lead commissioner (Lena Lead)" in refusal
     with pytest.raises(FeedbackError):
-        world.feedback.create_request(world.outsider, world.review_id, [world.stakeholders[0].id],
-                                      world.feedback.question_sets.default, CLOSES)
+        world.feedback.create_request(
+            world.outsider, world.review_id, [world.stakeholders[0].id], world.feedback.question_sets.default, CLOSES
+        )
 
 
 def test_request_form_errors_name_the_field(database) -> None:
     world = FeedbackWorld(database)
     errors, _, _ = world.feedback.check_request(question_set="nope", closes_on="2026-11-20", stakeholder_count=0)
     assert set(errors) == {"question_set", "closes_on", "stakeholders"}
-    errors, chosen, day = world.feedback.check_request(question_set="review", closes_on="2026-12-04", stakeholder_count=3)
+    errors, chosen, day = world.feedback.check_request(
+        question_set="review", closes_on="2026-12-04", stakeholder_count=3
+    )
     assert errors == {} and chosen.id == "review" and day == CLOSES
 
 
@@ -222,7 +231,9 @@ def test_reminders_wait_for_the_last_working_days_and_skip_people_who_answered(d
         reminded = sorted(channel for channel, text in sent() if text.startswith("A reminder"))
         assert reminded == ["D0STAKE002", "D0STAKE003"]
         assert world.feedback.send_reminders([messenger], NOW + timedelta(days=12)) == 0
-        assert world.feedback.repository.request_status(round_.id, world.stakeholders[1].id) == \
-            FeedbackStatus.EXPIRED.value
+        assert (
+            world.feedback.repository.request_status(round_.id, world.stakeholders[1].id)
+            == FeedbackStatus.EXPIRED.value
+        )
     finally:
         fake.stop()

@@ -18,9 +18,9 @@ def main() -> None:
     from handlers.slack.context import ChannelPacer, build_web_client
     from handlers.slack.notify import SlackNotifier
     from storage.db import open_database
+    from tests.slack.fake_slack import BOT_TOKEN
     from workflows.delivery import NudgeSweep
     from workflows.nudges import NudgePolicy
-    from tests.slack.fake_slack import BOT_TOKEN
 
     database = open_database(database_url)
     notifier = SlackNotifier(build_web_client(BOT_TOKEN, api_url), pacer=ChannelPacer(burst=1000))

@@ -47,7 +47,9 @@ def test_jobs_live_in_the_database_and_the_first_sweep_runs(database, database_s
         again.services.close()
 
 
-def test_the_feedback_reminders_job_runs_the_feedback_features_hook(database, database_settings, shared_guidance) -> None:
+def test_the_feedback_reminders_job_runs_the_feedback_features_hook(
+    database, database_settings, shared_guidance
+) -> None:
     import importlib
 
     from bot.scheduler import FEEDBACK_REMINDERS_HOOK

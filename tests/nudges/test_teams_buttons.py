@@ -13,12 +13,11 @@ from datetime import date
 
 from bot.scheduler import build_sweep
 from storage.nudges import NudgeStore
-from workflows.nudge_actions import NudgeActions
-
 from tests.nudges.helpers import World, at
 from tests.teams import activities as A
 from tests.teams.conftest import member, pki, teams  # noqa: F401 - the Teams world's fixtures, reused
 from tests.teams.fakes import Member
+from workflows.nudge_actions import NudgeActions
 
 DUES = [date(2031, 3, 31), date(2031, 4, 30), date(2031, 5, 30), date(2031, 6, 30)]
 
@@ -36,8 +35,9 @@ def installed(teams, someone: Member):  # type: ignore[no-untyped-def]
 
 def another(teams) -> Member:  # type: ignore[no-untyped-def]
     aad = str(uuid.uuid4())
-    someone = Member(id=f"29:{uuid.uuid4().hex}", aad_object_id=aad, name=f"Lead {aad[:6]}",
-                     email=f"lead.{aad[:6]}@council.gov.uk")
+    someone = Member(
+        id=f"29:{uuid.uuid4().hex}", aad_object_id=aad, name=f"Lead {aad[:6]}", email=f"lead.{aad[:6]}@council.gov.uk"
+    )
     teams.connector.add_member(someone)
     return someone
 

@@ -57,8 +57,9 @@ def add_fake_users(fake: FakeSlack) -> None:
 
 
 @pytest.fixture(scope="module", params=DATABASE_KINDS)
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-          shared_guidance: KnowledgeBase) -> Iterator[SlackWorld]:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_guidance: KnowledgeBase
+) -> Iterator[SlackWorld]:
     """The product's server on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set."""
     fake = FakeSlack().start()
     add_fake_users(fake)
@@ -67,8 +68,9 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if schema is not None:
         _create_schema(schema)
         overrides["database_url"] = postgres_url_for_schema(schema)
-    services = Services(slack_settings(tmp_path_factory.mktemp("slack-data"), fake, **overrides),
-                        knowledge=shared_guidance)
+    services = Services(
+        slack_settings(tmp_path_factory.mktemp("slack-data"), fake, **overrides), knowledge=shared_guidance
+    )
     server = LoopbackServer(build_server(services)).start()
     try:
         server.wait_until_ready()

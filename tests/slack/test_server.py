@@ -49,8 +49,11 @@ def test_healthz_is_503_while_warming_up_then_200(tmp_path, fake, cold_guidance)
 
 
 def test_slack_routes_are_left_out_when_slack_is_not_configured(tmp_path) -> None:
-    services = Services(slack_settings(tmp_path / "data", FakeSlack()).model_copy(
-        update={"slack_bot_token": None, "slack_signing_secret": None}))
+    services = Services(
+        slack_settings(tmp_path / "data", FakeSlack()).model_copy(
+            update={"slack_bot_token": None, "slack_signing_secret": None}
+        )
+    )
     app = build_server(services, warm_up=False)
     assert [route.path for route in app.routes] == ["/healthz"]
 

@@ -19,8 +19,9 @@ from tests.teams.fakes import Answer
 from tests.teams.ids import APP_PASSWORD
 from workflows.replies import Button, Reply
 
-REMINDER = Reply("The Analyse stage of #12 “Home care review” is due on Friday.",
-                 buttons=[Button("Open review", "status 12")])
+REMINDER = Reply(
+    "The Analyse stage of #12 “Home care review” is due on Friday.", buttons=[Button("Open review", "status 12")]
+)
 
 
 def _installed(teams, member):
@@ -154,7 +155,9 @@ def test_sends_to_one_conversation_are_paced(teams, member) -> None:
 
 def test_a_wrong_client_secret_fails_without_leaking_it(teams, member, caplog) -> None:
     person = _installed(teams, member)
-    settings: Settings = teams.settings.model_copy(update={"teams_app_password": type(teams.settings.teams_app_password)("wrong-secret-value")})
+    settings: Settings = teams.settings.model_copy(
+        update={"teams_app_password": type(teams.settings.teams_app_password)("wrong-secret-value")}
+    )
     tokens = BotTokenProvider(settings)
     try:
         with pytest.raises(BotTokenError, match="invalid_client"):

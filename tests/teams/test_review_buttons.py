@@ -90,10 +90,13 @@ def test_a_nudges_snooze_and_reassign_buttons(teams, member) -> None:
     url = teams.connector.service_url
     person, review = _my_review(teams, member)
     value = stage_value(review.id, "Analyse")
-    nudge = Reply(f"Analyse of #{review.id} is due soon.", buttons=[
-        Button("Snooze 2 working days", value, NudgeActions.SNOOZE),
-        Button("Reassign", value, NudgeActions.REASSIGN),
-    ])
+    nudge = Reply(
+        f"Analyse of #{review.id} is due soon.",
+        buttons=[
+            Button("Snooze 2 working days", value, NudgeActions.SNOOZE),
+            Button("Reassign", value, NudgeActions.REASSIGN),
+        ],
+    )
     assert teams.services.teams.messenger.send_proactive(person, nudge).sent
     posted = teams.connector.wait_for(3, _chat(member))[2]
     snooze, reassign = (a["data"] for a in posted.card["actions"])
@@ -121,6 +124,7 @@ def test_the_feedback_command_runs_the_feedback_features_handler(teams, member) 
     teams.post(A.install(url, member))
     teams.connector.wait_for(1, _chat(member))
     teams.services.teams.bot.use_feedback(
-        lambda user, argument: [Reply(f"Feedback for {argument} requested by {user.display_name}.")])
+        lambda user, argument: [Reply(f"Feedback for {argument} requested by {user.display_name}.")]
+    )
     teams.post(A.message(url, member, "feedback 12"))
     assert f"Feedback for 12 requested by {member.name}." in teams.connector.wait_for(2, _chat(member))[1].all_text

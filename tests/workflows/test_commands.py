@@ -28,8 +28,9 @@ def world(settings, database, guidance):
 
 
 def user_for(dialogue, person) -> object:
-    return directory_user(dialogue, "slack", f"slack:T1:{person.slack_user_id or person.id}:command",
-                          PersonRef.from_person(person))
+    return directory_user(
+        dialogue, "slack", f"slack:T1:{person.slack_user_id or person.id}:command", PersonRef.from_person(person)
+    )
 
 
 @pytest.mark.parametrize(

@@ -124,7 +124,9 @@ def test_excel_files_with_bom_semicolons_crlf_and_windows_encoding_are_read(serv
     assert service.get(result.review_ids[0]).title == "Café and meals on wheels"
     assert service.get(result.review_ids[0]).stage("Do").owner.name == "Zoë Brontë"
 
-    cp1252 = ("sep=;\r\n" + "\r\n".join(lines).replace("Café and meals", "Café and hot meals") + "\r\n").encode("cp1252")
+    cp1252 = ("sep=;\r\n" + "\r\n".join(lines).replace("Café and meals", "Café and hot meals") + "\r\n").encode(
+        "cp1252"
+    )
     result = import_reviews_csv(cp1252, service, OPERATOR)
     assert service.get(result.review_ids[0]).title == "Café and hot meals on wheels"
     assert any("Windows-1252" in warning for warning in result.warnings)
@@ -182,7 +184,9 @@ def test_an_empty_file_or_a_header_only_file_is_explained(service: ReviewService
 
 
 def test_export_writes_the_import_format_and_reads_back_the_same(service: ReviewService, team: Team) -> None:
-    import_reviews_csv(csv_bytes([HEADER, *review_rows("\"Home care, North\""), *review_rows("Day centres")]), service, OPERATOR)
+    import_reviews_csv(
+        csv_bytes([HEADER, *review_rows('"Home care, North"'), *review_rows("Day centres")]), service, OPERATOR
+    )
     exported = io.StringIO()
 
     rows = export_reviews_csv(service, exported)

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from typing import Any, Callable, Collection, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.logging import event
+from storage.conversations import StaleConversationError
 from workflows.conversation.flow import Completion, Flow, FlowError, FormResult
 from workflows.conversation.steps import (
     NO_WORDS,
@@ -37,7 +39,6 @@ from workflows.conversation.steps import (
     Valid,
     YesNoStep,
 )
-from storage.conversations import StaleConversationError
 from workflows.people import PeopleResolver, PersonRef
 
 __all__ = [
@@ -74,7 +75,9 @@ _ALIASES = {
     "start over": "restart",
 }
 # Words that accept the suggested (or current) answer to a question that offers one.
-_ACCEPT_WORDS = frozenset({"ok", "okay", "yes", "y", "default", "accept", "use that", "keep", "same", "fine", "that's fine"})
+_ACCEPT_WORDS = frozenset(
+    {"ok", "okay", "yes", "y", "default", "accept", "use that", "keep", "same", "fine", "that's fine"}
+)
 _NOTHING_WORDS = frozenset({"none", "no one", "nobody", "n/a", "na", "nothing", "no", "not yet", "none yet"})
 _META = "__engine__"
 
@@ -158,7 +161,7 @@ class Turn:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _command(text: str) -> str | None:
@@ -235,7 +238,9 @@ class ConversationEngine:
         flow = self._flows.get(record.flow)
         if flow is None or self._expired(record):
             return self._handle_record(record, "", people, actor)
-        return Turn(TurnStatus.ASKING, [], self._prompt(flow, record, self._ctx(flow, record, people, actor)), flow=flow.name)
+        return Turn(
+            TurnStatus.ASKING, [], self._prompt(flow, record, self._ctx(flow, record, people, actor)), flow=flow.name
+        )
 
     def start(
         self, key: str, flow_name: str, *, people: PeopleResolver | None = None, actor: PersonRef | None = None
@@ -276,7 +281,9 @@ class ConversationEngine:
             current = self.current(key, people=people, actor=actor)
             if current is None:
                 return Turn(TurnStatus.CANCELLED, ["That conversation has already finished."])
-            current.messages.insert(0, "That answer crossed with another message of yours, so I didn't use it. Here is where we are:")
+            current.messages.insert(
+                0, "That answer crossed with another message of yours, so I didn't use it. Here is where we are:"
+            )
             return current
 
     def cancel(self, key: str) -> bool:
@@ -339,8 +346,15 @@ class ConversationEngine:
     def _meta(self, record: Any) -> dict[str, Any]:
         return dict(record.answers.get(_META) or {})
 
-    def _set(self, record: Any, *, step: str | None = None, answers: dict[str, Any] | None = None,
-             trail: list[str] | None = None, meta: dict[str, Any] | None = None) -> Any:
+    def _set(
+        self,
+        record: Any,
+        *,
+        step: str | None = None,
+        answers: dict[str, Any] | None = None,
+        trail: list[str] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Any:
         """A copy of ``record`` with the changes: records are immutable, so a failed save leaves nothing half-changed."""
         new_answers = dict(answers if answers is not None else record.answers)
         if meta is not None:
@@ -363,7 +377,9 @@ class ConversationEngine:
         flow = self._flows.get(record.flow)
         if flow is None:
             self._store.delete(record.key)
-            return Turn(TurnStatus.CANCELLED, ["The conversation you had started is no longer available, so I've set it aside."])
+            return Turn(
+                TurnStatus.CANCELLED, ["The conversation you had started is no longer available, so I've set it aside."]
+            )
         if self._expired(record):
             self._store.delete(record.key)
             event(log, "conversation_expired", key=record.key, flow=flow.name, step=record.step)
@@ -384,7 +400,9 @@ class ConversationEngine:
             ctx = self._ctx(flow, record, people, actor)
             return Turn(
                 TurnStatus.ASKING,
-                ["The questions changed since you started, so let's go through them again; your answers are kept as suggestions."],
+                [
+                    "The questions changed since you started, so let's go through them again; your answers are kept as suggestions."
+                ],
                 self._prompt(flow, record, ctx),
                 flow=flow.name,
             )
@@ -392,18 +410,32 @@ class ConversationEngine:
         meta = self._meta(record)
 
         if len(text) > MAX_MESSAGE_CHARS:
-            return self._reask(flow, record, ctx, f"That message is {len(text):,} characters long, which is more than "
-                               f"I can take ({MAX_MESSAGE_CHARS:,}). Please send a shorter answer.")
+            return self._reask(
+                flow,
+                record,
+                ctx,
+                f"That message is {len(text):,} characters long, which is more than "
+                f"I can take ({MAX_MESSAGE_CHARS:,}). Please send a shorter answer.",
+            )
 
         command = _command(text)
         if command == "cancel":
             self._store.delete(record.key)
             event(log, "conversation_cancelled", key=record.key, flow=flow.name, step=step.id)
-            return Turn(TurnStatus.CANCELLED, [f"Cancelled. Nothing was saved; say “start a review” whenever you're ready."], flow=flow.name)
+            return Turn(
+                TurnStatus.CANCELLED,
+                ["Cancelled. Nothing was saved; say “start a review” whenever you're ready."],
+                flow=flow.name,
+            )
         if command == "restart":
             record = self._save(self._set(record, step=flow.steps[0].id, answers={}, trail=[], meta={}))
             ctx = self._ctx(flow, record, people, actor)
-            return Turn(TurnStatus.ASKING, ["Starting again from the first question."], self._prompt(flow, record, ctx), flow=flow.name)
+            return Turn(
+                TurnStatus.ASKING,
+                ["Starting again from the first question."],
+                self._prompt(flow, record, ctx),
+                flow=flow.name,
+            )
         if command == "help":
             return self._reask(flow, record, ctx, self._help(step, meta))
         if command == "back":
@@ -417,7 +449,9 @@ class ConversationEngine:
             not step.required and step.kind in {"people", "list", "person"} and _plain(text) in _NOTHING_WORDS
         )
         if skipping and step.required:
-            return self._reask(flow, record, ctx, "This question can't be skipped. Reply help for an explanation, or cancel to stop.")
+            return self._reask(
+                flow, record, ctx, "This question can't be skipped. Reply help for an explanation, or cancel to stop."
+            )
 
         pending = meta.get("pending")
         if pending and pending.get("step") == step.id:
@@ -432,7 +466,12 @@ class ConversationEngine:
             meta.pop("pending", None)
 
         options = meta.get("options") or []
-        if options and text.strip().isdigit() and 1 <= int(text.strip()) <= len(options) and step.kind not in {"choice"}:
+        if (
+            options
+            and text.strip().isdigit()
+            and 1 <= int(text.strip()) <= len(options)
+            and step.kind not in {"choice"}
+        ):
             # A number picks one of the candidates offered after an ambiguous answer.
             text = options[int(text.strip()) - 1]["value"]
 
@@ -442,9 +481,7 @@ class ConversationEngine:
             # Skipping an optional question takes its suggestion (a derived title), if it has one.
             outcome = step.settle(step.suggestion(ctx), ctx)
         elif (
-            suggestion is not None
-            and _plain(text) in _ACCEPT_WORDS
-            and not isinstance(step, (YesNoStep, ConfirmStep))
+            suggestion is not None and _plain(text) in _ACCEPT_WORDS and not isinstance(step, (YesNoStep, ConfirmStep))
         ):
             outcome = step.settle(suggestion, ctx)
         else:
@@ -471,8 +508,18 @@ class ConversationEngine:
 
     # --- moving between steps -------------------------------------------------------
 
-    def _accept(self, flow: Flow, record: Any, step: Step, value: Any, ctx: StepContext, meta: dict[str, Any],
-                people: PeopleResolver | None, actor: PersonRef | None, echo: str | None = None) -> Turn:
+    def _accept(
+        self,
+        flow: Flow,
+        record: Any,
+        step: Step,
+        value: Any,
+        ctx: StepContext,
+        meta: dict[str, Any],
+        people: PeopleResolver | None,
+        actor: PersonRef | None,
+        echo: str | None = None,
+    ) -> Turn:
         stored = {k: v for k, v in record.answers.items() if k != _META}
         stored[step.id] = step.dump(value)
         editing = bool(meta.get("editing"))
@@ -503,7 +550,7 @@ class ConversationEngine:
         # After changing one answer from the summary, only revisit later answers that no longer
         # hold, or that now deserve a second look (a title that duplicates one for the new service).
         check_ctx = StepContext(today=ctx.today, answers=answers, people=ctx.people, actor=ctx.actor)
-        for later in flow.questions[position + 1:]:
+        for later in flow.questions[position + 1 :]:
             if later.id not in answers:
                 if later.required:
                     return later, None
@@ -514,11 +561,28 @@ class ConversationEngine:
         return flow.confirm_step, None
 
     def _confirm_prompt(self, flow: Flow, step: Step) -> Prompt:
-        return Prompt(flow.name, step.id, "yes_no", "Reply yes to keep it, or type a different answer.", step.help,
-                      True, [Option("yes", "Keep it"), Option("no", "Change it")], None, 0, 0)
+        return Prompt(
+            flow.name,
+            step.id,
+            "yes_no",
+            "Reply yes to keep it, or type a different answer.",
+            step.help,
+            True,
+            [Option("yes", "Keep it"), Option("no", "Change it")],
+            None,
+            0,
+            0,
+        )
 
-    def _back(self, flow: Flow, record: Any, ctx: StepContext, meta: dict[str, Any],
-              people: PeopleResolver | None, actor: PersonRef | None) -> Turn:
+    def _back(
+        self,
+        flow: Flow,
+        record: Any,
+        ctx: StepContext,
+        meta: dict[str, Any],
+        people: PeopleResolver | None,
+        actor: PersonRef | None,
+    ) -> Turn:
         if meta.get("choosing_edit"):
             record = self._save(self._set(record, meta={}))
             return Turn(TurnStatus.ASKING, [], self._prompt(flow, record, ctx), flow=flow.name)
@@ -555,8 +619,12 @@ class ConversationEngine:
         if missing:
             first = missing[0]
             record = self._save(self._set(record, step=first.id, meta={"editing": True}))
-            return Turn(TurnStatus.ASKING, [f"I still need an answer to “{first.name}”."],
-                        self._prompt(flow, record, ctx), flow=flow.name)
+            return Turn(
+                TurnStatus.ASKING,
+                [f"I still need an answer to “{first.name}”."],
+                self._prompt(flow, record, ctx),
+                flow=flow.name,
+            )
         try:
             completion: Completion = flow.finish(ctx.answers, ctx)
         except FlowError as error:
@@ -568,22 +636,45 @@ class ConversationEngine:
 
     # --- prompts --------------------------------------------------------------------
 
-    def _reask(self, flow: Flow, record: Any, ctx: StepContext, message: str, options: list[Option] | None = None) -> Turn:
+    def _reask(
+        self, flow: Flow, record: Any, ctx: StepContext, message: str, options: list[Option] | None = None
+    ) -> Turn:
         meta = self._meta(record)
         if meta.get("choosing_edit"):
             return Turn(TurnStatus.ASKING, [message], self._edit_prompt(flow, ctx), flow=flow.name)
         prompt = self._prompt(flow, record, ctx)
         if options:
-            prompt = Prompt(prompt.flow, prompt.step_id, "pick", "Reply with a number, or type another answer.",
-                            prompt.help, prompt.required, options, None, prompt.number, prompt.total)
+            prompt = Prompt(
+                prompt.flow,
+                prompt.step_id,
+                "pick",
+                "Reply with a number, or type another answer.",
+                prompt.help,
+                prompt.required,
+                options,
+                None,
+                prompt.number,
+                prompt.total,
+            )
         return Turn(TurnStatus.ASKING, [message], prompt, flow=flow.name)
 
     def _prompt(self, flow: Flow, record: Any, ctx: StepContext) -> Prompt:
         step = flow.step(record.step) or flow.steps[0]
         questions = flow.questions
         if isinstance(step, ConfirmStep):
-            return Prompt(flow.name, step.id, step.kind, step.label, step.help, True, step.options(ctx), None,
-                          len(questions), len(questions), detail=flow.summary(ctx.answers))
+            return Prompt(
+                flow.name,
+                step.id,
+                step.kind,
+                step.label,
+                step.help,
+                True,
+                step.options(ctx),
+                None,
+                len(questions),
+                len(questions),
+                detail=flow.summary(ctx.answers),
+            )
         current = ctx.answers.get(step.id)
         suggestion = current if current is not None else step.suggestion(ctx)
         return Prompt(
@@ -600,10 +691,22 @@ class ConversationEngine:
         )
 
     def _edit_prompt(self, flow: Flow, ctx: StepContext) -> Prompt:
-        options = [Option(str(i), _short(f"{s.name}: {s.display(ctx.answers.get(s.id))}"))
-                   for i, s in enumerate(flow.questions, 1)]
-        return Prompt(flow.name, flow.confirm_step.id, "pick", "Which answer would you like to change? Reply with its number.",
-                      "", True, options, None, 0, 0)
+        options = [
+            Option(str(i), _short(f"{s.name}: {s.display(ctx.answers.get(s.id))}"))
+            for i, s in enumerate(flow.questions, 1)
+        ]
+        return Prompt(
+            flow.name,
+            flow.confirm_step.id,
+            "pick",
+            "Which answer would you like to change? Reply with its number.",
+            "",
+            True,
+            options,
+            None,
+            0,
+            0,
+        )
 
     def _help(self, step: Step, meta: dict[str, Any]) -> str:
         if meta.get("choosing_edit"):

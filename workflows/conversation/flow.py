@@ -8,8 +8,9 @@ rules and give the same messages.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Mapping
+from typing import Any
 
 from workflows.conversation.steps import (
     ConfirmStep,
@@ -141,9 +142,7 @@ class Flow:
             )
         return fields
 
-    def validate_form(
-        self, values: Mapping[str, str], ctx: StepContext, confirmed: Collection[str] = ()
-    ) -> FormResult:
+    def validate_form(self, values: Mapping[str, str], ctx: StepContext, confirmed: Collection[str] = ()) -> FormResult:
         """Check every field in order, as the chat would, collecting one message per field.
 
         A warning (a duplicate title) is reported until its field id comes back

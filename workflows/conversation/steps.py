@@ -13,9 +13,10 @@ read back with :meth:`Step.load`, so a conversation survives a restart.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from workflows.dates import DateError, format_date, parse_friendly_date
 from workflows.people import (
@@ -46,7 +47,23 @@ __all__ = [
     "NO_WORDS",
 ]
 
-YES_WORDS = frozenset({"yes", "y", "yep", "yeah", "ok", "okay", "confirm", "correct", "sure", "go ahead", "create", "create it", "that's right"})
+YES_WORDS = frozenset(
+    {
+        "yes",
+        "y",
+        "yep",
+        "yeah",
+        "ok",
+        "okay",
+        "confirm",
+        "correct",
+        "sure",
+        "go ahead",
+        "create",
+        "create it",
+        "that's right",
+    }
+)
 NO_WORDS = frozenset({"no", "n", "nope", "not yet", "change", "change something", "edit"})
 
 
@@ -215,7 +232,9 @@ class ChoiceStep(Step):
         for option in options:
             if wanted in {_normalise(option.value), _normalise(option.label)}:
                 return Valid(option.value)
-        starts = [o for o in options if _normalise(o.label).startswith(wanted) or _normalise(o.value).startswith(wanted)]
+        starts = [
+            o for o in options if _normalise(o.label).startswith(wanted) or _normalise(o.value).startswith(wanted)
+        ]
         if len(starts) == 1 and len(wanted) >= 3:
             return Valid(starts[0].value)
         listed = ", ".join(o.label for o in options)

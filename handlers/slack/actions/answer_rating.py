@@ -1,10 +1,11 @@
-""""Helpful" / "Not helpful" under a guidance answer: thank the officer in place and log the rating
+""" "Helpful" / "Not helpful" under a guidance answer: thank the officer in place and log the rating
 (feedback on answers is counted from these log events)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import Ack, App
 

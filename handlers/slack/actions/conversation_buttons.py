@@ -3,7 +3,8 @@ back to the same conversation as if typed."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import Ack, App
 
@@ -14,8 +15,9 @@ from handlers.slack.payloads import ButtonPress
 
 def register(app: App, slack: SlackContext) -> None:
     @app.action(C.action_pattern(*C.CONVERSATION_ACTIONS))
-    def press_conversation_button(ack: Ack, body: dict[str, Any], action: dict[str, Any],
-                                  respond: Callable[..., Any]) -> None:
+    def press_conversation_button(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Callable[..., Any]
+    ) -> None:
         ack()
         press = ButtonPress.from_body(body, action)
 
@@ -30,5 +32,6 @@ def register(app: App, slack: SlackContext) -> None:
             else:
                 slack.respond(respond, replies())
 
-        slack.later("conversation_button", answer,
-                    tell_officer=lambda replies: slack.direct_message(press.user_id, replies))
+        slack.later(
+            "conversation_button", answer, tell_officer=lambda replies: slack.direct_message(press.user_id, replies)
+        )

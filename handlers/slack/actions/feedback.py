@@ -41,8 +41,11 @@ def register(app: App, slack: SlackContext) -> None:
 
             person = slack.slack_people.person_for(user_id)
             review_id = int(press.value) if press.value.isdigit() else 0
-            refusal = service(slack).summary_refusal(person.id if person else None, review_id) if review_id else \
-                "That button is from an older message and no longer works."
+            refusal = (
+                service(slack).summary_refusal(person.id if person else None, review_id)
+                if review_id
+                else "That button is from an older message and no longer works."
+            )
             if refusal:
                 from workflows.replies import Reply, ReplyKind
 

@@ -42,10 +42,17 @@ def reassign_modal(review_id: int, stage_name: str, private_metadata: str) -> di
         "close": blocks.plain("Cancel", blocks.MAX_MODAL_TITLE),
         "private_metadata": blocks.fit_metadata(private_metadata),
         "blocks": [
-            blocks.section(blocks.escape(f"Who should take on {stage_name} of review #{review_id}? "
-                                         "They will get its reminders from now on.")),
-            {"type": "input", "block_id": NEW_OWNER_BLOCK, "label": blocks.plain("New owner"),
-             "element": {"type": "users_select", "action_id": C.INPUT_ACTION}},
+            blocks.section(
+                blocks.escape(
+                    f"Who should take on {stage_name} of review #{review_id}? They will get its reminders from now on."
+                )
+            ),
+            {
+                "type": "input",
+                "block_id": NEW_OWNER_BLOCK,
+                "label": blocks.plain("New owner"),
+                "element": {"type": "users_select", "action_id": C.INPUT_ACTION},
+            },
         ],
     }
 

@@ -28,12 +28,16 @@ def register(app: App, slack: SlackContext) -> None:
         values = slack_feedback.read_request(submission.state_values)
         errors, checked = slack_feedback.check_request_form(slack, submission.user_id, review_id, values)
         if errors:
-            ack(response_action="errors",
-                errors={field: blocks.shorten(text, slack_feedback.MAX_ERROR_CHARS) for field, text in errors.items()})
+            ack(
+                response_action="errors",
+                errors={field: blocks.shorten(text, slack_feedback.MAX_ERROR_CHARS) for field, text in errors.items()},
+            )
             return
         ack()
-        slack.later("feedback_request", lambda: slack_feedback.create_request(slack, submission.user_id, review_id,
-                                                                              values, checked))
+        slack.later(
+            "feedback_request",
+            lambda: slack_feedback.create_request(slack, submission.user_id, review_id, values, checked),
+        )
 
     @app.view(C.FEEDBACK_RESPONSE_CALLBACK)
     def submit_feedback(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -41,12 +45,17 @@ def register(app: App, slack: SlackContext) -> None:
         meta = slack_feedback.parse_metadata(submission.private_metadata)
         person = slack.people_repository.find_by_slack_id(submission.user_id)
         values = slack_feedback.read_response(submission.state_values)
-        outcome = slack_feedback.service(slack).submit(person, int(meta.get("round") or 0), str(meta.get("token") or ""),
-                                                       values)
+        outcome = slack_feedback.service(slack).submit(
+            person, int(meta.get("round") or 0), str(meta.get("token") or ""), values
+        )
         if outcome.errors:
-            ack(response_action="errors",
-                errors={field: blocks.shorten(text, slack_feedback.MAX_ERROR_CHARS)
-                        for field, text in outcome.errors.items()})
+            ack(
+                response_action="errors",
+                errors={
+                    field: blocks.shorten(text, slack_feedback.MAX_ERROR_CHARS)
+                    for field, text in outcome.errors.items()
+                },
+            )
             return
         if outcome.refusal:
             ack(response_action="update", view=slack_feedback.notice_modal(outcome.refusal))
