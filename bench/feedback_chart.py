@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.logging import configure_logging  # noqa: E402
 from storage.db import open_database  # noqa: E402
 from storage.people import PeopleRepository  # noqa: E402
 from workflows.charts import render_summary_chart  # noqa: E402
@@ -117,6 +118,7 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
+    configure_logging("WARNING")  # the figures go to standard output; warnings to standard error
     parser = argparse.ArgumentParser(description="Draw a feedback summary chart from sample answers.")
     parser.add_argument(
         "out", nargs="?", type=Path, default=Path("/tmp/feedback_summary.png"), help="where to write the PNG"

@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.logging import configure_logging  # noqa: E402
 from storage.db import Database, open_database  # noqa: E402
 from storage.models import Person, ReviewStatus  # noqa: E402
 from storage.reviews import ReviewRepository  # noqa: E402
@@ -218,4 +219,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    configure_logging("WARNING")  # the figures go to standard output; warnings to standard error
     raise SystemExit(main())

@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.logging import configure_logging  # noqa: E402
 from storage.conversations import SqlConversationStore  # noqa: E402
 from storage.db import Database, open_database  # noqa: E402
 from storage.models import ReviewLevel, ReviewStatus  # noqa: E402
@@ -342,4 +343,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    configure_logging("WARNING")  # the figures go to standard output; warnings to standard error
     raise SystemExit(main())

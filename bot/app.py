@@ -7,13 +7,13 @@ only the database never loads the embedding model.
 
 from __future__ import annotations
 
-import logging
 import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import structlog
+
 from bot.config import Settings
-from bot.logging import event
 
 if TYPE_CHECKING:
     from handlers.teams.endpoint import TeamsAdapter
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from workflows.feedback import FeedbackService
     from workflows.reviews import ReviewService
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 class Services:
@@ -113,4 +113,4 @@ class Services:
             self.knowledge.ensure_ready()
             self.knowledge.ask("Who makes strategic sourcing decisions?")
             self.dialogue
-        event(log, "services_ready", **self.knowledge.stats())
+        log.info("services_ready", **self.knowledge.stats())

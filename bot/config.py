@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.logging import LOG_FORMATS
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
@@ -82,7 +84,10 @@ class Settings(BaseSettings):
 
     # --- logging -------------------------------------------------------------
     log_level: str = "INFO"
-    log_format: str = Field(default="json", description="'json' for structured logs, 'text' for people.")
+    log_format: str = Field(
+        default="auto",
+        description="'json' for one JSON object per line, 'text' for people, 'auto' for JSON unless on a terminal.",
+    )
 
     # --- chat platforms (used by the Slack and Teams adapters) ---------------
     slack_bot_token: SecretStr | None = None
@@ -115,8 +120,8 @@ class Settings(BaseSettings):
     @classmethod
     def _known_log_format(cls, value: str) -> str:
         value = value.lower()
-        if value not in {"json", "text"}:
-            raise ValueError("LOG_FORMAT must be 'json' or 'text'")
+        if value not in LOG_FORMATS:
+            raise ValueError("LOG_FORMAT must be 'auto', 'json' or 'text'")
         return value
 
     @field_validator("teams_allowed_service_url_hosts", mode="before")

@@ -25,14 +25,14 @@ message is still sent once.
 from __future__ import annotations
 
 import importlib
-import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from bot.logging import event
+import structlog
+
 from storage.nudges import SCHEDULER_JOBS_TABLE
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ __all__ = [
     "start_scheduler",
 ]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 JOB_SWEEP = "nudge_sweep"
 JOB_FEEDBACK = "feedback_reminders"
@@ -110,7 +110,7 @@ def run_feedback_reminders() -> int:
     try:
         hook = getattr(importlib.import_module(module_name), function)
     except (ImportError, AttributeError):
-        event(log, "feedback_reminders_not_set_up", logging.DEBUG, hook=FEEDBACK_REMINDERS_HOOK)
+        log.debug("feedback_reminders_not_set_up", hook=FEEDBACK_REMINDERS_HOOK)
         return 0
     return int(hook(services, datetime.now(UTC)) or 0)
 
@@ -159,7 +159,7 @@ class NudgeScheduler:
         add("bot.scheduler:run_feedback_reminders", "interval", hours=1, id=JOB_FEEDBACK, replace_existing=True)
         add("bot.scheduler:run_purge_idle_conversations", "interval", hours=1, id=JOB_PURGE, replace_existing=True)
         self.scheduler.start()
-        event(log, "scheduler_started", sweep_minutes=minutes, jobs=[job.id for job in self.scheduler.get_jobs()])
+        log.info("scheduler_started", sweep_minutes=minutes, jobs=[job.id for job in self.scheduler.get_jobs()])
 
     def jobs(self) -> list[Any]:
         return list(self.scheduler.get_jobs())
@@ -170,7 +170,7 @@ class NudgeScheduler:
         with _current_lock:
             if _current.get("scheduler") is self:
                 _current.pop("scheduler", None)
-        event(log, "scheduler_stopped")
+        log.info("scheduler_stopped")
 
 
 def start_scheduler(services: Services, first_sweep_after: float = 30.0) -> NudgeScheduler:

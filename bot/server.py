@@ -18,23 +18,21 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
-import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from bot.logging import event
-
 if TYPE_CHECKING:
     from bot.app import Services
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 # Each platform's routes, as "module:function". Order does not matter; paths must not clash.
 ROUTE_PROVIDERS: list[str] = [
@@ -57,7 +55,7 @@ class ServerHooks:
             try:
                 close()
             except Exception as error:  # noqa: BLE001 - one part failing to close must not stop the others
-                event(log, "server_close_failed", logging.WARNING, error=type(error).__name__)
+                log.warning("server_close_failed", error=type(error).__name__)
 
 
 class RouteProvider(Protocol):
@@ -83,7 +81,7 @@ class Readiness:
             services.warm_up()
         except Exception as error:  # noqa: BLE001 - reported through /healthz and the log
             self.failed = type(error).__name__
-            event(log, "warm_up_failed", logging.ERROR, error=type(error).__name__, detail=str(error)[:300])
+            log.error("warm_up_failed", error=type(error).__name__, detail=str(error)[:300])
             return
         if freeze:
             # What is loaded now lives as long as the process: keep it out of the garbage
@@ -131,12 +129,12 @@ def build_server(
         else:
             readiness.seconds_to_ready = 0.0
             readiness.ready.set()
-        event(log, "server_started", routes=mounted)
+        log.info("server_started", routes=mounted)
         try:
             yield
         finally:
             hooks.close_all()
-            event(log, "server_stopped")
+            log.info("server_stopped")
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.readiness = readiness

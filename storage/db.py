@@ -9,12 +9,12 @@ works without a separate migration step.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -25,12 +25,10 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
-from bot.logging import event
-
 if TYPE_CHECKING:
     from bot.config import Settings
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -149,7 +147,7 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
                 connection.execute(text("SELECT pg_advisory_unlock(:lock)"), {"lock": _MIGRATION_LOCK_ID})
                 connection.commit()
     if before != after:
-        event(log, "database_migrated", from_revision=before, to_revision=after, dialect=engine.dialect.name)
+        log.info("database_migrated", from_revision=before, to_revision=after, dialect=engine.dialect.name)
 
 
 def open_database(settings_or_url: Settings | str, *, migrate: bool = True, **engine_options: Any) -> Database:
@@ -163,5 +161,5 @@ def open_database(settings_or_url: Settings | str, *, migrate: bool = True, **en
     except Exception as error:  # noqa: BLE001 - turned into one message an operator can act on
         safe_url = make_url(url).render_as_string(hide_password=True)
         raise DatabaseError(f"Could not open the database at {safe_url}: {error}") from error
-    event(log, "database_opened", logging.DEBUG, dialect=database.dialect, revision=database.current_revision())
+    log.debug("database_opened", dialect=database.dialect, revision=database.current_revision())
     return database

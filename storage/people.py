@@ -8,21 +8,20 @@ Slack ids upper-case, which is how each platform writes them.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import structlog
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.logging import event
 from storage.audit import AuditRepository
 from storage.db import Database
 from storage.models import Person, RoleAssignment, utc_now
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -297,7 +296,7 @@ class PeopleRepository:
                     raise PersonError(
                         "Those details were saved by someone else at the same moment; please try again."
                     ) from None
-        event(log, action, person_id=person.id)
+        log.info(action, person_id=person.id)
         return person
 
     def set_reachable(self, person_id: int, reachable: bool, actor: str = "system") -> None:

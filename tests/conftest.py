@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.logging import configure_logging
 from knowledge.service import KnowledgeBase, open_knowledge
 
 pytest_plugins = ["tests.db_fixtures"]
@@ -18,6 +19,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared")).resolve()
 CORPUS_DIR = SHARED_DIR / "corpus"
 MODEL_DIR = SHARED_DIR / "models" / "all-MiniLM-L6-v2"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Logging as the product sets it up, before anything logs (pytest's log capture sees every event)."""
+    configure_logging("WARNING", "text")
 
 
 def _resident_mb() -> int:

@@ -28,13 +28,13 @@ adapter sends a press back through :meth:`CommandRunner.press`.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.logging import event
+import structlog
+
 from workflows.dates import format_date
 from workflows.dialogue import describe_review
 from workflows.replies import Actions, Button, Reply, ReplyKind
@@ -57,7 +57,7 @@ __all__ = [
     "feedback_not_set_up",
 ]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 class CommandActions:
@@ -159,7 +159,7 @@ class FeedbackCommand(Protocol):
 
 def feedback_not_set_up(user: UserContext, argument: str) -> list[Reply]:
     """What ``feedback`` says when the chat core has no review service to ask about (a terminal without a database)."""
-    event(log, "feedback_command_not_set_up", platform=user.platform)
+    log.info("feedback_command_not_set_up", platform=user.platform)
     return [
         Reply(
             "Feedback requests aren't set up here, so I can't send them for you. "
@@ -217,9 +217,7 @@ class CommandRunner:
         return self.run_command(user, parse_command(text))
 
     def run_command(self, user: UserContext, command: Command) -> list[Reply]:
-        event(
-            log, "command_received", platform=user.platform, command=command.name, unknown=command.unknown is not None
-        )
+        log.info("command_received", platform=user.platform, command=command.name, unknown=command.unknown is not None)
         handler = getattr(self, f"_cmd_{command.name}")
         try:
             return handler(user, command.argument) if command.unknown is None else self._help(command.unknown)
@@ -228,10 +226,8 @@ class CommandRunner:
 
             if isinstance(error, ReviewError):
                 return [Reply(str(error), ReplyKind.PROBLEM)]
-            event(
-                log,
+            log.error(
                 "command_failed",
-                logging.ERROR,
                 platform=user.platform,
                 command=command.name,
                 error=type(error).__name__,
@@ -461,7 +457,7 @@ class CommandRunner:
             )
         except ReviewError as error:  # refused (not the owner, wrong stage, a bad reason): written for the officer
             return [Reply(str(error), ReplyKind.PROBLEM)]
-        event(log, "stage_advanced_by_command", platform=user.platform, review_id=review_id)
+        log.info("stage_advanced_by_command", platform=user.platform, review_id=review_id)
         following = updated.current_stage
         if following is None:
             text = f"Done: every stage of #{updated.id} “{updated.title}” is complete, so the review can be closed."

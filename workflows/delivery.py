@@ -22,7 +22,6 @@ is still throttling, the rest of that platform's nudges wait for the next sweep.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.logging import event
+import structlog
+
 from storage.db import Database
 from storage.models import NotificationStatus, Person, ReviewStatus, utc_now
 from storage.notifications import ABANDONED_AFTER, LedgerEntry, NotificationLedger
@@ -66,7 +66,7 @@ __all__ = [
     "retry_delay",
 ]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 RETRY_BASE = timedelta(minutes=2)
 TIP_CHARS = 400
@@ -177,7 +177,7 @@ class GuidanceTips:
             knowledge = self._knowledge if hasattr(self._knowledge, "ask") else self._knowledge()  # type: ignore[operator]
             answer = knowledge.ask(f"What happens in the {stage_name} stage?")  # type: ignore[union-attr]
         except Exception as error:  # noqa: BLE001 - a reminder without a tip is better than no reminder
-            event(log, "nudge_tip_unavailable", logging.WARNING, stage=stage_name, error=type(error).__name__)
+            log.warning("nudge_tip_unavailable", stage=stage_name, error=type(error).__name__)
             return None
         if answer.kind not in (AnswerKind.ANSWERED, AnswerKind.UNSURE) or not answer.citations:
             return None
@@ -299,7 +299,7 @@ class NudgeSweep:
         if ready:
             self._deliver(ready, people, now, report)
         report.total_seconds = round(_time.perf_counter() - started, 3)
-        event(log, "nudge_sweep", **report.as_fields())
+        log.info("nudge_sweep", **report.as_fields())
         return report
 
     def _deliver(
@@ -356,13 +356,8 @@ class NudgeSweep:
             reply = self.message_for(nudge, snapshots.get(nudge.review_id))
             return messenger.send(person, reply)
         except Exception as error:  # noqa: BLE001 - one bad send must not stop the sweep; it is retried
-            event(
-                log,
-                "nudge_send_error",
-                logging.ERROR,
-                platform=messenger.platform,
-                error=type(error).__name__,
-                detail=str(error)[:300],
+            log.error(
+                "nudge_send_error", platform=messenger.platform, error=type(error).__name__, detail=str(error)[:300]
             )
             return SendResult(SendStatus.FAILED, f"{type(error).__name__}: {error}"[:500])
 
@@ -388,32 +383,30 @@ class NudgeSweep:
             ledger.mark_sent(entry.id)
             report.sent += 1
             report.sent_keys.append(nudge.key)
-            event(log, "nudge_sent", **fields)
+            log.info("nudge_sent", **fields)
             return
         if result.status is SendStatus.UNREACHABLE:
             if person.reachable:
                 self.people.set_reachable(person.id, False, actor=f"nudges ({messenger.platform})")  # type: ignore[arg-type]
             self.store.give_up(entry.id, f"unreachable on {messenger.platform}: {result.detail}", self.max_attempts)
             report.unreachable += 1
-            event(log, "nudge_recipient_unreachable", logging.WARNING, **fields)
+            log.warning("nudge_recipient_unreachable", **fields)
             return
         if result.status in (SendStatus.NO_ADDRESS, SendStatus.UNCERTAIN):
             # Uncertain: the platform may have shown it; a second copy is worse than a missing one.
             self.store.give_up(entry.id, f"{result.status.value}: {result.detail}", self.max_attempts)
             report.gave_up += 1
-            event(log, "nudge_not_retried", logging.WARNING, reason=result.status.value, **fields)
+            log.warning("nudge_not_retried", reason=result.status.value, **fields)
             return
         ledger.mark_failed(entry.id, result.detail or "send failed")
         if entry.attempts >= self.max_attempts:
             self.store.give_up(entry.id, f"gave up after {entry.attempts} tries: {result.detail}", self.max_attempts)
             report.gave_up += 1
-            event(log, "nudge_gave_up", logging.ERROR, detail=result.detail[:200], **fields)
+            log.error("nudge_gave_up", detail=result.detail[:200], **fields)
         else:
             report.failed += 1
-            event(
-                log,
+            log.warning(
                 "nudge_send_failed",
-                logging.WARNING,
                 detail=result.detail[:200],
                 retry_in_minutes=retry_delay(entry.attempts).total_seconds() / 60,
                 **fields,

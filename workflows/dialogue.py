@@ -19,7 +19,6 @@ and :meth:`submit_review_form`, which apply exactly the same rules.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 from collections import OrderedDict, deque
@@ -28,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
-from bot.logging import event
+import structlog
+
 from knowledge.models import Answer, AnswerKind
 from workflows.conversation import ConversationEngine, Turn, TurnStatus
 from workflows.conversation.engine import utc_now
@@ -54,7 +54,7 @@ __all__ = [
     "directory_user",
 ]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 HELP_TEXT = (
     "I can help with commissioning in two ways:\n"
@@ -213,7 +213,7 @@ class Dialogue:
 
     def start_review(self, user: UserContext) -> list[Reply]:
         turn = self._engine.start(user.conversation_key, REVIEW_FLOW, people=user.people, actor=user.person)
-        event(log, "review_conversation_started", platform=user.platform)
+        log.info("review_conversation_started", platform=user.platform)
         return [self._turn_reply(turn)]
 
     def resume(self, user: UserContext) -> list[Reply]:
@@ -284,7 +284,7 @@ class Dialogue:
         try:
             found = roles()
         except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
-            event(log, "roles_failed", logging.ERROR, platform=user.platform, error=type(error).__name__)
+            log.error("roles_failed", platform=user.platform, error=type(error).__name__)
             return Reply(
                 "Sorry, I couldn't read the guidance just now. Please try again in a minute.", ReplyKind.PROBLEM
             )
@@ -314,14 +314,7 @@ class Dialogue:
                 ]
             answer = knowledge.ask(question, tuple(self._recent(user.conversation_key)))
         except Exception as error:  # noqa: BLE001 - an officer gets a plain message; operators get the log
-            event(
-                log,
-                "question_failed",
-                logging.ERROR,
-                platform=user.platform,
-                error=type(error).__name__,
-                detail=str(error)[:300],
-            )
+            log.error("question_failed", platform=user.platform, error=type(error).__name__, detail=str(error)[:300])
             return [
                 Reply(
                     "Sorry, I couldn't search the guidance just now. Please try again in a minute; "

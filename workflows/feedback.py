@@ -30,7 +30,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import logging
 import secrets
 import statistics
 import tomllib
@@ -40,7 +39,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.logging import event
+import structlog
+
 from storage.db import Database
 from storage.feedback import AlreadyAnswered, FeedbackRepository, NotInvited, ResponseRecord, RoundRecord
 from storage.models import FeedbackRoundKind, FeedbackStatus, Person, utc_now
@@ -72,7 +72,7 @@ __all__ = [
     "load_question_sets",
 ]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 MIN_RESPONSES = 3
 REMINDER_WORKING_DAYS = 2
@@ -462,8 +462,7 @@ class FeedbackService:
             summary=f"{question_set.title} (closes {closes_on.isoformat()})"
             + (f", {current.name} stage" if current is not None else ""),
         )
-        event(
-            log,
+        log.info(
             "feedback_requested",
             review_id=review_id,
             round_id=created.id,
@@ -565,7 +564,7 @@ class FeedbackService:
                 # An invitation and a reminder in the same run would be two messages saying one thing.
                 if not is_reminder:
                     break
-        event(log, "feedback_delivered", round_id=round_record.id, reminder_run=reminders, **counts)
+        log.info("feedback_delivered", round_id=round_record.id, reminder_run=reminders, **counts)
         return counts
 
     def _give_up(self, entry_id: int) -> None:
@@ -580,7 +579,7 @@ class FeedbackService:
         try:
             return messenger.send(person, reply)
         except Exception as error:  # noqa: BLE001 - one failed send must not stop the others; it is retried
-            event(log, "feedback_send_error", logging.WARNING, platform=messenger.platform, error=type(error).__name__)
+            log.warning("feedback_send_error", platform=messenger.platform, error=type(error).__name__)
             return SendResult(SendStatus.FAILED, type(error).__name__)
 
     def reminder_due(self, round_record: RoundRecord, now: datetime) -> bool:
@@ -784,7 +783,7 @@ class FeedbackService:
                 )
             )
         # Neither the person nor whether the answer was anonymous: a log line's time must not single anyone out.
-        event(log, "feedback_answered", round_id=round_record.id)
+        log.info("feedback_answered", round_id=round_record.id)
         closes = (
             f" You can change it until the end of {format_date(round_record.closes_on)}."
             if round_record.closes_on

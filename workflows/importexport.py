@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,12 +32,13 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from bot.logging import event
+import structlog
+
 from storage.models import Person
 from storage.people import identity_kind
 from workflows.reviews import LEVELS, Actor, ReviewDraft, ReviewService, StageDraft
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 COLUMNS = (
     "review_title",
@@ -372,7 +372,7 @@ def import_reviews_csv(
     drafts, warnings = read_reviews_csv(data, service, allow_duplicates=allow_duplicates)
     review_ids = service.create_reviews(drafts, actor)
     rows = sum(len(draft.stages) for draft in drafts)
-    event(log, "reviews_imported", reviews=len(review_ids), rows=rows, warnings=len(warnings), actor=actor.label)
+    log.info("reviews_imported", reviews=len(review_ids), rows=rows, warnings=len(warnings), actor=actor.label)
     return ImportResult(review_ids=review_ids, rows=rows, warnings=warnings)
 
 
@@ -424,5 +424,5 @@ def export_reviews_csv(
                 row.append(f" {OUTCOME_SEPARATOR} ".join(review.outcomes))
             writer.writerow([_guard(value) for value in row])
             rows += 1
-    event(log, "reviews_exported", reviews=len(reviews), rows=rows)
+    log.info("reviews_exported", reviews=len(reviews), rows=rows)
     return rows

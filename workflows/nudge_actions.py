@@ -22,12 +22,12 @@ also checks who may do them), snooze in the audit log alongside the snooze row.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from bot.logging import event
+import structlog
+
 from storage.audit import AuditRepository
 from storage.models import utc_now
 from storage.nudges import NudgeStore
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["NudgeActions", "NudgeButtons", "SNOOZE_WORKING_DAYS", "stage_value", "parse_stage_value"]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 SNOOZE_WORKING_DAYS = 2
 
@@ -145,7 +145,7 @@ class NudgeButtons:
                 after={"stage": stage.name, "snoozed_until": until},
                 at=now,
             )
-        event(log, "nudge_snoozed", review_id=review_id, stage_id=stage.id, person_id=person_id, until=until)
+        log.info("nudge_snoozed", review_id=review_id, stage_id=stage.id, person_id=person_id, until=until)
         return Reply(
             f"Snoozed: I'll remind you about {stage.name} of #{review.id} “{review.title}” again on "
             f"{_format(until)}. It is still due {stage.due_date.day} {stage.due_date:%B %Y}.",
@@ -190,7 +190,7 @@ class NudgeButtons:
             )
         except ReviewError as error:
             return Reply(str(error), ReplyKind.PROBLEM)
-        event(log, "nudge_stage_reassigned", review_id=review_id, stage=stage_name)
+        log.info("nudge_stage_reassigned", review_id=review_id, stage=stage_name)
         return Reply(
             f"Done: {stage_name} of #{review.id} “{review.title}” now belongs to {resolution.person.name}, "
             "who will get its reminders from now on.",

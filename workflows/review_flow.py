@@ -12,13 +12,13 @@ conversation and by the one-screen wizard (a Slack modal, a Teams card).
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any, Protocol
 
-from bot.logging import event
+import structlog
+
 from workflows.conversation import (
     ChoiceStep,
     Completion,
@@ -42,7 +42,7 @@ from workflows.reviews import Actor, ReviewDraft, ReviewError, StageDraft
 
 __all__ = ["REVIEW_FLOW", "build_review_flow", "stage_step_ids", "LEVELS"]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 REVIEW_FLOW = "new_review"
 
@@ -264,9 +264,9 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
             # (a changed service re-asks it), so the service need not ask again.
             review = reviews.create_review(draft, actor, allow_duplicate=True)
         except ReviewError as error:
-            event(log, "review_creation_refused", logging.WARNING, reason=type(error).__name__)
+            log.warning("review_creation_refused", reason=type(error).__name__)
             raise FlowError(f"I couldn't create the review: {error}") from error
-        event(log, "review_created_by_conversation", review_id=review.id, stages=len(stages))
+        log.info("review_created_by_conversation", review_id=review.id, stages=len(stages))
         return Completion(_created_messages(review, title, answers, stages), result=review)
 
     return Flow(

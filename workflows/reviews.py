@@ -22,7 +22,6 @@ with a message written for a council officer.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,12 +29,12 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import structlog
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from bot.logging import event
 from storage.audit import AuditRepository
 from storage.db import Database
 from storage.models import AuditEntry, Person, Review, ReviewLevel, ReviewStage, ReviewStatus, utc_now
@@ -80,7 +79,7 @@ __all__ = [
     "StageSummary",
 ]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 MAX_TITLE = 300
 MAX_SERVICE = 200
@@ -386,7 +385,7 @@ class ReviewService:
                 after["stakeholder_ids"] = [s["person_id"] for s in stakeholders]
                 self._audit(session, actor, "review.created", "review", review_id, review_id, None, after)
         for review_id in review_ids:
-            event(log, "review_created", review_id=review_id, actor=actor.label)
+            log.info("review_created", review_id=review_id, actor=actor.label)
         return review_ids
 
     # --- changing ----------------------------------------------------------------------------
@@ -591,8 +590,7 @@ class ReviewService:
                         # Flagged as well as set: an unchanged value would otherwise skip the UPDATE.
                         flag_modified(review, "updated_at")
                         session.flush()
-                        event(
-                            log,
+                        log.info(
                             event_name,
                             review_id=review_id,
                             actor=actor.label,
@@ -603,7 +601,7 @@ class ReviewService:
             except (StaleDataError, OperationalError) as error:
                 if isinstance(error, OperationalError) and not _is_transient(error):
                     raise
-                event(log, "review_change_retried", logging.INFO, review_id=review_id, attempt=attempt)
+                log.info("review_change_retried", review_id=review_id, attempt=attempt)
                 time.sleep(0.005 * attempt)
         raise ConcurrentChangeError(
             "Several people changed this review at the same moment and your change could not be saved. "

@@ -14,13 +14,13 @@ import logging
 import sys
 
 import click
+import structlog
 
 from bot.config import Settings
-from bot.logging import event
 from workflows.people import PersonRef
 from workflows.replies import render_text
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 GOODBYE_WORDS = {"exit", "bye", "goodbye", "/exit", "/quit"}
 
@@ -74,7 +74,7 @@ def chat_command(settings: Settings, as_user: str | None) -> None:
         who = getpass.getuser()
         key = f"terminal:{who}"
     user = directory_user(dialogue, "terminal", key, person, display_name=who)
-    event(log, "terminal_chat_started", known_person=person is not None)
+    log.info("terminal_chat_started", known_person=person is not None)
 
     interactive = sys.stdin.isatty()
     name = f", {person.name.split()[0]}" if person else ""
@@ -105,7 +105,7 @@ def chat_command(settings: Settings, as_user: str | None) -> None:
         try:
             replies = dialogue.handle(user, text)
         except Exception as error:  # noqa: BLE001 - never a traceback in front of an officer
-            event(log, "terminal_chat_failed", logging.ERROR, error=type(error).__name__, detail=str(error)[:300])
+            log.error("terminal_chat_failed", error=type(error).__name__, detail=str(error)[:300])
             _say(
                 "Sorry, something went wrong handling that. Please try again; if it keeps happening, "
                 "let your system administrator know."

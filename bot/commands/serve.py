@@ -8,14 +8,12 @@ platform's endpoint.
 
 from __future__ import annotations
 
-import logging
-
 import click
+import structlog
 
 from bot.config import Settings
-from bot.logging import event
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 SWITCH_INTERVAL_SECONDS = 0.0005
 
@@ -56,12 +54,10 @@ def register(cli: click.Group) -> None:
             except SlackNotConfigured as error:
                 raise click.ClickException(str(error)) from error
             socket_mode = start_socket_mode(bot, settings.slack_app_token.get_secret_value())
-            event(log, "slack_socket_mode_connected")
+            log.info("slack_socket_mode_connected")
         elif settings.slack_bot_token is None:
-            event(
-                log,
+            log.warning(
                 "slack_not_configured",
-                logging.WARNING,
                 hint="set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) to answer Slack",
             )
         try:

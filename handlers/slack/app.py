@@ -10,10 +10,10 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import structlog
 from slack_bolt import App
 from slack_bolt.error import BoltError
 
-from bot.logging import event
 from handlers.slack import actions, commands, events, views
 from handlers.slack.context import SlackContext, build_web_client
 from handlers.slack.prefilter import EventPrefilter
@@ -21,7 +21,7 @@ from handlers.slack.prefilter import EventPrefilter
 if TYPE_CHECKING:
     from bot.app import Services
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 bolt_log = logging.getLogger("handlers.slack.bolt")
 
 
@@ -88,5 +88,5 @@ def build_slack_app(services: Services) -> SlackBot:
     app.use(prefilter_events)
     for listeners in (commands, events, actions, views):
         listeners.register(app, slack)
-    event(log, "slack_app_ready", command=slack.command)
+    log.info("slack_app_ready", command=slack.command)
     return SlackBot(app=app, slack=slack)

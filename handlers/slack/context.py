@@ -8,7 +8,6 @@ acknowledgement behind someone else's answer.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,11 +15,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.logging import event
 from handlers.slack import blocks
 from handlers.slack.constants import PLATFORM, THREAD_PLATFORM
 from handlers.slack.people import SlackPeople, slack_people_resolver
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
     from bot.app import Services
     from workflows.dialogue import Dialogue
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 # Slow work waits until no request has arrived for QUIET_SECONDS, but never longer than MAX_DEFER_SECONDS.
 QUIET_SECONDS = 0.02
@@ -171,21 +170,12 @@ class SlackContext:
             try:
                 work()
             except Exception as error:  # noqa: BLE001 - a worker must survive any one request's failure
-                event(
-                    log,
-                    "slack_work_failed",
-                    logging.ERROR,
-                    task=task,
-                    error=type(error).__name__,
-                    detail=str(error)[:300],
-                )
+                log.error("slack_work_failed", task=task, error=type(error).__name__, detail=str(error)[:300])
                 if tell_officer is not None:
                     try:
                         tell_officer([Reply(SORRY, ReplyKind.PROBLEM)])
                     except Exception as apology_error:  # noqa: BLE001 - Slack itself may be what failed
-                        event(
-                            log, "slack_apology_failed", logging.WARNING, task=task, error=type(apology_error).__name__
-                        )
+                        log.warning("slack_apology_failed", task=task, error=type(apology_error).__name__)
 
         return self._pool.submit(run)
 
@@ -225,7 +215,7 @@ class SlackContext:
         try:
             replies = produce()
         except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
-            event(log, "slack_reply_failed", logging.ERROR, error=type(error).__name__, detail=str(error)[:300])
+            log.error("slack_reply_failed", error=type(error).__name__, detail=str(error)[:300])
             replies = [Reply(SORRY, ReplyKind.PROBLEM)]
         self.post(channel, replies, thread_ts)
 
@@ -255,5 +245,5 @@ class SlackContext:
             self.client.views_open(trigger_id=trigger_id, view=view)
             return True
         except SlackApiError as error:
-            event(log, "slack_view_not_opened", logging.WARNING, error=error.response.get("error"))
+            log.warning("slack_view_not_opened", error=error.response.get("error"))
             return False

@@ -25,13 +25,12 @@ here logs who answered.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from slack_sdk.errors import SlackApiError
 
-from bot.logging import event
 from handlers.slack import blocks
 from handlers.slack import constants as C
 from workflows.commands import Command
@@ -49,7 +48,7 @@ from workflows.replies import Reply, ReplyKind
 if TYPE_CHECKING:
     from handlers.slack.context import SlackContext
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 MAX_ERROR_CHARS = 150
 CHART_FILENAME = "feedback-summary.png"
@@ -177,7 +176,7 @@ def handle_command(
     try:
         opened = slack.client.views_open(trigger_id=command["trigger_id"], view=view)
     except SlackApiError as error:
-        event(log, "slack_view_not_opened", logging.WARNING, error=error.response.get("error"))
+        log.warning("slack_view_not_opened", error=error.response.get("error"))
         slack.later(
             "feedback_fallback",
             lambda: slack.respond(
@@ -253,7 +252,7 @@ def check_request_form(
         try:
             group_id = find_usergroup(slack, values[RequestFields.USERGROUP])
         except SlackApiError as error:
-            event(log, "slack_usergroups_failed", logging.WARNING, error=error.response.get("error"))
+            log.warning("slack_usergroups_failed", error=error.response.get("error"))
         if group_id is None:
             errors[RequestFields.USERGROUP] = "I couldn't find that user group. Check its handle, e.g. @housing-team."
     chosen_count = len(values[RequestFields.PEOPLE]) + bool(values[RequestFields.CHANNEL]) + bool(group_id)
@@ -359,7 +358,7 @@ def open_response_form(slack: SlackContext, trigger_id: str, user_id: str, value
     try:
         form = feedback.response_form(person, value, token=token)
     except Exception as error:  # noqa: BLE001 - the officer sees a plain message rather than nothing
-        event(log, "feedback_form_failed", logging.ERROR, error=type(error).__name__)
+        log.error("feedback_form_failed", error=type(error).__name__)
         return slack.open_view(trigger_id, notice_modal("Sorry, something went wrong on my side. Please try again."))
     return slack.open_view(trigger_id, response_modal(form))
 
@@ -420,9 +419,9 @@ def upload_chart(slack: SlackContext, user_id: str, review_id: int) -> bool:
         )
     except SlackApiError as error:
         # The text summary already carries every figure; the chart is a convenience.
-        event(log, "feedback_chart_not_uploaded", logging.WARNING, error=error.response.get("error"))
+        log.warning("feedback_chart_not_uploaded", error=error.response.get("error"))
         return False
-    event(log, "feedback_chart_uploaded", review_id=review_id, bytes=len(chart))
+    log.info("feedback_chart_uploaded", review_id=review_id, bytes=len(chart))
     return True
 
 

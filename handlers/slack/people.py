@@ -8,16 +8,15 @@ a while, because every message would otherwise cost a Web API call.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import time
 from typing import Any
 
+import structlog
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.logging import event
 from storage.people import PeopleRepository, PersonError
 from workflows.people import (
     ChainedPeopleResolver,
@@ -29,7 +28,7 @@ from workflows.people import (
     Unknown,
 )
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 # Long enough that a burst of messages costs one users.info; short enough that a changed timezone is picked up.
 REFRESH_SECONDS = 6 * 3600
@@ -68,13 +67,7 @@ class SlackPeople:
             response = self._client.users_lookupByEmail(email=email)
         except SlackApiError as error:
             if error.response.get("error") != "users_not_found":
-                event(
-                    log,
-                    "slack_lookup_failed",
-                    logging.WARNING,
-                    method="users.lookupByEmail",
-                    error=error.response.get("error"),
-                )
+                log.warning("slack_lookup_failed", method="users.lookupByEmail", error=error.response.get("error"))
             return None
         return self._store(response["user"])
 
@@ -83,7 +76,7 @@ class SlackPeople:
         try:
             response = self._client.users_info(user=slack_user_id)
         except SlackApiError as error:
-            event(log, "slack_lookup_failed", logging.WARNING, method="users.info", error=error.response.get("error"))
+            log.warning("slack_lookup_failed", method="users.info", error=error.response.get("error"))
             return PersonRef.from_person(known) if known is not None else None
         return self._store(response["user"]) or (PersonRef.from_person(known) if known is not None else None)
 
@@ -109,7 +102,7 @@ class SlackPeople:
             )
         except PersonError as error:
             # Usually an email that already belongs to someone with another Slack id: leave it to an administrator.
-            event(log, "slack_person_not_stored", logging.WARNING, reason=str(error)[:200])
+            log.warning("slack_person_not_stored", reason=str(error)[:200])
             existing = self._people.find_by_slack_id(user["id"])
             return PersonRef.from_person(existing) if existing is not None else None
         return PersonRef.from_person(person)

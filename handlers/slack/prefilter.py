@@ -17,19 +17,18 @@ retry it) when it is:
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 from slack_bolt import BoltRequest, BoltResponse
 
-from bot.logging import event as log_event
 from handlers.slack.constants import PLATFORM, THREAD_PLATFORM
 from handlers.slack.context import thread_key
 from storage.events import ProcessedEvents
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 PURGE_EVERY_SECONDS = 3600
 
@@ -88,17 +87,16 @@ class EventPrefilter:
         retry = (request.headers.get("x-slack-retry-num") or [None])[0]
         reason = reason_to_ignore(slack_event, request.context.bot_user_id)
         if reason is not None:
-            log_event(log, "slack_event_ignored", logging.DEBUG, event_type=slack_event.get("type"), reason=reason)
+            log.debug("slack_event_ignored", event_type=slack_event.get("type"), reason=reason)
             return BoltResponse(status=200, body="")
         if slack_event.get("type") == "message" and slack_event.get("channel_type") != "im":
             key = thread_key(body.get("team_id", ""), slack_event.get("channel", ""), slack_event["thread_ts"])
             if not self._processed().seen(THREAD_PLATFORM, key):
-                log_event(log, "slack_event_ignored", logging.DEBUG, event_type="message", reason="not_our_thread")
+                log.debug("slack_event_ignored", event_type="message", reason="not_our_thread")
                 return BoltResponse(status=200, body="")
         event_id = body.get("event_id")
         if event_id and not self._processed().first_time(PLATFORM, str(event_id)):
-            log_event(
-                log,
+            log.info(
                 "slack_event_duplicate",
                 event_type=slack_event.get("type"),
                 retry=retry,

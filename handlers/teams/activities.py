@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import html
-import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from microsoft_agents.activity import Activity
 
-from bot.logging import event
 from handlers.teams import cards
 from handlers.teams.cards import ActionMode
 from handlers.teams.connector import ConnectorClient, ConnectorError, ConversationForbiddenError
@@ -65,7 +64,7 @@ from workflows.working_days import calendar_from_settings
 if TYPE_CHECKING:
     from bot.app import Services
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 FollowUp = Callable[[], None]
 # Another feature's buttons: (user, action id, value) -> replies to send.
@@ -197,14 +196,14 @@ class TeamsBot:
             try:
                 self.on_message(activity)
             except Exception as error:  # noqa: BLE001 - the officer hears something; operators get the log
-                event(log, "teams_message_failed", logging.ERROR, error=type(error).__name__, detail=str(error)[:300])
+                log.error("teams_message_failed", error=type(error).__name__, detail=str(error)[:300])
                 self.send_replies(activity, [Reply(SOMETHING_WENT_WRONG, ReplyKind.PROBLEM)], None)
         elif kind == "conversationUpdate":
             self.on_conversation_update(activity)
         elif kind == "installationUpdate":
             self.on_installation_update(activity)
         else:
-            event(log, "teams_activity_ignored", type=kind)
+            log.info("teams_activity_ignored", type=kind)
 
     def on_message(self, activity: Activity) -> None:
         if _from_a_bot(activity):
@@ -234,7 +233,7 @@ class TeamsBot:
         removed = [m.id for m in activity.members_removed or []]
         if bot_id and bot_id in added:
             self.people.identify(activity)
-            event(log, "teams_app_installed", personal=is_personal(activity))
+            log.info("teams_app_installed", personal=is_personal(activity))
             welcome = Reply(WELCOME_PERSONAL if is_personal(activity) else WELCOME_TEAM)
             self.send_replies(activity, [welcome], None, thread=False)
         elif bot_id and bot_id in removed and is_personal(activity):
@@ -244,7 +243,7 @@ class TeamsBot:
         action = (activity.action or "").lower()
         if action.startswith("add"):
             self.people.identify(activity)
-            event(log, "teams_app_installed", personal=is_personal(activity), via="installationUpdate")
+            log.info("teams_app_installed", personal=is_personal(activity), via="installationUpdate")
         elif action.startswith("remove") and is_personal(activity):
             self._mark_sender_unreachable(activity)
 
@@ -274,7 +273,7 @@ class TeamsBot:
                 # The dialog closes on a message; the confirmation card goes into the chat to be kept.
                 outcome.replies = [outcome.done, *outcome.replies]
             return InvokeResult(200, self._task_response(outcome)), self._follow_up(activity, outcome)
-        event(log, "teams_invoke_unsupported", invoke=name[:80])
+        log.info("teams_invoke_unsupported", invoke=name[:80])
         return InvokeResult(501, None), None
 
     def _task_response(self, outcome: CardOutcome) -> dict[str, Any]:
@@ -335,7 +334,7 @@ class TeamsBot:
         if action_id in (Actions.HELPFUL, Actions.NOT_HELPFUL):
             helpful = action_id == Actions.HELPFUL
             # The same event as Slack's, so ratings are counted the same way whichever platform gave them.
-            event(log, "answer_rated", platform=PLATFORM, helpful=helpful, question_chars=len(value))
+            log.info("answer_rated", platform=PLATFORM, helpful=helpful, question_chars=len(value))
             return CardOutcome(message=THANKS_HELPFUL if helpful else THANKS_NOT_HELPFUL)
         if action_id == Actions.OPEN_REVIEW_FORM:
             return CardOutcome(card=cards.render_form_card(dialogue.review_form(user), mode=mode), form_open=True)
@@ -422,7 +421,7 @@ class TeamsBot:
         confirmed = [str(item) for item in data.get(DATA_CONFIRMED) or [] if isinstance(item, str)]
         result = dialogue.submit_review_form(user, values, confirmed)
         if result.errors or result.warnings:
-            event(log, "teams_review_form_invalid", errors=sorted(result.errors), warnings=sorted(result.warnings))
+            log.info("teams_review_form_invalid", errors=sorted(result.errors), warnings=sorted(result.warnings))
             shown = replace(spec, errors=dict(result.errors), warnings=dict(result.warnings))
             return CardOutcome(card=cards.render_form_card(shown, values, mode), form_open=True)
         if result.created is None:
@@ -432,7 +431,7 @@ class TeamsBot:
             content["body"].insert(1, cards.text_block(problem, color="Attention", weight="Bolder"))
             return CardOutcome(card=content, form_open=True)
         done = result.replies[0] if result.replies else Reply("Your review is set up.", ReplyKind.DONE)
-        event(log, "teams_review_created", via=mode)
+        log.info("teams_review_created", via=mode)
         return CardOutcome(card=cards.render_reply_card(done, mode), message=done.text.split("\n", 1)[0], done=done)
 
     # --- sending --------------------------------------------------------------------------------------
@@ -451,13 +450,7 @@ class TeamsBot:
                 self._mark_sender_unreachable(activity)
                 return
             except (ConnectorError, BotTokenError) as error:
-                event(
-                    log,
-                    "teams_reply_failed",
-                    logging.ERROR,
-                    status=getattr(error, "status", None),
-                    error=type(error).__name__,
-                )
+                log.error("teams_reply_failed", status=getattr(error, "status", None), error=type(error).__name__)
                 return
 
     def _send_cards(self, activity: Activity, contents: list[dict[str, Any]]) -> None:
@@ -471,7 +464,7 @@ class TeamsBot:
                     {"type": "message", "attachments": [cards.attachment(content)]},
                 )
             except (ConnectorError, BotTokenError) as error:
-                event(log, "teams_card_send_failed", logging.WARNING, status=getattr(error, "status", None))
+                log.warning("teams_card_send_failed", status=getattr(error, "status", None))
                 return
 
     def _deliver_outcome(self, activity: Activity, outcome: CardOutcome) -> None:
@@ -488,7 +481,7 @@ class TeamsBot:
                 else:
                     self._connector.send(activity.service_url, activity.conversation.id, message)
             except (ConnectorError, BotTokenError) as error:
-                event(log, "teams_card_update_failed", logging.WARNING, status=getattr(error, "status", None))
+                log.warning("teams_card_update_failed", status=getattr(error, "status", None))
         elif outcome.message and not outcome.replies:
             self.send_replies(activity, [Reply(outcome.message)], None)
         if outcome.replies:

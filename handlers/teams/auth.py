@@ -20,7 +20,6 @@ or 403 (you are the channel, but not allowed to do this).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -30,13 +29,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import jwt
+import structlog
 
 from bot.config import Settings
-from bot.logging import event
 from handlers.teams.constants import CLOCK_SKEW_SECONDS
 from handlers.teams.transport import http_client, require_https
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 # Keys are fetched again after this long even when every kid is known, so a retired key stops working.
 KEY_CACHE_SECONDS = 24 * 3600
@@ -117,13 +116,7 @@ class ChannelKeySet:
             jwks_uri = require_https(str(metadata.get("jwks_uri") or ""), "the metadata's jwks_uri")
             document = self._fetch_json(jwks_uri)
         except (httpx.HTTPError, ValueError) as error:
-            event(
-                log,
-                "teams_channel_keys_unavailable",
-                logging.ERROR,
-                error=type(error).__name__,
-                detail=str(error)[:200],
-            )
+            log.error("teams_channel_keys_unavailable", error=type(error).__name__, detail=str(error)[:200])
             if not self._keys:
                 raise MetadataUnavailableError(str(error)) from error
             return  # keep serving with the keys we have
@@ -139,7 +132,7 @@ class ChannelKeySet:
             keys[item["kid"]] = ChannelKey(item["kid"], public, endorsements)
         self._keys = keys
         self._fetched_at = now
-        event(log, "teams_channel_keys_loaded", keys=len(keys))
+        log.info("teams_channel_keys_loaded", keys=len(keys))
 
     def _fetch_json(self, url: str) -> dict[str, Any]:
         response = self._client.get(url)

@@ -27,7 +27,6 @@ Sends are paced to about seven per second per conversation, Teams' limit.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
@@ -38,15 +37,15 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
+import structlog
 
 from bot.config import Settings
-from bot.logging import event
 from handlers.teams.auth import host_allowed
 from handlers.teams.constants import MESSAGES_PER_SECOND_PER_CONVERSATION
 from handlers.teams.token import BotTokenProvider
 from handlers.teams.transport import http_client
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 0.25
@@ -222,7 +221,7 @@ class ConnectorClient:
 
             status = response.status_code
             if status < 300:
-                event(log, "teams_connector_ok", method=call.method, status=status, attempts=attempt, delivery=delivery)
+                log.info("teams_connector_ok", method=call.method, status=status, attempts=attempt, delivery=delivery)
                 return _json(response)
             code, message = _error_of(response)
             if status == 401 and not refreshed_token:
@@ -239,7 +238,7 @@ class ConnectorClient:
                     self._back_off(attempt, retry_after, call, delivery, str(status))
                     continue
             if status in _AMBIGUOUS and call.creates_message:
-                event(log, "teams_delivery_uncertain", logging.WARNING, status=status, delivery=delivery)
+                log.warning("teams_delivery_uncertain", status=status, delivery=delivery)
                 raise DeliveryUncertainError(
                     f"the Connector answered {status}; the message may have been posted", status, code
                 )
@@ -254,10 +253,8 @@ class ConnectorClient:
         delay = ceiling * (0.5 + self._jitter() / 2)
         if retry_after is not None:
             delay = max(delay, retry_after)
-        event(
-            log,
+        log.warning(
             "teams_connector_retry",
-            logging.WARNING,
             method=call.method,
             reason=why,
             attempt=attempt,

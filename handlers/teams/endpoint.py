@@ -17,13 +17,13 @@ Each request, in order, with no side effect until the token has passed:
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+import structlog
 from microsoft_agents.activity import Activity
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +31,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.logging import event
 from handlers.teams.activities import SOMETHING_WENT_WRONG, InvokeResult, TeamsBot, dedupe_key
 from handlers.teams.auth import ChannelAuthenticator, ChannelAuthError, MetadataUnavailableError
 from handlers.teams.connector import ConnectorClient
@@ -52,7 +51,7 @@ if TYPE_CHECKING:
     from workflows.dialogue import UserContext
     from workflows.replies import Reply
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 ENDPOINT_PATH = "/api/messages"
 MAX_BODY_BYTES = 512 * 1024
@@ -102,7 +101,7 @@ class TeamsAdapter:
             payload = json.loads(body)
             activity = Activity.model_validate(payload)
         except (ValueError, ValidationError):
-            event(log, "teams_request_refused", logging.WARNING, status=400, reason="not an activity")
+            log.warning("teams_request_refused", status=400, reason="not an activity")
             return JSONResponse({"error": "expected a Bot Framework activity"}, status_code=400)
 
         try:
@@ -113,14 +112,7 @@ class TeamsAdapter:
                 activity.channel_id,
             )
         except ChannelAuthError as error:
-            event(
-                log,
-                "teams_request_refused",
-                logging.WARNING,
-                status=error.status,
-                reason=error.reason,
-                type=activity.type,
-            )
+            log.warning("teams_request_refused", status=error.status, reason=error.reason, type=activity.type)
             return Response(status_code=error.status)
         except MetadataUnavailableError:
             # We cannot check the token, so we must not act on it; the channel will deliver it again.
@@ -128,23 +120,18 @@ class TeamsAdapter:
 
         key = dedupe_key(activity)
         if key is not None and not await run_in_threadpool(self._events.first_time, PLATFORM, key):
-            event(log, "teams_duplicate_ignored", type=activity.type)
+            log.info("teams_duplicate_ignored", type=activity.type)
             if activity.type == "invoke":
                 return self._invoke_response(self._remembered(key) or _already_handled(activity))
             return Response(status_code=200)
 
-        event(log, "teams_activity", type=activity.type, invoke=activity.name)
+        log.info("teams_activity", type=activity.type, invoke=activity.name)
         if activity.type == "invoke":
             try:
                 result, follow_up = await run_in_threadpool(self.bot.on_invoke, activity)
             except Exception as error:  # noqa: BLE001 - Teams shows the officer a generic failure; the log has why
-                event(
-                    log,
-                    "teams_invoke_failed",
-                    logging.ERROR,
-                    invoke=activity.name,
-                    error=type(error).__name__,
-                    detail=str(error)[:300],
+                log.error(
+                    "teams_invoke_failed", invoke=activity.name, error=type(error).__name__, detail=str(error)[:300]
                 )
                 return self._invoke_response(_failed(activity))
             if key is not None:
@@ -204,4 +191,4 @@ def _safely(work: Callable[[], Any], what: str) -> None:
     try:
         work()
     except Exception as error:  # noqa: BLE001 - a worker thread must never die silently
-        event(log, "teams_work_failed", logging.ERROR, what=what, error=type(error).__name__, detail=str(error)[:300])
+        log.error("teams_work_failed", what=what, error=type(error).__name__, detail=str(error)[:300])

@@ -24,14 +24,14 @@ encoded); when it would not fit, the text summary stands alone.
 from __future__ import annotations
 
 import base64
-import logging
 import re
 import threading
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from bot.logging import event
+import structlog
+
 from handlers.teams import cards
 from handlers.teams.cards import ActionMode
 from handlers.teams.constants import DATA_VALUE, DATA_VERB
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from handlers.teams.activities import CardOutcome, TeamsBot
     from workflows.dialogue import UserContext
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 VERB_REQUEST_SUBMIT = "feedback_request_submit"
 VERB_RESPONSE_SUBMIT = "feedback_response_submit"
@@ -171,7 +171,7 @@ def submit_request(services: Services, user: UserContext, data: Mapping[str, Any
         unresolved=unresolved,
     )
     if errors:
-        event(log, "teams_feedback_request_invalid", errors=sorted(errors))
+        log.info("teams_feedback_request_invalid", errors=sorted(errors))
         return _outcome(card=request_card(feedback, review_id, mode, values, errors), form_open=True)
     try:
         created = feedback.create_request(user.person, review_id, person_ids, chosen, closes_on)  # type: ignore[arg-type]
@@ -291,7 +291,7 @@ def chart_card(feedback: FeedbackService, review_id: int) -> dict[str, Any]:
             }
         )
     elif png is not None:
-        event(log, "teams_feedback_chart_too_large", bytes=len(png))
+        log.info("teams_feedback_chart_too_large", bytes=len(png))
     body.extend(cards.paragraphs(text))
     return cards.card(body)
 

@@ -15,22 +15,21 @@ the bot; from a channel or group chat we keep only what is needed to open that
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from microsoft_agents.activity import Activity
 from sqlalchemy.exc import IntegrityError
 
-from bot.logging import event
 from handlers.teams.connector import ConnectorClient, ConnectorError
 from handlers.teams.token import BotTokenError
 from storage.models import Person
 from storage.people import PeopleRepository, PersonError
 from workflows.people import PersonRef, Resolution, Resolved, Unknown
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 _AT_TAG = re.compile(r"^<at>(.+?)</at>$", re.IGNORECASE)
 
@@ -112,7 +111,7 @@ class TeamsPeople:
             if person is not None and reference is not None:
                 self._remember_reference(person, reference)
         except PersonError as error:
-            event(log, "teams_person_not_saved", logging.WARNING, reason=str(error)[:200])
+            log.warning("teams_person_not_saved", reason=str(error)[:200])
         except IntegrityError:
             # Teams sends conversationUpdate and installationUpdate together on install: the other
             # activity's thread saved this person first, which is just as good.
@@ -132,7 +131,7 @@ class TeamsPeople:
                 email = member["userPrincipalName"]
             name = (member.get("name") or name).strip() or name
         person = self._people.upsert(name=name, email=email, teams_user_id=aad, actor="teams")
-        event(log, "teams_person_linked", person_id=person.id, by_email=email is not None)
+        log.info("teams_person_linked", person_id=person.id, by_email=email is not None)
         return person
 
     def _member(self, activity: Activity, member_id: str) -> dict[str, Any] | None:
@@ -141,7 +140,7 @@ class TeamsPeople:
         try:
             return self._connector.get_member(activity.service_url, activity.conversation.id, member_id)
         except (ConnectorError, BotTokenError) as error:
-            event(log, "teams_member_lookup_failed", logging.WARNING, status=getattr(error, "status", None))
+            log.warning("teams_member_lookup_failed", status=getattr(error, "status", None))
             return None
 
     def _remember_reference(self, person: Person, reference: ConversationReference) -> None:
@@ -163,7 +162,7 @@ class TeamsPeople:
         person = self._people.find_by_teams_id(aad)
         if person is not None and person.reachable:
             self._people.set_reachable(person.id, False, actor="teams")  # type: ignore[arg-type]
-            event(log, "teams_person_unreachable", person_id=person.id)
+            log.info("teams_person_unreachable", person_id=person.id)
 
 
 class TeamsMentionResolver:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
+import structlog
 from starlette.routing import BaseRoute
 
-from bot.logging import event
 from handlers.teams.endpoint import teams_configured
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -29,7 +28,7 @@ def teams_route_provider(services: Services, hooks: ServerHooks) -> list[BaseRou
         missing = [name for name, value in given.items() if not value]
         if len(missing) < len(given):
             # Half-configured is a mistake worth saying out loud; not configured at all is a Slack-only council.
-            event(log, "teams_not_started", logging.WARNING, missing=missing)
+            log.warning("teams_not_started", missing=missing)
         return []
     adapter = services.teams
     assert adapter is not None

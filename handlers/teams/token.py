@@ -13,17 +13,16 @@ with the same trust store as every other Teams call (``TEAMS_CA_BUNDLE``).
 
 from __future__ import annotations
 
-import logging
 import threading
 
 import httpx
 import msal
+import structlog
 
 from bot.config import Settings
-from bot.logging import event
 from handlers.teams.transport import http_client, require_https
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 class BotTokenError(RuntimeError):
@@ -63,16 +62,16 @@ class BotTokenProvider:
             with self._lock:
                 result = self._application().acquire_token_for_client(scopes=[self._scope])
         except (httpx.HTTPError, ValueError) as error:
-            event(log, "teams_token_failed", logging.ERROR, error=type(error).__name__)
+            log.error("teams_token_failed", error=type(error).__name__)
             raise BotTokenError(
                 f"Entra ID could not be reached for the bot's token ({type(error).__name__})"
             ) from error
         if "access_token" not in result:
             code = str(result.get("error") or "unknown_error")
-            event(log, "teams_token_failed", logging.ERROR, error=code, correlation_id=result.get("correlation_id"))
+            log.error("teams_token_failed", error=code, correlation_id=result.get("correlation_id"))
             raise BotTokenError(f"Entra ID refused the bot's token request ({code})")
         if result.get("token_source") == "identity_provider":
-            event(log, "teams_token_acquired", expires_in=result.get("expires_in"))
+            log.info("teams_token_acquired", expires_in=result.get("expires_in"))
         return str(result["access_token"])
 
     def invalidate(self) -> None:

@@ -15,6 +15,9 @@ from datetime import datetime
 
 def main() -> None:
     database_url, api_url, moment, start_file = sys.argv[1:5]
+    from bot.logging import configure_logging
+
+    configure_logging("WARNING", "json")  # standard output is for the parent process to read
     from handlers.slack.context import ChannelPacer, build_web_client
     from handlers.slack.notify import SlackNotifier
     from storage.db import open_database

@@ -15,7 +15,6 @@ questions only), ``cancel`` and ``restart``.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -24,7 +23,8 @@ from enum import Enum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.logging import event
+import structlog
+
 from storage.conversations import StaleConversationError
 from workflows.conversation.flow import Completion, Flow, FlowError, FormResult
 from workflows.conversation.steps import (
@@ -52,7 +52,7 @@ __all__ = [
     "MAX_MESSAGE_CHARS",
 ]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 # Anything longer is refused before it reaches a step: no question needs more.
 MAX_MESSAGE_CHARS = 5000
@@ -260,7 +260,7 @@ class ConversationEngine:
         except StaleConversationError:
             # Two "start" messages raced (a retried event): the other one's conversation stands.
             return self.current(key, people=people, actor=actor) or Turn(TurnStatus.CANCELLED, flow=flow.name)
-        event(log, "conversation_started", key=key, flow=flow.name)
+        log.info("conversation_started", key=key, flow=flow.name)
         if flow.intro:
             messages.append(flow.intro)
         ctx = self._ctx(flow, record, people, actor)
@@ -277,7 +277,7 @@ class ConversationEngine:
             return self._handle_record(record, text, people, actor)
         except StaleConversationError:
             # Another message for the same conversation was saved first (a retry, a double click).
-            event(log, "conversation_answer_crossed", logging.WARNING, key=key)
+            log.warning("conversation_answer_crossed", key=key)
             current = self.current(key, people=people, actor=actor)
             if current is None:
                 return Turn(TurnStatus.CANCELLED, ["That conversation has already finished."])
@@ -290,14 +290,14 @@ class ConversationEngine:
         if self._store.get(key) is None:
             return False
         self._store.delete(key)
-        event(log, "conversation_cancelled", key=key)
+        log.info("conversation_cancelled", key=key)
         return True
 
     def purge_idle(self) -> int:
         """Housekeeping: delete conversations idle for twice the limit (officers returning sooner are told)."""
         removed = self._store.purge_idle(self._clock() - 2 * self._idle)
         if removed:
-            event(log, "conversations_purged", count=removed)
+            log.info("conversations_purged", count=removed)
         return removed
 
     def submit_form(
@@ -327,7 +327,7 @@ class ConversationEngine:
         if self._store.get(key) is not None and self._store.get(key).flow == flow_name:
             # The officer may have started the same thing by typing; the form supersedes it.
             self._store.delete(key)
-        event(log, "conversation_completed", key=key, flow=flow.name, via="form")
+        log.info("conversation_completed", key=key, flow=flow.name, via="form")
         return result, Turn(TurnStatus.COMPLETED, completion.messages, None, completion.result, flow=flow.name)
 
     def form_fields(self, flow_name: str, *, people: PeopleResolver | None = None, actor: PersonRef | None = None):
@@ -382,7 +382,7 @@ class ConversationEngine:
             )
         if self._expired(record):
             self._store.delete(record.key)
-            event(log, "conversation_expired", key=record.key, flow=flow.name, step=record.step)
+            log.info("conversation_expired", key=record.key, flow=flow.name, step=record.step)
             started = record.started_at.astimezone(self._zone)
             return Turn(
                 TurnStatus.EXPIRED,
@@ -421,7 +421,7 @@ class ConversationEngine:
         command = _command(text)
         if command == "cancel":
             self._store.delete(record.key)
-            event(log, "conversation_cancelled", key=record.key, flow=flow.name, step=step.id)
+            log.info("conversation_cancelled", key=record.key, flow=flow.name, step=step.id)
             return Turn(
                 TurnStatus.CANCELLED,
                 ["Cancelled. Nothing was saved; say “start a review” whenever you're ready."],
@@ -487,7 +487,7 @@ class ConversationEngine:
         else:
             outcome = step.validate(text, ctx)
         if isinstance(outcome, Invalid):
-            event(log, "conversation_answer_refused", key=record.key, flow=flow.name, step=step.id)
+            log.info("conversation_answer_refused", key=record.key, flow=flow.name, step=step.id)
             meta["options"] = [{"value": o.value, "label": o.label} for o in outcome.options]
             meta.pop("pending", None)
             record = self._save(self._set(record, meta=meta))
@@ -531,7 +531,7 @@ class ConversationEngine:
         if isinstance(reason, NeedsConfirmation):
             new_meta["pending"] = {"step": next_step.id, "value": next_step.dump(reason.value)}
         record = self._save(self._set(record, step=next_step.id, answers=stored, trail=trail, meta=new_meta))
-        event(log, "conversation_answered", key=record.key, flow=flow.name, step=step.id, next_step=next_step.id)
+        log.info("conversation_answered", key=record.key, flow=flow.name, step=step.id, next_step=next_step.id)
         new_ctx = self._ctx(flow, record, people, actor)
         messages = [f"Got it: {echo}."] if echo else []
         if isinstance(reason, NeedsConfirmation):
@@ -628,10 +628,10 @@ class ConversationEngine:
         try:
             completion: Completion = flow.finish(ctx.answers, ctx)
         except FlowError as error:
-            event(log, "conversation_finish_refused", key=record.key, flow=flow.name)
+            log.info("conversation_finish_refused", key=record.key, flow=flow.name)
             return Turn(TurnStatus.ASKING, [str(error)], self._prompt(flow, record, ctx), flow=flow.name)
         self._store.delete(record.key)
-        event(log, "conversation_completed", key=record.key, flow=flow.name, via="chat")
+        log.info("conversation_completed", key=record.key, flow=flow.name, via="chat")
         return Turn(TurnStatus.COMPLETED, completion.messages, None, completion.result, flow=flow.name)
 
     # --- prompts --------------------------------------------------------------------

@@ -3,20 +3,19 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 from slack_bolt import Ack, App
 
-from bot.logging import event
 from handlers.slack import constants as C
 from handlers.slack.blocks import render_rated_blocks
 from handlers.slack.context import SlackContext
 from handlers.slack.payloads import ButtonPress
 from workflows.replies import Actions
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 def register(app: App, slack: SlackContext) -> None:
@@ -25,7 +24,7 @@ def register(app: App, slack: SlackContext) -> None:
         ack()
         press = ButtonPress.from_body(body, action)
         helpful = C.core_action_id(press.action_id) == Actions.HELPFUL
-        event(log, "answer_rated", platform=C.PLATFORM, helpful=helpful, question_chars=len(press.value))
+        log.info("answer_rated", platform=C.PLATFORM, helpful=helpful, question_chars=len(press.value))
 
         def thank() -> None:
             rated = render_rated_blocks(press.message_blocks, helpful)
