@@ -14,6 +14,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logging import LOG_FORMATS
+from handlers.slack.settings import SlackSettings
+from handlers.teams.settings import TeamsSettings
+from workflows.settings import WorkflowSettings
 
 
 class Settings(BaseSettings):
@@ -157,6 +160,45 @@ class Settings(BaseSettings):
     @property
     def knowledge_dir(self) -> Path:
         return self.resolved_data_dir / "knowledge"
+
+    # --- what each package is given (nothing below bot/ reads these settings itself) ---------
+
+    def for_workflows(self) -> WorkflowSettings:
+        return WorkflowSettings(
+            timezone=self.timezone,
+            cycle_file=self.cycle_file,
+            feedback_question_sets=self.feedback_question_sets,
+            conversation_idle_minutes=self.conversation_idle_minutes,
+            working_hours=self.working_hours,
+            bank_holiday_region=self.bank_holiday_region,
+            nudge_days_before=tuple(self.nudge_days_before),
+            nudge_overdue_every_working_days=self.nudge_overdue_every_working_days,
+            escalate_after_working_days=self.escalate_after_working_days,
+            nudge_max_attempts=self.nudge_max_attempts,
+        )
+
+    def for_slack(self) -> SlackSettings:
+        return SlackSettings(
+            bot_token=self.slack_bot_token,
+            signing_secret=self.slack_signing_secret,
+            app_token=self.slack_app_token,
+            api_url=self.slack_api_url,
+            command=self.slack_command,
+            worker_threads=self.slack_worker_threads,
+        )
+
+    def for_teams(self) -> TeamsSettings:
+        return TeamsSettings(
+            app_id=self.teams_app_id,
+            app_password=self.teams_app_password,
+            tenant_id=self.teams_tenant_id,
+            authority_url=self.teams_authority_url,
+            openid_metadata_url=self.teams_openid_metadata_url,
+            token_issuer=self.teams_token_issuer,
+            bot_scope=self.teams_bot_scope,
+            allowed_service_url_hosts=tuple(self.teams_allowed_service_url_hosts),
+            ca_bundle=self.teams_ca_bundle,
+        )
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -12,8 +12,8 @@ reference to the function, not the object):
 - ``nudge_sweep`` every ``SWEEP_MINUTES``: reminders, escalations and the
   weekly digests, each worked out per person and timezone inside the sweep
   (``workflows/delivery.py``), rather than a cron entry per person;
-- ``feedback_reminders`` hourly: calls :data:`FEEDBACK_REMINDERS_HOOK`, the feedback
-  feature's reminders (``workflows/feedback.py``);
+- ``feedback_reminders`` hourly: :func:`send_feedback_reminders` (invitations
+  not yet delivered, and reminders before a request closes);
 - ``purge_idle_conversations`` hourly: half-finished conversations idle for
   twice ``CONVERSATION_IDLE_MINUTES`` are removed.
 
@@ -24,7 +24,6 @@ message is still sent once.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -32,20 +31,25 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 
+from storage.models import utc_now
 from storage.nudges import SCHEDULER_JOBS_TABLE
+from workflows.cycle import cycle_from_settings
+from workflows.delivery import CycleTips, GuidanceTips, NudgeSweep, SweepReport
+from workflows.nudges import NudgePolicy
 
 if TYPE_CHECKING:
     from bot.app import Services
-    from workflows.delivery import NudgeSweep, SweepReport
 
 __all__ = [
-    "FEEDBACK_REMINDERS_HOOK",
     "JOB_FEEDBACK",
     "JOB_PURGE",
     "JOB_SWEEP",
     "NudgeScheduler",
     "build_sweep",
+    "send_feedback_reminders",
     "start_scheduler",
 ]
 
@@ -54,9 +58,6 @@ log = structlog.get_logger(__name__)
 JOB_SWEEP = "nudge_sweep"
 JOB_FEEDBACK = "feedback_reminders"
 JOB_PURGE = "purge_idle_conversations"
-# The feedback feature's job: ``send_feedback_reminders(services, now) -> int`` (messages sent). Looked up by name
-# at run time, so the scheduler starts even in a build without the feedback feature.
-FEEDBACK_REMINDERS_HOOK = "workflows.feedback:send_feedback_reminders"
 
 # The process's running scheduler: job functions find it here (see the module docstring).
 _current: dict[str, NudgeScheduler] = {}
@@ -65,12 +66,7 @@ _current_lock = threading.Lock()
 
 def build_sweep(services: Services, clock: Callable[[], datetime] | None = None) -> NudgeSweep:
     """A sweep wired the way production runs it: both platforms (those configured) and tips from the guidance."""
-    from storage.models import utc_now
-    from workflows.cycle import cycle_from_settings
-    from workflows.delivery import CycleTips, GuidanceTips, NudgeSweep
-    from workflows.nudges import NudgePolicy
-
-    settings = services.settings
+    settings = services.workflow_settings
     tips = GuidanceTips(lambda: services.knowledge, fallback=CycleTips(cycle_from_settings(settings)))
     return NudgeSweep(
         services.database,
@@ -82,17 +78,17 @@ def build_sweep(services: Services, clock: Callable[[], datetime] | None = None)
     )
 
 
+def send_feedback_reminders(services: Services, now: datetime | None = None) -> int:
+    """Deliver feedback invitations not yet delivered, and reminders that are due; returns how many were sent."""
+    return services.feedback.send_reminders(services.messengers, now)
+
+
 # --- the jobs ---------------------------------------------------------------------------------
 
 
 def _running() -> NudgeScheduler | None:
     with _current_lock:
         return _current.get("scheduler")
-
-
-def _services() -> Services | None:
-    running = _running()
-    return running.services if running is not None else None
 
 
 def run_nudge_sweep() -> SweepReport | None:
@@ -103,30 +99,21 @@ def run_nudge_sweep() -> SweepReport | None:
 
 
 def run_feedback_reminders() -> int:
-    services = _services()
-    if services is None:
+    running = _running()
+    if running is None:
         return 0
-    module_name, _, function = FEEDBACK_REMINDERS_HOOK.partition(":")
-    try:
-        hook = getattr(importlib.import_module(module_name), function)
-    except (ImportError, AttributeError):
-        log.debug("feedback_reminders_not_set_up", hook=FEEDBACK_REMINDERS_HOOK)
-        return 0
-    return int(hook(services, datetime.now(UTC)) or 0)
+    return send_feedback_reminders(running.services, datetime.now(UTC))
 
 
 def run_purge_idle_conversations() -> int:
-    services = _services()
-    if services is None:
+    running = _running()
+    if running is None:
         return 0
-    return services.dialogue.engine.purge_idle()
+    return running.services.dialogue.engine.purge_idle()
 
 
 class NudgeScheduler:
     def __init__(self, services: Services) -> None:
-        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-        from apscheduler.schedulers.background import BackgroundScheduler
-
         self.services = services
         store = SQLAlchemyJobStore(engine=services.database.engine, tablename=SCHEDULER_JOBS_TABLE)
         self.scheduler = BackgroundScheduler(

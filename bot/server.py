@@ -1,11 +1,10 @@
 """The one ASGI server: Slack's and Teams' endpoints and ``/healthz``, served by uvicorn.
 
-Each chat platform adds its routes through a *route provider*: a function
-``provider(services, hooks) -> list of Starlette routes`` named in
-:data:`ROUTE_PROVIDERS` as ``"module:function"``. A provider returns no routes
-when its platform is not configured, and registers anything to close on
-shutdown with ``hooks.on_shutdown``. To add Teams' ``POST /api/messages``,
-append its provider here, e.g. ``"handlers.teams.routes:teams_route_provider"``.
+Each chat platform adds its routes through a *route provider*
+(:mod:`bot.routes`): a function ``provider(services, hooks) -> list of Starlette
+routes`` listed in :data:`ROUTE_PROVIDERS`. A provider returns no routes when
+its platform is not configured, and registers anything to close on shutdown
+with ``hooks.on_shutdown``.
 
 ``/healthz`` answers 503 until :meth:`Services.warm_up` has loaded the index and
 the embedding model (a cold model makes the first burst of requests slow), then
@@ -17,11 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import importlib
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 from starlette.applications import Starlette
@@ -29,42 +27,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from bot.routes import RouteProvider, ServerHooks, slack_route_provider, teams_route_provider
+
 if TYPE_CHECKING:
     from bot.app import Services
 
 log = structlog.get_logger(__name__)
 
-# Each platform's routes, as "module:function". Order does not matter; paths must not clash.
-ROUTE_PROVIDERS: list[str] = [
-    "handlers.slack.routes:slack_route_provider",
-    "handlers.teams.routes:teams_route_provider",
-]
 
-
-class ServerHooks:
-    """What a route provider may ask of the server: things to close when it stops."""
-
-    def __init__(self) -> None:
-        self._closers: list[Callable[[], None]] = []
-
-    def on_shutdown(self, close: Callable[[], None]) -> None:
-        self._closers.append(close)
-
-    def close_all(self) -> None:
-        for close in reversed(self._closers):
-            try:
-                close()
-            except Exception as error:  # noqa: BLE001 - one part failing to close must not stop the others
-                log.warning("server_close_failed", error=type(error).__name__)
-
-
-class RouteProvider(Protocol):
-    def __call__(self, services: Services, hooks: ServerHooks) -> Sequence[BaseRoute]: ...
-
-
-def load_route_provider(name: str) -> RouteProvider:
-    module_name, _, function = name.partition(":")
-    return getattr(importlib.import_module(module_name), function)
+# Each platform's routes. Order does not matter; paths must not clash.
+ROUTE_PROVIDERS: list[RouteProvider] = [slack_route_provider, teams_route_provider]
 
 
 class Readiness:
@@ -95,7 +67,7 @@ class Readiness:
 
 def build_server(
     services: Services,
-    route_providers: Sequence[RouteProvider | str] | None = None,
+    route_providers: Sequence[RouteProvider] | None = None,
     *,
     warm_up: bool = True,
     freeze_when_warm: bool = False,
@@ -107,8 +79,7 @@ def build_server(
     routes: list[BaseRoute] = []
     mounted: list[str] = []
     for provider in route_providers if route_providers is not None else ROUTE_PROVIDERS:
-        resolved = load_route_provider(provider) if isinstance(provider, str) else provider
-        provided = list(resolved(services, hooks))
+        provided = list(provider(services, hooks))
         routes.extend(provided)
         mounted.extend(getattr(route, "path", "?") for route in provided)
 

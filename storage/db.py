@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from alembic import command
@@ -24,9 +24,6 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
-
-if TYPE_CHECKING:
-    from bot.config import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -150,9 +147,8 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
         log.info("database_migrated", from_revision=before, to_revision=after, dialect=engine.dialect.name)
 
 
-def open_database(settings_or_url: Settings | str, *, migrate: bool = True, **engine_options: Any) -> Database:
-    """Connect to the configured database and bring its schema up to date."""
-    url = settings_or_url if isinstance(settings_or_url, str) else settings_or_url.resolved_database_url
+def open_database(url: str, *, migrate: bool = True, **engine_options: Any) -> Database:
+    """Connect to the database at ``url`` (an SQLAlchemy URL) and bring its schema up to date."""
     try:
         engine = create_database_engine(url, **engine_options)
         database = Database(engine)

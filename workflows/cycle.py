@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import holidays
 
-if TYPE_CHECKING:
-    from bot.config import Settings
+from workflows.settings import WorkflowSettings
 
 DEFAULT_CYCLE_FILE = Path(__file__).resolve().parent / "cycle.toml"
 
@@ -212,6 +211,6 @@ def load_cycle(path: Path | str | None = None) -> CycleConfig:
     return parse_cycle(data, source=source)
 
 
-def cycle_from_settings(settings: Settings) -> CycleConfig:
+def cycle_from_settings(settings: WorkflowSettings) -> CycleConfig:
     """The cycle named by ``CYCLE_FILE``, or the built-in one."""
     return load_cycle(settings.cycle_file)

@@ -25,24 +25,24 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import structlog
 
 from knowledge.models import Answer, AnswerKind
+from storage.conversations import SqlConversationStore
+from storage.db import Database
+from storage.people import PeopleRepository
+from storage.reviews import ReviewSummary
 from workflows.conversation import ConversationEngine, Turn, TurnStatus
 from workflows.conversation.engine import utc_now
+from workflows.cycle import cycle_from_settings
 from workflows.dates import format_date
 from workflows.people import DirectoryPeopleResolver, PeopleResolver, PersonRef
 from workflows.replies import Actions, Button, FormSpec, Reply, ReplyKind
 from workflows.review_flow import REVIEW_FLOW, build_review_flow
-
-if TYPE_CHECKING:
-    from bot.config import Settings
-    from storage.db import Database
-    from storage.people import PeopleRepository
-    from storage.reviews import ReviewSummary
-    from workflows.reviews import ReviewService
+from workflows.reviews import ReviewNotFoundError, ReviewService
+from workflows.settings import WorkflowSettings
 
 __all__ = [
     "Dialogue",
@@ -269,8 +269,6 @@ class Dialogue:
     def _status(self, review_id: int) -> Reply:
         if self.reviews is None:
             return Reply("Reviews aren't available here.", ReplyKind.PROBLEM)
-        from workflows.reviews import ReviewNotFoundError
-
         try:
             return Reply(self.reviews.status_summary(review_id))
         except ReviewNotFoundError as error:
@@ -385,19 +383,14 @@ def describe_review(review: ReviewSummary, today: date) -> str:
 
 
 def build_dialogue(
-    settings: Settings,
+    settings: WorkflowSettings,
     database: Database,
     *,
-    knowledge: KnowledgeSource | Callable[[], KnowledgeSource] | None = None,
+    knowledge: KnowledgeSource | Callable[[], KnowledgeSource] | None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Dialogue:
     """Wire the chat core the way every platform uses it: SQL conversation store, the council's cycle,
-    the review service, and the knowledge base (opened on the first question unless one is given)."""
-    from storage.conversations import SqlConversationStore
-    from storage.people import PeopleRepository
-    from workflows.cycle import cycle_from_settings
-    from workflows.reviews import ReviewService
-
+    the review service, and the knowledge base (a factory opens it on the first question)."""
     cycle = cycle_from_settings(settings)
     reviews = ReviewService(database, cycle, clock=clock, timezone=settings.timezone)
     engine = ConversationEngine(
@@ -407,14 +400,6 @@ def build_dialogue(
         timezone_name=settings.timezone,
         clock=clock,
     )
-    if knowledge is None:
-
-        def open_guidance() -> KnowledgeSource:
-            from knowledge.service import open_knowledge
-
-            return open_knowledge(settings)
-
-        knowledge = open_guidance
     return Dialogue(engine, knowledge, people=PeopleRepository(database), reviews=reviews)
 
 

@@ -48,7 +48,8 @@ from storage.notifications import NotificationLedger
 from storage.people import PeopleRepository
 from workflows.dates import format_date
 from workflows.replies import Button, Reply, ReplyKind
-from workflows.working_days import WorkingCalendar
+from workflows.settings import WorkflowSettings
+from workflows.working_days import WorkingCalendar, calendar_from_settings
 
 if TYPE_CHECKING:
     from workflows.delivery import Messenger, SendResult
@@ -318,16 +319,14 @@ class FeedbackService:
         self.clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Any, database: Database, reviews: ReviewService) -> FeedbackService:
-        from workflows.working_days import calendar_from_settings
-
-        path = getattr(settings, "feedback_question_sets", None)
+    def from_settings(cls, settings: WorkflowSettings, database: Database, reviews: ReviewService) -> FeedbackService:
+        path = settings.feedback_question_sets
         return cls(
             database,
             reviews,
             question_sets=load_question_sets(Path(path) if path else None),
             calendar=calendar_from_settings(settings),
-            timezone=getattr(settings, "timezone", "Europe/London"),
+            timezone=settings.timezone,
         )
 
     def today(self) -> date:
@@ -996,8 +995,3 @@ class FeedbackService:
 def give_feedback_button(review_id: int) -> Button:
     """The button on a review's card (status reply, App Home) for feedback nobody asked for."""
     return Button("Give feedback", f"review:{review_id}", FeedbackActions.GIVE)
-
-
-def send_feedback_reminders(services: Any, now: datetime | None = None) -> int:
-    """The scheduler's feedback hook (``bot/scheduler.py``): retries unsent invitations and sends due reminders."""
-    return services.feedback.send_reminders(services.messengers, now)

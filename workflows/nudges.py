@@ -39,6 +39,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from storage.notifications import dedupe_key
+from workflows.settings import WorkflowSettings
 from workflows.working_days import WorkingCalendar, calendar_from_settings
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ class NudgePolicy:
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> NudgePolicy:
+    def from_settings(cls, settings: WorkflowSettings) -> NudgePolicy:
         days = tuple(sorted({int(day) for day in settings.nudge_days_before if int(day) > 0}, reverse=True))
         return cls(
             days_before=days,

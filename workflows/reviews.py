@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -48,10 +48,8 @@ from storage.reviews import (
     StageSnapshot,
     StageSummary,
 )
-from workflows.cycle import CycleConfig
-
-if TYPE_CHECKING:
-    from bot.config import Settings
+from workflows.cycle import CycleConfig, cycle_from_settings
+from workflows.settings import WorkflowSettings
 
 __all__ = [
     "Actor",
@@ -717,13 +715,6 @@ class _People:
         return person.name if person else f"person {person_id}"
 
 
-def open_review_service(settings: Settings, database: Database | None = None) -> ReviewService:
-    """The review service as configured: the settings' database (migrated) and cycle file."""
-    from storage.db import open_database
-    from workflows.cycle import cycle_from_settings
-
-    return ReviewService(
-        database or open_database(settings),
-        cycle_from_settings(settings),
-        timezone=settings.timezone,
-    )
+def open_review_service(settings: WorkflowSettings, database: Database) -> ReviewService:
+    """The review service as configured: the council's cycle file and timezone, on ``database``."""
+    return ReviewService(database, cycle_from_settings(settings), timezone=settings.timezone)

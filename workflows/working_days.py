@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from workflows.settings import WorkflowSettings
+
 __all__ = [
     "REGIONS",
     "WorkingCalendar",
@@ -217,8 +219,7 @@ class WorkingCalendar:
         return datetime.combine(day, self.hours.start, tzinfo=zone(timezone_name)).astimezone(UTC)
 
 
-def calendar_from_settings(settings: object) -> WorkingCalendar:
+def calendar_from_settings(settings: WorkflowSettings) -> WorkingCalendar:
     return WorkingCalendar(
-        region=parse_region(getattr(settings, "bank_holiday_region", "ENG")),
-        hours=parse_working_hours(getattr(settings, "working_hours", "09:00-17:30")),
+        region=parse_region(settings.bank_holiday_region), hours=parse_working_hours(settings.working_hours)
     )

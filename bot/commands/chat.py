@@ -17,6 +17,9 @@ import click
 import structlog
 
 from bot.config import Settings
+from storage.db import DatabaseError, open_database
+from workflows.cycle import CycleConfigError
+from workflows.dialogue import KnowledgeSource, build_dialogue, directory_user
 from workflows.people import PersonRef
 from workflows.replies import render_text
 
@@ -42,17 +45,20 @@ def chat_command(settings: Settings, as_user: str | None) -> None:
     """Ask questions and set up reviews in the terminal. Type `exit` or press Ctrl-D to leave."""
     # The terminal is for people: keep routine log lines out of the conversation.
     logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
-    from storage.db import DatabaseError, open_database
-    from workflows.cycle import CycleConfigError
-    from workflows.dialogue import build_dialogue, directory_user
+
+    def open_guidance() -> KnowledgeSource:
+        # lazy: the guidance's libraries (Chroma, ONNX Runtime) load on the first question, not at start-up.
+        from knowledge.service import open_knowledge
+
+        return open_knowledge(settings)
 
     try:
-        database = open_database(settings)
+        database = open_database(settings.resolved_database_url)
     except DatabaseError as error:
         click.echo(f"Sorry, I can't open the database, so chat can't start.\n{error}", err=True)
         sys.exit(1)
     try:
-        dialogue = build_dialogue(settings, database)
+        dialogue = build_dialogue(settings.for_workflows(), database, knowledge=open_guidance)
     except CycleConfigError as error:
         click.echo(f"Sorry, chat can't start: {error}", err=True)
         sys.exit(1)

@@ -15,23 +15,21 @@ from pathlib import Path
 import click
 
 from bot.config import Settings
+from storage.db import DatabaseError, open_database
+from workflows.feedback import MIN_RESPONSES, FeedbackError, FeedbackService
+from workflows.reviews import open_review_service
 
 
-def _feedback(settings: Settings):  # type: ignore[no-untyped-def]
-    from storage.db import DatabaseError, open_database
-    from workflows.feedback import FeedbackService
-    from workflows.reviews import open_review_service
-
+def _feedback(settings: Settings) -> FeedbackService:
     try:
-        database = open_database(settings)
+        database = open_database(settings.resolved_database_url)
     except DatabaseError as error:
         raise click.ClickException(str(error)) from error
-    return FeedbackService.from_settings(settings, database, open_review_service(settings, database))
+    workflow_settings = settings.for_workflows()
+    return FeedbackService.from_settings(workflow_settings, database, open_review_service(workflow_settings, database))
 
 
-def _review(feedback, reference: str) -> int:  # type: ignore[no-untyped-def]
-    from workflows.feedback import FeedbackError
-
+def _review(feedback: FeedbackService, reference: str) -> int:
     try:
         return feedback.find_review(reference)
     except FeedbackError as error:
@@ -49,8 +47,6 @@ def feedback_group() -> None:
 @click.pass_obj
 def export_command(settings: Settings, review: str, file: Path | None) -> None:
     """Write REVIEW's feedback answers as CSV to FILE (standard output when FILE is left out)."""
-    from workflows.feedback import MIN_RESPONSES
-
     feedback = _feedback(settings)
     review_id = _review(feedback, review)
     if file is None:
@@ -74,6 +70,7 @@ def export_command(settings: Settings, review: str, file: Path | None) -> None:
 @click.pass_obj
 def summary_command(settings: Settings, review: str, chart: Path | None) -> None:
     """Print REVIEW's feedback summary (the one the chat shows), and optionally save its chart."""
+    # lazy: matplotlib takes a while to import, and only this command draws.
     from workflows.charts import render_summary_chart
 
     feedback = _feedback(settings)

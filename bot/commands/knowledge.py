@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from tqdm import tqdm
 
 from bot.config import Settings
 from knowledge.models import Answer, AnswerKind
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def _knowledge(ctx: click.Context) -> KnowledgeBase:
-    # Imported here: the index and its libraries take a second to load, which
+    # lazy: the index's libraries (Chroma, ONNX Runtime) take a second to import, which
     # every other command (and --help) should not pay for.
     from knowledge.service import open_knowledge
 
@@ -37,8 +38,6 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) ->
     guidance on a fresh install). Unchanged files are skipped, changed files
     replaced and deleted files removed. Exits with 1 if any file was skipped.
     """
-    from tqdm import tqdm
-
     kb = _knowledge(ctx)
     files_bar: tqdm | None = None
     vectors_bar: tqdm | None = None

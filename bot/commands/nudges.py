@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import click
 
+from bot.app import Services
 from bot.commands.reviews import format_table
 from bot.config import Settings
+from bot.scheduler import build_sweep, start_scheduler
+from storage.db import DatabaseError
+from storage.models import Person
+from workflows.nudges import Nudge
+from workflows.working_days import zone
 
 
 def _parse_at(text: str | None, settings: Settings) -> datetime | None:
@@ -25,19 +32,14 @@ def _parse_at(text: str | None, settings: Settings) -> datetime | None:
     except ValueError:
         raise click.BadParameter(f"{text!r} is not an ISO time; try 2026-11-30T09:30.", param_hint="--at") from None
     if moment.tzinfo is None:
-        from workflows.working_days import zone
-
         moment = moment.replace(tzinfo=zone(settings.timezone))
     return moment.astimezone(UTC)
 
 
-def _services(settings: Settings):  # type: ignore[no-untyped-def]
-    from bot.app import Services
-    from storage.db import DatabaseError
-
+def _services(settings: Settings) -> Services:
     services = Services(settings)
     try:
-        services.database
+        _ = services.database
     except DatabaseError as error:
         raise click.ClickException(str(error)) from error
     return services
@@ -54,8 +56,6 @@ def nudges_group() -> None:
 @click.pass_obj
 def preview_command(settings: Settings, at_text: str | None, held: bool) -> None:
     """List what a sweep would send now (or at --at), to whom and why. Sends nothing."""
-    from bot.scheduler import build_sweep
-
     at = _parse_at(at_text, settings)
     services = _services(settings)
     try:
@@ -63,7 +63,7 @@ def preview_command(settings: Settings, at_text: str | None, held: bool) -> None
         now = sweep.clock()
         plan, people = sweep.plan(now)
         ready, counts = sweep.pending(plan.nudges, now)
-        local = now.astimezone(_zone(settings))
+        local = now.astimezone(zone(settings.timezone))
         click.echo(f"Nudges for {local:%a %d %b %Y %H:%M} ({settings.timezone}):")
         if ready:
             rows = [_row(nudge, people) for nudge in ready]
@@ -101,13 +101,7 @@ def _table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines)
 
 
-def _zone(settings: Settings):  # type: ignore[no-untyped-def]
-    from workflows.working_days import zone
-
-    return zone(settings.timezone)
-
-
-def _row(nudge, people) -> list[object]:  # type: ignore[no-untyped-def]
+def _row(nudge: Nudge, people: Mapping[int, Person]) -> list[object]:
     person = people.get(nudge.person_id)
     who = nudge.person_name + (
         f" ({person.timezone})" if person is not None and person.timezone != "Europe/London" else ""
@@ -122,8 +116,6 @@ def _row(nudge, people) -> list[object]:  # type: ignore[no-untyped-def]
 @click.pass_obj
 def run_command(settings: Settings, at_text: str | None) -> None:
     """Run one sweep now: send every nudge that is due, exactly once."""
-    from bot.scheduler import build_sweep
-
     at = _parse_at(at_text, settings)
     services = _services(settings)
     try:
@@ -150,8 +142,6 @@ def register(cli: click.Group) -> None:
     @click.pass_obj
     def scheduler_command(settings: Settings) -> None:
         """Run the scheduler on its own (nudges, digests, feedback reminders, housekeeping) until stopped."""
-        from bot.scheduler import start_scheduler
-
         services = _services(settings)
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -17,7 +17,7 @@ from storage.people import PeopleRepository, PersonError, parse_role
 @contextmanager
 def _people(settings: Settings) -> Iterator[PeopleRepository]:
     try:
-        database = open_database(settings)
+        database = open_database(settings.resolved_database_url)
     except DatabaseError as error:
         raise click.ClickException(str(error)) from error
     try:

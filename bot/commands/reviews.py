@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from bot.config import Settings
-from storage.db import DatabaseError
+from storage.db import DatabaseError, open_database
 from storage.models import Person
 from workflows.cycle import CycleConfigError
 from workflows.importexport import CsvImportError, export_reviews_csv, import_reviews_csv, read_reviews_csv
@@ -45,7 +45,7 @@ def format_date(day: date | None) -> str:
 def review_service(settings: Settings) -> Iterator[ReviewService]:
     """The review service for one command; every error an operator can fix becomes a plain message."""
     try:
-        service = open_review_service(settings)
+        service = open_review_service(settings.for_workflows(), open_database(settings.resolved_database_url))
     except (DatabaseError, CycleConfigError) as error:
         raise click.ClickException(str(error)) from error
     try:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from bot.config import Settings
+from handlers.teams.manifest import AppDetails, ManifestError, write_package
 
 
 def register(cli: click.Group) -> None:
@@ -61,8 +62,6 @@ def register(cli: click.Group) -> None:
         terms_url: str,
     ) -> None:
         """Write manifest.json, color.png and outline.png into a zip ready to upload to Teams."""
-        from handlers.teams.manifest import AppDetails, ManifestError, write_package
-
         bot_id = bot_id or settings.teams_app_id
         if not bot_id:
             raise click.UsageError("Give --bot-id or set TEAMS_APP_ID to the bot's Microsoft App ID.")

@@ -13,25 +13,23 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from handlers.services import ChatServices
 from handlers.slack import blocks
 from handlers.slack.constants import PLATFORM, THREAD_PLATFORM
 from handlers.slack.people import SlackPeople, slack_people_resolver
+from handlers.slack.settings import SlackSettings
 from storage.events import ProcessedEvents
 from storage.people import PeopleRepository
 from workflows.commands import CommandRunner
-from workflows.dialogue import UserContext
+from workflows.dialogue import Dialogue, UserContext
 from workflows.replies import Reply, ReplyKind
-
-if TYPE_CHECKING:
-    from bot.app import Services
-    from workflows.dialogue import Dialogue
 
 log = structlog.get_logger(__name__)
 
@@ -106,16 +104,14 @@ class ChannelPacer:
 
 
 class SlackContext:
-    def __init__(self, services: Services, client: WebClient) -> None:
+    def __init__(self, services: ChatServices, client: WebClient, settings: SlackSettings) -> None:
         self.services = services
-        self.settings = services.settings
+        self.settings = settings
         self.client = client
-        self.command = self.settings.slack_command
+        self.command = settings.command
         self._last_request = 0.0
         self.pacer = ChannelPacer()
-        self._pool = ThreadPoolExecutor(
-            max_workers=max(1, self.settings.slack_worker_threads), thread_name_prefix="slack-work"
-        )
+        self._pool = ThreadPoolExecutor(max_workers=max(1, settings.worker_threads), thread_name_prefix="slack-work")
 
     # --- the parts, built on first use so the app can start before the index is loaded ---------
 

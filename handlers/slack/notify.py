@@ -13,19 +13,16 @@ API client from ``handlers/slack/context.py`` already waits out a 429's
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.slack import blocks
 from handlers.slack.context import ChannelPacer, build_web_client
+from handlers.slack.settings import SlackSettings
 from storage.models import Person
 from workflows.delivery import SendResult, SendStatus
 from workflows.replies import Reply
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 # Slack's answers that mean this person cannot get a DM from the app, now or later.
 UNREACHABLE_ERRORS = frozenset(
@@ -90,9 +87,8 @@ class SlackNotifier:
         return channel
 
 
-def slack_notifier(services: Services) -> SlackNotifier | None:
-    """The Slack messenger for the scheduler, or None when SLACK_BOT_TOKEN is not set."""
-    token = services.settings.slack_bot_token
-    if token is None:
+def slack_notifier(settings: SlackSettings) -> SlackNotifier | None:
+    """The Slack messenger for nudges and invitations, or None when SLACK_BOT_TOKEN is not set."""
+    if settings.bot_token is None:
         return None
-    return SlackNotifier(build_web_client(token.get_secret_value(), services.settings.slack_api_url))
+    return SlackNotifier(build_web_client(settings.bot_token.get_secret_value(), settings.api_url))

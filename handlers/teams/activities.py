@@ -21,11 +21,12 @@ import html
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from microsoft_agents.activity import Activity
 
+from handlers.services import ChatServices
 from handlers.teams import cards
 from handlers.teams.cards import ActionMode
 from handlers.teams.connector import ConnectorClient, ConnectorError, ConversationForbiddenError
@@ -59,10 +60,6 @@ from workflows.nudge_actions import NudgeActions, NudgeButtons
 from workflows.nudge_actions import parse_stage_value as parse_nudge_stage_value
 from workflows.people import ChainedPeopleResolver, DirectoryPeopleResolver
 from workflows.replies import Actions, Reply, ReplyKind
-from workflows.working_days import calendar_from_settings
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 log = structlog.get_logger(__name__)
 
@@ -144,7 +141,7 @@ def teams_command(text: str) -> Command | None:
 
 class TeamsBot:
     def __init__(
-        self, services: Services, connector: ConnectorClient | None, feedback: FeedbackCommand | None = None
+        self, services: ChatServices, connector: ConnectorClient | None, feedback: FeedbackCommand | None = None
     ) -> None:
         self._services = services
         self._connector = connector
@@ -366,7 +363,7 @@ class TeamsBot:
     @property
     def nudge_buttons(self) -> NudgeButtons:
         if self._nudge_buttons is None:
-            self._nudge_buttons = NudgeButtons(self._services.reviews, calendar_from_settings(self._services.settings))
+            self._nudge_buttons = NudgeButtons(self._services.reviews, self._services.calendar)
         return self._nudge_buttons
 
     def _nudge_button(self, user: UserContext, action_id: str, value: str, mode: ActionMode) -> CardOutcome:

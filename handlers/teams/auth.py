@@ -31,8 +31,8 @@ import httpx
 import jwt
 import structlog
 
-from bot.config import Settings
 from handlers.teams.constants import CLOCK_SKEW_SECONDS
+from handlers.teams.settings import TeamsSettings
 from handlers.teams.transport import http_client, require_https
 
 log = structlog.get_logger(__name__)
@@ -91,9 +91,9 @@ class ChannelKeySet:
     """The channel's signing keys, from its OpenID metadata, cached and refreshed as described above."""
 
     def __init__(
-        self, settings: Settings, client: httpx.Client | None = None, clock: Callable[[], float] = time.monotonic
+        self, settings: TeamsSettings, client: httpx.Client | None = None, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._metadata_url = require_https(settings.teams_openid_metadata_url, "TEAMS_OPENID_METADATA_URL")
+        self._metadata_url = require_https(settings.openid_metadata_url, "TEAMS_OPENID_METADATA_URL")
         self._client = client or http_client(settings, timeout=10.0)
         self._clock = clock
         self._keys: dict[str, ChannelKey] = {}
@@ -144,12 +144,12 @@ class ChannelKeySet:
 
 
 class ChannelAuthenticator:
-    def __init__(self, settings: Settings, keys: ChannelKeySet | None = None) -> None:
-        if not settings.teams_app_id:
+    def __init__(self, settings: TeamsSettings, keys: ChannelKeySet | None = None) -> None:
+        if not settings.app_id:
             raise ValueError("TEAMS_APP_ID is not set")
-        self._app_id = settings.teams_app_id
-        self._issuer = settings.teams_token_issuer
-        self._allowed_hosts = list(settings.teams_allowed_service_url_hosts)
+        self._app_id = settings.app_id
+        self._issuer = settings.token_issuer
+        self._allowed_hosts = list(settings.allowed_service_url_hosts)
         self._keys = keys or ChannelKeySet(settings)
 
     def authenticate(

@@ -39,9 +39,9 @@ from urllib.parse import quote, urlsplit
 import httpx
 import structlog
 
-from bot.config import Settings
 from handlers.teams.auth import host_allowed
 from handlers.teams.constants import MESSAGES_PER_SECOND_PER_CONVERSATION
+from handlers.teams.settings import TeamsSettings
 from handlers.teams.token import BotTokenProvider
 from handlers.teams.transport import http_client
 
@@ -119,7 +119,7 @@ class ConversationPacer:
 class ConnectorClient:
     def __init__(
         self,
-        settings: Settings,
+        settings: TeamsSettings,
         tokens: BotTokenProvider,
         *,
         client: httpx.Client | None = None,
@@ -128,7 +128,7 @@ class ConnectorClient:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._tokens = tokens
-        self._allowed_hosts = list(settings.teams_allowed_service_url_hosts)
+        self._allowed_hosts = list(settings.allowed_service_url_hosts)
         self._http = client or http_client(settings)
         self._pacer = pacer or ConversationPacer(sleep=sleep)
         self._sleep = sleep

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from handlers.services import ChatServices
 from handlers.teams.activities import SOMETHING_WENT_WRONG, InvokeResult, TeamsBot, dedupe_key
 from handlers.teams.auth import ChannelAuthenticator, ChannelAuthError, MetadataUnavailableError
 from handlers.teams.connector import ConnectorClient
@@ -40,13 +41,12 @@ from handlers.teams.constants import (
     PLATFORM,
 )
 from handlers.teams.proactive import TeamsMessenger
+from handlers.teams.settings import TeamsSettings
 from handlers.teams.token import BotTokenProvider
 from storage.events import ProcessedEvents
 from storage.people import PeopleRepository
 
 if TYPE_CHECKING:
-    from bot.app import Services
-    from bot.config import Settings
     from workflows.commands import FeedbackCommand
     from workflows.dialogue import UserContext
     from workflows.replies import Reply
@@ -61,16 +61,13 @@ REMEMBERED_INVOKE_ANSWERS = 500
 ALREADY_HANDLED = "That was already done."
 
 
-def teams_configured(settings: Settings) -> bool:
-    return bool(settings.teams_app_id and settings.teams_app_password and settings.teams_tenant_id)
-
-
 class TeamsAdapter:
     """Everything the Teams side needs, built once per process from the services."""
 
-    def __init__(self, services: Services, *, feedback: FeedbackCommand | None = None) -> None:
-        settings = services.settings
-        if not teams_configured(settings):
+    def __init__(
+        self, services: ChatServices, settings: TeamsSettings, *, feedback: FeedbackCommand | None = None
+    ) -> None:
+        if not settings.configured:
             raise ValueError("Teams needs TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID")
         self.services = services
         self.authenticator = ChannelAuthenticator(settings)

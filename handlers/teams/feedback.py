@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from handlers.services import ChatServices
 from handlers.teams import cards
 from handlers.teams.cards import ActionMode
 from handlers.teams.constants import DATA_VALUE, DATA_VERB
@@ -48,7 +49,6 @@ from workflows.people import Resolved
 from workflows.replies import ReplyKind
 
 if TYPE_CHECKING:
-    from bot.app import Services
     from handlers.teams.activities import CardOutcome, TeamsBot
     from workflows.dialogue import UserContext
 
@@ -144,7 +144,7 @@ def request_card(
     return cards.card(body, [cards.action("Send", data, mode, "positive")])
 
 
-def submit_request(services: Services, user: UserContext, data: Mapping[str, Any], mode: ActionMode) -> CardOutcome:
+def submit_request(services: ChatServices, user: UserContext, data: Mapping[str, Any], mode: ActionMode) -> CardOutcome:
     feedback = services.feedback
     review_id = int(str(data.get(DATA_VALUE) or "0") or 0)
     values = {
@@ -251,7 +251,9 @@ def response_card(form: ResponseForm, mode: ActionMode, errors: Mapping[str, str
     return cards.card(body, [cards.action("Send", data, mode, "positive")])
 
 
-def submit_response(services: Services, user: UserContext, data: Mapping[str, Any], mode: ActionMode) -> CardOutcome:
+def submit_response(
+    services: ChatServices, user: UserContext, data: Mapping[str, Any], mode: ActionMode
+) -> CardOutcome:
     feedback = services.feedback
     round_id = int(str(data.get(DATA_ROUND) or "0") or 0)
     token = str(data.get(DATA_TOKEN) or "")
@@ -299,7 +301,7 @@ def chart_card(feedback: FeedbackService, review_id: int) -> dict[str, Any]:
 # --- wiring ------------------------------------------------------------------------------------------------
 
 
-def register(bot: TeamsBot, services: Services) -> None:
+def register(bot: TeamsBot, services: ChatServices) -> None:
     """Give the Teams bot the feedback buttons and forms."""
 
     def press(user: UserContext, action_id: str, value: str, mode: ActionMode) -> CardOutcome:

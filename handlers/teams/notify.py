@@ -8,15 +8,10 @@ marks a person unreachable on 403) into the sweep's :class:`SendResult`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from handlers.teams.proactive import DeliveryStatus, TeamsMessenger
 from storage.models import Person
 from workflows.delivery import SendResult, SendStatus
 from workflows.replies import Reply
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 _STATUS = {
     DeliveryStatus.SENT: SendStatus.SENT,
@@ -41,9 +36,3 @@ class TeamsNotifier:
         result = self._messenger.send_proactive(person, reply)
         # retry_after tells the sweep Teams is still throttling, so the rest of its Teams nudges wait.
         return SendResult(_STATUS[result.status], result.detail, result.retry_after)
-
-
-def teams_notifier(services: Services) -> TeamsNotifier | None:
-    """The Teams messenger for the scheduler, or None when Teams is not configured."""
-    adapter = services.teams
-    return TeamsNotifier(adapter.messenger) if adapter is not None else None

@@ -19,7 +19,7 @@ import httpx
 import msal
 import structlog
 
-from bot.config import Settings
+from handlers.teams.settings import TeamsSettings
 from handlers.teams.transport import http_client, require_https
 
 log = structlog.get_logger(__name__)
@@ -30,14 +30,14 @@ class BotTokenError(RuntimeError):
 
 
 class BotTokenProvider:
-    def __init__(self, settings: Settings) -> None:
-        if not settings.teams_app_id or settings.teams_app_password is None or not settings.teams_tenant_id:
+    def __init__(self, settings: TeamsSettings) -> None:
+        if not settings.app_id or settings.app_password is None or not settings.tenant_id:
             raise ValueError("TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID must all be set to send to Teams")
-        authority = require_https(settings.teams_authority_url, "TEAMS_AUTHORITY_URL").rstrip("/")
-        self._authority = f"{authority}/{settings.teams_tenant_id}"
-        self._client_id = settings.teams_app_id
-        self._secret = settings.teams_app_password
-        self._scope = settings.teams_bot_scope
+        authority = require_https(settings.authority_url, "TEAMS_AUTHORITY_URL").rstrip("/")
+        self._authority = f"{authority}/{settings.tenant_id}"
+        self._client_id = settings.app_id
+        self._secret = settings.app_password
+        self._scope = settings.bot_scope
         self._http = http_client(settings)
         self._app: msal.ConfidentialClientApplication | None = None
         # msal's cache is thread-safe, but two threads missing it at once would both ask Entra.

@@ -192,16 +192,6 @@ def test_csv_export(database) -> None:
     assert rows[1]["what_should_change"] == "Longer opening hours"
 
 
-def test_the_scheduler_finds_the_feedback_reminders_hook() -> None:
-    import importlib
-
-    from bot.scheduler import FEEDBACK_REMINDERS_HOOK
-    from workflows.feedback import send_feedback_reminders
-
-    module, _, function = FEEDBACK_REMINDERS_HOOK.partition(":")
-    assert getattr(importlib.import_module(module), function) is send_feedback_reminders
-
-
 def test_reminders_wait_for_the_last_working_days_and_skip_people_who_answered(database) -> None:
     from handlers.slack.context import build_web_client
     from handlers.slack.notify import SlackNotifier

@@ -18,6 +18,7 @@ from datetime import time as clock_time
 import pytest
 
 from bot.app import Services
+from bot.scheduler import send_feedback_reminders
 from bot.server import build_server
 from handlers.slack import constants as C
 from knowledge.service import KnowledgeBase
@@ -29,7 +30,6 @@ from tests.feedback.fake_slack_files import FakeSlackWithFiles
 from tests.feedback.helpers import changed_rows, rows_mentioning, snapshot
 from tests.slack.conftest import slack_settings
 from tests.slack.harness import LoopbackServer, SlackSender, date_picked, text_input, users_select
-from workflows.feedback import send_feedback_reminders
 from workflows.reviews import Actor, ReviewDraft, StageDraft
 
 LEAD, OWNER, HOLDER = "U0FBLEAD01", "U0FBOWNER1", "U0FBHOLDR1"

@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from pydantic import SecretStr
 
-from bot.config import Settings
 from handlers.teams.connector import ConnectorClient
 from handlers.teams.notify import TeamsNotifier
 from handlers.teams.proactive import TeamsMessenger
+from handlers.teams.settings import TeamsSettings
 from handlers.teams.token import BotTokenProvider
 from storage.notifications import NotificationLedger
 from tests.nudges.helpers import World, at
@@ -40,15 +41,13 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> teams_pki.TestPKI:
 def connector(pki: teams_pki.TestPKI, tmp_path) -> Iterator[tuple[FakeConnector, ConnectorClient]]:  # type: ignore[no-untyped-def]
     entra = FakeEntra(pki, tenant_id=TENANT_ID, client_id=APP_ID, client_secret=APP_PASSWORD, scope=SCOPE)
     fake = FakeConnector(pki, entra)
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        teams_app_id=APP_ID,
-        teams_app_password=APP_PASSWORD,
-        teams_tenant_id=TENANT_ID,
-        teams_authority_url=entra.base_url,
-        teams_allowed_service_url_hosts=["127.0.0.1"],
-        teams_ca_bundle=pki.ca_file,
-        _env_file=None,  # type: ignore[call-arg]
+    settings = TeamsSettings(
+        app_id=APP_ID,
+        app_password=SecretStr(APP_PASSWORD),
+        tenant_id=TENANT_ID,
+        authority_url=entra.base_url,
+        allowed_service_url_hosts=("127.0.0.1",),
+        ca_bundle=pki.ca_file,
     )
     client = ConnectorClient(settings, BotTokenProvider(settings), sleep=lambda seconds: None)
     try:

@@ -47,15 +47,9 @@ def test_jobs_live_in_the_database_and_the_first_sweep_runs(database, database_s
         again.services.close()
 
 
-def test_the_feedback_reminders_job_runs_the_feedback_features_hook(
+def test_the_feedback_reminders_job_runs_only_in_a_running_scheduler(
     database, database_settings, shared_guidance
 ) -> None:
-    import importlib
-
-    from bot.scheduler import FEEDBACK_REMINDERS_HOOK
-
-    module, _, name = FEEDBACK_REMINDERS_HOOK.partition(":")
-    assert callable(getattr(importlib.import_module(module), name))
     assert run_feedback_reminders() == 0  # no scheduler running in this process: nothing to do
     scheduler = NudgeScheduler(Services(database_settings, knowledge=shared_guidance))
     scheduler.start(first_sweep_after=3600)

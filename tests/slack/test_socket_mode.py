@@ -24,7 +24,7 @@ def socket_world(tmp_path_factory, shared_guidance):
         slack_settings(tmp_path_factory.mktemp("socket-data"), fake, slack_app_token=APP_TOKEN),
         knowledge=shared_guidance,
     )
-    bot = build_slack_app(services)
+    bot = build_slack_app(services, services.settings.for_slack())
     handler = start_socket_mode(bot, APP_TOKEN)
     try:
         sockets.wait_connected()

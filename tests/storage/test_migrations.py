@@ -63,7 +63,7 @@ def test_database_settings_open_the_same_database(database, database_settings) -
     from storage.people import PeopleRepository
 
     PeopleRepository(database).upsert(name="Sam Patel", email="sam.patel@council.gov.uk")
-    reopened = open_database(database_settings)
+    reopened = open_database(database_settings.resolved_database_url)
     try:
         assert PeopleRepository(reopened).find_by_email("sam.patel@council.gov.uk").name == "Sam Patel"
     finally:

@@ -23,6 +23,7 @@ import uvicorn
 
 from bot.app import Services
 from bot.config import Settings
+from bot.routes import teams_route_provider
 from bot.server import build_server
 from knowledge.service import KnowledgeBase
 from storage.people import PeopleRepository
@@ -110,7 +111,7 @@ def teams(
         _env_file=None,  # type: ignore[call-arg]
     )
     services = Services(settings, knowledge=shared_guidance)
-    app = build_server(services, ["handlers.teams.routes:teams_route_provider"], warm_up=True)
+    app = build_server(services, [teams_route_provider], warm_up=True)
     sock = _free_socket()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

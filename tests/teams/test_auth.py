@@ -9,8 +9,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.config import Settings
 from handlers.teams.auth import ChannelAuthenticator, ChannelAuthError, ChannelKeySet
+from handlers.teams.settings import TeamsSettings
 from tests.teams import activities as A
 from tests.teams.fakes import FakeChannel
 from tests.teams.ids import APP_ID
@@ -128,13 +128,12 @@ class _Clock:
 def test_keys_are_cached_and_refetched_for_an_unknown_kid(pki) -> None:
     channel = FakeChannel(pki)
     try:
-        settings = Settings(
-            teams_app_id=APP_ID,
-            teams_openid_metadata_url=channel.metadata_url,
-            teams_allowed_service_url_hosts=["127.0.0.1"],
-            teams_ca_bundle=pki.ca_file,
-            _env_file=None,
-        )  # type: ignore[call-arg]
+        settings = TeamsSettings(
+            app_id=APP_ID,
+            openid_metadata_url=channel.metadata_url,
+            allowed_service_url_hosts=("127.0.0.1",),
+            ca_bundle=pki.ca_file,
+        )
         clock = _Clock()
         keys = ChannelKeySet(settings, clock=clock)
         authenticator = ChannelAuthenticator(settings, keys)
@@ -169,6 +168,6 @@ def test_keys_are_cached_and_refetched_for_an_unknown_kid(pki) -> None:
 
 
 def test_metadata_must_be_https(pki) -> None:
-    settings = Settings(teams_app_id=APP_ID, teams_openid_metadata_url="http://127.0.0.1/meta", _env_file=None)  # type: ignore[call-arg]
+    settings = TeamsSettings(app_id=APP_ID, openid_metadata_url="http://127.0.0.1/meta")
     with pytest.raises(ValueError, match="https"):
         ChannelKeySet(settings)

@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 import pytest
 
-from bot.config import Settings
 from handlers.teams.connector import ConnectorClient
 from handlers.teams.proactive import DeliveryStatus, TeamsMessenger
 from handlers.teams.token import BotTokenError, BotTokenProvider
@@ -155,9 +154,9 @@ def test_sends_to_one_conversation_are_paced(teams, member) -> None:
 
 def test_a_wrong_client_secret_fails_without_leaking_it(teams, member, caplog) -> None:
     person = _installed(teams, member)
-    settings: Settings = teams.settings.model_copy(
+    settings = teams.settings.model_copy(
         update={"teams_app_password": type(teams.settings.teams_app_password)("wrong-secret-value")}
-    )
+    ).for_teams()
     tokens = BotTokenProvider(settings)
     try:
         with pytest.raises(BotTokenError, match="invalid_client"):
@@ -191,7 +190,7 @@ def test_entra_out_of_reach_is_a_retryable_failure(teams, member) -> None:
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()  # nothing listens there now
-    settings = teams.settings.model_copy(update={"teams_authority_url": f"https://127.0.0.1:{port}"})
+    settings = teams.settings.model_copy(update={"teams_authority_url": f"https://127.0.0.1:{port}"}).for_teams()
     tokens = BotTokenProvider(settings)  # builds without reaching Entra, so the server still starts
     try:
         result = TeamsMessenger(teams.people, ConnectorClient(settings, tokens)).send_proactive(person, REMINDER)
@@ -201,13 +200,13 @@ def test_entra_out_of_reach_is_a_retryable_failure(teams, member) -> None:
 
 
 def test_throttling_that_outlasts_the_retries_is_reported_with_its_wait(teams, member) -> None:
-    from handlers.teams.notify import teams_notifier
+    from handlers.teams.notify import TeamsNotifier
     from workflows.delivery import SendStatus
 
     person = _installed(teams, member)
     throttled = Answer(429, {"error": {"code": "Throttled", "message": "slow down"}}, {"Retry-After": "120"})
     teams.connector.fail_next(throttled)
-    result = teams_notifier(teams.services).send(teams.people.get(person.id), REMINDER)
+    result = TeamsNotifier(teams.services.teams.messenger).send(teams.people.get(person.id), REMINDER)
     # Two minutes is longer than a request should wait: nothing was posted, and the sweep is told how long to hold off.
     assert result.status is SendStatus.FAILED and result.retry_after == 120.0
     assert len(teams.connector.posted_to(A.personal(member)["id"])) == 1  # the welcome only

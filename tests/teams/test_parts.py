@@ -64,8 +64,7 @@ def test_plain_replies_are_text_and_the_rest_cards() -> None:
 
 def test_no_endpoint_unless_teams_is_configured(settings, caplog) -> None:
     from bot.app import Services
-    from bot.server import ServerHooks
-    from handlers.teams.routes import teams_route_provider
+    from bot.routes import ServerHooks, teams_route_provider
 
     assert teams_route_provider(Services(settings), ServerHooks()) == []
     half = settings.model_copy(update={"teams_app_id": "3f1c2a9e-5b7d-4c1e-9a2b-8d6e4f0a1b2c"})

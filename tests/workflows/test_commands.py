@@ -22,7 +22,7 @@ from workflows.replies import Actions, Reply, ReplyKind
 def world(settings, database, guidance):
     clock = Clock()
     team = add_team(database)
-    dialogue = build_dialogue(settings, database, knowledge=guidance, clock=clock)
+    dialogue = build_dialogue(settings.for_workflows(), database, knowledge=guidance, clock=clock)
     runner = CommandRunner(dialogue, roles=guidance, command_prefix="/commissioning ")
     return dialogue, runner, team, clock
 

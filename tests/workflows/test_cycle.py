@@ -64,7 +64,7 @@ def test_working_days_skip_weekends_and_bank_holidays() -> None:
 
 def test_a_council_with_three_stages_changes_the_file_not_the_code(tmp_path: Path, database) -> None:
     settings = Settings(data_dir=tmp_path / "data", cycle_file=write(tmp_path, THREE_STAGES), _env_file=None)
-    cycle = cycle_from_settings(settings)
+    cycle = cycle_from_settings(settings.for_workflows())
     assert cycle.stage_names == ("Strategic planning", "Sourcing", "Monitoring and evaluation")
     assert cycle.default_due_dates(date(2026, 11, 23))[0] == date(2026, 12, 1)
 

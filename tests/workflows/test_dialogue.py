@@ -26,7 +26,10 @@ def dialogue(settings, database, guidance, clock):
     people.upsert(name="Alice Adams", email="alice.adams@council.gov.uk")
     people.upsert(name="Cllr Priya Shah", email="priya.shah@council.gov.uk")
     return build_dialogue(
-        settings.model_copy(update={"conversation_idle_minutes": 120}), database, knowledge=guidance, clock=clock
+        settings.model_copy(update={"conversation_idle_minutes": 120}).for_workflows(),
+        database,
+        knowledge=guidance,
+        clock=clock,
     )
 
 

@@ -18,7 +18,6 @@ from handlers.slack import constants as C
 from handlers.slack.context import SlackContext, command_key
 from handlers.slack.payloads import ButtonPress, ViewSubmission
 from workflows.nudge_actions import NudgeActions, NudgeButtons, parse_stage_value
-from workflows.working_days import calendar_from_settings
 
 REASSIGN_CALLBACK = "nudge_reassign"
 NEW_OWNER_BLOCK = "new_owner"
@@ -30,7 +29,7 @@ class _Buttons:
 
     @cached_property
     def actions(self) -> NudgeButtons:
-        return NudgeButtons(self.slack.services.reviews, calendar_from_settings(self.slack.settings))
+        return NudgeButtons(self.slack.services.reviews, self.slack.services.calendar)
 
 
 def reassign_modal(review_id: int, stage_name: str, private_metadata: str) -> dict[str, Any]:
