@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Column, Field
 
+from storage.base import StorageModel, UtcDateTime, utc_now
 from storage.db import Database
-from storage.models import StorageModel, UtcDateTime, utc_now
 
 __all__ = ["ProcessedEvent", "ProcessedEvents", "KEEP_EVENTS_FOR"]
 

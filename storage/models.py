@@ -2,68 +2,21 @@
 
 Schema changes go through Alembic (``storage/migrations``): edit a model here,
 then add a revision that makes the same change. The tests compare the two.
-
-Times are stored as UTC. SQLite has no time zone type, so :class:`UtcDateTime`
-stores naive UTC and hands back aware UTC on both databases, which keeps
-comparisons in the workflows honest whichever database is behind them.
+Tables that belong to one feature live beside its queries (``storage/events.py``,
+``storage/nudges.py``); ``storage/tables.py`` gathers every table for Alembic.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import declared_attr
-from sqlalchemy.types import TypeDecorator
-from sqlmodel import Column, Field, SQLModel
+from sqlmodel import Column, Field
 
-# Named constraints let Alembic's SQLite batch mode find and alter them later.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class StorageModel(SQLModel):
-    """Base of every table here; its own metadata keeps our schema apart from anyone else's models."""
-
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class UtcDateTime(TypeDecorator):
-    """A timestamp that always comes back time-zone aware, in UTC."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; use an aware UTC time")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC)
-
-
-def _json_column(nullable: bool = False) -> Any:
-    return Column(sa.JSON, nullable=nullable)
-
-
-def _timestamp_column(nullable: bool = False) -> Any:
-    return Column(UtcDateTime(), nullable=nullable)
+from storage.base import StorageModel, UtcDateTime, json_column, timestamp_column, utc_now
 
 
 class ReviewLevel(str, Enum):
@@ -105,12 +58,12 @@ class Person(StorageModel, table=True):
     # The Azure AD object id Teams gives us for the user.
     teams_user_id: str | None = Field(default=None, max_length=64, unique=True)
     # Service URL, conversation id and tenant: what a proactive Teams message needs.
-    teams_conversation_ref: dict[str, Any] | None = Field(default=None, sa_column=_json_column(nullable=True))
+    teams_conversation_ref: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
     timezone: str = Field(default="Europe/London", max_length=64)
     # False once a platform tells us the person cannot be messaged (left, blocked the app).
     reachable: bool = Field(default=True)
-    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
-    updated_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    created_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
+    updated_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
 
 
 class RoleAssignment(StorageModel, table=True):
@@ -123,7 +76,7 @@ class RoleAssignment(StorageModel, table=True):
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)
     role: str = Field(max_length=100, index=True)
     scope: str = Field(default="", max_length=100)
-    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    created_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
 
 
 # --- reviews --------------------------------------------------------------
@@ -141,15 +94,15 @@ class Review(StorageModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=300)
     service: str = Field(max_length=200)
-    outcomes: list[str] = Field(default_factory=list, sa_column=_json_column())
+    outcomes: list[str] = Field(default_factory=list, sa_column=json_column())
     level: str = Field(max_length=20)
     lead_commissioner_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
     portfolio_holder_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
     status: str = Field(default=ReviewStatus.OPEN.value, max_length=20)
     status_reason: str | None = Field(default=None, max_length=2000)
     created_by: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
-    updated_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    created_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
+    updated_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
     version: int = Field(default=1)
 
     @declared_attr  # type: ignore[misc]
@@ -174,10 +127,10 @@ class ReviewStage(StorageModel, table=True):
     position: int
     owner_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
     due_date: date
-    started_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
-    completed_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    started_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    completed_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     # [{"item": "Evidence of need gathered", "done": false}, ...]
-    checklist: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_column())
+    checklist: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
     completion_note: str | None = Field(default=None, max_length=2000)
     completed_by: str | None = Field(default=None, max_length=200)
 
@@ -202,9 +155,9 @@ class ConversationState(StorageModel, table=True):
     key: str = Field(max_length=300, unique=True)
     flow: str = Field(max_length=100)
     step: str | None = Field(default=None, max_length=100)
-    answers: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
-    trail: list[str] = Field(default_factory=list, sa_column=_json_column())
-    started_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    trail: list[str] = Field(default_factory=list, sa_column=json_column())
+    started_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
     updated_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime(), nullable=False, index=True))
     version: int = Field(default=1)
 
@@ -232,8 +185,8 @@ class NotificationLedger(StorageModel, table=True):
     period: str = Field(max_length=50)
     status: str = Field(default=NotificationStatus.CLAIMED.value, max_length=20)
     attempts: int = Field(default=0)
-    claimed_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
-    sent_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    claimed_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
+    sent_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     last_error: str | None = Field(default=None, max_length=2000)
 
 
@@ -262,12 +215,12 @@ class FeedbackRound(StorageModel, table=True):
     question_set: str = Field(max_length=100)
     question_set_version: int
     # The questions as asked: old responses keep their wording whatever the configuration says later.
-    questions: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_column())
+    questions: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
     # The last day answers are taken (inclusive, in the council's timezone); None for unsolicited feedback.
     closes_on: date | None = Field(default=None)
     requested_by: str = Field(max_length=200)
     requested_by_person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
-    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    created_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
 
 
 class FeedbackRequest(StorageModel, table=True):
@@ -286,8 +239,8 @@ class FeedbackRequest(StorageModel, table=True):
     question: str = Field(max_length=2000)
     status: str = Field(default=FeedbackStatus.OPEN.value, max_length=20)
     requested_by: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
-    due_at: datetime | None = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    created_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
+    due_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     round_id: int | None = Field(default=None, foreign_key="feedback_round.id", ondelete="CASCADE")
 
 
@@ -311,9 +264,9 @@ class FeedbackResponse(StorageModel, table=True):
     # None when anonymous. Named answers keep the person so they can be shown and edited.
     person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="CASCADE")
     # {"outcomes": 4, ...}: 1 (very poor) to 5 (very good) per rating question.
-    ratings: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
+    ratings: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     # {"what_worked": "...", ...} per free-text question.
-    answers: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     edit_token_hash: str | None = Field(default=None, max_length=64, unique=True)
     # The day a named answer was last given; None for anonymous answers (a time could single someone out).
     answered_on: date | None = Field(default=None)
@@ -330,7 +283,7 @@ class AuditEntry(StorageModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
     actor: str = Field(max_length=200)
     # Set when the actor is a known person; None for operators and the system.
     actor_person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
@@ -340,10 +293,5 @@ class AuditEntry(StorageModel, table=True):
     # Lets a review's whole history (its stages included) be read with one indexed query.
     # Not a foreign key: the history must outlive a deleted review.
     review_id: int | None = Field(default=None)
-    before: dict[str, Any] | None = Field(default=None, sa_column=_json_column(nullable=True))
-    after: dict[str, Any] | None = Field(default=None, sa_column=_json_column(nullable=True))
-
-
-# Tables defined in their own modules, imported here so every user of this metadata (Alembic, the tests) sees them.
-import storage.events  # noqa: E402,F401
-import storage.nudges  # noqa: E402,F401
+    before: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))

@@ -23,6 +23,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Column, Field
 
+from storage.base import StorageModel, UtcDateTime, utc_now
 from storage.db import Database
 from storage.models import (
     FeedbackRequest,
@@ -30,9 +31,7 @@ from storage.models import (
     NotificationLedger,
     NotificationStatus,
     Person,
-    StorageModel,
-    UtcDateTime,
-    utc_now,
+    Review,
 )
 
 __all__ = ["StageSnooze", "NudgeStore", "SCHEDULER_JOBS_TABLE", "scheduler_jobs_table", "LedgerState"]
@@ -178,8 +177,6 @@ class NudgeStore:
         The ledger needs a review for every row; the lowest id of any status never changes
         within a week, so the digest's key stays the same however reviews open and close.
         """
-        from storage.models import Review
-
         review = Review.__table__  # type: ignore[attr-defined]
         ids = sorted(set(person_ids))
         found: dict[int, int] = {}

@@ -10,10 +10,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from storage.models import StorageModel
+from storage.tables import metadata
 
 config = context.config
-target_metadata = StorageModel.metadata
+target_metadata = metadata
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]

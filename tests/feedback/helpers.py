@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage.db import Database
-from storage.models import Person, StorageModel
+from storage.models import Person
+from storage.tables import metadata
 from tests.nudges.helpers import World
 from tests.storage.review_helpers import Clock
 from workflows.feedback import FeedbackService
@@ -56,7 +57,7 @@ def rows_mentioning(
     needles = identity_strings(person)
     hits: dict[str, list[dict[str, Any]]] = {}
     with database.engine.connect() as connection:
-        for table in StorageModel.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             if skip and table.name in skip:
                 continue
             for row in connection.execute(sa.select(table)).mappings():
@@ -71,7 +72,7 @@ def snapshot(database: Database) -> dict[str, set[str]]:
     """Every row of every table, as text, to see what an action added or changed."""
     found: dict[str, set[str]] = {}
     with database.engine.connect() as connection:
-        for table in StorageModel.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             found[table.name] = {
                 repr(sorted(dict(row).items(), key=lambda kv: kv[0]))
                 for row in connection.execute(sa.select(table)).mappings()

@@ -8,13 +8,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from storage.db import alembic_config, head_revision, open_database
-from storage.models import StorageModel
+from storage.tables import metadata
 
 
 def _assert_schema_matches_models(database) -> None:
     with database.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, StorageModel.metadata)
+        differences = compare_metadata(context, metadata)
     assert differences == [], "the models and the migrations disagree; add a migration"
 
 
