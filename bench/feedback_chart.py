@@ -24,7 +24,8 @@ from storage.db import open_database  # noqa: E402
 from storage.people import PeopleRepository  # noqa: E402
 from workflows.charts import render_summary_chart  # noqa: E402
 from workflows.cycle import load_cycle  # noqa: E402
-from workflows.feedback import ANONYMOUS_FIELD, FeedbackService  # noqa: E402
+from workflows.feedback import ANONYMOUS_FIELD, FeedbackService, RequestForm  # noqa: E402
+from workflows.people import PersonRef  # noqa: E402
 from workflows.reviews import Actor, ReviewDraft, ReviewService, StageDraft  # noqa: E402
 from workflows.working_days import WorkingCalendar  # noqa: E402
 
@@ -88,15 +89,16 @@ def main(out: Path) -> None:
         )
         [review_id] = reviews.create_reviews([draft], Actor.system("bench"))
         feedback = FeedbackService(database, reviews, calendar=WorkingCalendar(), clock=lambda: NOW)
-        request = feedback.create_request(
-            lead, review_id, [p.id for p in stakeholders], feedback.question_sets.default, date(2026, 12, 4)
-        )
-        for index, (person, (outcomes, value, satisfaction, anonymous)) in enumerate(zip(stakeholders, ANSWERS)):
-            form = feedback.response_form(person, f"round:{request.id}")
-            feedback.submit(
-                person,
+        form = RequestForm(person_ids=[int(p.id) for p in stakeholders], closes_on=date(2026, 12, 4))  # type: ignore[arg-type]
+        request = feedback.requests.ask(PersonRef.from_person(lead), review_id, form).round
+        assert request is not None
+        answers = zip(stakeholders, ANSWERS, strict=False)
+        for index, (person, (outcomes, value, satisfaction, anonymous)) in enumerate(answers):
+            answer_form = feedback.answers.form(PersonRef.from_person(person), f"round:{request.id}")
+            feedback.answers.submit(
+                PersonRef.from_person(person),
                 request.id,
-                form.token,
+                answer_form.token,
                 {
                     "outcomes": str(outcomes),
                     "value_for_money": str(value),
@@ -106,14 +108,14 @@ def main(out: Path) -> None:
                     ANONYMOUS_FIELD: "yes" if anonymous else "",
                 },
             )
-        summary = feedback.summary(review_id)
+        summary = feedback.summaries.summary(review_id)
         started = time.perf_counter()
         png = render_summary_chart(summary)
         took = time.perf_counter() - started
         database.dispose()
     assert png is not None
     out.write_bytes(png)
-    print(feedback.summary_text(summary))
+    print(feedback.summaries.summary_text(summary))
     print(f"\nChart: {out} ({len(png):,} bytes, drawn in {took * 1000:.0f} ms)")
 
 

@@ -43,7 +43,10 @@ from storage.db import Database, open_database  # noqa: E402
 from storage.models import Person, ReviewStatus  # noqa: E402
 from storage.reviews import ReviewRepository  # noqa: E402
 from workflows.cycle import load_cycle  # noqa: E402
-from workflows.delivery import NudgeSweep, SendResult, SendStatus  # noqa: E402
+from workflows.delivery import NudgeSweep
+from workflows.messaging import SendResult, SendStatus
+
+# noqa: E402
 from workflows.nudges import NudgePolicy  # noqa: E402
 
 TARGET_SECONDS = 2.0

@@ -15,9 +15,9 @@ import structlog
 
 from bot.config import Settings
 from storage.db import Database, open_database
-from workflows.delivery import Messenger
 from workflows.dialogue import Dialogue, build_dialogue
 from workflows.feedback import FeedbackService
+from workflows.messaging import Messenger
 from workflows.reviews import ReviewService
 from workflows.settings import WorkflowSettings
 from workflows.working_days import WorkingCalendar, calendar_from_settings
@@ -73,7 +73,7 @@ class Services:
 
     @cached_property
     def feedback(self) -> FeedbackService:
-        return FeedbackService.from_settings(self.workflow_settings, self.database, self.reviews)
+        return FeedbackService.from_settings(self.workflow_settings, self.database, self.reviews, self.messengers)
 
     @cached_property
     def teams(self) -> TeamsAdapter | None:

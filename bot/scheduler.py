@@ -80,7 +80,7 @@ def build_sweep(services: Services, clock: Callable[[], datetime] | None = None)
 
 def send_feedback_reminders(services: Services, now: datetime | None = None) -> int:
     """Deliver feedback invitations not yet delivered, and reminders that are due; returns how many were sent."""
-    return services.feedback.send_reminders(services.messengers, now)
+    return services.feedback.requests.send_reminders(now)
 
 
 # --- the jobs ---------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from typing import Protocol
 
 from storage.db import Database
 from workflows.commands import RoleSource
-from workflows.delivery import Messenger
 from workflows.dialogue import Dialogue
 from workflows.feedback import FeedbackService
+from workflows.messaging import Messenger
 from workflows.reviews import ReviewService
 from workflows.working_days import WorkingCalendar
 

@@ -128,6 +128,15 @@ class NotificationLedger:
                 .values(status=NotificationStatus.FAILED.value, last_error=error[:MAX_ERROR])
             )
 
+    def give_up(self, entry_id: int, error: str, attempts: int) -> None:
+        """Stop retrying a row: it stays failed with its attempts at the limit, so no claim can take it again."""
+        with self._database.engine.begin() as connection:
+            connection.execute(
+                sa.update(ledger_table)
+                .where(ledger_table.c.id == entry_id)
+                .values(status=NotificationStatus.FAILED.value, attempts=attempts, last_error=error[:MAX_ERROR])
+            )
+
     def get(self, key: str) -> LedgerEntry | None:
         with self._database.engine.connect() as connection:
             row = connection.execute(sa.select(ledger_table).where(ledger_table.c.dedupe_key == key)).first()

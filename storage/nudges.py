@@ -10,8 +10,8 @@
   so the Alembic migrations create it and the schema tests see it; the
   scheduler's ``SQLAlchemyJobStore`` reads and writes the same columns.
 - :class:`NudgeStore`: the few queries a sweep needs: live snoozes, the
-  ledger's state for the keys a sweep is about to send, giving up on a
-  ledger row, and the feedback still waiting per person.
+  ledger's state for the keys a sweep is about to send, and the feedback
+  still waiting per person.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from storage.models import (
     FeedbackRequest,
     FeedbackStatus,
     NotificationLedger,
-    NotificationStatus,
     Person,
     Review,
 )
@@ -134,15 +133,6 @@ class NudgeStore:
                 for row in rows:
                     found[row.dedupe_key] = LedgerState(row.status, row.attempts, row.claimed_at, row.last_error)
         return found
-
-    def give_up(self, entry_id: int, error: str, attempts: int) -> None:
-        """Stop retrying a row: it stays failed with its attempts at the limit, so no claim can take it again."""
-        with self._database.engine.begin() as connection:
-            connection.execute(
-                sa.update(_ledger)
-                .where(_ledger.c.id == entry_id)
-                .values(status=NotificationStatus.FAILED.value, attempts=attempts, last_error=error[:2000])
-            )
 
     # --- people and feedback ------------------------------------------------------------
 

@@ -7,20 +7,18 @@ pyplot keeps global state that is not safe across the server's worker threads,
 and Agg needs no display.
 
 The image is kept small (a few tens of kilobytes) because Teams carries it
-inside the message itself (see ``handlers/teams/feedback.py``).
+inside the message itself (see ``handlers/teams/feedback_cards.py``).
 """
 
 from __future__ import annotations
 
 import io
 import textwrap
-from typing import TYPE_CHECKING
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-if TYPE_CHECKING:
-    from workflows.feedback import FeedbackSummary
+from workflows.feedback.summaries import FeedbackSummary
 
 __all__ = ["render_summary_chart"]
 

@@ -31,45 +31,32 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 import structlog
 
+from knowledge.models import Role
+from storage.reviews import ReviewSummary
+from workflows.actions import Actions, CommandActions, parse_stage_value, stage_value
 from workflows.dates import format_date
-from workflows.dialogue import describe_review
-from workflows.replies import Actions, Button, Reply, ReplyKind
+from workflows.dialogue import Dialogue, UserContext, describe_review
+from workflows.feedback import FeedbackService, give_feedback_button
+from workflows.replies import Button, Reply, ReplyKind
+from workflows.review_reference import matching_reviews, parse_review_reference
+from workflows.reviews import Actor, ReviewError, ReviewService
 
-if TYPE_CHECKING:
-    from knowledge.models import Role
-    from workflows.dialogue import Dialogue, UserContext
-    from workflows.reviews import ReviewService, ReviewSummary
-
-__all__ = [
-    "COMMAND_NAMES",
-    "Command",
-    "CommandActions",
-    "CommandRunner",
-    "FeedbackCommand",
-    "RoleSource",
-    "parse_command",
-    "parse_review_reference",
-    "default_feedback",
-    "feedback_not_set_up",
-]
+__all__ = ["COMMAND_NAMES", "Command", "CommandRunner", "RoleSource", "parse_command"]
 
 log = structlog.get_logger(__name__)
 
-
-class CommandActions:
-    """Action ids for buttons that commands put on their replies; the value is described with each."""
-
-    # Show a review's status; the value is the review number.
-    REVIEW_STATUS = "review_status"
-    # Mark a stage done; the value is "<review number>:<stage name>", so a stale button cannot finish the next stage.
-    REVIEW_ADVANCE = "review_advance"
-    # The stage still has checklist items open: the adapter asks for a reason (a modal, a card) and then calls
-    # :meth:`CommandRunner.advance` with it. Same value as REVIEW_ADVANCE.
-    REVIEW_ADVANCE_WITH_REASON = "review_advance_with_reason"
+FEEDBACK_NOT_SET_UP = (
+    "Feedback requests aren't set up here, so I can't send them for you. "
+    "You can still see where a review stands with “status” and its number."
+)
+SOMETHING_WENT_WRONG = (
+    "Sorry, something went wrong on my side. Please try again in a minute; "
+    "if it keeps happening, let your system administrator know."
+)
 
 
 # Every command's name, with the words officers also type for it.
@@ -98,7 +85,6 @@ _ALIASES = {
 }
 COMMAND_NAMES = ("ask", "new", "list", "status", "advance", "feedback", "roles", "whois", "help")
 
-_REVIEW_NUMBER = re.compile(r"^(?:review\s+)?#?(\d{1,9})\b[\s:,.-]*(.*)$", re.IGNORECASE | re.DOTALL)
 _FILLER = re.compile(r"^(?:review|reviews)$", re.IGNORECASE)
 _WHO_IS = re.compile(r"^(?:is\s+(?:the\s+|a\s+|an\s+)?)", re.IGNORECASE)
 
@@ -134,56 +120,12 @@ def parse_command(text: str) -> Command:
     return Command(name, rest)
 
 
-def parse_review_reference(argument: str) -> tuple[int | None, str]:
-    """``"#12 because the market review slipped"`` -> (12, "because the market review slipped");
-    ``"library services"`` -> (None, "library services")."""
-    argument = argument.strip()
-    if match := _REVIEW_NUMBER.match(argument):
-        return int(match[1]), match[2].strip()
-    return None, argument
-
-
 class RoleSource(Protocol):
     """The part of the knowledge base the role commands read."""
 
     def roles(self) -> list[Role]: ...
 
     def whois(self, query: str) -> list[Role]: ...
-
-
-class FeedbackCommand(Protocol):
-    """What the feedback feature provides: run ``feedback <argument>`` for a user."""
-
-    def __call__(self, user: UserContext, argument: str) -> list[Reply]: ...
-
-
-def feedback_not_set_up(user: UserContext, argument: str) -> list[Reply]:
-    """What ``feedback`` says when the chat core has no review service to ask about (a terminal without a database)."""
-    log.info("feedback_command_not_set_up", platform=user.platform)
-    return [
-        Reply(
-            "Feedback requests aren't set up here, so I can't send them for you. "
-            "You can still see where a review stands with “status” and its number.",
-            ReplyKind.INFO,
-        )
-    ]
-
-
-def default_feedback(dialogue: Dialogue) -> FeedbackCommand:
-    """The feedback feature (``workflows/feedback.py``) over the chat core's own review service, built on first use."""
-    built: list[Any] = []
-
-    def run(user: UserContext, argument: str) -> list[Reply]:
-        if dialogue.reviews is None:
-            return feedback_not_set_up(user, argument)
-        if not built:
-            from workflows.feedback import FeedbackService
-
-            reviews = dialogue.reviews
-            built.append(FeedbackService(reviews.database, reviews, timezone=str(reviews._zone), clock=reviews.now))
-        return built[0].command(user, argument)
-
-    return run
 
 
 def _short(text: str, limit: int) -> str:
@@ -195,6 +137,7 @@ class CommandRunner:
 
     ``command_prefix`` is how this platform writes a command in help text ("/commissioning " on Slack,
     "" on Teams). ``roles`` may be a factory, so a platform can start before the index is loaded.
+    ``feedback`` answers ``feedback <review>``; without it the command says feedback isn't set up here.
     """
 
     def __init__(
@@ -202,14 +145,25 @@ class CommandRunner:
         dialogue: Dialogue,
         *,
         roles: RoleSource | Callable[[], RoleSource] | None = None,
-        feedback: FeedbackCommand | None = None,
+        feedback: FeedbackService | Callable[[], FeedbackService] | None = None,
         command_prefix: str = "",
     ) -> None:
         self.dialogue = dialogue
         self._role_source = roles
         self._roles: RoleSource | None = None
-        self._feedback: FeedbackCommand = feedback or default_feedback(dialogue)
+        self._feedback_source = feedback
         self.command_prefix = command_prefix
+        self._commands: dict[str, Callable[[UserContext, str], list[Reply]]] = {
+            "ask": self._cmd_ask,
+            "new": self._cmd_new,
+            "list": self._cmd_list,
+            "status": self._cmd_status,
+            "advance": self._cmd_advance,
+            "feedback": self._cmd_feedback,
+            "roles": self._cmd_roles,
+            "whois": self._cmd_whois,
+            "help": self._cmd_help,
+        }
 
     # --- entry points -------------------------------------------------------------------
 
@@ -218,14 +172,13 @@ class CommandRunner:
 
     def run_command(self, user: UserContext, command: Command) -> list[Reply]:
         log.info("command_received", platform=user.platform, command=command.name, unknown=command.unknown is not None)
-        handler = getattr(self, f"_cmd_{command.name}")
+        if command.unknown is not None:
+            return self._help(command.unknown)
         try:
-            return handler(user, command.argument) if command.unknown is None else self._help(command.unknown)
+            return self._commands[command.name](user, command.argument)
+        except ReviewError as error:  # refused, or no such review: written for the officer
+            return [Reply(str(error), ReplyKind.PROBLEM)]
         except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
-            from workflows.reviews import ReviewError
-
-            if isinstance(error, ReviewError):
-                return [Reply(str(error), ReplyKind.PROBLEM)]
             log.error(
                 "command_failed",
                 platform=user.platform,
@@ -233,31 +186,16 @@ class CommandRunner:
                 error=type(error).__name__,
                 detail=str(error)[:300],
             )
-            return [
-                Reply(
-                    "Sorry, something went wrong on my side. Please try again in a minute; "
-                    "if it keeps happening, let your system administrator know.",
-                    ReplyKind.PROBLEM,
-                )
-            ]
+            return [Reply(SOMETHING_WENT_WRONG, ReplyKind.PROBLEM)]
 
     def press(self, user: UserContext, action_id: str, value: str) -> list[Reply]:
         """A button from a command's reply was pressed."""
         if action_id == CommandActions.REVIEW_STATUS:
             return self.run_command(user, Command("status", value))
         if action_id in (CommandActions.REVIEW_ADVANCE, CommandActions.REVIEW_ADVANCE_WITH_REASON):
-            review_id, stage = self.parse_stage_value(value)
-            return self.advance(user, review_id, stage_name=stage)
+            review_id, stage = parse_stage_value(value)
+            return self.advance(user, review_id, stage_name=stage or None)
         raise ValueError(f"commands have no button {action_id!r}")
-
-    @staticmethod
-    def stage_value(review_id: int, stage_name: str) -> str:
-        return f"{review_id}:{stage_name}"
-
-    @staticmethod
-    def parse_stage_value(value: str) -> tuple[int, str | None]:
-        number, _, stage = value.partition(":")
-        return int(number), (stage or None)
 
     def help_text(self) -> str:
         p = self.command_prefix
@@ -351,15 +289,13 @@ class CommandRunner:
             buttons.append(
                 Button(
                     f"Mark {current.name} done",
-                    self.stage_value(review.id, current.name),
+                    stage_value(review.id, current.name),
                     CommandActions.REVIEW_ADVANCE,
                     style="primary",
                 )
             )
         if review.is_open:
-            from workflows.feedback import give_feedback_button
-
-            # Anyone may give feedback on a review nobody asked them about (workflows/feedback.py).
+            # Anyone may give feedback on a review nobody asked them about (workflows/feedback/).
             buttons.append(give_feedback_button(review.id))
         return [Reply(text, ReplyKind.INFO, buttons=buttons)]
 
@@ -374,7 +310,12 @@ class CommandRunner:
         return self.advance(user, review_id, reason=reason or None)
 
     def _cmd_feedback(self, user: UserContext, argument: str) -> list[Reply]:
-        return self._feedback(user, argument)
+        source = self._feedback_source
+        if source is None:
+            log.info("feedback_command_not_set_up", platform=user.platform)
+            return [Reply(FEEDBACK_NOT_SET_UP, ReplyKind.INFO)]
+        feedback = source if isinstance(source, FeedbackService) else source()
+        return feedback.command(user, argument)
 
     def _cmd_roles(self, user: UserContext, argument: str) -> list[Reply]:
         roles = self._role_directory()
@@ -422,14 +363,12 @@ class CommandRunner:
     ) -> list[Reply]:
         """Mark the current stage done. When checklist items are open and no reason is given, say which and
         offer a button for finishing with a reason (the adapter asks for it and calls back here)."""
-        from workflows.reviews import Actor
-
         reviews = self._review_service()
         if user.person is None:
             return [self._unknown_person()]
         try:
             review = reviews.get(review_id)
-        except Exception as error:  # ReviewNotFoundError: written for the officer
+        except ReviewError as error:  # no such review: written for the officer
             return [Reply(f"{error} Use `{self.command_prefix}list` to see yours.", ReplyKind.PROBLEM)]
         current = review.current_stage
         if current is not None and current.open_items and not reason:
@@ -443,14 +382,12 @@ class CommandRunner:
                     buttons=[
                         Button(
                             "Finish with a reason",
-                            self.stage_value(review.id, stage),
+                            stage_value(review.id, stage),
                             CommandActions.REVIEW_ADVANCE_WITH_REASON,
                         )
                     ],
                 )
             ]
-        from workflows.reviews import ReviewError
-
         try:
             updated = reviews.advance_stage(
                 review_id, Actor.person(user.person.id, user.person.name), stage_name=stage_name, reason=reason
@@ -487,8 +424,7 @@ class CommandRunner:
         review_id, _ = parse_review_reference(argument)
         if review_id is not None:
             return review_id
-        words = argument.strip().casefold()
-        if not words:
+        if not argument.strip():
             return Reply(
                 f"Which review? Give its number, e.g. `{self.command_prefix}{command} 12`, or use "
                 f"`{self.command_prefix}list` to see yours.",
@@ -496,9 +432,7 @@ class CommandRunner:
             )
         reviews = self._review_service()
         candidates: Sequence[ReviewSummary] = reviews.list_mine(user.person.id) if user.person else []
-        matches = [r for r in candidates if words in r.title.casefold() or words in r.service.casefold()]
-        if not matches:
-            matches = [r for r in reviews.list_all() if words in r.title.casefold() or words in r.service.casefold()]
+        matches = matching_reviews(candidates, argument) or matching_reviews(reviews.list_all(), argument)
         if len(matches) == 1:
             return matches[0].id
         if not matches:

@@ -34,12 +34,13 @@ from storage.conversations import SqlConversationStore
 from storage.db import Database
 from storage.people import PeopleRepository
 from storage.reviews import ReviewSummary
+from workflows.actions import Actions
 from workflows.conversation import ConversationEngine, Turn, TurnStatus
 from workflows.conversation.engine import utc_now
 from workflows.cycle import cycle_from_settings
 from workflows.dates import format_date
 from workflows.people import DirectoryPeopleResolver, PeopleResolver, PersonRef
-from workflows.replies import Actions, Button, FormSpec, Reply, ReplyKind
+from workflows.replies import Button, FormSpec, Reply, ReplyKind
 from workflows.review_flow import REVIEW_FLOW, build_review_flow
 from workflows.reviews import ReviewNotFoundError, ReviewService
 from workflows.settings import WorkflowSettings

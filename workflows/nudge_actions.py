@@ -1,7 +1,7 @@
 """The buttons on a nudge, for every platform: Mark stage done, Snooze 2 working days, Reassign, Open review.
 
 For the Slack and Teams adapters: a nudge is a core :class:`~workflows.replies.Reply`
-whose buttons carry the action ids in :class:`NudgeActions`.
+whose buttons carry the action ids in :class:`~workflows.actions.NudgeActions`.
 
 - ``MARK_DONE`` and ``OPEN_REVIEW`` *are* the command buttons
   ``CommandActions.REVIEW_ADVANCE`` (value ``"<review>:<stage>"``) and
@@ -24,46 +24,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 import structlog
 
 from storage.audit import AuditRepository
 from storage.models import utc_now
 from storage.nudges import NudgeStore
-from workflows.commands import CommandActions
+from workflows.actions import NudgeActions, parse_stage_value
+from workflows.dialogue import UserContext
+from workflows.people import Resolved
 from workflows.replies import Button, Reply, ReplyKind
+from workflows.reviews import Actor, ReviewError, ReviewService
 from workflows.working_days import WorkingCalendar
 
-if TYPE_CHECKING:
-    from workflows.dialogue import UserContext
-    from workflows.reviews import ReviewService
-
-__all__ = ["NudgeActions", "NudgeButtons", "SNOOZE_WORKING_DAYS", "stage_value", "parse_stage_value"]
+__all__ = ["NudgeButtons", "SNOOZE_WORKING_DAYS"]
 
 log = structlog.get_logger(__name__)
 
 SNOOZE_WORKING_DAYS = 2
-
-
-class NudgeActions:
-    """Action ids of the buttons on a nudge; values are described in the module docstring."""
-
-    MARK_DONE = CommandActions.REVIEW_ADVANCE
-    OPEN_REVIEW = CommandActions.REVIEW_STATUS
-    SNOOZE = "nudge_snooze"
-    REASSIGN = "nudge_reassign"
-    # Every id an adapter must route to this module (the other two go to the command buttons).
-    HANDLED_HERE = (SNOOZE, REASSIGN)
-
-
-def stage_value(review_id: int, stage_name: str) -> str:
-    return f"{review_id}:{stage_name}"
-
-
-def parse_stage_value(value: str) -> tuple[int, str]:
-    number, _, stage = value.partition(":")
-    return int(number), stage
 
 
 def _format(day: date) -> str:
@@ -101,8 +79,6 @@ class NudgeButtons:
 
     def snooze(self, user: UserContext, review_id: int, stage_name: str) -> Reply:
         """Hold this person's reminders about the stage for two working days (their own calendar)."""
-        from workflows.reviews import ReviewError
-
         assert user.person is not None
         try:
             review = self.reviews.get(review_id)
@@ -125,8 +101,6 @@ class NudgeButtons:
         now = self._clock()
         today = self.calendar.local_today(now, person.timezone if person else None)
         until = self.calendar.add_working_days(today, SNOOZE_WORKING_DAYS)
-        from workflows.reviews import Actor
-
         actor = Actor.person(person_id, user.person.name)
         # The snooze and its audit entry are saved together or not at all.
         with self.reviews.database.transaction() as session:
@@ -153,8 +127,6 @@ class NudgeButtons:
         )
 
     def how_to_reassign(self, user: UserContext, review_id: int, stage_name: str) -> Reply:
-        from workflows.reviews import ReviewError
-
         try:
             review = self.reviews.get(review_id)
         except ReviewError as error:
@@ -171,9 +143,6 @@ class NudgeButtons:
 
     def reassign(self, user: UserContext, review_id: int, stage_name: str, new_owner: str) -> Reply:
         """Give the stage to the person named by ``new_owner`` (a mention, id, email or name), if allowed."""
-        from workflows.people import Resolved
-        from workflows.reviews import Actor, ReviewError
-
         if user.person is None:
             return Reply(
                 "I don't know who you are in the council's people list, so I can't change this review.",

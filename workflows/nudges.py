@@ -2,7 +2,8 @@
 
 :func:`plan_nudges` takes the open reviews, the people they name, the live
 snoozes and the time, and returns the nudges due now and those held back (and
-why). The scheduler's sweep (``workflows/delivery.py``) sends what it returns;
+why). The scheduler's sweep (``workflows/delivery.py``) sends what it returns, worded by
+``workflows/nudge_messages.py``;
 ``commissioning-bot nudges preview`` prints it.
 
 The rules, each in the recipient's own timezone and working days:
@@ -36,14 +37,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from storage.notifications import dedupe_key
+from storage.reviews import ReviewSummary
 from workflows.settings import WorkflowSettings
 from workflows.working_days import WorkingCalendar, calendar_from_settings
-
-if TYPE_CHECKING:
-    from storage.reviews import ReviewSnapshot, ReviewSummary
 
 __all__ = [
     "DIGEST_TIME",
@@ -55,7 +54,9 @@ __all__ = [
     "NudgePolicy",
     "Recipient",
     "StageStatus",
+    "format_day",
     "plan_nudges",
+    "plural",
     "stage_status",
 ]
 
@@ -211,11 +212,11 @@ def stage_status(due: date, completed: bool, today: date, policy: NudgePolicy, *
     return StageStatus.ON_TRACK if current else StageStatus.NOT_STARTED
 
 
-def _format(day: date) -> str:
+def format_day(day: date) -> str:
     return f"{day:%a} {day.day} {day:%B %Y}"
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
@@ -335,7 +336,7 @@ class _Planner:
             return
         nudge = self._stage_nudge(review, stage, person, mark, today, owner_name)
         if snoozed_until is not None and today < snoozed_until:
-            self.plan.held.append(Held(nudge, f"snoozed until {_format(snoozed_until)}"))
+            self.plan.held.append(Held(nudge, f"snoozed until {format_day(snoozed_until)}"))
             return
         self.offer(nudge, person)
 
@@ -352,19 +353,19 @@ class _Planner:
         due = stage.due_date
         if mark.kind in (NudgeKind.OVERDUE, NudgeKind.ESCALATION) or due < today:
             count = max(0, calendar.working_days_between(due, today))
-            why = f"{_plural(count, 'working day')} overdue"
+            why = f"{plural(count, 'working day')} overdue"
             if mark.kind is NudgeKind.ESCALATION:
                 why += f" (escalated after {self.policy.escalate_after}); owner {owner_name}"
         elif mark.kind is NudgeKind.DUE_TODAY or today >= calendar.previous_working_day(due):
             count = 0
-            why = "due today" if due == today else f"due {_format(due)}, the last working day before it is today"
+            why = "due today" if due == today else f"due {format_day(due)}, the last working day before it is today"
         else:
             count = calendar.working_days_between(today, calendar.previous_working_day(due))
-            why = f"due in {_plural(count, 'working day')}"
+            why = f"due in {plural(count, 'working day')}"
         if mark.label.startswith("after-snooze"):
             why += "; snooze ended"
         elif mark.day < today:
-            why += f"; catching up (was due to be sent {_format(mark.day)})"
+            why += f"; catching up (was due to be sent {format_day(mark.day)})"
         return Nudge(
             kind=mark.kind,
             person_id=person.id,
@@ -405,15 +406,15 @@ class _Planner:
             lines.append(DigestLine(review.id, review.title, review.service, stages))
         year, week, _ = today.isocalendar()
         overdue = sum(1 for line in lines for stage in line.stages if stage[1] is StageStatus.OVERDUE)
-        why = f"week {week}: {_plural(len(lines), 'review')}, {overdue} overdue"
+        why = f"week {week}: {plural(len(lines), 'review')}, {overdue} overdue"
         if today > first_day:
-            why += f"; catching up (was due {_format(first_day)})"
+            why += f"; catching up (was due {format_day(first_day)})"
         nudge = Nudge(
             kind=NudgeKind.DIGEST,
             person_id=holder.id,
             person_name=holder.name,
             review_id=anchor,
-            review_title=f"{_plural(len(lines), 'review')} in your portfolio",
+            review_title=f"{plural(len(lines), 'review')} in your portfolio",
             period=f"{year}-W{week:02d}",
             why=why,
             digest=tuple(lines),
@@ -467,97 +468,3 @@ def plan_nudges(
 
 
 # --- what the message says ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Tip:
-    """A short passage from the guidance about a stage, with where it comes from."""
-
-    text: str
-    source: str = ""
-    section: str = ""
-
-
-class TipSource(Protocol):
-    def tip(self, stage_name: str) -> Tip | None: ...
-
-
-def compose_stage_message(nudge: Nudge, review: ReviewSnapshot | None, tip: Tip | None):  # type: ignore[no-untyped-def]
-    """The reminder as a platform-neutral reply: what is due, the stage's checklist, a tip, and four buttons."""
-    from knowledge.models import Citation
-    from workflows.nudge_actions import NudgeActions, stage_value
-    from workflows.replies import Button, Reply, ReplyKind
-
-    stage_name = nudge.stage_name or "This stage"
-    title = f"#{nudge.review_id} “{nudge.review_title}”"
-    due = _format(nudge.due_date) if nudge.due_date else "no date"
-    if nudge.kind is NudgeKind.ESCALATION:
-        opening = (
-            f"{stage_name} of {title} is {_plural(nudge.working_days, 'working day')} overdue "
-            f"(it was due {due}). {nudge.owner_name} owns it; you may want to check in with them, "
-            "move the date or give the stage to someone else."
-        )
-    elif nudge.kind is NudgeKind.OVERDUE:
-        opening = (
-            f"{stage_name} of {title} is overdue: it was due {due}, {_plural(nudge.working_days, 'working day')} ago."
-        )
-    elif nudge.kind is NudgeKind.DUE_TODAY:
-        opening = (
-            f"{stage_name} of {title} is due today ({due})."
-            if nudge.due_date and nudge.working_days == 0
-            else f"{stage_name} of {title} is due {due}."
-        )
-    else:
-        opening = f"{stage_name} of {title} is due in {_plural(nudge.working_days, 'working day')}, on {due}."
-    lead_in = "For your attention as lead commissioner" if nudge.kind is NudgeKind.ESCALATION else "Reminder"
-    lines = [f"{lead_in}: {opening}"]
-    stage = review.stage(stage_name) if review is not None else None
-    if stage is not None and stage.checklist:
-        done = sum(1 for item in stage.checklist if item.done)
-        lines.append(f"Checklist ({done} of {len(stage.checklist)} done):")
-        lines += [f"{'☑' if item.done else '☐'} {item.text}" for item in stage.checklist]
-    citations = []
-    if tip is not None:
-        # The quoted passage itself shows under the message with its source, as guidance answers do.
-        lines.append("Tip from the guidance, for this stage:" if tip.source else f"Tip: {tip.text}")
-        if tip.source:
-            citations.append(Citation(source=tip.source, section=tip.section, text=tip.text, score=1.0))
-    value = stage_value(nudge.review_id, stage_name)
-    buttons = [
-        Button(f"Mark {stage_name} done", value, NudgeActions.MARK_DONE, style="primary"),
-        Button("Snooze 2 working days", value, NudgeActions.SNOOZE),
-        Button("Reassign", value, NudgeActions.REASSIGN),
-        Button("Open review", str(nudge.review_id), NudgeActions.OPEN_REVIEW),
-    ]
-    kind = ReplyKind.PROBLEM if nudge.kind in (NudgeKind.OVERDUE, NudgeKind.ESCALATION) else ReplyKind.INFO
-    return Reply("\n".join(lines), kind, citations=citations, buttons=buttons)
-
-
-def compose_digest_message(nudge: Nudge):  # type: ignore[no-untyped-def]
-    """The portfolio holder's weekly digest: each review's stages and how they stand, and feedback waiting."""
-    from workflows.nudge_actions import NudgeActions
-    from workflows.replies import Button, Reply, ReplyKind
-
-    lines = [
-        f"Hello {nudge.person_name.split()[0]}, here is your weekly commissioning digest: "
-        f"{_plural(len(nudge.digest), 'open review')} in your portfolio."
-    ]
-    marks = {
-        StageStatus.DONE: "✓",
-        StageStatus.ON_TRACK: "●",
-        StageStatus.DUE_SOON: "◐",
-        StageStatus.OVERDUE: "⚠",
-        StageStatus.NOT_STARTED: "○",
-    }
-    for line in nudge.digest:
-        lines.append(f"#{line.review_id} “{line.title}” ({line.service})")
-        for name, status, due, owner in line.stages:
-            lines.append(f"  {marks[status]} {name}: {status.value}, due {due.day} {due:%b %Y}, {owner}")
-    if nudge.feedback_waiting:
-        lines.append(f"Feedback waiting for you: {_plural(nudge.feedback_waiting, 'request')}.")
-    else:
-        lines.append("No feedback requests are waiting for you.")
-    buttons = [
-        Button(f"Open #{line.review_id}", str(line.review_id), NudgeActions.OPEN_REVIEW) for line in nudge.digest[:5]
-    ]
-    return Reply("\n".join(lines), ReplyKind.INFO, buttons=buttons)

@@ -31,7 +31,7 @@ def _feedback(settings: Settings) -> FeedbackService:
 
 def _review(feedback: FeedbackService, reference: str) -> int:
     try:
-        return feedback.find_review(reference)
+        return feedback.rules.find_review(reference)
     except FeedbackError as error:
         raise click.ClickException(str(error)) from error
 
@@ -50,11 +50,11 @@ def export_command(settings: Settings, review: str, file: Path | None) -> None:
     feedback = _feedback(settings)
     review_id = _review(feedback, review)
     if file is None:
-        written = feedback.export_csv(review_id, sys.stdout)
+        written = feedback.summaries.export_csv(review_id, sys.stdout)
     else:
         with file.open("w", newline="", encoding="utf-8") as out:
-            written = feedback.export_csv(review_id, out)
-    for held, count in feedback.rounds_held_back(review_id):
+            written = feedback.summaries.export_csv(review_id, out)
+    for held, count in feedback.summaries.rounds_held_back(review_id):
         click.echo(
             f"Left out request {held.id} ({held.kind}): {count} answer{'s' if count != 1 else ''}, fewer than "
             f"{MIN_RESPONSES}, so anonymous answers could be singled out.",
@@ -74,8 +74,8 @@ def summary_command(settings: Settings, review: str, chart: Path | None) -> None
     from workflows.charts import render_summary_chart
 
     feedback = _feedback(settings)
-    summary = feedback.summary(_review(feedback, review))
-    click.echo(feedback.summary_text(summary))
+    summary = feedback.summaries.summary(_review(feedback, review))
+    click.echo(feedback.summaries.summary_text(summary))
     if chart is not None:
         png = render_summary_chart(summary)
         if png is None:

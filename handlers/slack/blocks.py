@@ -17,10 +17,10 @@ from datetime import date
 from typing import Any
 
 from handlers.slack import constants as C
-from workflows.commands import CommandRunner
+from workflows.actions import Actions, stage_value
 from workflows.conversation import FormField
 from workflows.dates import format_date
-from workflows.replies import Actions, Button, FormSpec, Reply, ReplyKind
+from workflows.replies import Button, FormSpec, Reply, ReplyKind
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -376,7 +376,7 @@ def render_home_view(
                 button(
                     f"Mark {stage.name} done",
                     f"{C.REVIEW_ADVANCE}:1",
-                    CommandRunner.stage_value(review.id, stage.name),
+                    stage_value(review.id, stage.name),
                     "primary",
                 )
             )

@@ -29,6 +29,7 @@ from storage.events import ProcessedEvents
 from storage.people import PeopleRepository
 from workflows.commands import CommandRunner
 from workflows.dialogue import Dialogue, UserContext
+from workflows.people import PersonRef
 from workflows.replies import Reply, ReplyKind
 
 log = structlog.get_logger(__name__)
@@ -137,11 +138,17 @@ class SlackContext:
             self.dialogue,
             roles=lambda: self.services.knowledge,
             # The process's one feedback service, with the council's question sets.
-            feedback=lambda user, argument: self.services.feedback.command(user, argument),
+            feedback=lambda: self.services.feedback,
             command_prefix=f"{self.command} ",
         )
 
     # --- who is talking --------------------------------------------------------------------
+
+    def known_person(self, user_id: str) -> PersonRef | None:
+        """The person with this Slack user id in the people table, without asking Slack (fast enough for a
+        trigger id's three seconds)."""
+        found = self.people_repository.find_by_slack_id(user_id)
+        return PersonRef.from_person(found) if found is not None else None
 
     def user(self, user_id: str, conversation_key: str) -> UserContext:
         person = self.slack_people.person_for(user_id)

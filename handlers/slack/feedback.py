@@ -1,6 +1,6 @@
 """Stakeholder feedback on Slack: the request and answer modals, and the work behind them.
 
-The rules live in ``workflows/feedback.py``; this module draws the modals, reads
+The rules live in ``workflows/feedback/``; this module draws the modals, reads
 them back, and talks to Slack:
 
 - ``/commissioning feedback <review>`` opens the request modal at once (the
@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from slack_sdk.errors import SlackApiError
 
 from handlers.slack import blocks
 from handlers.slack import constants as C
+from handlers.slack.context import SORRY, SlackContext
 from workflows.commands import Command
 from workflows.dates import format_date
 from workflows.feedback import (
@@ -41,12 +42,10 @@ from workflows.feedback import (
     FeedbackError,
     FeedbackService,
     RequestFields,
+    RequestForm,
     ResponseForm,
 )
 from workflows.replies import Reply, ReplyKind
-
-if TYPE_CHECKING:
-    from handlers.slack.context import SlackContext
 
 log = structlog.get_logger(__name__)
 
@@ -106,7 +105,7 @@ def _option(value: str, label: str) -> dict[str, Any]:
 def request_modal(
     feedback: FeedbackService, review_id: int, review_title: str, channel_id: str | None
 ) -> dict[str, Any]:
-    sets = feedback.question_sets.latest()
+    sets = feedback.rules.question_sets.latest()
     options = [_option(s.id, s.title) for s in sets]
     default_set = options[0]
     elements = [
@@ -147,7 +146,7 @@ def request_modal(
         _input(
             RequestFields.CLOSES_ON,
             "Closing date",
-            {"type": "datepicker", "initial_date": feedback.default_closing_date().isoformat()},
+            {"type": "datepicker", "initial_date": feedback.requests.default_closing_date().isoformat()},
             hint="The last day answers are taken. People who haven't answered get a reminder before then.",
         ),
     ]
@@ -166,12 +165,12 @@ def handle_command(
         slack.later("feedback_summary", lambda: send_summary(slack, user_id, argument[len("summary") :], respond))
         return
     try:
-        review_id = feedback.find_review(argument)
+        review_id = feedback.rules.find_review(argument)
     except FeedbackError as error:
         problem = Reply(str(error), ReplyKind.PROBLEM)  # the name ``error`` does not outlive this block
         slack.later("feedback_help", lambda: slack.respond(respond, [problem]))
         return
-    review = feedback.reviews.get(review_id)
+    review = feedback.rules.reviews.get(review_id)
     view = request_modal(feedback, review_id, review.title, command.get("channel_id"))
     try:
         opened = slack.client.views_open(trigger_id=command["trigger_id"], view=view)
@@ -196,7 +195,7 @@ def handle_command(
         # After the modal is open: asking Slack who the officer is may be slow. Someone who may not ask sees
         # why in place of the form, rather than after filling it in.
         person = slack.slack_people.person_for(user_id)
-        refusal = feedback.request_refusal(person.id if person else None, review_id)
+        refusal = feedback.rules.request_refusal(person.id if person else None, review_id)
         if refusal and view_id:
             try:
                 slack.client.views_update(view_id=view_id, view=notice_modal(refusal, "Ask for feedback"))
@@ -242,9 +241,9 @@ def channel_members(slack: SlackContext, channel_id: str) -> list[str]:
 
 def check_request_form(
     slack: SlackContext, user_id: str, review_id: int, values: Mapping[str, Any]
-) -> tuple[dict[str, str], dict[str, Any]]:
-    """Per-field errors (shown in the modal) and what the slow part needs. A user group handle is looked up
-    here, so a mistyped one is shown next to its field."""
+) -> tuple[dict[str, str], str | None]:
+    """Per-field errors (shown in the modal, so checked before the acknowledgement) and the user group's id. A
+    user group handle is looked up here, so a mistyped one is shown next to its field."""
     feedback = service(slack)
     errors: dict[str, str] = {}
     group_id = None
@@ -256,7 +255,7 @@ def check_request_form(
         if group_id is None:
             errors[RequestFields.USERGROUP] = "I couldn't find that user group. Check its handle, e.g. @housing-team."
     chosen_count = len(values[RequestFields.PEOPLE]) + bool(values[RequestFields.CHANNEL]) + bool(group_id)
-    field_errors, chosen, closes_on = feedback.check_request(
+    field_errors, _, _ = feedback.requests.check(
         question_set=values[RequestFields.QUESTION_SET],
         closes_on=values[RequestFields.CLOSES_ON],
         stakeholder_count=chosen_count,
@@ -265,16 +264,17 @@ def check_request_form(
         field_errors.pop(RequestFields.PEOPLE)
     errors.update(field_errors)
     person = slack.people_repository.find_by_slack_id(user_id)
-    refusal = feedback.request_refusal(person.id if person else None, review_id)
+    refusal = feedback.rules.request_refusal(person.id if person else None, review_id)
     if refusal:
         errors[RequestFields.PEOPLE] = refusal
-    return errors, {"group_id": group_id, "question_set": chosen, "closes_on": closes_on, "requester": person}
+    return errors, group_id
 
 
-def create_request(
-    slack: SlackContext, user_id: str, review_id: int, values: Mapping[str, Any], checked: Mapping[str, Any]
+def ask_stakeholders(
+    slack: SlackContext, user_id: str, review_id: int, values: Mapping[str, Any], group_id: str | None
 ) -> None:
-    """After the acknowledgement: expand the channel and group, store the request, message everyone."""
+    """After the acknowledgement: expand the channel and the user group, ask (the core's one use case), confirm
+    in the officer's direct messages, then send the invitations."""
     feedback = service(slack)
     slack_ids: list[str] = list(values[RequestFields.PEOPLE])
     problems: list[str] = []
@@ -286,31 +286,28 @@ def create_request(
                 f"I couldn't read the channel's members (Slack said {error.response.get('error')}); "
                 "invite me to the channel and ask again to include them."
             )
-    if checked.get("group_id"):
+    if group_id:
         try:
-            slack_ids += slack.client.usergroups_users_list(usergroup=checked["group_id"]).get("users") or []
+            slack_ids += slack.client.usergroups_users_list(usergroup=group_id).get("users") or []
         except SlackApiError as error:
             problems.append(f"I couldn't read the user group's members (Slack said {error.response.get('error')}).")
-    person_ids: list[int] = []
-    for slack_id in dict.fromkeys(slack_ids):
-        if slack_id == user_id:
-            continue
-        person = slack.slack_people.person_for(slack_id)
-        if person is not None:
-            person_ids.append(person.id)
-    requester = checked["requester"] or slack.people_repository.find_by_slack_id(user_id)
-    try:
-        created = feedback.create_request(
-            requester, review_id, person_ids, checked["question_set"], checked["closes_on"]
-        )
-    except FeedbackError as error:
-        slack.direct_message(user_id, [Reply(str(error), ReplyKind.PROBLEM)])
+    # Everyone chosen becomes a person (asking Slack about anyone new); the core leaves out the officer asking.
+    people = (slack.slack_people.person_for(slack_id) for slack_id in dict.fromkeys(slack_ids))
+    form = RequestForm(
+        person_ids=[person.id for person in people if person is not None],
+        question_set=values[RequestFields.QUESTION_SET],
+        closes_on=values[RequestFields.CLOSES_ON],
+    )
+    outcome = feedback.requests.ask(slack.slack_people.person_for(user_id), review_id, form)
+    if outcome.round is None or outcome.confirmation is None:
+        problem = outcome.refusal or next(iter(outcome.errors.values()), SORRY)
+        slack.direct_message(user_id, [Reply(problem, ReplyKind.PROBLEM)])
         return
-    counts = feedback.deliver(created, slack.services.messengers)
-    confirmation = feedback.request_confirmation(created, counts["sent"], counts["no_platform"] + counts["failed"])
+    confirmation = outcome.confirmation
     if problems:
         confirmation = Reply(confirmation.text + "\n" + "\n".join(problems), confirmation.kind)
     slack.direct_message(user_id, [confirmation])
+    feedback.requests.send_invitations(outcome.round)
 
 
 # --- answering ---------------------------------------------------------------------------------------------
@@ -354,9 +351,9 @@ def open_response_form(slack: SlackContext, trigger_id: str, user_id: str, value
     """Open the answer modal. Only the database is asked (the person was messaged by their Slack id, so they are
     known), keeping inside the trigger id's three seconds."""
     feedback = service(slack)
-    person = slack.people_repository.find_by_slack_id(user_id)
+    person = slack.known_person(user_id)
     try:
-        form = feedback.response_form(person, value, token=token)
+        form = feedback.answers.form(person, value, token=token)
     except Exception as error:  # noqa: BLE001 - the officer sees a plain message rather than nothing
         log.error("feedback_form_failed", error=type(error).__name__)
         return slack.open_view(trigger_id, notice_modal("Sorry, something went wrong on my side. Please try again."))
@@ -376,15 +373,15 @@ def send_summary(slack: SlackContext, user_id: str, argument: str, respond: Call
     feedback = service(slack)
     person = slack.slack_people.person_for(user_id)
     try:
-        review_id = feedback.find_review(argument)
-        refusal = feedback.summary_refusal(person.id if person else None, review_id)
+        review_id = feedback.rules.find_review(argument)
+        refusal = feedback.rules.summary_refusal(person.id if person else None, review_id)
         if refusal:
             raise FeedbackError(refusal)
     except FeedbackError as error:
         slack.respond(respond, [Reply(str(error), ReplyKind.PROBLEM)])
         return
-    summary = feedback.summary(review_id)
-    text = feedback.summary_text(summary)
+    summary = feedback.summaries.summary(review_id)
+    text = feedback.summaries.summary_text(summary)
     if not summary.enough or not summary.ratings:
         slack.respond(respond, [Reply(text, ReplyKind.INFO)])
         return
@@ -395,10 +392,10 @@ def send_summary(slack: SlackContext, user_id: str, argument: str, respond: Call
 def upload_chart(slack: SlackContext, user_id: str, review_id: int) -> bool:
     """Upload the summary chart into the officer's DM with the app: Slack's external upload (get a URL, send the
     bytes there, complete it with the channel). False when there is nothing to draw or Slack refused."""
+    # lazy: matplotlib takes a while to import, and most processes never draw a chart.
     from workflows.charts import render_summary_chart
 
-    feedback = service(slack)
-    summary = feedback.summary(review_id)
+    summary = service(slack).summaries.summary(review_id)
     chart = render_summary_chart(summary)
     if chart is None:
         return False
@@ -430,12 +427,12 @@ def home_feedback_blocks(slack: SlackContext, person_id: int | None) -> list[dic
     if person_id is None:
         return []
     feedback = service(slack)
-    waiting = feedback.repository.waiting_for(person_id, feedback.today())
+    waiting = feedback.rules.repository.waiting_for(person_id, feedback.rules.today())
     if not waiting:
         return [blocks.context("No feedback requests are waiting for you.")]
     found: list[dict[str, Any]] = [{"type": "divider"}, blocks.section("*Feedback you've been asked for*")]
     for round_record in waiting[:10]:
-        review = feedback.reviews.get(round_record.review_id)
+        review = feedback.rules.reviews.get(round_record.review_id)
         closes = format_date(round_record.closes_on) if round_record.closes_on else ""
         found.append(
             {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from handlers.slack.blocks import render_home_view
+from handlers.slack.feedback import home_feedback_blocks
 
 if TYPE_CHECKING:
     from handlers.slack.context import SlackContext
@@ -22,8 +23,6 @@ def publish_home(slack: SlackContext, user_id: str) -> None:
         and person.id in (review.current_stage.owner.id, review.lead_commissioner.id)
     ]
     today = reviews.today() if reviews is not None else None
-    from handlers.slack.feedback import home_feedback_blocks
-
     view = render_home_view(
         person.name if person else None,
         mine,

@@ -1,6 +1,6 @@
 """Nudges to Slack: a direct message from the app, paced and honest about who cannot be reached.
 
-:class:`SlackNotifier` is the Slack :class:`~workflows.delivery.Messenger`. It
+:class:`SlackNotifier` is the Slack :class:`~workflows.messaging.Messenger`. It
 opens the person's DM with ``conversations.open`` (remembered per user), posts
 the reply rendered by the adapter's own Block Kit builders with
 ``chat.postMessage``, and keeps to about one message a second per channel
@@ -21,7 +21,7 @@ from handlers.slack import blocks
 from handlers.slack.context import ChannelPacer, build_web_client
 from handlers.slack.settings import SlackSettings
 from storage.models import Person
-from workflows.delivery import SendResult, SendStatus
+from workflows.messaging import SendResult, SendStatus
 from workflows.replies import Reply
 
 # Slack's answers that mean this person cannot get a DM from the app, now or later.

@@ -25,6 +25,7 @@ from workflows.people import (
     PersonRef,
     Resolution,
     Resolved,
+    RewritingResolver,
     Unknown,
 )
 
@@ -129,6 +130,18 @@ class SlackMentionResolver:
         return Resolved(person) if person is not None else Unknown(query)
 
 
+def plain_text(text: str) -> str:
+    """Slack's markup for a person as the people table knows them: ``<@U123|sam>`` -> ``U123``,
+    ``<mailto:a@b|a@b>`` -> ``a@b``; anything else as it is."""
+    query = text.strip().strip(",;")
+    if match := _MENTION.match(query):
+        return str(match[1])
+    if match := _MAILTO.match(query):
+        return str(match[1])
+    return text
+
+
 def slack_people_resolver(slack_people: SlackPeople, people: PeopleRepository, me: PersonRef | None) -> PeopleResolver:
-    """Slack's own look-ups first, then names and "me" from the people table."""
-    return ChainedPeopleResolver([SlackMentionResolver(slack_people), DirectoryPeopleResolver(people, me=me)])
+    """Slack's own look-ups first, then names, ids, emails and "me" from the people table."""
+    directory = RewritingResolver(plain_text, DirectoryPeopleResolver(people, me=me))
+    return ChainedPeopleResolver([SlackMentionResolver(slack_people), directory])

@@ -27,11 +27,14 @@ from handlers.teams.constants import (
     DATA_FLOW,
     DATA_VALUE,
     DATA_VERB,
+    REASON_INPUT_ID,
+    VERB_ADVANCE_WITH_REASON,
     VERB_PRESS,
     VERB_REVIEW_FORM_SUBMIT,
 )
 from knowledge.models import Citation
-from workflows.replies import Actions, Button, FormSpec, Reply, ReplyKind
+from workflows.actions import Actions
+from workflows.replies import Button, FormSpec, Reply, ReplyKind
 
 ActionMode = Literal["execute", "submit"]
 
@@ -186,7 +189,7 @@ def render_form_card(
 ) -> dict[str, Any]:
     """The form, keeping what the officer typed; each error or warning sits right under its field.
 
-    Another feature's form (feedback) passes its own ``verb`` and handles it with ``TeamsBot.register_verb``."""
+    Another feature's form passes its own ``verb`` and registers a handler for it (``handlers/teams/registry.py``)."""
     values = values or {}
     body: list[dict[str, Any]] = [text_block(spec.title, size="Large", weight="Bolder")]
     if spec.errors:
@@ -263,8 +266,6 @@ def render_text_input_card(
 
 def render_reason_card(stage_value: str, mode: ActionMode = "execute", error: str | None = None) -> dict[str, Any]:
     """Finishing a stage whose checklist still has open items: the officer says why, for the audit trail."""
-    from handlers.teams.constants import REASON_INPUT_ID, VERB_ADVANCE_WITH_REASON
-
     return render_text_input_card(
         "Finish the stage with items still open",
         "Why is the stage finished?",

@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from microsoft_agents.activity import Activity
@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from handlers.services import ChatServices
-from handlers.teams.activities import SOMETHING_WENT_WRONG, InvokeResult, TeamsBot, dedupe_key
+from handlers.teams.activities import TeamsBot
 from handlers.teams.auth import ChannelAuthenticator, ChannelAuthError, MetadataUnavailableError
 from handlers.teams.connector import ConnectorClient
 from handlers.teams.constants import (
@@ -40,16 +40,13 @@ from handlers.teams.constants import (
     MESSAGE_RESPONSE_TYPE,
     PLATFORM,
 )
+from handlers.teams.context import SOMETHING_WENT_WRONG
+from handlers.teams.invokes import InvokeResult
 from handlers.teams.proactive import TeamsMessenger
 from handlers.teams.settings import TeamsSettings
 from handlers.teams.token import BotTokenProvider
 from storage.events import ProcessedEvents
 from storage.people import PeopleRepository
-
-if TYPE_CHECKING:
-    from workflows.commands import FeedbackCommand
-    from workflows.dialogue import UserContext
-    from workflows.replies import Reply
 
 log = structlog.get_logger(__name__)
 
@@ -64,24 +61,14 @@ ALREADY_HANDLED = "That was already done."
 class TeamsAdapter:
     """Everything the Teams side needs, built once per process from the services."""
 
-    def __init__(
-        self, services: ChatServices, settings: TeamsSettings, *, feedback: FeedbackCommand | None = None
-    ) -> None:
+    def __init__(self, services: ChatServices, settings: TeamsSettings) -> None:
         if not settings.configured:
             raise ValueError("Teams needs TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID")
         self.services = services
         self.authenticator = ChannelAuthenticator(settings)
         self.tokens = BotTokenProvider(settings)
         self.connector = ConnectorClient(settings, self.tokens)
-        if feedback is None:
-            # The process's one feedback service, with the council's question sets.
-            def feedback(user: UserContext, argument: str) -> list[Reply]:
-                return services.feedback.command(user, argument)
-
-        self.bot = TeamsBot(services, self.connector, feedback=feedback)
-        from handlers.teams.feedback import register as register_feedback
-
-        register_feedback(self.bot, services)
+        self.bot = TeamsBot(services, self.connector)
         self.messenger = TeamsMessenger(PeopleRepository(services.database), self.connector)
         self._events = ProcessedEvents(services.database)
         self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="teams")
@@ -162,6 +149,14 @@ class TeamsAdapter:
         self._executor.shutdown(wait=True, cancel_futures=False)
         self.connector.close()
         self.tokens.close()
+
+
+def dedupe_key(activity: Activity) -> str | None:
+    """Activity ids are unique within a conversation, not across them (channel posts use timestamps)."""
+    if not activity.id:
+        return None
+    conversation = activity.conversation.id if activity.conversation else ""
+    return f"{conversation}|{activity.id}"
 
 
 def _already_handled(activity: Activity) -> InvokeResult:

@@ -1,6 +1,6 @@
 """Nudges to Teams: a proactive message in the person's 1:1 chat with the bot.
 
-:class:`TeamsNotifier` is the Teams :class:`~workflows.delivery.Messenger`, a thin
+:class:`TeamsNotifier` is the Teams :class:`~workflows.messaging.Messenger`, a thin
 translation of :meth:`handlers.teams.proactive.TeamsMessenger.send_proactive`
 (which paces to Teams' per-conversation limit, retries throttling safely and
 marks a person unreachable on 403) into the sweep's :class:`SendResult`.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from handlers.teams.proactive import DeliveryStatus, TeamsMessenger
 from storage.models import Person
-from workflows.delivery import SendResult, SendStatus
+from workflows.messaging import SendResult, SendStatus
 from workflows.replies import Reply
 
 _STATUS = {

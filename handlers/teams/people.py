@@ -27,7 +27,16 @@ from handlers.teams.connector import ConnectorClient, ConnectorError
 from handlers.teams.token import BotTokenError
 from storage.models import Person
 from storage.people import PeopleRepository, PersonError
-from workflows.people import PersonRef, Resolution, Resolved, Unknown
+from workflows.people import (
+    ChainedPeopleResolver,
+    DirectoryPeopleResolver,
+    PeopleResolver,
+    PersonRef,
+    Resolution,
+    Resolved,
+    RewritingResolver,
+    Unknown,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -213,3 +222,19 @@ class TeamsMentionResolver:
             except PersonError:
                 return Unknown(query)
         return Resolved(PersonRef.from_person(person))
+
+
+def plain_text(text: str) -> str:
+    """A Teams mention as the people table knows the person: ``<at>Sam Patel</at>`` -> ``Sam Patel``."""
+    query = text.strip().strip(",;").strip()
+    match = _AT_TAG.match(query)
+    return str(match[1]) if match else text
+
+
+def teams_people_resolver(
+    activity: Activity, people: PeopleRepository, connector: ConnectorClient | None, me: PersonRef | None
+) -> PeopleResolver:
+    """Who the officer @mentioned in this activity (asking Teams for their record), then names, emails and "me"
+    from the people table."""
+    directory = RewritingResolver(plain_text, DirectoryPeopleResolver(people, me=me))
+    return ChainedPeopleResolver([TeamsMentionResolver(activity, people, connector), directory])

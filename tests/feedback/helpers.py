@@ -12,7 +12,9 @@ from storage.models import Person
 from storage.tables import metadata
 from tests.nudges.helpers import World
 from tests.storage.review_helpers import Clock
-from workflows.feedback import FeedbackService
+from workflows.feedback import FeedbackService, RequestForm, RequestOutcome
+from workflows.messaging import Messenger
+from workflows.people import PersonRef
 from workflows.working_days import WorkingCalendar
 
 # Monday 23 November 2026, 10:00 in London.
@@ -41,7 +43,23 @@ class FeedbackWorld(World):
             self.holder,
             [date(2026, 12, 1), date(2027, 1, 15), date(2027, 3, 1), date(2027, 5, 1)],
         )
-        self.feedback = FeedbackService(database, self.reviews, calendar=WorkingCalendar(), clock=self.clock)
+        self.feedback = self.feedback_through(())
+
+    def feedback_through(self, messengers: Sequence[Messenger]) -> FeedbackService:
+        """The feedback service, sending its invitations and reminders through ``messengers``."""
+        return FeedbackService(
+            self.database, self.reviews, calendar=WorkingCalendar(), clock=self.clock, messengers=messengers
+        )
+
+    def ask(self, people: Sequence[Person] | None = None, requester: Person | None = None) -> RequestOutcome:
+        """The lead (or ``requester``) asks the stakeholders (or ``people``), closing on CLOSES."""
+        chosen = [person.id for person in (people or self.stakeholders)]
+        form = RequestForm(person_ids=chosen, question_set="", closes_on=CLOSES)  # type: ignore[arg-type]
+        return self.feedback.requests.ask(ref(requester or self.lead), self.review_id, form)
+
+
+def ref(person: Person) -> PersonRef:
+    return PersonRef.from_person(person)
 
 
 def identity_strings(person: Person) -> list[str]:

@@ -8,7 +8,7 @@ import io
 from click.testing import CliRunner
 
 from bot.cli import cli
-from tests.feedback.helpers import CLOSES, FeedbackWorld
+from tests.feedback.helpers import FeedbackWorld, ref
 from tests.feedback.test_feedback_storage import answer
 
 
@@ -17,13 +17,12 @@ def arrange(database, monkeypatch, tmp_path, answers: int) -> FeedbackWorld:  # 
     monkeypatch.setenv("DATABASE_URL", database.engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     world = FeedbackWorld(database)
-    round_ = world.feedback.create_request(
-        world.lead, world.review_id, [p.id for p in world.stakeholders], world.feedback.question_sets.default, CLOSES
-    )
+    round_ = world.ask().round
+    assert round_ is not None
     for index, person in enumerate(world.stakeholders[:answers]):
-        form = world.feedback.response_form(person, f"round:{round_.id}")
-        world.feedback.submit(
-            person,
+        form = world.feedback.answers.form(ref(person), f"round:{round_.id}")
+        world.feedback.answers.submit(
+            ref(person),
             round_.id,
             form.token,
             answer(ratings=(index + 2, 4, 5), worked=f"Point {index}", anonymous=index == 0),

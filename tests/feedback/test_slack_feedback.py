@@ -285,7 +285,7 @@ def test_asking_answering_changing_and_refusing_through_slack(world: FeedbackSla
 
     # Reminders near the closing date go only to the two who haven't answered, once.
     closes = feedback.get_round(round_id).closes_on
-    calendar = world.services.feedback.calendar
+    calendar = world.services.calendar
     day = closes
     while not calendar.is_working_day(day):
         day -= timedelta(days=1)
@@ -325,12 +325,12 @@ def test_asking_answering_changing_and_refusing_through_slack(world: FeedbackSla
 
 def test_a_closed_request_refuses_answers_politely(world: FeedbackSlackWorld) -> None:
     service = world.services.feedback
-    chosen = service.question_sets.default
+    chosen = service.rules.question_sets.default
     lead = world.person(LEAD)
     stakeholder = world.people.upsert(
         name="Stake Holder5", email=world.fake.users[STAKE[4]].email, slack_user_id=STAKE[4]
     )
-    closed = service.repository.create_round(
+    closed = service.rules.repository.create_round(
         review_id=world.review_id,
         question_set=chosen.id,
         question_set_version=chosen.version,
@@ -366,7 +366,7 @@ def test_a_closed_request_refuses_answers_politely(world: FeedbackSlackWorld) ->
     }
     late = world.slack.submit_view(STAKE[4], form, answers())
     assert late.json()["response_action"] == "update" and "closed at the end of" in json.dumps(late.json())
-    assert service.repository.responses(closed.id) == []
+    assert service.rules.repository.responses(closed.id) == []
 
 
 def test_anyone_can_give_feedback_from_the_review_card(world: FeedbackSlackWorld) -> None:
@@ -381,8 +381,8 @@ def test_anyone_can_give_feedback_from_the_review_card(world: FeedbackSlackWorld
     world.slack.submit_view(OUTSIDER, form, answers(ratings=(1, 2, 3)))
     assert "Thank you" in last_dm(world, OUTSIDER)["text"]
     service = world.services.feedback
-    [unsolicited] = service.repository.rounds_for_review(world.review_id, "unsolicited")
-    [response] = service.repository.responses(unsolicited.id)
+    [unsolicited] = service.rules.repository.rounds_for_review(world.review_id, "unsolicited")
+    [response] = service.rules.repository.responses(unsolicited.id)
     assert response.ratings == {"outcomes": 1, "value_for_money": 2, "satisfaction": 3}
 
 

@@ -8,9 +8,10 @@ import pytest
 
 from storage.nudges import NudgeStore
 from tests.nudges.helpers import World, at
+from workflows.actions import NudgeActions
 from workflows.delivery import NudgeSweep
 from workflows.dialogue import UserContext
-from workflows.nudge_actions import NudgeActions, NudgeButtons
+from workflows.nudge_actions import NudgeButtons
 from workflows.nudges import NudgeKind, NudgePolicy, Recipient
 from workflows.people import DirectoryPeopleResolver, PersonRef
 from workflows.replies import ReplyKind
@@ -101,7 +102,7 @@ def test_an_owner_pressing_reassign_is_told_who_can(world) -> None:
 
 
 def test_mark_done_and_open_review_are_the_command_buttons_every_adapter_handles() -> None:
-    from workflows.commands import CommandActions
+    from workflows.actions import CommandActions
 
     assert NudgeActions.MARK_DONE == CommandActions.REVIEW_ADVANCE
     assert NudgeActions.OPEN_REVIEW == CommandActions.REVIEW_STATUS

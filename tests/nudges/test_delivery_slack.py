@@ -13,9 +13,10 @@ from handlers.slack.context import ChannelPacer
 from handlers.slack.notify import SlackNotifier
 from storage.notifications import NotificationLedger
 from tests.nudges.helpers import World, at
+from workflows.actions import NudgeActions
 from workflows.cycle import load_cycle
-from workflows.delivery import CycleTips, NudgeSweep, retry_delay
-from workflows.nudge_actions import NudgeActions
+from workflows.delivery import CycleTips, NudgeSweep
+from workflows.messaging import retry_delay
 from workflows.nudges import NudgeKind, NudgePolicy
 
 DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]

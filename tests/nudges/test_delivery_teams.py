@@ -24,9 +24,9 @@ from tests.nudges.helpers import World, at
 from tests.teams import pki as teams_pki
 from tests.teams.fakes import Answer, FakeConnector, FakeEntra
 from tests.teams.ids import APP_ID, APP_PASSWORD, BOT_ID, SCOPE, TENANT_ID
+from workflows.actions import NudgeActions
 from workflows.cycle import load_cycle
 from workflows.delivery import CycleTips, NudgeSweep
-from workflows.nudge_actions import NudgeActions
 from workflows.nudges import NudgeKind, NudgePolicy
 
 DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]

@@ -16,8 +16,8 @@ from storage.nudges import NudgeStore
 from tests.nudges.helpers import World, at, no_waiting
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.harness import SIGNING_SECRET, LoopbackServer, SlackSender, user_select
+from workflows.actions import NudgeActions
 from workflows.delivery import NudgeSweep
-from workflows.nudge_actions import NudgeActions
 from workflows.nudges import NudgePolicy
 from workflows.reviews import Actor
 

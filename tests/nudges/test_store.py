@@ -51,7 +51,7 @@ def test_feedback_waiting_anchors_snoozes_and_ledger_states(database) -> None:
     ledger = NotificationLedger(database, clock=lambda: NOW)
     entry = ledger.claim(review_id=first, stage_id=stage_id, person_id=owner.id, kind="due_soon", period="p")
     ledger.mark_failed(entry.id, "internal_error")
-    store.give_up(entry.id, "gave up after 5 tries", attempts=5)
+    ledger.give_up(entry.id, "gave up after 5 tries", attempts=5)
     [state] = store.ledger_states([entry.dedupe_key, "no-such-key"]).values()
     assert (state.status, state.attempts, state.last_error) == ("failed", 5, "gave up after 5 tries")
     # At the limit, no worker can claim it again.

@@ -17,7 +17,7 @@ from tests.nudges.helpers import World, at
 from tests.teams import activities as A
 from tests.teams.conftest import member, pki, teams  # noqa: F401 - the Teams world's fixtures, reused
 from tests.teams.fakes import Member
-from workflows.nudge_actions import NudgeActions
+from workflows.actions import NudgeActions
 
 DUES = [date(2031, 3, 31), date(2031, 4, 30), date(2031, 5, 30), date(2031, 6, 30)]
 

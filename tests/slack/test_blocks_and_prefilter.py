@@ -8,8 +8,9 @@ from handlers.slack import blocks
 from handlers.slack.prefilter import reason_to_ignore
 from knowledge.models import Citation
 from tests.slack.fake_slack import BlockKitError, FakeSlack, check_blocks
+from workflows.actions import Actions
 from workflows.conversation import FormField, Option
-from workflows.replies import Actions, Button, FormSpec, Reply, ReplyKind
+from workflows.replies import Button, FormSpec, Reply, ReplyKind
 
 
 def test_split_text_breaks_at_paragraphs_then_lines_then_words() -> None:

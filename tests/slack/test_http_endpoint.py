@@ -24,7 +24,7 @@ from tests.slack.harness import (
     user_select,
     users_select,
 )
-from workflows.replies import Actions
+from workflows.actions import Actions
 from workflows.reviews import Actor, ReviewDraft, StageDraft
 
 

@@ -201,7 +201,7 @@ def test_entra_out_of_reach_is_a_retryable_failure(teams, member) -> None:
 
 def test_throttling_that_outlasts_the_retries_is_reported_with_its_wait(teams, member) -> None:
     from handlers.teams.notify import TeamsNotifier
-    from workflows.delivery import SendStatus
+    from workflows.messaging import SendStatus
 
     person = _installed(teams, member)
     throttled = Answer(429, {"error": {"code": "Throttled", "message": "slow down"}}, {"Retry-After": "120"})

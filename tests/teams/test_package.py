@@ -11,7 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot.cli import cli
-from handlers.teams.activities import teams_command
+from handlers.teams.messages.text import teams_command
 from tests.teams.ids import APP_ID
 
 

@@ -8,9 +8,10 @@ import pytest
 
 from storage.people import PeopleRepository
 from tests.storage.review_helpers import Clock
+from workflows.actions import Actions
 from workflows.dialogue import HELP_TEXT, build_dialogue, directory_user
 from workflows.people import PersonRef
-from workflows.replies import Actions, ReplyKind, render_text
+from workflows.replies import ReplyKind, render_text
 
 MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -86,7 +86,7 @@ HOME_CARE = [
     "operational",
     "me",  # lead commissioner
     "priya.shah@council.gov.uk",  # portfolio holder
-    "<@U0SAMPATEL1>",
+    "U0SAMPATEL1",  # the id a Slack user picker gives (a mention is read by the Slack adapter)
     "31/03/2027",  # Analyse
     "ok",
     "2027-05-28",  # Plan: owner defaults to the lead commissioner

@@ -13,7 +13,7 @@ from handlers.slack import constants as C
 from handlers.slack.blocks import render_rated_blocks
 from handlers.slack.context import SlackContext
 from handlers.slack.payloads import ButtonPress
-from workflows.replies import Actions
+from workflows.actions import Actions
 
 log = structlog.get_logger(__name__)
 

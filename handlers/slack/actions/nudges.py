@@ -17,7 +17,8 @@ from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext, command_key
 from handlers.slack.payloads import ButtonPress, ViewSubmission
-from workflows.nudge_actions import NudgeActions, NudgeButtons, parse_stage_value
+from workflows.actions import NudgeActions, parse_stage_value
+from workflows.nudge_actions import NudgeButtons
 
 REASSIGN_CALLBACK = "nudge_reassign"
 NEW_OWNER_BLOCK = "new_owner"

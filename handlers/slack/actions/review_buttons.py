@@ -16,7 +16,7 @@ from handlers.slack import constants as C
 from handlers.slack.context import SlackContext
 from handlers.slack.home import publish_home
 from handlers.slack.payloads import ButtonPress
-from workflows.commands import CommandRunner
+from workflows.actions import parse_stage_value
 
 
 def register(app: App, slack: SlackContext) -> None:
@@ -45,14 +45,14 @@ def register(app: App, slack: SlackContext) -> None:
     def ask_for_reason(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         press = ButtonPress.from_body(body, action)
-        review_id, stage = CommandRunner.parse_stage_value(press.value)
+        review_id, stage = parse_stage_value(press.value)
         view = blocks.render_advance_reason_modal(
             review_id,
             stage or "The current stage",
             blocks.metadata(
                 team=press.team_id,
                 review=review_id,
-                stage=stage,
+                stage=stage or None,
                 channel=press.channel_id if press.in_channel_message else None,
                 thread=press.reply_thread if press.in_channel_message else None,
             ),

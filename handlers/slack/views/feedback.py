@@ -26,7 +26,7 @@ def register(app: App, slack: SlackContext) -> None:
         meta = slack_feedback.parse_metadata(submission.private_metadata)
         review_id = int(meta.get("review") or 0)
         values = slack_feedback.read_request(submission.state_values)
-        errors, checked = slack_feedback.check_request_form(slack, submission.user_id, review_id, values)
+        errors, group_id = slack_feedback.check_request_form(slack, submission.user_id, review_id, values)
         if errors:
             ack(
                 response_action="errors",
@@ -36,16 +36,16 @@ def register(app: App, slack: SlackContext) -> None:
         ack()
         slack.later(
             "feedback_request",
-            lambda: slack_feedback.create_request(slack, submission.user_id, review_id, values, checked),
+            lambda: slack_feedback.ask_stakeholders(slack, submission.user_id, review_id, values, group_id),
         )
 
     @app.view(C.FEEDBACK_RESPONSE_CALLBACK)
     def submit_feedback(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         submission = ViewSubmission.from_body(body, view)
         meta = slack_feedback.parse_metadata(submission.private_metadata)
-        person = slack.people_repository.find_by_slack_id(submission.user_id)
+        person = slack.known_person(submission.user_id)
         values = slack_feedback.read_response(submission.state_values)
-        outcome = slack_feedback.service(slack).submit(
+        outcome = slack_feedback.service(slack).answers.submit(
             person, int(meta.get("round") or 0), str(meta.get("token") or ""), values
         )
         if outcome.errors:
