@@ -31,6 +31,7 @@ from workflows.conversation import (
     TurnStatus,
     YesNoStep,
 )
+from workflows.conversation.state import EngineState, PendingAnswer, with_state
 from workflows.people import Ambiguous, PersonRef, Resolved, Unknown
 
 KEY = "terminal:alice@council.gov.uk"
@@ -199,6 +200,7 @@ def test_an_answer_can_be_changed_from_the_summary(engine, booked) -> None:
     engine.start(KEY, "room", people=ListResolver(), actor=ALICE)
     for answer in ["Quarterly plans", "blue", "ok", "2027-01-15", "skip", "yes"]:
         say(engine, answer)
+    assert "change (change one of the answers)" in say(engine, "help").text  # only at the summary
     change = say(engine, "change")
     assert "Which answer would you like to change?" in change.text and "2. Which room?: Blue room" in change.text
     assert say(engine, "2").prompt.step_id == "room"
@@ -315,3 +317,22 @@ def test_a_conversation_saved_under_older_questions_starts_them_again(database, 
     turn = say(new, "blue")
     assert "The questions changed since you started" in turn.text and turn.prompt.step_id == "topic"
     assert turn.prompt.suggestion == "Quarterly plans"
+
+
+def test_the_engine_state_is_kept_in_the_shape_earlier_versions_saved() -> None:
+    """Conversations saved before an upgrade resume as they were: the state is stored beside the answers."""
+    stored = {
+        "topic": "Budget",
+        "__engine__": {
+            "editing": True,
+            "pending": {"step": "room", "value": "blue"},
+            "options": [{"value": "2", "label": "Sam Patel"}],
+        },
+    }
+    state = EngineState.from_answers(stored)
+    assert state == EngineState(
+        editing=True, pending=PendingAnswer("room", "blue"), options=(Option("2", "Sam Patel"),)
+    )
+    assert with_state({"topic": "Budget"}, state) == stored
+    assert with_state(stored, EngineState()) == {"topic": "Budget"}
+    assert EngineState.from_answers({"topic": "Budget"}) == EngineState()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from workflows.conversation.steps import (
@@ -21,6 +22,7 @@ from workflows.conversation.steps import (
     StepContext,
     Valid,
 )
+from workflows.people import PersonRef
 
 __all__ = ["Flow", "FlowError", "Completion", "FormField", "FormResult"]
 
@@ -171,10 +173,6 @@ class Flow:
 
 
 def _as_form_text(step: Step, value: Any) -> str:
-    from datetime import date
-
-    from workflows.people import PersonRef
-
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, PersonRef):
