@@ -101,16 +101,19 @@ def _choose_delimiter(first_line: str) -> str:
     return max(counts, key=lambda delimiter: (counts[delimiter], delimiter == ","))
 
 
+def _sep_line(text: str) -> tuple[str | None, str]:
+    """Excel's own hint line naming the delimiter (``sep=;``), if the file starts with one, and the rest."""
+    lines = text.splitlines()
+    first = lines[0].strip() if lines else ""
+    if first.lower().startswith("sep=") and len(first) == 5:
+        return first[4], text.split("\n", 1)[1] if "\n" in text else ""
+    return None, text
+
+
 def _records(text: str) -> tuple[list[list[str]], int]:
     """The file's records and the row number of the first; raises CsvImportError when it is not CSV."""
-    lines = text.splitlines()
-    first_row = 1
-    delimiter = None
-    if lines and lines[0].strip().lower().startswith("sep=") and len(lines[0].strip()) == 5:
-        # Excel's own hint line naming the delimiter.
-        delimiter = lines[0].strip()[4]
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        first_row = 2
+    delimiter, text = _sep_line(text)
+    first_row = 2 if delimiter else 1
     header_line = next((line for line in text.splitlines() if line.strip()), "")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter or _choose_delimiter(header_line))
     try:
@@ -126,32 +129,41 @@ def _records(text: str) -> tuple[list[list[str]], int]:
     return records, first_row
 
 
-def _header(cells: list[str], row: int, warnings: list[str]) -> list[str]:
-    """The header's column names; raises CsvImportError when a column is missing or repeated."""
-    header = [_normalise_header(cell) for cell in cells]
+def _header_problems(header: list[str], row: int) -> list[str]:
     problems = []
     duplicated = sorted({name for name in header if name and header.count(name) > 1})
     if duplicated:
-        problems.append(
-            f"Row {row}: the column{'s' if len(duplicated) > 1 else ''} {', '.join(duplicated)} "
-            "appear more than once in the header."
-        )
+        columns = "columns" if len(duplicated) > 1 else "column"
+        problems.append(f"Row {row}: the {columns} {', '.join(duplicated)} appear more than once in the header.")
     missing = [name for name in COLUMNS if name not in header]
     if missing:
+        columns = "columns" if len(missing) > 1 else "column"
         problems.append(
-            f"Row {row}: the header has no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}. "
-            f"It must include: {','.join(COLUMNS)}"
+            f"Row {row}: the header has no {', '.join(missing)} {columns}. It must include: {','.join(COLUMNS)}"
         )
+    return problems
+
+
+def _header(cells: list[str], row: int, warnings: list[str]) -> list[str]:
+    """The header's column names; raises CsvImportError when a column is missing or repeated."""
+    header = [_normalise_header(cell) for cell in cells]
+    problems = _header_problems(header, row)
     if problems:
         raise CsvImportError(problems)
-    extra = [
-        name or f"(column {index + 1} has no name)"
-        for index, name in enumerate(header)
-        if name not in COLUMNS and name not in OPTIONAL_COLUMNS
-    ]
+    known = set(COLUMNS) | set(OPTIONAL_COLUMNS)
+    extra = [name or f"(column {index + 1} has no name)" for index, name in enumerate(header) if name not in known]
     if extra:
         warnings.append(f"These columns are not part of the format and were ignored: {', '.join(extra)}.")
     return header
+
+
+def _spills_over(record: list[str], header: list[str]) -> bool:
+    """More filled cells than the header has columns: usually an unquoted comma inside a cell."""
+    return len(record) > len(header) and any(cell.strip() for cell in record[len(header) :])
+
+
+def _cells(record: list[str], header: list[str]) -> dict[str, str]:
+    return {name: _unguard(record[index].strip()) if index < len(record) else "" for index, name in enumerate(header)}
 
 
 def _rows(records: list[list[str]], header: list[str], first_row: int) -> list[CsvRow]:
@@ -162,7 +174,7 @@ def _rows(records: list[list[str]], header: list[str], first_row: int) -> list[C
         number = first_row + offset
         if not any(cell.strip() for cell in record):
             continue  # Excel leaves rows of empty cells at the end
-        if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
+        if _spills_over(record, header):
             problems.append(
                 f"Row {number}: it has {len(record)} cells but the header names {len(header)} columns; "
                 "check for an unquoted comma inside a cell."

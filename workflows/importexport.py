@@ -50,6 +50,8 @@ log = structlog.get_logger(__name__)
 
 OUTCOME_SEPARATOR = "|"
 PERSON_COLUMNS = ("lead_commissioner", "portfolio_holder", "stage_owner")
+# A review's own details, repeated on each of its rows.
+_SAME_ON_EVERY_ROW = ("level", "lead_commissioner", "portfolio_holder", "outcomes")
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -121,9 +123,7 @@ class _Check:
     def row(self, row: CsvRow) -> None:
         """Each cell on its own: filled in, a known level and stage, a real date, known people."""
         values = row.values
-        blank = [column for column in COLUMNS if not values[column]]
-        if blank:
-            self.problems.append(f"Row {row.number}: {', '.join(blank)} {'is' if len(blank) == 1 else 'are'} empty.")
+        self._blanks(row)
         if values["level"] and values["level"].lower() not in LEVELS:
             self.problems.append(f'Row {row.number}: level "{values["level"]}" is not one of {", ".join(LEVELS)}.')
         if values["stage"] and self.cycle.stage(values["stage"]) is None:
@@ -132,59 +132,83 @@ class _Check:
                 f"({', '.join(self.cycle.stage_names)})."
             )
         if values["stage_due"]:
-            due = parse_date(values["stage_due"])
-            if due is None:
-                self.problems.append(
-                    f'Row {row.number}: stage_due "{values["stage_due"]}" is not a real date in the '
-                    "form YYYY-MM-DD or DD/MM/YYYY."
-                )
-            elif due < self.today:
-                self.warnings.append(
-                    f"Row {row.number}: {values['stage'] or 'the stage'} was due on {due.isoformat()}, "
-                    "which has passed; it will show as overdue unless it is marked done."
-                )
+            self._due(row)
         for column in PERSON_COLUMNS:
             self.person(row, column)
 
+    def _blanks(self, row: CsvRow) -> None:
+        blank = [column for column in COLUMNS if not row.values[column]]
+        if blank:
+            self.problems.append(f"Row {row.number}: {', '.join(blank)} {'is' if len(blank) == 1 else 'are'} empty.")
+
+    def _due(self, row: CsvRow) -> None:
+        due = parse_date(row.values["stage_due"])
+        if due is None:
+            self.problems.append(
+                f'Row {row.number}: stage_due "{row.values["stage_due"]}" is not a real date in the '
+                "form YYYY-MM-DD or DD/MM/YYYY."
+            )
+        elif due < self.today:
+            self.warnings.append(
+                f"Row {row.number}: {row.values['stage'] or 'the stage'} was due on {due.isoformat()}, "
+                "which has passed; it will show as overdue unless it is marked done."
+            )
+
     def review(self, group: Sequence[CsvRow]) -> ReviewDraft | None:
         """One review's rows together: the same review details on each, one row per stage of the cycle."""
-        first = group[0]
-        label = f'Review "{first.values["review_title"]}" ({_rows_label(group)})'
-        for column in ("level", "lead_commissioner", "portfolio_holder", "outcomes"):
-            if len({row.values.get(column, "").casefold() for row in group}) > 1:
-                self.problems.append(f"{label}: {column} differs between its rows; it must be the same on every row.")
+        label = _review_label(group)
+        differing = [
+            column for column in _SAME_ON_EVERY_ROW if len({row.values.get(column, "").casefold() for row in group}) > 1
+        ]
+        self.problems += [
+            f"{label}: {column} differs between its rows; it must be the same on every row." for column in differing
+        ]
+        by_stage = self._rows_by_stage(group)
+        stage_problems = self._stage_problems(by_stage)
+        self.problems += [f"{label}: {problem}" for problem in stage_problems]
+        if stage_problems:
+            return None
+        return self._draft(group[0], {name: rows[0] for name, rows in by_stage.items()})
+
+    def _stage_problems(self, by_stage: Mapping[str, list[CsvRow]]) -> list[str]:
+        """Each stage of the cycle on exactly one row."""
+        problems = [
+            f"the {name} stage appears on more than one row ({_rows_label(rows)})."
+            for name, rows in by_stage.items()
+            if len(rows) > 1
+        ]
+        absent = [name for name in self.cycle.stage_names if name not in by_stage]
+        if absent:
+            stages = "stages" if len(absent) > 1 else "stage"
+            problems.append(
+                f"there is no row for the {', '.join(absent)} {stages}; each review needs one row per stage."
+            )
+        return problems
+
+    def _rows_by_stage(self, group: Sequence[CsvRow]) -> dict[str, list[CsvRow]]:
         by_stage: dict[str, list[CsvRow]] = {}
         for row in group:
             definition = self.cycle.stage(row.values["stage"]) if row.values["stage"] else None
             if definition is not None:
                 by_stage.setdefault(definition.name, []).append(row)
-        for name, stage_rows in by_stage.items():
-            if len(stage_rows) > 1:
-                self.problems.append(
-                    f"{label}: the {name} stage appears on more than one row ({_rows_label(stage_rows)})."
-                )
-        absent = [name for name in self.cycle.stage_names if name not in by_stage]
-        if absent:
-            self.problems.append(
-                f"{label}: there is no row for the {', '.join(absent)} stage"
-                f"{'s' if len(absent) > 1 else ''}; each review needs one row per stage."
-            )
-        if absent or any(len(stage_rows) > 1 for stage_rows in by_stage.values()):
-            return None
-        return self._draft(first, {name: rows[0] for name, rows in by_stage.items()})
+        return by_stage
+
+    def _person_id(self, identifier: str) -> int | None:
+        found = self.people.get(identifier)
+        return found.id if found is not None else None
 
     def _draft(self, first: CsvRow, stage_rows: Mapping[str, CsvRow]) -> ReviewDraft | None:
-        lead = self.people.get(first.values["lead_commissioner"])
-        holder = self.people.get(first.values["portfolio_holder"])
+        """The review, once every person and date in its rows is known (each problem was reported by row())."""
         stages = []
         for name in self.cycle.stage_names:
-            row = stage_rows[name]
-            owner = self.people.get(row.values["stage_owner"])
-            due = parse_date(row.values["stage_due"])
-            if owner is None or owner.id is None or due is None:
+            owner_id = self._person_id(stage_rows[name].values["stage_owner"])
+            due = parse_date(stage_rows[name].values["stage_due"])
+            if owner_id is None or due is None:
                 return None
-            stages.append(StageDraft(name=name, owner_id=owner.id, due=due))
-        if lead is None or lead.id is None or holder is None or holder.id is None:
+            stages.append(StageDraft(name=name, owner_id=owner_id, due=due))
+        lead_id = self._person_id(first.values["lead_commissioner"])
+        holder_id = self._person_id(first.values["portfolio_holder"])
+        if lead_id is None or holder_id is None:
             return None
         outcomes = first.values.get("outcomes", "").split(OUTCOME_SEPARATOR)
         return ReviewDraft(
@@ -192,10 +216,14 @@ class _Check:
             service=first.values["service"],
             outcomes=[part.strip() for part in outcomes if part.strip()],
             level=first.values["level"].lower(),
-            lead_commissioner_id=lead.id,
-            portfolio_holder_id=holder.id,
+            lead_commissioner_id=lead_id,
+            portfolio_holder_id=holder_id,
             stages=stages,
         )
+
+
+def _review_label(group: Sequence[CsvRow]) -> str:
+    return f'Review "{group[0].values["review_title"]}" ({_rows_label(group)})'
 
 
 def _group_by_review(rows: Sequence[CsvRow]) -> list[list[CsvRow]]:
@@ -211,6 +239,18 @@ def _group_by_review(rows: Sequence[CsvRow]) -> list[list[CsvRow]]:
     return list(groups.values())
 
 
+def _saving_problems(draft: ReviewDraft, service: ReviewService, *, allow_duplicates: bool) -> list[str]:
+    """What the review service would refuse about the draft, and a review it would duplicate."""
+    problems = service.check_draft(draft, require_outcomes=False, check_people=False)
+    existing = [] if allow_duplicates else service.find_duplicates(draft.title, draft.service)
+    if existing:
+        problems.append(
+            f"a review with this title for {existing[0].service} already exists (#{existing[0].id}). "
+            "Remove its rows, or import with --allow-duplicates to add it again."
+        )
+    return problems
+
+
 def check_rows(
     rows: Sequence[CsvRow], service: ReviewService, *, allow_duplicates: bool = False
 ) -> tuple[list[ReviewDraft], list[str]]:
@@ -222,18 +262,10 @@ def check_rows(
     drafts: list[ReviewDraft] = []
     for group in _group_by_review(rows):
         draft = check.review(group)
-        if draft is None:
-            continue
-        label = f'Review "{group[0].values["review_title"]}" ({_rows_label(group)})'
-        for problem in service.check_draft(draft, require_outcomes=False, check_people=False):
-            check.problems.append(f"{label}: {problem}")
-        existing = [] if allow_duplicates else service.find_duplicates(draft.title, draft.service)
-        if existing:
-            check.problems.append(
-                f"{label}: a review with this title for {existing[0].service} already exists (#{existing[0].id}). "
-                "Remove its rows, or import with --allow-duplicates to add it again."
-            )
-        drafts.append(draft)
+        if draft is not None:
+            problems = _saving_problems(draft, service, allow_duplicates=allow_duplicates)
+            check.problems += [f"{_review_label(group)}: {problem}" for problem in problems]
+            drafts.append(draft)
     if check.problems:
         raise CsvImportError(check.problems)
     return drafts, check.warnings
