@@ -36,7 +36,7 @@ from typing import Protocol
 import structlog
 
 from knowledge.models import Role
-from storage.reviews import ReviewSummary
+from storage.review_snapshots import ReviewSummary
 from workflows.actions import Actions, CommandActions, parse_stage_value, stage_value
 from workflows.dates import format_date
 from workflows.dialogue import Dialogue, UserContext, describe_review

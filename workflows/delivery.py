@@ -36,7 +36,8 @@ from storage.db import Database
 from storage.models import NotificationStatus, Person, ReviewStatus, utc_now
 from storage.notifications import ABANDONED_AFTER
 from storage.nudges import LedgerState, NudgeStore
-from storage.reviews import ReviewRepository, ReviewSnapshot
+from storage.review_snapshots import ReviewSnapshot
+from storage.reviews import ReviewRepository
 from workflows.cycle import CycleConfig
 from workflows.dialogue import KnowledgeSource
 from workflows.messaging import Courier, Delivery, DeliveryOutcome, Messenger, Postmark, SendStatus, retry_delay

@@ -33,7 +33,7 @@ from knowledge.models import Answer, AnswerKind
 from storage.conversations import SqlConversationStore
 from storage.db import Database
 from storage.people import PeopleRepository
-from storage.reviews import ReviewSummary
+from storage.review_snapshots import ReviewSummary
 from workflows.actions import Actions
 from workflows.conversation import ConversationEngine, Turn, TurnStatus
 from workflows.conversation.engine import utc_now

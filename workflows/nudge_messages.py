@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from knowledge.models import Citation
-from storage.reviews import ReviewSnapshot
+from storage.review_snapshots import ReviewSnapshot
 from workflows.actions import NudgeActions, stage_value
 from workflows.nudges import Nudge, NudgeKind, StageStatus, format_day, plural
 from workflows.replies import Button, Reply, ReplyKind

@@ -40,7 +40,7 @@ from enum import Enum
 from typing import Any
 
 from storage.notifications import dedupe_key
-from storage.reviews import ReviewSummary
+from storage.review_snapshots import ReviewSummary
 from workflows.settings import WorkflowSettings
 from workflows.working_days import WorkingCalendar, calendar_from_settings
 

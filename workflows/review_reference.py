@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from storage.reviews import ReviewSummary
+from storage.review_snapshots import ReviewSummary
 
 __all__ = ["matching_reviews", "parse_review_reference"]
 

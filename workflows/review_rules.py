@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from storage.models import ReviewLevel, ReviewStatus
-from storage.reviews import ReviewSnapshot, StageSnapshot
+from storage.review_snapshots import ReviewSnapshot, StageSnapshot
 from workflows.cycle import CycleConfig
 
 __all__ = [

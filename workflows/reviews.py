@@ -33,7 +33,8 @@ from storage.audit import AuditRepository
 from storage.db import Database
 from storage.models import AuditEntry, Review, ReviewStage, ReviewStatus, utc_now
 from storage.people import PeopleRepository
-from storage.reviews import OverdueStage, ReviewRepository, ReviewSnapshot, ReviewSummary
+from storage.review_snapshots import OverdueStage, ReviewSnapshot, ReviewSummary
+from storage.reviews import ReviewRepository
 from workflows.cycle import CycleConfig, cycle_from_settings
 from workflows.review_changes import (
     ChangePeople,

@@ -10,7 +10,7 @@ from handlers.slack.context import ChannelPacer
 from storage.db import Database
 from storage.models import Person
 from storage.people import PeopleRepository
-from storage.reviews import PersonSummary, ReviewSummary, StageSummary
+from storage.review_snapshots import PersonSummary, ReviewSummary, StageSummary
 from workflows.cycle import load_cycle
 from workflows.nudges import Recipient
 from workflows.reviews import Actor, ReviewDraft, ReviewService, StageDraft

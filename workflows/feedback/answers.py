@@ -22,7 +22,7 @@ import structlog
 
 from storage.feedback import AlreadyAnswered, NotInvited, ResponseRecord, RoundRecord
 from storage.models import FeedbackStatus
-from storage.reviews import ReviewSnapshot
+from storage.review_snapshots import ReviewSnapshot
 from workflows.actions import FeedbackActions
 from workflows.dates import format_date
 from workflows.feedback.questions import Question
