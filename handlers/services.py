@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from storage.db import Database
-from workflows.commands import RoleSource
 from workflows.dialogue import Dialogue
 from workflows.feedback import FeedbackService
 from workflows.messaging import Messenger
 from workflows.reviews import ReviewService
+from workflows.role_commands import RoleSource
 from workflows.working_days import WorkingCalendar
 
 __all__ = ["ChatServices"]

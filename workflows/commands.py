@@ -28,24 +28,22 @@ adapter sends a press back through :meth:`CommandRunner.press`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
 import structlog
 
-from knowledge.models import Role
 from storage.review_snapshots import ReviewSummary
 from workflows.actions import Actions, CommandActions, parse_stage_value, stage_value
+from workflows.command_parsing import Command, parse_command
 from workflows.dates import format_date
 from workflows.dialogue import Dialogue, UserContext, describe_review
 from workflows.feedback import FeedbackService, give_feedback_button
-from workflows.replies import Button, Reply, ReplyKind
+from workflows.replies import Button, Reply, ReplyKind, shorten
 from workflows.review_reference import matching_reviews, parse_review_reference
 from workflows.reviews import Actor, ReviewError, ReviewService
+from workflows.role_commands import RoleCommands, RoleSource
 
-__all__ = ["COMMAND_NAMES", "Command", "CommandRunner", "RoleSource", "parse_command"]
+__all__ = ["CommandRunner"]
 
 log = structlog.get_logger(__name__)
 
@@ -57,79 +55,6 @@ SOMETHING_WENT_WRONG = (
     "Sorry, something went wrong on my side. Please try again in a minute; "
     "if it keeps happening, let your system administrator know."
 )
-
-
-# Every command's name, with the words officers also type for it.
-_ALIASES = {
-    "ask": "ask",
-    "question": "ask",
-    "q": "ask",
-    "new": "new",
-    "start": "new",
-    "create": "new",
-    "list": "list",
-    "mine": "list",
-    "reviews": "list",
-    "my": "list",
-    "status": "status",
-    "show": "status",
-    "advance": "advance",
-    "done": "advance",
-    "complete": "advance",
-    "feedback": "feedback",
-    "roles": "roles",
-    "whois": "whois",
-    "who": "whois",
-    "help": "help",
-    "?": "help",
-}
-COMMAND_NAMES = ("ask", "new", "list", "status", "advance", "feedback", "roles", "whois", "help")
-
-_FILLER = re.compile(r"^(?:review|reviews)$", re.IGNORECASE)
-_WHO_IS = re.compile(r"^(?:is\s+(?:the\s+|a\s+|an\s+)?)", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Command:
-    """A parsed command: its canonical name and the rest of the text.
-
-    ``unknown`` holds the word an officer typed when it is not a command; ``name`` is then "help".
-    """
-
-    name: str
-    argument: str = ""
-    unknown: str | None = None
-
-
-def parse_command(text: str) -> Command:
-    """``"status #12"`` -> Command("status", "#12"); anything not a command -> Command("help", unknown=word)."""
-    text = " ".join((text or "").split())
-    if not text:
-        return Command("help")
-    word, _, rest = text.partition(" ")
-    name = _ALIASES.get(word.casefold().rstrip(":"))
-    if name is None:
-        return Command("help", unknown=word)
-    rest = rest.strip()
-    if name == "list" and _FILLER.match(rest):  # "my reviews", "list reviews"
-        rest = ""
-    if name == "new" and _FILLER.match(rest):  # "new review"
-        rest = ""
-    if name == "whois":
-        rest = _WHO_IS.sub("", rest).rstrip("?").strip()
-    return Command(name, rest)
-
-
-class RoleSource(Protocol):
-    """The part of the knowledge base the role commands read."""
-
-    def roles(self) -> list[Role]: ...
-
-    def whois(self, query: str) -> list[Role]: ...
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 class CommandRunner:
@@ -149,8 +74,7 @@ class CommandRunner:
         command_prefix: str = "",
     ) -> None:
         self.dialogue = dialogue
-        self._role_source = roles
-        self._roles: RoleSource | None = None
+        self._roles = RoleCommands(roles, dialogue.people, command_prefix)
         self._feedback_source = feedback
         self.command_prefix = command_prefix
         self._commands: dict[str, Callable[[UserContext, str], list[Reply]]] = {
@@ -220,7 +144,7 @@ class CommandRunner:
     def _help(self, unknown: str | None = None) -> list[Reply]:
         text = self.help_text()
         if unknown:
-            text = f"I don't know the command “{_short(unknown, 40)}”.\n\n{text}"
+            text = f"I don't know the command “{shorten(unknown, 40)}”.\n\n{text}"
         return [Reply(text, ReplyKind.INFO)]
 
     def _cmd_help(self, user: UserContext, argument: str) -> list[Reply]:
@@ -318,43 +242,10 @@ class CommandRunner:
         return feedback.command(user, argument)
 
     def _cmd_roles(self, user: UserContext, argument: str) -> list[Reply]:
-        roles = self._role_directory()
-        if roles is None:
-            return [Reply("The guidance isn't available here.", ReplyKind.PROBLEM)]
-        found = roles.roles()
-        if not found:
-            return [Reply("The guidance I have doesn't set out who does what in commissioning.", ReplyKind.INFO)]
-        lines = ["Who does what in commissioning, according to the guidance:"]
-        lines += [f"• *{role.name}*: {_short('; '.join(role.responsibilities), 400)}" for role in found]
-        lines.append(
-            f"Use `{self.command_prefix}whois` and a role for more, e.g. `{self.command_prefix}whois "
-            f"{found[0].name.lower()}`."
-        )
-        return [Reply("\n".join(lines), ReplyKind.INFO)]
+        return self._roles.roles()
 
     def _cmd_whois(self, user: UserContext, argument: str) -> list[Reply]:
-        if not argument:
-            return [Reply(f"Which role? For example: `{self.command_prefix}whois portfolio holder`.", ReplyKind.INFO)]
-        roles = self._role_directory()
-        if roles is None:
-            return [Reply("The guidance isn't available here.", ReplyKind.PROBLEM)]
-        found = roles.whois(argument)
-        holders = self._holders(argument, found)
-        if not found and not holders:
-            return [
-                Reply(
-                    f"I couldn't find a role called “{_short(argument, 80)}” in the guidance. "
-                    f"Use `{self.command_prefix}roles` to see the roles it describes.",
-                    ReplyKind.INFO,
-                )
-            ]
-        lines: list[str] = []
-        for role in found[:3]:
-            lines.append(f"*{role.name}* ({role.source}{', ' + role.section if role.section else ''}):")
-            lines += [f"• {responsibility}" for responsibility in role.responsibilities[:8]]
-        if holders:
-            lines.append("In this council: " + "; ".join(holders))
-        return [Reply("\n".join(lines), ReplyKind.INFO)]
+        return self._roles.whois(argument)
 
     # --- advancing, shared by the command and its buttons -------------------------------
 
@@ -437,39 +328,16 @@ class CommandRunner:
             return matches[0].id
         if not matches:
             return Reply(
-                f"I couldn't find an open review matching “{_short(argument, 80)}”. Use "
+                f"I couldn't find an open review matching “{shorten(argument, 80)}”. Use "
                 f"`{self.command_prefix}list` to see yours.",
                 ReplyKind.INFO,
             )
-        lines = [f"More than one review matches “{_short(argument, 80)}”:"]
+        lines = [f"More than one review matches “{shorten(argument, 80)}”:"]
         lines += [f"• #{r.id} “{r.title}” ({r.service})" for r in matches[:10]]
         return Reply(
             "\n".join(lines),
             ReplyKind.QUESTION,
             buttons=[
-                Button(f"#{r.id} {_short(r.title, 60)}", str(r.id), CommandActions.REVIEW_STATUS) for r in matches[:5]
+                Button(f"#{r.id} {shorten(r.title, 60)}", str(r.id), CommandActions.REVIEW_STATUS) for r in matches[:5]
             ],
         )
-
-    def _role_directory(self) -> RoleSource | None:
-        if self._roles is None and self._role_source is not None:
-            source = self._role_source
-            self._roles = source if hasattr(source, "roles") else source()  # type: ignore[operator]
-        return self._roles
-
-    def _holders(self, query: str, roles: Sequence[Role]) -> list[str]:
-        """People in the people table who hold the role asked about (by the guidance's name or the words typed)."""
-        people = self.dialogue.people
-        if people is None:
-            return []
-        names: list[str] = []
-        for role_name in [query, *(role.name for role in roles[:3])]:
-            try:
-                held = people.holders_of(role_name.strip().lower())
-            except Exception:  # noqa: BLE001 - a role name the repository refuses just has no holders
-                continue
-            for person in held:
-                label = person.name if person.name not in names else None
-                if label:
-                    names.append(label)
-        return names[:10]

@@ -17,7 +17,7 @@ from knowledge.models import Answer, Citation
 from workflows.actions import Actions
 from workflows.conversation import FormField, Prompt
 
-__all__ = ["Button", "FormSpec", "Reply", "ReplyKind", "render_text"]
+__all__ = ["Button", "FormSpec", "Reply", "ReplyKind", "render_text", "shorten"]
 
 
 class ReplyKind(str, Enum):
@@ -73,3 +73,8 @@ def render_text(reply: Reply) -> str:
         lines.append("Related topics you could ask about:")
         lines.extend(f"  - {b.value}" for b in asks)
     return "\n".join(line for line in lines if line)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ending in "…" when it was longer."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -34,7 +34,7 @@ from slack_sdk.errors import SlackApiError
 from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.context import SORRY, SlackContext
-from workflows.commands import Command
+from workflows.command_parsing import Command
 from workflows.dates import format_date
 from workflows.feedback import (
     ANONYMOUS_FIELD,

@@ -7,7 +7,8 @@ import pytest
 from storage.people import PeopleRepository
 from tests.storage.review_helpers import Clock, add_team, draft_for
 from workflows.actions import Actions, CommandActions
-from workflows.commands import Command, CommandRunner, parse_command
+from workflows.command_parsing import Command, parse_command
+from workflows.commands import CommandRunner
 from workflows.dialogue import build_dialogue, directory_user
 from workflows.feedback import FeedbackService
 from workflows.people import PersonRef

@@ -13,7 +13,7 @@ from slack_bolt import Ack, App
 from handlers.slack.context import SlackContext, command_key
 from handlers.slack.feedback import handle_command as handle_feedback_command
 from handlers.slack.wizard import open_review_wizard
-from workflows.commands import parse_command
+from workflows.command_parsing import parse_command
 from workflows.replies import Reply, ReplyKind
 
 

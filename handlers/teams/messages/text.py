@@ -16,7 +16,7 @@ from microsoft_agents.activity import Activity
 
 from handlers.teams.context import TeamsContext
 from handlers.teams.people import is_personal
-from workflows.commands import COMMAND_NAMES, Command, parse_command
+from workflows.command_parsing import COMMAND_NAMES, Command, parse_command
 
 __all__ = ["answer_text", "message_text", "teams_command"]
 
