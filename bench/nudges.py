@@ -47,7 +47,9 @@ from workflows.delivery import NudgeSweep
 from workflows.messaging import SendResult, SendStatus
 
 # noqa: E402
-from workflows.nudges import NudgePolicy  # noqa: E402
+from workflows.nudge_types import NudgePolicy
+
+# noqa: E402
 
 TARGET_SECONDS = 2.0
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)  # Monday 09:30 in London

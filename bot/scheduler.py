@@ -38,7 +38,7 @@ from storage.models import utc_now
 from storage.nudges import SCHEDULER_JOBS_TABLE
 from workflows.cycle import cycle_from_settings
 from workflows.delivery import CycleTips, GuidanceTips, NudgeSweep, SweepReport
-from workflows.nudges import NudgePolicy
+from workflows.nudge_types import NudgePolicy
 
 if TYPE_CHECKING:
     from bot.app import Services

@@ -42,7 +42,8 @@ from workflows.cycle import CycleConfig
 from workflows.dialogue import KnowledgeSource
 from workflows.messaging import Courier, Delivery, DeliveryOutcome, Messenger, Postmark, SendStatus, retry_delay
 from workflows.nudge_messages import Tip, TipSource, compose_digest_message, compose_stage_message
-from workflows.nudges import Nudge, NudgeKind, NudgePlan, NudgePolicy, Recipient, plan_nudges
+from workflows.nudge_types import Nudge, NudgeKind, NudgePlan, NudgePolicy, Recipient
+from workflows.nudges import plan_nudges
 from workflows.replies import Reply
 
 __all__ = ["CycleTips", "GuidanceTips", "NudgeSweep", "SweepReport"]

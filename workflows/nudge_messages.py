@@ -13,7 +13,7 @@ from typing import Protocol
 from knowledge.models import Citation
 from storage.review_snapshots import ReviewSnapshot
 from workflows.actions import NudgeActions, stage_value
-from workflows.nudges import Nudge, NudgeKind, StageStatus, format_day, plural
+from workflows.nudge_types import Nudge, NudgeKind, StageStatus, format_day, plural
 from workflows.replies import Button, Reply, ReplyKind
 
 __all__ = ["Tip", "TipSource", "compose_digest_message", "compose_stage_message"]

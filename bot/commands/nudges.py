@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.scheduler import build_sweep, start_scheduler
 from storage.db import DatabaseError
 from storage.models import Person
-from workflows.nudges import Nudge
+from workflows.nudge_types import Nudge
 from workflows.working_days import zone
 
 

@@ -12,7 +12,7 @@ from storage.models import Person
 from storage.people import PeopleRepository
 from storage.review_snapshots import PersonSummary, ReviewSummary, StageSummary
 from workflows.cycle import load_cycle
-from workflows.nudges import Recipient
+from workflows.nudge_types import Recipient
 from workflows.reviews import Actor, ReviewDraft, ReviewService, StageDraft
 
 STAGES = ("Analyse", "Plan", "Do", "Review")

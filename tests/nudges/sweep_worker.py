@@ -23,7 +23,7 @@ def main() -> None:
     from storage.db import open_database
     from tests.slack.fake_slack import BOT_TOKEN
     from workflows.delivery import NudgeSweep
-    from workflows.nudges import NudgePolicy
+    from workflows.nudge_types import NudgePolicy
 
     database = open_database(database_url)
     notifier = SlackNotifier(build_web_client(BOT_TOKEN, api_url), pacer=ChannelPacer(burst=1000))

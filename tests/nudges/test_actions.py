@@ -12,7 +12,7 @@ from workflows.actions import NudgeActions
 from workflows.delivery import NudgeSweep
 from workflows.dialogue import UserContext
 from workflows.nudge_actions import NudgeButtons
-from workflows.nudges import NudgeKind, NudgePolicy, Recipient
+from workflows.nudge_types import NudgeKind, NudgePolicy, Recipient
 from workflows.people import DirectoryPeopleResolver, PersonRef
 from workflows.replies import ReplyKind
 from workflows.working_days import WorkingCalendar

@@ -17,7 +17,7 @@ from workflows.actions import NudgeActions
 from workflows.cycle import load_cycle
 from workflows.delivery import CycleTips, NudgeSweep
 from workflows.messaging import retry_delay
-from workflows.nudges import NudgeKind, NudgePolicy
+from workflows.nudge_types import NudgeKind, NudgePolicy
 
 DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
 

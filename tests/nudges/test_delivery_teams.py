@@ -27,7 +27,7 @@ from tests.teams.ids import APP_ID, APP_PASSWORD, BOT_ID, SCOPE, TENANT_ID
 from workflows.actions import NudgeActions
 from workflows.cycle import load_cycle
 from workflows.delivery import CycleTips, NudgeSweep
-from workflows.nudges import NudgeKind, NudgePolicy
+from workflows.nudge_types import NudgeKind, NudgePolicy
 
 DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
 

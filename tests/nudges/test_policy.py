@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, time
 
 from tests.nudges.helpers import at, officer, recipients, summary
-from workflows.nudges import NudgeKind, NudgePolicy, StageStatus, plan_nudges
+from workflows.nudge_types import NudgeKind, NudgePolicy, StageStatus
+from workflows.nudges import plan_nudges
 from workflows.working_days import WorkingCalendar, WorkingHours
 
 # Analyse due Monday 30 November 2026: 5 working days before is Monday 23rd, 1 before is Friday 27th.

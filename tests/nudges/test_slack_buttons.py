@@ -18,7 +18,7 @@ from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.harness import SIGNING_SECRET, LoopbackServer, SlackSender, user_select
 from workflows.actions import NudgeActions
 from workflows.delivery import NudgeSweep
-from workflows.nudges import NudgePolicy
+from workflows.nudge_types import NudgePolicy
 from workflows.reviews import Actor
 
 OWNER, LEAD, HOLDER, NEW = "U0OWNER001", "U0LEAD0001", "U0HOLD0001", "U0NEWOWN01"

@@ -16,7 +16,7 @@ from handlers.slack.notify import SlackNotifier
 from tests.conftest import REPO_ROOT
 from tests.nudges.helpers import World, at, no_waiting
 from workflows.delivery import NudgeSweep
-from workflows.nudges import NudgePolicy
+from workflows.nudge_types import NudgePolicy
 
 DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
 OWNERS = 12
