@@ -1,7 +1,7 @@
 """Stakeholder feedback on Slack: the request and answer modals, and the work behind them.
 
-The rules live in ``workflows/feedback/``; this module draws the modals, reads
-them back, and talks to Slack:
+The rules live in ``workflows/feedback/`` and the modals are drawn and read back in
+``handlers/slack/feedback_modals.py``; this module decides when to show them and talks to Slack:
 
 - ``/commissioning feedback <review>`` opens the request modal at once (the
   trigger id lasts three seconds) and checks the officer may ask right after,
@@ -24,7 +24,6 @@ here logs who answered.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,16 +33,14 @@ from slack_sdk.errors import SlackApiError
 from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.context import SORRY, SlackContext
+from handlers.slack.feedback_modals import notice_modal, request_modal, response_modal
 from workflows.command_parsing import Command
 from workflows.dates import format_date
 from workflows.feedback import (
-    ANONYMOUS_FIELD,
-    RATING_LABELS,
     FeedbackError,
     FeedbackService,
     RequestFields,
     RequestForm,
-    ResponseForm,
 )
 from workflows.replies import Reply, ReplyKind
 
@@ -59,99 +56,7 @@ def service(slack: SlackContext) -> FeedbackService:
     return slack.services.feedback
 
 
-def _modal(
-    title: str, callback_id: str, blocks_: list[dict[str, Any]], metadata: str, submit: str | None
-) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": blocks.plain(title, 24),
-        "close": blocks.plain("Close" if submit is None else "Cancel", 24),
-        "private_metadata": blocks.fit_metadata(metadata),
-        "blocks": blocks_,
-    }
-    if submit:
-        view["submit"] = blocks.plain(submit, 24)
-    return view
-
-
-def notice_modal(text: str, title: str = "Feedback") -> dict[str, Any]:
-    """A modal that only says something (a refusal, a closed request, a thank-you)."""
-    return _modal(title, C.FEEDBACK_NOTICE_CALLBACK, [blocks.section(blocks.escape(text))], "{}", None)
-
-
-def _input(
-    block_id: str, label: str, element: dict[str, Any], *, optional: bool = False, hint: str | None = None
-) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": block_id,
-        "label": blocks.plain(label, 2000),
-        "element": {**element, "action_id": C.INPUT_ACTION},
-        "optional": optional,
-    }
-    if hint:
-        block["hint"] = blocks.plain(hint, 2000)
-    return block
-
-
-def _option(value: str, label: str) -> dict[str, Any]:
-    return {"text": blocks.plain(label, 75), "value": value}
-
-
 # --- asking for feedback --------------------------------------------------------------------------------
-
-
-def request_modal(
-    feedback: FeedbackService, review_id: int, review_title: str, channel_id: str | None
-) -> dict[str, Any]:
-    sets = feedback.rules.question_sets.latest()
-    options = [_option(s.id, s.title) for s in sets]
-    default_set = options[0]
-    elements = [
-        blocks.section(
-            blocks.escape(
-                f"Ask stakeholders for feedback on #{review_id} “{review_title}”. Each gets a "
-                "direct message with a form; they can answer anonymously."
-            )
-        ),
-        _input(
-            RequestFields.PEOPLE,
-            "People",
-            {"type": "multi_users_select", "placeholder": blocks.plain("Choose people")},
-            optional=True,
-        ),
-        _input(
-            RequestFields.CHANNEL,
-            "Everyone in a channel",
-            {
-                "type": "conversations_select",
-                "placeholder": blocks.plain("Choose a channel"),
-                "filter": {"include": ["public", "private"]},
-            },
-            optional=True,
-        ),
-        _input(
-            RequestFields.USERGROUP,
-            "A user group",
-            {"type": "plain_text_input", "max_length": 80, "placeholder": blocks.plain("e.g. @housing-team")},
-            optional=True,
-            hint="Its handle, as you would @mention it.",
-        ),
-        _input(
-            RequestFields.QUESTION_SET,
-            "Questions",
-            {"type": "static_select", "options": options, "initial_option": default_set},
-        ),
-        _input(
-            RequestFields.CLOSES_ON,
-            "Closing date",
-            {"type": "datepicker", "initial_date": feedback.requests.default_closing_date().isoformat()},
-            hint="The last day answers are taken. People who haven't answered get a reminder before then.",
-        ),
-    ]
-    metadata = blocks.metadata(review=review_id, channel=channel_id)
-    return _modal("Ask for feedback", C.FEEDBACK_REQUEST_CALLBACK, elements, metadata, "Send")
 
 
 def handle_command(
@@ -203,19 +108,6 @@ def handle_command(
                 slack.respond(respond, [Reply(refusal, ReplyKind.PROBLEM)])
 
     slack.later("feedback_request_check", check_allowed)
-
-
-def read_request(state_values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    def element(block_id: str) -> Mapping[str, Any]:
-        return (state_values.get(block_id) or {}).get(C.INPUT_ACTION) or {}
-
-    return {
-        RequestFields.PEOPLE: list(element(RequestFields.PEOPLE).get("selected_users") or []),
-        RequestFields.CHANNEL: element(RequestFields.CHANNEL).get("selected_conversation") or "",
-        RequestFields.USERGROUP: (element(RequestFields.USERGROUP).get("value") or "").strip(),
-        RequestFields.QUESTION_SET: (element(RequestFields.QUESTION_SET).get("selected_option") or {}).get("value", ""),
-        RequestFields.CLOSES_ON: element(RequestFields.CLOSES_ON).get("selected_date") or "",
-    }
 
 
 def find_usergroup(slack: SlackContext, handle: str) -> str | None:
@@ -313,40 +205,6 @@ def ask_stakeholders(
 # --- answering ---------------------------------------------------------------------------------------------
 
 
-def response_modal(form: ResponseForm, errors: Mapping[str, str] | None = None) -> dict[str, Any]:
-    if form.refusal:
-        return notice_modal(form.refusal)
-    elements: list[dict[str, Any]] = [blocks.section(blocks.escape(form.intro))]
-    if form.notice:
-        elements.append(blocks.context(blocks.escape(form.notice)))
-    ratings = [_option(str(score), label) for score, label in RATING_LABELS.items()]
-    for question in form.questions:
-        value = form.values.get(question.id)
-        if question.kind == "rating":
-            element: dict[str, Any] = {
-                "type": "static_select",
-                "placeholder": blocks.plain("Choose 1 to 5"),
-                "options": ratings,
-            }
-            if value and value.isdigit() and int(value) in RATING_LABELS:
-                element["initial_option"] = _option(value, RATING_LABELS[int(value)])
-            elements.append(_input(question.id, question.text, element, optional=not question.required))
-        else:
-            element = {"type": "plain_text_input", "multiline": True, "max_length": 3000}
-            if value:
-                element["initial_value"] = value
-            elements.append(_input(question.id, question.text, element, optional=not question.required))
-    box = _option("yes", "Answer anonymously")
-    # Slack allows 75 characters in an option's description.
-    box["description"] = blocks.plain("Your name isn't stored. Only my thank-you's button reopens it.", 75)
-    anonymous: dict[str, Any] = {"type": "checkboxes", "options": [box]}
-    if form.values.get(ANONYMOUS_FIELD) == "yes":
-        anonymous["initial_options"] = [box]
-    elements.append(_input(ANONYMOUS_FIELD, "Anonymity", anonymous, optional=True))
-    metadata = json.dumps({"round": form.round_id, "token": form.token}, separators=(",", ":"))
-    return _modal("Give feedback", C.FEEDBACK_RESPONSE_CALLBACK, elements, metadata, "Send")
-
-
 def open_response_form(slack: SlackContext, trigger_id: str, user_id: str, value: str, token: str | None) -> bool:
     """Open the answer modal. Only the database is asked (the person was messaged by their Slack id, so they are
     known), keeping inside the trigger id's three seconds."""
@@ -358,12 +216,6 @@ def open_response_form(slack: SlackContext, trigger_id: str, user_id: str, value
         log.error("feedback_form_failed", error=type(error).__name__)
         return slack.open_view(trigger_id, notice_modal("Sorry, something went wrong on my side. Please try again."))
     return slack.open_view(trigger_id, response_modal(form))
-
-
-def read_response(state_values: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    values = blocks.read_modal_values(state_values)
-    values[ANONYMOUS_FIELD] = "yes" if "yes" in values.get(ANONYMOUS_FIELD, "").split(",") else ""
-    return values
 
 
 # --- summaries ------------------------------------------------------------------------------------------------
@@ -440,8 +292,8 @@ def home_feedback_blocks(slack: SlackContext, person_id: int | None) -> list[dic
                 "text": {
                     "type": "mrkdwn",
                     "text": blocks.shorten(
-                        f"#{review.id} {blocks.escape(review.title)}: {blocks.escape(round_record.requested_by)} asked; "
-                        f"closes {closes}",
+                        f"#{review.id} {blocks.escape(review.title)}: "
+                        f"{blocks.escape(round_record.requested_by)} asked; closes {closes}",
                         3000,
                     ),
                 },
@@ -451,11 +303,3 @@ def home_feedback_blocks(slack: SlackContext, person_id: int | None) -> list[dic
             }
         )
     return found
-
-
-def parse_metadata(text: str) -> dict[str, Any]:
-    try:
-        found = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
