@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -28,6 +27,16 @@ from sqlalchemy.exc import IntegrityError
 
 from storage.audit import AuditRepository
 from storage.db import Database
+from storage.feedback_records import (
+    AlreadyAnswered,
+    InvitedPerson,
+    NotInvited,
+    ResponseRecord,
+    RoundRecord,
+    SavedResponse,
+    response_from_row,
+    round_from_row,
+)
 from storage.models import (
     FeedbackRequest,
     FeedbackResponse,
@@ -38,15 +47,7 @@ from storage.models import (
     utc_now,
 )
 
-__all__ = [
-    "AlreadyAnswered",
-    "FeedbackRepository",
-    "InvitedPerson",
-    "NotInvited",
-    "ResponseRecord",
-    "RoundRecord",
-    "SavedResponse",
-]
+__all__ = ["FeedbackRepository"]
 
 _rounds: sa.Table = FeedbackRound.__table__  # type: ignore[attr-defined]
 _requests: sa.Table = FeedbackRequest.__table__  # type: ignore[attr-defined]
@@ -55,81 +56,6 @@ _people: sa.Table = Person.__table__  # type: ignore[attr-defined]
 
 # SQLite allows 999 bound parameters in one statement.
 _CHUNK = 900
-
-
-class AlreadyAnswered(Exception):
-    """The person answered this round already and did not show the means to change that answer."""
-
-
-class NotInvited(Exception):
-    """The round was sent to named stakeholders and this person is not one of them."""
-
-
-@dataclass(frozen=True)
-class RoundRecord:
-    id: int
-    review_id: int
-    kind: str
-    question_set: str
-    question_set_version: int
-    questions: tuple[dict[str, Any], ...]
-    closes_on: date | None
-    requested_by: str
-    requested_by_person_id: int | None
-
-    @property
-    def is_requested(self) -> bool:
-        return self.kind == FeedbackRoundKind.REQUESTED.value
-
-
-@dataclass(frozen=True)
-class InvitedPerson:
-    person_id: int
-    name: str
-    status: str
-
-
-@dataclass(frozen=True)
-class ResponseRecord:
-    id: str
-    round_id: int
-    anonymous: bool
-    person_id: int | None
-    ratings: dict[str, int]
-    answers: dict[str, str]
-    answered_on: date | None
-
-
-@dataclass(frozen=True)
-class SavedResponse:
-    response: ResponseRecord
-    replaced: bool  # True when this changed an earlier answer
-
-
-def _round(row: sa.Row) -> RoundRecord:
-    return RoundRecord(
-        id=row.id,
-        review_id=row.review_id,
-        kind=row.kind,
-        question_set=row.question_set,
-        question_set_version=row.question_set_version,
-        questions=tuple(row.questions or ()),
-        closes_on=row.closes_on,
-        requested_by=row.requested_by,
-        requested_by_person_id=row.requested_by_person_id,
-    )
-
-
-def _response(row: sa.Row) -> ResponseRecord:
-    return ResponseRecord(
-        id=row.id,
-        round_id=row.round_id,
-        anonymous=bool(row.anonymous),
-        person_id=row.person_id,
-        ratings={k: int(v) for k, v in (row.ratings or {}).items()},
-        answers={k: str(v) for k, v in (row.answers or {}).items()},
-        answered_on=row.answered_on,
-    )
 
 
 class FeedbackRepository:
@@ -206,7 +132,7 @@ class FeedbackRepository:
     def get_round(self, round_id: int) -> RoundRecord | None:
         with self._database.engine.connect() as connection:
             row = connection.execute(sa.select(_rounds).where(_rounds.c.id == round_id)).first()
-        return _round(row) if row is not None else None
+        return round_from_row(row) if row is not None else None
 
     def rounds_for_review(self, review_id: int, kind: str | None = None) -> list[RoundRecord]:
         """Newest first."""
@@ -215,7 +141,7 @@ class FeedbackRepository:
             query = query.where(_rounds.c.kind == kind)
         with self._database.engine.connect() as connection:
             rows = connection.execute(query.order_by(_rounds.c.id.desc())).all()
-        return [_round(row) for row in rows]
+        return [round_from_row(row) for row in rows]
 
     def unsolicited_round(
         self, review_id: int, *, question_set: str, question_set_version: int, questions: Sequence[dict[str, Any]]
@@ -243,7 +169,7 @@ class FeedbackRepository:
                 .where(_rounds.c.kind == FeedbackRoundKind.REQUESTED.value, _rounds.c.closes_on >= today)
                 .order_by(_rounds.c.id)
             ).all()
-        return [_round(row) for row in rows]
+        return [round_from_row(row) for row in rows]
 
     def expire_closed(self, today: date) -> int:
         """Requests of rounds closed before ``today`` that were never answered become "expired" (so digests stop
@@ -291,7 +217,7 @@ class FeedbackRepository:
                 )
                 .order_by(_rounds.c.closes_on, _rounds.c.id)
             ).all()
-        return [_round(row) for row in rows]
+        return [round_from_row(row) for row in rows]
 
     # --- answers ---------------------------------------------------------------------------------
 
@@ -301,14 +227,14 @@ class FeedbackRepository:
             rows = connection.execute(
                 sa.select(_responses).where(_responses.c.round_id == round_id).order_by(_responses.c.id)
             ).all()
-        return [_response(row) for row in rows]
+        return [response_from_row(row) for row in rows]
 
     def named_response(self, round_id: int, person_id: int) -> ResponseRecord | None:
         with self._database.engine.connect() as connection:
             row = connection.execute(
                 sa.select(_responses).where(_responses.c.round_id == round_id, _responses.c.person_id == person_id)
             ).first()
-        return _response(row) if row is not None else None
+        return response_from_row(row) if row is not None else None
 
     def anonymous_response(self, round_id: int, token_hash: str) -> ResponseRecord | None:
         with self._database.engine.connect() as connection:
@@ -317,7 +243,7 @@ class FeedbackRepository:
                     _responses.c.round_id == round_id, _responses.c.edit_token_hash == token_hash
                 )
             ).first()
-        return _response(row) if row is not None else None
+        return response_from_row(row) if row is not None else None
 
     def save_response(
         self,

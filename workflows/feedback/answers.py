@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 
-from storage.feedback import AlreadyAnswered, NotInvited, ResponseRecord, RoundRecord
+from storage.feedback_records import AlreadyAnswered, NotInvited, ResponseRecord, RoundRecord
 from storage.models import FeedbackStatus
 from storage.review_snapshots import ReviewSnapshot
 from workflows.actions import FeedbackActions

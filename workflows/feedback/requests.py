@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 
 import structlog
 
-from storage.feedback import RoundRecord
+from storage.feedback_records import RoundRecord
 from workflows.actions import FeedbackActions
 from workflows.dates import format_date
 from workflows.feedback.questions import QuestionSet

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from storage.db import Database
-from storage.feedback import FeedbackRepository, RoundRecord
+from storage.feedback import FeedbackRepository
+from storage.feedback_records import RoundRecord
 from storage.models import utc_now
 from storage.people import PeopleRepository
 from workflows.feedback.questions import QuestionSets

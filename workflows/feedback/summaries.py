@@ -12,7 +12,7 @@ import statistics
 from dataclasses import dataclass
 from typing import TextIO
 
-from storage.feedback import RoundRecord
+from storage.feedback_records import RoundRecord
 from storage.models import FeedbackRoundKind, FeedbackStatus
 from workflows.dates import format_date
 from workflows.feedback.questions import Question
