@@ -39,7 +39,7 @@ from storage.nudges import LedgerState, NudgeStore
 from storage.review_snapshots import ReviewSnapshot
 from storage.reviews import ReviewRepository
 from workflows.cycle import CycleConfig
-from workflows.dialogue import KnowledgeSource
+from workflows.guidance_questions import KnowledgeSource
 from workflows.messaging import Courier, Delivery, DeliveryOutcome, Messenger, Postmark, SendStatus, retry_delay
 from workflows.nudge_messages import Tip, TipSource, compose_digest_message, compose_stage_message
 from workflows.nudge_types import Nudge, NudgeKind, NudgePlan, NudgePolicy, Recipient

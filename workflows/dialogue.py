@@ -20,16 +20,12 @@ and :meth:`submit_review_form`, which apply exactly the same rules.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict, deque
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
 
 import structlog
 
-from knowledge.models import Answer, AnswerKind
 from storage.conversations import SqlConversationStore
 from storage.db import Database
 from storage.people import PeopleRepository
@@ -39,6 +35,7 @@ from workflows.conversation import ConversationEngine, Turn, TurnStatus
 from workflows.conversation.engine import utc_now
 from workflows.cycle import cycle_from_settings
 from workflows.dates import format_date
+from workflows.guidance_questions import GuidanceQuestions, KnowledgeSource
 from workflows.people import DirectoryPeopleResolver, PeopleResolver, PersonRef
 from workflows.replies import Button, FormSpec, Reply, ReplyKind
 from workflows.review_flow import REVIEW_FLOW, build_review_flow
@@ -48,7 +45,6 @@ from workflows.settings import WorkflowSettings
 __all__ = [
     "Dialogue",
     "UserContext",
-    "KnowledgeSource",
     "FormSubmission",
     "HELP_TEXT",
     "build_dialogue",
@@ -85,13 +81,13 @@ _GREETING = re.compile(
 _CANCEL = re.compile(r"^(?:cancel|stop|quit|restart|back|skip)[.!]?$", re.IGNORECASE)
 _ASIDE_KINDS = {"person", "people", "date", "choice", "yes_no", "confirm"}
 
-# Conversation keys whose recent questions are remembered for follow-ups; older ones are forgotten.
-MAX_REMEMBERED_CONVERSATIONS = 2000
-HISTORY_LENGTH = 4
-
-
-class KnowledgeSource(Protocol):
-    def ask(self, question: str, history: Sequence[str] = ()) -> Answer: ...
+GREETING = "Hello! Ask me about commissioning, or say “start a review”. Type help to see what I can do."
+NOTHING_UNDER_WAY = (
+    "There's nothing under way to stop or change. Say “start a review” to begin one, or ask me a question."
+)
+ALREADY_SETTING_UP = (
+    "You're already setting up a review; here's where we are (say restart to begin again, or cancel to stop)."
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +119,10 @@ class FormSubmission:
         return not self.errors and not self.warnings and self.created is not None
 
 
+# What a routed message gets back: the replies, from the officer and what their message matched.
+_Answer = Callable[[UserContext, re.Match[str]], list[Reply]]
+
+
 class Dialogue:
     def __init__(
         self,
@@ -137,64 +137,55 @@ class Dialogue:
         # Kept for adapters: they look up the person behind a platform user and list reviews.
         self.people = people
         self.reviews = reviews
-        # A factory lets the terminal start instantly and load the index on the first question.
-        self._knowledge_source = knowledge
-        self._knowledge: KnowledgeSource | None = None
-        self._history: OrderedDict[str, deque[str]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._guidance = GuidanceQuestions(knowledge)
+        self._routes = self._message_routes()
 
     # --- the one entry point for messages -------------------------------------------
 
     def handle(self, user: UserContext, text: str) -> list[Reply]:
         text = (text or "").strip()
-        key = user.conversation_key
-        current = self._engine.current(key, people=user.people, actor=user.person)
+        current = self._engine.current(user.conversation_key, people=user.people, actor=user.person)
         if current is not None:
-            if current.status is not TurnStatus.ASKING:
-                # Set aside after idling: say so, rather than read the message as an answer or a question.
-                replies = [self._turn_reply(current)]
-                if _START_REVIEW.match(text):
-                    replies += self.start_review(user)
+            replies = self._in_conversation(user, current, text)
+            if replies is not None:
                 return replies
-            if current.prompt is not None:
-                if _START_REVIEW_ALONE.match(text):
-                    return [
-                        self._turn_reply(
-                            current,
-                            lead="You're already setting up a review; here's where we are "
-                            "(say restart to begin again, or cancel to stop).",
-                        )
-                    ]
-                if self._is_aside(text, current.prompt.kind):
-                    replies = self._ask(user, text)
-                    replies.append(self._turn_reply(current, lead="Back to your review:"))
-                    return replies
-            turn = self._engine.handle(key, text, people=user.people, actor=user.person)
-            if turn is not None:
-                return [self._turn_reply(turn)]
         if not text:
             return [Reply(HELP_TEXT)]
-        if _START_REVIEW.match(text):
-            return self.start_review(user)
-        if _HELP.match(text):
-            return [Reply(HELP_TEXT, buttons=[Button("Start a review", "start a review")])]
-        if _MY_REVIEWS.fullmatch(text.rstrip(".!?")):
-            return [self._my_reviews(user)]
-        if match := _STATUS.match(text):
-            return [self._status(int(match[1]))]
-        if _ROLES.match(text):
-            return [self._roles(user)]
-        if _GREETING.match(text):
-            return [
-                Reply("Hello! Ask me about commissioning, or say “start a review”. Type help to see what I can do.")
-            ]
-        if _CANCEL.match(text):
-            return [
-                Reply(
-                    "There's nothing under way to stop or change. Say “start a review” to begin one, or ask me a question."
-                )
-            ]
+        for matches, answer in self._routes:
+            if match := matches(text):
+                return answer(user, match)
         return self._ask(user, text)
+
+    def _in_conversation(self, user: UserContext, current: Turn, text: str) -> list[Reply] | None:
+        """The replies when the text belongs to the conversation under way; None when the conversation has
+        finished with it and it is read as a message of its own."""
+        if current.status is not TurnStatus.ASKING:
+            # Set aside after idling: say so, rather than read the message as an answer or a question.
+            replies = [self._turn_reply(current)]
+            if _START_REVIEW.match(text):
+                replies += self.start_review(user)
+            return replies
+        if current.prompt is not None:
+            if _START_REVIEW_ALONE.match(text):
+                return [self._turn_reply(current, lead=ALREADY_SETTING_UP)]
+            if self._is_aside(text, current.prompt.kind):
+                replies = self._ask(user, text)
+                replies.append(self._turn_reply(current, lead="Back to your review:"))
+                return replies
+        turn = self._engine.handle(user.conversation_key, text, people=user.people, actor=user.person)
+        return [self._turn_reply(turn)] if turn is not None else None
+
+    def _message_routes(self) -> list[tuple[Callable[[str], re.Match[str] | None], _Answer]]:
+        """Messages outside a conversation, in the order they are tried; anything else is a guidance question."""
+        return [
+            (_START_REVIEW.match, lambda user, _: self.start_review(user)),
+            (_HELP.match, lambda user, _: [Reply(HELP_TEXT, buttons=[Button("Start a review", "start a review")])]),
+            (lambda text: _MY_REVIEWS.fullmatch(text.rstrip(".!?")), lambda user, _: [self._my_reviews(user)]),
+            (_STATUS.match, lambda user, match: [self._status(int(match[1]))]),
+            (_ROLES.match, lambda user, _: [self._roles(user)]),
+            (_GREETING.match, lambda user, _: [Reply(GREETING)]),
+            (_CANCEL.match, lambda user, _: [Reply(NOTHING_UNDER_WAY)]),
+        ]
 
     def press(self, user: UserContext, action_id: str, value: str) -> list[Reply]:
         """A button the core offered was pressed. Feedback buttons (Helpful / Not helpful) belong to the
@@ -276,7 +267,7 @@ class Dialogue:
             return Reply(f"{error} Say “my reviews” to see yours.", ReplyKind.PROBLEM)
 
     def _roles(self, user: UserContext) -> Reply:
-        knowledge = self._knowledge_base()
+        knowledge = self._guidance.knowledge()
         roles = getattr(knowledge, "roles", None)
         if roles is None:
             return Reply("The guidance isn't available here.", ReplyKind.PROBLEM)
@@ -295,52 +286,8 @@ class Dialogue:
 
     # --- guidance questions -------------------------------------------------------------
 
-    def _knowledge_base(self) -> KnowledgeSource | None:
-        if self._knowledge is None and self._knowledge_source is not None:
-            source = self._knowledge_source
-            self._knowledge = source if hasattr(source, "ask") else source()  # type: ignore[operator]
-        return self._knowledge
-
     def _ask(self, user: UserContext, question: str) -> list[Reply]:
-        try:
-            knowledge = self._knowledge_base()
-            if knowledge is None:
-                return [
-                    Reply(
-                        "Guidance questions aren't set up here. Say “start a review” to set up a review.",
-                        ReplyKind.PROBLEM,
-                    )
-                ]
-            answer = knowledge.ask(question, tuple(self._recent(user.conversation_key)))
-        except Exception as error:  # noqa: BLE001 - an officer gets a plain message; operators get the log
-            log.error("question_failed", platform=user.platform, error=type(error).__name__, detail=str(error)[:300])
-            return [
-                Reply(
-                    "Sorry, I couldn't search the guidance just now. Please try again in a minute; "
-                    "if it keeps happening, let your system administrator know.",
-                    ReplyKind.PROBLEM,
-                )
-            ]
-        if answer.kind is not AnswerKind.INVALID:
-            self._remember(user.conversation_key, question)
-        buttons: list[Button] = []
-        if answer.kind in {AnswerKind.ANSWERED, AnswerKind.UNSURE}:
-            value = question[:1900]
-            buttons = [Button("Helpful", value, Actions.HELPFUL), Button("Not helpful", value, Actions.NOT_HELPFUL)]
-        buttons += [Button(s, s, Actions.ASK) for s in answer.suggestions]
-        return [Reply(answer.text, ReplyKind.ANSWER, citations=list(answer.citations), buttons=buttons, answer=answer)]
-
-    def _recent(self, key: str) -> list[str]:
-        with self._lock:
-            return list(self._history.get(key, ()))
-
-    def _remember(self, key: str, question: str) -> None:
-        with self._lock:
-            history = self._history.pop(key, None) or deque(maxlen=HISTORY_LENGTH)
-            history.append(question)
-            self._history[key] = history
-            while len(self._history) > MAX_REMEMBERED_CONVERSATIONS:
-                self._history.popitem(last=False)
+        return self._guidance.ask(user.platform, user.conversation_key, question)
 
     @staticmethod
     def _is_aside(text: str, kind: str) -> bool:

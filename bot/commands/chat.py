@@ -19,7 +19,8 @@ import structlog
 from bot.config import Settings
 from storage.db import DatabaseError, open_database
 from workflows.cycle import CycleConfigError
-from workflows.dialogue import KnowledgeSource, build_dialogue, directory_user
+from workflows.dialogue import build_dialogue, directory_user
+from workflows.guidance_questions import KnowledgeSource
 from workflows.people import PersonRef
 from workflows.replies import render_text
 
