@@ -3,6 +3,9 @@
 Asking (people, a channel's members, a user group), the form opening, field errors, an answer stored and
 changed, a second answer refused, an anonymous answer that names nobody, a closed request, reminders only to
 people who haven't answered, and the summary with its chart uploaded through Slack's external upload.
+
+One module (over 400 lines) because its tests share one running server per database (the module-scoped
+``world`` fixture); splitting it would start that server again for each part.
 """
 
 from __future__ import annotations

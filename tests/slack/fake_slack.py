@@ -11,6 +11,9 @@ older than three seconds. ``fail_next`` makes the next call to a method fail
 (an error, or a 429 with ``Retry-After``). ``response_url`` posts (slash
 commands, buttons) land on ``/response/<id>`` and are recorded as calls to
 ``response_url``.
+
+One module (over 400 lines) because it is one fake service: every refusal Slack
+makes sits next to the method that makes it, where a reader looks for it.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 Every test talks to the real server (``bot.server``, uvicorn on loopback) and
 asserts on the HTTP answer and on what the fake Slack received.
+
+One module (over 400 lines) because its tests share one running server per
+database (the module-scoped ``world`` fixture); splitting it would start that
+server again for each part.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@
 - :class:`FakeConnector`: the Connector REST API, recording every activity,
   refusing requests without a token Entra issued, cards above version 1.5 or
   over Teams' size limit, and answering scripted 429/403/5xx when told to.
+
+One module (over 400 lines) because the three share one loopback HTTPS server
+and one test PKI, and the token Entra issues is the one the connector checks.
 """
 
 from __future__ import annotations
