@@ -35,6 +35,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -106,7 +107,6 @@ def seed(database: Database, reviews: int, rng: random.Random) -> float:
         ids = list(connection.execute(text("SELECT id FROM person ORDER BY id")).scalars())
     officers, councillors = ids[:300], ids[300:]
     cycle = load_cycle()
-    from sqlmodel import Session
 
     for first in range(0, reviews, 1000):
         review_rows, stage_rows = [], []

@@ -43,7 +43,10 @@ from storage.db import Database, open_database  # noqa: E402
 from storage.models import ReviewLevel, ReviewStatus  # noqa: E402
 from storage.people import PeopleRepository  # noqa: E402
 from storage.reviews import ReviewRepository  # noqa: E402
+from workflows.conversation import ConversationEngine, TurnStatus
 from workflows.cycle import load_cycle  # noqa: E402
+from workflows.people import DirectoryPeopleResolver, PersonRef
+from workflows.review_flow import REVIEW_FLOW, build_review_flow
 from workflows.reviews import ReviewService  # noqa: E402
 
 TARGET_MS = 50.0
@@ -165,10 +168,6 @@ def time_conversations(database: Database, service: ReviewService, repeat: int) 
     Answers are chosen from the question itself (take the suggestion when there is one),
     so the bench follows the flow as it changes rather than a fixed script.
     """
-    from workflows.conversation import ConversationEngine, TurnStatus
-    from workflows.people import DirectoryPeopleResolver, PersonRef
-    from workflows.review_flow import REVIEW_FLOW, build_review_flow
-
     directory = PeopleRepository(database)
     me = PersonRef.from_person(directory.find_by_email("officer000@council.gov.uk"))
     people = DirectoryPeopleResolver(directory, me=me)

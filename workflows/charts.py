@@ -17,6 +17,7 @@ import textwrap
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image  # a dependency of matplotlib
 
 from workflows.feedback.summaries import FeedbackSummary
 
@@ -73,10 +74,6 @@ def render_summary_chart(summary: FeedbackSummary) -> bytes | None:
 
 
 def _quantise(png: bytes) -> bytes:
-    try:
-        from PIL import Image
-    except ImportError:  # Pillow comes with matplotlib; without it the full-colour image is still fine
-        return png
     image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=64)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from bot.logging import configure_logging, scrub
+from bot.logging import configure_logging, event, scrub
 
 log = structlog.get_logger("tests.bot.logging")
 
@@ -95,8 +95,6 @@ def test_an_unknown_format_is_refused() -> None:
 
 
 def test_events_logged_on_a_standard_library_logger_keep_their_fields(restore_logging) -> None:
-    from bot.logging import event
-
     out = io.StringIO()
     configure_logging("INFO", "json", stream=out)
     event(logging.getLogger("knowledge.service"), "index_finished", passages=120, token="xoxb-9-9-secret")

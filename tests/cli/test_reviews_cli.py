@@ -6,6 +6,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from bot.cli import cli as installed
 from bot.commands import db as db_commands
 from bot.commands import people as people_commands
 from bot.commands import reviews as reviews_commands
@@ -194,7 +195,5 @@ def test_db_upgrade_migrates_a_new_database(cli: click.Group, tmp_path: Path) ->
 
 
 def test_the_installed_command_has_the_reviews_people_and_db_groups() -> None:
-    from bot.cli import cli as installed
-
     assert {"reviews", "people", "db"} <= set(installed.commands)
     assert {"list", "show", "import", "export"} <= set(installed.commands["reviews"].commands)  # type: ignore[attr-defined]

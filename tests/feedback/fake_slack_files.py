@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from tests.slack.fake_slack import Call, FakeSlack, SlackRefusal
+from tests.slack.fake_slack import BOT_TOKEN, Call, FakeSlack, SlackRefusal
 
 FEEDBACK_METHODS = {
     "files.getUploadURLExternal",
@@ -77,7 +77,6 @@ class FakeSlackWithFiles(FakeSlack):
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if method not in FEEDBACK_METHODS:
             return super().handle(method, args, token)
-        from tests.slack.fake_slack import BOT_TOKEN
 
         if token != BOT_TOKEN:
             self._record(Call(method, args, time.monotonic(), ok=False, error="invalid_auth"))

@@ -6,8 +6,11 @@ import csv
 import io
 from datetime import timedelta
 
+from handlers.slack.context import build_web_client
+from handlers.slack.notify import SlackNotifier
 from storage.models import FeedbackStatus
 from tests.feedback.helpers import CLOSES, NOW, FeedbackWorld, changed_rows, ref, rows_mentioning, snapshot
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from workflows.actions import FeedbackActions
 from workflows.feedback import ANONYMOUS_FIELD, hash_token
 
@@ -195,10 +198,6 @@ def test_csv_export(database) -> None:
 
 
 def test_reminders_wait_for_the_last_working_days_and_skip_people_who_answered(database) -> None:
-    from handlers.slack.context import build_web_client
-    from handlers.slack.notify import SlackNotifier
-    from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
-
     world = FeedbackWorld(database)
     fake = FakeSlack().start()
     try:

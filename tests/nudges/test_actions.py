@@ -8,7 +8,7 @@ import pytest
 
 from storage.nudges import NudgeStore
 from tests.nudges.helpers import World, at
-from workflows.actions import NudgeActions
+from workflows.actions import CommandActions, NudgeActions
 from workflows.delivery import NudgeSweep
 from workflows.dialogue import UserContext
 from workflows.nudge_actions import NudgeButtons
@@ -102,8 +102,6 @@ def test_an_owner_pressing_reassign_is_told_who_can(world) -> None:
 
 
 def test_mark_done_and_open_review_are_the_command_buttons_every_adapter_handles() -> None:
-    from workflows.actions import CommandActions
-
     assert NudgeActions.MARK_DONE == CommandActions.REVIEW_ADVANCE
     assert NudgeActions.OPEN_REVIEW == CommandActions.REVIEW_STATUS
     assert set(NudgeActions.HANDLED_HERE) == {NudgeActions.SNOOZE, NudgeActions.REASSIGN}

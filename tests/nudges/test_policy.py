@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, time
+from datetime import UTC, date, datetime, time
 
 from tests.nudges.helpers import at, officer, recipients, summary
 from workflows.nudge_types import NudgeKind, NudgePolicy, StageStatus
@@ -113,7 +113,6 @@ def test_working_hours_follow_the_clocks_changing() -> None:
     assert not calendar.is_working_time(at("2026-10-26 08:30"), "Europe/London")
     assert at("2026-10-26 08:30").hour == 8
     dues = [date(2026, 10, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
-    from datetime import datetime
 
     before = plan_nudges([summary(1, dues)], PEOPLE, datetime(2026, 10, 23, 8, 30, tzinfo=UTC), POLICY)
     after = plan_nudges([summary(1, dues)], PEOPLE, datetime(2026, 10, 26, 8, 30, tzinfo=UTC), POLICY)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.slack import blocks
+from handlers.slack.context import ChannelPacer
 from handlers.slack.prefilter import reason_to_ignore
 from knowledge.models import Citation
 from tests.slack.fake_slack import BlockKitError, FakeSlack, check_blocks
@@ -160,8 +161,6 @@ def test_prefilter_reasons(event: dict, reason: str | None) -> None:
 
 
 def test_the_pacer_lets_a_short_burst_through_then_one_message_a_second_per_channel() -> None:
-    from handlers.slack.context import ChannelPacer
-
     now = [0.0]
     slept: list[float] = []
 

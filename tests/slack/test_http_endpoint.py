@@ -16,10 +16,16 @@ from datetime import date, timedelta
 
 import httpx
 
+from bot.app import Services
+from bot.server import build_server
 from handlers.slack import constants as C
+from handlers.slack.blocks import render_reply_messages
+from storage.events import ProcessedEvents
 from tests.slack.conftest import ALICE, NEWBIE, OWEN, PRIYA
-from tests.slack.fake_slack import BOT_USER_ID
+from tests.slack.fake_slack import BOT_USER_ID, FakeSlack, check_blocks, wait_until
 from tests.slack.harness import (
+    LoopbackServer,
+    SlackSender,
     boxes_ticked,
     date_picked,
     option_picked,
@@ -29,6 +35,7 @@ from tests.slack.harness import (
     users_select,
 )
 from workflows.actions import Actions
+from workflows.replies import Button, Reply
 from workflows.reviews import Actor, ReviewDraft, StageDraft
 
 
@@ -116,7 +123,6 @@ def test_bad_signature_and_stale_timestamp_get_401_and_do_nothing(world) -> None
     assert [c.method for c in world.fake.calls[before:]] == []
     # The event was never recorded, so Slack's genuine delivery is still answered.
     assert world.services.database is not None
-    from storage.events import ProcessedEvents
 
     assert ProcessedEvents(world.services.database).first_time("slack", "EvForged01") is True
 
@@ -243,13 +249,9 @@ def test_rating_an_answer_replaces_the_buttons_with_thanks(world) -> None:
 
 
 def test_a_long_answer_is_split_within_slacks_limits(world) -> None:
-    from handlers.slack.blocks import render_reply_messages
-    from workflows.replies import Button, Reply
-
     reply = Reply("word " * 40_000, buttons=[Button(f"Choice {n}", str(n)) for n in range(30)])
     messages = render_reply_messages(reply)
     assert len(messages) > 1
-    from tests.slack.fake_slack import check_blocks
 
     for message in messages:
         check_blocks(message.blocks, 50)  # what the fake (and Slack) would refuse
@@ -388,7 +390,6 @@ def test_a_duplicate_title_is_confirmed_in_the_modal_before_creating(world) -> N
     assert body["response_action"] == "update"
     redrawn = body["view"]
     assert C.CONFIRM_WARNINGS_BLOCK in [b.get("block_id") for b in redrawn["blocks"]]
-    from tests.slack.fake_slack import FakeSlack
 
     FakeSlack._check_view(world.fake, redrawn)  # Slack would accept the redrawn modal
     title_block = next(b for b in redrawn["blocks"] if b.get("block_id") == "title")
@@ -401,8 +402,6 @@ def test_a_duplicate_title_is_confirmed_in_the_modal_before_creating(world) -> N
 
     def created() -> int:
         return sum(1 for r in world.services.reviews.list_all() if r.title == "Day centres review")
-
-    from tests.slack.fake_slack import wait_until
 
     wait_until(lambda: created() == 2)
 
@@ -451,10 +450,6 @@ def test_a_429_is_waited_out_and_the_answer_posted_once(world) -> None:
 
 
 def test_a_retry_reaching_a_restarted_server_is_still_answered_once(world) -> None:
-    from bot.app import Services
-    from bot.server import build_server
-    from tests.slack.harness import LoopbackServer, SlackSender
-
     ts = world.slack.new_ts()
     event = {
         "type": "app_mention",
@@ -499,7 +494,6 @@ def test_work_that_fails_after_the_ack_ends_in_an_apology_not_silence(world) -> 
     }
     response, _ = world.slack.press(NEWBIE, broken, home=True)
     assert response.status_code == 200
-    from tests.slack.fake_slack import wait_until
 
     wait_until(
         lambda: any(

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from bot.app import Services
+from handlers.slack import constants as C
 from handlers.slack.app import build_slack_app
 from handlers.slack.socket_mode import start_socket_mode
 from tests.slack.conftest import ALICE, add_fake_users, slack_settings
@@ -100,8 +101,6 @@ def test_a_slash_command_is_acknowledged_and_answered(socket_world) -> None:
 
 
 def test_modal_field_errors_travel_back_in_the_envelope_acknowledgement(socket_world) -> None:
-    from handlers.slack import constants as C
-
     fake, sockets = socket_world
     envelope = sockets.push(
         "interactive",

@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from storage.db import alembic_config, head_revision, open_database
+from storage.people import PeopleRepository
 from storage.tables import metadata
 
 
@@ -60,8 +61,6 @@ def test_every_migration_can_be_undone(database) -> None:
 
 
 def test_database_settings_open_the_same_database(database, database_settings) -> None:
-    from storage.people import PeopleRepository
-
     PeopleRepository(database).upsert(name="Sam Patel", email="sam.patel@council.gov.uk")
     reopened = open_database(database_settings.resolved_database_url)
     try:

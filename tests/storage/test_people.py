@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from storage.audit import AuditRepository
@@ -116,8 +118,6 @@ def test_identity_kinds() -> None:
 
 
 def test_two_adapters_adding_the_same_new_person_at_once_make_one_person(people: PeopleRepository) -> None:
-    import threading
-
     barrier = threading.Barrier(4)
     errors: list[BaseException] = []
 

@@ -11,11 +11,13 @@ from urllib.parse import quote
 import pytest
 
 from handlers.teams.connector import ConnectorClient
+from handlers.teams.notify import TeamsNotifier
 from handlers.teams.proactive import DeliveryStatus, TeamsMessenger
 from handlers.teams.token import BotTokenError, BotTokenProvider
 from tests.teams import activities as A
 from tests.teams.fakes import Answer
 from tests.teams.ids import APP_PASSWORD
+from workflows.messaging import SendStatus
 from workflows.replies import Button, Reply
 
 REMINDER = Reply(
@@ -200,9 +202,6 @@ def test_entra_out_of_reach_is_a_retryable_failure(teams, member) -> None:
 
 
 def test_throttling_that_outlasts_the_retries_is_reported_with_its_wait(teams, member) -> None:
-    from handlers.teams.notify import TeamsNotifier
-    from workflows.messaging import SendStatus
-
     person = _installed(teams, member)
     throttled = Answer(429, {"error": {"code": "Throttled", "message": "slow down"}}, {"Retry-After": "120"})
     teams.connector.fail_next(throttled)
