@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     )
     feedback_question_sets: Path | None = Field(
         default=None,
-        description="TOML file of stakeholder feedback question sets; the built-in workflows/question_sets.toml otherwise.",
+        description=(
+            "TOML file of stakeholder feedback question sets; the built-in workflows/question_sets.toml otherwise."
+        ),
     )
     conversation_idle_minutes: int = Field(
         default=60 * 24, description="A half-finished conversation is forgotten after this long without an answer."

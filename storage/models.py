@@ -9,7 +9,7 @@ Tables that belong to one feature live beside its queries (``storage/events.py``
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,26 +19,26 @@ from sqlmodel import Column, Field
 from storage.base import StorageModel, UtcDateTime, json_column, timestamp_column, utc_now
 
 
-class ReviewLevel(str, Enum):
+class ReviewLevel(StrEnum):
     REGIONAL = "regional"
     STRATEGIC = "strategic"
     OPERATIONAL = "operational"
     INDIVIDUAL = "individual"
 
 
-class ReviewStatus(str, Enum):
+class ReviewStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     DECOMMISSIONED = "decommissioned"
 
 
-class NotificationStatus(str, Enum):
+class NotificationStatus(StrEnum):
     CLAIMED = "claimed"
     SENT = "sent"
     FAILED = "failed"
 
 
-class FeedbackStatus(str, Enum):
+class FeedbackStatus(StrEnum):
     OPEN = "open"
     ANSWERED = "answered"
     EXPIRED = "expired"
@@ -200,7 +200,7 @@ class NotificationLedger(StorageModel, table=True):
 # joined back to whoever gave it.
 
 
-class FeedbackRoundKind(str, Enum):
+class FeedbackRoundKind(StrEnum):
     REQUESTED = "requested"  # a lead or stage owner asked named stakeholders
     UNSOLICITED = "unsolicited"  # anyone's feedback on a review, given from its card or the App Home
 

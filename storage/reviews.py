@@ -364,13 +364,17 @@ class ReviewRepository:
         )
         review_ids = [row.id for row in result]
         stage_values = [
-            dict(stage, review_id=review_id) for review_id, group in zip(review_ids, stages) for stage in group
+            dict(stage, review_id=review_id)
+            for review_id, group in zip(review_ids, stages, strict=True)
+            for stage in group
         ]
         if stage_values:
             connection.execute(sa.insert(stage_table), stage_values)
         if stakeholders:
             stakeholder_values = [
-                dict(item, review_id=review_id) for review_id, group in zip(review_ids, stakeholders) for item in group
+                dict(item, review_id=review_id)
+                for review_id, group in zip(review_ids, stakeholders, strict=True)
+                for item in group
             ]
             if stakeholder_values:
                 connection.execute(sa.insert(stakeholder_table), stakeholder_values)

@@ -42,7 +42,8 @@ _MONTHS = [
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
 _IN_N = re.compile(
-    r"^(?:in\s+)?(a|an|one|two|three|four|five|six|\d{1,3})\s+(day|working day|week|fortnight|month)s?(?:\s+time|\s+from\s+(?:now|today))?$"
+    r"^(?:in\s+)?(a|an|one|two|three|four|five|six|\d{1,3})\s+(day|working day|week|fortnight|month)s?"
+    r"(?:\s+time|\s+from\s+(?:now|today))?$"
 )
 _WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _END_OF = re.compile(r"^(?:the\s+)?end\s+of\s+(?:(next)\s+month|(this)\s+month|([a-z]+)(?:\s+(\d{4}))?)$")
@@ -81,7 +82,8 @@ def _checked(year: int, month: int, day: int, text: str) -> date:
         return date(year, month, day)
     except ValueError:
         raise DateError(
-            f"There is no {day} {_MONTHS[month - 1]} {year}. Please check the day and month (dates are read day first, e.g. 31/03/2027)."
+            f"There is no {day} {_MONTHS[month - 1]} {year}. "
+            "Please check the day and month (dates are read day first, e.g. 31/03/2027)."
         ) from None
 
 

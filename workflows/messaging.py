@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 import structlog
@@ -47,7 +47,7 @@ log = structlog.get_logger(__name__)
 RETRY_BASE = timedelta(minutes=2)
 
 
-class SendStatus(str, Enum):
+class SendStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # nothing was delivered; safe to try again later
     UNREACHABLE = "unreachable"  # the platform refuses this person for good (blocked, left, deactivated)
@@ -89,7 +89,7 @@ class Postmark:
     period: str
 
 
-class DeliveryOutcome(str, Enum):
+class DeliveryOutcome(StrEnum):
     SENT = "sent"
     NO_PLATFORM = "no_platform"  # no configured platform can reach the person (or they are marked unreachable)
     HELD = "held"  # their platform is throttling: left for a later run, not claimed

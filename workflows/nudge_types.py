@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from storage.notifications import dedupe_key
@@ -35,7 +35,7 @@ __all__ = [
 DIGEST_TIME = time(9, 0)
 
 
-class NudgeKind(str, Enum):
+class NudgeKind(StrEnum):
     DUE_SOON = "due_soon"
     DUE_TODAY = "due_today"
     OVERDUE = "overdue"
@@ -53,7 +53,7 @@ class NudgeKind(str, Enum):
         }[self.value]
 
 
-class StageStatus(str, Enum):
+class StageStatus(StrEnum):
     DONE = "done"
     ON_TRACK = "on track"
     DUE_SOON = "due soon"

@@ -11,7 +11,7 @@ review wizard, a whole form.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from knowledge.models import Answer, Citation
 from workflows.actions import Actions
@@ -20,7 +20,7 @@ from workflows.conversation import FormField, Prompt
 __all__ = ["Button", "FormSpec", "Reply", "ReplyKind", "render_text", "shorten"]
 
 
-class ReplyKind(str, Enum):
+class ReplyKind(StrEnum):
     ANSWER = "answer"  # a guidance answer, with citations
     QUESTION = "question"  # the conversation is waiting for an answer to ``prompt``
     DONE = "done"  # a flow finished (a review was created)

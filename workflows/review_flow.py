@@ -197,7 +197,10 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
             "portfolio_holder",
             "Who is the portfolio holder? (the cabinet councillor for this service)",
             title="Portfolio holder",
-            help="The cabinet member whose portfolio covers this service. They feed into the review and monitor the service.",
+            help=(
+                "The cabinet member whose portfolio covers this service. "
+                "They feed into the review and monitor the service."
+            ),
             default=suggested_portfolio_holder,
         ),
     ]
@@ -232,7 +235,10 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
             "stakeholders",
             "Who else should be involved? Name the stakeholders, separated by commas (or reply skip).",
             title="Stakeholders",
-            help="For example finance, legal, procurement, the provider or a scrutiny member: @mentions, emails or names.",
+            help=(
+                "For example finance, legal, procurement, the provider or a scrutiny member: "
+                "@mentions, emails or names."
+            ),
             required=False,
         )
     )

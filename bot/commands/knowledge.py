@@ -78,7 +78,8 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) ->
             )
         if not stats["dense"]:
             click.echo(
-                "Note: no embedding model could be loaded, so answers use keyword search only (see EMBEDDING_MODEL_DIR)."
+                "Note: no embedding model could be loaded, so answers use keyword search only "
+                "(see EMBEDDING_MODEL_DIR)."
             )
         for skipped in report.skipped:
             click.echo(f"Skipped {skipped.display}: {skipped.reason}.", err=True)

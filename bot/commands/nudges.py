@@ -97,7 +97,7 @@ def _table(headers: list[str], rows: list[list[object]]) -> str:
     body = format_table(headers[:-1], [row[:-1] for row in rows]).split("\n")
     widths = len(body[1])
     lines = [body[0].ljust(widths) + "  " + headers[-1], body[1] + "  " + "-" * len(headers[-1])]
-    lines += [line.ljust(widths) + "  " + str(row[-1]) for line, row in zip(body[2:], rows)]
+    lines += [line.ljust(widths) + "  " + str(row[-1]) for line, row in zip(body[2:], rows, strict=True)]
     return "\n".join(lines)
 
 
@@ -129,7 +129,8 @@ def run_command(settings: Settings, at_text: str | None) -> None:
         click.echo(
             f"Sent {report.sent}; failed (will retry) {report.failed}; gave up {report.gave_up}; "
             f"unreachable {report.unreachable}; already sent {report.already_done}; "
-            f"held back {report.held}; left for the next sweep {report.deferred + report.claimed_elsewhere + report.waiting_to_retry}."
+            f"held back {report.held}; "
+            f"left for the next sweep {report.deferred + report.claimed_elsewhere + report.waiting_to_retry}."
         )
     finally:
         services.close()

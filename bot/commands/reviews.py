@@ -31,9 +31,9 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
 
     cells = [[cell(value) for value in row] for row in rows]
     widths = [max([len(header)] + [len(row[index]) for row in cells]) for index, header in enumerate(headers)]
-    lines = ["  ".join(header.ljust(width) for header, width in zip(headers, widths)).rstrip()]
+    lines = ["  ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * width for width in widths))
-    lines += ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in cells]
+    lines += ["  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join(lines)
 
 
@@ -137,7 +137,10 @@ def list_command(
             empty = f"{person.name} holds the portfolio for no {'' if include_closed else 'open '}reviews."
         else:
             reviews = service.list_all(include_closed=include_closed)
-            empty = "There are no reviews yet. Start one in chat, or import a pipeline with `commissioning-bot reviews import`."
+            empty = (
+                "There are no reviews yet. Start one in chat, or import a pipeline with "
+                "`commissioning-bot reviews import`."
+            )
         if limit is not None:
             reviews = reviews[:limit]
         if not reviews:

@@ -10,7 +10,8 @@ from handlers.slack.context import channel_key, command_key, thread_key
 
 
 class ButtonPress(BaseModel):
-    """A ``block_actions`` press of one button, and where the button was (a message, an ephemeral reply, the Home tab)."""
+    """A ``block_actions`` press of one button, and where the button was (a message, an ephemeral reply, the Home
+    tab)."""
 
     team_id: str
     user_id: str

@@ -19,7 +19,7 @@ raising, so the caller's ledger can decide what to retry:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import structlog
@@ -41,7 +41,7 @@ from workflows.replies import Reply
 log = structlog.get_logger(__name__)
 
 
-class DeliveryStatus(str, Enum):
+class DeliveryStatus(StrEnum):
     SENT = "sent"
     NO_CONVERSATION = "no_conversation"
     UNREACHABLE = "unreachable"

@@ -81,7 +81,7 @@ def rows_mentioning(
                 continue
             for row in connection.execute(sa.select(table)).mappings():
                 text = " ".join(str(value) for value in row.values())
-                person_columns = [name for name in row.keys() if "person_id" in name]
+                person_columns = [name for name in row if "person_id" in name]
                 if any(row[name] == person.id for name in person_columns) or any(n in text for n in needles):
                     hits.setdefault(table.name, []).append(dict(row))
     return hits

@@ -160,7 +160,7 @@ def test_unsolicited_feedback_from_anyone(database) -> None:
 def test_summary_needs_three_answers_then_breaks_them_down(database) -> None:
     world = FeedbackWorld(database)
     round_ = ask(world)
-    for person, ratings, anonymous in zip(world.stakeholders[:2], [(4, 3, 5), (2, 3, 4)], [False, True]):
+    for person, ratings, anonymous in zip(world.stakeholders[:2], [(4, 3, 5), (2, 3, 4)], [False, True], strict=True):
         form = world.feedback.answers.form(ref(person), f"round:{round_.id}")
         world.feedback.answers.submit(ref(person), round_.id, form.token, answer(ratings=ratings, anonymous=anonymous))
     summary = world.feedback.summaries.summary(world.review_id)

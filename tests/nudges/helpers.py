@@ -50,7 +50,7 @@ def summary(
             due,
             datetime(2026, 1, 1, tzinfo=UTC) if position < done else None,
         )
-        for position, (name, due) in enumerate(zip(STAGES, dues))
+        for position, (name, due) in enumerate(zip(STAGES, dues, strict=True))
     )
     return ReviewSummary(review_id, title, "Libraries", "operational", status, people[lead], people[holder], stages, 1)
 
@@ -104,7 +104,7 @@ class World:
             level="operational",
             lead_commissioner_id=lead.id,
             portfolio_holder_id=holder.id,  # type: ignore[arg-type]
-            stages=[StageDraft(name, owner.id, due) for name, due in zip(STAGES, dues)],
+            stages=[StageDraft(name, owner.id, due) for name, due in zip(STAGES, dues, strict=True)],
         )  # type: ignore[arg-type]
         [review_id] = self.reviews.create_reviews([draft], Actor.system("test"))
         return review_id

@@ -140,7 +140,7 @@ def test_a_failed_send_is_retried_with_backoff_then_given_up(world, fake_slack, 
 
     # Three failures in a row: the reminder stays failed for good.
     tuesday = at("2026-12-01 10:00")
-    for attempt in range(3):
+    for _ in range(3):
         fake_slack.fail_next("chat.postMessage", "internal_error")
     moment = tuesday
     for attempt in (1, 2, 3):

@@ -267,7 +267,9 @@ def test_the_flow_checks_as_one_form_with_errors_per_field(engine, booked) -> No
     assert result.errors == {
         "room": "Please choose one of: Blue room, Green room.",
         "chair": "I don't know “nobody” — try @name or an email.",
-        "day": "There is no 30 February 2027. Please check the day and month (dates are read day first, e.g. 31/03/2027).",
+        "day": (
+            "There is no 30 February 2027. Please check the day and month (dates are read day first, e.g. 31/03/2027)."
+        ),
     }
     values.update(room="blue", chair="sam.patel@council.gov.uk", day="2027-02-28")
     result, turn = engine.submit_form(KEY, "room", values, people=ListResolver(), actor=ALICE)

@@ -81,7 +81,10 @@ def test_a_council_with_three_stages_changes_the_file_not_the_code(tmp_path: Pat
             level="strategic",
             lead_commissioner_id=lead.id,
             portfolio_holder_id=lead.id,
-            stages=[StageDraft(name=name, owner_id=lead.id, due=day) for name, day in zip(cycle.stage_names, due)],
+            stages=[
+                StageDraft(name=name, owner_id=lead.id, due=day)
+                for name, day in zip(cycle.stage_names, due, strict=True)
+            ],
         ),
         Actor.person(lead.id, lead.name),
     )

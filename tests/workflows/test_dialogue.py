@@ -143,7 +143,8 @@ def test_my_reviews_and_status_show_what_was_created(dialogue, alice, clock) -> 
     [mine] = dialogue.handle(alice, "show my reviews")
     assert mine.text.splitlines()[:2] == [
         "Your open reviews (1):",
-        f"• #{review.id} “Libraries review 2026” (Libraries): Analyse stage, owner Alice Adams, due Tue 1 December 2026",
+        f"• #{review.id} “Libraries review 2026” (Libraries): "
+        "Analyse stage, owner Alice Adams, due Tue 1 December 2026",
     ]
     clock.now += timedelta(days=9)
     [late] = dialogue.handle(alice, "my reviews")

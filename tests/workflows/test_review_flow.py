@@ -110,7 +110,8 @@ def test_a_review_is_created_by_conversation_and_the_officer_told_who_is_reminde
     for line in [
         "1. Service: Home care for older people",
         "2. Title: Home care for older people review 2026",
-        "3. Outcomes for residents: Older people stay independent at home for longer; Fewer emergency hospital admissions",
+        "3. Outcomes for residents: "
+        "Older people stay independent at home for longer; Fewer emergency hospital admissions",
         "4. Level: Operational",
         "5. Lead commissioner: Alice Adams (alice.adams@council.gov.uk)",
         "6. Portfolio holder: Cllr Priya Shah (priya.shah@council.gov.uk)",
@@ -288,7 +289,10 @@ def test_the_wizard_form_shows_every_question_and_checks_each_field(officer) -> 
     assert turn is None
     assert result.errors == {
         "portfolio_holder": "I don't know “nobody” — try @name or an email.",
-        "stage2_plan_due": "Sat 1 May 2027 is before Tue 1 June 2027, the date the previous stage is due. Stage dates must not go backwards.",
+        "stage2_plan_due": (
+            "Sat 1 May 2027 is before Tue 1 June 2027, the date the previous stage is due. "
+            "Stage dates must not go backwards."
+        ),
     }
     values.update(portfolio_holder="priya.shah@council.gov.uk", stage2_plan_due="2027-07-01")
     result, turn = officer.engine.submit_form(KEY, REVIEW_FLOW, values, people=officer.people, actor=officer.me)

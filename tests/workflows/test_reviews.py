@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -341,7 +342,7 @@ def test_concurrent_changes_to_one_review_never_lose_an_update(
     assert len(moves) == workers - checklist_size
     # Each change saw the one before it: the due-date moves chain one after another.
     assert final.stage("Review").due_date == date.fromisoformat(moves[-1].after["due_date"])
-    for earlier, later in zip(moves, moves[1:]):
+    for earlier, later in pairwise(moves):
         assert later.before["due_date"] == earlier.after["due_date"]
     assert final.version == 1 + len(ticks) + len(moves)
 

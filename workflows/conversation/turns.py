@@ -4,7 +4,7 @@ platform can render."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from workflows.conversation.steps import Option
@@ -12,7 +12,7 @@ from workflows.conversation.steps import Option
 __all__ = ["Prompt", "Turn", "TurnStatus"]
 
 
-class TurnStatus(str, Enum):
+class TurnStatus(StrEnum):
     ASKING = "asking"  # a question is waiting for an answer
     COMPLETED = "completed"  # the flow finished and did its work
     CANCELLED = "cancelled"

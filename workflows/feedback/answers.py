@@ -202,7 +202,10 @@ class FeedbackAnswers:
         return errors, ratings, answers
 
     def submit(self, person: PersonRef | None, round_id: int, token: str, values: Mapping[str, Any]) -> SubmitOutcome:
-        """Check and store an answer form. ``values``: question id -> the value; ANONYMOUS_FIELD truthy for anonymous."""
+        """Check and store an answer form.
+
+        ``values``: question id -> the value; ANONYMOUS_FIELD truthy for anonymous.
+        """
         round_record = self.rules.repository.get_round(round_id)
         if round_record is None:
             return SubmitOutcome(refusal="That feedback request no longer exists.")
