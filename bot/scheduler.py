@@ -34,7 +34,7 @@ import structlog
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from storage.models import utc_now
+from storage.base import utc_now
 from storage.nudges import SCHEDULER_JOBS_TABLE
 from workflows.cycle import cycle_from_settings
 from workflows.delivery import CycleTips, GuidanceTips, NudgeSweep, SweepReport

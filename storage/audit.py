@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from storage.base import utc_now
 from storage.db import Database
-from storage.models import AuditEntry, utc_now
+from storage.models import AuditEntry
 
 
 def _json_safe(value: Any) -> Any:

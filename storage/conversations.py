@@ -21,8 +21,9 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from storage.base import utc_now
 from storage.db import Database
-from storage.models import ConversationState, utc_now
+from storage.models import ConversationState
 
 log = structlog.get_logger(__name__)
 

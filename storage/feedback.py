@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from storage.audit import AuditRepository
+from storage.base import utc_now
 from storage.db import Database
 from storage.feedback_records import (
     AlreadyAnswered,
@@ -37,15 +38,7 @@ from storage.feedback_records import (
     response_from_row,
     round_from_row,
 )
-from storage.models import (
-    FeedbackRequest,
-    FeedbackResponse,
-    FeedbackRound,
-    FeedbackRoundKind,
-    FeedbackStatus,
-    Person,
-    utc_now,
-)
+from storage.models import FeedbackRequest, FeedbackResponse, FeedbackRound, FeedbackRoundKind, FeedbackStatus, Person
 
 __all__ = ["FeedbackRepository"]
 

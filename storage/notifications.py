@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from storage.base import utc_now
 from storage.db import Database
 from storage.models import NotificationLedger as LedgerRow
-from storage.models import NotificationStatus, utc_now
+from storage.models import NotificationStatus
 
 ledger_table: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 

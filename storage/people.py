@@ -18,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storage.audit import AuditRepository
+from storage.base import utc_now
 from storage.db import Database
-from storage.models import Person, RoleAssignment, utc_now
+from storage.models import Person, RoleAssignment
 
 log = structlog.get_logger(__name__)
 

@@ -119,6 +119,7 @@ class ReviewSummary:
 class ReviewSnapshot(ReviewSummary):
     """Everything about one review. Its ``stages`` are :class:`StageSnapshot`, with checklists."""
 
+    stages: tuple[StageSnapshot, ...]  # the same place among the fields as ReviewSummary's, with checklists
     outcomes: tuple[str, ...]
     status_reason: str | None
     stakeholders: tuple[StakeholderSummary, ...]
@@ -127,11 +128,12 @@ class ReviewSnapshot(ReviewSummary):
     updated_at: datetime
 
     @property
-    def current_stage(self) -> StageSnapshot | None:  # type: ignore[override]
-        return next((stage for stage in self.stages if not stage.is_complete), None)  # type: ignore[return-value]
+    def current_stage(self) -> StageSnapshot | None:
+        return next((stage for stage in self.stages if not stage.is_complete), None)
 
-    def stage(self, name: str) -> StageSnapshot | None:  # type: ignore[override]
-        return super().stage(name)  # type: ignore[return-value]
+    def stage(self, name: str) -> StageSnapshot | None:
+        wanted = name.strip().casefold()
+        return next((stage for stage in self.stages if stage.name.casefold() == wanted), None)
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,9 @@ from typing import Any
 import structlog
 
 from knowledge.models import AnswerKind
+from storage.base import utc_now
 from storage.db import Database
-from storage.models import NotificationStatus, Person, ReviewStatus, utc_now
+from storage.models import NotificationStatus, Person, ReviewStatus
 from storage.notifications import ABANDONED_AFTER
 from storage.nudges import LedgerState, NudgeStore
 from storage.review_snapshots import ReviewSnapshot

@@ -25,8 +25,9 @@ from typing import Protocol
 
 import structlog
 
+from storage.base import utc_now
 from storage.db import Database
-from storage.models import Person, utc_now
+from storage.models import Person
 from storage.notifications import LedgerEntry, NotificationLedger
 from storage.people import PeopleRepository
 from workflows.replies import Reply

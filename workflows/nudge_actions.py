@@ -28,7 +28,7 @@ from datetime import date, datetime
 import structlog
 
 from storage.audit import AuditRepository
-from storage.models import utc_now
+from storage.base import utc_now
 from storage.nudges import NudgeStore
 from workflows.actions import NudgeActions, parse_stage_value
 from workflows.dialogue import UserContext

@@ -30,8 +30,9 @@ import structlog
 from sqlmodel import Session
 
 from storage.audit import AuditRepository
+from storage.base import utc_now
 from storage.db import Database
-from storage.models import AuditEntry, Review, ReviewStage, ReviewStatus, utc_now
+from storage.models import AuditEntry, Review, ReviewStage, ReviewStatus
 from storage.people import PeopleRepository
 from storage.review_snapshots import OverdueStage, ReviewSnapshot, ReviewSummary
 from storage.reviews import ReviewRepository

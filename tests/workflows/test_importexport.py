@@ -208,6 +208,22 @@ def test_export_writes_the_import_format_and_reads_back_the_same(service: Review
     ]
 
 
+def test_export_with_outcomes_adds_the_column_and_reads_back_the_same(service: ReviewService, team: Team) -> None:
+    outcomes = "People stay at home | Fewer admissions"
+    lines = [HEADER + ",outcomes"] + [f"{row},{outcomes}" for row in review_rows("Home care")]
+    import_reviews_csv(csv_bytes(lines), service, OPERATOR)
+    exported = io.StringIO()
+
+    rows = export_reviews_csv(service, exported, include_outcomes=True)
+
+    assert rows == 4
+    lines = exported.getvalue().splitlines()
+    assert lines[0] == HEADER + ",outcomes"
+    assert lines[1].endswith(f",{outcomes}")
+    again = import_reviews_csv(exported.getvalue().encode("utf-8"), service, OPERATOR, allow_duplicates=True)
+    assert service.get(again.review_ids[0]).outcomes == ("People stay at home", "Fewer admissions")
+
+
 def test_a_missing_file_is_reported_plainly(service: ReviewService, tmp_path) -> None:
     with pytest.raises(CsvImportError, match="There is no file at"):
         import_reviews_csv(tmp_path / "pipeline.csv", service, OPERATOR)

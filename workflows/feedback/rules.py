@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 
+from storage.base import utc_now
 from storage.db import Database
 from storage.feedback import FeedbackRepository
 from storage.feedback_records import RoundRecord
-from storage.models import utc_now
 from storage.people import PeopleRepository
 from workflows.feedback.questions import QuestionSets
 from workflows.review_reference import matching_reviews, parse_review_reference

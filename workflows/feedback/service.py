@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from storage.base import utc_now
 from storage.db import Database
-from storage.models import utc_now
 from workflows.actions import FeedbackActions
 from workflows.dialogue import UserContext
 from workflows.feedback.answers import FeedbackAnswers
