@@ -22,7 +22,7 @@ from workflows.reviews import ReviewService
 from workflows.settings import WorkflowSettings
 from workflows.working_days import WorkingCalendar, calendar_from_settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only: both are imported lazily where they are built (heavy libraries)
     from handlers.teams.endpoint import TeamsAdapter
     from knowledge.service import KnowledgeBase
 

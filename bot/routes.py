@@ -7,13 +7,12 @@ close when the server stops with ``hooks.on_shutdown``. :data:`bot.server.ROUTE_
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import structlog
 from starlette.routing import BaseRoute
 
-if TYPE_CHECKING:
-    from bot.app import Services
+from bot.app import Services
 
 log = structlog.get_logger(__name__)
 

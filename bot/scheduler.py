@@ -28,20 +28,18 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.app import Services
 from storage.base import utc_now
 from storage.nudges import SCHEDULER_JOBS_TABLE
 from workflows.cycle import cycle_from_settings
 from workflows.delivery import CycleTips, GuidanceTips, NudgeSweep, SweepReport
 from workflows.nudge_types import NudgePolicy
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 __all__ = [
     "JOB_FEEDBACK",

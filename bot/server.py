@@ -19,7 +19,6 @@ import gc
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING
 
 import structlog
 from starlette.applications import Starlette
@@ -27,10 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from bot.app import Services
 from bot.routes import RouteProvider, ServerHooks, slack_route_provider, teams_route_provider
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 log = structlog.get_logger(__name__)
 

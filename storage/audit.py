@@ -10,7 +10,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.base import utc_now
 from storage.db import Database
@@ -66,7 +66,9 @@ class AuditRepository:
         """A review's whole history, its stages included, oldest first."""
         with self._database.session() as session:
             statement = (
-                select(AuditEntry).where(AuditEntry.review_id == review_id).order_by(AuditEntry.at, AuditEntry.id)
+                select(AuditEntry)
+                .where(AuditEntry.review_id == review_id)
+                .order_by(col(AuditEntry.at), col(AuditEntry.id))
             )
             return list(session.exec(statement).all())
 
@@ -75,6 +77,6 @@ class AuditRepository:
             statement = (
                 select(AuditEntry)
                 .where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id == entity_id)
-                .order_by(AuditEntry.at, AuditEntry.id)
+                .order_by(col(AuditEntry.at), col(AuditEntry.id))
             )
             return list(session.exec(statement).all())

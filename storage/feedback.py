@@ -305,17 +305,27 @@ class FeedbackRepository:
                     connection.execute(sa.delete(_responses).where(_responses.c.id == named))
                 if own_anonymous is not None:
                     connection.execute(sa.delete(_responses).where(_responses.c.id == own_anonymous))
-                row = {
-                    "id": secrets.token_hex(16),
-                    "round_id": round_record.id,
-                    "anonymous": anonymous,
-                    "person_id": None if anonymous else person_id,
-                    "ratings": dict(ratings),
-                    "answers": dict(answers),
-                    "edit_token_hash": token_hash if anonymous else None,
-                    "answered_on": None if anonymous else today,
-                }
-                connection.execute(sa.insert(_responses).values(**row))
+                record = ResponseRecord(
+                    id=secrets.token_hex(16),
+                    round_id=round_record.id,
+                    anonymous=anonymous,
+                    person_id=None if anonymous else person_id,
+                    ratings=dict(ratings),
+                    answers=dict(answers),
+                    answered_on=None if anonymous else today,
+                )
+                connection.execute(
+                    sa.insert(_responses).values(
+                        id=record.id,
+                        round_id=record.round_id,
+                        anonymous=record.anonymous,
+                        person_id=record.person_id,
+                        ratings=record.ratings,
+                        answers=record.answers,
+                        edit_token_hash=token_hash if anonymous else None,
+                        answered_on=record.answered_on,
+                    )
+                )
         except IntegrityError as error:
             # A named answer raced another of the same person's (a double click): the first one stands.
             raise AlreadyAnswered() from error
@@ -331,15 +341,6 @@ class FeedbackRepository:
                     review_id=round_record.review_id,
                 )
                 session.commit()
-        record = ResponseRecord(
-            id=row["id"],
-            round_id=round_record.id,
-            anonymous=anonymous,
-            person_id=row["person_id"],
-            ratings=dict(ratings),
-            answers=dict(answers),
-            answered_on=row["answered_on"],
-        )
         return SavedResponse(record, replaced=earlier is not None)
 
     # --- reminders -------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ class SavedResponse:
     replaced: bool  # True when this changed an earlier answer
 
 
-def round_from_row(row: sa.Row) -> RoundRecord:
+def round_from_row(row: sa.Row[Any]) -> RoundRecord:
     return RoundRecord(
         id=row.id,
         review_id=row.review_id,
@@ -85,7 +85,7 @@ def round_from_row(row: sa.Row) -> RoundRecord:
     )
 
 
-def response_from_row(row: sa.Row) -> ResponseRecord:
+def response_from_row(row: sa.Row[Any]) -> ResponseRecord:
     return ResponseRecord(
         id=row.id,
         round_id=row.round_id,

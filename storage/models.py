@@ -105,7 +105,7 @@ class Review(StorageModel, table=True):
     updated_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
     version: int = Field(default=1)
 
-    @declared_attr  # type: ignore[misc]
+    @declared_attr  # type: ignore[arg-type]
     def __mapper_args__(cls) -> dict[str, Any]:
         # SQLAlchemy checks the version on every UPDATE and refuses a stale one, so two
         # people changing one review at once can never silently overwrite each other.

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -49,7 +50,7 @@ def dedupe_key(review_id: int, stage_id: int | None, person_id: int, kind: str, 
     return f"{review_id}:{stage_id if stage_id is not None else '-'}:{person_id}:{kind}:{period}"
 
 
-def _entry(row: sa.Row) -> LedgerEntry:
+def _entry(row: sa.Row[Any]) -> LedgerEntry:
     return LedgerEntry(
         id=row.id,
         dedupe_key=row.dedupe_key,

@@ -143,7 +143,7 @@ class NudgeStore:
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 for person in session.exec(sa.select(Person).where(Person.id.in_(chunk))).scalars():  # type: ignore[call-overload,union-attr]
-                    found[person.id] = person  # type: ignore[index]
+                    found[person.id] = person
         return found
 
     def feedback_waiting(self, person_ids: Iterable[int]) -> dict[int, int]:

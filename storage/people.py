@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.audit import AuditRepository
 from storage.base import utc_now
@@ -147,9 +147,9 @@ class PeopleRepository:
             return {}
         with self._database.session() as session:
             people = session.exec(select(Person).where(or_(*conditions))).all()
-        by_email = {p.email: p for p in people if p.email}
-        by_slack = {p.slack_user_id: p for p in people if p.slack_user_id}
-        by_teams = {p.teams_user_id: p for p in people if p.teams_user_id}
+        by_email: dict[str | None, Person] = {p.email: p for p in people if p.email}
+        by_slack: dict[str | None, Person] = {p.slack_user_id: p for p in people if p.slack_user_id}
+        by_teams: dict[str | None, Person] = {p.teams_user_id: p for p in people if p.teams_user_id}
         found: dict[str, Person] = {}
         for identifier, kind in wanted.items():
             person = None
@@ -248,7 +248,7 @@ class PeopleRepository:
 
         # Two adapters meeting a new person at once both try to add them; the loser of that
         # race finds the winner's row on its second pass and updates it instead.
-        for attempt in (1, 2):
+        for _attempt in (1, 2):
             try:
                 with self._database.transaction() as session:
                     matches = self._people_with_identities(session, email, slack_user_id, teams_user_id)
@@ -291,14 +291,11 @@ class PeopleRepository:
                             before=before,
                             after=after,
                         )
-                break
+                log.info(action, person_id=person.id)
+                return person
             except IntegrityError:
-                if attempt == 2:
-                    raise PersonError(
-                        "Those details were saved by someone else at the same moment; please try again."
-                    ) from None
-        log.info(action, person_id=person.id)
-        return person
+                continue
+        raise PersonError("Those details were saved by someone else at the same moment; please try again.")
 
     def set_reachable(self, person_id: int, reachable: bool, actor: str = "system") -> None:
         self._update(person_id, actor, reachable=reachable)
@@ -362,12 +359,12 @@ class PeopleRepository:
     ) -> list[Person]:
         conditions = []
         if email is not None:
-            conditions.append(Person.email == email)
+            conditions.append(col(Person.email) == email)
         if slack_user_id is not None:
-            conditions.append(Person.slack_user_id == slack_user_id)
+            conditions.append(col(Person.slack_user_id) == slack_user_id)
         if teams_user_id is not None:
-            conditions.append(Person.teams_user_id == teams_user_id)
-        return list(session.exec(select(Person).where(or_(*conditions)).order_by(Person.id)).all())
+            conditions.append(col(Person.teams_user_id) == teams_user_id)
+        return list(session.exec(select(Person).where(or_(*conditions)).order_by(col(Person.id))).all())
 
     def _update(self, person_id: int, actor: str, **changes: Any) -> None:
         with self._database.transaction() as session:

@@ -151,7 +151,7 @@ def checklist_from_json(value: Any) -> tuple[ChecklistItem, ...]:
 
 
 def stage_snapshot_from_row(row: Any, people: dict[int, PersonSummary]) -> StageSnapshot:
-    return StageSnapshot(  # type: ignore[call-arg]
+    return StageSnapshot(
         id=row.id,
         name=row.name,
         position=row.position,

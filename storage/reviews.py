@@ -91,28 +91,28 @@ def load_snapshots(connection: Connection, review_ids: Sequence[int]) -> list[Re
 
     snapshots = []
     for review_id in wanted:
-        row = review_rows.get(review_id)
-        if row is None:
+        review = review_rows.get(review_id)
+        if review is None:
             continue
         snapshots.append(
             ReviewSnapshot(
-                id=row.id,
-                title=row.title,
-                service=row.service,
-                outcomes=tuple(row.outcomes or ()),
-                level=row.level,
-                status=row.status,
-                status_reason=row.status_reason,
-                lead_commissioner=people[row.lead_commissioner_id],
-                portfolio_holder=people[row.portfolio_holder_id],
+                id=review.id,
+                title=review.title,
+                service=review.service,
+                outcomes=tuple(review.outcomes or ()),
+                level=review.level,
+                status=review.status,
+                status_reason=review.status_reason,
+                lead_commissioner=people[review.lead_commissioner_id],
+                portfolio_holder=people[review.portfolio_holder_id],
                 stages=tuple(stage_snapshot_from_row(stage, people) for stage in stage_rows[review_id]),
                 stakeholders=tuple(
                     StakeholderSummary(person=people[s.person_id], role=s.role) for s in stakeholder_rows[review_id]
                 ),
-                created_by=row.created_by,
-                created_at=row.created_at,
-                updated_at=row.updated_at,
-                version=row.version,
+                created_by=review.created_by,
+                created_at=review.created_at,
+                updated_at=review.updated_at,
+                version=review.version,
             )
         )
     return snapshots
@@ -127,7 +127,7 @@ _SUMMARY_STAGE_COLUMNS = [
 ]
 
 
-def load_summaries(connection: Connection, review_ids: Sequence[int] | sa.Select) -> list[ReviewSummary]:
+def load_summaries(connection: Connection, review_ids: Sequence[int] | sa.Select[Any]) -> list[ReviewSummary]:
     """Summaries of the given reviews in three queries (reviews, stages, people).
 
     ``review_ids`` is a list of ids (kept in that order) or a SELECT of ids, which
@@ -218,7 +218,7 @@ class ReviewRepository:
     def list_for_person(self, person_id: int, statuses: Sequence[str] | None = OPEN_ONLY) -> list[ReviewSummary]:
         """Reviews a person leads, holds the portfolio for, or owns a stage of; most urgent first."""
 
-        def with_status(statement: sa.Select) -> sa.Select:
+        def with_status(statement: sa.Select[Any]) -> sa.Select[Any]:
             return statement.where(review_table.c.status.in_(statuses)) if statuses else statement
 
         ids_statement = union(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import structlog
 
@@ -29,6 +29,7 @@ COULD_NOT_SEARCH = (
 )
 
 
+@runtime_checkable
 class KnowledgeSource(Protocol):
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer: ...
 
@@ -48,7 +49,7 @@ class GuidanceQuestions:
     def knowledge(self) -> KnowledgeSource | None:
         if self._knowledge is None and self._source is not None:
             source = self._source
-            self._knowledge = source if hasattr(source, "ask") else source()  # type: ignore[operator]
+            self._knowledge = source if isinstance(source, KnowledgeSource) else source()
         return self._knowledge
 
     def ask(self, platform: str, conversation_key: str, question: str) -> list[Reply]:

@@ -77,7 +77,7 @@ class Messenger(Protocol):
 
 def retry_delay(attempts: int) -> timedelta:
     """How long after a failed try (the ``attempts``-th) the next may start."""
-    return RETRY_BASE * (2 ** max(0, attempts - 1))
+    return RETRY_BASE * int(2 ** max(0, attempts - 1))
 
 
 @dataclass(frozen=True)

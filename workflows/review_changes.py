@@ -132,7 +132,7 @@ class ReviewChanges:
         actor: Actor,
         action: str,
         entity: tuple[str, int | None],
-        review_id: int,
+        review_id: int | None,
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
     ) -> None:

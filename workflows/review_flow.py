@@ -118,7 +118,7 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
     def previous_due(index: int, ctx: StepContext) -> date | None:
         for _, _, due_id in reversed(stages[:index]):
             value = ctx.answers.get(due_id)
-            if value is not None:
+            if isinstance(value, date):  # answers are loaded typed: a due date is a date
                 return value
         return None
 

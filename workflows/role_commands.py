@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from knowledge.models import Role
 from storage.people import PeopleRepository
@@ -14,6 +14,7 @@ __all__ = ["RoleCommands", "RoleSource"]
 NO_GUIDANCE = "The guidance isn't available here."
 
 
+@runtime_checkable
 class RoleSource(Protocol):
     """The part of the knowledge base the role commands read."""
 
@@ -81,7 +82,7 @@ class RoleCommands:
     def _directory(self) -> RoleSource | None:
         if self._loaded is None and self._source is not None:
             source = self._source
-            self._loaded = source if hasattr(source, "roles") else source()  # type: ignore[operator]
+            self._loaded = source if isinstance(source, RoleSource) else source()
         return self._loaded
 
     def _holders(self, query: str, roles: Sequence[Role]) -> list[str]:

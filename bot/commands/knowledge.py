@@ -6,7 +6,7 @@ import json
 import sys
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from tqdm import tqdm
@@ -14,7 +14,7 @@ from tqdm import tqdm
 from bot.config import Settings
 from knowledge.models import Answer, AnswerKind
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only: the guidance's libraries load when a command opens it
     from knowledge.service import KnowledgeBase
 
 
@@ -39,8 +39,8 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) ->
     replaced and deleted files removed. Exits with 1 if any file was skipped.
     """
     kb = _knowledge(ctx)
-    files_bar: tqdm | None = None
-    vectors_bar: tqdm | None = None
+    files_bar: tqdm[Any] | None = None
+    vectors_bar: tqdm[Any] | None = None
     show = sys.stderr.isatty() and not as_json
 
     def on_files(total: int) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -197,7 +198,7 @@ def show_command(settings: Settings, review_id: int, history: bool) -> None:
             )
 
 
-def _describe_change(before: dict | None, after: dict | None) -> str:
+def _describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
     if before is None:
         return ""
     changed = [key for key in (after or {}) if (before or {}).get(key) != (after or {}).get(key)]

@@ -71,5 +71,5 @@ def register(cli: click.Group) -> None:
             if scheduler is not None:
                 scheduler.shutdown()
             if socket_mode is not None:
-                socket_mode.close()
+                socket_mode.close()  # type: ignore[no-untyped-call]  # slack_bolt's Socket Mode handler is not annotated
             services.close()

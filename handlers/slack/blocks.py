@@ -333,7 +333,7 @@ HOME_REVIEW_LIMIT = 25  # four blocks each keeps the tab under 100 blocks
 def render_home_view(
     person_name: str | None,
     reviews: Sequence[Any],
-    today: date,
+    today: date | None,
     command: str,
     can_advance: Iterable[int] = (),
     feedback_blocks: Sequence[Block] = (),
@@ -363,7 +363,7 @@ def render_home_view(
         if stage is None:
             where = "Every stage is done: ready to close."
         else:
-            late = " :red_circle: *overdue*" if stage.is_overdue(today) else ""
+            late = " :red_circle: *overdue*" if today is not None and stage.is_overdue(today) else ""
             where = (
                 f"*{escape(stage.name)}* stage · owner {escape(stage.owner.name)} · "
                 f"due {format_date(stage.due_date)}{late}"

@@ -163,7 +163,7 @@ class SlackContext:
     # --- slow work -----------------------------------------------------------------------------
 
     def later(
-        self, task: str, work: Callable[[], None], tell_officer: Callable[[list[Reply]], None] | None = None
+        self, task: str, work: Callable[[], None], tell_officer: Callable[[list[Reply]], object] | None = None
     ) -> Future[None]:
         """Run ``work`` after the acknowledgement. If it fails, the failure is logged and, when
         ``tell_officer`` is given, the officer gets a plain apology rather than silence."""

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from handlers.slack.blocks import render_home_view
+from handlers.slack.context import SlackContext
 from handlers.slack.feedback import home_feedback_blocks
-
-if TYPE_CHECKING:
-    from handlers.slack.context import SlackContext
 
 
 def publish_home(slack: SlackContext, user_id: str) -> None:
@@ -28,7 +24,7 @@ def publish_home(slack: SlackContext, user_id: str) -> None:
         mine,
         today,
         slack.command,
-        can_advance,  # type: ignore[arg-type]
+        can_advance,
         feedback_blocks=home_feedback_blocks(slack, person.id if person else None),
     )
     slack.client.views_publish(user_id=user_id, view=view)

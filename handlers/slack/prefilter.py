@@ -65,6 +65,12 @@ def reason_to_ignore(event: dict[str, Any], bot_user_id: str | None) -> str | No
     return "not_an_event_we_answer"
 
 
+def _header(request: BoltRequest, name: str) -> str | None:
+    """The first value of a request header, or None."""
+    values = request.headers.get(name)
+    return values[0] if values else None
+
+
 class EventPrefilter:
     """Bolt middleware: drop what we do not answer and what we have answered before, with an empty 200."""
 
@@ -84,7 +90,7 @@ class EventPrefilter:
         if body.get("type") != "event_callback":
             return next()
         slack_event = body.get("event") or {}
-        retry = (request.headers.get("x-slack-retry-num") or [None])[0]
+        retry = _header(request, "x-slack-retry-num")
         reason = reason_to_ignore(slack_event, request.context.bot_user_id)
         if reason is not None:
             log.debug("slack_event_ignored", event_type=slack_event.get("type"), reason=reason)
@@ -100,7 +106,7 @@ class EventPrefilter:
                 "slack_event_duplicate",
                 event_type=slack_event.get("type"),
                 retry=retry,
-                retry_reason=(request.headers.get("x-slack-retry-reason") or [None])[0],
+                retry_reason=_header(request, "x-slack-retry-reason"),
             )
             return BoltResponse(status=200, body="")
         self._purge_now_and_then()

@@ -7,15 +7,10 @@ Slack about the officer (their person record is only needed on submission).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from handlers.slack import blocks
-from handlers.slack.context import command_key
+from handlers.slack.context import SlackContext, command_key
 from handlers.slack.people import slack_people_resolver
 from workflows.dialogue import UserContext
-
-if TYPE_CHECKING:
-    from handlers.slack.context import SlackContext
 
 
 def open_review_wizard(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import structlog
-from microsoft_agents.activity import Activity
+from microsoft_agents.activity import Activity, ChannelAccount
 
 from handlers.services import ChatServices
 from handlers.teams import actions
@@ -95,7 +95,9 @@ class TeamsBot:
 
 
 def _from_a_bot(activity: Activity) -> bool:
-    sender, recipient = activity.from_property, activity.recipient
+    # The model types "from" as always there, but an activity without it parses with None.
+    sender: ChannelAccount | None = activity.from_property
+    recipient = activity.recipient
     if sender is None:
         return True
     if recipient is not None and sender.id == recipient.id:

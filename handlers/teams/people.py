@@ -64,7 +64,8 @@ class ConversationReference:
         if not data:
             return None
         try:
-            return cls(**{key: data.get(key) for key in cls.__dataclass_fields__ if key in data})
+            fields: dict[str, Any] = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
+            return cls(**fields)
         except TypeError:
             return None
 
@@ -91,7 +92,8 @@ def _tenant_of(activity: Activity) -> str | None:
         return activity.conversation.tenant_id
     data = activity.channel_data
     if isinstance(data, dict) and isinstance(data.get("tenant"), dict):
-        return data["tenant"].get("id")
+        tenant = data["tenant"].get("id")
+        return str(tenant) if tenant else None
     return None
 
 

@@ -29,7 +29,7 @@ def register(app: App, slack: SlackContext) -> None:
         def thank() -> None:
             rated = render_rated_blocks(press.message_blocks, helpful)
             text = "Thanks for rating this answer."
-            if press.in_channel_message:
+            if press.in_channel_message and press.channel_id and press.message_ts:
                 slack.client.chat_update(channel=press.channel_id, ts=press.message_ts, text=text, blocks=rated)
             elif press.message_blocks:
                 respond(text=text, blocks=rated, replace_original=True, response_type="ephemeral")

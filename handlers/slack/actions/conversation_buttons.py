@@ -11,6 +11,7 @@ from slack_bolt import Ack, App
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext
 from handlers.slack.payloads import ButtonPress
+from workflows.replies import Reply
 
 
 def register(app: App, slack: SlackContext) -> None:
@@ -24,7 +25,7 @@ def register(app: App, slack: SlackContext) -> None:
         def answer() -> None:
             user = slack.user(press.user_id, press.conversation_key)
 
-            def replies() -> list:
+            def replies() -> list[Reply]:
                 return slack.dialogue.press(user, C.core_action_id(press.action_id), press.value)
 
             if press.in_channel_message:

@@ -3,6 +3,8 @@ pressed one, or its short message is shown beside it; further replies follow thr
 
 from __future__ import annotations
 
+from typing import Any
+
 from microsoft_agents.activity import Activity
 
 from handlers.teams.constants import CARD_RESPONSE_TYPE, DATA_VERB, MESSAGE_RESPONSE_TYPE
@@ -18,8 +20,8 @@ def follow_up(teams: TeamsContext, activity: Activity, outcome: CardOutcome) -> 
 
 
 def answer_card_action(teams: TeamsContext, activity: Activity) -> tuple[InvokeResult, FollowUp | None]:
-    value = activity.value if isinstance(activity.value, dict) else {}
-    action = value.get("action") if isinstance(value.get("action"), dict) else {}
+    value: dict[str, Any] = activity.value if isinstance(activity.value, dict) else {}
+    action: dict[str, Any] = value["action"] if isinstance(value.get("action"), dict) else {}
     data = dict(action.get("data") or {})
     data.setdefault(DATA_VERB, action.get("verb"))
     outcome = teams.cards.handle(CardPress(teams.user(activity), data, "execute"))
