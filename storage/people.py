@@ -9,7 +9,7 @@ Slack ids upper-case, which is how each platform writes them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import structlog
@@ -64,6 +64,24 @@ def identity_kind(identifier: str) -> str | None:
     if _SLACK_ID.match(text.upper()) and text.upper() == text:
         return "slack"
     return None
+
+
+# How each kind of identity is normalised, and the column that holds it.
+_IDENTITY_COLUMNS: dict[str, tuple[Callable[[str | None], str | None], str]] = {
+    "email": (normalise_email, "email"),
+    "slack": (normalise_slack_id, "slack_user_id"),
+    "teams": (normalise_teams_id, "teams_user_id"),
+}
+
+
+def _by_identity(people: Iterable[Person]) -> dict[tuple[str, str | None], Person]:
+    """Each person under each identity they have: (column, value) -> person."""
+    return {
+        (column, getattr(person, column)): person
+        for person in people
+        for _, column in _IDENTITY_COLUMNS.values()
+        if getattr(person, column)
+    }
 
 
 def person_as_dict(person: Person) -> dict[str, Any]:
@@ -131,37 +149,23 @@ class PeopleRepository:
         return None
 
     def find_many(self, identifiers: Iterable[str]) -> dict[str, Person]:
-        """Resolve many identities in three queries; the result is keyed by the identifier as given."""
-        wanted = {identifier: identity_kind(identifier) for identifier in set(identifiers)}
-        emails = {normalise_email(i) for i, k in wanted.items() if k == "email"}
-        slack = {normalise_slack_id(i) for i, k in wanted.items() if k == "slack"}
-        teams = {normalise_teams_id(i) for i, k in wanted.items() if k == "teams"}
-        conditions = []
-        if emails:
-            conditions.append(Person.email.in_(emails))  # type: ignore[union-attr]
-        if slack:
-            conditions.append(Person.slack_user_id.in_(slack))  # type: ignore[union-attr]
-        if teams:
-            conditions.append(Person.teams_user_id.in_(teams))  # type: ignore[union-attr]
-        if not conditions:
+        """Resolve many identities in one query; the result is keyed by the identifier as given."""
+        wanted: dict[str, tuple[str, str | None]] = {}  # identifier -> (column, normalised value)
+        for identifier in set(identifiers):
+            kind = identity_kind(identifier)
+            if kind is not None:
+                normalise, column = _IDENTITY_COLUMNS[kind]
+                wanted[identifier] = (column, normalise(identifier))
+        if not wanted:
             return {}
+        conditions = []
+        for column in sorted({column for column, _ in wanted.values()}):
+            values = {value for wanted_column, value in wanted.values() if wanted_column == column}
+            conditions.append(col(getattr(Person, column)).in_(values))
         with self._database.session() as session:
             people = session.exec(select(Person).where(or_(*conditions))).all()
-        by_email: dict[str | None, Person] = {p.email: p for p in people if p.email}
-        by_slack: dict[str | None, Person] = {p.slack_user_id: p for p in people if p.slack_user_id}
-        by_teams: dict[str | None, Person] = {p.teams_user_id: p for p in people if p.teams_user_id}
-        found: dict[str, Person] = {}
-        for identifier, kind in wanted.items():
-            person = None
-            if kind == "email":
-                person = by_email.get(normalise_email(identifier))
-            elif kind == "slack":
-                person = by_slack.get(normalise_slack_id(identifier))
-            elif kind == "teams":
-                person = by_teams.get(normalise_teams_id(identifier))
-            if person is not None:
-                found[identifier] = person
-        return found
+        by_identity = _by_identity(people)
+        return {identifier: by_identity[key] for identifier, key in wanted.items() if key in by_identity}
 
     def search(self, text: str, limit: int = 10) -> Sequence[Person]:
         """People whose name or email contains ``text``, ignoring case; whole-name matches first."""
