@@ -32,36 +32,42 @@ class TipSource(Protocol):
     def tip(self, stage_name: str) -> Tip | None: ...
 
 
-def compose_stage_message(nudge: Nudge, review: ReviewSnapshot | None, tip: Tip | None) -> Reply:
-    """The reminder as a platform-neutral reply: what is due, the stage's checklist, a tip, and four buttons."""
-    stage_name = nudge.stage_name or "This stage"
+def _opening(nudge: Nudge, stage_name: str) -> str:
+    """What is due and when, worded for the kind of reminder."""
     title = f"#{nudge.review_id} “{nudge.review_title}”"
     due = format_day(nudge.due_date) if nudge.due_date else "no date"
+    days = plural(nudge.working_days, "working day")
     if nudge.kind is NudgeKind.ESCALATION:
-        opening = (
-            f"{stage_name} of {title} is {plural(nudge.working_days, 'working day')} overdue "
+        return (
+            f"{stage_name} of {title} is {days} overdue "
             f"(it was due {due}). {nudge.owner_name} owns it; you may want to check in with them, "
             "move the date or give the stage to someone else."
         )
-    elif nudge.kind is NudgeKind.OVERDUE:
-        opening = (
-            f"{stage_name} of {title} is overdue: it was due {due}, {plural(nudge.working_days, 'working day')} ago."
-        )
-    elif nudge.kind is NudgeKind.DUE_TODAY:
-        opening = (
-            f"{stage_name} of {title} is due today ({due})."
-            if nudge.due_date and nudge.working_days == 0
-            else f"{stage_name} of {title} is due {due}."
-        )
-    else:
-        opening = f"{stage_name} of {title} is due in {plural(nudge.working_days, 'working day')}, on {due}."
-    lead_in = "For your attention as lead commissioner" if nudge.kind is NudgeKind.ESCALATION else "Reminder"
-    lines = [f"{lead_in}: {opening}"]
+    if nudge.kind is NudgeKind.OVERDUE:
+        return f"{stage_name} of {title} is overdue: it was due {due}, {days} ago."
+    if nudge.kind is NudgeKind.DUE_TODAY:
+        if nudge.due_date and nudge.working_days == 0:
+            return f"{stage_name} of {title} is due today ({due})."
+        return f"{stage_name} of {title} is due {due}."
+    return f"{stage_name} of {title} is due in {days}, on {due}."
+
+
+def _checklist_lines(review: ReviewSnapshot | None, stage_name: str) -> list[str]:
     stage = review.stage(stage_name) if review is not None else None
-    if stage is not None and stage.checklist:
-        done = sum(1 for item in stage.checklist if item.done)
-        lines.append(f"Checklist ({done} of {len(stage.checklist)} done):")
-        lines += [f"{'☑' if item.done else '☐'} {item.text}" for item in stage.checklist]
+    if stage is None or not stage.checklist:
+        return []
+    done = sum(1 for item in stage.checklist if item.done)
+    return [
+        f"Checklist ({done} of {len(stage.checklist)} done):",
+        *(f"{'☑' if item.done else '☐'} {item.text}" for item in stage.checklist),
+    ]
+
+
+def compose_stage_message(nudge: Nudge, review: ReviewSnapshot | None, tip: Tip | None) -> Reply:
+    """The reminder as a platform-neutral reply: what is due, the stage's checklist, a tip, and four buttons."""
+    stage_name = nudge.stage_name or "This stage"
+    lead_in = "For your attention as lead commissioner" if nudge.kind is NudgeKind.ESCALATION else "Reminder"
+    lines = [f"{lead_in}: {_opening(nudge, stage_name)}", *_checklist_lines(review, stage_name)]
     citations = []
     if tip is not None:
         # The quoted passage itself shows under the message with its source, as guidance answers do.

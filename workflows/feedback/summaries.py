@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from storage.feedback_records import RoundRecord
+from storage.feedback_records import ResponseRecord, RoundRecord
 from storage.models import FeedbackRoundKind, FeedbackStatus
 from workflows.dates import format_date
 from workflows.feedback.questions import Question
@@ -59,6 +60,39 @@ class FeedbackSummary:
         return self.answered / self.invited if self.invited else None
 
 
+def _rating_stats(question: Question, responses: Sequence[ResponseRecord]) -> RatingStats | None:
+    given = [r.ratings[question.id] for r in responses if question.id in r.ratings]
+    if not given:
+        return None
+    return RatingStats(
+        question.id,
+        question.text,
+        len(given),
+        statistics.fmean(given),
+        statistics.pstdev(given) if len(given) > 1 else 0.0,
+        min(given),
+        max(given),
+        {score: given.count(score) for score in range(1, 6)},
+    )
+
+
+def _breakdown(
+    questions: Sequence[Question], responses: Sequence[ResponseRecord]
+) -> tuple[list[RatingStats], dict[str, list[str]]]:
+    """Each rating question's figures, and each open question's answers."""
+    ratings: list[RatingStats] = []
+    texts: dict[str, list[str]] = {}
+    for question in questions:
+        if question.kind == "rating":
+            stats = _rating_stats(question, responses)
+            if stats is not None:
+                ratings.append(stats)
+        else:
+            # Sorted, so the order says nothing about who wrote what when.
+            texts[question.text] = sorted(r.answers[question.id] for r in responses if question.id in r.answers)
+    return ratings, texts
+
+
 class FeedbackSummaries:
     def __init__(self, rules: FeedbackRules) -> None:
         self.rules = rules
@@ -77,28 +111,7 @@ class FeedbackSummaries:
         questions = [Question.from_json(q) for q in chosen.questions]
         question_set = self.rules.question_sets.get(f"{chosen.question_set}:{chosen.question_set_version}")
         title = question_set.title if question_set else chosen.question_set
-        ratings: list[RatingStats] = []
-        texts: dict[str, list[str]] = {}
-        if len(responses) >= MIN_RESPONSES:
-            for question in questions:
-                if question.kind == "rating":
-                    given = [r.ratings[question.id] for r in responses if question.id in r.ratings]
-                    if given:
-                        ratings.append(
-                            RatingStats(
-                                question.id,
-                                question.text,
-                                len(given),
-                                statistics.fmean(given),
-                                statistics.pstdev(given) if len(given) > 1 else 0.0,
-                                min(given),
-                                max(given),
-                                {score: given.count(score) for score in range(1, 6)},
-                            )
-                        )
-                else:
-                    # Sorted, so the order says nothing about who wrote what when.
-                    texts[question.text] = sorted(r.answers[question.id] for r in responses if question.id in r.answers)
+        ratings, texts = _breakdown(questions, responses) if len(responses) >= MIN_RESPONSES else ([], {})
         return FeedbackSummary(
             review.id,
             review.title,
