@@ -37,32 +37,46 @@ def is_thread_reply(event: dict[str, Any]) -> bool:
     return bool(event.get("thread_ts")) and event.get("thread_ts") != event.get("ts")
 
 
+def _message(event: dict[str, Any], bot_user_id: str | None) -> str | None:
+    if event.get("subtype"):
+        return f"subtype_{event['subtype']}"
+    if not event.get("user"):
+        return "no_user"
+    if event.get("channel_type") == "im":
+        return None
+    if not is_thread_reply(event):
+        return "channel_message_without_mention"
+    if bot_user_id and f"<@{bot_user_id}" in event.get("text", ""):
+        return "mention_answered_as_app_mention"
+    return None  # a reply in a thread: answered only if it is a thread we are in (checked against the database)
+
+
+def _app_mention(event: dict[str, Any], bot_user_id: str | None) -> str | None:
+    if event.get("subtype") or event.get("edited"):
+        return "edited_mention"
+    if str(event.get("channel", "")).startswith("D"):
+        return "mention_in_direct_message"
+    return None
+
+
+def _app_home_opened(event: dict[str, Any], bot_user_id: str | None) -> str | None:
+    return None if event.get("tab", "home") == "home" else "messages_tab"
+
+
+# The events we answer, and for each why one of them may still be left alone.
+_REASONS: dict[str, Callable[[dict[str, Any], str | None], str | None]] = {
+    "message": _message,
+    "app_mention": _app_mention,
+    "app_home_opened": _app_home_opened,
+}
+
+
 def reason_to_ignore(event: dict[str, Any], bot_user_id: str | None) -> str | None:
     """Why this event should not be answered, or None when it should be."""
-    kind = event.get("type")
     if event.get("bot_id") or event.get("bot_profile") or (bot_user_id and event.get("user") == bot_user_id):
         return "from_a_bot"
-    if kind == "message":
-        if event.get("subtype"):
-            return f"subtype_{event['subtype']}"
-        if not event.get("user"):
-            return "no_user"
-        if event.get("channel_type") == "im":
-            return None
-        if not is_thread_reply(event):
-            return "channel_message_without_mention"
-        if bot_user_id and f"<@{bot_user_id}" in event.get("text", ""):
-            return "mention_answered_as_app_mention"
-        return None  # a reply in a thread: answered only if it is a thread we are in (checked against the database)
-    if kind == "app_mention":
-        if event.get("subtype") or event.get("edited"):
-            return "edited_mention"
-        if str(event.get("channel", "")).startswith("D"):
-            return "mention_in_direct_message"
-        return None
-    if kind == "app_home_opened":
-        return None if event.get("tab", "home") == "home" else "messages_tab"
-    return "not_an_event_we_answer"
+    reason = _REASONS.get(str(event.get("type")))
+    return reason(event, bot_user_id) if reason is not None else "not_an_event_we_answer"
 
 
 def _header(request: BoltRequest, name: str) -> str | None:
