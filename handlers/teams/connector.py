@@ -197,55 +197,58 @@ class ConnectorClient:
         attempt = 0
         while True:
             attempt += 1
-            if call.conversation is not None:
-                # Posts and edits alike count towards Teams' per-conversation limit.
-                self._pacer.wait(call.conversation)
-            headers = {"Authorization": f"Bearer {self._tokens.token()}"}
-            try:
-                response = self._http.request(call.method, call.url, json=call.body, headers=headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-                # Nothing reached the Connector: always safe to try again.
-                if attempt < MAX_ATTEMPTS:
-                    self._back_off(attempt, None, call, delivery, type(error).__name__)
-                    continue
-                raise ConnectorError(f"could not reach the Connector ({type(error).__name__})") from error
-            except httpx.TransportError as error:
-                if not call.creates_message and attempt < MAX_ATTEMPTS:
-                    self._back_off(attempt, None, call, delivery, type(error).__name__)
-                    continue
-                if call.creates_message:
-                    raise DeliveryUncertainError(
-                        f"no answer from the Connector after sending ({type(error).__name__})"
-                    ) from error
-                raise ConnectorError(f"the Connector did not answer ({type(error).__name__})") from error
-
+            response = self._attempt(call, attempt, delivery)
+            if response is None:  # nothing usable came back, and it is safe to try again
+                continue
             status = response.status_code
             if status < 300:
                 log.info("teams_connector_ok", method=call.method, status=status, attempts=attempt, delivery=delivery)
                 return _json(response)
-            code, message = _error_of(response)
             if status == 401 and not refreshed_token:
                 # A refused token is refused before anything is created; fetch a fresh one once.
                 refreshed_token = True
                 self._tokens.invalidate()
                 continue
-            if status == 403:
-                raise ConversationForbiddenError(message or "the user can't be messaged", status, code)
-            retryable = status in _THROTTLED or (status in _AMBIGUOUS and not call.creates_message)
-            if retryable and attempt < MAX_ATTEMPTS:
-                retry_after = _retry_after(response)
-                if retry_after is None or retry_after <= MAX_RETRY_AFTER_SECONDS:
-                    self._back_off(attempt, retry_after, call, delivery, str(status))
-                    continue
-            if status in _AMBIGUOUS and call.creates_message:
-                log.warning("teams_delivery_uncertain", status=status, delivery=delivery)
+            if self._backed_off(response, call, attempt, delivery):
+                continue
+            raise _failure(response, call, delivery)
+
+    def _attempt(self, call: _Call, attempt: int, delivery: str) -> httpx.Response | None:
+        """One request. None when it failed in a way that may be retried (after backing off); raises when not."""
+        if call.conversation is not None:
+            # Posts and edits alike count towards Teams' per-conversation limit.
+            self._pacer.wait(call.conversation)
+        headers = {"Authorization": f"Bearer {self._tokens.token()}"}
+        try:
+            return self._http.request(call.method, call.url, json=call.body, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+            # Nothing reached the Connector: always safe to try again.
+            if attempt < MAX_ATTEMPTS:
+                self._back_off(attempt, None, call, delivery, type(error).__name__)
+                return None
+            raise ConnectorError(f"could not reach the Connector ({type(error).__name__})") from error
+        except httpx.TransportError as error:
+            if not call.creates_message and attempt < MAX_ATTEMPTS:
+                self._back_off(attempt, None, call, delivery, type(error).__name__)
+                return None
+            if call.creates_message:
                 raise DeliveryUncertainError(
-                    f"the Connector answered {status}; the message may have been posted", status, code
-                )
-            throttled_for = (_retry_after(response) or BACKOFF_CAP_SECONDS) if status in _THROTTLED else None
-            raise ConnectorError(
-                f"the Connector answered {status}: {message or code or 'no detail'}", status, code, throttled_for
-            )
+                    f"no answer from the Connector after sending ({type(error).__name__})"
+                ) from error
+            raise ConnectorError(f"the Connector did not answer ({type(error).__name__})") from error
+
+    def _backed_off(self, response: httpx.Response, call: _Call, attempt: int, delivery: str) -> bool:
+        """Wait before the next attempt when the answer says to try again (throttled, or a gateway error on a
+        request that creates nothing) and the wait asked for is not too long. False when it should not be retried."""
+        status = response.status_code
+        retryable = status in _THROTTLED or (status in _AMBIGUOUS and not call.creates_message)
+        if not retryable or attempt >= MAX_ATTEMPTS:
+            return False
+        retry_after = _retry_after(response)
+        if retry_after is not None and retry_after > MAX_RETRY_AFTER_SECONDS:
+            return False
+        self._back_off(attempt, retry_after, call, delivery, str(status))
+        return True
 
     def _back_off(self, attempt: int, retry_after: float | None, call: _Call, delivery: str, why: str) -> None:
         ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
@@ -262,6 +265,23 @@ class ConnectorClient:
             delivery=delivery,
         )
         self._sleep(delay)
+
+
+def _failure(response: httpx.Response, call: _Call, delivery: str) -> ConnectorError:
+    """The error for an answer that will not be retried."""
+    status = response.status_code
+    code, message = _error_of(response)
+    if status == 403:
+        return ConversationForbiddenError(message or "the user can't be messaged", status, code)
+    if status in _AMBIGUOUS and call.creates_message:
+        log.warning("teams_delivery_uncertain", status=status, delivery=delivery)
+        return DeliveryUncertainError(
+            f"the Connector answered {status}; the message may have been posted", status, code
+        )
+    throttled_for = (_retry_after(response) or BACKOFF_CAP_SECONDS) if status in _THROTTLED else None
+    return ConnectorError(
+        f"the Connector answered {status}: {message or code or 'no detail'}", status, code, throttled_for
+    )
 
 
 def _segment(value: str) -> str:
