@@ -164,7 +164,16 @@ class ChannelAuthenticator:
         parts = urlsplit(service_url)
         if parts.scheme != "https" or not parts.hostname or not host_allowed(parts.hostname, self._allowed_hosts):
             raise ChannelAuthError(403, "service URL host not allowed")
+        key = self._signing_key(token)
+        claims = self._claims(token, key)
+        if claims.get("serviceurl") != service_url:
+            raise ChannelAuthError(403, "serviceurl claim does not match the activity")
+        if channel_id.lower() not in key.endorsements:
+            raise ChannelAuthError(403, "signing key not endorsed for this channel")
+        return ChannelIdentity(app_id=self._app_id, service_url=service_url, channel_id=channel_id, claims=claims)
 
+    def _signing_key(self, token: str) -> ChannelKey:
+        """The channel's key the token's header names, if the algorithm is one we accept."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -177,9 +186,12 @@ class ChannelAuthenticator:
         key = self._keys.get(kid)
         if key is None:
             raise ChannelAuthError(401, "token signed with an unknown key")
+        return key
 
+    def _claims(self, token: str, key: ChannelKey) -> dict[str, Any]:
+        """The token's claims once its signature, audience, issuer and lifetime are checked."""
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
                 algorithms=ALGORITHMS,
@@ -188,21 +200,17 @@ class ChannelAuthenticator:
                 leeway=CLOCK_SKEW_SECONDS,
                 options={"require": ["exp", "iss", "aud"]},
             )
-        except jwt.ExpiredSignatureError:
-            raise ChannelAuthError(401, "token expired") from None
-        except jwt.ImmatureSignatureError:
-            raise ChannelAuthError(401, "token not yet valid") from None
-        except jwt.InvalidAudienceError:
-            raise ChannelAuthError(401, "token for another audience") from None
-        except jwt.InvalidIssuerError:
-            raise ChannelAuthError(401, "token from another issuer") from None
-        except jwt.InvalidSignatureError:
-            raise ChannelAuthError(401, "bad token signature") from None
         except jwt.PyJWTError as error:
-            raise ChannelAuthError(401, f"invalid token ({type(error).__name__})") from None
+            reason = next((text for kind, text in _TOKEN_ERRORS if isinstance(error, kind)), None)
+            raise ChannelAuthError(401, reason or f"invalid token ({type(error).__name__})") from None
+        return claims
 
-        if claims.get("serviceurl") != service_url:
-            raise ChannelAuthError(403, "serviceurl claim does not match the activity")
-        if channel_id.lower() not in key.endorsements:
-            raise ChannelAuthError(403, "signing key not endorsed for this channel")
-        return ChannelIdentity(app_id=self._app_id, service_url=service_url, channel_id=channel_id, claims=claims)
+
+# Why a token was refused, for the log; the first kind that matches wins.
+_TOKEN_ERRORS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "token expired"),
+    (jwt.ImmatureSignatureError, "token not yet valid"),
+    (jwt.InvalidAudienceError, "token for another audience"),
+    (jwt.InvalidIssuerError, "token from another issuer"),
+    (jwt.InvalidSignatureError, "bad token signature"),
+)
