@@ -29,7 +29,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
@@ -37,20 +37,34 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.logging import configure_logging  # noqa: E402
 from storage.conversations import SqlConversationStore  # noqa: E402
 from storage.db import Database, open_database  # noqa: E402
 from storage.models import ReviewLevel, ReviewStatus  # noqa: E402
 from storage.people import PeopleRepository  # noqa: E402
 from storage.reviews import ReviewRepository  # noqa: E402
+from workflows.conversation import ConversationEngine, TurnStatus
 from workflows.cycle import load_cycle  # noqa: E402
+from workflows.people import DirectoryPeopleResolver, PersonRef
+from workflows.review_flow import REVIEW_FLOW, build_review_flow
 from workflows.reviews import ReviewService  # noqa: E402
 
 TARGET_MS = 50.0
 TODAY = date(2026, 11, 23)
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SERVICES = [
-    "Adult social care", "Children's services", "Housing", "Libraries", "Leisure", "Waste and recycling",
-    "Public health", "Highways", "Parks", "Homelessness", "Youth services", "Community safety",
+    "Adult social care",
+    "Children's services",
+    "Housing",
+    "Libraries",
+    "Leisure",
+    "Waste and recycling",
+    "Public health",
+    "Highways",
+    "Parks",
+    "Homelessness",
+    "Youth services",
+    "Community safety",
 ]
 
 
@@ -75,37 +89,41 @@ def seed(database: Database, reviews: int, officers: int, councillors: int, rng:
         for n in range(first, min(first + batch, reviews)):
             start = TODAY - timedelta(days=rng.randint(0, 720))
             closed = rng.random() < 0.15
-            review_rows.append({
-                "title": f"Review {n:05d}",
-                "service": rng.choice(SERVICES),
-                "outcomes": ["Better outcomes for residents"],
-                "level": rng.choice([level.value for level in ReviewLevel]),
-                "lead_commissioner_id": rng.choice(officer_ids),
-                "portfolio_holder_id": rng.choice(councillor_ids),
-                "status": ReviewStatus.CLOSED.value if closed else ReviewStatus.OPEN.value,
-                "status_reason": None,
-                "created_by": "bench",
-                "created_at": NOW,
-                "updated_at": NOW,
-                "version": 1,
-            })
+            review_rows.append(
+                {
+                    "title": f"Review {n:05d}",
+                    "service": rng.choice(SERVICES),
+                    "outcomes": ["Better outcomes for residents"],
+                    "level": rng.choice([level.value for level in ReviewLevel]),
+                    "lead_commissioner_id": rng.choice(officer_ids),
+                    "portfolio_holder_id": rng.choice(councillor_ids),
+                    "status": ReviewStatus.CLOSED.value if closed else ReviewStatus.OPEN.value,
+                    "status_reason": None,
+                    "created_by": "bench",
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                    "version": 1,
+                }
+            )
             stages, still_going, due = [], False, start
             for position, definition in enumerate(cycle.stages):
                 due = due + timedelta(days=rng.randint(40, 90))
                 # Most stages finish on time; about one in thirty runs late.
                 finished = not still_going and due < TODAY and (closed or rng.random() > 0.033)
                 still_going = still_going or not finished
-                stages.append({
-                    "name": definition.name,
-                    "position": position,
-                    "owner_id": rng.choice(officer_ids),
-                    "due_date": due,
-                    "started_at": NOW,
-                    "completed_at": NOW if finished else None,
-                    "checklist": [{"item": item, "done": finished} for item in definition.checklist],
-                    "completion_note": None,
-                    "completed_by": "bench" if finished else None,
-                })
+                stages.append(
+                    {
+                        "name": definition.name,
+                        "position": position,
+                        "owner_id": rng.choice(officer_ids),
+                        "due_date": due,
+                        "started_at": NOW,
+                        "completed_at": NOW if finished else None,
+                        "checklist": [{"item": item, "done": finished} for item in definition.checklist],
+                        "completion_note": None,
+                        "completed_by": "bench" if finished else None,
+                    }
+                )
             stage_rows.append(stages)
             stakeholder_rows.append([{"person_id": rng.choice(officer_ids), "role": "provider"}])
         with database.transaction() as session:
@@ -150,10 +168,6 @@ def time_conversations(database: Database, service: ReviewService, repeat: int) 
     Answers are chosen from the question itself (take the suggestion when there is one),
     so the bench follows the flow as it changes rather than a fixed script.
     """
-    from workflows.conversation import ConversationEngine, TurnStatus
-    from workflows.people import DirectoryPeopleResolver, PersonRef
-    from workflows.review_flow import REVIEW_FLOW, build_review_flow
-
     directory = PeopleRepository(database)
     me = PersonRef.from_person(directory.find_by_email("officer000@council.gov.uk"))
     people = DirectoryPeopleResolver(directory, me=me)
@@ -166,7 +180,7 @@ def time_conversations(database: Database, service: ReviewService, repeat: int) 
     )
 
     def answer(prompt: object, n: int, dates: list[date]) -> str:
-        kind, suggestion = getattr(prompt, "kind"), getattr(prompt, "suggestion")
+        kind, suggestion = prompt.kind, prompt.suggestion
         if kind in {"confirm", "yes_no"}:
             return "yes"
         if kind == "pick":
@@ -176,9 +190,9 @@ def time_conversations(database: Database, service: ReviewService, repeat: int) 
         if kind == "list":
             return "Residents stay well at home; Fewer emergency admissions"
         if kind == "choice":
-            return getattr(prompt, "options")[0].value
+            return prompt.options[0].value
         if kind in {"person", "people"}:
-            return "officer001@council.gov.uk" if getattr(prompt, "required") else "skip"
+            return "officer001@council.gov.uk" if prompt.required else "skip"
         if kind == "date":
             dates.append((dates[-1] if dates else TODAY) + timedelta(days=45))
             return dates[-1].isoformat()
@@ -207,8 +221,10 @@ def run(label: str, url: str, reviews: int, repeat: int, seed_value: int, freeze
     try:
         print(f"\n== {label}: {reviews:,} reviews x 4 stages")
         timings = seed(database, reviews, officers=300, councillors=20, rng=rng)
-        print(f"seeded in {timings['people'] + timings['reviews']:.1f} s "
-              f"(people {timings['people']:.1f} s, reviews and stages {timings['reviews']:.1f} s)")
+        print(
+            f"seeded in {timings['people'] + timings['reviews']:.1f} s "
+            f"(people {timings['people']:.1f} s, reviews and stages {timings['reviews']:.1f} s)"
+        )
         service = ReviewService(database, load_cycle(), clock=lambda: NOW)
         service.list_all(limit=10)
         if freeze:
@@ -229,16 +245,22 @@ def run(label: str, url: str, reviews: int, repeat: int, seed_value: int, freeze
             median, high = statistics.median(samples), p95(samples)
             verdict = "ok" if high < TARGET_MS else "OVER TARGET"
             ok = ok and high < TARGET_MS
-            print(f"{name:<40} median {median:6.1f} ms   p95 {high:6.1f} ms   "
-                  f"rows {rows:>5}   SQL statements/call {statements:.0f}   {verdict}")
+            print(
+                f"{name:<40} median {median:6.1f} ms   p95 {high:6.1f} ms   "
+                f"rows {rows:>5}   SQL statements/call {statements:.0f}   {verdict}"
+            )
 
         picks = [rng.choice(officers) for _ in range(repeat + 1)]
         cursor = iter(picks * 2)
         mine_sizes = [len(service.list_mine(p.id)) for p in picks[:10]]  # type: ignore[arg-type]
         counter.count = 0
         samples, result = measure(lambda: service.list_mine(next(cursor).id), repeat)  # type: ignore[arg-type]
-        report("list my reviews (officer, mean rows)", samples, round(statistics.mean(mine_sizes)),
-               counter.count / (repeat + 1))
+        report(
+            "list my reviews (officer, mean rows)",
+            samples,
+            round(statistics.mean(mine_sizes)),
+            counter.count / (repeat + 1),
+        )
 
         cllr_cursor = iter([rng.choice(councillors) for _ in range(repeat + 1)])
         counter.count = 0
@@ -259,9 +281,11 @@ def run(label: str, url: str, reviews: int, repeat: int, seed_value: int, freeze
         except Exception as error:  # noqa: BLE001 - the conversation is another module's; report, don't stop
             print(f"{'one full review conversation':<40} not measured: {error}")
         else:
-            print(f"{'one full review conversation':<40} median {statistics.median(samples):6.1f} ms   "
-                  f"p95 {p95(samples):6.1f} ms   ({turns} answers each, {conversations} conversations; "
-                  f"{statistics.median(samples) / max(turns, 1):.1f} ms per answer)")
+            print(
+                f"{'one full review conversation':<40} median {statistics.median(samples):6.1f} ms   "
+                f"p95 {p95(samples):6.1f} ms   ({turns} answers each, {conversations} conversations; "
+                f"{statistics.median(samples) / max(turns, 1):.1f} ms per answer)"
+            )
         return ok
     finally:
         database.dispose()
@@ -273,15 +297,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reviews", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-gc-freeze", dest="freeze", action="store_false",
-                        help="Leave start-up objects to the garbage collector (shows its pauses in p95).")
-    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"),
-                        help="PostgreSQL URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--no-gc-freeze",
+        dest="freeze",
+        action="store_false",
+        help="Leave start-up objects to the garbage collector (shows its pauses in p95).",
+    )
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("TEST_DATABASE_URL"),
+        help="PostgreSQL URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    )
     args = parser.parse_args(argv)
 
     all_ok = True
     with tempfile.TemporaryDirectory() as folder:
-        all_ok &= run("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", args.reviews, args.repeat, args.seed, args.freeze)
+        all_ok &= run(
+            "SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", args.reviews, args.repeat, args.seed, args.freeze
+        )
 
     if args.postgres:
         schema = f"bench_{uuid.uuid4().hex[:10]}"
@@ -290,7 +323,14 @@ def main(argv: list[str] | None = None) -> int:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
         try:
             url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
-            all_ok &= run("PostgreSQL", url.render_as_string(hide_password=False), args.reviews, args.repeat, args.seed, args.freeze)
+            all_ok &= run(
+                "PostgreSQL",
+                url.render_as_string(hide_password=False),
+                args.reviews,
+                args.repeat,
+                args.seed,
+                args.freeze,
+            )
         finally:
             with admin.begin() as connection:
                 connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -302,4 +342,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    configure_logging("WARNING")  # the figures go to standard output; warnings to standard error
     raise SystemExit(main())

@@ -25,8 +25,8 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from urllib.parse import urlencode
 from pathlib import Path
+from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -55,8 +55,9 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered))) - 1))]
 
 
-def send_signed(endpoint: str, requests: list[tuple[str, str]], concurrency: int,
-                warm_connections: bool) -> tuple[list[float], list[int]]:
+def send_signed(
+    endpoint: str, requests: list[tuple[str, str]], concurrency: int, warm_connections: bool
+) -> tuple[list[float], list[int]]:
     """Runs in the load-generator process: sign each body as Slack does at send time, post, time the answer."""
     client = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=concurrency))
 
@@ -64,10 +65,15 @@ def send_signed(endpoint: str, requests: list[tuple[str, str]], concurrency: int
         body, content_type = request
         timestamp = int(time.time())
         began = time.perf_counter()
-        response = client.post(endpoint, content=body.encode(), headers={
-            "Content-Type": content_type, "X-Slack-Request-Timestamp": str(timestamp),
-            "X-Slack-Signature": sign(body, timestamp),
-        })
+        response = client.post(
+            endpoint,
+            content=body.encode(),
+            headers={
+                "Content-Type": content_type,
+                "X-Slack-Request-Timestamp": str(timestamp),
+                "X-Slack-Signature": sign(body, timestamp),
+            },
+        )
         return time.perf_counter() - began, response.status_code
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -84,8 +90,11 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--model-dir", type=Path, default=SHARED / "models" / "all-MiniLM-L6-v2")
     parser.add_argument("--answer-timeout", type=float, default=180.0)
-    parser.add_argument("--cold-connections", action="store_true",
-                        help="send the burst on fresh connections instead of already-open keep-alive ones")
+    parser.add_argument(
+        "--cold-connections",
+        action="store_true",
+        help="send the burst on fresh connections instead of already-open keep-alive ones",
+    )
     args = parser.parse_args()
 
     fake = FakeSlack().start()
@@ -130,26 +139,55 @@ def main() -> int:
             user = USERS[n % len(USERS)]
             if n % 2 == 0:
                 response_url = fake.response_url()
-                requests.append((urlencode({
-                    "token": "legacy", "team_id": TEAM_ID, "channel_id": "C0LOADCMD1", "user_id": user,
-                    "command": "/commissioning", "text": COMMANDS[(n // 2) % len(COMMANDS)],
-                    "response_url": response_url, "trigger_id": fake.new_trigger_id(),
-                }), "application/x-www-form-urlencoded"))
+                requests.append(
+                    (
+                        urlencode(
+                            {
+                                "token": "legacy",
+                                "team_id": TEAM_ID,
+                                "channel_id": "C0LOADCMD1",
+                                "user_id": user,
+                                "command": "/commissioning",
+                                "text": COMMANDS[(n // 2) % len(COMMANDS)],
+                                "response_url": response_url,
+                                "trigger_id": fake.new_trigger_id(),
+                            }
+                        ),
+                        "application/x-www-form-urlencoded",
+                    )
+                )
                 expected.append(("response_url", {"url": response_url.split(fake.url)[1]}))
             else:
                 channel, ts = f"C0LOAD{n:04d}", builder.new_ts()
-                requests.append((json.dumps({
-                    "team_id": TEAM_ID, "api_app_id": "A0COMMAPP1", "type": "event_callback",
-                    "event_id": f"Ev0LOAD{n:05d}", "event_time": int(time.time()),
-                    "event": {"type": "app_mention", "user": user, "channel": channel, "ts": ts, "event_ts": ts,
-                              "text": f"<@{BOT_USER_ID}> {QUESTIONS[(n // 2) % len(QUESTIONS)]}"},
-                }), "application/json"))
+                requests.append(
+                    (
+                        json.dumps(
+                            {
+                                "team_id": TEAM_ID,
+                                "api_app_id": "A0COMMAPP1",
+                                "type": "event_callback",
+                                "event_id": f"Ev0LOAD{n:05d}",
+                                "event_time": int(time.time()),
+                                "event": {
+                                    "type": "app_mention",
+                                    "user": user,
+                                    "channel": channel,
+                                    "ts": ts,
+                                    "event_ts": ts,
+                                    "text": f"<@{BOT_USER_ID}> {QUESTIONS[(n // 2) % len(QUESTIONS)]}",
+                                },
+                            }
+                        ),
+                        "application/json",
+                    )
+                )
                 expected.append(("chat.postMessage", {"channel": channel}))
 
         sent_at = time.monotonic()
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as generator:
-            latencies, statuses = generator.submit(send_signed, f"{url}/slack/events", requests,
-                                                   args.concurrency, not args.cold_connections).result()
+            latencies, statuses = generator.submit(
+                send_signed, f"{url}/slack/events", requests, args.concurrency, not args.cold_connections
+            ).result()
         sent_seconds = time.monotonic() - sent_at
         if set(statuses) != {200}:
             print(f"unexpected HTTP statuses: {Counter(statuses)}", file=sys.stderr)
@@ -167,14 +205,20 @@ def main() -> int:
             counts[min(len(fake.calls_to(method, **match)), 2)] += 1
         refused = [c for c in fake.calls if not c.ok]
 
-        print(f"requests: {args.requests} ({args.requests // 2} slash commands, {args.requests - args.requests // 2} "
-              f"mentions), {args.concurrency} "
-              f"at a time, all acknowledged {sent_seconds:.2f} s after starting the load generator")
-        print(f"ack latency: median {statistics.median(latencies) * 1000:.0f} ms, "
-              f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms "
-              f"(target p99 < 300 ms)")
-        print(f"answers: {counts[1]} exactly once, {counts[2]} more than once, {counts[0]} missing; "
-              f"all in {answers_seconds:.1f} s")
+        print(
+            f"requests: {args.requests} ({args.requests // 2} slash commands, {args.requests - args.requests // 2} "
+            f"mentions), {args.concurrency} "
+            f"at a time, all acknowledged {sent_seconds:.2f} s after starting the load generator"
+        )
+        print(
+            f"ack latency: median {statistics.median(latencies) * 1000:.0f} ms, "
+            f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms "
+            f"(target p99 < 300 ms)"
+        )
+        print(
+            f"answers: {counts[1]} exactly once, {counts[2]} more than once, {counts[0]} missing; "
+            f"all in {answers_seconds:.1f} s"
+        )
         print(f"Web API calls refused by the fake Slack: {len(refused)}")
         return 0 if counts[1] == len(expected) else 1
     finally:

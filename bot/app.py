@@ -7,75 +7,117 @@ only the database never loads the embedding model.
 
 from __future__ import annotations
 
-import gc
-import logging
 import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import structlog
+
 from bot.config import Settings
-from bot.logging import event
+from storage.db import Database, open_database
+from workflows.dialogue import Dialogue, build_dialogue
+from workflows.feedback import FeedbackService
+from workflows.messaging import Messenger
+from workflows.reviews import ReviewService
+from workflows.settings import WorkflowSettings
+from workflows.working_days import WorkingCalendar, calendar_from_settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only: both are imported lazily where they are built (heavy libraries)
+    from handlers.teams.endpoint import TeamsAdapter
     from knowledge.service import KnowledgeBase
-    from storage.db import Database
-    from workflows.delivery import Messenger
-    from workflows.dialogue import Dialogue
-    from workflows.feedback import FeedbackService
-    from workflows.reviews import ReviewService
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 class Services:
-    def __init__(self, settings: Settings) -> None:
+    """The process's parts, built on first use; the chat adapters see them as a ``handlers.services.ChatServices``."""
+
+    def __init__(self, settings: Settings, *, knowledge: KnowledgeBase | None = None) -> None:
+        """``knowledge``: an already open knowledge base to use instead of opening one from the settings (tests
+        share one between servers, since each holds its own embedding model)."""
         self.settings = settings
         self._lock = threading.Lock()
+        if knowledge is not None:
+            self.__dict__["knowledge"] = knowledge
 
     @cached_property
-    def database(self) -> "Database":
-        from storage.db import open_database
-
-        return open_database(self.settings)
+    def workflow_settings(self) -> WorkflowSettings:
+        return self.settings.for_workflows()
 
     @cached_property
-    def knowledge(self) -> "KnowledgeBase":
+    def database(self) -> Database:
+        return open_database(self.settings.resolved_database_url)
+
+    @cached_property
+    def knowledge(self) -> KnowledgeBase:
+        # lazy: the guidance's libraries (Chroma, ONNX Runtime) take a second to import; most commands never ask.
         from knowledge.service import open_knowledge
 
         return open_knowledge(self.settings)
 
     @cached_property
-    def dialogue(self) -> "Dialogue":
-        from workflows.dialogue import build_dialogue
+    def dialogue(self) -> Dialogue:
+        # The guidance is opened on the first question, so the chat core starts without loading it.
+        return build_dialogue(self.workflow_settings, self.database, knowledge=lambda: self.knowledge)
 
-        return build_dialogue(self.settings, self.database, knowledge=self.knowledge)
+    @property
+    def reviews(self) -> ReviewService:
+        """The review service the chat core uses; commands, buttons and feedback share it."""
+        reviews = self.dialogue.reviews
+        assert reviews is not None
+        return reviews
 
     @cached_property
-    def messengers(self) -> list["Messenger"]:
+    def calendar(self) -> WorkingCalendar:
+        return calendar_from_settings(self.workflow_settings)
+
+    @cached_property
+    def feedback(self) -> FeedbackService:
+        return FeedbackService.from_settings(self.workflow_settings, self.database, self.reviews, self.messengers)
+
+    @cached_property
+    def teams(self) -> TeamsAdapter | None:
+        """The process's one Teams adapter (the server and the scheduler share its token and pacing), when Teams
+        is configured."""
+        settings = self.settings.for_teams()
+        if not settings.configured:
+            return None
+        # lazy: the Teams adapter's libraries (msal, PyJWT, the activity models) are only needed when it runs.
+        from handlers.teams.endpoint import TeamsAdapter
+
+        return TeamsAdapter(self, settings)
+
+    @cached_property
+    def messengers(self) -> list[Messenger]:
         """The platforms this process can send direct messages through (those configured).
 
         One set per process, so that every sender — nudges, feedback invitations and
         reminders — shares each platform's pacing.
         """
+        # lazy: Slack's SDK is only needed when Slack is configured.
         from handlers.slack.notify import slack_notifier
-        from handlers.teams.notify import teams_notifier
+        from handlers.teams.notify import TeamsNotifier
 
-        return [m for m in (slack_notifier(self), teams_notifier(self)) if m is not None]
+        found: list[Messenger] = []
+        slack = slack_notifier(self.settings.for_slack())
+        if slack is not None:
+            found.append(slack)
+        if self.teams is not None:
+            found.append(TeamsNotifier(self.teams.messenger))
+        return found
 
-    @cached_property
-    def feedback(self) -> "FeedbackService":
-        from workflows.feedback import FeedbackService
-        from workflows.reviews import open_review_service
-
-        # The review service alone: feedback never needs the guidance index loaded.
-        reviews = open_review_service(self.settings, self.database)
-        return FeedbackService.from_settings(self.settings, self.database, reviews)
-
-    @property
-    def reviews(self) -> "ReviewService":
-        reviews = self.dialogue.reviews
-        assert reviews is not None
-        return reviews
+    def close(self) -> None:
+        """Release what was built: the Teams adapter's threads and connections, the database's connections, and
+        the guidance (its embedding model is the largest thing a process holds). Safe to call more than once."""
+        built = self.__dict__
+        teams = built.pop("teams", None)
+        if teams is not None:
+            teams.close()
+        database = built.pop("database", None)
+        if database is not None:
+            database.dispose()
+        for name in ("knowledge", "dialogue", "messengers", "feedback"):
+            built.pop(name, None)
 
     def warm_up(self) -> None:
         """Load the index and the embedding model and open the database before taking traffic.
@@ -84,12 +126,8 @@ class Services:
         each request three seconds.
         """
         with self._lock:
-            self.database
+            _ = self.database
             self.knowledge.ensure_ready()
             self.knowledge.ask("Who makes strategic sourcing decisions?")
-            self.dialogue
-        # What is loaded now lives as long as the process: keep it out of the garbage
-        # collector's full sweeps, which otherwise add tens of milliseconds to random requests.
-        gc.collect()
-        gc.freeze()
-        event(log, "services_ready", **self.knowledge.stats())
+            _ = self.dialogue
+        log.info("services_ready", **self.knowledge.stats())

@@ -16,7 +16,9 @@ from bot.logging import configure_logging
 COMMAND_MODULES = [
     "bot.commands.knowledge",
     "bot.commands.chat",
-    "bot.commands.reviews", "bot.commands.db", "bot.commands.people",
+    "bot.commands.reviews",
+    "bot.commands.db",
+    "bot.commands.people",
     "bot.commands.serve",
     "bot.commands.teams",
     "bot.commands.nudges",

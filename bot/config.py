@@ -13,17 +13,18 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.logging import LOG_FORMATS
+from handlers.slack.settings import SlackSettings
+from handlers.teams.settings import TeamsSettings
+from workflows.settings import WorkflowSettings
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
 
     # --- where things live -------------------------------------------------
     data_dir: Path = Field(default=Path("data"), description="Folder for the database, index and logs.")
-    database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; defaults to a SQLite file in DATA_DIR."
-    )
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; defaults to a SQLite file in DATA_DIR.")
 
     # --- knowledge -----------------------------------------------------------
     chroma_host: str | None = Field(default=None, description="Use a Chroma server instead of Chroma on disk.")
@@ -60,7 +61,9 @@ class Settings(BaseSettings):
     )
     feedback_question_sets: Path | None = Field(
         default=None,
-        description="TOML file of stakeholder feedback question sets; the built-in workflows/question_sets.toml otherwise.",
+        description=(
+            "TOML file of stakeholder feedback question sets; the built-in workflows/question_sets.toml otherwise."
+        ),
     )
     conversation_idle_minutes: int = Field(
         default=60 * 24, description="A half-finished conversation is forgotten after this long without an answer."
@@ -73,7 +76,8 @@ class Settings(BaseSettings):
 
     # --- nudges (reminders to stage owners, escalations, weekly digests) -------
     nudge_days_before: Annotated[list[int], NoDecode] = Field(
-        default=[5, 1], description="Comma-separated working days before a stage is due to remind its owner, e.g. '5,1'."
+        default=[5, 1],
+        description="Comma-separated working days before a stage is due to remind its owner, e.g. '5,1'.",
     )
     nudge_overdue_every_working_days: int = Field(
         default=3, ge=1, description="Once a stage is overdue, remind its owner again every this many working days."
@@ -81,7 +85,9 @@ class Settings(BaseSettings):
     escalate_after_working_days: int = Field(
         default=5, ge=1, description="Tell the lead commissioner when a stage is this many working days overdue."
     )
-    working_hours: str = Field(default="09:00-17:30", description="Nobody is nudged outside these hours, in their own timezone.")
+    working_hours: str = Field(
+        default="09:00-17:30", description="Nobody is nudged outside these hours, in their own timezone."
+    )
     bank_holiday_region: str = Field(
         default="ENG", description="UK bank holidays to skip: ENG (England), WLS, SCT, NIR, or NONE."
     )
@@ -90,14 +96,19 @@ class Settings(BaseSettings):
 
     # --- logging -------------------------------------------------------------
     log_level: str = "INFO"
-    log_format: str = Field(default="json", description="'json' for structured logs, 'text' for people.")
+    log_format: str = Field(
+        default="auto",
+        description="'json' for one JSON object per line, 'text' for people, 'auto' for JSON unless on a terminal.",
+    )
 
     # --- chat platforms (used by the Slack and Teams adapters) ---------------
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
-    slack_command: str = Field(default="/commissioning", description="The slash command's name, as in the app manifest.")
+    slack_command: str = Field(
+        default="/commissioning", description="The slash command's name, as in the app manifest."
+    )
     slack_worker_threads: int = Field(
         default=4, description="Threads doing the slow work (answers, reviews) after Slack has been acknowledged."
     )
@@ -121,8 +132,8 @@ class Settings(BaseSettings):
     @classmethod
     def _known_log_format(cls, value: str) -> str:
         value = value.lower()
-        if value not in {"json", "text"}:
-            raise ValueError("LOG_FORMAT must be 'json' or 'text'")
+        if value not in LOG_FORMATS:
+            raise ValueError("LOG_FORMAT must be 'auto', 'json' or 'text'")
         return value
 
     @field_validator("teams_allowed_service_url_hosts", mode="before")
@@ -164,6 +175,45 @@ class Settings(BaseSettings):
     @property
     def knowledge_dir(self) -> Path:
         return self.resolved_data_dir / "knowledge"
+
+    # --- what each package is given (nothing below bot/ reads these settings itself) ---------
+
+    def for_workflows(self) -> WorkflowSettings:
+        return WorkflowSettings(
+            timezone=self.timezone,
+            cycle_file=self.cycle_file,
+            feedback_question_sets=self.feedback_question_sets,
+            conversation_idle_minutes=self.conversation_idle_minutes,
+            working_hours=self.working_hours,
+            bank_holiday_region=self.bank_holiday_region,
+            nudge_days_before=tuple(self.nudge_days_before),
+            nudge_overdue_every_working_days=self.nudge_overdue_every_working_days,
+            escalate_after_working_days=self.escalate_after_working_days,
+            nudge_max_attempts=self.nudge_max_attempts,
+        )
+
+    def for_slack(self) -> SlackSettings:
+        return SlackSettings(
+            bot_token=self.slack_bot_token,
+            signing_secret=self.slack_signing_secret,
+            app_token=self.slack_app_token,
+            api_url=self.slack_api_url,
+            command=self.slack_command,
+            worker_threads=self.slack_worker_threads,
+        )
+
+    def for_teams(self) -> TeamsSettings:
+        return TeamsSettings(
+            app_id=self.teams_app_id,
+            app_password=self.teams_app_password,
+            tenant_id=self.teams_tenant_id,
+            authority_url=self.teams_authority_url,
+            openid_metadata_url=self.teams_openid_metadata_url,
+            token_issuer=self.teams_token_issuer,
+            bot_scope=self.teams_bot_scope,
+            allowed_service_url_hosts=tuple(self.teams_allowed_service_url_hosts),
+            ca_bundle=self.teams_ca_bundle,
+        )
 
 
 def load_settings(**overrides: object) -> Settings:

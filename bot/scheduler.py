@@ -12,8 +12,8 @@ reference to the function, not the object):
 - ``nudge_sweep`` every ``SWEEP_MINUTES``: reminders, escalations and the
   weekly digests, each worked out per person and timezone inside the sweep
   (``workflows/delivery.py``), rather than a cron entry per person;
-- ``feedback_reminders`` hourly: calls :data:`FEEDBACK_REMINDERS_HOOK`, the feedback
-  feature's reminders (``workflows/feedback.py``);
+- ``feedback_reminders`` hourly: :func:`send_feedback_reminders` (invitations
+  not yet delivered, and reminders before a request closes);
 - ``purge_idle_conversations`` hourly: half-finished conversations idle for
   twice ``CONVERSATION_IDLE_MINUTES`` are removed.
 
@@ -24,125 +24,127 @@ message is still sent once.
 
 from __future__ import annotations
 
-import importlib
-import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any
 
-from bot.logging import event
+import structlog
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.app import Services
+from storage.base import utc_now
 from storage.nudges import SCHEDULER_JOBS_TABLE
-
-if TYPE_CHECKING:
-    from bot.app import Services
-    from workflows.delivery import NudgeSweep, SweepReport
+from workflows.cycle import cycle_from_settings
+from workflows.delivery import CycleTips, GuidanceTips, NudgeSweep, SweepReport
+from workflows.nudge_types import NudgePolicy
 
 __all__ = [
-    "FEEDBACK_REMINDERS_HOOK",
     "JOB_FEEDBACK",
     "JOB_PURGE",
     "JOB_SWEEP",
     "NudgeScheduler",
     "build_sweep",
+    "send_feedback_reminders",
     "start_scheduler",
 ]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 JOB_SWEEP = "nudge_sweep"
 JOB_FEEDBACK = "feedback_reminders"
 JOB_PURGE = "purge_idle_conversations"
-# The feedback feature's job: ``send_feedback_reminders(services, now) -> int`` (messages sent). Looked up by name
-# at run time, so the scheduler starts even in a build without the feedback feature.
-FEEDBACK_REMINDERS_HOOK = "workflows.feedback:send_feedback_reminders"
 
-# The process's running scheduler's services: job functions find them here (see the module docstring).
-_current: dict[str, "Services"] = {}
+# The process's running scheduler: job functions find it here (see the module docstring).
+_current: dict[str, NudgeScheduler] = {}
 _current_lock = threading.Lock()
 
 
-def build_sweep(services: "Services", clock: Callable[[], datetime] | None = None) -> "NudgeSweep":
+def build_sweep(services: Services, clock: Callable[[], datetime] | None = None) -> NudgeSweep:
     """A sweep wired the way production runs it: both platforms (those configured) and tips from the guidance."""
-    from storage.models import utc_now
-    from workflows.cycle import cycle_from_settings
-    from workflows.delivery import CycleTips, GuidanceTips, NudgeSweep
-    from workflows.nudges import NudgePolicy
-
-    settings = services.settings
+    settings = services.workflow_settings
     tips = GuidanceTips(lambda: services.knowledge, fallback=CycleTips(cycle_from_settings(settings)))
-    return NudgeSweep(services.database, NudgePolicy.from_settings(settings), services.messengers, tips=tips,
-                      max_attempts=settings.nudge_max_attempts, clock=clock or utc_now)
+    return NudgeSweep(
+        services.database,
+        NudgePolicy.from_settings(settings),
+        services.messengers,
+        tips=tips,
+        max_attempts=settings.nudge_max_attempts,
+        clock=clock or utc_now,
+    )
+
+
+def send_feedback_reminders(services: Services, now: datetime | None = None) -> int:
+    """Deliver feedback invitations not yet delivered, and reminders that are due; returns how many were sent."""
+    return services.feedback.requests.send_reminders(now)
 
 
 # --- the jobs ---------------------------------------------------------------------------------
 
 
-def _services() -> "Services | None":
+def _running() -> NudgeScheduler | None:
     with _current_lock:
-        return _current.get("services")
+        return _current.get("scheduler")
 
 
-_sweeps: dict[int, "NudgeSweep"] = {}
-
-
-def run_nudge_sweep() -> "SweepReport | None":
-    services = _services()
-    if services is None:
+def run_nudge_sweep() -> SweepReport | None:
+    running = _running()
+    if running is None:
         return None
-    sweep = _sweeps.get(id(services))
-    if sweep is None:
-        sweep = _sweeps[id(services)] = build_sweep(services)
-    return sweep.run()
+    return running.sweep.run()
 
 
 def run_feedback_reminders() -> int:
-    services = _services()
-    if services is None:
+    running = _running()
+    if running is None:
         return 0
-    module_name, _, function = FEEDBACK_REMINDERS_HOOK.partition(":")
-    try:
-        hook = getattr(importlib.import_module(module_name), function)
-    except (ImportError, AttributeError):
-        event(log, "feedback_reminders_not_set_up", logging.DEBUG, hook=FEEDBACK_REMINDERS_HOOK)
-        return 0
-    return int(hook(services, datetime.now(timezone.utc)) or 0)
+    return send_feedback_reminders(running.services, datetime.now(UTC))
 
 
 def run_purge_idle_conversations() -> int:
-    services = _services()
-    if services is None:
+    running = _running()
+    if running is None:
         return 0
-    return services.dialogue.engine.purge_idle()
+    return running.services.dialogue.engine.purge_idle()
 
 
 class NudgeScheduler:
-    def __init__(self, services: "Services") -> None:
-        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-        from apscheduler.schedulers.background import BackgroundScheduler
-
+    def __init__(self, services: Services) -> None:
         self.services = services
         store = SQLAlchemyJobStore(engine=services.database.engine, tablename=SCHEDULER_JOBS_TABLE)
         self.scheduler = BackgroundScheduler(
             jobstores={"default": store},
             # A run missed while the bot was down is made up once, not once per missed slot.
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
-            timezone=timezone.utc,
+            timezone=UTC,
         )
+
+    @cached_property
+    def sweep(self) -> NudgeSweep:
+        """Built once, so its tips from the guidance are asked once per stage for the life of the scheduler."""
+        return build_sweep(self.services)
 
     def start(self, first_sweep_after: float = 30.0) -> None:
         """Start the jobs; the first sweep waits ``first_sweep_after`` seconds so start-up (warming the guidance)
         has the machine to itself, then catches up on anything missed while the bot was down."""
         with _current_lock:
-            _current["services"] = self.services
+            _current["scheduler"] = self
         minutes = self.services.settings.sweep_minutes
         add = self.scheduler.add_job
-        add("bot.scheduler:run_nudge_sweep", "interval", minutes=minutes, id=JOB_SWEEP, replace_existing=True,
-            next_run_time=datetime.now(timezone.utc) + timedelta(seconds=first_sweep_after))
+        add(
+            "bot.scheduler:run_nudge_sweep",
+            "interval",
+            minutes=minutes,
+            id=JOB_SWEEP,
+            replace_existing=True,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=first_sweep_after),
+        )
         add("bot.scheduler:run_feedback_reminders", "interval", hours=1, id=JOB_FEEDBACK, replace_existing=True)
         add("bot.scheduler:run_purge_idle_conversations", "interval", hours=1, id=JOB_PURGE, replace_existing=True)
         self.scheduler.start()
-        event(log, "scheduler_started", sweep_minutes=minutes, jobs=[job.id for job in self.scheduler.get_jobs()])
+        log.info("scheduler_started", sweep_minutes=minutes, jobs=[job.id for job in self.scheduler.get_jobs()])
 
     def jobs(self) -> list[Any]:
         return list(self.scheduler.get_jobs())
@@ -151,12 +153,12 @@ class NudgeScheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
         with _current_lock:
-            if _current.get("services") is self.services:
-                _current.pop("services", None)
-        event(log, "scheduler_stopped")
+            if _current.get("scheduler") is self:
+                _current.pop("scheduler", None)
+        log.info("scheduler_stopped")
 
 
-def start_scheduler(services: "Services", first_sweep_after: float = 30.0) -> NudgeScheduler:
+def start_scheduler(services: Services, first_sweep_after: float = 30.0) -> NudgeScheduler:
     """Start the jobs in a background thread; call ``.shutdown()`` on the result when the process stops."""
     scheduler = NudgeScheduler(services)
     scheduler.start(first_sweep_after)

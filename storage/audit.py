@@ -10,10 +10,11 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from storage.base import utc_now
 from storage.db import Database
-from storage.models import AuditEntry, utc_now
+from storage.models import AuditEntry
 
 
 def _json_safe(value: Any) -> Any:
@@ -64,7 +65,11 @@ class AuditRepository:
     def for_review(self, review_id: int) -> list[AuditEntry]:
         """A review's whole history, its stages included, oldest first."""
         with self._database.session() as session:
-            statement = select(AuditEntry).where(AuditEntry.review_id == review_id).order_by(AuditEntry.at, AuditEntry.id)
+            statement = (
+                select(AuditEntry)
+                .where(AuditEntry.review_id == review_id)
+                .order_by(col(AuditEntry.at), col(AuditEntry.id))
+            )
             return list(session.exec(statement).all())
 
     def for_entity(self, entity_type: str, entity_id: int) -> list[AuditEntry]:
@@ -72,6 +77,6 @@ class AuditRepository:
             statement = (
                 select(AuditEntry)
                 .where(AuditEntry.entity_type == entity_type, AuditEntry.entity_id == entity_id)
-                .order_by(AuditEntry.at, AuditEntry.id)
+                .order_by(col(AuditEntry.at), col(AuditEntry.id))
             )
             return list(session.exec(statement).all())

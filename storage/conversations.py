@@ -11,21 +11,21 @@ with :class:`StaleConversationError` instead of being overwritten.
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from bot.logging import event
+from storage.base import utc_now
 from storage.db import Database
-from storage.models import ConversationState, utc_now
+from storage.models import ConversationState
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 class StaleConversationError(RuntimeError):
@@ -109,7 +109,7 @@ class SqlConversationStore:
                     .values(version=record.version + 1, **values)
                 )
                 if result.rowcount != 1:
-                    event(log, "conversation_stale_write", logging.WARNING, key=record.key, version=record.version)
+                    log.warning("conversation_stale_write", key=record.key, version=record.version)
                     raise StaleConversationError(
                         f"The conversation {record.key!r} changed since version {record.version} was read."
                     )
@@ -140,5 +140,5 @@ class SqlConversationStore:
             result = session.connection().execute(delete(table).where(table.c.updated_at < cutoff))
             purged = int(result.rowcount or 0)
         if purged:
-            event(log, "conversations_purged", count=purged, cutoff=cutoff.isoformat())
+            log.info("conversations_purged", count=purged, cutoff=cutoff.isoformat())
         return purged

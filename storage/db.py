@@ -9,27 +9,23 @@ works without a separate migration step.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event as sa_event, text
+from sqlalchemy import create_engine, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
-from bot.logging import event
-
-if TYPE_CHECKING:
-    from bot.config import Settings
-
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -64,9 +60,8 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session whose work is committed on success and rolled back on any error."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
 
     def upgrade(self) -> None:
         upgrade_database(self.engine)
@@ -149,12 +144,11 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
                 connection.execute(text("SELECT pg_advisory_unlock(:lock)"), {"lock": _MIGRATION_LOCK_ID})
                 connection.commit()
     if before != after:
-        event(log, "database_migrated", from_revision=before, to_revision=after, dialect=engine.dialect.name)
+        log.info("database_migrated", from_revision=before, to_revision=after, dialect=engine.dialect.name)
 
 
-def open_database(settings_or_url: "Settings | str", *, migrate: bool = True, **engine_options: Any) -> Database:
-    """Connect to the configured database and bring its schema up to date."""
-    url = settings_or_url if isinstance(settings_or_url, str) else settings_or_url.resolved_database_url
+def open_database(url: str, *, migrate: bool = True, **engine_options: Any) -> Database:
+    """Connect to the database at ``url`` (an SQLAlchemy URL) and bring its schema up to date."""
     try:
         engine = create_database_engine(url, **engine_options)
         database = Database(engine)
@@ -163,5 +157,5 @@ def open_database(settings_or_url: "Settings | str", *, migrate: bool = True, **
     except Exception as error:  # noqa: BLE001 - turned into one message an operator can act on
         safe_url = make_url(url).render_as_string(hide_password=True)
         raise DatabaseError(f"Could not open the database at {safe_url}: {error}") from error
-    event(log, "database_opened", logging.DEBUG, dialect=database.dialect, revision=database.current_revision())
+    log.debug("database_opened", dialect=database.dialect, revision=database.current_revision())
     return database

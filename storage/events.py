@@ -13,15 +13,14 @@ import hashlib
 import threading
 from contextlib import nullcontext
 from datetime import datetime, timedelta
-from typing import Optional
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Column, Field
 
+from storage.base import StorageModel, UtcDateTime, utc_now
 from storage.db import Database
-from storage.models import StorageModel, UtcDateTime, utc_now
 
 __all__ = ["ProcessedEvent", "ProcessedEvents", "KEEP_EVENTS_FOR"]
 
@@ -34,7 +33,7 @@ class ProcessedEvent(StorageModel, table=True):
     __tablename__ = "processed_event"
     __table_args__ = (sa.UniqueConstraint("platform", "event_id"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
     event_id: str = Field(max_length=MAX_EVENT_ID)
     received_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime(), nullable=False, index=True))
@@ -79,7 +78,9 @@ class ProcessedEvents:
             if dialect in ("sqlite", "postgresql"):
                 insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(_table).values(**values)
                 # RETURNING rather than rowcount: drivers disagree on rowcount for a skipped conflict.
-                statement = insert.on_conflict_do_nothing(index_elements=["platform", "event_id"]).returning(_table.c.id)
+                statement = insert.on_conflict_do_nothing(index_elements=["platform", "event_id"]).returning(
+                    _table.c.id
+                )
                 return connection.execute(statement).first() is not None
             try:
                 connection.execute(_table.insert().values(**values))
@@ -96,11 +97,17 @@ class ProcessedEvents:
         with self._write_lock, self._database.engine.begin() as connection:
             if dialect in ("sqlite", "postgresql"):
                 insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(_table).values(**values)
-                connection.execute(insert.on_conflict_do_update(
-                    index_elements=["platform", "event_id"], set_={"received_at": values["received_at"]}))
+                connection.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=["platform", "event_id"], set_={"received_at": values["received_at"]}
+                    )
+                )
                 return
-            updated = connection.execute(_table.update().where(
-                (_table.c.platform == platform) & (_table.c.event_id == key)).values(received_at=values["received_at"]))
+            updated = connection.execute(
+                _table.update()
+                .where((_table.c.platform == platform) & (_table.c.event_id == key))
+                .values(received_at=values["received_at"])
+            )
             if not updated.rowcount:
                 connection.execute(_table.insert().values(**values))
 
@@ -108,8 +115,9 @@ class ProcessedEvents:
         """Whether the key has been recorded (and not yet purged)."""
         key = self._fit(key)
         with self._database.engine.connect() as connection:
-            found = connection.execute(sa.select(_table.c.id).where(
-                (_table.c.platform == platform) & (_table.c.event_id == key)).limit(1)).first()
+            found = connection.execute(
+                sa.select(_table.c.id).where((_table.c.platform == platform) & (_table.c.event_id == key)).limit(1)
+            ).first()
         return found is not None
 
     @staticmethod

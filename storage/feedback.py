@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -27,26 +26,21 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from storage.audit import AuditRepository
+from storage.base import utc_now
 from storage.db import Database
-from storage.models import (
-    FeedbackRequest,
-    FeedbackResponse,
-    FeedbackRound,
-    FeedbackRoundKind,
-    FeedbackStatus,
-    Person,
-    utc_now,
+from storage.feedback_records import (
+    AlreadyAnswered,
+    InvitedPerson,
+    NotInvited,
+    ResponseRecord,
+    RoundRecord,
+    SavedResponse,
+    response_from_row,
+    round_from_row,
 )
+from storage.models import FeedbackRequest, FeedbackResponse, FeedbackRound, FeedbackRoundKind, FeedbackStatus, Person
 
-__all__ = [
-    "AlreadyAnswered",
-    "FeedbackRepository",
-    "InvitedPerson",
-    "NotInvited",
-    "ResponseRecord",
-    "RoundRecord",
-    "SavedResponse",
-]
+__all__ = ["FeedbackRepository"]
 
 _rounds: sa.Table = FeedbackRound.__table__  # type: ignore[attr-defined]
 _requests: sa.Table = FeedbackRequest.__table__  # type: ignore[attr-defined]
@@ -55,68 +49,6 @@ _people: sa.Table = Person.__table__  # type: ignore[attr-defined]
 
 # SQLite allows 999 bound parameters in one statement.
 _CHUNK = 900
-
-
-class AlreadyAnswered(Exception):
-    """The person answered this round already and did not show the means to change that answer."""
-
-
-class NotInvited(Exception):
-    """The round was sent to named stakeholders and this person is not one of them."""
-
-
-@dataclass(frozen=True)
-class RoundRecord:
-    id: int
-    review_id: int
-    kind: str
-    question_set: str
-    question_set_version: int
-    questions: tuple[dict[str, Any], ...]
-    closes_on: date | None
-    requested_by: str
-    requested_by_person_id: int | None
-
-    @property
-    def is_requested(self) -> bool:
-        return self.kind == FeedbackRoundKind.REQUESTED.value
-
-
-@dataclass(frozen=True)
-class InvitedPerson:
-    person_id: int
-    name: str
-    status: str
-
-
-@dataclass(frozen=True)
-class ResponseRecord:
-    id: str
-    round_id: int
-    anonymous: bool
-    person_id: int | None
-    ratings: dict[str, int]
-    answers: dict[str, str]
-    answered_on: date | None
-
-
-@dataclass(frozen=True)
-class SavedResponse:
-    response: ResponseRecord
-    replaced: bool  # True when this changed an earlier answer
-
-
-def _round(row: sa.Row) -> RoundRecord:
-    return RoundRecord(id=row.id, review_id=row.review_id, kind=row.kind, question_set=row.question_set,
-                       question_set_version=row.question_set_version, questions=tuple(row.questions or ()),
-                       closes_on=row.closes_on, requested_by=row.requested_by,
-                       requested_by_person_id=row.requested_by_person_id)
-
-
-def _response(row: sa.Row) -> ResponseRecord:
-    return ResponseRecord(id=row.id, round_id=row.round_id, anonymous=bool(row.anonymous), person_id=row.person_id,
-                          ratings={k: int(v) for k, v in (row.ratings or {}).items()},
-                          answers={k: str(v) for k, v in (row.answers or {}).items()}, answered_on=row.answered_on)
 
 
 class FeedbackRepository:
@@ -143,24 +75,47 @@ class FeedbackRepository:
         now = utc_now()
         people = sorted(set(person_ids))
         with self._database.session() as session:
-            round_row = FeedbackRound(review_id=review_id, kind=kind, question_set=question_set,
-                                      question_set_version=question_set_version, questions=list(questions),
-                                      closes_on=closes_on, requested_by=requested_by[:200],
-                                      requested_by_person_id=requested_by_person_id, created_at=now)
+            round_row = FeedbackRound(
+                review_id=review_id,
+                kind=kind,
+                question_set=question_set,
+                question_set_version=question_set_version,
+                questions=list(questions),
+                closes_on=closes_on,
+                requested_by=requested_by[:200],
+                requested_by_person_id=requested_by_person_id,
+                created_at=now,
+            )
             session.add(round_row)
             session.flush()
             assert round_row.id is not None
             for person_id in people:
-                session.add(FeedbackRequest(review_id=review_id, person_id=person_id, question=summary[:2000] or question_set,
-                                            status=FeedbackStatus.OPEN.value, requested_by=requested_by[:200],
-                                            created_at=now, round_id=round_row.id))
+                session.add(
+                    FeedbackRequest(
+                        review_id=review_id,
+                        person_id=person_id,
+                        question=summary[:2000] or question_set,
+                        status=FeedbackStatus.OPEN.value,
+                        requested_by=requested_by[:200],
+                        created_at=now,
+                        round_id=round_row.id,
+                    )
+                )
             if kind == FeedbackRoundKind.REQUESTED.value:
-                AuditRepository.record(session, actor=requested_by[:200], actor_person_id=requested_by_person_id,
-                                       action="feedback_requested", entity_type="feedback_round",
-                                       entity_id=round_row.id, review_id=review_id,
-                                       after={"question_set": f"{question_set} v{question_set_version}",
-                                              "closes_on": closes_on.isoformat() if closes_on else None,
-                                              "stakeholders": len(people)})
+                AuditRepository.record(
+                    session,
+                    actor=requested_by[:200],
+                    actor_person_id=requested_by_person_id,
+                    action="feedback_requested",
+                    entity_type="feedback_round",
+                    entity_id=round_row.id,
+                    review_id=review_id,
+                    after={
+                        "question_set": f"{question_set} v{question_set_version}",
+                        "closes_on": closes_on.isoformat() if closes_on else None,
+                        "stakeholders": len(people),
+                    },
+                )
             session.commit()
             round_id = round_row.id
         found = self.get_round(round_id)
@@ -170,7 +125,7 @@ class FeedbackRepository:
     def get_round(self, round_id: int) -> RoundRecord | None:
         with self._database.engine.connect() as connection:
             row = connection.execute(sa.select(_rounds).where(_rounds.c.id == round_id)).first()
-        return _round(row) if row is not None else None
+        return round_from_row(row) if row is not None else None
 
     def rounds_for_review(self, review_id: int, kind: str | None = None) -> list[RoundRecord]:
         """Newest first."""
@@ -179,26 +134,35 @@ class FeedbackRepository:
             query = query.where(_rounds.c.kind == kind)
         with self._database.engine.connect() as connection:
             rows = connection.execute(query.order_by(_rounds.c.id.desc())).all()
-        return [_round(row) for row in rows]
+        return [round_from_row(row) for row in rows]
 
-    def unsolicited_round(self, review_id: int, *, question_set: str, question_set_version: int,
-                          questions: Sequence[dict[str, Any]]) -> RoundRecord:
+    def unsolicited_round(
+        self, review_id: int, *, question_set: str, question_set_version: int, questions: Sequence[dict[str, Any]]
+    ) -> RoundRecord:
         """The review's round for feedback nobody asked for, made on first use (one per question set version)."""
         for found in self.rounds_for_review(review_id, FeedbackRoundKind.UNSOLICITED.value):
             if (found.question_set, found.question_set_version) == (question_set, question_set_version):
                 return found
-        return self.create_round(review_id=review_id, question_set=question_set,
-                                 question_set_version=question_set_version, questions=questions, closes_on=None,
-                                 requested_by="anyone", requested_by_person_id=None, person_ids=(),
-                                 kind=FeedbackRoundKind.UNSOLICITED.value)
+        return self.create_round(
+            review_id=review_id,
+            question_set=question_set,
+            question_set_version=question_set_version,
+            questions=questions,
+            closes_on=None,
+            requested_by="anyone",
+            requested_by_person_id=None,
+            person_ids=(),
+            kind=FeedbackRoundKind.UNSOLICITED.value,
+        )
 
     def open_requested_rounds(self, today: date) -> list[RoundRecord]:
         with self._database.engine.connect() as connection:
             rows = connection.execute(
-                sa.select(_rounds).where(_rounds.c.kind == FeedbackRoundKind.REQUESTED.value,
-                                         _rounds.c.closes_on >= today).order_by(_rounds.c.id)
+                sa.select(_rounds)
+                .where(_rounds.c.kind == FeedbackRoundKind.REQUESTED.value, _rounds.c.closes_on >= today)
+                .order_by(_rounds.c.id)
             ).all()
-        return [_round(row) for row in rows]
+        return [round_from_row(row) for row in rows]
 
     def expire_closed(self, today: date) -> int:
         """Requests of rounds closed before ``today`` that were never answered become "expired" (so digests stop
@@ -206,8 +170,8 @@ class FeedbackRepository:
         closed = sa.select(_rounds.c.id).where(_rounds.c.closes_on < today).scalar_subquery()
         with self._database.engine.begin() as connection:
             result = connection.execute(
-                sa.update(_requests).where(_requests.c.round_id.in_(closed),
-                                           _requests.c.status == FeedbackStatus.OPEN.value)
+                sa.update(_requests)
+                .where(_requests.c.round_id.in_(closed), _requests.c.status == FeedbackStatus.OPEN.value)
                 .values(status=FeedbackStatus.EXPIRED.value)
             )
         return int(result.rowcount or 0)
@@ -219,27 +183,34 @@ class FeedbackRepository:
             rows = connection.execute(
                 sa.select(_requests.c.person_id, _requests.c.status, _people.c.name)
                 .join(_people, _people.c.id == _requests.c.person_id)
-                .where(_requests.c.round_id == round_id).order_by(_people.c.name, _requests.c.person_id)
+                .where(_requests.c.round_id == round_id)
+                .order_by(_people.c.name, _requests.c.person_id)
             ).all()
         return [InvitedPerson(row.person_id, row.name, row.status) for row in rows]
 
     def request_status(self, round_id: int, person_id: int) -> str | None:
-        """"open", "answered", "expired", or None when the person was not asked."""
+        """ "open", "answered", "expired", or None when the person was not asked."""
         with self._database.engine.connect() as connection:
             return connection.execute(
-                sa.select(_requests.c.status).where(_requests.c.round_id == round_id,
-                                                    _requests.c.person_id == person_id)
+                sa.select(_requests.c.status).where(
+                    _requests.c.round_id == round_id, _requests.c.person_id == person_id
+                )
             ).scalar()
 
     def waiting_for(self, person_id: int, today: date) -> list[RoundRecord]:
         """Rounds still open that asked this person and they have not answered (for the App Home)."""
         with self._database.engine.connect() as connection:
             rows = connection.execute(
-                sa.select(_rounds).join(_requests, _requests.c.round_id == _rounds.c.id)
-                .where(_requests.c.person_id == person_id, _requests.c.status == FeedbackStatus.OPEN.value,
-                       _rounds.c.closes_on >= today).order_by(_rounds.c.closes_on, _rounds.c.id)
+                sa.select(_rounds)
+                .join(_requests, _requests.c.round_id == _rounds.c.id)
+                .where(
+                    _requests.c.person_id == person_id,
+                    _requests.c.status == FeedbackStatus.OPEN.value,
+                    _rounds.c.closes_on >= today,
+                )
+                .order_by(_rounds.c.closes_on, _rounds.c.id)
             ).all()
-        return [_round(row) for row in rows]
+        return [round_from_row(row) for row in rows]
 
     # --- answers ---------------------------------------------------------------------------------
 
@@ -249,19 +220,23 @@ class FeedbackRepository:
             rows = connection.execute(
                 sa.select(_responses).where(_responses.c.round_id == round_id).order_by(_responses.c.id)
             ).all()
-        return [_response(row) for row in rows]
+        return [response_from_row(row) for row in rows]
 
     def named_response(self, round_id: int, person_id: int) -> ResponseRecord | None:
         with self._database.engine.connect() as connection:
-            row = connection.execute(sa.select(_responses).where(_responses.c.round_id == round_id,
-                                                                 _responses.c.person_id == person_id)).first()
-        return _response(row) if row is not None else None
+            row = connection.execute(
+                sa.select(_responses).where(_responses.c.round_id == round_id, _responses.c.person_id == person_id)
+            ).first()
+        return response_from_row(row) if row is not None else None
 
     def anonymous_response(self, round_id: int, token_hash: str) -> ResponseRecord | None:
         with self._database.engine.connect() as connection:
-            row = connection.execute(sa.select(_responses).where(_responses.c.round_id == round_id,
-                                                                 _responses.c.edit_token_hash == token_hash)).first()
-        return _response(row) if row is not None else None
+            row = connection.execute(
+                sa.select(_responses).where(
+                    _responses.c.round_id == round_id, _responses.c.edit_token_hash == token_hash
+                )
+            ).first()
+        return response_from_row(row) if row is not None else None
 
     def save_response(
         self,
@@ -284,61 +259,88 @@ class FeedbackRepository:
         requested = round_record.is_requested
         try:
             with self._database.engine.begin() as connection:
-                named = connection.execute(sa.select(_responses.c.id).where(
-                    _responses.c.round_id == round_record.id, _responses.c.person_id == person_id)).scalar()
+                named = connection.execute(
+                    sa.select(_responses.c.id).where(
+                        _responses.c.round_id == round_record.id, _responses.c.person_id == person_id
+                    )
+                ).scalar()
                 own_anonymous = None
                 if token_hash:
-                    own_anonymous = connection.execute(sa.select(_responses.c.id).where(
-                        _responses.c.round_id == round_record.id,
-                        _responses.c.edit_token_hash == token_hash)).scalar()
+                    own_anonymous = connection.execute(
+                        sa.select(_responses.c.id).where(
+                            _responses.c.round_id == round_record.id, _responses.c.edit_token_hash == token_hash
+                        )
+                    ).scalar()
                 earlier = named or own_anonymous
                 if requested:
-                    status = connection.execute(sa.select(_requests.c.status).where(
-                        _requests.c.round_id == round_record.id, _requests.c.person_id == person_id)).scalar()
+                    status = connection.execute(
+                        sa.select(_requests.c.status).where(
+                            _requests.c.round_id == round_record.id, _requests.c.person_id == person_id
+                        )
+                    ).scalar()
                     if status is None:
                         raise NotInvited()
                     if earlier is None:
                         # The first answer: only one of two simultaneous first answers can turn "open" into
                         # "answered".
                         changed = connection.execute(
-                            sa.update(_requests).where(_requests.c.round_id == round_record.id,
-                                                       _requests.c.person_id == person_id,
-                                                       _requests.c.status == FeedbackStatus.OPEN.value)
-                            .values(status=FeedbackStatus.ANSWERED.value)).rowcount
+                            sa.update(_requests)
+                            .where(
+                                _requests.c.round_id == round_record.id,
+                                _requests.c.person_id == person_id,
+                                _requests.c.status == FeedbackStatus.OPEN.value,
+                            )
+                            .values(status=FeedbackStatus.ANSWERED.value)
+                        ).rowcount
                         if changed != 1:
                             raise AlreadyAnswered()
                     # Every request row of the round is rewritten in this transaction, so none stands out as
                     # written together with the response (PostgreSQL stamps rows with their transaction).
-                    connection.execute(sa.update(_requests).where(_requests.c.round_id == round_record.id)
-                                       .values(status=_requests.c.status))
+                    connection.execute(
+                        sa.update(_requests)
+                        .where(_requests.c.round_id == round_record.id)
+                        .values(status=_requests.c.status)
+                    )
                 if named is not None:
                     connection.execute(sa.delete(_responses).where(_responses.c.id == named))
                 if own_anonymous is not None:
                     connection.execute(sa.delete(_responses).where(_responses.c.id == own_anonymous))
-                row = {
-                    "id": secrets.token_hex(16),
-                    "round_id": round_record.id,
-                    "anonymous": anonymous,
-                    "person_id": None if anonymous else person_id,
-                    "ratings": dict(ratings),
-                    "answers": dict(answers),
-                    "edit_token_hash": token_hash if anonymous else None,
-                    "answered_on": None if anonymous else today,
-                }
-                connection.execute(sa.insert(_responses).values(**row))
+                record = ResponseRecord(
+                    id=secrets.token_hex(16),
+                    round_id=round_record.id,
+                    anonymous=anonymous,
+                    person_id=None if anonymous else person_id,
+                    ratings=dict(ratings),
+                    answers=dict(answers),
+                    answered_on=None if anonymous else today,
+                )
+                connection.execute(
+                    sa.insert(_responses).values(
+                        id=record.id,
+                        round_id=record.round_id,
+                        anonymous=record.anonymous,
+                        person_id=record.person_id,
+                        ratings=record.ratings,
+                        answers=record.answers,
+                        edit_token_hash=token_hash if anonymous else None,
+                        answered_on=record.answered_on,
+                    )
+                )
         except IntegrityError as error:
             # A named answer raced another of the same person's (a double click): the first one stands.
             raise AlreadyAnswered() from error
         if not anonymous:
             with self._database.session() as session:
-                AuditRepository.record(session, actor=person_name[:200], actor_person_id=person_id,
-                                       action="feedback_changed" if earlier else "feedback_given",
-                                       entity_type="feedback_round", entity_id=round_record.id,
-                                       review_id=round_record.review_id)
+                AuditRepository.record(
+                    session,
+                    actor=person_name[:200],
+                    actor_person_id=person_id,
+                    action="feedback_changed" if earlier else "feedback_given",
+                    entity_type="feedback_round",
+                    entity_id=round_record.id,
+                    review_id=round_record.review_id,
+                )
                 session.commit()
-        record = ResponseRecord(id=row["id"], round_id=round_record.id, anonymous=anonymous,
-                                person_id=row["person_id"], ratings=dict(ratings), answers=dict(answers),
-                                answered_on=row["answered_on"])
         return SavedResponse(record, replaced=earlier is not None)
 
     # --- reminders -------------------------------------------------------------------------------------
@@ -349,7 +351,7 @@ class FeedbackRepository:
         ids = list(round_ids)
         with self._database.engine.connect() as connection:
             for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start:start + _CHUNK]
+                chunk = ids[start : start + _CHUNK]
                 rows = connection.execute(
                     sa.select(_requests.c.round_id, _requests.c.person_id)
                     .where(_requests.c.round_id.in_(chunk), _requests.c.status == FeedbackStatus.OPEN.value)

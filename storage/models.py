@@ -2,91 +2,43 @@
 
 Schema changes go through Alembic (``storage/migrations``): edit a model here,
 then add a revision that makes the same change. The tests compare the two.
-
-Times are stored as UTC. SQLite has no time zone type, so :class:`UtcDateTime`
-stores naive UTC and hands back aware UTC on both databases, which keeps
-comparisons in the workflows honest whichever database is behind them.
+Tables that belong to one feature live beside its queries (``storage/events.py``,
+``storage/nudges.py``); ``storage/tables.py`` gathers every table for Alembic.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from enum import Enum
-from typing import Any, Optional
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import declared_attr
-from sqlalchemy.types import TypeDecorator
-from sqlmodel import Column, Field, SQLModel
+from sqlmodel import Column, Field
+
+from storage.base import StorageModel, UtcDateTime, json_column, timestamp_column, utc_now
 
 
-# Named constraints let Alembic's SQLite batch mode find and alter them later.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class StorageModel(SQLModel):
-    """Base of every table here; its own metadata keeps our schema apart from anyone else's models."""
-
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class UtcDateTime(TypeDecorator):
-    """A timestamp that always comes back time-zone aware, in UTC."""
-
-    impl = sa.DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; use an aware UTC time")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc)
-
-
-def _json_column(nullable: bool = False) -> Any:
-    return Column(sa.JSON, nullable=nullable)
-
-
-def _timestamp_column(nullable: bool = False) -> Any:
-    return Column(UtcDateTime(), nullable=nullable)
-
-
-class ReviewLevel(str, Enum):
+class ReviewLevel(StrEnum):
     REGIONAL = "regional"
     STRATEGIC = "strategic"
     OPERATIONAL = "operational"
     INDIVIDUAL = "individual"
 
 
-class ReviewStatus(str, Enum):
+class ReviewStatus(StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     DECOMMISSIONED = "decommissioned"
 
 
-class NotificationStatus(str, Enum):
+class NotificationStatus(StrEnum):
     CLAIMED = "claimed"
     SENT = "sent"
     FAILED = "failed"
 
 
-class FeedbackStatus(str, Enum):
+class FeedbackStatus(StrEnum):
     OPEN = "open"
     ANSWERED = "answered"
     EXPIRED = "expired"
@@ -98,20 +50,20 @@ class FeedbackStatus(str, Enum):
 class Person(StorageModel, table=True):
     __tablename__ = "person"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     # Emails are stored lower-cased so that look-ups are case-insensitive on both databases.
-    email: Optional[str] = Field(default=None, max_length=320, unique=True)
-    slack_user_id: Optional[str] = Field(default=None, max_length=64, unique=True)
+    email: str | None = Field(default=None, max_length=320, unique=True)
+    slack_user_id: str | None = Field(default=None, max_length=64, unique=True)
     # The Azure AD object id Teams gives us for the user.
-    teams_user_id: Optional[str] = Field(default=None, max_length=64, unique=True)
+    teams_user_id: str | None = Field(default=None, max_length=64, unique=True)
     # Service URL, conversation id and tenant: what a proactive Teams message needs.
-    teams_conversation_ref: Optional[dict[str, Any]] = Field(default=None, sa_column=_json_column(nullable=True))
+    teams_conversation_ref: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
     timezone: str = Field(default="Europe/London", max_length=64)
     # False once a platform tells us the person cannot be messaged (left, blocked the app).
     reachable: bool = Field(default=True)
-    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
-    updated_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    created_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
+    updated_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
 
 
 class RoleAssignment(StorageModel, table=True):
@@ -120,11 +72,11 @@ class RoleAssignment(StorageModel, table=True):
     __tablename__ = "role_assignment"
     __table_args__ = (sa.UniqueConstraint("person_id", "role", "scope", name="uq_role_assignment_person_role_scope"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)
     role: str = Field(max_length=100, index=True)
     scope: str = Field(default="", max_length=100)
-    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    created_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
 
 
 # --- reviews --------------------------------------------------------------
@@ -139,21 +91,21 @@ class Review(StorageModel, table=True):
         sa.Index("ix_review_service_title", "service", "title"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=300)
     service: str = Field(max_length=200)
-    outcomes: list[str] = Field(default_factory=list, sa_column=_json_column())
+    outcomes: list[str] = Field(default_factory=list, sa_column=json_column())
     level: str = Field(max_length=20)
     lead_commissioner_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
     portfolio_holder_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
     status: str = Field(default=ReviewStatus.OPEN.value, max_length=20)
-    status_reason: Optional[str] = Field(default=None, max_length=2000)
+    status_reason: str | None = Field(default=None, max_length=2000)
     created_by: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
-    updated_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    created_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
+    updated_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
     version: int = Field(default=1)
 
-    @declared_attr  # type: ignore[misc]
+    @declared_attr  # type: ignore[arg-type]
     def __mapper_args__(cls) -> dict[str, Any]:
         # SQLAlchemy checks the version on every UPDATE and refuses a stale one, so two
         # people changing one review at once can never silently overwrite each other.
@@ -169,28 +121,28 @@ class ReviewStage(StorageModel, table=True):
         sa.Index("ix_review_stage_open_due", "completed_at", "due_date"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     review_id: int = Field(foreign_key="review.id", ondelete="CASCADE")
     name: str = Field(max_length=100)
     position: int
     owner_id: int = Field(foreign_key="person.id", ondelete="RESTRICT")
     due_date: date
-    started_at: Optional[datetime] = Field(default=None, sa_column=_timestamp_column(nullable=True))
-    completed_at: Optional[datetime] = Field(default=None, sa_column=_timestamp_column(nullable=True))
+    started_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    completed_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     # [{"item": "Evidence of need gathered", "done": false}, ...]
-    checklist: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_column())
-    completion_note: Optional[str] = Field(default=None, max_length=2000)
-    completed_by: Optional[str] = Field(default=None, max_length=200)
+    checklist: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
+    completion_note: str | None = Field(default=None, max_length=2000)
+    completed_by: str | None = Field(default=None, max_length=200)
 
 
 class Stakeholder(StorageModel, table=True):
     __tablename__ = "stakeholder"
     __table_args__ = (sa.UniqueConstraint("review_id", "person_id", name="uq_stakeholder_review_person"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     review_id: int = Field(foreign_key="review.id", ondelete="CASCADE")
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)
-    role: Optional[str] = Field(default=None, max_length=200)
+    role: str | None = Field(default=None, max_length=200)
 
 
 # --- conversations ----------------------------------------------------------
@@ -199,16 +151,14 @@ class Stakeholder(StorageModel, table=True):
 class ConversationState(StorageModel, table=True):
     __tablename__ = "conversation_state"
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=300, unique=True)
     flow: str = Field(max_length=100)
-    step: Optional[str] = Field(default=None, max_length=100)
-    answers: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
-    trail: list[str] = Field(default_factory=list, sa_column=_json_column())
-    started_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
-    updated_at: datetime = Field(
-        default_factory=utc_now, sa_column=Column(UtcDateTime(), nullable=False, index=True)
-    )
+    step: str | None = Field(default=None, max_length=100)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    trail: list[str] = Field(default_factory=list, sa_column=json_column())
+    started_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
+    updated_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime(), nullable=False, index=True))
     version: int = Field(default=1)
 
 
@@ -226,18 +176,18 @@ class NotificationLedger(StorageModel, table=True):
     __tablename__ = "notification_ledger"
     __table_args__ = (sa.Index("ix_notification_ledger_person_status", "person_id", "status"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=300, unique=True)
     review_id: int = Field(foreign_key="review.id", ondelete="CASCADE", index=True)
-    stage_id: Optional[int] = Field(default=None, foreign_key="review_stage.id", ondelete="CASCADE")
+    stage_id: int | None = Field(default=None, foreign_key="review_stage.id", ondelete="CASCADE")
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
     kind: str = Field(max_length=50)
     period: str = Field(max_length=50)
     status: str = Field(default=NotificationStatus.CLAIMED.value, max_length=20)
     attempts: int = Field(default=0)
-    claimed_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
-    sent_at: Optional[datetime] = Field(default=None, sa_column=_timestamp_column(nullable=True))
-    last_error: Optional[str] = Field(default=None, max_length=2000)
+    claimed_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
+    sent_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    last_error: str | None = Field(default=None, max_length=2000)
 
 
 # --- feedback (workflows/feedback.py, storage/feedback.py) ---------------------
@@ -250,7 +200,7 @@ class NotificationLedger(StorageModel, table=True):
 # joined back to whoever gave it.
 
 
-class FeedbackRoundKind(str, Enum):
+class FeedbackRoundKind(StrEnum):
     REQUESTED = "requested"  # a lead or stage owner asked named stakeholders
     UNSOLICITED = "unsolicited"  # anyone's feedback on a review, given from its card or the App Home
 
@@ -259,18 +209,18 @@ class FeedbackRound(StorageModel, table=True):
     __tablename__ = "feedback_round"
     __table_args__ = (sa.Index("ix_feedback_round_review_kind", "review_id", "kind"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     review_id: int = Field(foreign_key="review.id", ondelete="CASCADE")
     kind: str = Field(default=FeedbackRoundKind.REQUESTED.value, max_length=20)
     question_set: str = Field(max_length=100)
     question_set_version: int
     # The questions as asked: old responses keep their wording whatever the configuration says later.
-    questions: list[dict[str, Any]] = Field(default_factory=list, sa_column=_json_column())
+    questions: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
     # The last day answers are taken (inclusive, in the council's timezone); None for unsolicited feedback.
-    closes_on: Optional[date] = Field(default=None)
+    closes_on: date | None = Field(default=None)
     requested_by: str = Field(max_length=200)
-    requested_by_person_id: Optional[int] = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
-    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    requested_by_person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
 
 
 class FeedbackRequest(StorageModel, table=True):
@@ -282,16 +232,16 @@ class FeedbackRequest(StorageModel, table=True):
         sa.UniqueConstraint("round_id", "person_id", name="uq_feedback_request_round_person"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     review_id: int = Field(foreign_key="review.id", ondelete="CASCADE", index=True)
-    stage_id: Optional[int] = Field(default=None, foreign_key="review_stage.id", ondelete="SET NULL")
+    stage_id: int | None = Field(default=None, foreign_key="review_stage.id", ondelete="SET NULL")
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
     question: str = Field(max_length=2000)
     status: str = Field(default=FeedbackStatus.OPEN.value, max_length=20)
     requested_by: str = Field(max_length=200)
-    created_at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
-    due_at: Optional[datetime] = Field(default=None, sa_column=_timestamp_column(nullable=True))
-    round_id: Optional[int] = Field(default=None, foreign_key="feedback_round.id", ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
+    due_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    round_id: int | None = Field(default=None, foreign_key="feedback_round.id", ondelete="CASCADE")
 
 
 class FeedbackResponse(StorageModel, table=True):
@@ -312,14 +262,14 @@ class FeedbackResponse(StorageModel, table=True):
     round_id: int = Field(foreign_key="feedback_round.id", ondelete="CASCADE")
     anonymous: bool = Field(default=False)
     # None when anonymous. Named answers keep the person so they can be shown and edited.
-    person_id: Optional[int] = Field(default=None, foreign_key="person.id", ondelete="CASCADE")
+    person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="CASCADE")
     # {"outcomes": 4, ...}: 1 (very poor) to 5 (very good) per rating question.
-    ratings: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
+    ratings: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     # {"what_worked": "...", ...} per free-text question.
-    answers: dict[str, Any] = Field(default_factory=dict, sa_column=_json_column())
-    edit_token_hash: Optional[str] = Field(default=None, max_length=64, unique=True)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    edit_token_hash: str | None = Field(default=None, max_length=64, unique=True)
     # The day a named answer was last given; None for anonymous answers (a time could single someone out).
-    answered_on: Optional[date] = Field(default=None)
+    answered_on: date | None = Field(default=None)
 
 
 # --- audit ---------------------------------------------------------------------
@@ -332,21 +282,16 @@ class AuditEntry(StorageModel, table=True):
         sa.Index("ix_audit_log_review_at", "review_id", "at"),
     )
 
-    id: Optional[int] = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utc_now, sa_column=_timestamp_column())
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
     actor: str = Field(max_length=200)
     # Set when the actor is a known person; None for operators and the system.
-    actor_person_id: Optional[int] = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    actor_person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
     action: str = Field(max_length=100)
     entity_type: str = Field(max_length=50)
     entity_id: int
     # Lets a review's whole history (its stages included) be read with one indexed query.
     # Not a foreign key: the history must outlive a deleted review.
-    review_id: Optional[int] = Field(default=None)
-    before: Optional[dict[str, Any]] = Field(default=None, sa_column=_json_column(nullable=True))
-    after: Optional[dict[str, Any]] = Field(default=None, sa_column=_json_column(nullable=True))
-
-
-# Tables defined in their own modules, imported here so every user of this metadata (Alembic, the tests) sees them.
-import storage.events  # noqa: E402,F401
-import storage.nudges  # noqa: E402,F401
+    review_id: int | None = Field(default=None)
+    before: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))

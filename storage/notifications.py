@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from storage.base import utc_now
 from storage.db import Database
 from storage.models import NotificationLedger as LedgerRow
-from storage.models import NotificationStatus, utc_now
+from storage.models import NotificationStatus
 
 ledger_table: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 
@@ -48,11 +50,20 @@ def dedupe_key(review_id: int, stage_id: int | None, person_id: int, kind: str, 
     return f"{review_id}:{stage_id if stage_id is not None else '-'}:{person_id}:{kind}:{period}"
 
 
-def _entry(row: sa.Row) -> LedgerEntry:
+def _entry(row: sa.Row[Any]) -> LedgerEntry:
     return LedgerEntry(
-        id=row.id, dedupe_key=row.dedupe_key, review_id=row.review_id, stage_id=row.stage_id,
-        person_id=row.person_id, kind=row.kind, period=row.period, status=row.status, attempts=row.attempts,
-        claimed_at=row.claimed_at, sent_at=row.sent_at, last_error=row.last_error,
+        id=row.id,
+        dedupe_key=row.dedupe_key,
+        review_id=row.review_id,
+        stage_id=row.stage_id,
+        person_id=row.person_id,
+        kind=row.kind,
+        period=row.period,
+        status=row.status,
+        attempts=row.attempts,
+        claimed_at=row.claimed_at,
+        sent_at=row.sent_at,
+        last_error=row.last_error,
     )
 
 
@@ -71,8 +82,15 @@ class NotificationLedger:
             with self._database.engine.begin() as connection:
                 connection.execute(
                     sa.insert(ledger_table).values(
-                        dedupe_key=key, review_id=review_id, stage_id=stage_id, person_id=person_id, kind=kind,
-                        period=period, status=NotificationStatus.CLAIMED.value, attempts=1, claimed_at=now,
+                        dedupe_key=key,
+                        review_id=review_id,
+                        stage_id=stage_id,
+                        person_id=person_id,
+                        kind=kind,
+                        period=period,
+                        status=NotificationStatus.CLAIMED.value,
+                        attempts=1,
+                        claimed_at=now,
                     )
                 )
         except IntegrityError:
@@ -88,8 +106,9 @@ class NotificationLedger:
                 result = connection.execute(
                     sa.update(ledger_table)
                     .where(ledger_table.c.dedupe_key == key, retryable, ledger_table.c.attempts < MAX_ATTEMPTS)
-                    .values(status=NotificationStatus.CLAIMED.value, attempts=ledger_table.c.attempts + 1,
-                            claimed_at=now)
+                    .values(
+                        status=NotificationStatus.CLAIMED.value, attempts=ledger_table.c.attempts + 1, claimed_at=now
+                    )
                 )
                 if result.rowcount != 1:
                     return None
@@ -109,6 +128,15 @@ class NotificationLedger:
                 sa.update(ledger_table)
                 .where(ledger_table.c.id == entry_id)
                 .values(status=NotificationStatus.FAILED.value, last_error=error[:MAX_ERROR])
+            )
+
+    def give_up(self, entry_id: int, error: str, attempts: int) -> None:
+        """Stop retrying a row: it stays failed with its attempts at the limit, so no claim can take it again."""
+        with self._database.engine.begin() as connection:
+            connection.execute(
+                sa.update(ledger_table)
+                .where(ledger_table.c.id == entry_id)
+                .values(status=NotificationStatus.FAILED.value, attempts=attempts, last_error=error[:MAX_ERROR])
             )
 
     def get(self, key: str) -> LedgerEntry | None:

@@ -10,8 +10,8 @@
   so the Alembic migrations create it and the schema tests see it; the
   scheduler's ``SQLAlchemyJobStore`` reads and writes the same columns.
 - :class:`NudgeStore`: the few queries a sweep needs: live snoozes, the
-  ledger's state for the keys a sweep is about to send, giving up on a
-  ledger row, and the feedback still waiting per person.
+  ledger's state for the keys a sweep is about to send, and the feedback
+  still waiting per person.
 """
 
 from __future__ import annotations
@@ -23,16 +23,14 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Column, Field
 
+from storage.base import StorageModel, UtcDateTime, utc_now
 from storage.db import Database
 from storage.models import (
     FeedbackRequest,
     FeedbackStatus,
     NotificationLedger,
-    NotificationStatus,
     Person,
-    StorageModel,
-    UtcDateTime,
-    utc_now,
+    Review,
 )
 
 __all__ = ["StageSnooze", "NudgeStore", "SCHEDULER_JOBS_TABLE", "scheduler_jobs_table", "LedgerState"]
@@ -87,18 +85,23 @@ class NudgeStore:
         return {(row.stage_id, row.person_id): row.until for row in rows}
 
     @staticmethod
-    def save_snooze(connection: sa.Connection, *, review_id: int, stage_id: int, person_id: int, until: date,
-                    at: datetime) -> date | None:
+    def save_snooze(
+        connection: sa.Connection, *, review_id: int, stage_id: int, person_id: int, until: date, at: datetime
+    ) -> date | None:
         """Record (or move) a snooze inside the caller's transaction; returns the previous end, if any."""
         previous = connection.execute(
             sa.select(_snooze.c.until).where(_snooze.c.stage_id == stage_id, _snooze.c.person_id == person_id)
         ).scalar()
         if previous is None:
-            connection.execute(sa.insert(_snooze).values(stage_id=stage_id, person_id=person_id, review_id=review_id,
-                                                          until=until, snoozed_at=at))
+            connection.execute(
+                sa.insert(_snooze).values(
+                    stage_id=stage_id, person_id=person_id, review_id=review_id, until=until, snoozed_at=at
+                )
+            )
         else:
             connection.execute(
-                sa.update(_snooze).where(_snooze.c.stage_id == stage_id, _snooze.c.person_id == person_id)
+                sa.update(_snooze)
+                .where(_snooze.c.stage_id == stage_id, _snooze.c.person_id == person_id)
                 .values(until=until, snoozed_at=at)
             )
         return previous
@@ -117,22 +120,19 @@ class NudgeStore:
         wanted = list(dict.fromkeys(keys))
         with self._database.engine.connect() as connection:
             for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start:start + _CHUNK]
+                chunk = wanted[start : start + _CHUNK]
                 rows = connection.execute(
-                    sa.select(_ledger.c.dedupe_key, _ledger.c.status, _ledger.c.attempts, _ledger.c.claimed_at,
-                              _ledger.c.last_error).where(_ledger.c.dedupe_key.in_(chunk))
+                    sa.select(
+                        _ledger.c.dedupe_key,
+                        _ledger.c.status,
+                        _ledger.c.attempts,
+                        _ledger.c.claimed_at,
+                        _ledger.c.last_error,
+                    ).where(_ledger.c.dedupe_key.in_(chunk))
                 ).all()
                 for row in rows:
                     found[row.dedupe_key] = LedgerState(row.status, row.attempts, row.claimed_at, row.last_error)
         return found
-
-    def give_up(self, entry_id: int, error: str, attempts: int) -> None:
-        """Stop retrying a row: it stays failed with its attempts at the limit, so no claim can take it again."""
-        with self._database.engine.begin() as connection:
-            connection.execute(
-                sa.update(_ledger).where(_ledger.c.id == entry_id)
-                .values(status=NotificationStatus.FAILED.value, attempts=attempts, last_error=error[:2000])
-            )
 
     # --- people and feedback ------------------------------------------------------------
 
@@ -141,9 +141,9 @@ class NudgeStore:
         found: dict[int, Person] = {}
         with self._database.session() as session:
             for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start:start + _CHUNK]
+                chunk = ids[start : start + _CHUNK]
                 for person in session.exec(sa.select(Person).where(Person.id.in_(chunk))).scalars():  # type: ignore[call-overload,union-attr]
-                    found[person.id] = person  # type: ignore[index]
+                    found[person.id] = person
         return found
 
     def feedback_waiting(self, person_ids: Iterable[int]) -> dict[int, int]:
@@ -152,7 +152,7 @@ class NudgeStore:
         counts: dict[int, int] = {}
         with self._database.engine.connect() as connection:
             for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start:start + _CHUNK]
+                chunk = ids[start : start + _CHUNK]
                 rows = connection.execute(
                     sa.select(_feedback.c.person_id, sa.func.count())
                     .where(_feedback.c.person_id.in_(chunk), _feedback.c.status == FeedbackStatus.OPEN.value)
@@ -167,17 +167,16 @@ class NudgeStore:
         The ledger needs a review for every row; the lowest id of any status never changes
         within a week, so the digest's key stays the same however reviews open and close.
         """
-        from storage.models import Review
-
         review = Review.__table__  # type: ignore[attr-defined]
         ids = sorted(set(person_ids))
         found: dict[int, int] = {}
         with self._database.engine.connect() as connection:
             for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start:start + _CHUNK]
+                chunk = ids[start : start + _CHUNK]
                 rows = connection.execute(
                     sa.select(review.c.portfolio_holder_id, sa.func.min(review.c.id))
-                    .where(review.c.portfolio_holder_id.in_(chunk)).group_by(review.c.portfolio_holder_id)
+                    .where(review.c.portfolio_holder_id.in_(chunk))
+                    .group_by(review.c.portfolio_holder_id)
                 ).all()
                 found.update({row[0]: int(row[1]) for row in rows})
         return found

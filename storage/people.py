@@ -8,21 +8,21 @@ Slack ids upper-case, which is how each platform writes them.
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import structlog
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from bot.logging import event
 from storage.audit import AuditRepository
+from storage.base import utc_now
 from storage.db import Database
-from storage.models import Person, RoleAssignment, utc_now
+from storage.models import Person, RoleAssignment
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -64,6 +64,24 @@ def identity_kind(identifier: str) -> str | None:
     if _SLACK_ID.match(text.upper()) and text.upper() == text:
         return "slack"
     return None
+
+
+# How each kind of identity is normalised, and the column that holds it.
+_IDENTITY_COLUMNS: dict[str, tuple[Callable[[str | None], str | None], str]] = {
+    "email": (normalise_email, "email"),
+    "slack": (normalise_slack_id, "slack_user_id"),
+    "teams": (normalise_teams_id, "teams_user_id"),
+}
+
+
+def _by_identity(people: Iterable[Person]) -> dict[tuple[str, str | None], Person]:
+    """Each person under each identity they have: (column, value) -> person."""
+    return {
+        (column, getattr(person, column)): person
+        for person in people
+        for _, column in _IDENTITY_COLUMNS.values()
+        if getattr(person, column)
+    }
 
 
 def person_as_dict(person: Person) -> dict[str, Any]:
@@ -131,37 +149,23 @@ class PeopleRepository:
         return None
 
     def find_many(self, identifiers: Iterable[str]) -> dict[str, Person]:
-        """Resolve many identities in three queries; the result is keyed by the identifier as given."""
-        wanted = {identifier: identity_kind(identifier) for identifier in set(identifiers)}
-        emails = {normalise_email(i) for i, k in wanted.items() if k == "email"}
-        slack = {normalise_slack_id(i) for i, k in wanted.items() if k == "slack"}
-        teams = {normalise_teams_id(i) for i, k in wanted.items() if k == "teams"}
-        conditions = []
-        if emails:
-            conditions.append(Person.email.in_(emails))  # type: ignore[union-attr]
-        if slack:
-            conditions.append(Person.slack_user_id.in_(slack))  # type: ignore[union-attr]
-        if teams:
-            conditions.append(Person.teams_user_id.in_(teams))  # type: ignore[union-attr]
-        if not conditions:
+        """Resolve many identities in one query; the result is keyed by the identifier as given."""
+        wanted: dict[str, tuple[str, str | None]] = {}  # identifier -> (column, normalised value)
+        for identifier in set(identifiers):
+            kind = identity_kind(identifier)
+            if kind is not None:
+                normalise, column = _IDENTITY_COLUMNS[kind]
+                wanted[identifier] = (column, normalise(identifier))
+        if not wanted:
             return {}
+        conditions = []
+        for column in sorted({column for column, _ in wanted.values()}):
+            values = {value for wanted_column, value in wanted.values() if wanted_column == column}
+            conditions.append(col(getattr(Person, column)).in_(values))
         with self._database.session() as session:
             people = session.exec(select(Person).where(or_(*conditions))).all()
-        by_email = {p.email: p for p in people if p.email}
-        by_slack = {p.slack_user_id: p for p in people if p.slack_user_id}
-        by_teams = {p.teams_user_id: p for p in people if p.teams_user_id}
-        found: dict[str, Person] = {}
-        for identifier, kind in wanted.items():
-            person = None
-            if kind == "email":
-                person = by_email.get(normalise_email(identifier))
-            elif kind == "slack":
-                person = by_slack.get(normalise_slack_id(identifier))
-            elif kind == "teams":
-                person = by_teams.get(normalise_teams_id(identifier))
-            if person is not None:
-                found[identifier] = person
-        return found
+        by_identity = _by_identity(people)
+        return {identifier: by_identity[key] for identifier, key in wanted.items() if key in by_identity}
 
     def search(self, text: str, limit: int = 10) -> Sequence[Person]:
         """People whose name or email contains ``text``, ignoring case; whole-name matches first."""
@@ -185,7 +189,9 @@ class PeopleRepository:
 
     def roles_of(self, person_id: int) -> list[RoleAssignment]:
         with self._database.session() as session:
-            statement = select(RoleAssignment).where(RoleAssignment.person_id == person_id).order_by(RoleAssignment.role)
+            statement = (
+                select(RoleAssignment).where(RoleAssignment.person_id == person_id).order_by(RoleAssignment.role)
+            )
             return list(session.exec(statement).all())
 
     def roles_by_person(self, person_ids: Iterable[int]) -> dict[int, list[RoleAssignment]]:
@@ -246,7 +252,7 @@ class PeopleRepository:
 
         # Two adapters meeting a new person at once both try to add them; the loser of that
         # race finds the winner's row on its second pass and updates it instead.
-        for attempt in (1, 2):
+        for _attempt in (1, 2):
             try:
                 with self._database.transaction() as session:
                     matches = self._people_with_identities(session, email, slack_user_id, teams_user_id)
@@ -281,15 +287,19 @@ class PeopleRepository:
                     after = person_as_dict(person)
                     if before != after:
                         self._audit.record(
-                            session, actor=actor, action=action, entity_type="person", entity_id=person.id,  # type: ignore[arg-type]
-                            before=before, after=after,
+                            session,
+                            actor=actor,
+                            action=action,
+                            entity_type="person",
+                            entity_id=person.id,  # type: ignore[arg-type]
+                            before=before,
+                            after=after,
                         )
-                break
+                log.info(action, person_id=person.id)
+                return person
             except IntegrityError:
-                if attempt == 2:
-                    raise PersonError("Those details were saved by someone else at the same moment; please try again.") from None
-        event(log, action, person_id=person.id)
-        return person
+                continue
+        raise PersonError("Those details were saved by someone else at the same moment; please try again.")
 
     def set_reachable(self, person_id: int, reachable: bool, actor: str = "system") -> None:
         self._update(person_id, actor, reachable=reachable)
@@ -315,7 +325,11 @@ class PeopleRepository:
             session.add(assignment)
             session.flush()
             self._audit.record(
-                session, actor=actor, action="role.assigned", entity_type="person", entity_id=person_id,
+                session,
+                actor=actor,
+                action="role.assigned",
+                entity_type="person",
+                entity_id=person_id,
                 after={"role": role, "scope": scope},
             )
             return assignment
@@ -332,7 +346,11 @@ class PeopleRepository:
                 return False
             session.delete(existing)
             self._audit.record(
-                session, actor=actor, action="role.removed", entity_type="person", entity_id=person_id,
+                session,
+                actor=actor,
+                action="role.removed",
+                entity_type="person",
+                entity_id=person_id,
                 before={"role": role, "scope": scope},
             )
             return True
@@ -345,12 +363,12 @@ class PeopleRepository:
     ) -> list[Person]:
         conditions = []
         if email is not None:
-            conditions.append(Person.email == email)
+            conditions.append(col(Person.email) == email)
         if slack_user_id is not None:
-            conditions.append(Person.slack_user_id == slack_user_id)
+            conditions.append(col(Person.slack_user_id) == slack_user_id)
         if teams_user_id is not None:
-            conditions.append(Person.teams_user_id == teams_user_id)
-        return list(session.exec(select(Person).where(or_(*conditions)).order_by(Person.id)).all())
+            conditions.append(col(Person.teams_user_id) == teams_user_id)
+        return list(session.exec(select(Person).where(or_(*conditions)).order_by(col(Person.id))).all())
 
     def _update(self, person_id: int, actor: str, **changes: Any) -> None:
         with self._database.transaction() as session:
@@ -363,6 +381,11 @@ class PeopleRepository:
             person.updated_at = utc_now()
             session.flush()
             self._audit.record(
-                session, actor=actor, action="person.updated", entity_type="person", entity_id=person_id,
-                before=before, after=person_as_dict(person),
+                session,
+                actor=actor,
+                action="person.updated",
+                entity_type="person",
+                entity_id=person_id,
+                before=before,
+                after=person_as_dict(person),
             )

@@ -13,17 +13,26 @@ Writes happen inside a transaction opened by the review service
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import func, select, union
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
+from sqlmodel import select as orm_select
 
 from storage.db import Database
 from storage.models import Person, Review, ReviewStage, ReviewStatus, Stakeholder
+from storage.review_snapshots import (
+    OverdueStage,
+    PersonSummary,
+    ReviewSnapshot,
+    ReviewSummary,
+    StakeholderSummary,
+    stage_snapshot_from_row,
+    stage_summary_from_row,
+)
 
 review_table: sa.Table = Review.__table__  # type: ignore[attr-defined]
 stage_table: sa.Table = ReviewStage.__table__  # type: ignore[attr-defined]
@@ -39,147 +48,6 @@ OPEN_ONLY = (ReviewStatus.OPEN.value,)
 def _chunks(values: Sequence[int], size: int = _CHUNK) -> Iterator[Sequence[int]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
-
-
-@dataclass(frozen=True)
-class PersonSummary:
-    id: int
-    name: str
-    email: str | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} ({self.email})" if self.email else self.name
-
-
-@dataclass(frozen=True)
-class ChecklistItem:
-    text: str
-    done: bool = False
-
-
-@dataclass(frozen=True)
-class StageSummary:
-    """A stage as lists show it: no checklist, which lists never need and which costs most to load."""
-
-    id: int
-    name: str
-    position: int
-    owner: PersonSummary
-    due_date: date
-    completed_at: datetime | None
-
-    @property
-    def is_complete(self) -> bool:
-        return self.completed_at is not None
-
-    def is_overdue(self, today: date) -> bool:
-        return not self.is_complete and self.due_date < today
-
-
-@dataclass(frozen=True)
-class StageSnapshot(StageSummary):
-    started_at: datetime | None
-    checklist: tuple[ChecklistItem, ...]
-    completion_note: str | None
-    completed_by: str | None
-
-    @property
-    def open_items(self) -> tuple[ChecklistItem, ...]:
-        return tuple(item for item in self.checklist if not item.done)
-
-
-@dataclass(frozen=True)
-class StakeholderSummary:
-    person: PersonSummary
-    role: str | None
-
-
-@dataclass(frozen=True)
-class ReviewSummary:
-    """A review as lists show it; :class:`ReviewSnapshot` adds outcomes, checklists and stakeholders."""
-
-    id: int
-    title: str
-    service: str
-    level: str
-    status: str
-    lead_commissioner: PersonSummary
-    portfolio_holder: PersonSummary
-    stages: tuple[StageSummary, ...]
-    version: int
-
-    @property
-    def is_open(self) -> bool:
-        return self.status == ReviewStatus.OPEN.value
-
-    @property
-    def current_stage(self) -> StageSummary | None:
-        """The first stage not yet done; None once every stage is done."""
-        return next((stage for stage in self.stages if not stage.is_complete), None)
-
-    def stage(self, name: str) -> StageSummary | None:
-        wanted = name.strip().casefold()
-        return next((stage for stage in self.stages if stage.name.casefold() == wanted), None)
-
-    def overdue_stages(self, today: date) -> tuple[StageSummary, ...]:
-        if not self.is_open:
-            return ()
-        return tuple(stage for stage in self.stages if stage.is_overdue(today))
-
-
-@dataclass(frozen=True)
-class ReviewSnapshot(ReviewSummary):
-    """Everything about one review. Its ``stages`` are :class:`StageSnapshot`, with checklists."""
-
-    outcomes: tuple[str, ...]
-    status_reason: str | None
-    stakeholders: tuple[StakeholderSummary, ...]
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def current_stage(self) -> StageSnapshot | None:  # type: ignore[override]
-        return next((stage for stage in self.stages if not stage.is_complete), None)  # type: ignore[return-value]
-
-    def stage(self, name: str) -> StageSnapshot | None:  # type: ignore[override]
-        return super().stage(name)  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class OverdueStage:
-    review_id: int
-    review_title: str
-    service: str
-    lead_commissioner: PersonSummary
-    stage: StageSummary
-    days_overdue: int
-
-
-def _checklist(value: Any) -> tuple[ChecklistItem, ...]:
-    return tuple(ChecklistItem(text=str(item["item"]), done=bool(item.get("done"))) for item in (value or []))
-
-
-def _stage_snapshot(row: Any, people: dict[int, PersonSummary]) -> StageSnapshot:
-    return StageSnapshot(  # type: ignore[call-arg]
-        id=row.id,
-        name=row.name,
-        position=row.position,
-        owner=people[row.owner_id],
-        due_date=row.due_date,
-        started_at=row.started_at,
-        completed_at=row.completed_at,
-        checklist=_checklist(row.checklist),
-        completion_note=row.completion_note,
-        completed_by=row.completed_by,
-    )
-
-
-def _stage_summary(row: Any, people: dict[int, PersonSummary]) -> StageSummary:
-    # Positional unpacking: lists build thousands of these, and named access on a Row costs more.
-    stage_id, _review_id, name, position, owner_id, due_date, completed_at = row[:7]
-    return StageSummary(stage_id, name, position, people[owner_id], due_date, completed_at)
 
 
 def _people(connection: Connection, person_ids: Iterable[int]) -> dict[int, PersonSummary]:
@@ -223,28 +91,28 @@ def load_snapshots(connection: Connection, review_ids: Sequence[int]) -> list[Re
 
     snapshots = []
     for review_id in wanted:
-        row = review_rows.get(review_id)
-        if row is None:
+        review = review_rows.get(review_id)
+        if review is None:
             continue
         snapshots.append(
             ReviewSnapshot(
-                id=row.id,
-                title=row.title,
-                service=row.service,
-                outcomes=tuple(row.outcomes or ()),
-                level=row.level,
-                status=row.status,
-                status_reason=row.status_reason,
-                lead_commissioner=people[row.lead_commissioner_id],
-                portfolio_holder=people[row.portfolio_holder_id],
-                stages=tuple(_stage_snapshot(stage, people) for stage in stage_rows[review_id]),
+                id=review.id,
+                title=review.title,
+                service=review.service,
+                outcomes=tuple(review.outcomes or ()),
+                level=review.level,
+                status=review.status,
+                status_reason=review.status_reason,
+                lead_commissioner=people[review.lead_commissioner_id],
+                portfolio_holder=people[review.portfolio_holder_id],
+                stages=tuple(stage_snapshot_from_row(stage, people) for stage in stage_rows[review_id]),
                 stakeholders=tuple(
                     StakeholderSummary(person=people[s.person_id], role=s.role) for s in stakeholder_rows[review_id]
                 ),
-                created_by=row.created_by,
-                created_at=row.created_at,
-                updated_at=row.updated_at,
-                version=row.version,
+                created_by=review.created_by,
+                created_at=review.created_at,
+                updated_at=review.updated_at,
+                version=review.version,
             )
         )
     return snapshots
@@ -252,16 +120,14 @@ def load_snapshots(connection: Connection, review_ids: Sequence[int]) -> list[Re
 
 _SUMMARY_REVIEW_COLUMNS = [
     review_table.c[name]
-    for name in ("id", "title", "service", "level", "status", "lead_commissioner_id", "portfolio_holder_id",
-                 "version")
+    for name in ("id", "title", "service", "level", "status", "lead_commissioner_id", "portfolio_holder_id", "version")
 ]
 _SUMMARY_STAGE_COLUMNS = [
-    stage_table.c[name]
-    for name in ("id", "review_id", "name", "position", "owner_id", "due_date", "completed_at")
+    stage_table.c[name] for name in ("id", "review_id", "name", "position", "owner_id", "due_date", "completed_at")
 ]
 
 
-def load_summaries(connection: Connection, review_ids: Sequence[int] | sa.Select) -> list[ReviewSummary]:
+def load_summaries(connection: Connection, review_ids: Sequence[int] | sa.Select[Any]) -> list[ReviewSummary]:
     """Summaries of the given reviews in three queries (reviews, stages, people).
 
     ``review_ids`` is a list of ids (kept in that order) or a SELECT of ids, which
@@ -284,7 +150,9 @@ def load_summaries(connection: Connection, review_ids: Sequence[int] | sa.Select
             review_rows[row.id] = row
             stage_rows[row.id] = []
         for row in connection.execute(
-            select(*_SUMMARY_STAGE_COLUMNS).where(stage_filter).order_by(stage_table.c.review_id, stage_table.c.position)
+            select(*_SUMMARY_STAGE_COLUMNS)
+            .where(stage_filter)
+            .order_by(stage_table.c.review_id, stage_table.c.position)
         ).all():
             stage_rows[row[1]].append(row)
     person_ids: set[int] = set()
@@ -303,7 +171,7 @@ def load_summaries(connection: Connection, review_ids: Sequence[int] | sa.Select
             status=row.status,
             lead_commissioner=people[row.lead_commissioner_id],
             portfolio_holder=people[row.portfolio_holder_id],
-            stages=tuple(_stage_summary(stage, people) for stage in stage_rows[row.id]),
+            stages=tuple(stage_summary_from_row(stage, people) for stage in stage_rows[row.id]),
             version=row.version,
         )
         for row in (review_rows.get(review_id) for review_id in order)
@@ -349,7 +217,8 @@ class ReviewRepository:
 
     def list_for_person(self, person_id: int, statuses: Sequence[str] | None = OPEN_ONLY) -> list[ReviewSummary]:
         """Reviews a person leads, holds the portfolio for, or owns a stage of; most urgent first."""
-        def with_status(statement: sa.Select) -> sa.Select:
+
+        def with_status(statement: sa.Select[Any]) -> sa.Select[Any]:
             return statement.where(review_table.c.status.in_(statuses)) if statuses else statement
 
         ids_statement = union(
@@ -442,7 +311,7 @@ class ReviewRepository:
                 review_title=row.review_title,
                 service=row.review_service,
                 lead_commissioner=people[row.lead_id],
-                stage=_stage_summary(row, people),
+                stage=stage_summary_from_row(row, people),
                 days_overdue=(today - row.due_date).days,
             )
             for row in rows
@@ -465,8 +334,6 @@ class ReviewRepository:
         change to the same review waits for this one; SQLite takes its write lock
         at the first UPDATE, and the version column catches anything in between.
         """
-        from sqlmodel import select as orm_select
-
         review = session.exec(orm_select(Review).where(Review.id == review_id).with_for_update()).first()
         if review is None:
             return None
@@ -479,7 +346,9 @@ class ReviewRepository:
 
     @staticmethod
     def insert_many(
-        session: Session, reviews: Sequence[dict[str, Any]], stages: Sequence[Sequence[dict[str, Any]]],
+        session: Session,
+        reviews: Sequence[dict[str, Any]],
+        stages: Sequence[Sequence[dict[str, Any]]],
         stakeholders: Sequence[Sequence[dict[str, Any]]] | None = None,
     ) -> list[int]:
         """Insert many reviews with their stages in a few statements; returns the new review ids in order.
@@ -494,12 +363,18 @@ class ReviewRepository:
             [dict(values, version=values.get("version", 1)) for values in reviews],
         )
         review_ids = [row.id for row in result]
-        stage_values = [dict(stage, review_id=review_id) for review_id, group in zip(review_ids, stages) for stage in group]
+        stage_values = [
+            dict(stage, review_id=review_id)
+            for review_id, group in zip(review_ids, stages, strict=True)
+            for stage in group
+        ]
         if stage_values:
             connection.execute(sa.insert(stage_table), stage_values)
         if stakeholders:
             stakeholder_values = [
-                dict(item, review_id=review_id) for review_id, group in zip(review_ids, stakeholders) for item in group
+                dict(item, review_id=review_id)
+                for review_id, group in zip(review_ids, stakeholders, strict=True)
+                for item in group
             ]
             if stakeholder_values:
                 connection.execute(sa.insert(stakeholder_table), stakeholder_values)

@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from storage.db import Database, open_database
-from storage.models import StorageModel
+from storage.tables import metadata
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or None
 DATABASE_KINDS = ["sqlite", "postgres"] if TEST_DATABASE_URL else ["sqlite"]
@@ -70,7 +70,7 @@ def _postgres_session_schema() -> Iterator[str]:
 
 
 def _empty_all_tables(database: Database) -> None:
-    tables = ", ".join(f'"{table.name}"' for table in StorageModel.metadata.sorted_tables)
+    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     with database.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

@@ -7,20 +7,19 @@ pyplot keeps global state that is not safe across the server's worker threads,
 and Agg needs no display.
 
 The image is kept small (a few tens of kilobytes) because Teams carries it
-inside the message itself (see ``handlers/teams/feedback.py``).
+inside the message itself (see ``handlers/teams/feedback_cards.py``).
 """
 
 from __future__ import annotations
 
 import io
 import textwrap
-from typing import TYPE_CHECKING
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image  # a dependency of matplotlib
 
-if TYPE_CHECKING:
-    from workflows.feedback import FeedbackSummary
+from workflows.feedback.summaries import FeedbackSummary
 
 __all__ = ["render_summary_chart"]
 
@@ -30,7 +29,7 @@ RATING_COLOURS = ("#b2182b", "#ef8a62", "#e0e0e0", "#67a9cf", "#2166ac")
 DPI = 80
 
 
-def render_summary_chart(summary: "FeedbackSummary") -> bytes | None:
+def render_summary_chart(summary: FeedbackSummary) -> bytes | None:
     """PNG bytes, or None when there is nothing to draw (too few answers, or no rating questions)."""
     if not summary.enough or not summary.ratings:
         return None
@@ -46,8 +45,15 @@ def render_summary_chart(summary: "FeedbackSummary") -> bytes | None:
             if share:
                 axes.barh(index, share, left=left, color=RATING_COLOURS[score - 1], edgecolor="white", height=0.6)
                 if share >= 0.08:
-                    axes.text(left + share / 2, index, str(score), ha="center", va="center", fontsize=8,
-                              color="black" if score == 3 else "white")
+                    axes.text(
+                        left + share / 2,
+                        index,
+                        str(score),
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="black" if score == 3 else "white",
+                    )
             left += share
         axes.text(1.02, index, f"avg {stats.mean:.1f}\n±{stats.spread:.1f}", va="center", fontsize=8)
     axes.set_yticks(range(len(rows)), ["\n".join(textwrap.wrap(s.text, 34)) for s in rows], fontsize=8)
@@ -68,10 +74,6 @@ def render_summary_chart(summary: "FeedbackSummary") -> bytes | None:
 
 
 def _quantise(png: bytes) -> bytes:
-    try:
-        from PIL import Image
-    except ImportError:  # Pillow comes with matplotlib; without it the full-colour image is still fine
-        return png
     image = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=64)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)

@@ -28,148 +28,33 @@ adapter sends a press back through :meth:`CommandRunner.press`.
 
 from __future__ import annotations
 
-import logging
-import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
 
-from bot.logging import event
+import structlog
+
+from storage.review_snapshots import ReviewSummary
+from workflows.actions import Actions, CommandActions, parse_stage_value, stage_value
+from workflows.command_parsing import Command, parse_command
 from workflows.dates import format_date
-from workflows.dialogue import describe_review
-from workflows.replies import Actions, Button, Reply, ReplyKind
+from workflows.dialogue import Dialogue, UserContext, describe_review
+from workflows.feedback import FeedbackService, give_feedback_button
+from workflows.replies import Button, Reply, ReplyKind, shorten
+from workflows.review_reference import matching_reviews, parse_review_reference
+from workflows.reviews import Actor, ReviewError, ReviewService
+from workflows.role_commands import RoleCommands, RoleSource
 
-if TYPE_CHECKING:
-    from knowledge.models import Role
-    from workflows.dialogue import Dialogue, UserContext
-    from workflows.reviews import ReviewService, ReviewSummary
+__all__ = ["CommandRunner"]
 
-__all__ = [
-    "COMMAND_NAMES",
-    "Command",
-    "CommandActions",
-    "CommandRunner",
-    "FeedbackCommand",
-    "RoleSource",
-    "parse_command",
-    "parse_review_reference",
-    "default_feedback",
-    "feedback_not_set_up",
-]
+log = structlog.get_logger(__name__)
 
-log = logging.getLogger(__name__)
-
-
-class CommandActions:
-    """Action ids for buttons that commands put on their replies; the value is described with each."""
-
-    # Show a review's status; the value is the review number.
-    REVIEW_STATUS = "review_status"
-    # Mark a stage done; the value is "<review number>:<stage name>", so a stale button cannot finish the next stage.
-    REVIEW_ADVANCE = "review_advance"
-    # The stage still has checklist items open: the adapter asks for a reason (a modal, a card) and then calls
-    # :meth:`CommandRunner.advance` with it. Same value as REVIEW_ADVANCE.
-    REVIEW_ADVANCE_WITH_REASON = "review_advance_with_reason"
-
-
-# Every command's name, with the words officers also type for it.
-_ALIASES = {
-    "ask": "ask", "question": "ask", "q": "ask",
-    "new": "new", "start": "new", "create": "new",
-    "list": "list", "mine": "list", "reviews": "list", "my": "list",
-    "status": "status", "show": "status",
-    "advance": "advance", "done": "advance", "complete": "advance",
-    "feedback": "feedback",
-    "roles": "roles",
-    "whois": "whois", "who": "whois",
-    "help": "help", "?": "help",
-}
-COMMAND_NAMES = ("ask", "new", "list", "status", "advance", "feedback", "roles", "whois", "help")
-
-_REVIEW_NUMBER = re.compile(r"^(?:review\s+)?#?(\d{1,9})\b[\s:,.-]*(.*)$", re.IGNORECASE | re.DOTALL)
-_FILLER = re.compile(r"^(?:review|reviews)$", re.IGNORECASE)
-_WHO_IS = re.compile(r"^(?:is\s+(?:the\s+|a\s+|an\s+)?)", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Command:
-    """A parsed command: its canonical name and the rest of the text.
-
-    ``unknown`` holds the word an officer typed when it is not a command; ``name`` is then "help".
-    """
-
-    name: str
-    argument: str = ""
-    unknown: str | None = None
-
-
-def parse_command(text: str) -> Command:
-    """``"status #12"`` -> Command("status", "#12"); anything not a command -> Command("help", unknown=word)."""
-    text = " ".join((text or "").split())
-    if not text:
-        return Command("help")
-    word, _, rest = text.partition(" ")
-    name = _ALIASES.get(word.casefold().rstrip(":"))
-    if name is None:
-        return Command("help", unknown=word)
-    rest = rest.strip()
-    if name == "list" and _FILLER.match(rest):  # "my reviews", "list reviews"
-        rest = ""
-    if name == "new" and _FILLER.match(rest):  # "new review"
-        rest = ""
-    if name == "whois":
-        rest = _WHO_IS.sub("", rest).rstrip("?").strip()
-    return Command(name, rest)
-
-
-def parse_review_reference(argument: str) -> tuple[int | None, str]:
-    """``"#12 because the market review slipped"`` -> (12, "because the market review slipped");
-    ``"library services"`` -> (None, "library services")."""
-    argument = argument.strip()
-    if match := _REVIEW_NUMBER.match(argument):
-        return int(match[1]), match[2].strip()
-    return None, argument
-
-
-class RoleSource(Protocol):
-    """The part of the knowledge base the role commands read."""
-
-    def roles(self) -> list["Role"]: ...
-
-    def whois(self, query: str) -> list["Role"]: ...
-
-
-class FeedbackCommand(Protocol):
-    """What the feedback feature provides: run ``feedback <argument>`` for a user."""
-
-    def __call__(self, user: "UserContext", argument: str) -> list[Reply]: ...
-
-
-def feedback_not_set_up(user: "UserContext", argument: str) -> list[Reply]:
-    """What ``feedback`` says when the chat core has no review service to ask about (a terminal without a database)."""
-    event(log, "feedback_command_not_set_up", platform=user.platform)
-    return [Reply("Feedback requests aren't set up here, so I can't send them for you. "
-                  "You can still see where a review stands with “status” and its number.", ReplyKind.INFO)]
-
-
-def default_feedback(dialogue: "Dialogue") -> FeedbackCommand:
-    """The feedback feature (``workflows/feedback.py``) over the chat core's own review service, built on first use."""
-    built: list[Any] = []
-
-    def run(user: "UserContext", argument: str) -> list[Reply]:
-        if dialogue.reviews is None:
-            return feedback_not_set_up(user, argument)
-        if not built:
-            from workflows.feedback import FeedbackService
-
-            reviews = dialogue.reviews
-            built.append(FeedbackService(reviews.database, reviews, timezone=str(reviews._zone), clock=reviews.now))
-        return built[0].command(user, argument)
-
-    return run
-
-
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+FEEDBACK_NOT_SET_UP = (
+    "Feedback requests aren't set up here, so I can't send them for you. "
+    "You can still see where a review stands with “status” and its number."
+)
+SOMETHING_WENT_WRONG = (
+    "Sorry, something went wrong on my side. Please try again in a minute; "
+    "if it keeps happening, let your system administrator know."
+)
 
 
 class CommandRunner:
@@ -177,108 +62,130 @@ class CommandRunner:
 
     ``command_prefix`` is how this platform writes a command in help text ("/commissioning " on Slack,
     "" on Teams). ``roles`` may be a factory, so a platform can start before the index is loaded.
+    ``feedback`` answers ``feedback <review>``; without it the command says feedback isn't set up here.
     """
 
     def __init__(
         self,
-        dialogue: "Dialogue",
+        dialogue: Dialogue,
         *,
         roles: RoleSource | Callable[[], RoleSource] | None = None,
-        feedback: FeedbackCommand | None = None,
+        feedback: FeedbackService | Callable[[], FeedbackService] | None = None,
         command_prefix: str = "",
     ) -> None:
         self.dialogue = dialogue
-        self._role_source = roles
-        self._roles: RoleSource | None = None
-        self._feedback: FeedbackCommand = feedback or default_feedback(dialogue)
+        self._roles = RoleCommands(roles, dialogue.people, command_prefix)
+        self._feedback_source = feedback
         self.command_prefix = command_prefix
+        self._commands: dict[str, Callable[[UserContext, str], list[Reply]]] = {
+            "ask": self._cmd_ask,
+            "new": self._cmd_new,
+            "list": self._cmd_list,
+            "status": self._cmd_status,
+            "advance": self._cmd_advance,
+            "feedback": self._cmd_feedback,
+            "roles": self._cmd_roles,
+            "whois": self._cmd_whois,
+            "help": self._cmd_help,
+        }
 
     # --- entry points -------------------------------------------------------------------
 
-    def run(self, user: "UserContext", text: str) -> list[Reply]:
+    def run(self, user: UserContext, text: str) -> list[Reply]:
         return self.run_command(user, parse_command(text))
 
-    def run_command(self, user: "UserContext", command: Command) -> list[Reply]:
-        event(log, "command_received", platform=user.platform, command=command.name,
-              unknown=command.unknown is not None)
-        handler = getattr(self, f"_cmd_{command.name}")
+    def run_command(self, user: UserContext, command: Command) -> list[Reply]:
+        log.info("command_received", platform=user.platform, command=command.name, unknown=command.unknown is not None)
+        if command.unknown is not None:
+            return self._help(command.unknown)
         try:
-            return handler(user, command.argument) if command.unknown is None else self._help(command.unknown)
+            return self._commands[command.name](user, command.argument)
+        except ReviewError as error:  # refused, or no such review: written for the officer
+            return [Reply(str(error), ReplyKind.PROBLEM)]
         except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
-            from workflows.reviews import ReviewError
+            log.error(
+                "command_failed",
+                platform=user.platform,
+                command=command.name,
+                error=type(error).__name__,
+                detail=str(error)[:300],
+            )
+            return [Reply(SOMETHING_WENT_WRONG, ReplyKind.PROBLEM)]
 
-            if isinstance(error, ReviewError):
-                return [Reply(str(error), ReplyKind.PROBLEM)]
-            event(log, "command_failed", logging.ERROR, platform=user.platform, command=command.name,
-                  error=type(error).__name__, detail=str(error)[:300])
-            return [Reply("Sorry, something went wrong on my side. Please try again in a minute; "
-                          "if it keeps happening, let your system administrator know.", ReplyKind.PROBLEM)]
-
-    def press(self, user: "UserContext", action_id: str, value: str) -> list[Reply]:
+    def press(self, user: UserContext, action_id: str, value: str) -> list[Reply]:
         """A button from a command's reply was pressed."""
         if action_id == CommandActions.REVIEW_STATUS:
             return self.run_command(user, Command("status", value))
         if action_id in (CommandActions.REVIEW_ADVANCE, CommandActions.REVIEW_ADVANCE_WITH_REASON):
-            review_id, stage = self.parse_stage_value(value)
-            return self.advance(user, review_id, stage_name=stage)
+            review_id, stage = parse_stage_value(value)
+            return self.advance(user, review_id, stage_name=stage or None)
         raise ValueError(f"commands have no button {action_id!r}")
-
-    @staticmethod
-    def stage_value(review_id: int, stage_name: str) -> str:
-        return f"{review_id}:{stage_name}"
-
-    @staticmethod
-    def parse_stage_value(value: str) -> tuple[int, str | None]:
-        number, _, stage = value.partition(":")
-        return int(number), (stage or None)
 
     def help_text(self) -> str:
         p = self.command_prefix
-        return "\n".join([
-            "Here's what I can do:",
-            f"• `{p}ask <question>`: a question about the commissioning guidance",
-            f"• `{p}new`: set up a new commissioning review",
-            f"• `{p}list`: your open reviews",
-            f"• `{p}status <review>`: where a review stands (its number, e.g. `{p}status 12`)",
-            f"• `{p}advance <review> [reason]`: mark the current stage of a review done",
-            f"• `{p}feedback <review>`: ask stakeholders for feedback on a review; "
-            f"`{p}feedback summary <review>` shows what they said",
-            f"• `{p}roles`: who does what in commissioning",
-            f"• `{p}whois <role>`: what a role does and who holds it here, e.g. `{p}whois portfolio holder`",
-            f"• `{p}help`: this list",
-        ])
+        return "\n".join(
+            [
+                "Here's what I can do:",
+                f"• `{p}ask <question>`: a question about the commissioning guidance",
+                f"• `{p}new`: set up a new commissioning review",
+                f"• `{p}list`: your open reviews",
+                f"• `{p}status <review>`: where a review stands (its number, e.g. `{p}status 12`)",
+                f"• `{p}advance <review> [reason]`: mark the current stage of a review done",
+                f"• `{p}feedback <review>`: ask stakeholders for feedback on a review; "
+                f"`{p}feedback summary <review>` shows what they said",
+                f"• `{p}roles`: who does what in commissioning",
+                f"• `{p}whois <role>`: what a role does and who holds it here, e.g. `{p}whois portfolio holder`",
+                f"• `{p}help`: this list",
+            ]
+        )
 
     # --- the commands -----------------------------------------------------------------
 
     def _help(self, unknown: str | None = None) -> list[Reply]:
         text = self.help_text()
         if unknown:
-            text = f"I don't know the command “{_short(unknown, 40)}”.\n\n{text}"
+            text = f"I don't know the command “{shorten(unknown, 40)}”.\n\n{text}"
         return [Reply(text, ReplyKind.INFO)]
 
-    def _cmd_help(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_help(self, user: UserContext, argument: str) -> list[Reply]:
         return self._help()
 
-    def _cmd_ask(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_ask(self, user: UserContext, argument: str) -> list[Reply]:
         if not argument:
-            return [Reply(f"What would you like to know? For example: `{self.command_prefix}ask who approves "
-                          "sourcing decisions?`", ReplyKind.INFO)]
+            return [
+                Reply(
+                    f"What would you like to know? For example: `{self.command_prefix}ask who approves "
+                    "sourcing decisions?`",
+                    ReplyKind.INFO,
+                )
+            ]
         # The chat core's "suggested question" path: always a guidance question, even mid-review.
         return self.dialogue.press(user, Actions.ASK, argument)
 
-    def _cmd_new(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_new(self, user: UserContext, argument: str) -> list[Reply]:
         """The wizard as one form; platforms without forms can offer the step-by-step conversation instead."""
-        return [Reply("Fill in the form to set up a review.", ReplyKind.QUESTION, form=self.dialogue.review_form(user),
-                      buttons=[Button("Answer one question at a time instead", "start a review")])]
+        return [
+            Reply(
+                "Fill in the form to set up a review.",
+                ReplyKind.QUESTION,
+                form=self.dialogue.review_form(user),
+                buttons=[Button("Answer one question at a time instead", "start a review")],
+            )
+        ]
 
-    def _cmd_list(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_list(self, user: UserContext, argument: str) -> list[Reply]:
         reviews = self._review_service()
         if user.person is None:
             return [self._unknown_person()]
         mine = reviews.list_mine(user.person.id)
         if not mine:
-            return [Reply(f"You have no open reviews. Use `{self.command_prefix}new` to set one up.", ReplyKind.INFO,
-                          buttons=[Button("Set up a review", "", Actions.OPEN_REVIEW_FORM, style="primary")])]
+            return [
+                Reply(
+                    f"You have no open reviews. Use `{self.command_prefix}new` to set one up.",
+                    ReplyKind.INFO,
+                    buttons=[Button("Set up a review", "", Actions.OPEN_REVIEW_FORM, style="primary")],
+                )
+            ]
         today = reviews.today()
         lines = [f"Your open reviews ({len(mine)}):"]
         for review in mine:
@@ -287,7 +194,7 @@ class CommandRunner:
         buttons = [Button(f"Status #{review.id}", str(review.id), CommandActions.REVIEW_STATUS) for review in mine[:5]]
         return [Reply("\n".join(lines), ReplyKind.INFO, buttons=buttons)]
 
-    def _cmd_status(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_status(self, user: UserContext, argument: str) -> list[Reply]:
         reviews = self._review_service()
         found = self._find_review(user, argument, "status")
         if isinstance(found, Reply):
@@ -297,18 +204,26 @@ class CommandRunner:
         review = reviews.get(review_id)
         buttons: list[Button] = []
         current = review.current_stage
-        if review.is_open and current is not None and user.person is not None \
-                and user.person.id in (current.owner.id, review.lead_commissioner.id):
-            buttons.append(Button(f"Mark {current.name} done", self.stage_value(review.id, current.name),
-                                  CommandActions.REVIEW_ADVANCE, style="primary"))
+        if (
+            review.is_open
+            and current is not None
+            and user.person is not None
+            and user.person.id in (current.owner.id, review.lead_commissioner.id)
+        ):
+            buttons.append(
+                Button(
+                    f"Mark {current.name} done",
+                    stage_value(review.id, current.name),
+                    CommandActions.REVIEW_ADVANCE,
+                    style="primary",
+                )
+            )
         if review.is_open:
-            from workflows.feedback import give_feedback_button
-
-            # Anyone may give feedback on a review nobody asked them about (workflows/feedback.py).
+            # Anyone may give feedback on a review nobody asked them about (workflows/feedback/).
             buttons.append(give_feedback_button(review.id))
         return [Reply(text, ReplyKind.INFO, buttons=buttons)]
 
-    def _cmd_advance(self, user: "UserContext", argument: str) -> list[Reply]:
+    def _cmd_advance(self, user: UserContext, argument: str) -> list[Reply]:
         self._review_service()
         review_id, reason = parse_review_reference(argument)
         if review_id is None:
@@ -318,138 +233,111 @@ class CommandRunner:
             review_id, reason = found, ""
         return self.advance(user, review_id, reason=reason or None)
 
-    def _cmd_feedback(self, user: "UserContext", argument: str) -> list[Reply]:
-        return self._feedback(user, argument)
+    def _cmd_feedback(self, user: UserContext, argument: str) -> list[Reply]:
+        source = self._feedback_source
+        if source is None:
+            log.info("feedback_command_not_set_up", platform=user.platform)
+            return [Reply(FEEDBACK_NOT_SET_UP, ReplyKind.INFO)]
+        feedback = source if isinstance(source, FeedbackService) else source()
+        return feedback.command(user, argument)
 
-    def _cmd_roles(self, user: "UserContext", argument: str) -> list[Reply]:
-        roles = self._role_directory()
-        if roles is None:
-            return [Reply("The guidance isn't available here.", ReplyKind.PROBLEM)]
-        found = roles.roles()
-        if not found:
-            return [Reply("The guidance I have doesn't set out who does what in commissioning.", ReplyKind.INFO)]
-        lines = ["Who does what in commissioning, according to the guidance:"]
-        lines += [f"• *{role.name}*: {_short('; '.join(role.responsibilities), 400)}" for role in found]
-        lines.append(f"Use `{self.command_prefix}whois` and a role for more, e.g. `{self.command_prefix}whois "
-                     f"{found[0].name.lower()}`.")
-        return [Reply("\n".join(lines), ReplyKind.INFO)]
+    def _cmd_roles(self, user: UserContext, argument: str) -> list[Reply]:
+        return self._roles.roles()
 
-    def _cmd_whois(self, user: "UserContext", argument: str) -> list[Reply]:
-        if not argument:
-            return [Reply(f"Which role? For example: `{self.command_prefix}whois portfolio holder`.", ReplyKind.INFO)]
-        roles = self._role_directory()
-        if roles is None:
-            return [Reply("The guidance isn't available here.", ReplyKind.PROBLEM)]
-        found = roles.whois(argument)
-        holders = self._holders(argument, found)
-        if not found and not holders:
-            return [Reply(f"I couldn't find a role called “{_short(argument, 80)}” in the guidance. "
-                          f"Use `{self.command_prefix}roles` to see the roles it describes.", ReplyKind.INFO)]
-        lines: list[str] = []
-        for role in found[:3]:
-            lines.append(f"*{role.name}* ({role.source}{', ' + role.section if role.section else ''}):")
-            lines += [f"• {responsibility}" for responsibility in role.responsibilities[:8]]
-        if holders:
-            lines.append("In this council: " + "; ".join(holders))
-        return [Reply("\n".join(lines), ReplyKind.INFO)]
+    def _cmd_whois(self, user: UserContext, argument: str) -> list[Reply]:
+        return self._roles.whois(argument)
 
     # --- advancing, shared by the command and its buttons -------------------------------
 
-    def advance(self, user: "UserContext", review_id: int, *, stage_name: str | None = None,
-                reason: str | None = None) -> list[Reply]:
+    def advance(
+        self, user: UserContext, review_id: int, *, stage_name: str | None = None, reason: str | None = None
+    ) -> list[Reply]:
         """Mark the current stage done. When checklist items are open and no reason is given, say which and
         offer a button for finishing with a reason (the adapter asks for it and calls back here)."""
-        from workflows.reviews import Actor
-
         reviews = self._review_service()
         if user.person is None:
             return [self._unknown_person()]
         try:
             review = reviews.get(review_id)
-        except Exception as error:  # ReviewNotFoundError: written for the officer
+        except ReviewError as error:  # no such review: written for the officer
             return [Reply(f"{error} Use `{self.command_prefix}list` to see yours.", ReplyKind.PROBLEM)]
         current = review.current_stage
         if current is not None and current.open_items and not reason:
             stage = stage_name or current.name
             items = "\n".join(f"• {item.text}" for item in current.open_items)
-            return [Reply(
-                f"{current.name} of #{review.id} “{review.title}” still has checklist items open:\n{items}\n"
-                "Tick them off first, or finish the stage now and say why.",
-                ReplyKind.QUESTION,
-                buttons=[Button("Finish with a reason", self.stage_value(review.id, stage),
-                                CommandActions.REVIEW_ADVANCE_WITH_REASON)],
-            )]
-        from workflows.reviews import ReviewError
-
+            return [
+                Reply(
+                    f"{current.name} of #{review.id} “{review.title}” still has checklist items open:\n{items}\n"
+                    "Tick them off first, or finish the stage now and say why.",
+                    ReplyKind.QUESTION,
+                    buttons=[
+                        Button(
+                            "Finish with a reason",
+                            stage_value(review.id, stage),
+                            CommandActions.REVIEW_ADVANCE_WITH_REASON,
+                        )
+                    ],
+                )
+            ]
         try:
-            updated = reviews.advance_stage(review_id, Actor.person(user.person.id, user.person.name),
-                                            stage_name=stage_name, reason=reason)
+            updated = reviews.advance_stage(
+                review_id, Actor.person(user.person.id, user.person.name), stage_name=stage_name, reason=reason
+            )
         except ReviewError as error:  # refused (not the owner, wrong stage, a bad reason): written for the officer
             return [Reply(str(error), ReplyKind.PROBLEM)]
-        event(log, "stage_advanced_by_command", platform=user.platform, review_id=review_id)
+        log.info("stage_advanced_by_command", platform=user.platform, review_id=review_id)
         following = updated.current_stage
         if following is None:
             text = f"Done: every stage of #{updated.id} “{updated.title}” is complete, so the review can be closed."
         else:
-            text = (f"Done: #{updated.id} “{updated.title}” has moved on to {following.name} "
-                    f"(owner {following.owner.name}, due {format_date(following.due_date)}).")
+            text = (
+                f"Done: #{updated.id} “{updated.title}” has moved on to {following.name} "
+                f"(owner {following.owner.name}, due {format_date(following.due_date)})."
+            )
         return [Reply(text, ReplyKind.DONE, buttons=[Button("Status", str(updated.id), CommandActions.REVIEW_STATUS)])]
 
     # --- helpers ---------------------------------------------------------------------
 
-    def _review_service(self) -> "ReviewService":
+    def _review_service(self) -> ReviewService:
         if self.dialogue.reviews is None:
             raise RuntimeError("the chat core was built without a review service")
         return self.dialogue.reviews
 
     def _unknown_person(self) -> Reply:
-        return Reply("I don't know who you are in the council's people list, so I can't find your reviews. "
-                     "Ask an administrator to add you.", ReplyKind.PROBLEM)
+        return Reply(
+            "I don't know who you are in the council's people list, so I can't find your reviews. "
+            "Ask an administrator to add you.",
+            ReplyKind.PROBLEM,
+        )
 
-    def _find_review(self, user: "UserContext", argument: str, command: str) -> int | Reply:
+    def _find_review(self, user: UserContext, argument: str, command: str) -> int | Reply:
         """A review number from what the officer typed: a number, or title words matching one review."""
         review_id, _ = parse_review_reference(argument)
         if review_id is not None:
             return review_id
-        words = argument.strip().casefold()
-        if not words:
-            return Reply(f"Which review? Give its number, e.g. `{self.command_prefix}{command} 12`, or use "
-                         f"`{self.command_prefix}list` to see yours.", ReplyKind.INFO)
+        if not argument.strip():
+            return Reply(
+                f"Which review? Give its number, e.g. `{self.command_prefix}{command} 12`, or use "
+                f"`{self.command_prefix}list` to see yours.",
+                ReplyKind.INFO,
+            )
         reviews = self._review_service()
         candidates: Sequence[ReviewSummary] = reviews.list_mine(user.person.id) if user.person else []
-        matches = [r for r in candidates if words in r.title.casefold() or words in r.service.casefold()]
-        if not matches:
-            matches = [r for r in reviews.list_all() if words in r.title.casefold() or words in r.service.casefold()]
+        matches = matching_reviews(candidates, argument) or matching_reviews(reviews.list_all(), argument)
         if len(matches) == 1:
             return matches[0].id
         if not matches:
-            return Reply(f"I couldn't find an open review matching “{_short(argument, 80)}”. Use "
-                         f"`{self.command_prefix}list` to see yours.", ReplyKind.INFO)
-        lines = [f"More than one review matches “{_short(argument, 80)}”:"]
+            return Reply(
+                f"I couldn't find an open review matching “{shorten(argument, 80)}”. Use "
+                f"`{self.command_prefix}list` to see yours.",
+                ReplyKind.INFO,
+            )
+        lines = [f"More than one review matches “{shorten(argument, 80)}”:"]
         lines += [f"• #{r.id} “{r.title}” ({r.service})" for r in matches[:10]]
-        return Reply("\n".join(lines), ReplyKind.QUESTION,
-                     buttons=[Button(f"#{r.id} {_short(r.title, 60)}", str(r.id), CommandActions.REVIEW_STATUS)
-                              for r in matches[:5]])
-
-    def _role_directory(self) -> RoleSource | None:
-        if self._roles is None and self._role_source is not None:
-            source = self._role_source
-            self._roles = source if hasattr(source, "roles") else source()  # type: ignore[operator]
-        return self._roles
-
-    def _holders(self, query: str, roles: Sequence["Role"]) -> list[str]:
-        """People in the people table who hold the role asked about (by the guidance's name or the words typed)."""
-        people = self.dialogue.people
-        if people is None:
-            return []
-        names: list[str] = []
-        for role_name in [query, *(role.name for role in roles[:3])]:
-            try:
-                held = people.holders_of(role_name.strip().lower())
-            except Exception:  # noqa: BLE001 - a role name the repository refuses just has no holders
-                continue
-            for person in held:
-                label = person.name if person.name not in names else None
-                if label:
-                    names.append(label)
-        return names[:10]
+        return Reply(
+            "\n".join(lines),
+            ReplyKind.QUESTION,
+            buttons=[
+                Button(f"#{r.id} {shorten(r.title, 60)}", str(r.id), CommandActions.REVIEW_STATUS) for r in matches[:5]
+            ],
+        )

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import holidays
 
-if TYPE_CHECKING:
-    from bot.config import Settings
+from workflows.settings import WorkflowSettings
 
 DEFAULT_CYCLE_FILE = Path(__file__).resolve().parent / "cycle.toml"
 
@@ -115,15 +114,17 @@ def _text(value: Any, source: str, what: str, limit: int) -> str:
     return text
 
 
-def parse_cycle(data: dict[str, Any], source: str = "built-in") -> CycleConfig:
-    """Check a parsed TOML document and turn it into a :class:`CycleConfig`."""
+def _cycle_table(data: dict[str, Any], source: str) -> tuple[str, str]:
+    """The [cycle] table: the cycle's name and whose bank holidays count."""
     unknown = set(data) - {"cycle", "stages"}
     if unknown:
-        raise _fail(source, f"has sections it does not understand: {', '.join(sorted(unknown))}. "
-                            "Only [cycle] and [[stages]] are used.")
+        raise _fail(
+            source,
+            f"has sections it does not understand: {', '.join(sorted(unknown))}. Only [cycle] and [[stages]] are used.",
+        )
     cycle = data.get("cycle", {})
     if not isinstance(cycle, dict):
-        raise _fail(source, "needs [cycle] to be a table, e.g. [cycle] then name = \"...\".")
+        raise _fail(source, 'needs [cycle] to be a table, e.g. [cycle] then name = "...".')
     unknown = set(cycle) - _CYCLE_KEYS
     if unknown:
         raise _fail(source, f"has settings under [cycle] it does not understand: {', '.join(sorted(unknown))}.")
@@ -131,57 +132,69 @@ def parse_cycle(data: dict[str, Any], source: str = "built-in") -> CycleConfig:
     bank_holidays = str(cycle.get("bank_holidays", "england")).strip().lower()
     if bank_holidays not in BANK_HOLIDAY_REGIONS:
         raise _fail(source, f"has bank_holidays = {bank_holidays!r}; use one of {', '.join(BANK_HOLIDAY_REGIONS)}.")
+    return name, bank_holidays
 
+
+def _stage_name(raw: Any, source: str, number: int, seen: set[str]) -> str:
+    """A [[stages]] block's name, once its keys are known to be ones a stage takes and the name is new."""
+    where = f"{source} (stage {number})"
+    if not isinstance(raw, dict):
+        raise _fail(source, f"stage {number} is not a [[stages]] block.")
+    unknown = set(raw) - _STAGE_KEYS
+    if unknown:
+        raise CycleConfigError(
+            f"The cycle file {where} has settings it does not understand: {', '.join(sorted(unknown))}. "
+            f"A stage takes {', '.join(sorted(_STAGE_KEYS))}."
+        )
+    stage_name = _text(raw.get("name"), where, "a stage name", MAX_STAGE_NAME)
+    if stage_name.casefold() in seen:
+        raise CycleConfigError(
+            f"The cycle file {source} names the stage {stage_name!r} twice; stage names must differ."
+        )
+    seen.add(stage_name.casefold())
+    return stage_name
+
+
+def _stage(raw: dict[str, Any], name: str, where: str) -> StageDefinition:
+    """One [[stages]] block's duration, unit, checklist and description."""
+    duration = raw.get("duration")
+    if isinstance(duration, bool) or not isinstance(duration, int) or not 1 <= duration <= MAX_DURATION:
+        raise CycleConfigError(
+            f"The cycle file {where} needs a duration: a whole number of days from 1 to {MAX_DURATION}, "
+            f"e.g. duration = 20 (got {duration!r})."
+        )
+    unit_text = str(raw.get("unit", "working days")).strip().lower()
+    unit = UNITS.get(unit_text)
+    if unit is None:
+        raise CycleConfigError(f'The cycle file {where} has unit = {unit_text!r}; use "working days" or "days".')
+    checklist_raw = raw.get("checklist", [])
+    if not isinstance(checklist_raw, list):
+        raise CycleConfigError(f'The cycle file {where} needs checklist to be a list, e.g. checklist = ["...", "..."].')
+    checklist = tuple(
+        _text(item, f"{where} checklist item {index}", "an item", MAX_CHECKLIST_ITEM)
+        for index, item in enumerate(checklist_raw, start=1)
+    )
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise CycleConfigError(f"The cycle file {where} needs description to be text in quotes.")
+    return StageDefinition(
+        name=name, duration=duration, unit=unit, checklist=checklist, description=" ".join(description.split())
+    )
+
+
+def parse_cycle(data: dict[str, Any], source: str = "built-in") -> CycleConfig:
+    """Check a parsed TOML document and turn it into a :class:`CycleConfig`."""
+    name, bank_holidays = _cycle_table(data, source)
     raw_stages = data.get("stages")
     if not isinstance(raw_stages, list) or not raw_stages:
         raise _fail(source, "names no stages. Add at least one [[stages]] block with a name, duration and checklist.")
     if len(raw_stages) > MAX_STAGES:
         raise _fail(source, f"names {len(raw_stages)} stages; at most {MAX_STAGES} are supported.")
-
     stages: list[StageDefinition] = []
     seen: set[str] = set()
     for number, raw in enumerate(raw_stages, start=1):
-        where = f"{source} (stage {number})"
-        if not isinstance(raw, dict):
-            raise _fail(source, f"stage {number} is not a [[stages]] block.")
-        unknown = set(raw) - _STAGE_KEYS
-        if unknown:
-            raise CycleConfigError(
-                f"The cycle file {where} has settings it does not understand: {', '.join(sorted(unknown))}. "
-                f"A stage takes {', '.join(sorted(_STAGE_KEYS))}."
-            )
-        stage_name = _text(raw.get("name"), where, "a stage name", MAX_STAGE_NAME)
-        where = f"{source} (stage {number}, {stage_name})"
-        if stage_name.casefold() in seen:
-            raise CycleConfigError(f"The cycle file {source} names the stage {stage_name!r} twice; stage names must differ.")
-        seen.add(stage_name.casefold())
-
-        duration = raw.get("duration")
-        if isinstance(duration, bool) or not isinstance(duration, int) or not 1 <= duration <= MAX_DURATION:
-            raise CycleConfigError(
-                f"The cycle file {where} needs a duration: a whole number of days from 1 to {MAX_DURATION}, "
-                f"e.g. duration = 20 (got {duration!r})."
-            )
-        unit_text = str(raw.get("unit", "working days")).strip().lower()
-        unit = UNITS.get(unit_text)
-        if unit is None:
-            raise CycleConfigError(f"The cycle file {where} has unit = {unit_text!r}; use \"working days\" or \"days\".")
-
-        checklist_raw = raw.get("checklist", [])
-        if not isinstance(checklist_raw, list):
-            raise CycleConfigError(f"The cycle file {where} needs checklist to be a list, e.g. checklist = [\"...\", \"...\"].")
-        checklist = tuple(
-            _text(item, f"{where} checklist item {index}", "an item", MAX_CHECKLIST_ITEM)
-            for index, item in enumerate(checklist_raw, start=1)
-        )
-        description = raw.get("description", "")
-        if not isinstance(description, str):
-            raise CycleConfigError(f"The cycle file {where} needs description to be text in quotes.")
-        stages.append(
-            StageDefinition(
-                name=stage_name, duration=duration, unit=unit, checklist=checklist, description=" ".join(description.split())
-            )
-        )
+        stage_name = _stage_name(raw, source, number, seen)
+        stages.append(_stage(raw, stage_name, f"{source} (stage {number}, {stage_name})"))
     return CycleConfig(name=name, stages=tuple(stages), bank_holidays=bank_holidays, source=source)
 
 
@@ -202,6 +215,6 @@ def load_cycle(path: Path | str | None = None) -> CycleConfig:
     return parse_cycle(data, source=source)
 
 
-def cycle_from_settings(settings: "Settings") -> CycleConfig:
+def cycle_from_settings(settings: WorkflowSettings) -> CycleConfig:
     """The cycle named by ``CYCLE_FILE``, or the built-in one."""
     return load_cycle(settings.cycle_file)

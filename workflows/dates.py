@@ -26,12 +26,25 @@ __all__ = [
 MAX_YEARS_AHEAD = 10
 
 _MONTHS = [
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ]
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$")
-_IN_N = re.compile(r"^(?:in\s+)?(a|an|one|two|three|four|five|six|\d{1,3})\s+(day|working day|week|fortnight|month)s?(?:\s+time|\s+from\s+(?:now|today))?$")
+_IN_N = re.compile(
+    r"^(?:in\s+)?(a|an|one|two|three|four|five|six|\d{1,3})\s+(day|working day|week|fortnight|month)s?"
+    r"(?:\s+time|\s+from\s+(?:now|today))?$"
+)
 _WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 _END_OF = re.compile(r"^(?:the\s+)?end\s+of\s+(?:(next)\s+month|(this)\s+month|([a-z]+)(?:\s+(\d{4}))?)$")
 
@@ -69,7 +82,8 @@ def _checked(year: int, month: int, day: int, text: str) -> date:
         return date(year, month, day)
     except ValueError:
         raise DateError(
-            f"There is no {day} {_MONTHS[month - 1]} {year}. Please check the day and month (dates are read day first, e.g. 31/03/2027)."
+            f"There is no {day} {_MONTHS[month - 1]} {year}. "
+            "Please check the day and month (dates are read day first, e.g. 31/03/2027)."
         ) from None
 
 
@@ -88,10 +102,48 @@ def _end_of_month(year: int, month: int) -> date:
     return _add_months(date(year, month, 1), 1) - timedelta(days=1)
 
 
-def _parse(text: str, today: date) -> date | None:
-    cleaned = re.sub(r"\s+", " ", text.strip().lower()).rstrip(".")
-    if not cleaned:
+def _in_n(match: re.Match[str], today: date) -> date:
+    """ "in 3 weeks", "two working days", "a fortnight from now"."""
+    count = _WORDS.get(match[1]) or int(match[1])
+    unit = match[2]
+    if unit == "working day":
+        result = today
+        for _ in range(count):
+            result = next_working_day(result + timedelta(days=1))
+        return result
+    if unit == "month":
+        return _add_months(today, count)
+    days = {"day": 1, "week": 7, "fortnight": 14}[unit]
+    return today + timedelta(days=days * count)
+
+
+def _end_of(match: re.Match[str], today: date) -> date | None:
+    """ "end of next month", "end of this month", "end of March" (the next one), "end of March 2028"."""
+    if match[1]:
+        following = _add_months(today.replace(day=1), 1)
+        return _end_of_month(following.year, following.month)
+    if match[2]:
+        return _end_of_month(today.year, today.month)
+    word = match[3]
+    month = next(
+        (
+            i + 1
+            for i, name in enumerate(_MONTHS)
+            if name.lower().startswith(word[:3]) and name.lower().startswith(word)
+        ),
+        None,
+    )
+    if month is None:
         return None
+    year = int(match[4]) if match[4] else today.year
+    result = _end_of_month(year, month)
+    if not match[4] and result < today:
+        result = _end_of_month(year + 1, month)
+    return result
+
+
+def _numeric(cleaned: str, text: str) -> date | None:
+    """2027-03-31 or 31/03/2027 (31/03/27), checked so an impossible day gets a precise message."""
     if match := _ISO.match(cleaned):
         return _checked(int(match[1]), int(match[2]), int(match[3]), text)
     if match := _DAY_FIRST.match(cleaned):
@@ -99,40 +151,11 @@ def _parse(text: str, today: date) -> date | None:
         if year < 100:
             year += 2000
         return _checked(year, int(match[2]), int(match[1]), text)
-    if match := _IN_N.match(cleaned):
-        count = _WORDS.get(match[1]) or int(match[1])
-        unit = match[2]
-        if unit == "day":
-            return today + timedelta(days=count)
-        if unit == "working day":
-            result = today
-            for _ in range(count):
-                result = next_working_day(result + timedelta(days=1))
-            return result
-        if unit == "week":
-            return today + timedelta(weeks=count)
-        if unit == "fortnight":
-            return today + timedelta(weeks=2 * count)
-        return _add_months(today, count)
-    if match := _END_OF.match(cleaned):
-        if match[1]:
-            nxt = _add_months(today.replace(day=1), 1)
-            return _end_of_month(nxt.year, nxt.month)
-        if match[2]:
-            return _end_of_month(today.year, today.month)
-        names = [m.lower() for m in _MONTHS]
-        word = match[3]
-        month = next((i + 1 for i, name in enumerate(names) if name.startswith(word[:3]) and name.startswith(word)), None)
-        if month is None:
-            return None
-        year = int(match[4]) if match[4] else today.year
-        result = _end_of_month(year, month)
-        if not match[4] and result < today:
-            result = _end_of_month(year + 1, month)
-        return result
-    if re.fullmatch(r"[\d\s/.\-]+", cleaned):
-        # Digits that matched no pattern above: dateparser would guess, and guess wrong.
-        return None
+    return None
+
+
+def _words(cleaned: str, today: date) -> date | None:
+    """Anything else in words ("next Friday", "March 2027"), read by dateparser, day first, in the future."""
     parsed = dateparser.parse(
         cleaned,
         languages=["en"],
@@ -148,6 +171,22 @@ def _parse(text: str, today: date) -> date | None:
     return parsed.date() if parsed else None
 
 
+def _parse(text: str, today: date) -> date | None:
+    cleaned = re.sub(r"\s+", " ", text.strip().lower()).rstrip(".")
+    if not cleaned:
+        return None
+    if _ISO.match(cleaned) or _DAY_FIRST.match(cleaned):
+        return _numeric(cleaned, text)
+    if match := _IN_N.match(cleaned):
+        return _in_n(match, today)
+    if match := _END_OF.match(cleaned):
+        return _end_of(match, today)
+    if re.fullmatch(r"[\d\s/.\-]+", cleaned):
+        # Digits that matched no pattern above: dateparser would guess, and guess wrong.
+        return None
+    return _words(cleaned, today)
+
+
 def parse_friendly_date(text: str, today: date, *, allow_past: bool = False, not_before: date | None = None) -> date:
     """Read a date an officer typed, or raise :class:`DateError` with a message written for them.
 
@@ -161,7 +200,9 @@ def parse_friendly_date(text: str, today: date, *, allow_past: bool = False, not
             "“next Friday” or “in 3 weeks”."
         )
     if not allow_past and result < today:
-        raise DateError(f"{format_date(result)} is in the past. Please give a date from today ({format_date(today)}) onwards.")
+        raise DateError(
+            f"{format_date(result)} is in the past. Please give a date from today ({format_date(today)}) onwards."
+        )
     if result > _add_months(today, 12 * MAX_YEARS_AHEAD):
         raise DateError(f"{format_date(result)} is more than {MAX_YEARS_AHEAD} years away. Please check the year.")
     if not_before is not None and result < not_before:

@@ -22,86 +22,36 @@ is still throttling, the rest of that platform's nudges wait for the next sweep.
 
 from __future__ import annotations
 
-import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import datetime
+from typing import Any
 
-from bot.logging import event
+import structlog
+
+from knowledge.models import AnswerKind
+from storage.base import utc_now
 from storage.db import Database
-from storage.models import NotificationStatus, Person, ReviewStatus, utc_now
-from storage.notifications import ABANDONED_AFTER, LedgerEntry, NotificationLedger
+from storage.models import NotificationStatus, Person, ReviewStatus
+from storage.notifications import ABANDONED_AFTER
 from storage.nudges import LedgerState, NudgeStore
-from storage.people import PeopleRepository
+from storage.review_snapshots import ReviewSnapshot
 from storage.reviews import ReviewRepository
-from workflows.nudges import (
-    Nudge,
-    NudgeKind,
-    NudgePlan,
-    NudgePolicy,
-    Recipient,
-    Tip,
-    TipSource,
-    compose_digest_message,
-    compose_stage_message,
-    plan_nudges,
-)
+from workflows.cycle import CycleConfig
+from workflows.guidance_questions import KnowledgeSource
+from workflows.messaging import Courier, Delivery, DeliveryOutcome, Messenger, Postmark, SendStatus, retry_delay
+from workflows.nudge_messages import Tip, TipSource, compose_digest_message, compose_stage_message
+from workflows.nudge_types import Nudge, NudgeKind, NudgePlan, NudgePolicy, Recipient
+from workflows.nudges import plan_nudges
+from workflows.replies import Reply
 
-if TYPE_CHECKING:
-    from knowledge.service import KnowledgeBase
-    from workflows.cycle import CycleConfig
-    from workflows.replies import Reply
+__all__ = ["CycleTips", "GuidanceTips", "NudgeSweep", "SweepReport"]
 
-__all__ = [
-    "CycleTips",
-    "GuidanceTips",
-    "Messenger",
-    "NudgeSweep",
-    "SendResult",
-    "SendStatus",
-    "SweepReport",
-    "retry_delay",
-]
+log = structlog.get_logger(__name__)
 
-log = logging.getLogger(__name__)
-
-RETRY_BASE = timedelta(minutes=2)
 TIP_CHARS = 400
-
-
-class SendStatus(str, Enum):
-    SENT = "sent"
-    FAILED = "failed"  # nothing was delivered; safe to try again later
-    UNREACHABLE = "unreachable"  # the platform refuses this person for good (blocked, left, deactivated)
-    NO_ADDRESS = "no_address"  # we have no way to reach them on this platform
-    UNCERTAIN = "uncertain"  # it may have arrived; sending again could show it twice
-
-
-@dataclass(frozen=True)
-class SendResult:
-    status: SendStatus
-    detail: str = ""
-    retry_after: float | None = None
-
-
-class Messenger(Protocol):
-    """A chat platform that can send a person a direct message (``handlers/*/notify.py``)."""
-
-    platform: str
-
-    def can_reach(self, person: Person) -> bool:
-        """Whether this platform knows how to reach the person at all."""
-
-    def send(self, person: Person, reply: "Reply") -> SendResult:
-        """Deliver the reply to the person's direct messages; never raises for a platform's refusal."""
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """How long after a failed try (the ``attempts``-th) the next may start."""
-    return RETRY_BASE * (2 ** max(0, attempts - 1))
 
 
 @dataclass
@@ -132,7 +82,7 @@ class SweepReport:
 class CycleTips:
     """The stage's own description from the cycle file: the tip when the guidance has nothing to say."""
 
-    def __init__(self, cycle: "CycleConfig") -> None:
+    def __init__(self, cycle: CycleConfig) -> None:
         self._cycle = cycle
 
     def tip(self, stage_name: str) -> Tip | None:
@@ -150,7 +100,8 @@ class GuidanceTips:
     cycle file's description.
     """
 
-    def __init__(self, knowledge: "KnowledgeBase | Callable[[], KnowledgeBase]", fallback: TipSource | None = None) -> None:
+    def __init__(self, knowledge: Callable[[], KnowledgeSource], fallback: TipSource | None = None) -> None:
+        """``knowledge`` opens the guidance when the first tip is asked for."""
         self._knowledge = knowledge
         self._fallback = fallback
         self._cache: dict[str, Tip | None] = {}
@@ -169,13 +120,10 @@ class GuidanceTips:
         return found
 
     def _ask(self, stage_name: str) -> Tip | None:
-        from knowledge.models import AnswerKind
-
         try:
-            knowledge = self._knowledge if hasattr(self._knowledge, "ask") else self._knowledge()  # type: ignore[operator]
-            answer = knowledge.ask(f"What happens in the {stage_name} stage?")  # type: ignore[union-attr]
+            answer = self._knowledge().ask(f"What happens in the {stage_name} stage?")
         except Exception as error:  # noqa: BLE001 - a reminder without a tip is better than no reminder
-            event(log, "nudge_tip_unavailable", logging.WARNING, stage=stage_name, error=type(error).__name__)
+            log.warning("nudge_tip_unavailable", stage=stage_name, error=type(error).__name__)
             return None
         if answer.kind not in (AnswerKind.ANSWERED, AnswerKind.UNSURE) or not answer.citations:
             return None
@@ -195,7 +143,7 @@ class NudgeSweep:
         self,
         database: Database,
         policy: NudgePolicy,
-        messengers: Mapping[str, Messenger] | Sequence[Messenger] = (),
+        messengers: Sequence[Messenger] = (),
         *,
         tips: TipSource | None = None,
         max_attempts: int = 5,
@@ -203,16 +151,13 @@ class NudgeSweep:
     ) -> None:
         self.database = database
         self.policy = policy
-        if isinstance(messengers, Mapping):
-            self.messengers = dict(messengers)
-        else:
-            self.messengers = {messenger.platform: messenger for messenger in messengers}
+        self.courier = Courier(database, messengers, max_attempts=max_attempts, clock=clock, sender="nudge")
+        self.messengers = self.courier.messengers
         self.tips = tips
         self.max_attempts = max_attempts
         self.clock = clock
         self.reviews = ReviewRepository(database)
         self.store = NudgeStore(database)
-        self.people = PeopleRepository(database)
 
     # --- planning ---------------------------------------------------------------------------
 
@@ -232,7 +177,10 @@ class NudgeSweep:
         people = self.store.people(person_ids)
         recipients = {person_id: self._recipient(person) for person_id, person in people.items()}
         plan = plan_nudges(
-            reviews, recipients, now, self.policy,
+            reviews,
+            recipients,
+            now,
+            self.policy,
             # Every snooze, ended ones too: an ended snooze is the milestone its reminder came back on.
             snoozes=self.store.snoozes(),
             digest_anchors=self.store.anchor_reviews(holders),
@@ -244,8 +192,11 @@ class NudgeSweep:
         recipient = Recipient.from_person(person)
         # Only platforms this process can send through count: a Teams-only person waits for Teams to be set up.
         platforms = tuple(name for name, messenger in self.messengers.items() if messenger.can_reach(person))
-        return Recipient(recipient.id, recipient.name, recipient.timezone, recipient.reachable, platforms) \
-            if self.messengers else recipient
+        return (
+            Recipient(recipient.id, recipient.name, recipient.timezone, recipient.reachable, platforms)
+            if self.messengers
+            else recipient
+        )
 
     def pending(self, nudges: Sequence[Nudge], now: datetime) -> tuple[list[Nudge], dict[str, int]]:
         """The nudges worth claiming now, and counts of the rest by reason (one ledger query per 900 nudges)."""
@@ -276,13 +227,11 @@ class NudgeSweep:
     # --- running -----------------------------------------------------------------------------
 
     def run(self, now: datetime | None = None) -> SweepReport:
-        import time as _time
-
-        started = _time.perf_counter()
+        started = time.perf_counter()
         now = now or self.clock()
         report = SweepReport(at=now)
         plan, people = self.plan(now)
-        report.plan_seconds = round(_time.perf_counter() - started, 3)
+        report.plan_seconds = round(time.perf_counter() - started, 3)
         report.planned, report.held = len(plan.nudges), len(plan.held)
         ready, counts = self.pending(plan.nudges, now)
         report.already_done = counts["already_done"]
@@ -290,87 +239,81 @@ class NudgeSweep:
         report.waiting_to_retry = counts["waiting_to_retry"]
         if ready:
             self._deliver(ready, people, now, report)
-        report.total_seconds = round(_time.perf_counter() - started, 3)
-        event(log, "nudge_sweep", **report.as_fields())
+        report.total_seconds = round(time.perf_counter() - started, 3)
+        log.info("nudge_sweep", **report.as_fields())
         return report
 
-    def _deliver(self, nudges: Sequence[Nudge], people: Mapping[int, Person], now: datetime,
-                 report: SweepReport) -> None:
-        ledger = NotificationLedger(self.database, clock=lambda: now)
-        snapshots = {snapshot.id: snapshot for snapshot in self.reviews.get_many(
-            sorted({nudge.review_id for nudge in nudges if nudge.kind is not NudgeKind.DIGEST}))}
+    def _deliver(
+        self, nudges: Sequence[Nudge], people: Mapping[int, Person], now: datetime, report: SweepReport
+    ) -> None:
+        snapshots = {
+            snapshot.id: snapshot
+            for snapshot in self.reviews.get_many(
+                sorted({nudge.review_id for nudge in nudges if nudge.kind is not NudgeKind.DIGEST})
+            )
+        }
         throttled: set[str] = set()
         for nudge in nudges:
-            person = people.get(nudge.person_id)
-            messenger = self._messenger_for(person)
-            if person is None or messenger is None:
-                report.no_platform += 1
-                continue
-            if messenger.platform in throttled:
-                report.deferred += 1
-                continue
-            entry = ledger.claim(review_id=nudge.review_id, stage_id=nudge.stage_id, person_id=nudge.person_id,
-                                 kind=nudge.kind.value, period=nudge.period)
-            if entry is None:
-                report.claimed_elsewhere += 1
-                continue
-            result = self._send(messenger, person, nudge, snapshots)
-            self._record(ledger, entry, nudge, person, messenger, result, report)
-            if result.status is SendStatus.FAILED and result.retry_after is not None:
-                throttled.add(messenger.platform)
+            postmark = Postmark(nudge.review_id, nudge.stage_id, nudge.kind.value, nudge.period)
+            delivery = self.courier.deliver(
+                people.get(nudge.person_id),
+                postmark,
+                lambda nudge=nudge: self.message_for(nudge, snapshots.get(nudge.review_id)),  # type: ignore[misc]
+                now=now,
+                hold=throttled,
+            )
+            self._record(nudge, delivery, report)
+            result = delivery.result
+            if result is not None and result.status is SendStatus.FAILED and result.retry_after is not None:
+                # The platform is still throttling: the rest of its nudges wait for the next sweep.
+                throttled.add(delivery.platform or "")
 
-    def _messenger_for(self, person: Person | None) -> Messenger | None:
-        if person is None or not person.reachable:
-            return None
-        for messenger in self.messengers.values():
-            if messenger.can_reach(person):
-                return messenger
-        return None
-
-    def message_for(self, nudge: Nudge, snapshot: Any = None) -> "Reply":
+    def message_for(self, nudge: Nudge, snapshot: ReviewSnapshot | None = None) -> Reply:
         if nudge.kind is NudgeKind.DIGEST:
             return compose_digest_message(nudge)
         tip = self.tips.tip(nudge.stage_name or "") if self.tips is not None else None
         return compose_stage_message(nudge, snapshot, tip)
 
-    def _send(self, messenger: Messenger, person: Person, nudge: Nudge, snapshots: Mapping[int, Any]) -> SendResult:
-        try:
-            reply = self.message_for(nudge, snapshots.get(nudge.review_id))
-            return messenger.send(person, reply)
-        except Exception as error:  # noqa: BLE001 - one bad send must not stop the sweep; it is retried
-            event(log, "nudge_send_error", logging.ERROR, platform=messenger.platform, error=type(error).__name__,
-                  detail=str(error)[:300])
-            return SendResult(SendStatus.FAILED, f"{type(error).__name__}: {error}"[:500])
-
-    def _record(self, ledger: NotificationLedger, entry: LedgerEntry, nudge: Nudge, person: Person,
-                messenger: Messenger, result: SendResult, report: SweepReport) -> None:
-        fields = {"kind": nudge.kind.value, "review_id": nudge.review_id, "stage_id": nudge.stage_id,
-                  "person_id": nudge.person_id, "platform": messenger.platform, "attempt": entry.attempts}
-        if result.status is SendStatus.SENT:
-            ledger.mark_sent(entry.id)
+    @staticmethod
+    def _record(nudge: Nudge, delivery: Delivery, report: SweepReport) -> None:
+        outcome = delivery.outcome
+        if outcome is DeliveryOutcome.NO_PLATFORM:
+            report.no_platform += 1
+            return
+        if outcome is DeliveryOutcome.HELD:
+            report.deferred += 1
+            return
+        if outcome is DeliveryOutcome.CLAIMED_ELSEWHERE:
+            report.claimed_elsewhere += 1
+            return
+        assert delivery.entry is not None and delivery.result is not None
+        result = delivery.result
+        fields = {
+            "kind": nudge.kind.value,
+            "review_id": nudge.review_id,
+            "stage_id": nudge.stage_id,
+            "person_id": nudge.person_id,
+            "platform": delivery.platform,
+            "attempt": delivery.entry.attempts,
+        }
+        if outcome is DeliveryOutcome.SENT:
             report.sent += 1
             report.sent_keys.append(nudge.key)
-            event(log, "nudge_sent", **fields)
-            return
-        if result.status is SendStatus.UNREACHABLE:
-            if person.reachable:
-                self.people.set_reachable(person.id, False, actor=f"nudges ({messenger.platform})")  # type: ignore[arg-type]
-            self.store.give_up(entry.id, f"unreachable on {messenger.platform}: {result.detail}", self.max_attempts)
+            log.info("nudge_sent", **fields)
+        elif outcome is DeliveryOutcome.UNREACHABLE:
             report.unreachable += 1
-            event(log, "nudge_recipient_unreachable", logging.WARNING, **fields)
-            return
-        if result.status in (SendStatus.NO_ADDRESS, SendStatus.UNCERTAIN):
-            # Uncertain: the platform may have shown it; a second copy is worse than a missing one.
-            self.store.give_up(entry.id, f"{result.status.value}: {result.detail}", self.max_attempts)
+            log.warning("nudge_recipient_unreachable", **fields)
+        elif outcome is DeliveryOutcome.GAVE_UP and result.status is not SendStatus.FAILED:
             report.gave_up += 1
-            event(log, "nudge_not_retried", logging.WARNING, reason=result.status.value, **fields)
-            return
-        ledger.mark_failed(entry.id, result.detail or "send failed")
-        if entry.attempts >= self.max_attempts:
-            self.store.give_up(entry.id, f"gave up after {entry.attempts} tries: {result.detail}", self.max_attempts)
+            log.warning("nudge_not_retried", reason=result.status.value, **fields)
+        elif outcome is DeliveryOutcome.GAVE_UP:
             report.gave_up += 1
-            event(log, "nudge_gave_up", logging.ERROR, detail=result.detail[:200], **fields)
+            log.error("nudge_gave_up", detail=result.detail[:200], **fields)
         else:
             report.failed += 1
-            event(log, "nudge_send_failed", logging.WARNING, detail=result.detail[:200],
-                  retry_in_minutes=retry_delay(entry.attempts).total_seconds() / 60, **fields)
+            log.warning(
+                "nudge_send_failed",
+                detail=result.detail[:200],
+                retry_in_minutes=retry_delay(delivery.entry.attempts).total_seconds() / 60,
+                **fields,
+            )

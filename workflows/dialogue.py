@@ -19,33 +19,39 @@ and :meth:`submit_review_form`, which apply exactly the same rules.
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
-from collections import OrderedDict, deque
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Callable, Collection, Mapping, Protocol, Sequence
 
-from bot.logging import event
-from knowledge.models import Answer, AnswerKind
+import structlog
+
+from storage.conversations import SqlConversationStore
+from storage.db import Database
+from storage.people import PeopleRepository
+from storage.review_snapshots import ReviewSummary
+from workflows.actions import Actions
 from workflows.conversation import ConversationEngine, Turn, TurnStatus
 from workflows.conversation.engine import utc_now
+from workflows.cycle import cycle_from_settings
 from workflows.dates import format_date
+from workflows.guidance_questions import GuidanceQuestions, KnowledgeSource
 from workflows.people import DirectoryPeopleResolver, PeopleResolver, PersonRef
-from workflows.replies import Actions, Button, FormSpec, Reply, ReplyKind
+from workflows.replies import Button, FormSpec, Reply, ReplyKind
 from workflows.review_flow import REVIEW_FLOW, build_review_flow
+from workflows.reviews import ReviewNotFoundError, ReviewService
+from workflows.settings import WorkflowSettings
 
-if TYPE_CHECKING:
-    from bot.config import Settings
-    from storage.db import Database
-    from storage.people import PeopleRepository
-    from storage.reviews import ReviewSummary
-    from workflows.reviews import ReviewService
+__all__ = [
+    "Dialogue",
+    "UserContext",
+    "FormSubmission",
+    "HELP_TEXT",
+    "build_dialogue",
+    "directory_user",
+]
 
-__all__ = ["Dialogue", "UserContext", "KnowledgeSource", "FormSubmission", "HELP_TEXT", "build_dialogue", "directory_user"]
-
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 HELP_TEXT = (
     "I can help with commissioning in two ways:\n"
@@ -69,17 +75,19 @@ _HELP = re.compile(r"^(?:help|\?|what can you do\??|commands|menu|how does this 
 _MY_REVIEWS = re.compile(r"^(?:(?:show|list)\s+)?(?:my\s+)?reviews|(?:show|list)\s+(?:my\s+)?reviews$", re.IGNORECASE)
 _STATUS = re.compile(r"^(?:status|show)(?:\s+of)?(?:\s+review)?\s+#?(\d{1,9})[.!?]?$", re.IGNORECASE)
 _ROLES = re.compile(r"^(?:roles|list roles|who does what\??)$", re.IGNORECASE)
-_GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening)|thanks|thank you|cheers)\b[\s!.,]*$", re.IGNORECASE)
+_GREETING = re.compile(
+    r"^(?:hi|hello|hey|good (?:morning|afternoon|evening)|thanks|thank you|cheers)\b[\s!.,]*$", re.IGNORECASE
+)
 _CANCEL = re.compile(r"^(?:cancel|stop|quit|restart|back|skip)[.!]?$", re.IGNORECASE)
 _ASIDE_KINDS = {"person", "people", "date", "choice", "yes_no", "confirm"}
 
-# Conversation keys whose recent questions are remembered for follow-ups; older ones are forgotten.
-MAX_REMEMBERED_CONVERSATIONS = 2000
-HISTORY_LENGTH = 4
-
-
-class KnowledgeSource(Protocol):
-    def ask(self, question: str, history: Sequence[str] = ()) -> Answer: ...
+GREETING = "Hello! Ask me about commissioning, or say “start a review”. Type help to see what I can do."
+NOTHING_UNDER_WAY = (
+    "There's nothing under way to stop or change. Say “start a review” to begin one, or ask me a question."
+)
+ALREADY_SETTING_UP = (
+    "You're already setting up a review; here's where we are (say restart to begin again, or cancel to stop)."
+)
 
 
 @dataclass(frozen=True)
@@ -111,67 +119,73 @@ class FormSubmission:
         return not self.errors and not self.warnings and self.created is not None
 
 
+# What a routed message gets back: the replies, from the officer and what their message matched.
+_Answer = Callable[[UserContext, re.Match[str]], list[Reply]]
+
+
 class Dialogue:
     def __init__(
         self,
         engine: ConversationEngine,
         knowledge: KnowledgeSource | Callable[[], KnowledgeSource] | None,
         *,
-        people: "PeopleRepository | None" = None,
-        reviews: "ReviewService | None" = None,
+        people: PeopleRepository | None = None,
+        reviews: ReviewService | None = None,
     ) -> None:
         self._engine = engine
         self.engine = engine
         # Kept for adapters: they look up the person behind a platform user and list reviews.
         self.people = people
         self.reviews = reviews
-        # A factory lets the terminal start instantly and load the index on the first question.
-        self._knowledge_source = knowledge
-        self._knowledge: KnowledgeSource | None = None
-        self._history: OrderedDict[str, deque[str]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._guidance = GuidanceQuestions(knowledge)
+        self._routes = self._message_routes()
 
     # --- the one entry point for messages -------------------------------------------
 
     def handle(self, user: UserContext, text: str) -> list[Reply]:
         text = (text or "").strip()
-        key = user.conversation_key
-        current = self._engine.current(key, people=user.people, actor=user.person)
+        current = self._engine.current(user.conversation_key, people=user.people, actor=user.person)
         if current is not None:
-            if current.status is not TurnStatus.ASKING:
-                # Set aside after idling: say so, rather than read the message as an answer or a question.
-                replies = [self._turn_reply(current)]
-                if _START_REVIEW.match(text):
-                    replies += self.start_review(user)
+            replies = self._in_conversation(user, current, text)
+            if replies is not None:
                 return replies
-            if current.prompt is not None:
-                if _START_REVIEW_ALONE.match(text):
-                    return [self._turn_reply(current, lead="You're already setting up a review; here's where we are "
-                                             "(say restart to begin again, or cancel to stop).")]
-                if self._is_aside(text, current.prompt.kind):
-                    replies = self._ask(user, text)
-                    replies.append(self._turn_reply(current, lead="Back to your review:"))
-                    return replies
-            turn = self._engine.handle(key, text, people=user.people, actor=user.person)
-            if turn is not None:
-                return [self._turn_reply(turn)]
         if not text:
             return [Reply(HELP_TEXT)]
-        if _START_REVIEW.match(text):
-            return self.start_review(user)
-        if _HELP.match(text):
-            return [Reply(HELP_TEXT, buttons=[Button("Start a review", "start a review")])]
-        if _MY_REVIEWS.fullmatch(text.rstrip(".!?")):
-            return [self._my_reviews(user)]
-        if match := _STATUS.match(text):
-            return [self._status(int(match[1]))]
-        if _ROLES.match(text):
-            return [self._roles(user)]
-        if _GREETING.match(text):
-            return [Reply("Hello! Ask me about commissioning, or say “start a review”. Type help to see what I can do.")]
-        if _CANCEL.match(text):
-            return [Reply("There's nothing under way to stop or change. Say “start a review” to begin one, or ask me a question.")]
+        for matches, answer in self._routes:
+            if match := matches(text):
+                return answer(user, match)
         return self._ask(user, text)
+
+    def _in_conversation(self, user: UserContext, current: Turn, text: str) -> list[Reply] | None:
+        """The replies when the text belongs to the conversation under way; None when the conversation has
+        finished with it and it is read as a message of its own."""
+        if current.status is not TurnStatus.ASKING:
+            # Set aside after idling: say so, rather than read the message as an answer or a question.
+            replies = [self._turn_reply(current)]
+            if _START_REVIEW.match(text):
+                replies += self.start_review(user)
+            return replies
+        if current.prompt is not None:
+            if _START_REVIEW_ALONE.match(text):
+                return [self._turn_reply(current, lead=ALREADY_SETTING_UP)]
+            if self._is_aside(text, current.prompt.kind):
+                replies = self._ask(user, text)
+                replies.append(self._turn_reply(current, lead="Back to your review:"))
+                return replies
+        turn = self._engine.handle(user.conversation_key, text, people=user.people, actor=user.person)
+        return [self._turn_reply(turn)] if turn is not None else None
+
+    def _message_routes(self) -> list[tuple[Callable[[str], re.Match[str] | None], _Answer]]:
+        """Messages outside a conversation, in the order they are tried; anything else is a guidance question."""
+        return [
+            (_START_REVIEW.match, lambda user, _: self.start_review(user)),
+            (_HELP.match, lambda user, _: [Reply(HELP_TEXT, buttons=[Button("Start a review", "start a review")])]),
+            (lambda text: _MY_REVIEWS.fullmatch(text.rstrip(".!?")), lambda user, _: [self._my_reviews(user)]),
+            (_STATUS.match, lambda user, match: [self._status(int(match[1]))]),
+            (_ROLES.match, lambda user, _: [self._roles(user)]),
+            (_GREETING.match, lambda user, _: [Reply(GREETING)]),
+            (_CANCEL.match, lambda user, _: [Reply(NOTHING_UNDER_WAY)]),
+        ]
 
     def press(self, user: UserContext, action_id: str, value: str) -> list[Reply]:
         """A button the core offered was pressed. Feedback buttons (Helpful / Not helpful) belong to the
@@ -191,7 +205,7 @@ class Dialogue:
 
     def start_review(self, user: UserContext) -> list[Reply]:
         turn = self._engine.start(user.conversation_key, REVIEW_FLOW, people=user.people, actor=user.person)
-        event(log, "review_conversation_started", platform=user.platform)
+        log.info("review_conversation_started", platform=user.platform)
         return [self._turn_reply(turn)]
 
     def resume(self, user: UserContext) -> list[Reply]:
@@ -227,12 +241,17 @@ class Dialogue:
         if self.reviews is None:
             return Reply("Reviews aren't available here.", ReplyKind.PROBLEM)
         if user.person is None:
-            return Reply("I don't know who you are in the council's people list, so I can't find your reviews. "
-                         "Ask an administrator to add you.", ReplyKind.PROBLEM)
+            return Reply(
+                "I don't know who you are in the council's people list, so I can't find your reviews. "
+                "Ask an administrator to add you.",
+                ReplyKind.PROBLEM,
+            )
         reviews = self.reviews.list_mine(user.person.id)
         if not reviews:
-            return Reply("You have no open reviews. Say “start a review” to set one up.",
-                         buttons=[Button("Start a review", "start a review")])
+            return Reply(
+                "You have no open reviews. Say “start a review” to set one up.",
+                buttons=[Button("Start a review", "start a review")],
+            )
         today = self._engine.today()
         lines = [f"Your open reviews ({len(reviews)}):"]
         lines.extend(f"• {describe_review(review, today)}" for review in reviews)
@@ -242,23 +261,23 @@ class Dialogue:
     def _status(self, review_id: int) -> Reply:
         if self.reviews is None:
             return Reply("Reviews aren't available here.", ReplyKind.PROBLEM)
-        from workflows.reviews import ReviewNotFoundError
-
         try:
             return Reply(self.reviews.status_summary(review_id))
         except ReviewNotFoundError as error:
             return Reply(f"{error} Say “my reviews” to see yours.", ReplyKind.PROBLEM)
 
     def _roles(self, user: UserContext) -> Reply:
-        knowledge = self._knowledge_base()
+        knowledge = self._guidance.knowledge()
         roles = getattr(knowledge, "roles", None)
         if roles is None:
             return Reply("The guidance isn't available here.", ReplyKind.PROBLEM)
         try:
             found = roles()
         except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
-            event(log, "roles_failed", logging.ERROR, platform=user.platform, error=type(error).__name__)
-            return Reply("Sorry, I couldn't read the guidance just now. Please try again in a minute.", ReplyKind.PROBLEM)
+            log.error("roles_failed", platform=user.platform, error=type(error).__name__)
+            return Reply(
+                "Sorry, I couldn't read the guidance just now. Please try again in a minute.", ReplyKind.PROBLEM
+            )
         if not found:
             return Reply("The guidance I have doesn't set out who does what in commissioning.")
         lines = ["Who does what in commissioning, according to the guidance:"]
@@ -267,43 +286,8 @@ class Dialogue:
 
     # --- guidance questions -------------------------------------------------------------
 
-    def _knowledge_base(self) -> KnowledgeSource | None:
-        if self._knowledge is None and self._knowledge_source is not None:
-            source = self._knowledge_source
-            self._knowledge = source if hasattr(source, "ask") else source()  # type: ignore[operator]
-        return self._knowledge
-
     def _ask(self, user: UserContext, question: str) -> list[Reply]:
-        try:
-            knowledge = self._knowledge_base()
-            if knowledge is None:
-                return [Reply("Guidance questions aren't set up here. Say “start a review” to set up a review.", ReplyKind.PROBLEM)]
-            answer = knowledge.ask(question, tuple(self._recent(user.conversation_key)))
-        except Exception as error:  # noqa: BLE001 - an officer gets a plain message; operators get the log
-            event(log, "question_failed", logging.ERROR, platform=user.platform, error=type(error).__name__,
-                  detail=str(error)[:300])
-            return [Reply("Sorry, I couldn't search the guidance just now. Please try again in a minute; "
-                          "if it keeps happening, let your system administrator know.", ReplyKind.PROBLEM)]
-        if answer.kind is not AnswerKind.INVALID:
-            self._remember(user.conversation_key, question)
-        buttons: list[Button] = []
-        if answer.kind in {AnswerKind.ANSWERED, AnswerKind.UNSURE}:
-            value = question[:1900]
-            buttons = [Button("Helpful", value, Actions.HELPFUL), Button("Not helpful", value, Actions.NOT_HELPFUL)]
-        buttons += [Button(s, s, Actions.ASK) for s in answer.suggestions]
-        return [Reply(answer.text, ReplyKind.ANSWER, citations=list(answer.citations), buttons=buttons, answer=answer)]
-
-    def _recent(self, key: str) -> list[str]:
-        with self._lock:
-            return list(self._history.get(key, ()))
-
-    def _remember(self, key: str, question: str) -> None:
-        with self._lock:
-            history = self._history.pop(key, None) or deque(maxlen=HISTORY_LENGTH)
-            history.append(question)
-            self._history[key] = history
-            while len(self._history) > MAX_REMEMBERED_CONVERSATIONS:
-                self._history.popitem(last=False)
+        return self._guidance.ask(user.platform, user.conversation_key, question)
 
     @staticmethod
     def _is_aside(text: str, kind: str) -> bool:
@@ -325,7 +309,9 @@ class Dialogue:
                 # Numbers, so the reply works for an ambiguous person as well as for "which answer to change".
                 buttons = [Button(o.label, str(i)) for i, o in enumerate(prompt.options, 1)]
             else:
-                buttons = [Button(o.label, o.value, style="primary" if o.value == "yes" else None) for o in prompt.options]
+                buttons = [
+                    Button(o.label, o.value, style="primary" if o.value == "yes" else None) for o in prompt.options
+                ]
             if prompt.suggestion and prompt.kind not in {"yes_no", "confirm", "pick"}:
                 buttons.append(Button(f"Use {prompt.suggestion}"[:75], "ok", style="primary"))
             if not prompt.required and prompt.kind not in {"confirm", "pick"}:
@@ -333,7 +319,7 @@ class Dialogue:
         return Reply(text, ReplyKind.QUESTION, buttons=buttons, prompt=prompt)
 
 
-def describe_review(review: "ReviewSummary", today: date) -> str:
+def describe_review(review: ReviewSummary, today: date) -> str:
     """One line for a review in a list: number, title, service and where it stands."""
     stage = review.current_stage
     if stage is None:
@@ -345,19 +331,14 @@ def describe_review(review: "ReviewSummary", today: date) -> str:
 
 
 def build_dialogue(
-    settings: "Settings",
-    database: "Database",
+    settings: WorkflowSettings,
+    database: Database,
     *,
-    knowledge: KnowledgeSource | Callable[[], KnowledgeSource] | None = None,
+    knowledge: KnowledgeSource | Callable[[], KnowledgeSource] | None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Dialogue:
     """Wire the chat core the way every platform uses it: SQL conversation store, the council's cycle,
-    the review service, and the knowledge base (opened on the first question unless one is given)."""
-    from storage.conversations import SqlConversationStore
-    from storage.people import PeopleRepository
-    from workflows.cycle import cycle_from_settings
-    from workflows.reviews import ReviewService
-
+    the review service, and the knowledge base (a factory opens it on the first question)."""
     cycle = cycle_from_settings(settings)
     reviews = ReviewService(database, cycle, clock=clock, timezone=settings.timezone)
     engine = ConversationEngine(
@@ -367,18 +348,12 @@ def build_dialogue(
         timezone_name=settings.timezone,
         clock=clock,
     )
-    if knowledge is None:
-        def open_guidance() -> KnowledgeSource:
-            from knowledge.service import open_knowledge
-
-            return open_knowledge(settings)
-
-        knowledge = open_guidance
     return Dialogue(engine, knowledge, people=PeopleRepository(database), reviews=reviews)
 
 
-def directory_user(dialogue: Dialogue, platform: str, conversation_key: str, person: PersonRef | None,
-                   display_name: str = "") -> UserContext:
+def directory_user(
+    dialogue: Dialogue, platform: str, conversation_key: str, person: PersonRef | None, display_name: str = ""
+) -> UserContext:
     """A user whose mentions are resolved from the people table (the terminal; adapters may chain their own)."""
     assert dialogue.people is not None, "build the dialogue with build_dialogue() to resolve people"
     return UserContext(

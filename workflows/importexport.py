@@ -11,72 +11,50 @@ The format (also in the README)::
 - an optional ``outcomes`` column lists outcomes separated by ``|``; other
   extra columns are ignored with a warning.
 
-Files saved by Excel are welcome: a byte-order mark, semicolons instead of
-commas, a ``sep=;`` first line, CRLF line ends and Windows-1252 text all work.
-Export writes any cell Excel would run as a formula (``=``, ``+``, ``-``, ``@``)
-with a leading apostrophe, which import removes again.
-
-An import is all or nothing: every row is checked first and every problem is
-reported with its row number (as Excel numbers rows, the header being row 1);
-only a file with no problems is saved, in a single transaction.
+An import is three steps, all or nothing: **parse** the file into rows
+(``workflows/csv_rows.py``, which also reads what Excel writes), **check** every
+row and every review and report each problem with its row number (as Excel
+numbers rows, the header being row 1), and only for a file with no problems
+**save** every review in a single transaction.
 """
 
 from __future__ import annotations
 
 import csv
-import io
-import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from bot.logging import event
+import structlog
+
 from storage.models import Person
 from storage.people import identity_kind
+from workflows.csv_rows import COLUMNS, OPTIONAL_COLUMNS, CsvImportError, CsvRow, guard, parse_reviews_csv
+from workflows.cycle import CycleConfig
 from workflows.reviews import LEVELS, Actor, ReviewDraft, ReviewService, StageDraft
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "COLUMNS",
+    "CsvImportError",
+    "ImportResult",
+    "export_reviews_csv",
+    "import_reviews_csv",
+    "parse_date",
+    "read_reviews_csv",
+]
 
-COLUMNS = (
-    "review_title",
-    "service",
-    "level",
-    "lead_commissioner",
-    "portfolio_holder",
-    "stage",
-    "stage_owner",
-    "stage_due",
-)
-OPTIONAL_COLUMNS = ("outcomes",)
+log = structlog.get_logger(__name__)
+
 OUTCOME_SEPARATOR = "|"
-MAX_FILE_BYTES = 20 * 1024 * 1024
-MAX_ROWS = 100_000
-MAX_PROBLEMS_SHOWN = 50
-
-# Excel runs a cell that starts with one of these as a formula, so a title such as
-# "=HYPERLINK(...)" would run on the reader's machine. Export writes such cells with a
-# leading apostrophe (Excel's own "this is text" mark) and import takes it off again.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PERSON_COLUMNS = ("lead_commissioner", "portfolio_holder", "stage_owner")
+# A review's own details, repeated on each of its rows.
+_SAME_ON_EVERY_ROW = ("level", "lead_commissioner", "portfolio_holder", "outcomes")
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-
-
-class CsvImportError(ValueError):
-    """The file was not imported; ``problems`` lists every reason, each with its row number."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        shown = self.problems[:MAX_PROBLEMS_SHOWN]
-        more = len(self.problems) - len(shown)
-        lines = [f"Nothing was imported: the file has {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}."]
-        lines += [f"- {problem}" for problem in shown]
-        if more:
-            lines.append(f"- ... and {more} more.")
-        super().__init__("\n".join(lines))
 
 
 @dataclass
@@ -84,32 +62,6 @@ class ImportResult:
     review_ids: list[int]
     rows: int
     warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Row:
-    number: int
-    values: dict[str, str]
-
-
-def _decode(data: bytes, warnings: list[str]) -> str:
-    try:
-        # utf-8-sig drops the byte-order mark Excel puts at the start of "CSV UTF-8" files.
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel's plain "CSV (Comma delimited)" is saved in the Windows code page.
-        warnings.append("The file is not UTF-8; it was read as Windows-1252 (Excel's usual encoding).")
-        return data.decode("cp1252", errors="replace")
-
-
-def _normalise_header(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", name.strip().strip('"').strip().lower())
-
-
-def _choose_delimiter(first_line: str) -> str:
-    """Comma normally; semicolon or tab where Excel used one (it does in many European locales)."""
-    counts = {delimiter: first_line.count(delimiter) for delimiter in (",", ";", "\t")}
-    return max(counts, key=lambda delimiter: (counts[delimiter], delimiter == ","))
 
 
 def parse_date(text: str) -> date | None:
@@ -129,89 +81,7 @@ def parse_date(text: str) -> date | None:
         return None
 
 
-def _read_rows(data: bytes, warnings: list[str], problems: list[str]) -> list[_Row]:
-    if len(data) > MAX_FILE_BYTES:
-        problems.append(f"The file is {len(data) // (1024 * 1024)} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB.")
-        return []
-    text = _decode(data, warnings)
-    if not text.strip():
-        problems.append(f"The file is empty. The first row must be the header: {','.join(COLUMNS)}")
-        return []
-    lines = text.splitlines()
-    first_row = 1
-    delimiter = None
-    if lines and lines[0].strip().lower().startswith("sep=") and len(lines[0].strip()) == 5:
-        # Excel's own hint line naming the delimiter.
-        delimiter = lines[0].strip()[4]
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        first_row = 2
-    header_line = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = delimiter or _choose_delimiter(header_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        records = list(reader)
-    except csv.Error as error:
-        problems.append(f"The file could not be read as CSV near row {reader.line_num + first_row - 1}: {error}.")
-        return []
-
-    # Skip blank lines before the header, keeping Excel's row numbers.
-    while records and not any(cell.strip() for cell in records[0]):
-        records.pop(0)
-        first_row += 1
-    if not records:
-        problems.append(f"The file has no header row. The first row must be: {','.join(COLUMNS)}")
-        return []
-
-    header = [_normalise_header(cell) for cell in records[0]]
-    duplicated = sorted({name for name in header if name and header.count(name) > 1})
-    if duplicated:
-        problems.append(f"Row {first_row}: the column{'s' if len(duplicated) > 1 else ''} {', '.join(duplicated)} "
-                        "appear more than once in the header.")
-    missing = [name for name in COLUMNS if name not in header]
-    if missing:
-        problems.append(
-            f"Row {first_row}: the header has no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}. "
-            f"It must include: {','.join(COLUMNS)}"
-        )
-    if duplicated or missing:
-        return []
-    extra = [name or f"(column {index + 1} has no name)" for index, name in enumerate(header)
-             if name not in COLUMNS and name not in OPTIONAL_COLUMNS]
-    if extra:
-        warnings.append(f"These columns are not part of the format and were ignored: {', '.join(extra)}.")
-
-    data_rows = records[1:]
-    if len(data_rows) > MAX_ROWS:
-        problems.append(f"The file has {len(data_rows)} rows; at most {MAX_ROWS} can be imported at once.")
-        return []
-    rows: list[_Row] = []
-    for offset, record in enumerate(data_rows, start=1):
-        number = first_row + offset
-        if not any(cell.strip() for cell in record):
-            continue  # Excel leaves rows of empty cells at the end
-        if len(record) > len(header) and any(cell.strip() for cell in record[len(header):]):
-            problems.append(f"Row {number}: it has {len(record)} cells but the header names {len(header)} columns; "
-                            "check for an unquoted comma inside a cell.")
-            continue
-        values = {
-            name: _unguard(record[index].strip()) if index < len(record) else ""
-            for index, name in enumerate(header)
-        }
-        rows.append(_Row(number=number, values=values))
-    if not rows and not problems:
-        problems.append("The file has a header but no rows of reviews.")
-    return rows
-
-
-def _guard(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
-
-def _unguard(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS) else value
-
-
-def _rows_label(rows: Sequence[_Row]) -> str:
+def _rows_label(rows: Sequence[CsvRow]) -> str:
     numbers = [row.number for row in rows]
     if len(numbers) == 1:
         return f"row {numbers[0]}"
@@ -220,138 +90,209 @@ def _rows_label(rows: Sequence[_Row]) -> str:
     return "rows " + ", ".join(map(str, numbers))
 
 
-def read_reviews_csv(
-    data: bytes, service: ReviewService, *, allow_duplicates: bool = False
-) -> tuple[list[ReviewDraft], list[str]]:
-    """Check a whole file and turn it into review drafts.
+# --- checking: every row, then every review ---------------------------------------------------------
 
-    Returns the drafts and any warnings; raises :class:`CsvImportError` listing every
-    problem when any row cannot be used.
-    """
-    warnings: list[str] = []
-    problems: list[str] = []
-    rows = _read_rows(data, warnings, problems)
-    if problems:
-        raise CsvImportError(problems)
 
-    cycle = service.cycle
-    identifiers = {
-        row.values[column]
-        for row in rows
-        for column in ("lead_commissioner", "portfolio_holder", "stage_owner")
-        if row.values[column]
-    }
-    people = service.people.find_many(identifiers)
+@dataclass
+class _Check:
+    """What checking the rows needs, and what it finds."""
 
-    def person(row: _Row, column: str) -> Person | None:
+    cycle: CycleConfig
+    today: date
+    people: Mapping[str, Person]  # every identifier the file names, resolved
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def person(self, row: CsvRow, column: str) -> Person | None:
         text = row.values[column]
         if not text:
             return None
-        found = people.get(text)
+        found = self.people.get(text)
         if found is None:
             if identity_kind(text) is None:
-                problems.append(f"Row {row.number}: {column} \"{text}\" is not an email, a Slack user id "
-                                "or a Teams user id.")
+                self.problems.append(
+                    f'Row {row.number}: {column} "{text}" is not an email, a Slack user id or a Teams user id.'
+                )
             else:
-                problems.append(f"Row {row.number}: {column} \"{text}\" is not in the people list; add them first "
-                                "with `commissioning-bot people add`.")
+                self.problems.append(
+                    f'Row {row.number}: {column} "{text}" is not in the people list; add them first '
+                    "with `commissioning-bot people add`."
+                )
         return found
 
-    today = service.today()
-    groups: dict[tuple[str, str], list[_Row]] = {}
-    for row in rows:
+    def row(self, row: CsvRow) -> None:
+        """Each cell on its own: filled in, a known level and stage, a real date, known people."""
         values = row.values
-        blank = [column for column in COLUMNS if not values[column]]
-        if blank:
-            problems.append(f"Row {row.number}: {', '.join(blank)} {'is' if len(blank) == 1 else 'are'} empty.")
+        self._blanks(row)
         if values["level"] and values["level"].lower() not in LEVELS:
-            problems.append(f"Row {row.number}: level \"{values['level']}\" is not one of {', '.join(LEVELS)}.")
-        if values["stage"] and cycle.stage(values["stage"]) is None:
-            problems.append(f"Row {row.number}: stage \"{values['stage']}\" is not a stage of the cycle "
-                            f"({', '.join(cycle.stage_names)}).")
+            self.problems.append(f'Row {row.number}: level "{values["level"]}" is not one of {", ".join(LEVELS)}.')
+        if values["stage"] and self.cycle.stage(values["stage"]) is None:
+            self.problems.append(
+                f'Row {row.number}: stage "{values["stage"]}" is not a stage of the cycle '
+                f"({', '.join(self.cycle.stage_names)})."
+            )
         if values["stage_due"]:
-            due = parse_date(values["stage_due"])
-            if due is None:
-                problems.append(f"Row {row.number}: stage_due \"{values['stage_due']}\" is not a real date in the "
-                                "form YYYY-MM-DD or DD/MM/YYYY.")
-            elif due < today:
-                warnings.append(f"Row {row.number}: {values['stage'] or 'the stage'} was due on {due.isoformat()}, "
-                                "which has passed; it will show as overdue unless it is marked done.")
-        for column in ("lead_commissioner", "portfolio_holder", "stage_owner"):
-            person(row, column)
-        key = (" ".join(values["review_title"].split()).casefold(), " ".join(values["service"].split()).casefold())
-        if all(key):
-            groups.setdefault(key, []).append(row)
+            self._due(row)
+        for column in PERSON_COLUMNS:
+            self.person(row, column)
 
-    drafts: list[ReviewDraft] = []
-    for group in groups.values():
-        first = group[0]
-        label = f"Review \"{first.values['review_title']}\" ({_rows_label(group)})"
-        for column in ("level", "lead_commissioner", "portfolio_holder", "outcomes"):
-            seen = {row.values.get(column, "").casefold() for row in group}
-            if len(seen) > 1:
-                problems.append(f"{label}: {column} differs between its rows; it must be the same on every row.")
-        by_stage: dict[str, list[_Row]] = {}
+    def _blanks(self, row: CsvRow) -> None:
+        blank = [column for column in COLUMNS if not row.values[column]]
+        if blank:
+            self.problems.append(f"Row {row.number}: {', '.join(blank)} {'is' if len(blank) == 1 else 'are'} empty.")
+
+    def _due(self, row: CsvRow) -> None:
+        due = parse_date(row.values["stage_due"])
+        if due is None:
+            self.problems.append(
+                f'Row {row.number}: stage_due "{row.values["stage_due"]}" is not a real date in the '
+                "form YYYY-MM-DD or DD/MM/YYYY."
+            )
+        elif due < self.today:
+            self.warnings.append(
+                f"Row {row.number}: {row.values['stage'] or 'the stage'} was due on {due.isoformat()}, "
+                "which has passed; it will show as overdue unless it is marked done."
+            )
+
+    def review(self, group: Sequence[CsvRow]) -> ReviewDraft | None:
+        """One review's rows together: the same review details on each, one row per stage of the cycle."""
+        label = _review_label(group)
+        differing = [
+            column for column in _SAME_ON_EVERY_ROW if len({row.values.get(column, "").casefold() for row in group}) > 1
+        ]
+        self.problems += [
+            f"{label}: {column} differs between its rows; it must be the same on every row." for column in differing
+        ]
+        by_stage = self._rows_by_stage(group)
+        stage_problems = self._stage_problems(by_stage)
+        self.problems += [f"{label}: {problem}" for problem in stage_problems]
+        if stage_problems:
+            return None
+        return self._draft(group[0], {name: rows[0] for name, rows in by_stage.items()})
+
+    def _stage_problems(self, by_stage: Mapping[str, list[CsvRow]]) -> list[str]:
+        """Each stage of the cycle on exactly one row."""
+        problems = [
+            f"the {name} stage appears on more than one row ({_rows_label(rows)})."
+            for name, rows in by_stage.items()
+            if len(rows) > 1
+        ]
+        absent = [name for name in self.cycle.stage_names if name not in by_stage]
+        if absent:
+            stages = "stages" if len(absent) > 1 else "stage"
+            problems.append(
+                f"there is no row for the {', '.join(absent)} {stages}; each review needs one row per stage."
+            )
+        return problems
+
+    def _rows_by_stage(self, group: Sequence[CsvRow]) -> dict[str, list[CsvRow]]:
+        by_stage: dict[str, list[CsvRow]] = {}
         for row in group:
-            definition = cycle.stage(row.values["stage"]) if row.values["stage"] else None
+            definition = self.cycle.stage(row.values["stage"]) if row.values["stage"] else None
             if definition is not None:
                 by_stage.setdefault(definition.name, []).append(row)
-        for name, stage_rows in by_stage.items():
-            if len(stage_rows) > 1:
-                problems.append(f"{label}: the {name} stage appears on more than one row ({_rows_label(stage_rows)}).")
-        absent = [name for name in cycle.stage_names if name not in by_stage]
-        if absent:
-            problems.append(f"{label}: there is no row for the {', '.join(absent)} stage"
-                            f"{'s' if len(absent) > 1 else ''}; each review needs one row per stage.")
-        if absent or any(len(stage_rows) > 1 for stage_rows in by_stage.values()):
-            continue
-        lead = people.get(first.values["lead_commissioner"])
-        holder = people.get(first.values["portfolio_holder"])
+        return by_stage
+
+    def _person_id(self, identifier: str) -> int | None:
+        found = self.people.get(identifier)
+        return found.id if found is not None else None
+
+    def _draft(self, first: CsvRow, stage_rows: Mapping[str, CsvRow]) -> ReviewDraft | None:
+        """The review, once every person and date in its rows is known (each problem was reported by row())."""
         stages = []
-        for name in cycle.stage_names:
-            row = by_stage[name][0]
-            owner = people.get(row.values["stage_owner"])
-            due = parse_date(row.values["stage_due"])
-            if owner is None or due is None:
-                break
-            stages.append(StageDraft(name=name, owner_id=owner.id, due=due))  # type: ignore[arg-type]
-        if lead is None or holder is None or len(stages) != len(cycle.stages):
-            continue
-        outcomes = [part.strip() for part in first.values.get("outcomes", "").split(OUTCOME_SEPARATOR) if part.strip()]
-        draft = ReviewDraft(
+        for name in self.cycle.stage_names:
+            owner_id = self._person_id(stage_rows[name].values["stage_owner"])
+            due = parse_date(stage_rows[name].values["stage_due"])
+            if owner_id is None or due is None:
+                return None
+            stages.append(StageDraft(name=name, owner_id=owner_id, due=due))
+        lead_id = self._person_id(first.values["lead_commissioner"])
+        holder_id = self._person_id(first.values["portfolio_holder"])
+        if lead_id is None or holder_id is None:
+            return None
+        outcomes = first.values.get("outcomes", "").split(OUTCOME_SEPARATOR)
+        return ReviewDraft(
             title=first.values["review_title"],
             service=first.values["service"],
-            outcomes=outcomes,
+            outcomes=[part.strip() for part in outcomes if part.strip()],
             level=first.values["level"].lower(),
-            lead_commissioner_id=lead.id,  # type: ignore[arg-type]
-            portfolio_holder_id=holder.id,  # type: ignore[arg-type]
+            lead_commissioner_id=lead_id,
+            portfolio_holder_id=holder_id,
             stages=stages,
         )
-        for problem in service.check_draft(draft, require_outcomes=False, check_people=False):
-            problems.append(f"{label}: {problem}")
-        if not allow_duplicates:
-            existing = service.find_duplicates(draft.title, draft.service)
-            if existing:
-                problems.append(
-                    f"{label}: a review with this title for {existing[0].service} already exists (#{existing[0].id}). "
-                    "Remove its rows, or import with --allow-duplicates to add it again."
-                )
-        drafts.append(draft)
 
-    if problems:
-        raise CsvImportError(problems)
-    return drafts, warnings
+
+def _review_label(group: Sequence[CsvRow]) -> str:
+    return f'Review "{group[0].values["review_title"]}" ({_rows_label(group)})'
+
+
+def _group_by_review(rows: Sequence[CsvRow]) -> list[list[CsvRow]]:
+    """Rows of one review share its title and service (ignoring case and spacing)."""
+    groups: dict[tuple[str, str], list[CsvRow]] = {}
+    for row in rows:
+        key = (
+            " ".join(row.values["review_title"].split()).casefold(),
+            " ".join(row.values["service"].split()).casefold(),
+        )
+        if all(key):
+            groups.setdefault(key, []).append(row)
+    return list(groups.values())
+
+
+def _saving_problems(draft: ReviewDraft, service: ReviewService, *, allow_duplicates: bool) -> list[str]:
+    """What the review service would refuse about the draft, and a review it would duplicate."""
+    problems = service.check_draft(draft, require_outcomes=False, check_people=False)
+    existing = [] if allow_duplicates else service.find_duplicates(draft.title, draft.service)
+    if existing:
+        problems.append(
+            f"a review with this title for {existing[0].service} already exists (#{existing[0].id}). "
+            "Remove its rows, or import with --allow-duplicates to add it again."
+        )
+    return problems
+
+
+def check_rows(
+    rows: Sequence[CsvRow], service: ReviewService, *, allow_duplicates: bool = False
+) -> tuple[list[ReviewDraft], list[str]]:
+    """The reviews the rows describe, and warnings; raises :class:`CsvImportError` listing every problem."""
+    identifiers = {row.values[column] for row in rows for column in PERSON_COLUMNS if row.values[column]}
+    check = _Check(service.cycle, service.today(), service.people.find_many(identifiers))
+    for row in rows:
+        check.row(row)
+    drafts: list[ReviewDraft] = []
+    for group in _group_by_review(rows):
+        draft = check.review(group)
+        if draft is not None:
+            problems = _saving_problems(draft, service, allow_duplicates=allow_duplicates)
+            check.problems += [f"{_review_label(group)}: {problem}" for problem in problems]
+            drafts.append(draft)
+    if check.problems:
+        raise CsvImportError(check.problems)
+    return drafts, check.warnings
+
+
+# --- the three steps ------------------------------------------------------------------------------------
+
+
+def read_reviews_csv(
+    data: bytes, service: ReviewService, *, allow_duplicates: bool = False
+) -> tuple[list[ReviewDraft], list[str]]:
+    """Parse and check a whole file: the review drafts and any warnings. Raises :class:`CsvImportError`
+    listing every problem when any row cannot be used; nothing is saved."""
+    parsed = parse_reviews_csv(data)
+    drafts, warnings = check_rows(parsed.rows, service, allow_duplicates=allow_duplicates)
+    return drafts, parsed.warnings + warnings
 
 
 def import_reviews_csv(
     source: Path | bytes, service: ReviewService, actor: Actor, *, allow_duplicates: bool = False
 ) -> ImportResult:
-    """Check the whole file, then create every review in it in one transaction (or none)."""
+    """Parse and check the whole file, then create every review in it in one transaction (or none)."""
     data = source if isinstance(source, bytes) else _read_file(source)
     drafts, warnings = read_reviews_csv(data, service, allow_duplicates=allow_duplicates)
     review_ids = service.create_reviews(drafts, actor)
     rows = sum(len(draft.stages) for draft in drafts)
-    event(log, "reviews_imported", reviews=len(review_ids), rows=rows, warnings=len(warnings), actor=actor.label)
+    log.info("reviews_imported", reviews=len(review_ids), rows=rows, warnings=len(warnings), actor=actor.label)
     return ImportResult(review_ids=review_ids, rows=rows, warnings=warnings)
 
 
@@ -371,7 +312,11 @@ def _identity(person: Person) -> str:
 
 
 def export_reviews_csv(
-    service: ReviewService, out: TextIO, *, include_closed: bool = True, include_outcomes: bool = False,
+    service: ReviewService,
+    out: TextIO,
+    *,
+    include_closed: bool = True,
+    include_outcomes: bool = False,
 ) -> int:
     """Write reviews in the import format, one row per stage; returns how many rows were written."""
     reviews = service.list_all(include_closed=include_closed)
@@ -380,6 +325,12 @@ def export_reviews_csv(
         person_ids.update((review.lead_commissioner.id, review.portfolio_holder.id))
         person_ids.update(stage.owner.id for stage in review.stages)
     people = service.people.get_many(person_ids)
+    # Lists leave outcomes out; read them only when asked for, in a few queries for every review at once.
+    outcomes = (
+        {full.id: full.outcomes for full in service.reviews.get_many([r.id for r in reviews])}
+        if include_outcomes
+        else {}
+    )
     writer = csv.writer(out)
     writer.writerow(COLUMNS + (OPTIONAL_COLUMNS if include_outcomes else ()))
     rows = 0
@@ -396,9 +347,8 @@ def export_reviews_csv(
                 stage.due_date.isoformat(),
             ]
             if include_outcomes:
-                row.append(f" {OUTCOME_SEPARATOR} ".join(review.outcomes))
-            writer.writerow([_guard(value) for value in row])
+                row.append(f" {OUTCOME_SEPARATOR} ".join(outcomes[review.id]))
+            writer.writerow([guard(value) for value in row])
             rows += 1
-    event(log, "reviews_exported", reviews=len(reviews), rows=rows)
+    log.info("reviews_exported", reviews=len(reviews), rows=rows)
     return rows
-

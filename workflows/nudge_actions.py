@@ -1,7 +1,7 @@
 """The buttons on a nudge, for every platform: Mark stage done, Snooze 2 working days, Reassign, Open review.
 
 For the Slack and Teams adapters: a nudge is a core :class:`~workflows.replies.Reply`
-whose buttons carry the action ids in :class:`NudgeActions`.
+whose buttons carry the action ids in :class:`~workflows.actions.NudgeActions`.
 
 - ``MARK_DONE`` and ``OPEN_REVIEW`` *are* the command buttons
   ``CommandActions.REVIEW_ADVANCE`` (value ``"<review>:<stage>"``) and
@@ -22,48 +22,26 @@ also checks who may do them), snooze in the audit log alongside the snooze row.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
-from bot.logging import event
+import structlog
+
 from storage.audit import AuditRepository
-from storage.models import utc_now
+from storage.base import utc_now
 from storage.nudges import NudgeStore
-from workflows.commands import CommandActions
+from workflows.actions import NudgeActions, parse_stage_value
+from workflows.dialogue import UserContext
+from workflows.people import Resolved
 from workflows.replies import Button, Reply, ReplyKind
+from workflows.reviews import Actor, ReviewError, ReviewService
 from workflows.working_days import WorkingCalendar
 
-if TYPE_CHECKING:
-    from workflows.dialogue import UserContext
-    from workflows.reviews import ReviewService
+__all__ = ["NudgeButtons", "SNOOZE_WORKING_DAYS"]
 
-__all__ = ["NudgeActions", "NudgeButtons", "SNOOZE_WORKING_DAYS", "stage_value", "parse_stage_value"]
-
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 SNOOZE_WORKING_DAYS = 2
-
-
-class NudgeActions:
-    """Action ids of the buttons on a nudge; values are described in the module docstring."""
-
-    MARK_DONE = CommandActions.REVIEW_ADVANCE
-    OPEN_REVIEW = CommandActions.REVIEW_STATUS
-    SNOOZE = "nudge_snooze"
-    REASSIGN = "nudge_reassign"
-    # Every id an adapter must route to this module (the other two go to the command buttons).
-    HANDLED_HERE = (SNOOZE, REASSIGN)
-
-
-def stage_value(review_id: int, stage_name: str) -> str:
-    return f"{review_id}:{stage_name}"
-
-
-def parse_stage_value(value: str) -> tuple[int, str]:
-    number, _, stage = value.partition(":")
-    return int(number), stage
 
 
 def _format(day: date) -> str:
@@ -71,18 +49,24 @@ def _format(day: date) -> str:
 
 
 class NudgeButtons:
-    def __init__(self, reviews: "ReviewService", calendar: WorkingCalendar,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, reviews: ReviewService, calendar: WorkingCalendar, clock: Callable[[], datetime] = utc_now
+    ) -> None:
         self.reviews = reviews
         self.calendar = calendar
         self._clock = clock
         self._store = NudgeStore(reviews.database)
 
-    def press(self, user: "UserContext", action_id: str, value: str) -> list[Reply]:
+    def press(self, user: UserContext, action_id: str, value: str) -> list[Reply]:
         """A nudge's Snooze or Reassign button was pressed; the replies are for the officer who pressed it."""
         if user.person is None:
-            return [Reply("I don't know who you are in the council's people list, so I can't change this review. "
-                          "Ask an administrator to add you.", ReplyKind.PROBLEM)]
+            return [
+                Reply(
+                    "I don't know who you are in the council's people list, so I can't change this review. "
+                    "Ask an administrator to add you.",
+                    ReplyKind.PROBLEM,
+                )
+            ]
         try:
             review_id, stage_name = parse_stage_value(value)
         except ValueError:
@@ -93,10 +77,8 @@ class NudgeButtons:
             return [self.how_to_reassign(user, review_id, stage_name)]
         raise ValueError(f"nudges have no button {action_id!r}")
 
-    def snooze(self, user: "UserContext", review_id: int, stage_name: str) -> Reply:
+    def snooze(self, user: UserContext, review_id: int, stage_name: str) -> Reply:
         """Hold this person's reminders about the stage for two working days (their own calendar)."""
-        from workflows.reviews import ReviewError
-
         assert user.person is not None
         try:
             review = self.reviews.get(review_id)
@@ -104,65 +86,83 @@ class NudgeButtons:
             return Reply(str(error), ReplyKind.PROBLEM)
         stage = review.stage(stage_name)
         if stage is None or stage.is_complete or not review.is_open:
-            return Reply(f"{stage_name} of #{review_id} is already done or closed, so there is nothing to snooze.",
-                         ReplyKind.INFO)
+            return Reply(
+                f"{stage_name} of #{review_id} is already done or closed, so there is nothing to snooze.",
+                ReplyKind.INFO,
+            )
         person_id = user.person.id
         if person_id not in (stage.owner.id, review.lead_commissioner.id):
-            return Reply(f"Only {stage.owner.name} (the stage owner) or {review.lead_commissioner.name} (the lead "
-                         "commissioner) can snooze reminders about this stage.", ReplyKind.PROBLEM)
+            return Reply(
+                f"Only {stage.owner.name} (the stage owner) or {review.lead_commissioner.name} (the lead "
+                "commissioner) can snooze reminders about this stage.",
+                ReplyKind.PROBLEM,
+            )
         person = self.reviews.people.get(person_id)
         now = self._clock()
         today = self.calendar.local_today(now, person.timezone if person else None)
         until = self.calendar.add_working_days(today, SNOOZE_WORKING_DAYS)
-        from workflows.reviews import Actor
-
         actor = Actor.person(person_id, user.person.name)
         # The snooze and its audit entry are saved together or not at all.
         with self.reviews.database.transaction() as session:
-            previous = NudgeStore.save_snooze(session.connection(), review_id=review_id, stage_id=stage.id,
-                                              person_id=person_id, until=until, at=now)
-            AuditRepository.record(
-                session, actor=actor.label, actor_person_id=person_id, action="stage.reminders_snoozed",
-                entity_type="review_stage", entity_id=stage.id, review_id=review_id,
-                before={"stage": stage.name, "snoozed_until": previous},
-                after={"stage": stage.name, "snoozed_until": until}, at=now,
+            previous = NudgeStore.save_snooze(
+                session.connection(), review_id=review_id, stage_id=stage.id, person_id=person_id, until=until, at=now
             )
-        event(log, "nudge_snoozed", review_id=review_id, stage_id=stage.id, person_id=person_id, until=until)
-        return Reply(f"Snoozed: I'll remind you about {stage.name} of #{review.id} “{review.title}” again on "
-                     f"{_format(until)}. It is still due {stage.due_date.day} {stage.due_date:%B %Y}.", ReplyKind.DONE)
+            AuditRepository.record(
+                session,
+                actor=actor.label,
+                actor_person_id=person_id,
+                action="stage.reminders_snoozed",
+                entity_type="review_stage",
+                entity_id=stage.id,
+                review_id=review_id,
+                before={"stage": stage.name, "snoozed_until": previous},
+                after={"stage": stage.name, "snoozed_until": until},
+                at=now,
+            )
+        log.info("nudge_snoozed", review_id=review_id, stage_id=stage.id, person_id=person_id, until=until)
+        return Reply(
+            f"Snoozed: I'll remind you about {stage.name} of #{review.id} “{review.title}” again on "
+            f"{_format(until)}. It is still due {stage.due_date.day} {stage.due_date:%B %Y}.",
+            ReplyKind.DONE,
+        )
 
-    def how_to_reassign(self, user: "UserContext", review_id: int, stage_name: str) -> Reply:
-        from workflows.reviews import ReviewError
-
+    def how_to_reassign(self, user: UserContext, review_id: int, stage_name: str) -> Reply:
         try:
             review = self.reviews.get(review_id)
         except ReviewError as error:
             return Reply(str(error), ReplyKind.PROBLEM)
         lead = review.lead_commissioner
         if user.person is None or user.person.id != lead.id:
-            return Reply(f"Only the lead commissioner, {lead.name}, can give {stage_name} of #{review.id} to someone "
-                         "else. Let them know who should take it on.", ReplyKind.INFO,
-                         buttons=[Button("Open review", str(review.id), NudgeActions.OPEN_REVIEW)])
+            return Reply(
+                f"Only the lead commissioner, {lead.name}, can give {stage_name} of #{review.id} to someone "
+                "else. Let them know who should take it on.",
+                ReplyKind.INFO,
+                buttons=[Button("Open review", str(review.id), NudgeActions.OPEN_REVIEW)],
+            )
         return Reply(f"Who should take on {stage_name} of #{review.id} “{review.title}”?", ReplyKind.QUESTION)
 
-    def reassign(self, user: "UserContext", review_id: int, stage_name: str, new_owner: str) -> Reply:
+    def reassign(self, user: UserContext, review_id: int, stage_name: str, new_owner: str) -> Reply:
         """Give the stage to the person named by ``new_owner`` (a mention, id, email or name), if allowed."""
-        from workflows.people import Resolved
-        from workflows.reviews import Actor, ReviewError
-
         if user.person is None:
-            return Reply("I don't know who you are in the council's people list, so I can't change this review.",
-                         ReplyKind.PROBLEM)
+            return Reply(
+                "I don't know who you are in the council's people list, so I can't change this review.",
+                ReplyKind.PROBLEM,
+            )
         resolution = user.people.resolve(new_owner)
         if not isinstance(resolution, Resolved):
-            return Reply(f"I don't know who “{new_owner.strip()[:80]}” is. Try an @mention or their email.",
-                         ReplyKind.PROBLEM)
+            return Reply(
+                f"I don't know who “{new_owner.strip()[:80]}” is. Try an @mention or their email.", ReplyKind.PROBLEM
+            )
         try:
-            review = self.reviews.reassign_stage(review_id, stage_name, resolution.person.id,
-                                                 Actor.person(user.person.id, user.person.name))
+            review = self.reviews.reassign_stage(
+                review_id, stage_name, resolution.person.id, Actor.person(user.person.id, user.person.name)
+            )
         except ReviewError as error:
             return Reply(str(error), ReplyKind.PROBLEM)
-        event(log, "nudge_stage_reassigned", review_id=review_id, stage=stage_name)
-        return Reply(f"Done: {stage_name} of #{review.id} “{review.title}” now belongs to {resolution.person.name}, "
-                     "who will get its reminders from now on.", ReplyKind.DONE,
-                     buttons=[Button("Open review", str(review.id), NudgeActions.OPEN_REVIEW)])
+        log.info("nudge_stage_reassigned", review_id=review_id, stage=stage_name)
+        return Reply(
+            f"Done: {stage_name} of #{review.id} “{review.title}” now belongs to {resolution.person.name}, "
+            "who will get its reminders from now on.",
+            ReplyKind.DONE,
+            buttons=[Button("Open review", str(review.id), NudgeActions.OPEN_REVIEW)],
+        )

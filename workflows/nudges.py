@@ -2,7 +2,8 @@
 
 :func:`plan_nudges` takes the open reviews, the people they name, the live
 snoozes and the time, and returns the nudges due now and those held back (and
-why). The scheduler's sweep (``workflows/delivery.py``) sends what it returns;
+why). The scheduler's sweep (``workflows/delivery.py``) sends what it returns, worded by
+``workflows/nudge_messages.py``;
 ``commissioning-bot nudges preview`` prints it.
 
 The rules, each in the recipient's own timezone and working days:
@@ -33,150 +34,30 @@ reminder comes back then rather than waiting for the next scheduled one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from storage.notifications import dedupe_key
-from workflows.working_days import WorkingCalendar, calendar_from_settings
+from storage.review_snapshots import ReviewSummary
+from workflows.nudge_types import (
+    DIGEST_TIME,
+    DigestLine,
+    Held,
+    Nudge,
+    NudgeKind,
+    NudgePlan,
+    NudgePolicy,
+    Recipient,
+    StageStatus,
+    format_day,
+    plural,
+    stage_status,
+)
 
-if TYPE_CHECKING:
-    from storage.reviews import ReviewSnapshot, ReviewSummary
-
-__all__ = [
-    "DIGEST_TIME",
-    "DigestLine",
-    "Held",
-    "Nudge",
-    "NudgeKind",
-    "NudgePlan",
-    "NudgePolicy",
-    "Recipient",
-    "StageStatus",
-    "plan_nudges",
-    "stage_status",
-]
-
-# The weekly digest goes out from this time on the first working day of the week (Monday 09:00 usually).
-DIGEST_TIME = time(9, 0)
-
-
-class NudgeKind(str, Enum):
-    DUE_SOON = "due_soon"
-    DUE_TODAY = "due_today"
-    OVERDUE = "overdue"
-    ESCALATION = "escalation"
-    DIGEST = "digest"
-
-    @property
-    def label(self) -> str:
-        return {"due_soon": "due soon", "due_today": "due today", "overdue": "overdue",
-                "escalation": "escalation", "digest": "weekly digest"}[self.value]
-
+__all__ = ["plan_nudges"]
 
 # When two milestones fall on one day, the more urgent one is sent.
 _URGENCY = {NudgeKind.DUE_SOON: 0, NudgeKind.DUE_TODAY: 1, NudgeKind.OVERDUE: 2, NudgeKind.ESCALATION: 3}
-
-
-class StageStatus(str, Enum):
-    DONE = "done"
-    ON_TRACK = "on track"
-    DUE_SOON = "due soon"
-    OVERDUE = "overdue"
-    NOT_STARTED = "not started"
-
-
-@dataclass(frozen=True)
-class NudgePolicy:
-    days_before: tuple[int, ...] = (5, 1)
-    overdue_every: int = 3
-    escalate_after: int = 5
-    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> "NudgePolicy":
-        days = tuple(sorted({int(day) for day in settings.nudge_days_before if int(day) > 0}, reverse=True))
-        return cls(
-            days_before=days,
-            overdue_every=max(1, int(settings.nudge_overdue_every_working_days)),
-            escalate_after=max(1, int(settings.escalate_after_working_days)),
-            calendar=calendar_from_settings(settings),
-        )
-
-    @property
-    def due_soon_window(self) -> int:
-        return max(self.days_before, default=0)
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """What the policy needs to know about a person."""
-
-    id: int
-    name: str
-    timezone: str = "Europe/London"
-    reachable: bool = True
-    # Where they can be messaged: "slack" and/or "teams".
-    platforms: tuple[str, ...] = ()
-
-    @classmethod
-    def from_person(cls, person: Any) -> "Recipient":
-        platforms = []
-        if getattr(person, "slack_user_id", None):
-            platforms.append("slack")
-        if getattr(person, "teams_conversation_ref", None):
-            platforms.append("teams")
-        return cls(id=int(person.id), name=person.name, timezone=person.timezone or "Europe/London",
-                   reachable=bool(person.reachable), platforms=tuple(platforms))
-
-
-@dataclass(frozen=True)
-class DigestLine:
-    """One review in a portfolio holder's digest."""
-
-    review_id: int
-    title: str
-    service: str
-    stages: tuple[tuple[str, StageStatus, date, str], ...]  # (stage name, status, due date, owner name)
-
-
-@dataclass(frozen=True)
-class Nudge:
-    kind: NudgeKind
-    person_id: int
-    person_name: str
-    review_id: int
-    review_title: str
-    period: str
-    why: str
-    stage_id: int | None = None
-    stage_name: str | None = None
-    due_date: date | None = None
-    # Working days left before the due date (due soon), or overdue by (overdue, escalation).
-    working_days: int = 0
-    owner_name: str | None = None
-    digest: tuple[DigestLine, ...] = ()
-    feedback_waiting: int = 0
-
-    @property
-    def key(self) -> str:
-        return dedupe_key(self.review_id, self.stage_id, self.person_id, self.kind.value, self.period)
-
-
-@dataclass(frozen=True)
-class Held:
-    """A nudge that is due but not sent now, and why (shown by the preview)."""
-
-    nudge: Nudge
-    reason: str
-
-
-@dataclass
-class NudgePlan:
-    now: datetime
-    nudges: list[Nudge] = field(default_factory=list)
-    held: list[Held] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -184,28 +65,6 @@ class _Milestone:
     day: date
     kind: NudgeKind
     label: str
-
-
-def stage_status(due: date, completed: bool, today: date, policy: NudgePolicy, *, current: bool = True) -> StageStatus:
-    """How a stage stands on ``today``: done, overdue, due soon (within the first reminder's window) or on track."""
-    if completed:
-        return StageStatus.DONE
-    if due < today:
-        return StageStatus.OVERDUE
-    # Far enough ahead that no run of weekends and bank holidays could bring it into the window (a cheap test
-    # first: a digest asks this of every stage of every review).
-    far = (due - today).days > 2 * policy.due_soon_window + 10
-    if not far and policy.calendar.working_days_between(today, due) <= policy.due_soon_window:
-        return StageStatus.DUE_SOON
-    return StageStatus.ON_TRACK if current else StageStatus.NOT_STARTED
-
-
-def _format(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%B %Y}"
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _owner_milestones(due: date, today: date, policy: NudgePolicy) -> list[_Milestone]:
@@ -242,8 +101,13 @@ def _kind_on(due: date, today: date, policy: NudgePolicy) -> NudgeKind:
 
 
 class _Planner:
-    def __init__(self, people: Mapping[int, Recipient], now: datetime, policy: NudgePolicy,
-                 snoozes: Mapping[tuple[int, int], date]) -> None:
+    def __init__(
+        self,
+        people: Mapping[int, Recipient],
+        now: datetime,
+        policy: NudgePolicy,
+        snoozes: Mapping[tuple[int, int], date],
+    ) -> None:
         self.people = people
         self.now = now
         self.policy = policy
@@ -256,7 +120,10 @@ class _Planner:
         found = self._local.get(person.timezone)
         if found is None:
             calendar = self.policy.calendar
-            found = (calendar.local_today(self.now, person.timezone), calendar.is_working_time(self.now, person.timezone))
+            found = (
+                calendar.local_today(self.now, person.timezone),
+                calendar.is_working_time(self.now, person.timezone),
+            )
             self._local[person.timezone] = found
         return found
 
@@ -271,7 +138,7 @@ class _Planner:
         else:
             self.plan.nudges.append(nudge)
 
-    def stage(self, review: "ReviewSummary", stage: Any, owner: Recipient, lead: Recipient | None) -> None:
+    def stage(self, review: ReviewSummary, stage: Any, owner: Recipient, lead: Recipient | None) -> None:
         policy = self.policy
         today, _ = self.local(owner)
         marks = _owner_milestones(stage.due_date, today, policy)
@@ -284,53 +151,84 @@ class _Planner:
         overdue = policy.calendar.working_days_between(stage.due_date, lead_today)
         if overdue < policy.escalate_after:
             return
-        escalation = _Milestone(policy.calendar.add_working_days(stage.due_date, policy.escalate_after),
-                                NudgeKind.ESCALATION, f"escalation-{policy.escalate_after}wd")
-        self._send_latest(review, stage, lead, [escalation], self.snoozes.get((stage.id, lead.id)), lead_today,
-                          owner_name=owner.name)
+        escalation = _Milestone(
+            policy.calendar.add_working_days(stage.due_date, policy.escalate_after),
+            NudgeKind.ESCALATION,
+            f"escalation-{policy.escalate_after}wd",
+        )
+        self._send_latest(
+            review, stage, lead, [escalation], self.snoozes.get((stage.id, lead.id)), lead_today, owner_name=owner.name
+        )
 
-    def _send_latest(self, review: "ReviewSummary", stage: Any, person: Recipient, marks: list[_Milestone],
-                     snoozed_until: date | None, today: date, owner_name: str | None = None) -> None:
+    def _send_latest(
+        self,
+        review: ReviewSummary,
+        stage: Any,
+        person: Recipient,
+        marks: list[_Milestone],
+        snoozed_until: date | None,
+        today: date,
+        owner_name: str | None = None,
+    ) -> None:
         if snoozed_until is not None and snoozed_until <= today:
             # The snooze is over: remind them again from that day, as they asked.
-            kind = marks[0].kind if marks[0].kind is NudgeKind.ESCALATION else _kind_on(stage.due_date, snoozed_until,
-                                                                                          self.policy)
+            kind = (
+                marks[0].kind
+                if marks[0].kind is NudgeKind.ESCALATION
+                else _kind_on(stage.due_date, snoozed_until, self.policy)
+            )
             marks = [*marks, _Milestone(snoozed_until, kind, f"after-snooze-{snoozed_until.isoformat()}")]
         mark = _latest(marks, today)
         if mark is None:
             return
         nudge = self._stage_nudge(review, stage, person, mark, today, owner_name)
         if snoozed_until is not None and today < snoozed_until:
-            self.plan.held.append(Held(nudge, f"snoozed until {_format(snoozed_until)}"))
+            self.plan.held.append(Held(nudge, f"snoozed until {format_day(snoozed_until)}"))
             return
         self.offer(nudge, person)
 
-    def _stage_nudge(self, review: "ReviewSummary", stage: Any, person: Recipient, mark: _Milestone, today: date,
-                     owner_name: str | None) -> Nudge:
+    def _stage_nudge(
+        self,
+        review: ReviewSummary,
+        stage: Any,
+        person: Recipient,
+        mark: _Milestone,
+        today: date,
+        owner_name: str | None,
+    ) -> Nudge:
         calendar = self.policy.calendar
         due = stage.due_date
         if mark.kind in (NudgeKind.OVERDUE, NudgeKind.ESCALATION) or due < today:
             count = max(0, calendar.working_days_between(due, today))
-            why = f"{_plural(count, 'working day')} overdue"
+            why = f"{plural(count, 'working day')} overdue"
             if mark.kind is NudgeKind.ESCALATION:
                 why += f" (escalated after {self.policy.escalate_after}); owner {owner_name}"
         elif mark.kind is NudgeKind.DUE_TODAY or today >= calendar.previous_working_day(due):
             count = 0
-            why = "due today" if due == today else f"due {_format(due)}, the last working day before it is today"
+            why = "due today" if due == today else f"due {format_day(due)}, the last working day before it is today"
         else:
             count = calendar.working_days_between(today, calendar.previous_working_day(due))
-            why = f"due in {_plural(count, 'working day')}"
+            why = f"due in {plural(count, 'working day')}"
         if mark.label.startswith("after-snooze"):
             why += "; snooze ended"
         elif mark.day < today:
-            why += f"; catching up (was due to be sent {_format(mark.day)})"
+            why += f"; catching up (was due to be sent {format_day(mark.day)})"
         return Nudge(
-            kind=mark.kind, person_id=person.id, person_name=person.name, review_id=review.id,
-            review_title=review.title, period=f"{due.isoformat()}/{mark.label}"[:50], why=why, stage_id=stage.id,
-            stage_name=stage.name, due_date=due, working_days=count, owner_name=owner_name or person.name,
+            kind=mark.kind,
+            person_id=person.id,
+            person_name=person.name,
+            review_id=review.id,
+            review_title=review.title,
+            period=f"{due.isoformat()}/{mark.label}"[:50],
+            why=why,
+            stage_id=stage.id,
+            stage_name=stage.name,
+            due_date=due,
+            working_days=count,
+            owner_name=owner_name or person.name,
         )
 
-    def digest(self, holder: Recipient, reviews: Sequence["ReviewSummary"], anchor: int, feedback_waiting: int) -> None:
+    def digest(self, holder: Recipient, reviews: Sequence[ReviewSummary], anchor: int, feedback_waiting: int) -> None:
         calendar = self.policy.calendar
         today, _ = self.local(holder)
         monday = today - timedelta(days=today.weekday())
@@ -344,25 +242,36 @@ class _Planner:
         for review in reviews:
             current = review.current_stage
             stages = tuple(
-                (stage.name,
-                 stage_status(stage.due_date, stage.is_complete, today, self.policy, current=stage is current),
-                 stage.due_date, stage.owner.name)
+                (
+                    stage.name,
+                    stage_status(stage.due_date, stage.is_complete, today, self.policy, current=stage is current),
+                    stage.due_date,
+                    stage.owner.name,
+                )
                 for stage in review.stages
             )
             lines.append(DigestLine(review.id, review.title, review.service, stages))
         year, week, _ = today.isocalendar()
         overdue = sum(1 for line in lines for stage in line.stages if stage[1] is StageStatus.OVERDUE)
-        why = f"week {week}: {_plural(len(lines), 'review')}, {overdue} overdue"
+        why = f"week {week}: {plural(len(lines), 'review')}, {overdue} overdue"
         if today > first_day:
-            why += f"; catching up (was due {_format(first_day)})"
-        nudge = Nudge(kind=NudgeKind.DIGEST, person_id=holder.id, person_name=holder.name, review_id=anchor,
-                      review_title=f"{_plural(len(lines), 'review')} in your portfolio", period=f"{year}-W{week:02d}",
-                      why=why, digest=tuple(lines), feedback_waiting=feedback_waiting)
+            why += f"; catching up (was due {format_day(first_day)})"
+        nudge = Nudge(
+            kind=NudgeKind.DIGEST,
+            person_id=holder.id,
+            person_name=holder.name,
+            review_id=anchor,
+            review_title=f"{plural(len(lines), 'review')} in your portfolio",
+            period=f"{year}-W{week:02d}",
+            why=why,
+            digest=tuple(lines),
+            feedback_waiting=feedback_waiting,
+        )
         self.offer(nudge, holder)
 
 
 def plan_nudges(
-    reviews: Sequence["ReviewSummary"],
+    reviews: Sequence[ReviewSummary],
     people: Mapping[int, Recipient],
     now: datetime,
     policy: NudgePolicy,
@@ -406,83 +315,3 @@ def plan_nudges(
 
 
 # --- what the message says ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Tip:
-    """A short passage from the guidance about a stage, with where it comes from."""
-
-    text: str
-    source: str = ""
-    section: str = ""
-
-
-class TipSource(Protocol):
-    def tip(self, stage_name: str) -> Tip | None: ...
-
-
-def compose_stage_message(nudge: Nudge, review: "ReviewSnapshot | None", tip: Tip | None):  # type: ignore[no-untyped-def]
-    """The reminder as a platform-neutral reply: what is due, the stage's checklist, a tip, and four buttons."""
-    from knowledge.models import Citation
-    from workflows.nudge_actions import NudgeActions, stage_value
-    from workflows.replies import Button, Reply, ReplyKind
-
-    stage_name = nudge.stage_name or "This stage"
-    title = f"#{nudge.review_id} “{nudge.review_title}”"
-    due = _format(nudge.due_date) if nudge.due_date else "no date"
-    if nudge.kind is NudgeKind.ESCALATION:
-        opening = (f"{stage_name} of {title} is {_plural(nudge.working_days, 'working day')} overdue "
-                   f"(it was due {due}). {nudge.owner_name} owns it; you may want to check in with them, "
-                   "move the date or give the stage to someone else.")
-    elif nudge.kind is NudgeKind.OVERDUE:
-        opening = (f"{stage_name} of {title} is overdue: it was due {due}, "
-                   f"{_plural(nudge.working_days, 'working day')} ago.")
-    elif nudge.kind is NudgeKind.DUE_TODAY:
-        opening = f"{stage_name} of {title} is due today ({due})." if nudge.due_date and nudge.working_days == 0 \
-            else f"{stage_name} of {title} is due {due}."
-    else:
-        opening = f"{stage_name} of {title} is due in {_plural(nudge.working_days, 'working day')}, on {due}."
-    lead_in = "For your attention as lead commissioner" if nudge.kind is NudgeKind.ESCALATION else "Reminder"
-    lines = [f"{lead_in}: {opening}"]
-    stage = review.stage(stage_name) if review is not None else None
-    if stage is not None and stage.checklist:
-        done = sum(1 for item in stage.checklist if item.done)
-        lines.append(f"Checklist ({done} of {len(stage.checklist)} done):")
-        lines += [f"{'☑' if item.done else '☐'} {item.text}" for item in stage.checklist]
-    citations = []
-    if tip is not None:
-        # The quoted passage itself shows under the message with its source, as guidance answers do.
-        lines.append("Tip from the guidance, for this stage:" if tip.source else f"Tip: {tip.text}")
-        if tip.source:
-            citations.append(Citation(source=tip.source, section=tip.section, text=tip.text, score=1.0))
-    value = stage_value(nudge.review_id, stage_name)
-    buttons = [
-        Button(f"Mark {stage_name} done", value, NudgeActions.MARK_DONE, style="primary"),
-        Button("Snooze 2 working days", value, NudgeActions.SNOOZE),
-        Button("Reassign", value, NudgeActions.REASSIGN),
-        Button("Open review", str(nudge.review_id), NudgeActions.OPEN_REVIEW),
-    ]
-    kind = ReplyKind.PROBLEM if nudge.kind in (NudgeKind.OVERDUE, NudgeKind.ESCALATION) else ReplyKind.INFO
-    return Reply("\n".join(lines), kind, citations=citations, buttons=buttons)
-
-
-def compose_digest_message(nudge: Nudge):  # type: ignore[no-untyped-def]
-    """The portfolio holder's weekly digest: each review's stages and how they stand, and feedback waiting."""
-    from workflows.nudge_actions import NudgeActions
-    from workflows.replies import Button, Reply, ReplyKind
-
-    lines = [f"Hello {nudge.person_name.split()[0]}, here is your weekly commissioning digest: "
-             f"{_plural(len(nudge.digest), 'open review')} in your portfolio."]
-    marks = {StageStatus.DONE: "✓", StageStatus.ON_TRACK: "●", StageStatus.DUE_SOON: "◐",
-             StageStatus.OVERDUE: "⚠", StageStatus.NOT_STARTED: "○"}
-    for line in nudge.digest:
-        lines.append(f"#{line.review_id} “{line.title}” ({line.service})")
-        for name, status, due, owner in line.stages:
-            lines.append(f"  {marks[status]} {name}: {status.value}, due {due.day} {due:%b %Y}, {owner}")
-    if nudge.feedback_waiting:
-        lines.append(f"Feedback waiting for you: {_plural(nudge.feedback_waiting, 'request')}.")
-    else:
-        lines.append("No feedback requests are waiting for you.")
-    buttons = [Button(f"Open #{line.review_id}", str(line.review_id), NudgeActions.OPEN_REVIEW)
-               for line in nudge.digest[:5]]
-    return Reply("\n".join(lines), ReplyKind.INFO, buttons=buttons)

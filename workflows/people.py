@@ -1,19 +1,22 @@
-"""Turning what an officer types ("@Sam", "sam.patel@council.gov.uk", a Slack
-mention) into a person in the people table.
+"""Turning what an officer types ("@Sam", "sam.patel@council.gov.uk", "me") into a person in the people table.
 
 Each chat platform writes mentions its own way, so resolution sits behind the
 small :class:`PeopleResolver` protocol. :class:`DirectoryPeopleResolver` reads
-the people table and understands emails, names, Slack mentions (``<@U123>``)
-and Teams mentions (``<at>Sam Patel</at>``); a platform adapter can put its own
-resolver in front of it with :class:`ChainedPeopleResolver` (for instance one
-that asks Slack's ``users.info`` about a user the table has not seen yet).
+the people table and understands emails, names, "me", and the bare ids the
+people table keeps (a Slack user id, a Teams object id). Platform syntax (a
+Slack ``<@U123>``, a Teams ``<at>Sam Patel</at>``) belongs to the adapters: each
+puts its own resolver in front with :class:`ChainedPeopleResolver` (for instance
+one that asks Slack's ``users.info`` about a user the table has not seen yet),
+and turns its mention syntax into something the directory reads with
+:class:`RewritingResolver`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "PersonRef",
@@ -25,6 +28,7 @@ __all__ = [
     "PeopleDirectory",
     "DirectoryPeopleResolver",
     "ChainedPeopleResolver",
+    "RewritingResolver",
     "UNKNOWN_PERSON_HINT",
 ]
 
@@ -33,9 +37,6 @@ MAX_CANDIDATES = 5
 _ME_WORDS = frozenset({"me", "myself", "i", "i am", "i'll do it", "i will", "@me"})
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-_MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")  # Slack writes emails as <mailto:a@b|a@b>
-_SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-_TEAMS_MENTION = re.compile(r"^<at>(.+?)</at>$", re.IGNORECASE)
 # Bare ids, as a Slack user picker or a Teams people picker hands them over.
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{8,}$")
 _TEAMS_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -57,11 +58,11 @@ class PersonRef:
         return {"id": self.id, "name": self.name, "email": self.email}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "PersonRef":
+    def from_json(cls, data: dict[str, Any]) -> PersonRef:
         return cls(id=int(data["id"]), name=str(data["name"]), email=data.get("email"))
 
     @classmethod
-    def from_person(cls, person: Any) -> "PersonRef":
+    def from_person(cls, person: Any) -> PersonRef:
         return cls(id=int(person.id), name=person.name, email=getattr(person, "email", None))
 
 
@@ -108,7 +109,7 @@ def _normalise_name(text: str) -> str:
 
 
 class DirectoryPeopleResolver:
-    """Finds people in the people table by email, name or platform mention.
+    """Finds people in the people table by email, name, or the id a platform's people picker gives.
 
     ``me`` lets an officer answer "me" to "who is the lead commissioner?".
     """
@@ -124,18 +125,12 @@ class DirectoryPeopleResolver:
         if query.casefold() in _ME_WORDS:
             # Never a name search: "me" is inside "James" and "Mehmet".
             return Resolved(self._me) if self._me is not None else Unknown(query)
-        if match := _MAILTO.match(query):
-            query = match[1]
-        if match := _SLACK_MENTION.match(query):
-            return self._one(self._directory.find_by_slack_id(match[1]), query)
         if _SLACK_ID.match(query):
             return self._one(self._directory.find_by_slack_id(query), query)
         if _TEAMS_ID.match(query):
             return self._one(self._directory.find_by_teams_id(query.lower()), query)
         if _EMAIL.match(query):
             return self._one(self._directory.find_by_email(query.lower()), query)
-        if match := _TEAMS_MENTION.match(query):
-            query = match[1]
         name = query.lstrip("@").strip()
         if len(name) < 2:
             return Unknown(query)
@@ -170,3 +165,15 @@ class ChainedPeopleResolver:
             if not isinstance(result, Unknown):
                 return result
         return result
+
+
+class RewritingResolver:
+    """Resolves the text after rewriting it: an adapter turns its platform's mention syntax into the id or name
+    the resolver behind reads (``<at>Sam Patel</at>`` into ``Sam Patel``)."""
+
+    def __init__(self, rewrite: Callable[[str], str], resolver: PeopleResolver) -> None:
+        self._rewrite = rewrite
+        self._resolver = resolver
+
+    def resolve(self, text: str) -> Resolution:
+        return self._resolver.resolve(self._rewrite(text))

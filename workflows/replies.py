@@ -3,7 +3,7 @@
 The Slack adapter renders a :class:`Reply` as Block Kit, the Teams adapter as
 an Adaptive Card, the terminal as plain text (:func:`render_text`). A reply
 carries its text, the guidance passages it quotes, buttons (each with an
-action id from :class:`Actions` and the value to send back), the question it
+action id from :mod:`workflows.actions` and the value to send back), the question it
 asks (so an adapter can show a date picker for a date question) and, for the
 review wizard, a whole form.
 """
@@ -11,29 +11,16 @@ review wizard, a whole form.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from knowledge.models import Answer, Citation
+from workflows.actions import Actions
 from workflows.conversation import FormField, Prompt
 
-__all__ = ["Actions", "Button", "FormSpec", "Reply", "ReplyKind", "render_text"]
+__all__ = ["Button", "FormSpec", "Reply", "ReplyKind", "render_text", "shorten"]
 
 
-class Actions:
-    """Action ids for buttons the core produces; adapters map them to their own constants."""
-
-    # The button's value is sent back as if the officer had typed it (a choice, "yes", "back").
-    ANSWER = "conversation_answer"
-    # Feedback on a guidance answer; the value is the question that was answered.
-    HELPFUL = "answer_helpful"
-    NOT_HELPFUL = "answer_not_helpful"
-    # Ask a suggested question; the value is the question.
-    ASK = "ask_question"
-    # Open the review wizard as one form (a Slack modal, a Teams card).
-    OPEN_REVIEW_FORM = "open_review_form"
-
-
-class ReplyKind(str, Enum):
+class ReplyKind(StrEnum):
     ANSWER = "answer"  # a guidance answer, with citations
     QUESTION = "question"  # the conversation is waiting for an answer to ``prompt``
     DONE = "done"  # a flow finished (a review was created)
@@ -86,3 +73,8 @@ def render_text(reply: Reply) -> str:
         lines.append("Related topics you could ask about:")
         lines.extend(f"  - {b.value}" for b in asks)
     return "\n".join(line for line in lines if line)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ending in "…" when it was longer."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -12,12 +12,13 @@ conversation and by the one-screen wizard (a Slack modal, a Teams card).
 
 from __future__ import annotations
 
-import logging
 import re
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
-from bot.logging import event
+import structlog
+
 from workflows.conversation import (
     ChoiceStep,
     Completion,
@@ -41,7 +42,7 @@ from workflows.reviews import Actor, ReviewDraft, ReviewError, StageDraft
 
 __all__ = ["REVIEW_FLOW", "build_review_flow", "stage_step_ids", "LEVELS"]
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 REVIEW_FLOW = "new_review"
 
@@ -105,15 +106,19 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
             return None
         assignments = roles.roles_by_person([p.id for p in holders])
         matching = [
-            person for person in holders
-            if any(a.role == "portfolio holder" and a.scope and a.scope.casefold() in service for a in assignments.get(person.id, []))
+            person
+            for person in holders
+            if any(
+                a.role == "portfolio holder" and a.scope and a.scope.casefold() in service
+                for a in assignments.get(person.id, [])
+            )
         ]
         return PersonRef.from_person(matching[0]) if len(matching) == 1 else None
 
     def previous_due(index: int, ctx: StepContext) -> date | None:
         for _, _, due_id in reversed(stages[:index]):
             value = ctx.answers.get(due_id)
-            if value is not None:
+            if isinstance(value, date):  # answers are loaded typed: a due date is a date
                 return value
         return None
 
@@ -192,7 +197,10 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
             "portfolio_holder",
             "Who is the portfolio holder? (the cabinet councillor for this service)",
             title="Portfolio holder",
-            help="The cabinet member whose portfolio covers this service. They feed into the review and monitor the service.",
+            help=(
+                "The cabinet member whose portfolio covers this service. "
+                "They feed into the review and monitor the service."
+            ),
             default=suggested_portfolio_holder,
         ),
     ]
@@ -227,11 +235,16 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
             "stakeholders",
             "Who else should be involved? Name the stakeholders, separated by commas (or reply skip).",
             title="Stakeholders",
-            help="For example finance, legal, procurement, the provider or a scrutiny member: @mentions, emails or names.",
+            help=(
+                "For example finance, legal, procurement, the provider or a scrutiny member: "
+                "@mentions, emails or names."
+            ),
             required=False,
         )
     )
-    steps.append(ConfirmStep("confirm", "Shall I create this review? Reply yes to create it, or change to change an answer."))
+    steps.append(
+        ConfirmStep("confirm", "Shall I create this review? Reply yes to create it, or change to change an answer.")
+    )
 
     def finish(answers: Mapping[str, Any], ctx: StepContext) -> Completion:
         lead: PersonRef = answers["lead_commissioner"]
@@ -257,9 +270,9 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
             # (a changed service re-asks it), so the service need not ask again.
             review = reviews.create_review(draft, actor, allow_duplicate=True)
         except ReviewError as error:
-            event(log, "review_creation_refused", logging.WARNING, reason=type(error).__name__)
+            log.warning("review_creation_refused", reason=type(error).__name__)
             raise FlowError(f"I couldn't create the review: {error}") from error
-        event(log, "review_created_by_conversation", review_id=review.id, stages=len(stages))
+        log.info("review_created_by_conversation", review_id=review.id, stages=len(stages))
         return Completion(_created_messages(review, title, answers, stages), result=review)
 
     return Flow(

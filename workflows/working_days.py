@@ -14,11 +14,13 @@ about, so the scheduler, the preview command and the tests can all move time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+
+from workflows.settings import WorkflowSettings
 
 __all__ = [
     "REGIONS",
@@ -32,10 +34,15 @@ __all__ = [
 
 # The UK's bank-holiday regions as the ``holidays`` package names its subdivisions.
 REGIONS = {
-    "ENG": "ENG", "ENGLAND": "ENG",
-    "WLS": "WLS", "WALES": "WLS",
-    "SCT": "SCT", "SCOTLAND": "SCT",
-    "NIR": "NIR", "NORTHERN-IRELAND": "NIR", "NORTHERN IRELAND": "NIR",
+    "ENG": "ENG",
+    "ENGLAND": "ENG",
+    "WLS": "WLS",
+    "WALES": "WLS",
+    "SCT": "SCT",
+    "SCOTLAND": "SCT",
+    "NIR": "NIR",
+    "NORTHERN-IRELAND": "NIR",
+    "NORTHERN IRELAND": "NIR",
     "NONE": "",
 }
 DEFAULT_ZONE = "Europe/London"
@@ -154,8 +161,9 @@ class WorkingCalendar:
         """Working days from 1 Jan 2000 up to and including ``day`` (only differences between two are used)."""
         found = self._ordinals.get(day)
         if found is None:
-            found = self._ordinals[day] = (self._working_days_before_year(day.year)
-                                           + self._running_in_year(day.year)[day.timetuple().tm_yday - 1])
+            found = self._ordinals[day] = (
+                self._working_days_before_year(day.year) + self._running_in_year(day.year)[day.timetuple().tm_yday - 1]
+            )
         return found
 
     def _running_in_year(self, year: int) -> list[int]:
@@ -204,15 +212,14 @@ class WorkingCalendar:
         if not (self.is_working_day(day) and local.time().replace(tzinfo=None) < self.hours.start):
             day = self.next_working_day(day + timedelta(days=1))
         opening = datetime.combine(day, self.hours.start, tzinfo=zone(timezone_name))
-        return opening.astimezone(timezone.utc)
+        return opening.astimezone(UTC)
 
     def opening_of(self, day: date, timezone_name: str | None) -> datetime:
         """The start of working hours on ``day`` where the person is, in UTC."""
-        return datetime.combine(day, self.hours.start, tzinfo=zone(timezone_name)).astimezone(timezone.utc)
+        return datetime.combine(day, self.hours.start, tzinfo=zone(timezone_name)).astimezone(UTC)
 
 
-def calendar_from_settings(settings: object) -> WorkingCalendar:
+def calendar_from_settings(settings: WorkflowSettings) -> WorkingCalendar:
     return WorkingCalendar(
-        region=parse_region(getattr(settings, "bank_holiday_region", "ENG")),
-        hours=parse_working_hours(getattr(settings, "working_hours", "09:00-17:30")),
+        region=parse_region(settings.bank_holiday_region), hours=parse_working_hours(settings.working_hours)
     )

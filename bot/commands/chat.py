@@ -14,13 +14,17 @@ import logging
 import sys
 
 import click
+import structlog
 
 from bot.config import Settings
-from bot.logging import event
+from storage.db import Database, DatabaseError, open_database
+from workflows.cycle import CycleConfigError
+from workflows.dialogue import Dialogue, UserContext, build_dialogue, directory_user
+from workflows.guidance_questions import KnowledgeSource
 from workflows.people import PersonRef
 from workflows.replies import render_text
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 GOODBYE_WORDS = {"exit", "bye", "goodbye", "/exit", "/quit"}
 
@@ -30,33 +34,29 @@ def _say(text: str) -> None:
     click.echo("")
 
 
-@click.command("chat")
-@click.option(
-    "--as",
-    "as_user",
-    metavar="EMAIL",
-    help="Whose conversation this is (an email in the people list). Defaults to CHAT_USER, then your login name.",
-)
-@click.pass_obj
-def chat_command(settings: Settings, as_user: str | None) -> None:
-    """Ask questions and set up reviews in the terminal. Type `exit` or press Ctrl-D to leave."""
-    # The terminal is for people: keep routine log lines out of the conversation.
-    logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
-    from storage.db import DatabaseError, open_database
-    from workflows.cycle import CycleConfigError
-    from workflows.dialogue import build_dialogue, directory_user
+def _open_dialogue(settings: Settings) -> tuple[Database, Dialogue]:
+    """The chat core over the council's database, opening the guidance on the first question; exits on failure."""
+
+    def open_guidance() -> KnowledgeSource:
+        # lazy: the guidance's libraries (Chroma, ONNX Runtime) load on the first question, not at start-up.
+        from knowledge.service import open_knowledge
+
+        return open_knowledge(settings)
 
     try:
-        database = open_database(settings)
+        database = open_database(settings.resolved_database_url)
     except DatabaseError as error:
         click.echo(f"Sorry, I can't open the database, so chat can't start.\n{error}", err=True)
         sys.exit(1)
     try:
-        dialogue = build_dialogue(settings, database)
+        return database, build_dialogue(settings.for_workflows(), database, knowledge=open_guidance)
     except CycleConfigError as error:
         click.echo(f"Sorry, chat can't start: {error}", err=True)
         sys.exit(1)
 
+
+def _terminal_user(settings: Settings, dialogue: Dialogue, as_user: str | None) -> tuple[UserContext, str]:
+    """Who is chatting (from --as, CHAT_USER or the login name) and the name to greet; exits for an unknown email."""
     who = (as_user or settings.chat_user or "").strip()
     person: PersonRef | None = None
     if who:
@@ -73,10 +73,11 @@ def chat_command(settings: Settings, as_user: str | None) -> None:
     else:
         who = getpass.getuser()
         key = f"terminal:{who}"
-    user = directory_user(dialogue, "terminal", key, person, display_name=who)
-    event(log, "terminal_chat_started", known_person=person is not None)
+    return directory_user(dialogue, "terminal", key, person, display_name=who), who
 
-    interactive = sys.stdin.isatty()
+
+def _greet(user: UserContext, who: str, dialogue: Dialogue) -> None:
+    person = user.person
     name = f", {person.name.split()[0]}" if person else ""
     _say(
         f"Hello{name}. I'm the Commissioning Assistant. Ask me a question about commissioning, "
@@ -90,11 +91,43 @@ def chat_command(settings: Settings, as_user: str | None) -> None:
     for reply in dialogue.resume(user):
         _say(render_text(reply))
 
-    stream = sys.stdin
+
+def _answer(dialogue: Dialogue, user: UserContext, text: str) -> None:
+    try:
+        replies = dialogue.handle(user, text)
+    except Exception as error:  # noqa: BLE001 - never a traceback in front of an officer
+        log.error("terminal_chat_failed", error=type(error).__name__, detail=str(error)[:300])
+        _say(
+            "Sorry, something went wrong handling that. Please try again; if it keeps happening, "
+            "let your system administrator know."
+        )
+        return
+    for reply in replies:
+        _say(render_text(reply))
+
+
+@click.command("chat")
+@click.option(
+    "--as",
+    "as_user",
+    metavar="EMAIL",
+    help="Whose conversation this is (an email in the people list). Defaults to CHAT_USER, then your login name.",
+)
+@click.pass_obj
+def chat_command(settings: Settings, as_user: str | None) -> None:
+    """Ask questions and set up reviews in the terminal. Type `exit` or press Ctrl-D to leave."""
+    # The terminal is for people: keep routine log lines out of the conversation.
+    logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    database, dialogue = _open_dialogue(settings)
+    user, who = _terminal_user(settings, dialogue, as_user)
+    log.info("terminal_chat_started", known_person=user.person is not None)
+    _greet(user, who, dialogue)
+
+    interactive = sys.stdin.isatty()
     while True:
         if interactive:
             click.echo("> ", nl=False)
-        line = stream.readline()
+        line = sys.stdin.readline()
         if not line:
             break
         text = line.rstrip("\r\n")
@@ -102,16 +135,8 @@ def chat_command(settings: Settings, as_user: str | None) -> None:
             continue
         if text.strip().lower() in GOODBYE_WORDS:
             break
-        try:
-            replies = dialogue.handle(user, text)
-        except Exception as error:  # noqa: BLE001 - never a traceback in front of an officer
-            event(log, "terminal_chat_failed", logging.ERROR, error=type(error).__name__, detail=str(error)[:300])
-            _say("Sorry, something went wrong handling that. Please try again; if it keeps happening, "
-                 "let your system administrator know.")
-            continue
-        for reply in replies:
-            _say(render_text(reply))
-    if dialogue.engine.is_active(key):
+        _answer(dialogue, user, text)
+    if dialogue.engine.is_active(user.conversation_key):
         _say("Goodbye. Your half-finished review is saved: run chat again to carry on where you left off.")
     else:
         _say("Goodbye.")

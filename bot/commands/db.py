@@ -23,7 +23,7 @@ def db_group() -> None:
 def upgrade_command(settings: Settings) -> None:
     """Apply every migration not yet applied (the bot also does this when it starts)."""
     try:
-        database = open_database(settings)
+        database = open_database(settings.resolved_database_url)
     except DatabaseError as error:
         raise click.ClickException(str(error)) from error
     try:
@@ -37,7 +37,7 @@ def upgrade_command(settings: Settings) -> None:
 def current_command(settings: Settings) -> None:
     """Show the database's schema revision and the newest one this version of the bot has."""
     try:
-        database = open_database(settings, migrate=False)
+        database = open_database(settings.resolved_database_url, migrate=False)
     except DatabaseError as error:
         raise click.ClickException(str(error)) from error
     try:
@@ -45,7 +45,9 @@ def current_command(settings: Settings) -> None:
     finally:
         database.dispose()
     state = "up to date" if current == head else "needs `commissioning-bot db upgrade`"
-    click.echo(f"Database: {_safe_url(settings)}\nRevision: {current or 'none (empty database)'}\nNewest:   {head}\n{state}")
+    click.echo(
+        f"Database: {_safe_url(settings)}\nRevision: {current or 'none (empty database)'}\nNewest:   {head}\n{state}"
+    )
 
 
 def register(cli: click.Group) -> None:

@@ -15,25 +15,23 @@ from pathlib import Path
 import click
 
 from bot.config import Settings
+from storage.db import DatabaseError, open_database
+from workflows.feedback import MIN_RESPONSES, FeedbackError, FeedbackService
+from workflows.reviews import open_review_service
 
 
-def _feedback(settings: Settings):  # type: ignore[no-untyped-def]
-    from storage.db import DatabaseError, open_database
-    from workflows.feedback import FeedbackService
-    from workflows.reviews import open_review_service
-
+def _feedback(settings: Settings) -> FeedbackService:
     try:
-        database = open_database(settings)
+        database = open_database(settings.resolved_database_url)
     except DatabaseError as error:
         raise click.ClickException(str(error)) from error
-    return FeedbackService.from_settings(settings, database, open_review_service(settings, database))
+    workflow_settings = settings.for_workflows()
+    return FeedbackService.from_settings(workflow_settings, database, open_review_service(workflow_settings, database))
 
 
-def _review(feedback, reference: str) -> int:  # type: ignore[no-untyped-def]
-    from workflows.feedback import FeedbackError
-
+def _review(feedback: FeedbackService, reference: str) -> int:
     try:
-        return feedback.find_review(reference)
+        return feedback.rules.find_review(reference)
     except FeedbackError as error:
         raise click.ClickException(str(error)) from error
 
@@ -49,18 +47,19 @@ def feedback_group() -> None:
 @click.pass_obj
 def export_command(settings: Settings, review: str, file: Path | None) -> None:
     """Write REVIEW's feedback answers as CSV to FILE (standard output when FILE is left out)."""
-    from workflows.feedback import MIN_RESPONSES
-
     feedback = _feedback(settings)
     review_id = _review(feedback, review)
     if file is None:
-        written = feedback.export_csv(review_id, sys.stdout)
+        written = feedback.summaries.export_csv(review_id, sys.stdout)
     else:
         with file.open("w", newline="", encoding="utf-8") as out:
-            written = feedback.export_csv(review_id, out)
-    for held, count in feedback.rounds_held_back(review_id):
-        click.echo(f"Left out request {held.id} ({held.kind}): {count} answer{'s' if count != 1 else ''}, fewer than "
-                   f"{MIN_RESPONSES}, so anonymous answers could be singled out.", err=True)
+            written = feedback.summaries.export_csv(review_id, out)
+    for held, count in feedback.summaries.rounds_held_back(review_id):
+        click.echo(
+            f"Left out request {held.id} ({held.kind}): {count} answer{'s' if count != 1 else ''}, fewer than "
+            f"{MIN_RESPONSES}, so anonymous answers could be singled out.",
+            err=True,
+        )
     if file is not None:
         click.echo(f"Wrote {written} answer{'s' if written != 1 else ''} to {file}.", err=True)
 
@@ -71,11 +70,12 @@ def export_command(settings: Settings, review: str, file: Path | None) -> None:
 @click.pass_obj
 def summary_command(settings: Settings, review: str, chart: Path | None) -> None:
     """Print REVIEW's feedback summary (the one the chat shows), and optionally save its chart."""
+    # lazy: matplotlib takes a while to import, and only this command draws.
     from workflows.charts import render_summary_chart
 
     feedback = _feedback(settings)
-    summary = feedback.summary(_review(feedback, review))
-    click.echo(feedback.summary_text(summary))
+    summary = feedback.summaries.summary(_review(feedback, review))
+    click.echo(feedback.summaries.summary_text(summary))
     if chart is not None:
         png = render_summary_chart(summary)
         if png is None:

@@ -7,19 +7,20 @@ import sys
 import time
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
+from tqdm import tqdm
 
 from bot.config import Settings
 from knowledge.models import Answer, AnswerKind
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only: the guidance's libraries load when a command opens it
     from knowledge.service import KnowledgeBase
 
 
-def _knowledge(ctx: click.Context) -> "KnowledgeBase":
-    # Imported here: the index and its libraries take a second to load, which
+def _knowledge(ctx: click.Context) -> KnowledgeBase:
+    # lazy: the index's libraries (Chroma, ONNX Runtime) take a second to import, which
     # every other command (and --help) should not pay for.
     from knowledge.service import open_knowledge
 
@@ -38,11 +39,9 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) ->
     guidance on a fresh install). Unchanged files are skipped, changed files
     replaced and deleted files removed. Exits with 1 if any file was skipped.
     """
-    from tqdm import tqdm
-
     kb = _knowledge(ctx)
-    files_bar: tqdm | None = None
-    vectors_bar: tqdm | None = None
+    files_bar: tqdm[Any] | None = None
+    vectors_bar: tqdm[Any] | None = None
     show = sys.stderr.isatty() and not as_json
 
     def on_files(total: int) -> None:
@@ -75,9 +74,14 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) ->
             f"({stats['passages']} passages from {stats['sources']} files, {report.seconds:.1f}s)."
         )
         if stats["starter_pack"]:
-            click.echo("Answering from the built-in starter guidance until you index your own: commissioning-bot index PATH")
+            click.echo(
+                "Answering from the built-in starter guidance until you index your own: commissioning-bot index PATH"
+            )
         if not stats["dense"]:
-            click.echo("Note: no embedding model could be loaded, so answers use keyword search only (see EMBEDDING_MODEL_DIR).")
+            click.echo(
+                "Note: no embedding model could be loaded, so answers use keyword search only "
+                "(see EMBEDDING_MODEL_DIR)."
+            )
         for skipped in report.skipped:
             click.echo(f"Skipped {skipped.display}: {skipped.reason}.", err=True)
     ctx.exit(0 if report.complete else 1)

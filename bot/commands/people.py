@@ -17,7 +17,7 @@ from storage.people import PeopleRepository, PersonError, parse_role
 @contextmanager
 def _people(settings: Settings) -> Iterator[PeopleRepository]:
     try:
-        database = open_database(settings)
+        database = open_database(settings.resolved_database_url)
     except DatabaseError as error:
         raise click.ClickException(str(error)) from error
     try:
@@ -37,12 +37,22 @@ def people_group() -> None:
 @click.option("--slack-id", help="Slack user id, e.g. U0123ABC.")
 @click.option("--teams-id", help="Teams user id (the Azure AD object id).")
 @click.option("--timezone", help="IANA time zone, e.g. Europe/London (the council's own by default).")
-@click.option("--role", "roles", multiple=True, metavar="ROLE[:SCOPE]",
-              help="A role held, e.g. 'portfolio holder:housing' or 'section 151 officer'. Repeat for more.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    metavar="ROLE[:SCOPE]",
+    help="A role held, e.g. 'portfolio holder:housing' or 'section 151 officer'. Repeat for more.",
+)
 @click.pass_obj
 def add_command(
-    settings: Settings, name: str, email: str | None, slack_id: str | None, teams_id: str | None,
-    timezone: str | None, roles: tuple[str, ...],
+    settings: Settings,
+    name: str,
+    email: str | None,
+    slack_id: str | None,
+    teams_id: str | None,
+    timezone: str | None,
+    roles: tuple[str, ...],
 ) -> None:
     """Add a person, or update the one who already has this email, Slack id or Teams id."""
     if timezone:
@@ -60,18 +70,34 @@ def add_command(
 
 
 def _add_person(
-    people: PeopleRepository, settings: Settings, actor: str, name: str, email: str | None, slack_id: str | None,
-    teams_id: str | None, timezone: str | None, parsed_roles: list[tuple[str, str]],
+    people: PeopleRepository,
+    settings: Settings,
+    actor: str,
+    name: str,
+    email: str | None,
+    slack_id: str | None,
+    teams_id: str | None,
+    timezone: str | None,
+    parsed_roles: list[tuple[str, str]],
 ) -> None:
     try:
         existed = any(
             finder(value) is not None
-            for finder, value in ((people.find_by_email, email), (people.find_by_slack_id, slack_id),
-                                  (people.find_by_teams_id, teams_id))
+            for finder, value in (
+                (people.find_by_email, email),
+                (people.find_by_slack_id, slack_id),
+                (people.find_by_teams_id, teams_id),
+            )
             if value
         )
-        person = people.upsert(name=name, email=email, slack_user_id=slack_id, teams_user_id=teams_id,
-                               timezone=timezone or (None if existed else settings.timezone), actor=actor)
+        person = people.upsert(
+            name=name,
+            email=email,
+            slack_user_id=slack_id,
+            teams_user_id=teams_id,
+            timezone=timezone or (None if existed else settings.timezone),
+            actor=actor,
+        )
         for role, scope in parsed_roles:
             people.assign_role(person.id, role, scope, actor=actor)  # type: ignore[arg-type]
     except PersonError as error:
@@ -94,15 +120,23 @@ def _list_people(people: PeopleRepository, search: str | None) -> None:
         click.echo("Nobody matches." if search else "Nobody yet. Add people with `commissioning-bot people add`.")
         return
     roles = people.roles_by_person(person.id for person in everyone)  # type: ignore[misc]
-    click.echo(format_table(
-        ["ID", "Name", "Email", "Slack", "Teams", "Roles", "Reachable"],
-        [
-            [p.id, p.name, p.email or "", p.slack_user_id or "", p.teams_user_id or "",
-             "; ".join(f"{r.role}:{r.scope}" if r.scope else r.role for r in roles[p.id]),  # type: ignore[index]
-             "yes" if p.reachable else "no"]
-            for p in everyone
-        ],
-    ))
+    click.echo(
+        format_table(
+            ["ID", "Name", "Email", "Slack", "Teams", "Roles", "Reachable"],
+            [
+                [
+                    p.id,
+                    p.name,
+                    p.email or "",
+                    p.slack_user_id or "",
+                    p.teams_user_id or "",
+                    "; ".join(f"{r.role}:{r.scope}" if r.scope else r.role for r in roles[p.id]),  # type: ignore[index]
+                    "yes" if p.reachable else "no",
+                ]
+                for p in everyone
+            ],
+        )
+    )
 
 
 def register(cli: click.Group) -> None:

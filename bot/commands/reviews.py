@@ -9,11 +9,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
 from bot.config import Settings
-from storage.db import DatabaseError
+from storage.db import DatabaseError, open_database
 from storage.models import Person
 from workflows.cycle import CycleConfigError
 from workflows.importexport import CsvImportError, export_reviews_csv, import_reviews_csv, read_reviews_csv
@@ -24,15 +25,16 @@ MAX_CELL = 40
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A plain-text table that lines up in any terminal; long cells are shortened with '...'."""
+
     def cell(value: object) -> str:
         text = "" if value is None else " ".join(str(value).split())
         return text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."
 
     cells = [[cell(value) for value in row] for row in rows]
     widths = [max([len(header)] + [len(row[index]) for row in cells]) for index, header in enumerate(headers)]
-    lines = ["  ".join(header.ljust(width) for header, width in zip(headers, widths)).rstrip()]
+    lines = ["  ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * width for width in widths))
-    lines += ["  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip() for row in cells]
+    lines += ["  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join(lines)
 
 
@@ -44,7 +46,7 @@ def format_date(day: date | None) -> str:
 def review_service(settings: Settings) -> Iterator[ReviewService]:
     """The review service for one command; every error an operator can fix becomes a plain message."""
     try:
-        service = open_review_service(settings)
+        service = open_review_service(settings.for_workflows(), open_database(settings.resolved_database_url))
     except (DatabaseError, CycleConfigError) as error:
         raise click.ClickException(str(error)) from error
     try:
@@ -84,7 +86,12 @@ def reviews_group() -> None:
 
 
 @reviews_group.command("list")
-@click.option("--mine", "mine", metavar="PERSON", help="Reviews this person leads, owns a stage of, or holds the portfolio for (email, Slack id or Teams id).")
+@click.option(
+    "--mine",
+    "mine",
+    metavar="PERSON",
+    help="Reviews this person leads, owns a stage of, or holds the portfolio for (email, Slack id or Teams id).",
+)
 @click.option("--portfolio", metavar="PERSON", help="Reviews in this portfolio holder's portfolio.")
 @click.option("--overdue", is_flag=True, help="Stages past their due date, across the council.")
 @click.option("--all", "include_closed", is_flag=True, help="Include closed and decommissioned reviews.")
@@ -103,11 +110,23 @@ def list_command(
             if not stages:
                 click.echo("No stage is overdue.")
                 return
-            click.echo(format_table(
-                ["ID", "Review", "Stage", "Owner", "Due", "Days overdue", "Lead commissioner"],
-                [[o.review_id, o.review_title, o.stage.name, o.stage.owner.name, format_date(o.stage.due_date),
-                  o.days_overdue, o.lead_commissioner.name] for o in stages],
-            ))
+            click.echo(
+                format_table(
+                    ["ID", "Review", "Stage", "Owner", "Due", "Days overdue", "Lead commissioner"],
+                    [
+                        [
+                            o.review_id,
+                            o.review_title,
+                            o.stage.name,
+                            o.stage.owner.name,
+                            format_date(o.stage.due_date),
+                            o.days_overdue,
+                            o.lead_commissioner.name,
+                        ]
+                        for o in stages
+                    ],
+                )
+            )
             return
         if mine:
             person = find_person_or_fail(service, mine)
@@ -119,16 +138,21 @@ def list_command(
             empty = f"{person.name} holds the portfolio for no {'' if include_closed else 'open '}reviews."
         else:
             reviews = service.list_all(include_closed=include_closed)
-            empty = "There are no reviews yet. Start one in chat, or import a pipeline with `commissioning-bot reviews import`."
+            empty = (
+                "There are no reviews yet. Start one in chat, or import a pipeline with "
+                "`commissioning-bot reviews import`."
+            )
         if limit is not None:
             reviews = reviews[:limit]
         if not reviews:
             click.echo(empty)
             return
-        click.echo(format_table(
-            ["ID", "Title", "Service", "Level", "Status", "Current stage", "Owner", "Due", ""],
-            _review_rows(reviews, today),
-        ))
+        click.echo(
+            format_table(
+                ["ID", "Title", "Service", "Level", "Status", "Current stage", "Owner", "Due", ""],
+                _review_rows(reviews, today),
+            )
+        )
 
 
 @reviews_group.command("show")
@@ -148,9 +172,10 @@ def show_command(settings: Settings, review_id: int, history: bool) -> None:
             for outcome in review.outcomes:
                 click.echo(f"  - {outcome}")
         if review.stakeholders:
-            click.echo("Stakeholders: " + ", ".join(
-                s.person.name + (f" ({s.role})" if s.role else "") for s in review.stakeholders
-            ))
+            click.echo(
+                "Stakeholders: "
+                + ", ".join(s.person.name + (f" ({s.role})" if s.role else "") for s in review.stakeholders)
+            )
         for stage in review.stages:
             if not stage.checklist and not stage.completion_note:
                 continue
@@ -162,13 +187,18 @@ def show_command(settings: Settings, review_id: int, history: bool) -> None:
         if history:
             entries = service.history(review_id)
             click.echo("History:")
-            click.echo(format_table(
-                ["When (UTC)", "Who", "What", "Details"],
-                [[f"{e.at:%Y-%m-%d %H:%M}", e.actor, e.action, _describe_change(e.before, e.after)] for e in entries],
-            ))
+            click.echo(
+                format_table(
+                    ["When (UTC)", "Who", "What", "Details"],
+                    [
+                        [f"{e.at:%Y-%m-%d %H:%M}", e.actor, e.action, _describe_change(e.before, e.after)]
+                        for e in entries
+                    ],
+                )
+            )
 
 
-def _describe_change(before: dict | None, after: dict | None) -> str:
+def _describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
     if before is None:
         return ""
     changed = [key for key in (after or {}) if (before or {}).get(key) != (after or {}).get(key)]
@@ -179,8 +209,14 @@ def _describe_change(before: dict | None, after: dict | None) -> str:
 
 @reviews_group.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--allow-duplicates", is_flag=True, help="Import reviews even when one with the same title already exists for the service.")
-@click.option("--check", "check_only", is_flag=True, help="Check the file and report problems without importing anything.")
+@click.option(
+    "--allow-duplicates",
+    is_flag=True,
+    help="Import reviews even when one with the same title already exists for the service.",
+)
+@click.option(
+    "--check", "check_only", is_flag=True, help="Check the file and report problems without importing anything."
+)
 @click.pass_obj
 def import_command(settings: Settings, file: Path, allow_duplicates: bool, check_only: bool) -> None:
     """Import reviews from a CSV file, one row per review stage.

@@ -1,6 +1,6 @@
 """The Slack app: one Bolt app with the pre-filter and every listener registered.
 
-``build_slack_app(services)`` is the one entry point; the HTTP route
+``build_slack_app(services, settings)`` is the one entry point; the HTTP route
 (``routes.py``) and Socket Mode (``socket_mode.py``) both dispatch into it.
 """
 
@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+import structlog
 from slack_bolt import App
 from slack_bolt.error import BoltError
 
-from bot.logging import event
+from handlers.services import ChatServices
 from handlers.slack import actions, commands, events, views
 from handlers.slack.context import SlackContext, build_web_client
 from handlers.slack.prefilter import EventPrefilter
+from handlers.slack.settings import SlackSettings
 
-if TYPE_CHECKING:
-    from bot.app import Services
-
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 bolt_log = logging.getLogger("handlers.slack.bolt")
 
 
@@ -50,20 +48,22 @@ class SlackBot:
         self.slack.shutdown()
 
 
-def build_slack_app(services: "Services") -> SlackBot:
-    settings = services.settings
-    if settings.slack_bot_token is None:
-        raise SlackNotConfigured("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token from the Slack app's "
-                                 "OAuth & Permissions page.")
-    if settings.slack_signing_secret is None and settings.slack_app_token is None:
-        raise SlackNotConfigured("SLACK_SIGNING_SECRET is not set: copy it from the Slack app's Basic Information "
-                                 "page (or set SLACK_APP_TOKEN to use Socket Mode).")
-    client = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
-    slack = SlackContext(services, client)
+def build_slack_app(services: ChatServices, settings: SlackSettings) -> SlackBot:
+    if settings.bot_token is None:
+        raise SlackNotConfigured(
+            "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token from the Slack app's OAuth & Permissions page."
+        )
+    if settings.signing_secret is None and settings.app_token is None:
+        raise SlackNotConfigured(
+            "SLACK_SIGNING_SECRET is not set: copy it from the Slack app's Basic Information "
+            "page (or set SLACK_APP_TOKEN to use Socket Mode)."
+        )
+    client = build_web_client(settings.bot_token.get_secret_value(), settings.api_url)
+    slack = SlackContext(services, client, settings)
     try:
         # The client carries the bot token; Bolt checks it once here (auth.test) rather than on the first request.
         app = App(
-            signing_secret=settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None,
+            signing_secret=settings.signing_secret.get_secret_value() if settings.signing_secret else None,
             client=client,
             # Every listener only acknowledges and hands slow work to SlackContext.later, so running it
             # in the request's own thread sends the acknowledgement as soon as it returns, without
@@ -73,8 +73,10 @@ def build_slack_app(services: "Services") -> SlackBot:
         )
     except BoltError as error:
         # Bolt's message names Slack's error code (e.g. invalid_auth), never the token.
-        raise SlackNotConfigured(f"Slack refused the bot token: {error}. Check SLACK_BOT_TOKEN and that the app "
-                                 "is installed in the workspace.") from error
+        raise SlackNotConfigured(
+            f"Slack refused the bot token: {error}. Check SLACK_BOT_TOKEN and that the app "
+            "is installed in the workspace."
+        ) from error
     prefilter = EventPrefilter(lambda: slack.processed_events, in_background=slack.later)
 
     def prefilter_events(request, body, next):  # type: ignore[no-untyped-def]
@@ -83,5 +85,5 @@ def build_slack_app(services: "Services") -> SlackBot:
     app.use(prefilter_events)
     for listeners in (commands, events, actions, views):
         listeners.register(app, slack)
-    event(log, "slack_app_ready", command=slack.command)
+    log.info("slack_app_ready", command=slack.command)
     return SlackBot(app=app, slack=slack)

@@ -11,15 +11,14 @@ rather than a refused one.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from handlers.slack import constants as C
-from workflows.commands import CommandRunner
+from workflows.actions import Actions
 from workflows.conversation import FormField
-from workflows.dates import format_date
-from workflows.replies import Actions, Button, FormSpec, Reply, ReplyKind
+from workflows.replies import Button, FormSpec, Reply, ReplyKind
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -151,14 +150,20 @@ def render_rated_blocks(blocks: Sequence[Block], helpful: bool) -> list[Block]:
     kept: list[Block] = []
     for block in blocks:
         if block.get("type") == "actions":
-            elements = [e for e in block.get("elements", []) if C.core_action_id(e.get("action_id", ""))
-                        not in C.RATING_ACTIONS]
+            elements = [
+                e for e in block.get("elements", []) if C.core_action_id(e.get("action_id", "")) not in C.RATING_ACTIONS
+            ]
             if elements:
                 kept.append({**block, "elements": elements})
             continue
         kept.append(dict(block))
-    kept.append(context("Thanks: marked as helpful." if helpful else "Thanks: marked as not helpful. "
-                        "We'll use this to improve the guidance."))
+    kept.append(
+        context(
+            "Thanks: marked as helpful."
+            if helpful
+            else "Thanks: marked as not helpful. We'll use this to improve the guidance."
+        )
+    )
     return kept[:MAX_MESSAGE_BLOCKS]
 
 
@@ -169,37 +174,64 @@ def _option(value: str, label: str) -> dict[str, Any]:
     return {"text": plain(label, MAX_OPTION_TEXT), "value": value[:150]}
 
 
-def _element(field: FormField, value: str | None) -> dict[str, Any]:
-    """The input element for a form field, with the officer's earlier value (or the suggestion) filled in."""
-    initial = value if value not in (None, "") else field.initial
-    if field.kind == "choice":
-        element: dict[str, Any] = {"type": "static_select", "action_id": C.INPUT_ACTION,
-                                   "options": [_option(o.value, o.label) for o in field.options[:100]]}
-        chosen = next((o for o in field.options if o.value == initial), None)
-        if chosen is not None:
-            element["initial_option"] = _option(chosen.value, chosen.label)
-        return element
-    if field.kind == "person":
-        element = {"type": "users_select", "action_id": C.INPUT_ACTION}
-        if initial and initial.startswith(("U", "W")):
-            element["initial_user"] = initial
-        return element
-    if field.kind == "people":
-        element = {"type": "multi_users_select", "action_id": C.INPUT_ACTION}
-        users = [u for u in (initial or "").replace(",", " ").split() if u.startswith(("U", "W"))]
-        if users:
-            element["initial_users"] = users
-        return element
-    if field.kind == "date":
-        element = {"type": "datepicker", "action_id": C.INPUT_ACTION}
-        if initial and len(initial) == 10:
-            element["initial_date"] = initial
-        return element
-    element = {"type": "plain_text_input", "action_id": C.INPUT_ACTION, "multiline": field.multiline or field.kind == "list",
-               "max_length": min(field.max_chars, MAX_INPUT_CHARS)}
+def _choice_element(field: FormField, initial: str | None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "options": [_option(o.value, o.label) for o in field.options[:100]],
+    }
+    chosen = next((o for o in field.options if o.value == initial), None)
+    if chosen is not None:
+        element["initial_option"] = _option(chosen.value, chosen.label)
+    return element
+
+
+def _person_element(field: FormField, initial: str | None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "users_select"}
+    if initial and initial.startswith(("U", "W")):
+        element["initial_user"] = initial
+    return element
+
+
+def _people_element(field: FormField, initial: str | None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "multi_users_select"}
+    users = [u for u in (initial or "").replace(",", " ").split() if u.startswith(("U", "W"))]
+    if users:
+        element["initial_users"] = users
+    return element
+
+
+def _date_element(field: FormField, initial: str | None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "datepicker"}
+    if initial and len(initial) == 10:
+        element["initial_date"] = initial
+    return element
+
+
+def _text_element(field: FormField, initial: str | None) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "multiline": field.multiline or field.kind == "list",
+        "max_length": min(field.max_chars, MAX_INPUT_CHARS),
+    }
     if initial:
         element["initial_value"] = initial[:MAX_INPUT_CHARS]
     return element
+
+
+# The input element for each kind of form field; any other kind is typed as text.
+_ELEMENTS: dict[str, Callable[[FormField, str | None], dict[str, Any]]] = {
+    "choice": _choice_element,
+    "person": _person_element,
+    "people": _people_element,
+    "date": _date_element,
+}
+
+
+def _element(field: FormField, value: str | None) -> dict[str, Any]:
+    """The input element for a form field, with the officer's earlier value (or the suggestion) filled in."""
+    initial = value if value not in (None, "") else field.initial
+    element = _ELEMENTS.get(field.kind, _text_element)(field, initial)
+    return {"type": element.pop("type"), "action_id": C.INPUT_ACTION, **element}
 
 
 def render_review_modal(
@@ -214,12 +246,19 @@ def render_review_modal(
     if warnings:
         lines = "\n".join(f"• {escape(text)}" for text in warnings.values())
         blocks.append(section(f":warning: *Please check before creating this review:*\n{lines}"))
-        blocks.append({
-            "type": "input", "block_id": C.CONFIRM_WARNINGS_BLOCK, "optional": False,
-            "label": plain("Create it anyway?"),
-            "element": {"type": "checkboxes", "action_id": C.INPUT_ACTION,
-                        "options": [_option(C.CONFIRM_WARNINGS_VALUE, "Yes, I've checked: create it anyway")]},
-        })
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": C.CONFIRM_WARNINGS_BLOCK,
+                "optional": False,
+                "label": plain("Create it anyway?"),
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": C.INPUT_ACTION,
+                    "options": [_option(C.CONFIRM_WARNINGS_VALUE, "Yes, I've checked: create it anyway")],
+                },
+            }
+        )
     for field in form.fields:
         block: Block = {
             "type": "input",
@@ -243,24 +282,25 @@ def render_review_modal(
     }
 
 
+# How each kind of input element's submitted state reads as the plain text the chat core takes as an answer.
+_READERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "plain_text_input": lambda element: element.get("value") or "",
+    "static_select": lambda element: (element.get("selected_option") or {}).get("value", ""),
+    "users_select": lambda element: element.get("selected_user") or "",
+    "multi_users_select": lambda element: ", ".join(element.get("selected_users") or []),
+    "datepicker": lambda element: element.get("selected_date") or "",
+    "checkboxes": lambda element: ",".join(o.get("value", "") for o in element.get("selected_options") or []),
+}
+
+
 def read_modal_values(state_values: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """The submitted ``view.state.values`` as plain text per field id, the way the chat core reads answers."""
     values: dict[str, str] = {}
     for block_id, actions in state_values.items():
         element = actions.get(C.INPUT_ACTION) or {}
-        kind = element.get("type")
-        if kind == "plain_text_input":
-            values[block_id] = element.get("value") or ""
-        elif kind == "static_select":
-            values[block_id] = (element.get("selected_option") or {}).get("value", "")
-        elif kind == "users_select":
-            values[block_id] = element.get("selected_user") or ""
-        elif kind == "multi_users_select":
-            values[block_id] = ", ".join(element.get("selected_users") or [])
-        elif kind == "datepicker":
-            values[block_id] = element.get("selected_date") or ""
-        elif kind == "checkboxes":
-            values[block_id] = ",".join(o.get("value", "") for o in element.get("selected_options") or [])
+        reader = _READERS.get(element.get("type", ""))
+        if reader is not None:
+            values[block_id] = reader(element)
     return values
 
 
@@ -283,60 +323,22 @@ def render_advance_reason_modal(review_id: int, stage_name: str, private_metadat
         "close": plain("Cancel", MAX_MODAL_TITLE),
         "private_metadata": fit_metadata(private_metadata),
         "blocks": [
-            section(escape(f"Review #{review_id}: {stage_name} still has checklist items open. "
-                           "Say why it can be finished without them; the reason is kept with the review.")),
-            {"type": "input", "block_id": C.ADVANCE_REASON_BLOCK, "label": plain("Reason"),
-             "element": {"type": "plain_text_input", "action_id": C.INPUT_ACTION, "multiline": True,
-                         "max_length": 2000}},
+            section(
+                escape(
+                    f"Review #{review_id}: {stage_name} still has checklist items open. "
+                    "Say why it can be finished without them; the reason is kept with the review."
+                )
+            ),
+            {
+                "type": "input",
+                "block_id": C.ADVANCE_REASON_BLOCK,
+                "label": plain("Reason"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": C.INPUT_ACTION,
+                    "multiline": True,
+                    "max_length": 2000,
+                },
+            },
         ],
     }
-
-
-# --- App Home ---------------------------------------------------------------------------
-
-HOME_REVIEW_LIMIT = 25  # four blocks each keeps the tab under 100 blocks
-
-
-def render_home_view(
-    person_name: str | None,
-    reviews: Sequence[Any],
-    today: date,
-    command: str,
-    can_advance: Iterable[int] = (),
-    feedback_blocks: Sequence[Block] = (),
-) -> dict[str, Any]:
-    """The App Home tab: the officer's reviews, each with its stage, owner and due date, and buttons to act.
-    ``feedback_blocks`` (handlers/slack/feedback.py) lists the feedback they have been asked for."""
-    advance = set(can_advance)
-    blocks: list[Block] = [
-        {"type": "header", "text": plain("Your commissioning reviews", 150)},
-        {"type": "actions", "block_id": "home_actions",
-         "elements": [button("New review", f"{C.HOME_NEW_REVIEW}:0", "", "primary")]},
-    ]
-    if person_name is None:
-        blocks.append(section("I can't find you in the council's people list yet, so I can't show your reviews. "
-                              "Ask an administrator to add you."))
-    elif not reviews:
-        blocks.append(section(f"You have no open reviews. Press *New review* or type `{escape(command)} new`."))
-    for review in list(reviews)[:HOME_REVIEW_LIMIT]:
-        stage = review.current_stage
-        if stage is None:
-            where = "Every stage is done: ready to close."
-        else:
-            late = " :red_circle: *overdue*" if stage.is_overdue(today) else ""
-            where = (f"*{escape(stage.name)}* stage · owner {escape(stage.owner.name)} · "
-                     f"due {format_date(stage.due_date)}{late}")
-        blocks.append({"type": "divider"})
-        blocks.append(section(f"*#{review.id} {escape(review.title)}*  ({escape(review.service)})\n{where}"))
-        elements = [button("Status", f"{C.REVIEW_STATUS}:0", str(review.id))]
-        if stage is not None and review.id in advance:
-            elements.append(button(f"Mark {stage.name} done", f"{C.REVIEW_ADVANCE}:1",
-                                   CommandRunner.stage_value(review.id, stage.name), "primary"))
-        # Anyone may give feedback on a review (workflows/feedback.py).
-        elements.append(button("Give feedback", f"{C.FEEDBACK_GIVE}:2", f"review:{review.id}"))
-        blocks.append({"type": "actions", "block_id": f"review:{review.id}", "elements": elements})
-    if len(reviews) > HOME_REVIEW_LIMIT:
-        blocks.append(context(f"And {len(reviews) - HOME_REVIEW_LIMIT} more: type `{escape(command)} list`."))
-    blocks.extend(feedback_blocks)
-    blocks.append(context(f"Type `{escape(command)} help` for everything I can do."))
-    return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 
-from workflows.commands import CommandActions
-from workflows.feedback import FeedbackActions
-from workflows.replies import Actions
+from workflows.actions import Actions, CommandActions, FeedbackActions
 
 # --- buttons ------------------------------------------------------------------------
 

@@ -8,39 +8,40 @@ acknowledgement behind someone else's answer.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any
 
+import structlog
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.logging import event
+from handlers.services import ChatServices
 from handlers.slack import blocks
 from handlers.slack.constants import PLATFORM, THREAD_PLATFORM
 from handlers.slack.people import SlackPeople, slack_people_resolver
+from handlers.slack.settings import SlackSettings
 from storage.events import ProcessedEvents
 from storage.people import PeopleRepository
 from workflows.commands import CommandRunner
-from workflows.dialogue import UserContext
+from workflows.dialogue import Dialogue, UserContext
+from workflows.people import PersonRef
 from workflows.replies import Reply, ReplyKind
 
-if TYPE_CHECKING:
-    from bot.app import Services
-    from workflows.dialogue import Dialogue
-
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 # Slow work waits until no request has arrived for QUIET_SECONDS, but never longer than MAX_DEFER_SECONDS.
 QUIET_SECONDS = 0.02
 MAX_DEFER_SECONDS = 1.0
 
-SORRY = ("Sorry, something went wrong on my side and I couldn't finish that. Please try again in a minute; "
-         "if it keeps happening, let your system administrator know.")
+SORRY = (
+    "Sorry, something went wrong on my side and I couldn't finish that. Please try again in a minute; "
+    "if it keeps happening, let your system administrator know."
+)
 
 
 def build_web_client(token: str, base_url: str) -> WebClient:
@@ -50,7 +51,10 @@ def build_web_client(token: str, base_url: str) -> WebClient:
     not retried: a 5xx after Slack has posted a message would post it twice.
     """
     client = WebClient(token=token, base_url=base_url if base_url.endswith("/") else base_url + "/", timeout=15)
-    client.retry_handlers = [ConnectionErrorRetryHandler(max_retry_count=2), RateLimitErrorRetryHandler(max_retry_count=3)]
+    client.retry_handlers = [
+        ConnectionErrorRetryHandler(max_retry_count=2),
+        RateLimitErrorRetryHandler(max_retry_count=3),
+    ]
     return client
 
 
@@ -76,8 +80,13 @@ class ChannelPacer:
     gets a message a second. Slack's 429s, if they come anyway, are waited out by the client.
     """
 
-    def __init__(self, burst: int = 3, per_second: float = 1.0, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        burst: int = 3,
+        per_second: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._burst, self._rate = burst, per_second
         self._clock, self._sleep = clock, sleep
         self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, when)
@@ -96,20 +105,19 @@ class ChannelPacer:
 
 
 class SlackContext:
-    def __init__(self, services: "Services", client: WebClient) -> None:
+    def __init__(self, services: ChatServices, client: WebClient, settings: SlackSettings) -> None:
         self.services = services
-        self.settings = services.settings
+        self.settings = settings
         self.client = client
-        self.command = self.settings.slack_command
+        self.command = settings.command
         self._last_request = 0.0
         self.pacer = ChannelPacer()
-        self._pool = ThreadPoolExecutor(max_workers=max(1, self.settings.slack_worker_threads),
-                                        thread_name_prefix="slack-work")
+        self._pool = ThreadPoolExecutor(max_workers=max(1, settings.worker_threads), thread_name_prefix="slack-work")
 
     # --- the parts, built on first use so the app can start before the index is loaded ---------
 
     @property
-    def dialogue(self) -> "Dialogue":
+    def dialogue(self) -> Dialogue:
         return self.services.dialogue
 
     @cached_property
@@ -130,11 +138,17 @@ class SlackContext:
             self.dialogue,
             roles=lambda: self.services.knowledge,
             # The process's one feedback service, with the council's question sets.
-            feedback=lambda user, argument: self.services.feedback.command(user, argument),
+            feedback=lambda: self.services.feedback,
             command_prefix=f"{self.command} ",
         )
 
     # --- who is talking --------------------------------------------------------------------
+
+    def known_person(self, user_id: str) -> PersonRef | None:
+        """The person with this Slack user id in the people table, without asking Slack (fast enough for a
+        trigger id's three seconds)."""
+        found = self.people_repository.find_by_slack_id(user_id)
+        return PersonRef.from_person(found) if found is not None else None
 
     def user(self, user_id: str, conversation_key: str) -> UserContext:
         person = self.slack_people.person_for(user_id)
@@ -148,8 +162,9 @@ class SlackContext:
 
     # --- slow work -----------------------------------------------------------------------------
 
-    def later(self, task: str, work: Callable[[], None],
-              tell_officer: Callable[[list[Reply]], None] | None = None) -> Future[None]:
+    def later(
+        self, task: str, work: Callable[[], None], tell_officer: Callable[[list[Reply]], object] | None = None
+    ) -> Future[None]:
         """Run ``work`` after the acknowledgement. If it fails, the failure is logged and, when
         ``tell_officer`` is given, the officer gets a plain apology rather than silence."""
 
@@ -158,14 +173,12 @@ class SlackContext:
             try:
                 work()
             except Exception as error:  # noqa: BLE001 - a worker must survive any one request's failure
-                event(log, "slack_work_failed", logging.ERROR, task=task, error=type(error).__name__,
-                      detail=str(error)[:300])
+                log.error("slack_work_failed", task=task, error=type(error).__name__, detail=str(error)[:300])
                 if tell_officer is not None:
                     try:
                         tell_officer([Reply(SORRY, ReplyKind.PROBLEM)])
                     except Exception as apology_error:  # noqa: BLE001 - Slack itself may be what failed
-                        event(log, "slack_apology_failed", logging.WARNING, task=task,
-                              error=type(apology_error).__name__)
+                        log.warning("slack_apology_failed", task=task, error=type(apology_error).__name__)
 
         return self._pool.submit(run)
 
@@ -194,8 +207,9 @@ class SlackContext:
         for reply in replies:
             for message in blocks.render_reply_messages(reply):
                 self.pacer.wait_turn(channel)
-                response = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message.text,
-                                                        blocks=message.blocks, unfurl_links=False)
+                response = self.client.chat_postMessage(
+                    channel=channel, thread_ts=thread_ts, text=message.text, blocks=message.blocks, unfurl_links=False
+                )
                 posted.append(response["ts"])
         return posted
 
@@ -204,7 +218,7 @@ class SlackContext:
         try:
             replies = produce()
         except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
-            event(log, "slack_reply_failed", logging.ERROR, error=type(error).__name__, detail=str(error)[:300])
+            log.error("slack_reply_failed", error=type(error).__name__, detail=str(error)[:300])
             replies = [Reply(SORRY, ReplyKind.PROBLEM)]
         self.post(channel, replies, thread_ts)
 
@@ -216,8 +230,12 @@ class SlackContext:
         """Answer through a slash command's or button's ``response_url``: only the officer sees it."""
         for index, reply in enumerate(replies):
             for message in blocks.render_reply_messages(reply):
-                respond(text=message.text, blocks=message.blocks, response_type="ephemeral",
-                        replace_original=replace_original and index == 0)
+                respond(
+                    text=message.text,
+                    blocks=message.blocks,
+                    response_type="ephemeral",
+                    replace_original=replace_original and index == 0,
+                )
 
     def direct_message(self, user_id: str, replies: Sequence[Reply]) -> None:
         """Post to the officer's direct messages with the app (used when there is no channel, e.g. the App Home)."""
@@ -230,5 +248,5 @@ class SlackContext:
             self.client.views_open(trigger_id=trigger_id, view=view)
             return True
         except SlackApiError as error:
-            event(log, "slack_view_not_opened", logging.WARNING, error=error.response.get("error"))
+            log.warning("slack_view_not_opened", error=error.response.get("error"))
             return False

@@ -1,7 +1,7 @@
 """Stakeholder feedback on Slack: the request and answer modals, and the work behind them.
 
-The rules live in ``workflows/feedback.py``; this module draws the modals, reads
-them back, and talks to Slack:
+The rules live in ``workflows/feedback/`` and the modals are drawn and read back in
+``handlers/slack/feedback_modals.py``; this module decides when to show them and talks to Slack:
 
 - ``/commissioning feedback <review>`` opens the request modal at once (the
   trigger id lasts three seconds) and checks the officer may ask right after,
@@ -24,31 +24,27 @@ here logs who answered.
 
 from __future__ import annotations
 
-import json
-import logging
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
+import structlog
 from slack_sdk.errors import SlackApiError
 
-from bot.logging import event
 from handlers.slack import blocks
 from handlers.slack import constants as C
-from workflows.commands import Command
+from handlers.slack.context import SORRY, SlackContext
+from handlers.slack.feedback_modals import notice_modal, request_modal, response_modal
+from workflows.command_parsing import Command
 from workflows.dates import format_date
 from workflows.feedback import (
-    ANONYMOUS_FIELD,
-    RATING_LABELS,
     FeedbackError,
     FeedbackService,
     RequestFields,
-    ResponseForm,
+    RequestForm,
 )
 from workflows.replies import Reply, ReplyKind
 
-if TYPE_CHECKING:
-    from handlers.slack.context import SlackContext
-
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 MAX_ERROR_CHARS = 150
 CHART_FILENAME = "feedback-summary.png"
@@ -56,88 +52,47 @@ MEMBER_PAGE = 200
 MAX_MEMBERS = 1000
 
 
-def service(slack: "SlackContext") -> FeedbackService:
+def service(slack: SlackContext) -> FeedbackService:
     return slack.services.feedback
-
-
-def _modal(title: str, callback_id: str, blocks_: list[dict[str, Any]], metadata: str, submit: str | None) -> dict[str, Any]:
-    view: dict[str, Any] = {"type": "modal", "callback_id": callback_id, "title": blocks.plain(title, 24),
-                            "close": blocks.plain("Close" if submit is None else "Cancel", 24),
-                            "private_metadata": blocks.fit_metadata(metadata), "blocks": blocks_}
-    if submit:
-        view["submit"] = blocks.plain(submit, 24)
-    return view
-
-
-def notice_modal(text: str, title: str = "Feedback") -> dict[str, Any]:
-    """A modal that only says something (a refusal, a closed request, a thank-you)."""
-    return _modal(title, C.FEEDBACK_NOTICE_CALLBACK, [blocks.section(blocks.escape(text))], "{}", None)
-
-
-def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
-           hint: str | None = None) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "input", "block_id": block_id, "label": blocks.plain(label, 2000),
-                             "element": {**element, "action_id": C.INPUT_ACTION}, "optional": optional}
-    if hint:
-        block["hint"] = blocks.plain(hint, 2000)
-    return block
-
-
-def _option(value: str, label: str) -> dict[str, Any]:
-    return {"text": blocks.plain(label, 75), "value": value}
 
 
 # --- asking for feedback --------------------------------------------------------------------------------
 
 
-def request_modal(feedback: FeedbackService, review_id: int, review_title: str, channel_id: str | None) -> dict[str, Any]:
-    sets = feedback.question_sets.latest()
-    options = [_option(s.id, s.title) for s in sets]
-    default_set = options[0]
-    elements = [
-        blocks.section(blocks.escape(f"Ask stakeholders for feedback on #{review_id} “{review_title}”. Each gets a "
-                                     "direct message with a form; they can answer anonymously.")),
-        _input(RequestFields.PEOPLE, "People", {"type": "multi_users_select", "placeholder": blocks.plain("Choose people")},
-               optional=True),
-        _input(RequestFields.CHANNEL, "Everyone in a channel",
-               {"type": "conversations_select", "placeholder": blocks.plain("Choose a channel"),
-                "filter": {"include": ["public", "private"]}}, optional=True),
-        _input(RequestFields.USERGROUP, "A user group", {"type": "plain_text_input", "max_length": 80,
-                                                         "placeholder": blocks.plain("e.g. @housing-team")},
-               optional=True, hint="Its handle, as you would @mention it."),
-        _input(RequestFields.QUESTION_SET, "Questions", {"type": "static_select", "options": options,
-                                                         "initial_option": default_set}),
-        _input(RequestFields.CLOSES_ON, "Closing date", {"type": "datepicker",
-                                                         "initial_date": feedback.default_closing_date().isoformat()},
-               hint="The last day answers are taken. People who haven't answered get a reminder before then."),
-    ]
-    metadata = blocks.metadata(review=review_id, channel=channel_id)
-    return _modal("Ask for feedback", C.FEEDBACK_REQUEST_CALLBACK, elements, metadata, "Send")
-
-
-def handle_command(slack: "SlackContext", command: Mapping[str, Any], parsed: Command,
-                   respond: Callable[..., Any]) -> None:
+def handle_command(
+    slack: SlackContext, command: Mapping[str, Any], parsed: Command, respond: Callable[..., Any]
+) -> None:
     """``feedback <review>`` and ``feedback summary <review>``, after the acknowledgement."""
     feedback = service(slack)
     argument = parsed.argument.strip()
     user_id = command["user_id"]
     if argument.lower().startswith("summary"):
-        slack.later("feedback_summary", lambda: send_summary(slack, user_id, argument[len("summary"):], respond))
+        slack.later("feedback_summary", lambda: send_summary(slack, user_id, argument[len("summary") :], respond))
         return
     try:
-        review_id = feedback.find_review(argument)
+        review_id = feedback.rules.find_review(argument)
     except FeedbackError as error:
         problem = Reply(str(error), ReplyKind.PROBLEM)  # the name ``error`` does not outlive this block
         slack.later("feedback_help", lambda: slack.respond(respond, [problem]))
         return
-    review = feedback.reviews.get(review_id)
+    review = feedback.rules.reviews.get(review_id)
     view = request_modal(feedback, review_id, review.title, command.get("channel_id"))
     try:
         opened = slack.client.views_open(trigger_id=command["trigger_id"], view=view)
     except SlackApiError as error:
-        event(log, "slack_view_not_opened", logging.WARNING, error=error.response.get("error"))
-        slack.later("feedback_fallback", lambda: slack.respond(respond, [Reply(
-            "Sorry, Slack didn't let me open the form in time. Please run the command again.", ReplyKind.PROBLEM)]))
+        log.warning("slack_view_not_opened", error=error.response.get("error"))
+        slack.later(
+            "feedback_fallback",
+            lambda: slack.respond(
+                respond,
+                [
+                    Reply(
+                        "Sorry, Slack didn't let me open the form in time. Please run the command again.",
+                        ReplyKind.PROBLEM,
+                    )
+                ],
+            ),
+        )
         return
     view_id = (opened.get("view") or {}).get("id")
 
@@ -145,7 +100,7 @@ def handle_command(slack: "SlackContext", command: Mapping[str, Any], parsed: Co
         # After the modal is open: asking Slack who the officer is may be slow. Someone who may not ask sees
         # why in place of the form, rather than after filling it in.
         person = slack.slack_people.person_for(user_id)
-        refusal = feedback.request_refusal(person.id if person else None, review_id)
+        refusal = feedback.rules.request_refusal(person.id if person else None, review_id)
         if refusal and view_id:
             try:
                 slack.client.views_update(view_id=view_id, view=notice_modal(refusal, "Ask for feedback"))
@@ -155,20 +110,7 @@ def handle_command(slack: "SlackContext", command: Mapping[str, Any], parsed: Co
     slack.later("feedback_request_check", check_allowed)
 
 
-def read_request(state_values: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    def element(block_id: str) -> Mapping[str, Any]:
-        return (state_values.get(block_id) or {}).get(C.INPUT_ACTION) or {}
-
-    return {
-        RequestFields.PEOPLE: list(element(RequestFields.PEOPLE).get("selected_users") or []),
-        RequestFields.CHANNEL: element(RequestFields.CHANNEL).get("selected_conversation") or "",
-        RequestFields.USERGROUP: (element(RequestFields.USERGROUP).get("value") or "").strip(),
-        RequestFields.QUESTION_SET: (element(RequestFields.QUESTION_SET).get("selected_option") or {}).get("value", ""),
-        RequestFields.CLOSES_ON: element(RequestFields.CLOSES_ON).get("selected_date") or "",
-    }
-
-
-def find_usergroup(slack: "SlackContext", handle: str) -> str | None:
+def find_usergroup(slack: SlackContext, handle: str) -> str | None:
     wanted = handle.strip().lstrip("@").casefold()
     response = slack.client.usergroups_list()
     for group in response.get("usergroups") or []:
@@ -177,7 +119,7 @@ def find_usergroup(slack: "SlackContext", handle: str) -> str | None:
     return None
 
 
-def channel_members(slack: "SlackContext", channel_id: str) -> list[str]:
+def channel_members(slack: SlackContext, channel_id: str) -> list[str]:
     members: list[str] = []
     cursor = ""
     while len(members) < MAX_MEMBERS:
@@ -189,10 +131,11 @@ def channel_members(slack: "SlackContext", channel_id: str) -> list[str]:
     return members
 
 
-def check_request_form(slack: "SlackContext", user_id: str, review_id: int,
-                       values: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
-    """Per-field errors (shown in the modal) and what the slow part needs. A user group handle is looked up
-    here, so a mistyped one is shown next to its field."""
+def check_request_form(
+    slack: SlackContext, user_id: str, review_id: int, values: Mapping[str, Any]
+) -> tuple[dict[str, str], str | None]:
+    """Per-field errors (shown in the modal, so checked before the acknowledgement) and the user group's id. A
+    user group handle is looked up here, so a mistyped one is shown next to its field."""
     feedback = service(slack)
     errors: dict[str, str] = {}
     group_id = None
@@ -200,26 +143,30 @@ def check_request_form(slack: "SlackContext", user_id: str, review_id: int,
         try:
             group_id = find_usergroup(slack, values[RequestFields.USERGROUP])
         except SlackApiError as error:
-            event(log, "slack_usergroups_failed", logging.WARNING, error=error.response.get("error"))
+            log.warning("slack_usergroups_failed", error=error.response.get("error"))
         if group_id is None:
             errors[RequestFields.USERGROUP] = "I couldn't find that user group. Check its handle, e.g. @housing-team."
     chosen_count = len(values[RequestFields.PEOPLE]) + bool(values[RequestFields.CHANNEL]) + bool(group_id)
-    field_errors, chosen, closes_on = feedback.check_request(
-        question_set=values[RequestFields.QUESTION_SET], closes_on=values[RequestFields.CLOSES_ON],
-        stakeholder_count=chosen_count)
+    field_errors, _, _ = feedback.requests.check(
+        question_set=values[RequestFields.QUESTION_SET],
+        closes_on=values[RequestFields.CLOSES_ON],
+        stakeholder_count=chosen_count,
+    )
     if RequestFields.PEOPLE in field_errors and RequestFields.USERGROUP in errors:
         field_errors.pop(RequestFields.PEOPLE)
     errors.update(field_errors)
     person = slack.people_repository.find_by_slack_id(user_id)
-    refusal = feedback.request_refusal(person.id if person else None, review_id)
+    refusal = feedback.rules.request_refusal(person.id if person else None, review_id)
     if refusal:
         errors[RequestFields.PEOPLE] = refusal
-    return errors, {"group_id": group_id, "question_set": chosen, "closes_on": closes_on, "requester": person}
+    return errors, group_id
 
 
-def create_request(slack: "SlackContext", user_id: str, review_id: int, values: Mapping[str, Any],
-                   checked: Mapping[str, Any]) -> None:
-    """After the acknowledgement: expand the channel and group, store the request, message everyone."""
+def ask_stakeholders(
+    slack: SlackContext, user_id: str, review_id: int, values: Mapping[str, Any], group_id: str | None
+) -> None:
+    """After the acknowledgement: expand the channel and the user group, ask (the core's one use case), confirm
+    in the officer's direct messages, then send the invitations."""
     feedback = service(slack)
     slack_ids: list[str] = list(values[RequestFields.PEOPLE])
     problems: list[str] = []
@@ -227,102 +174,66 @@ def create_request(slack: "SlackContext", user_id: str, review_id: int, values: 
         try:
             slack_ids += channel_members(slack, values[RequestFields.CHANNEL])
         except SlackApiError as error:
-            problems.append(f"I couldn't read the channel's members (Slack said {error.response.get('error')}); "
-                            "invite me to the channel and ask again to include them.")
-    if checked.get("group_id"):
+            problems.append(
+                f"I couldn't read the channel's members (Slack said {error.response.get('error')}); "
+                "invite me to the channel and ask again to include them."
+            )
+    if group_id:
         try:
-            slack_ids += slack.client.usergroups_users_list(usergroup=checked["group_id"]).get("users") or []
+            slack_ids += slack.client.usergroups_users_list(usergroup=group_id).get("users") or []
         except SlackApiError as error:
             problems.append(f"I couldn't read the user group's members (Slack said {error.response.get('error')}).")
-    person_ids: list[int] = []
-    for slack_id in dict.fromkeys(slack_ids):
-        if slack_id == user_id:
-            continue
-        person = slack.slack_people.person_for(slack_id)
-        if person is not None:
-            person_ids.append(person.id)
-    requester = checked["requester"] or slack.people_repository.find_by_slack_id(user_id)
-    try:
-        created = feedback.create_request(requester, review_id, person_ids, checked["question_set"], checked["closes_on"])
-    except FeedbackError as error:
-        slack.direct_message(user_id, [Reply(str(error), ReplyKind.PROBLEM)])
+    # Everyone chosen becomes a person (asking Slack about anyone new); the core leaves out the officer asking.
+    people = (slack.slack_people.person_for(slack_id) for slack_id in dict.fromkeys(slack_ids))
+    form = RequestForm(
+        person_ids=[person.id for person in people if person is not None],
+        question_set=values[RequestFields.QUESTION_SET],
+        closes_on=values[RequestFields.CLOSES_ON],
+    )
+    outcome = feedback.requests.ask(slack.slack_people.person_for(user_id), review_id, form)
+    if outcome.round is None or outcome.confirmation is None:
+        problem = outcome.refusal or next(iter(outcome.errors.values()), SORRY)
+        slack.direct_message(user_id, [Reply(problem, ReplyKind.PROBLEM)])
         return
-    counts = feedback.deliver(created, slack.services.messengers)
-    confirmation = feedback.request_confirmation(created, counts["sent"], counts["no_platform"] + counts["failed"])
+    confirmation = outcome.confirmation
     if problems:
         confirmation = Reply(confirmation.text + "\n" + "\n".join(problems), confirmation.kind)
     slack.direct_message(user_id, [confirmation])
+    feedback.requests.send_invitations(outcome.round)
 
 
 # --- answering ---------------------------------------------------------------------------------------------
 
 
-def response_modal(form: ResponseForm, errors: Mapping[str, str] | None = None) -> dict[str, Any]:
-    if form.refusal:
-        return notice_modal(form.refusal)
-    elements: list[dict[str, Any]] = [blocks.section(blocks.escape(form.intro))]
-    if form.notice:
-        elements.append(blocks.context(blocks.escape(form.notice)))
-    ratings = [_option(str(score), label) for score, label in RATING_LABELS.items()]
-    for question in form.questions:
-        value = form.values.get(question.id)
-        if question.kind == "rating":
-            element: dict[str, Any] = {"type": "static_select", "placeholder": blocks.plain("Choose 1 to 5"),
-                                       "options": ratings}
-            if value and value.isdigit() and int(value) in RATING_LABELS:
-                element["initial_option"] = _option(value, RATING_LABELS[int(value)])
-            elements.append(_input(question.id, question.text, element, optional=not question.required))
-        else:
-            element = {"type": "plain_text_input", "multiline": True, "max_length": 3000}
-            if value:
-                element["initial_value"] = value
-            elements.append(_input(question.id, question.text, element, optional=not question.required))
-    box = _option("yes", "Answer anonymously")
-    # Slack allows 75 characters in an option's description.
-    box["description"] = blocks.plain("Your name isn't stored. Only my thank-you's button reopens it.", 75)
-    anonymous: dict[str, Any] = {"type": "checkboxes", "options": [box]}
-    if form.values.get(ANONYMOUS_FIELD) == "yes":
-        anonymous["initial_options"] = [box]
-    elements.append(_input(ANONYMOUS_FIELD, "Anonymity", anonymous, optional=True))
-    metadata = json.dumps({"round": form.round_id, "token": form.token}, separators=(",", ":"))
-    return _modal("Give feedback", C.FEEDBACK_RESPONSE_CALLBACK, elements, metadata, "Send")
-
-
-def open_response_form(slack: "SlackContext", trigger_id: str, user_id: str, value: str, token: str | None) -> bool:
+def open_response_form(slack: SlackContext, trigger_id: str, user_id: str, value: str, token: str | None) -> bool:
     """Open the answer modal. Only the database is asked (the person was messaged by their Slack id, so they are
     known), keeping inside the trigger id's three seconds."""
     feedback = service(slack)
-    person = slack.people_repository.find_by_slack_id(user_id)
+    person = slack.known_person(user_id)
     try:
-        form = feedback.response_form(person, value, token=token)
+        form = feedback.answers.form(person, value, token=token)
     except Exception as error:  # noqa: BLE001 - the officer sees a plain message rather than nothing
-        event(log, "feedback_form_failed", logging.ERROR, error=type(error).__name__)
+        log.error("feedback_form_failed", error=type(error).__name__)
         return slack.open_view(trigger_id, notice_modal("Sorry, something went wrong on my side. Please try again."))
     return slack.open_view(trigger_id, response_modal(form))
-
-
-def read_response(state_values: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    values = blocks.read_modal_values(state_values)
-    values[ANONYMOUS_FIELD] = "yes" if "yes" in values.get(ANONYMOUS_FIELD, "").split(",") else ""
-    return values
 
 
 # --- summaries ------------------------------------------------------------------------------------------------
 
 
-def send_summary(slack: "SlackContext", user_id: str, argument: str, respond: Callable[..., Any]) -> None:
+def send_summary(slack: SlackContext, user_id: str, argument: str, respond: Callable[..., Any]) -> None:
     feedback = service(slack)
     person = slack.slack_people.person_for(user_id)
     try:
-        review_id = feedback.find_review(argument)
-        refusal = feedback.summary_refusal(person.id if person else None, review_id)
+        review_id = feedback.rules.find_review(argument)
+        refusal = feedback.rules.summary_refusal(person.id if person else None, review_id)
         if refusal:
             raise FeedbackError(refusal)
     except FeedbackError as error:
         slack.respond(respond, [Reply(str(error), ReplyKind.PROBLEM)])
         return
-    summary = feedback.summary(review_id)
-    text = feedback.summary_text(summary)
+    summary = feedback.summaries.summary(review_id)
+    text = feedback.summaries.summary_text(summary)
     if not summary.enough or not summary.ratings:
         slack.respond(respond, [Reply(text, ReplyKind.INFO)])
         return
@@ -330,57 +241,65 @@ def send_summary(slack: "SlackContext", user_id: str, argument: str, respond: Ca
     upload_chart(slack, user_id, review_id)
 
 
-def upload_chart(slack: "SlackContext", user_id: str, review_id: int) -> bool:
+def upload_chart(slack: SlackContext, user_id: str, review_id: int) -> bool:
     """Upload the summary chart into the officer's DM with the app: Slack's external upload (get a URL, send the
     bytes there, complete it with the channel). False when there is nothing to draw or Slack refused."""
+    # lazy: matplotlib takes a while to import, and most processes never draw a chart.
     from workflows.charts import render_summary_chart
 
-    feedback = service(slack)
-    summary = feedback.summary(review_id)
+    summary = service(slack).summaries.summary(review_id)
     chart = render_summary_chart(summary)
     if chart is None:
         return False
     try:
         channel = slack.client.conversations_open(users=user_id)["channel"]["id"]
         slack.client.files_upload_v2(
-            channel=channel, file=chart, filename=CHART_FILENAME,
+            channel=channel,
+            file=chart,
+            filename=CHART_FILENAME,
             title=f"Feedback on #{summary.review_id} {summary.review_title}"[:250],
-            alt_txt=("Ratings for #" + str(summary.review_id) + ": " + "; ".join(
-                f"{s.text} average {s.mean:.1f}" for s in summary.ratings))[:900],
+            alt_txt=(
+                "Ratings for #"
+                + str(summary.review_id)
+                + ": "
+                + "; ".join(f"{s.text} average {s.mean:.1f}" for s in summary.ratings)
+            )[:900],
             initial_comment=f"Feedback summary for #{summary.review_id} “{summary.review_title}”",
         )
     except SlackApiError as error:
         # The text summary already carries every figure; the chart is a convenience.
-        event(log, "feedback_chart_not_uploaded", logging.WARNING, error=error.response.get("error"))
+        log.warning("feedback_chart_not_uploaded", error=error.response.get("error"))
         return False
-    event(log, "feedback_chart_uploaded", review_id=review_id, bytes=len(chart))
+    log.info("feedback_chart_uploaded", review_id=review_id, bytes=len(chart))
     return True
 
 
-def home_feedback_blocks(slack: "SlackContext", person_id: int | None) -> list[dict[str, Any]]:
+def home_feedback_blocks(slack: SlackContext, person_id: int | None) -> list[dict[str, Any]]:
     """The App Home's "feedback you've been asked for": each open request with its Give feedback button."""
     if person_id is None:
         return []
     feedback = service(slack)
-    waiting = feedback.repository.waiting_for(person_id, feedback.today())
+    waiting = feedback.rules.repository.waiting_for(person_id, feedback.rules.today())
     if not waiting:
         return [blocks.context("No feedback requests are waiting for you.")]
     found: list[dict[str, Any]] = [{"type": "divider"}, blocks.section("*Feedback you've been asked for*")]
     for round_record in waiting[:10]:
-        review = feedback.reviews.get(round_record.review_id)
+        review = feedback.rules.reviews.get(round_record.review_id)
         closes = format_date(round_record.closes_on) if round_record.closes_on else ""
-        found.append({"type": "section", "text": {"type": "mrkdwn", "text": blocks.shorten(
-            f"#{review.id} {blocks.escape(review.title)}: {blocks.escape(round_record.requested_by)} asked; "
-            f"closes {closes}", 3000)},
-            "accessory": blocks.button("Give feedback", f"{C.FEEDBACK_GIVE}:{round_record.id}",
-                                       f"round:{round_record.id}", "primary")})
+        found.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": blocks.shorten(
+                        f"#{review.id} {blocks.escape(review.title)}: "
+                        f"{blocks.escape(round_record.requested_by)} asked; closes {closes}",
+                        3000,
+                    ),
+                },
+                "accessory": blocks.button(
+                    "Give feedback", f"{C.FEEDBACK_GIVE}:{round_record.id}", f"round:{round_record.id}", "primary"
+                ),
+            }
+        )
     return found
-
-
-def parse_metadata(text: str) -> dict[str, Any]:
-    try:
-        found = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
-

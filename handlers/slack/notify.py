@@ -1,6 +1,6 @@
 """Nudges to Slack: a direct message from the app, paced and honest about who cannot be reached.
 
-:class:`SlackNotifier` is the Slack :class:`~workflows.delivery.Messenger`. It
+:class:`SlackNotifier` is the Slack :class:`~workflows.messaging.Messenger`. It
 opens the person's DM with ``conversations.open`` (remembered per user), posts
 the reply rendered by the adapter's own Block Kit builders with
 ``chat.postMessage``, and keeps to about one message a second per channel
@@ -13,25 +13,30 @@ API client from ``handlers/slack/context.py`` already waits out a 429's
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.slack import blocks
 from handlers.slack.context import ChannelPacer, build_web_client
+from handlers.slack.settings import SlackSettings
 from storage.models import Person
-from workflows.delivery import SendResult, SendStatus
+from workflows.messaging import SendResult, SendStatus
 from workflows.replies import Reply
 
-if TYPE_CHECKING:
-    from bot.app import Services
-
 # Slack's answers that mean this person cannot get a DM from the app, now or later.
-UNREACHABLE_ERRORS = frozenset({
-    "account_inactive", "user_not_found", "user_disabled", "users_not_found", "cannot_dm_bot", "user_is_restricted",
-    "is_archived", "channel_not_found",
-})
+UNREACHABLE_ERRORS = frozenset(
+    {
+        "account_inactive",
+        "user_not_found",
+        "user_disabled",
+        "users_not_found",
+        "cannot_dm_bot",
+        "user_is_restricted",
+        "is_archived",
+        "channel_not_found",
+    }
+)
 
 
 class SlackNotifier:
@@ -53,8 +58,9 @@ class SlackNotifier:
             channel = self._dm_channel(person.slack_user_id)
             for message in blocks.render_reply_messages(reply):
                 self._pacer.wait_turn(channel)
-                self._client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks,
-                                              unfurl_links=False, unfurl_media=False)
+                self._client.chat_postMessage(
+                    channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
+                )
         except SlackApiError as error:
             code = str(error.response.get("error") or "")
             if code in UNREACHABLE_ERRORS:
@@ -81,9 +87,8 @@ class SlackNotifier:
         return channel
 
 
-def slack_notifier(services: "Services") -> SlackNotifier | None:
-    """The Slack messenger for the scheduler, or None when SLACK_BOT_TOKEN is not set."""
-    token = services.settings.slack_bot_token
-    if token is None:
+def slack_notifier(settings: SlackSettings) -> SlackNotifier | None:
+    """The Slack messenger for nudges and invitations, or None when SLACK_BOT_TOKEN is not set."""
+    if settings.bot_token is None:
         return None
-    return SlackNotifier(build_web_client(token.get_secret_value(), services.settings.slack_api_url))
+    return SlackNotifier(build_web_client(settings.bot_token.get_secret_value(), settings.api_url))

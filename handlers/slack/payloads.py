@@ -10,7 +10,8 @@ from handlers.slack.context import channel_key, command_key, thread_key
 
 
 class ButtonPress(BaseModel):
-    """A ``block_actions`` press of one button, and where the button was (a message, an ephemeral reply, the Home tab)."""
+    """A ``block_actions`` press of one button, and where the button was (a message, an ephemeral reply, the Home
+    tab)."""
 
     team_id: str
     user_id: str
@@ -25,7 +26,7 @@ class ButtonPress(BaseModel):
     from_home: bool = False
 
     @classmethod
-    def from_body(cls, body: dict[str, Any], action: dict[str, Any]) -> "ButtonPress":
+    def from_body(cls, body: dict[str, Any], action: dict[str, Any]) -> ButtonPress:
         container = body.get("container") or {}
         message = body.get("message") or {}
         view = body.get("view") or {}
@@ -63,7 +64,9 @@ class ButtonPress(BaseModel):
             return command_key(self.team_id, self.user_id)
         assert self.channel_id is not None and self.message_ts is not None
         thread = self.reply_thread
-        return thread_key(self.team_id, self.channel_id, thread) if thread else channel_key(self.team_id, self.channel_id)
+        return (
+            thread_key(self.team_id, self.channel_id, thread) if thread else channel_key(self.team_id, self.channel_id)
+        )
 
 
 class ViewSubmission(BaseModel):
@@ -73,7 +76,7 @@ class ViewSubmission(BaseModel):
     state_values: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    def from_body(cls, body: dict[str, Any], view: dict[str, Any]) -> "ViewSubmission":
+    def from_body(cls, body: dict[str, Any], view: dict[str, Any]) -> ViewSubmission:
         return cls(
             team_id=(body.get("team") or {}).get("id", "") or body["user"].get("team_id", ""),
             user_id=body["user"]["id"],

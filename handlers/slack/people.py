@@ -8,16 +8,15 @@ a while, because every message would otherwise cost a Web API call.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import time
 from typing import Any
 
+import structlog
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.logging import event
 from storage.people import PeopleRepository, PersonError
 from workflows.people import (
     ChainedPeopleResolver,
@@ -26,10 +25,11 @@ from workflows.people import (
     PersonRef,
     Resolution,
     Resolved,
+    RewritingResolver,
     Unknown,
 )
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 # Long enough that a burst of messages costs one users.info; short enough that a changed timezone is picked up.
 REFRESH_SECONDS = 6 * 3600
@@ -68,8 +68,7 @@ class SlackPeople:
             response = self._client.users_lookupByEmail(email=email)
         except SlackApiError as error:
             if error.response.get("error") != "users_not_found":
-                event(log, "slack_lookup_failed", logging.WARNING, method="users.lookupByEmail",
-                      error=error.response.get("error"))
+                log.warning("slack_lookup_failed", method="users.lookupByEmail", error=error.response.get("error"))
             return None
         return self._store(response["user"])
 
@@ -78,7 +77,7 @@ class SlackPeople:
         try:
             response = self._client.users_info(user=slack_user_id)
         except SlackApiError as error:
-            event(log, "slack_lookup_failed", logging.WARNING, method="users.info", error=error.response.get("error"))
+            log.warning("slack_lookup_failed", method="users.info", error=error.response.get("error"))
             return PersonRef.from_person(known) if known is not None else None
         return self._store(response["user"]) or (PersonRef.from_person(known) if known is not None else None)
 
@@ -87,8 +86,13 @@ class SlackPeople:
         if user.get("is_bot") or user.get("deleted") or user.get("id") == "USLACKBOT":
             return None
         profile = user.get("profile") or {}
-        name = (profile.get("real_name") or user.get("real_name") or profile.get("display_name")
-                or user.get("name") or user["id"])
+        name = (
+            profile.get("real_name")
+            or user.get("real_name")
+            or profile.get("display_name")
+            or user.get("name")
+            or user["id"]
+        )
         try:
             person = self._people.upsert(
                 name=name,
@@ -99,7 +103,7 @@ class SlackPeople:
             )
         except PersonError as error:
             # Usually an email that already belongs to someone with another Slack id: leave it to an administrator.
-            event(log, "slack_person_not_stored", logging.WARNING, reason=str(error)[:200])
+            log.warning("slack_person_not_stored", reason=str(error)[:200])
             existing = self._people.find_by_slack_id(user["id"])
             return PersonRef.from_person(existing) if existing is not None else None
         return PersonRef.from_person(person)
@@ -126,6 +130,18 @@ class SlackMentionResolver:
         return Resolved(person) if person is not None else Unknown(query)
 
 
+def plain_text(text: str) -> str:
+    """Slack's markup for a person as the people table knows them: ``<@U123|sam>`` -> ``U123``,
+    ``<mailto:a@b|a@b>`` -> ``a@b``; anything else as it is."""
+    query = text.strip().strip(",;")
+    if match := _MENTION.match(query):
+        return str(match[1])
+    if match := _MAILTO.match(query):
+        return str(match[1])
+    return text
+
+
 def slack_people_resolver(slack_people: SlackPeople, people: PeopleRepository, me: PersonRef | None) -> PeopleResolver:
-    """Slack's own look-ups first, then names and "me" from the people table."""
-    return ChainedPeopleResolver([SlackMentionResolver(slack_people), DirectoryPeopleResolver(people, me=me)])
+    """Slack's own look-ups first, then names, ids, emails and "me" from the people table."""
+    directory = RewritingResolver(plain_text, DirectoryPeopleResolver(people, me=me))
+    return ChainedPeopleResolver([SlackMentionResolver(slack_people), directory])

@@ -6,20 +6,13 @@ database write would hold up every other request; here it runs in a worker threa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
-
-from handlers.slack.app import SlackBot, build_slack_app
-
-if TYPE_CHECKING:
-    from bot.app import Services
-    from bot.server import ServerHooks
+from handlers.slack.app import SlackBot
 
 SLACK_EVENTS_PATH = "/slack/events"
 
@@ -32,17 +25,3 @@ def slack_routes(bot: SlackBot) -> list[BaseRoute]:
         return to_starlette_response(bolt_response)
 
     return [Route(SLACK_EVENTS_PATH, slack_events, methods=["POST"])]
-
-
-def slack_route_provider(services: "Services", hooks: "ServerHooks") -> list[BaseRoute]:
-    """The Slack part of the server: ``/slack/events`` when Slack is configured for HTTP mode.
-
-    With SLACK_APP_TOKEN set, Slack talks over Socket Mode instead (``commissioning-bot serve`` starts it)
-    and no public endpoint is needed.
-    """
-    settings = services.settings
-    if settings.slack_bot_token is None or settings.slack_signing_secret is None or settings.slack_app_token:
-        return []
-    bot = build_slack_app(services)
-    hooks.on_shutdown(bot.close)
-    return slack_routes(bot)

@@ -14,5 +14,5 @@ from handlers.slack.app import SlackBot
 def start_socket_mode(bot: SlackBot, app_token: str) -> SocketModeHandler:
     """Connect and return at once; the handler's own threads receive envelopes until ``close()``."""
     handler = SocketModeHandler(bot.app, app_token=app_token, web_client=bot.slack.client)
-    handler.connect()
+    handler.connect()  # type: ignore[no-untyped-call]  # slack_bolt's Socket Mode handler is not annotated
     return handler

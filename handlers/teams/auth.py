@@ -20,22 +20,22 @@ or 403 (you are the channel, but not allowed to do this).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import jwt
+import structlog
 
-from bot.config import Settings
-from bot.logging import event
 from handlers.teams.constants import CLOCK_SKEW_SECONDS
+from handlers.teams.settings import TeamsSettings
 from handlers.teams.transport import http_client, require_https
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 # Keys are fetched again after this long even when every kid is known, so a retired key stops working.
 KEY_CACHE_SECONDS = 24 * 3600
@@ -90,9 +90,10 @@ def host_allowed(host: str, allowed: list[str]) -> bool:
 class ChannelKeySet:
     """The channel's signing keys, from its OpenID metadata, cached and refreshed as described above."""
 
-    def __init__(self, settings: Settings, client: httpx.Client | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._metadata_url = require_https(settings.teams_openid_metadata_url, "TEAMS_OPENID_METADATA_URL")
+    def __init__(
+        self, settings: TeamsSettings, client: httpx.Client | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._metadata_url = require_https(settings.openid_metadata_url, "TEAMS_OPENID_METADATA_URL")
         self._client = client or http_client(settings, timeout=10.0)
         self._clock = clock
         self._keys: dict[str, ChannelKey] = {}
@@ -115,8 +116,7 @@ class ChannelKeySet:
             jwks_uri = require_https(str(metadata.get("jwks_uri") or ""), "the metadata's jwks_uri")
             document = self._fetch_json(jwks_uri)
         except (httpx.HTTPError, ValueError) as error:
-            event(log, "teams_channel_keys_unavailable", logging.ERROR, error=type(error).__name__,
-                  detail=str(error)[:200])
+            log.error("teams_channel_keys_unavailable", error=type(error).__name__, detail=str(error)[:200])
             if not self._keys:
                 raise MetadataUnavailableError(str(error)) from error
             return  # keep serving with the keys we have
@@ -132,7 +132,7 @@ class ChannelKeySet:
             keys[item["kid"]] = ChannelKey(item["kid"], public, endorsements)
         self._keys = keys
         self._fetched_at = now
-        event(log, "teams_channel_keys_loaded", keys=len(keys))
+        log.info("teams_channel_keys_loaded", keys=len(keys))
 
     def _fetch_json(self, url: str) -> dict[str, Any]:
         response = self._client.get(url)
@@ -144,25 +144,36 @@ class ChannelKeySet:
 
 
 class ChannelAuthenticator:
-    def __init__(self, settings: Settings, keys: ChannelKeySet | None = None) -> None:
-        if not settings.teams_app_id:
+    def __init__(self, settings: TeamsSettings, keys: ChannelKeySet | None = None) -> None:
+        if not settings.app_id:
             raise ValueError("TEAMS_APP_ID is not set")
-        self._app_id = settings.teams_app_id
-        self._issuer = settings.teams_token_issuer
-        self._allowed_hosts = list(settings.teams_allowed_service_url_hosts)
+        self._app_id = settings.app_id
+        self._issuer = settings.token_issuer
+        self._allowed_hosts = list(settings.allowed_service_url_hosts)
         self._keys = keys or ChannelKeySet(settings)
 
-    def authenticate(self, authorization: str | None, service_url: str | None, channel_id: str | None) -> ChannelIdentity:
+    def authenticate(
+        self, authorization: str | None, service_url: str | None, channel_id: str | None
+    ) -> ChannelIdentity:
         """Check the request; returns what the token proved, or raises :class:`ChannelAuthError`."""
         if not authorization or not authorization.startswith("Bearer "):
             raise ChannelAuthError(401, "no bearer token")
-        token = authorization[len("Bearer "):].strip()
+        token = authorization[len("Bearer ") :].strip()
         if not service_url or not channel_id:
             raise ChannelAuthError(403, "activity without serviceUrl or channelId")
         parts = urlsplit(service_url)
         if parts.scheme != "https" or not parts.hostname or not host_allowed(parts.hostname, self._allowed_hosts):
             raise ChannelAuthError(403, "service URL host not allowed")
+        key = self._signing_key(token)
+        claims = self._claims(token, key)
+        if claims.get("serviceurl") != service_url:
+            raise ChannelAuthError(403, "serviceurl claim does not match the activity")
+        if channel_id.lower() not in key.endorsements:
+            raise ChannelAuthError(403, "signing key not endorsed for this channel")
+        return ChannelIdentity(app_id=self._app_id, service_url=service_url, channel_id=channel_id, claims=claims)
 
+    def _signing_key(self, token: str) -> ChannelKey:
+        """The channel's key the token's header names, if the algorithm is one we accept."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -175,9 +186,12 @@ class ChannelAuthenticator:
         key = self._keys.get(kid)
         if key is None:
             raise ChannelAuthError(401, "token signed with an unknown key")
+        return key
 
+    def _claims(self, token: str, key: ChannelKey) -> dict[str, Any]:
+        """The token's claims once its signature, audience, issuer and lifetime are checked."""
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
                 algorithms=ALGORITHMS,
@@ -186,21 +200,17 @@ class ChannelAuthenticator:
                 leeway=CLOCK_SKEW_SECONDS,
                 options={"require": ["exp", "iss", "aud"]},
             )
-        except jwt.ExpiredSignatureError:
-            raise ChannelAuthError(401, "token expired") from None
-        except jwt.ImmatureSignatureError:
-            raise ChannelAuthError(401, "token not yet valid") from None
-        except jwt.InvalidAudienceError:
-            raise ChannelAuthError(401, "token for another audience") from None
-        except jwt.InvalidIssuerError:
-            raise ChannelAuthError(401, "token from another issuer") from None
-        except jwt.InvalidSignatureError:
-            raise ChannelAuthError(401, "bad token signature") from None
         except jwt.PyJWTError as error:
-            raise ChannelAuthError(401, f"invalid token ({type(error).__name__})") from None
+            reason = next((text for kind, text in _TOKEN_ERRORS if isinstance(error, kind)), None)
+            raise ChannelAuthError(401, reason or f"invalid token ({type(error).__name__})") from None
+        return claims
 
-        if claims.get("serviceurl") != service_url:
-            raise ChannelAuthError(403, "serviceurl claim does not match the activity")
-        if channel_id.lower() not in key.endorsements:
-            raise ChannelAuthError(403, "signing key not endorsed for this channel")
-        return ChannelIdentity(app_id=self._app_id, service_url=service_url, channel_id=channel_id, claims=claims)
+
+# Why a token was refused, for the log; the first kind that matches wins.
+_TOKEN_ERRORS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "token expired"),
+    (jwt.ImmatureSignatureError, "token not yet valid"),
+    (jwt.InvalidAudienceError, "token for another audience"),
+    (jwt.InvalidIssuerError, "token from another issuer"),
+    (jwt.InvalidSignatureError, "bad token signature"),
+)

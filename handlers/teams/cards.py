@@ -15,7 +15,8 @@ dialog (task module) they must be ``Action.Submit``, which Teams turns into
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Literal, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
 
 from handlers.teams.constants import (
     CARD_CONTENT_TYPE,
@@ -26,11 +27,14 @@ from handlers.teams.constants import (
     DATA_FLOW,
     DATA_VALUE,
     DATA_VERB,
+    REASON_INPUT_ID,
+    VERB_ADVANCE_WITH_REASON,
     VERB_PRESS,
     VERB_REVIEW_FORM_SUBMIT,
 )
 from knowledge.models import Citation
-from workflows.replies import Actions, Button, FormSpec, Reply, ReplyKind
+from workflows.actions import Actions
+from workflows.replies import Button, FormSpec, Reply, ReplyKind
 
 ActionMode = Literal["execute", "submit"]
 
@@ -62,9 +66,16 @@ def paragraphs(text: str, **style: Any) -> list[dict[str, Any]]:
     return blocks or [text_block(" ")]
 
 
-def action(title: str, data: Mapping[str, Any], mode: ActionMode = "execute", style: str | None = None) -> dict[str, Any]:
+def action(
+    title: str, data: Mapping[str, Any], mode: ActionMode = "execute", style: str | None = None
+) -> dict[str, Any]:
     if mode == "execute":
-        result: dict[str, Any] = {"type": "Action.Execute", "title": title, "verb": str(data[DATA_VERB]), "data": dict(data)}
+        result: dict[str, Any] = {
+            "type": "Action.Execute",
+            "title": title,
+            "verb": str(data[DATA_VERB]),
+            "data": dict(data),
+        }
     else:
         result = {"type": "Action.Submit", "title": title, "data": dict(data)}
     if style in {"positive", "destructive"}:
@@ -79,14 +90,16 @@ def button_action(button: Button, mode: ActionMode = "execute") -> dict[str, Any
 
 
 def action_rows(actions: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"type": "ActionSet", "actions": list(actions[i:i + BUTTONS_PER_ROW])}
-            for i in range(0, len(actions), BUTTONS_PER_ROW)]
+    return [
+        {"type": "ActionSet", "actions": list(actions[i : i + BUTTONS_PER_ROW])}
+        for i in range(0, len(actions), BUTTONS_PER_ROW)
+    ]
 
 
 def citation_block(number: int, citation: Citation) -> dict[str, Any]:
     quote = " ".join(citation.text.split())
     if len(quote) > MAX_QUOTE_CHARS:
-        quote = quote[:MAX_QUOTE_CHARS - 1].rstrip() + "…"
+        quote = quote[: MAX_QUOTE_CHARS - 1].rstrip() + "…"
     where = citation.source + (f", {citation.section}" if citation.section else "")
     return {
         "type": "Container",
@@ -119,10 +132,13 @@ def render_answer_card(reply: Reply, question: str, mode: ActionMode = "execute"
     """A guidance answer, always with Helpful / Not helpful (carrying the question answered)."""
     buttons = list(reply.buttons)
     if not any(b.action_id in (Actions.HELPFUL, Actions.NOT_HELPFUL) for b in buttons):
-        buttons += [Button("Helpful", question[:500], Actions.HELPFUL, style="primary"),
-                    Button("Not helpful", question[:500], Actions.NOT_HELPFUL)]
-    return render_reply_card(Reply(reply.text, reply.kind, reply.citations, buttons, reply.prompt, reply.form,
-                                   reply.answer), mode)
+        buttons += [
+            Button("Helpful", question[:500], Actions.HELPFUL, style="primary"),
+            Button("Not helpful", question[:500], Actions.NOT_HELPFUL),
+        ]
+    return render_reply_card(
+        Reply(reply.text, reply.kind, reply.citations, buttons, reply.prompt, reply.form, reply.answer), mode
+    )
 
 
 def render_notice_card(text: str, kind: ReplyKind = ReplyKind.INFO) -> dict[str, Any]:
@@ -143,15 +159,21 @@ def _input(field: Any, value: str | None) -> dict[str, Any]:
         return {"type": "Input.Date", **common, **({"value": value} if value else {})}
     if field.kind in {"choice", "yes_no"} and field.options:
         return {
-            "type": "Input.ChoiceSet", **common, "style": "compact",
+            "type": "Input.ChoiceSet",
+            **common,
+            "style": "compact",
             "placeholder": "Choose one",
             "choices": [{"title": option.label, "value": option.value} for option in field.options],
             **({"value": value} if value else {}),
         }
-    placeholder = {"person": "A name, an email or @mention", "people": "Names or emails, one per line",
-                   "list": "One per line"}.get(field.kind, "")
+    placeholder = {
+        "person": "A name, an email or @mention",
+        "people": "Names or emails, one per line",
+        "list": "One per line",
+    }.get(field.kind, "")
     return {
-        "type": "Input.Text", **common,
+        "type": "Input.Text",
+        **common,
         "isMultiline": bool(field.multiline),
         "maxLength": int(field.max_chars),
         **({"placeholder": placeholder} if placeholder else {}),
@@ -167,16 +189,26 @@ def render_form_card(
 ) -> dict[str, Any]:
     """The form, keeping what the officer typed; each error or warning sits right under its field.
 
-    Another feature's form (feedback) passes its own ``verb`` and handles it with ``TeamsBot.register_verb``."""
+    Another feature's form passes its own ``verb`` and registers a handler for it (``handlers/teams/registry.py``)."""
     values = values or {}
     body: list[dict[str, Any]] = [text_block(spec.title, size="Large", weight="Bolder")]
     if spec.errors:
         count = len(spec.errors)
-        body.append(text_block(f"Please check the {count} highlighted answer{'s' if count > 1 else ''} below.",
-                               color="Attention", weight="Bolder"))
+        body.append(
+            text_block(
+                f"Please check the {count} highlighted answer{'s' if count > 1 else ''} below.",
+                color="Attention",
+                weight="Bolder",
+            )
+        )
     elif spec.warnings:
-        body.append(text_block("Please read the notes below. Press the button again to go ahead anyway.",
-                               color="Warning", weight="Bolder"))
+        body.append(
+            text_block(
+                "Please read the notes below. Press the button again to go ahead anyway.",
+                color="Warning",
+                weight="Bolder",
+            )
+        )
     for field in spec.fields:
         value = values.get(field.id) if field.id in values else field.initial
         items: list[dict[str, Any]] = [_input(field, value)]
@@ -202,12 +234,28 @@ def form_values(data: Mapping[str, Any], spec_fields: Iterable[Any]) -> dict[str
     return values
 
 
-def render_text_input_card(title: str, label: str, *, input_id: str, verb: str, value: str, submit_label: str,
-                           mode: ActionMode = "execute", error: str | None = None,
-                           placeholder: str | None = None) -> dict[str, Any]:
+def render_text_input_card(
+    title: str,
+    label: str,
+    *,
+    input_id: str,
+    verb: str,
+    value: str,
+    submit_label: str,
+    mode: ActionMode = "execute",
+    error: str | None = None,
+    placeholder: str | None = None,
+) -> dict[str, Any]:
     """One required text box and a button: a reason, a person to hand a stage to. ``value`` rides along."""
-    field: dict[str, Any] = {"type": "Input.Text", "id": input_id, "label": label, "isMultiline": True,
-                             "isRequired": True, "maxLength": 2000, "errorMessage": f"Please fill in “{label}”."}
+    field: dict[str, Any] = {
+        "type": "Input.Text",
+        "id": input_id,
+        "label": label,
+        "isMultiline": True,
+        "isRequired": True,
+        "maxLength": 2000,
+        "errorMessage": f"Please fill in “{label}”.",
+    }
     if placeholder:
         field["placeholder"] = placeholder
     body: list[dict[str, Any]] = [text_block(title, weight="Bolder"), field]
@@ -218,8 +266,13 @@ def render_text_input_card(title: str, label: str, *, input_id: str, verb: str, 
 
 def render_reason_card(stage_value: str, mode: ActionMode = "execute", error: str | None = None) -> dict[str, Any]:
     """Finishing a stage whose checklist still has open items: the officer says why, for the audit trail."""
-    from handlers.teams.constants import REASON_INPUT_ID, VERB_ADVANCE_WITH_REASON
-
-    return render_text_input_card("Finish the stage with items still open", "Why is the stage finished?",
-                                  input_id=REASON_INPUT_ID, verb=VERB_ADVANCE_WITH_REASON, value=stage_value,
-                                  submit_label="Finish the stage", mode=mode, error=error)
+    return render_text_input_card(
+        "Finish the stage with items still open",
+        "Why is the stage finished?",
+        input_id=REASON_INPUT_ID,
+        verb=VERB_ADVANCE_WITH_REASON,
+        value=stage_value,
+        submit_label="Finish the stage",
+        mode=mode,
+        error=error,
+    )

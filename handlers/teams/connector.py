@@ -27,25 +27,25 @@ Sends are paced to about seven per second per conversation, Teams' limit.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
+import structlog
 
-from bot.config import Settings
-from bot.logging import event
 from handlers.teams.auth import host_allowed
 from handlers.teams.constants import MESSAGES_PER_SECOND_PER_CONVERSATION
+from handlers.teams.settings import TeamsSettings
 from handlers.teams.token import BotTokenProvider
 from handlers.teams.transport import http_client
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 0.25
@@ -58,8 +58,9 @@ _AMBIGUOUS = {502, 504}
 
 
 class ConnectorError(RuntimeError):
-    def __init__(self, message: str, status: int | None = None, code: str | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, code: str | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -91,8 +92,12 @@ class _Call:
 class ConversationPacer:
     """Spaces sends to one conversation by 1/rate seconds, across threads."""
 
-    def __init__(self, rate: float = MESSAGES_PER_SECOND_PER_CONVERSATION,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        rate: float = MESSAGES_PER_SECOND_PER_CONVERSATION,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._interval = 1.0 / rate
         self._clock = clock
         self._sleep = sleep
@@ -114,7 +119,7 @@ class ConversationPacer:
 class ConnectorClient:
     def __init__(
         self,
-        settings: Settings,
+        settings: TeamsSettings,
         tokens: BotTokenProvider,
         *,
         client: httpx.Client | None = None,
@@ -123,7 +128,7 @@ class ConnectorClient:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self._tokens = tokens
-        self._allowed_hosts = list(settings.teams_allowed_service_url_hosts)
+        self._allowed_hosts = list(settings.allowed_service_url_hosts)
         self._http = client or http_client(settings)
         self._pacer = pacer or ConversationPacer(sleep=sleep)
         self._sleep = sleep
@@ -131,8 +136,9 @@ class ConnectorClient:
 
     # --- the API ------------------------------------------------------------------
 
-    def send(self, service_url: str, conversation_id: str, activity: Mapping[str, Any],
-             reply_to_id: str | None = None) -> str | None:
+    def send(
+        self, service_url: str, conversation_id: str, activity: Mapping[str, Any], reply_to_id: str | None = None
+    ) -> str | None:
         """Post a message; returns the id the Connector gave it."""
         path = f"/v3/conversations/{_segment(conversation_id)}/activities"
         if reply_to_id:
@@ -191,51 +197,58 @@ class ConnectorClient:
         attempt = 0
         while True:
             attempt += 1
-            if call.conversation is not None:
-                # Posts and edits alike count towards Teams' per-conversation limit.
-                self._pacer.wait(call.conversation)
-            headers = {"Authorization": f"Bearer {self._tokens.token()}"}
-            try:
-                response = self._http.request(call.method, call.url, json=call.body, headers=headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-                # Nothing reached the Connector: always safe to try again.
-                if attempt < MAX_ATTEMPTS:
-                    self._back_off(attempt, None, call, delivery, type(error).__name__)
-                    continue
-                raise ConnectorError(f"could not reach the Connector ({type(error).__name__})") from error
-            except httpx.TransportError as error:
-                if not call.creates_message and attempt < MAX_ATTEMPTS:
-                    self._back_off(attempt, None, call, delivery, type(error).__name__)
-                    continue
-                if call.creates_message:
-                    raise DeliveryUncertainError(f"no answer from the Connector after sending ({type(error).__name__})") from error
-                raise ConnectorError(f"the Connector did not answer ({type(error).__name__})") from error
-
+            response = self._attempt(call, attempt, delivery)
+            if response is None:  # nothing usable came back, and it is safe to try again
+                continue
             status = response.status_code
             if status < 300:
-                event(log, "teams_connector_ok", method=call.method, status=status, attempts=attempt, delivery=delivery)
+                log.info("teams_connector_ok", method=call.method, status=status, attempts=attempt, delivery=delivery)
                 return _json(response)
-            code, message = _error_of(response)
             if status == 401 and not refreshed_token:
                 # A refused token is refused before anything is created; fetch a fresh one once.
                 refreshed_token = True
                 self._tokens.invalidate()
                 continue
-            if status == 403:
-                raise ConversationForbiddenError(message or "the user can't be messaged", status, code)
-            retryable = status in _THROTTLED or (status in _AMBIGUOUS and not call.creates_message)
-            if retryable and attempt < MAX_ATTEMPTS:
-                retry_after = _retry_after(response)
-                if retry_after is None or retry_after <= MAX_RETRY_AFTER_SECONDS:
-                    self._back_off(attempt, retry_after, call, delivery, str(status))
-                    continue
-            if status in _AMBIGUOUS and call.creates_message:
-                event(log, "teams_delivery_uncertain", logging.WARNING, status=status, delivery=delivery)
-                raise DeliveryUncertainError(f"the Connector answered {status}; the message may have been posted",
-                                             status, code)
-            throttled_for = (_retry_after(response) or BACKOFF_CAP_SECONDS) if status in _THROTTLED else None
-            raise ConnectorError(f"the Connector answered {status}: {message or code or 'no detail'}", status, code,
-                                 throttled_for)
+            if self._backed_off(response, call, attempt, delivery):
+                continue
+            raise _failure(response, call, delivery)
+
+    def _attempt(self, call: _Call, attempt: int, delivery: str) -> httpx.Response | None:
+        """One request. None when it failed in a way that may be retried (after backing off); raises when not."""
+        if call.conversation is not None:
+            # Posts and edits alike count towards Teams' per-conversation limit.
+            self._pacer.wait(call.conversation)
+        headers = {"Authorization": f"Bearer {self._tokens.token()}"}
+        try:
+            return self._http.request(call.method, call.url, json=call.body, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+            # Nothing reached the Connector: always safe to try again.
+            if attempt < MAX_ATTEMPTS:
+                self._back_off(attempt, None, call, delivery, type(error).__name__)
+                return None
+            raise ConnectorError(f"could not reach the Connector ({type(error).__name__})") from error
+        except httpx.TransportError as error:
+            if not call.creates_message and attempt < MAX_ATTEMPTS:
+                self._back_off(attempt, None, call, delivery, type(error).__name__)
+                return None
+            if call.creates_message:
+                raise DeliveryUncertainError(
+                    f"no answer from the Connector after sending ({type(error).__name__})"
+                ) from error
+            raise ConnectorError(f"the Connector did not answer ({type(error).__name__})") from error
+
+    def _backed_off(self, response: httpx.Response, call: _Call, attempt: int, delivery: str) -> bool:
+        """Wait before the next attempt when the answer says to try again (throttled, or a gateway error on a
+        request that creates nothing) and the wait asked for is not too long. False when it should not be retried."""
+        status = response.status_code
+        retryable = status in _THROTTLED or (status in _AMBIGUOUS and not call.creates_message)
+        if not retryable or attempt >= MAX_ATTEMPTS:
+            return False
+        retry_after = _retry_after(response)
+        if retry_after is not None and retry_after > MAX_RETRY_AFTER_SECONDS:
+            return False
+        self._back_off(attempt, retry_after, call, delivery, str(status))
+        return True
 
     def _back_off(self, attempt: int, retry_after: float | None, call: _Call, delivery: str, why: str) -> None:
         ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
@@ -243,9 +256,32 @@ class ConnectorClient:
         delay = ceiling * (0.5 + self._jitter() / 2)
         if retry_after is not None:
             delay = max(delay, retry_after)
-        event(log, "teams_connector_retry", logging.WARNING, method=call.method, reason=why, attempt=attempt,
-              delay=round(delay, 3), delivery=delivery)
+        log.warning(
+            "teams_connector_retry",
+            method=call.method,
+            reason=why,
+            attempt=attempt,
+            delay=round(delay, 3),
+            delivery=delivery,
+        )
         self._sleep(delay)
+
+
+def _failure(response: httpx.Response, call: _Call, delivery: str) -> ConnectorError:
+    """The error for an answer that will not be retried."""
+    status = response.status_code
+    code, message = _error_of(response)
+    if status == 403:
+        return ConversationForbiddenError(message or "the user can't be messaged", status, code)
+    if status in _AMBIGUOUS and call.creates_message:
+        log.warning("teams_delivery_uncertain", status=status, delivery=delivery)
+        return DeliveryUncertainError(
+            f"the Connector answered {status}; the message may have been posted", status, code
+        )
+    throttled_for = (_retry_after(response) or BACKOFF_CAP_SECONDS) if status in _THROTTLED else None
+    return ConnectorError(
+        f"the Connector answered {status}: {message or code or 'no detail'}", status, code, throttled_for
+    )
 
 
 def _segment(value: str) -> str:

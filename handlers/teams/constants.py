@@ -41,3 +41,7 @@ VERB_ADVANCE_WITH_REASON = "advance_with_reason"  # the reason card for finishin
 REASON_INPUT_ID = "reason"
 VERB_REASSIGN_STAGE = "reassign_stage"  # the box for naming a stage's new owner, from a nudge's Reassign
 NEW_OWNER_INPUT_ID = "new_owner"
+VERB_FEEDBACK_REQUEST = "feedback_request_submit"  # the card asking stakeholders for feedback
+VERB_FEEDBACK_RESPONSE = "feedback_response_submit"  # a stakeholder's answer card
+DATA_ROUND = "round"  # the answer card's feedback round
+DATA_TOKEN = "token"  # the secret that lets an anonymous answer be changed, only ever in the person's own card

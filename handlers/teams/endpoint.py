@@ -17,13 +17,13 @@ Each request, in order, with no side effect until the token has passed:
 from __future__ import annotations
 
 import json
-import logging
 import threading
-import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
+import structlog
 from microsoft_agents.activity import Activity
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -31,8 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.logging import event
-from handlers.teams.activities import SOMETHING_WENT_WRONG, InvokeResult, TeamsBot, dedupe_key
+from handlers.services import ChatServices
+from handlers.teams.activities import TeamsBot
 from handlers.teams.auth import ChannelAuthenticator, ChannelAuthError, MetadataUnavailableError
 from handlers.teams.connector import ConnectorClient
 from handlers.teams.constants import (
@@ -40,19 +40,15 @@ from handlers.teams.constants import (
     MESSAGE_RESPONSE_TYPE,
     PLATFORM,
 )
+from handlers.teams.context import SOMETHING_WENT_WRONG
+from handlers.teams.invokes import InvokeResult
 from handlers.teams.proactive import TeamsMessenger
+from handlers.teams.settings import TeamsSettings
 from handlers.teams.token import BotTokenProvider
 from storage.events import ProcessedEvents
 from storage.people import PeopleRepository
 
-if TYPE_CHECKING:
-    from bot.app import Services
-    from bot.config import Settings
-    from workflows.commands import FeedbackCommand
-    from workflows.dialogue import UserContext
-    from workflows.replies import Reply
-
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 ENDPOINT_PATH = "/api/messages"
 MAX_BODY_BYTES = 512 * 1024
@@ -62,29 +58,17 @@ REMEMBERED_INVOKE_ANSWERS = 500
 ALREADY_HANDLED = "That was already done."
 
 
-def teams_configured(settings: "Settings") -> bool:
-    return bool(settings.teams_app_id and settings.teams_app_password and settings.teams_tenant_id)
-
-
 class TeamsAdapter:
     """Everything the Teams side needs, built once per process from the services."""
 
-    def __init__(self, services: "Services", *, feedback: "FeedbackCommand | None" = None) -> None:
-        settings = services.settings
-        if not teams_configured(settings):
+    def __init__(self, services: ChatServices, settings: TeamsSettings) -> None:
+        if not settings.configured:
             raise ValueError("Teams needs TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID")
         self.services = services
         self.authenticator = ChannelAuthenticator(settings)
         self.tokens = BotTokenProvider(settings)
         self.connector = ConnectorClient(settings, self.tokens)
-        if feedback is None:
-            # The process's one feedback service, with the council's question sets.
-            def feedback(user: "UserContext", argument: str) -> list["Reply"]:
-                return services.feedback.command(user, argument)
-        self.bot = TeamsBot(services, self.connector, feedback=feedback)
-        from handlers.teams.feedback import register as register_feedback
-
-        register_feedback(self.bot, services)
+        self.bot = TeamsBot(services, self.connector)
         self.messenger = TeamsMessenger(PeopleRepository(services.database), self.connector)
         self._events = ProcessedEvents(services.database)
         self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="teams")
@@ -101,15 +85,18 @@ class TeamsAdapter:
             payload = json.loads(body)
             activity = Activity.model_validate(payload)
         except (ValueError, ValidationError):
-            event(log, "teams_request_refused", logging.WARNING, status=400, reason="not an activity")
+            log.warning("teams_request_refused", status=400, reason="not an activity")
             return JSONResponse({"error": "expected a Bot Framework activity"}, status_code=400)
 
         try:
-            await run_in_threadpool(self.authenticator.authenticate, request.headers.get("authorization"),
-                                    activity.service_url, activity.channel_id)
+            await run_in_threadpool(
+                self.authenticator.authenticate,
+                request.headers.get("authorization"),
+                activity.service_url,
+                activity.channel_id,
+            )
         except ChannelAuthError as error:
-            event(log, "teams_request_refused", logging.WARNING, status=error.status, reason=error.reason,
-                  type=activity.type)
+            log.warning("teams_request_refused", status=error.status, reason=error.reason, type=activity.type)
             return Response(status_code=error.status)
         except MetadataUnavailableError:
             # We cannot check the token, so we must not act on it; the channel will deliver it again.
@@ -117,18 +104,19 @@ class TeamsAdapter:
 
         key = dedupe_key(activity)
         if key is not None and not await run_in_threadpool(self._events.first_time, PLATFORM, key):
-            event(log, "teams_duplicate_ignored", type=activity.type)
+            log.info("teams_duplicate_ignored", type=activity.type)
             if activity.type == "invoke":
                 return self._invoke_response(self._remembered(key) or _already_handled(activity))
             return Response(status_code=200)
 
-        event(log, "teams_activity", type=activity.type, invoke=activity.name)
+        log.info("teams_activity", type=activity.type, invoke=activity.name)
         if activity.type == "invoke":
             try:
                 result, follow_up = await run_in_threadpool(self.bot.on_invoke, activity)
             except Exception as error:  # noqa: BLE001 - Teams shows the officer a generic failure; the log has why
-                event(log, "teams_invoke_failed", logging.ERROR, invoke=activity.name, error=type(error).__name__,
-                      detail=str(error)[:300])
+                log.error(
+                    "teams_invoke_failed", invoke=activity.name, error=type(error).__name__, detail=str(error)[:300]
+                )
                 return self._invoke_response(_failed(activity))
             if key is not None:
                 self._remember(key, result)
@@ -163,6 +151,14 @@ class TeamsAdapter:
         self.tokens.close()
 
 
+def dedupe_key(activity: Activity) -> str | None:
+    """Activity ids are unique within a conversation, not across them (channel posts use timestamps)."""
+    if not activity.id:
+        return None
+    conversation = activity.conversation.id if activity.conversation else ""
+    return f"{conversation}|{activity.id}"
+
+
 def _already_handled(activity: Activity) -> InvokeResult:
     if activity.name == INVOKE_CARD_ACTION:
         return InvokeResult(200, {"statusCode": 200, "type": MESSAGE_RESPONSE_TYPE, "value": ALREADY_HANDLED})
@@ -172,8 +168,14 @@ def _already_handled(activity: Activity) -> InvokeResult:
 def _failed(activity: Activity) -> InvokeResult:
     """What Teams shows the officer when a button's work failed on our side."""
     if activity.name == INVOKE_CARD_ACTION:
-        return InvokeResult(200, {"statusCode": 500, "type": "application/vnd.microsoft.error",
-                                  "value": {"code": "InternalError", "message": SOMETHING_WENT_WRONG}})
+        return InvokeResult(
+            200,
+            {
+                "statusCode": 500,
+                "type": "application/vnd.microsoft.error",
+                "value": {"code": "InternalError", "message": SOMETHING_WENT_WRONG},
+            },
+        )
     return InvokeResult(200, {"task": {"type": "message", "value": SOMETHING_WENT_WRONG}})
 
 
@@ -181,24 +183,4 @@ def _safely(work: Callable[[], Any], what: str) -> None:
     try:
         work()
     except Exception as error:  # noqa: BLE001 - a worker thread must never die silently
-        event(log, "teams_work_failed", logging.ERROR, what=what, error=type(error).__name__, detail=str(error)[:300])
-
-
-_adapters: "weakref.WeakKeyDictionary[Services, TeamsAdapter]" = weakref.WeakKeyDictionary()
-_adapters_lock = threading.Lock()
-
-
-def teams_adapter(services: "Services") -> TeamsAdapter:
-    """The process's one adapter for these services (the server and the scheduler share its token and pacing)."""
-    with _adapters_lock:
-        adapter = _adapters.get(services)
-        if adapter is None:
-            adapter = _adapters[services] = TeamsAdapter(services)
-        return adapter
-
-
-def teams_messenger(services: "Services") -> TeamsMessenger | None:
-    """What the nudges and feedback call to reach people in Teams; None when Teams is not configured."""
-    if not teams_configured(services.settings):
-        return None
-    return teams_adapter(services).messenger
+        log.error("teams_work_failed", what=what, error=type(error).__name__, detail=str(error)[:300])

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST_VERSION = "1.17"
-MANIFEST_SCHEMA = f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
+MANIFEST_SCHEMA = (
+    f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
+)
 ACCENT = (0x1B, 0x5E, 0x7A)  # a deep teal that reads well in light and dark themes
 
 # The command menu: what officers pick or type. Titles are what the bot parses (see activities.teams_command).
@@ -63,7 +65,11 @@ def build_manifest(details: AppDetails) -> dict[str, Any]:
         raise ManifestError(f"The version must look like 1.0.0, not {details.version!r}.")
     if len(details.short_name) > 30 or len(details.full_name) > 100:
         raise ManifestError("Teams allows a short name of up to 30 characters and a full name of up to 100.")
-    for label, url in (("website", details.website_url), ("privacy", details.privacy_url), ("terms", details.terms_url)):
+    for label, url in (
+        ("website", details.website_url),
+        ("privacy", details.privacy_url),
+        ("terms", details.terms_url),
+    ):
         if not url.startswith("https://"):
             raise ManifestError(f"The {label} URL must start with https://.")
     commands = [{"title": title, "description": description} for title, description in COMMANDS]
@@ -89,13 +95,15 @@ def build_manifest(details: AppDetails) -> dict[str, Any]:
         },
         "icons": {"color": "color.png", "outline": "outline.png"},
         "accentColor": "#{:02X}{:02X}{:02X}".format(*ACCENT),
-        "bots": [{
-            "botId": details.bot_id,
-            "scopes": ["personal", "team", "groupChat"],
-            "supportsFiles": False,
-            "isNotificationOnly": False,
-            "commandLists": [{"scopes": ["personal", "team", "groupChat"], "commands": commands}],
-        }],
+        "bots": [
+            {
+                "botId": details.bot_id,
+                "scopes": ["personal", "team", "groupChat"],
+                "supportsFiles": False,
+                "isNotificationOnly": False,
+                "commandLists": [{"scopes": ["personal", "team", "groupChat"], "commands": commands}],
+            }
+        ],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": [],
     }
@@ -137,15 +145,22 @@ def _draw(size: int, background: tuple[int, int, int, int], mark: tuple[int, int
         for px in range(size):
             hits = sum(
                 _cycle_coverage(size, px + (sx + 0.5) / samples, py + (sy + 0.5) / samples)
-                for sx in range(samples) for sy in range(samples)
+                for sx in range(samples)
+                for sy in range(samples)
             )
             cover = hits / (samples * samples)
             r, g, b, a = background
             if a == 0:
                 row += bytes((*mark, round(255 * cover)))
             else:
-                row += bytes((round(r + (mark[0] - r) * cover), round(g + (mark[1] - g) * cover),
-                              round(b + (mark[2] - b) * cover), 255))
+                row += bytes(
+                    (
+                        round(r + (mark[0] - r) * cover),
+                        round(g + (mark[1] - g) * cover),
+                        round(b + (mark[2] - b) * cover),
+                        255,
+                    )
+                )
         rows.append(bytes(row))
     return _png(size, size, rows)
 

@@ -1,6 +1,6 @@
 """Nudges to Teams: a proactive message in the person's 1:1 chat with the bot.
 
-:class:`TeamsNotifier` is the Teams :class:`~workflows.delivery.Messenger`, a thin
+:class:`TeamsNotifier` is the Teams :class:`~workflows.messaging.Messenger`, a thin
 translation of :meth:`handlers.teams.proactive.TeamsMessenger.send_proactive`
 (which paces to Teams' per-conversation limit, retries throttling safely and
 marks a person unreachable on 403) into the sweep's :class:`SendResult`.
@@ -8,15 +8,10 @@ marks a person unreachable on 403) into the sweep's :class:`SendResult`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from handlers.teams.proactive import DeliveryStatus, TeamsMessenger
 from storage.models import Person
-from workflows.delivery import SendResult, SendStatus
+from workflows.messaging import SendResult, SendStatus
 from workflows.replies import Reply
-
-if TYPE_CHECKING:
-    from bot.app import Services
 
 _STATUS = {
     DeliveryStatus.SENT: SendStatus.SENT,
@@ -41,11 +36,3 @@ class TeamsNotifier:
         result = self._messenger.send_proactive(person, reply)
         # retry_after tells the sweep Teams is still throttling, so the rest of its Teams nudges wait.
         return SendResult(_STATUS[result.status], result.detail, result.retry_after)
-
-
-def teams_notifier(services: "Services") -> TeamsNotifier | None:
-    """The Teams messenger for the scheduler, or None when Teams is not configured."""
-    from handlers.teams.endpoint import teams_messenger
-
-    messenger = teams_messenger(services)
-    return TeamsNotifier(messenger) if messenger is not None else None

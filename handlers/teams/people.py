@@ -15,22 +15,30 @@ the bot; from a channel or group chat we keep only what is needed to open that
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from microsoft_agents.activity import Activity
 from sqlalchemy.exc import IntegrityError
 
-from bot.logging import event
 from handlers.teams.connector import ConnectorClient, ConnectorError
 from handlers.teams.token import BotTokenError
 from storage.models import Person
 from storage.people import PeopleRepository, PersonError
-from workflows.people import PersonRef, Resolution, Resolved, Unknown
+from workflows.people import (
+    ChainedPeopleResolver,
+    DirectoryPeopleResolver,
+    PeopleResolver,
+    PersonRef,
+    Resolution,
+    Resolved,
+    RewritingResolver,
+    Unknown,
+)
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 _AT_TAG = re.compile(r"^<at>(.+?)</at>$", re.IGNORECASE)
 
@@ -52,16 +60,17 @@ class ConversationReference:
         return {key: value for key, value in self.__dict__.items() if value is not None}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> "ConversationReference | None":
+    def from_json(cls, data: dict[str, Any] | None) -> ConversationReference | None:
         if not data:
             return None
         try:
-            return cls(**{key: data.get(key) for key in cls.__dataclass_fields__ if key in data})
+            fields: dict[str, Any] = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
+            return cls(**fields)
         except TypeError:
             return None
 
     @classmethod
-    def from_activity(cls, activity: Activity) -> "ConversationReference | None":
+    def from_activity(cls, activity: Activity) -> ConversationReference | None:
         tenant = _tenant_of(activity)
         user, bot = activity.from_property, activity.recipient
         if not (activity.service_url and tenant and user and user.id and bot and bot.id):
@@ -83,7 +92,8 @@ def _tenant_of(activity: Activity) -> str | None:
         return activity.conversation.tenant_id
     data = activity.channel_data
     if isinstance(data, dict) and isinstance(data.get("tenant"), dict):
-        return data["tenant"].get("id")
+        tenant = data["tenant"].get("id")
+        return str(tenant) if tenant else None
     return None
 
 
@@ -112,7 +122,7 @@ class TeamsPeople:
             if person is not None and reference is not None:
                 self._remember_reference(person, reference)
         except PersonError as error:
-            event(log, "teams_person_not_saved", logging.WARNING, reason=str(error)[:200])
+            log.warning("teams_person_not_saved", reason=str(error)[:200])
         except IntegrityError:
             # Teams sends conversationUpdate and installationUpdate together on install: the other
             # activity's thread saved this person first, which is just as good.
@@ -132,7 +142,7 @@ class TeamsPeople:
                 email = member["userPrincipalName"]
             name = (member.get("name") or name).strip() or name
         person = self._people.upsert(name=name, email=email, teams_user_id=aad, actor="teams")
-        event(log, "teams_person_linked", person_id=person.id, by_email=email is not None)
+        log.info("teams_person_linked", person_id=person.id, by_email=email is not None)
         return person
 
     def _member(self, activity: Activity, member_id: str) -> dict[str, Any] | None:
@@ -141,7 +151,7 @@ class TeamsPeople:
         try:
             return self._connector.get_member(activity.service_url, activity.conversation.id, member_id)
         except (ConnectorError, BotTokenError) as error:
-            event(log, "teams_member_lookup_failed", logging.WARNING, status=getattr(error, "status", None))
+            log.warning("teams_member_lookup_failed", status=getattr(error, "status", None))
             return None
 
     def _remember_reference(self, person: Person, reference: ConversationReference) -> None:
@@ -151,14 +161,19 @@ class TeamsPeople:
             reference = ConversationReference(**{**stored.__dict__, "service_url": reference.service_url})
         if stored == reference and person.reachable:
             return
-        self._people.upsert(name=person.name, teams_user_id=person.teams_user_id,
-                            teams_conversation_ref=reference.to_json(), reachable=True, actor="teams")
+        self._people.upsert(
+            name=person.name,
+            teams_user_id=person.teams_user_id,
+            teams_conversation_ref=reference.to_json(),
+            reachable=True,
+            actor="teams",
+        )
 
     def mark_unreachable(self, aad: str) -> None:
         person = self._people.find_by_teams_id(aad)
         if person is not None and person.reachable:
             self._people.set_reachable(person.id, False, actor="teams")  # type: ignore[arg-type]
-            event(log, "teams_person_unreachable", person_id=person.id)
+            log.info("teams_person_unreachable", person_id=person.id)
 
 
 class TeamsMentionResolver:
@@ -189,8 +204,9 @@ class TeamsMentionResolver:
         if member_id is None or self._connector is None or not self._activity.conversation:
             return Unknown(query)
         try:
-            member = self._connector.get_member(self._activity.service_url or "", self._activity.conversation.id,
-                                                member_id)
+            member = self._connector.get_member(
+                self._activity.service_url or "", self._activity.conversation.id, member_id
+            )
         except (ConnectorError, BotTokenError):
             return Unknown(query)
         if not member or not member.get("aadObjectId"):
@@ -198,10 +214,29 @@ class TeamsMentionResolver:
         aad = str(member["aadObjectId"])
         person = self._people.find_by_teams_id(aad)
         if person is None:
-            email = member.get("email") or (member.get("userPrincipalName") if "@" in str(member.get("userPrincipalName") or "") else None)
+            email = member.get("email") or (
+                member.get("userPrincipalName") if "@" in str(member.get("userPrincipalName") or "") else None
+            )
             try:
-                person = self._people.upsert(name=member.get("name") or name, email=email, teams_user_id=aad,
-                                             actor="teams")
+                person = self._people.upsert(
+                    name=member.get("name") or name, email=email, teams_user_id=aad, actor="teams"
+                )
             except PersonError:
                 return Unknown(query)
         return Resolved(PersonRef.from_person(person))
+
+
+def plain_text(text: str) -> str:
+    """A Teams mention as the people table knows the person: ``<at>Sam Patel</at>`` -> ``Sam Patel``."""
+    query = text.strip().strip(",;").strip()
+    match = _AT_TAG.match(query)
+    return str(match[1]) if match else text
+
+
+def teams_people_resolver(
+    activity: Activity, people: PeopleRepository, connector: ConnectorClient | None, me: PersonRef | None
+) -> PeopleResolver:
+    """Who the officer @mentioned in this activity (asking Teams for their record), then names, emails and "me"
+    from the people table."""
+    directory = RewritingResolver(plain_text, DirectoryPeopleResolver(people, me=me))
+    return ChainedPeopleResolver([TeamsMentionResolver(activity, people, connector), directory])

@@ -18,12 +18,12 @@ raising, so the caller's ledger can decide what to retry:
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
-from bot.logging import event
+import structlog
+
 from handlers.teams.connector import (
     ConnectorClient,
     ConnectorError,
@@ -38,10 +38,10 @@ from storage.people import PeopleRepository
 from workflows.people import PersonRef
 from workflows.replies import Reply
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
-class DeliveryStatus(str, Enum):
+class DeliveryStatus(StrEnum):
     SENT = "sent"
     NO_CONVERSATION = "no_conversation"
     UNREACHABLE = "unreachable"
@@ -86,16 +86,22 @@ class TeamsMessenger:
             activity_id = self._connector.send(reference.service_url, conversation_id, activity)
         except ConversationForbiddenError:
             self._people.set_reachable(record.id, False, actor="teams")  # type: ignore[arg-type]
-            event(log, "teams_proactive_unreachable", logging.WARNING, person_id=record.id)
+            log.warning("teams_proactive_unreachable", person_id=record.id)
             return DeliveryResult(DeliveryStatus.UNREACHABLE, detail="Teams refused: the app was removed or blocked")
         except DeliveryUncertainError as error:
-            event(log, "teams_proactive_uncertain", logging.WARNING, person_id=record.id, status=error.status)
+            log.warning("teams_proactive_uncertain", person_id=record.id, status=error.status)
             return DeliveryResult(DeliveryStatus.UNCERTAIN, detail=str(error))
         except (ConnectorError, BotTokenError) as error:
-            event(log, "teams_proactive_failed", logging.WARNING, person_id=record.id, error=type(error).__name__,
-                  status=getattr(error, "status", None))
-            return DeliveryResult(DeliveryStatus.FAILED, detail=str(error), retry_after=getattr(error, "retry_after", None))
-        event(log, "teams_proactive_sent", person_id=record.id)
+            log.warning(
+                "teams_proactive_failed",
+                person_id=record.id,
+                error=type(error).__name__,
+                status=getattr(error, "status", None),
+            )
+            return DeliveryResult(
+                DeliveryStatus.FAILED, detail=str(error), retry_after=getattr(error, "retry_after", None)
+            )
+        log.info("teams_proactive_sent", person_id=record.id)
         return DeliveryResult(DeliveryStatus.SENT, activity_id=activity_id)
 
     def _load(self, person: Person | PersonRef | int) -> Person | None:

@@ -13,17 +13,16 @@ with the same trust store as every other Teams call (``TEAMS_CA_BUNDLE``).
 
 from __future__ import annotations
 
-import logging
 import threading
 
 import httpx
 import msal
+import structlog
 
-from bot.config import Settings
-from bot.logging import event
+from handlers.teams.settings import TeamsSettings
 from handlers.teams.transport import http_client, require_https
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 class BotTokenError(RuntimeError):
@@ -31,14 +30,14 @@ class BotTokenError(RuntimeError):
 
 
 class BotTokenProvider:
-    def __init__(self, settings: Settings) -> None:
-        if not settings.teams_app_id or settings.teams_app_password is None or not settings.teams_tenant_id:
+    def __init__(self, settings: TeamsSettings) -> None:
+        if not settings.app_id or settings.app_password is None or not settings.tenant_id:
             raise ValueError("TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID must all be set to send to Teams")
-        authority = require_https(settings.teams_authority_url, "TEAMS_AUTHORITY_URL").rstrip("/")
-        self._authority = f"{authority}/{settings.teams_tenant_id}"
-        self._client_id = settings.teams_app_id
-        self._secret = settings.teams_app_password
-        self._scope = settings.teams_bot_scope
+        authority = require_https(settings.authority_url, "TEAMS_AUTHORITY_URL").rstrip("/")
+        self._authority = f"{authority}/{settings.tenant_id}"
+        self._client_id = settings.app_id
+        self._secret = settings.app_password
+        self._scope = settings.bot_scope
         self._http = http_client(settings)
         self._app: msal.ConfidentialClientApplication | None = None
         # msal's cache is thread-safe, but two threads missing it at once would both ask Entra.
@@ -63,15 +62,16 @@ class BotTokenProvider:
             with self._lock:
                 result = self._application().acquire_token_for_client(scopes=[self._scope])
         except (httpx.HTTPError, ValueError) as error:
-            event(log, "teams_token_failed", logging.ERROR, error=type(error).__name__)
-            raise BotTokenError(f"Entra ID could not be reached for the bot's token ({type(error).__name__})") from error
+            log.error("teams_token_failed", error=type(error).__name__)
+            raise BotTokenError(
+                f"Entra ID could not be reached for the bot's token ({type(error).__name__})"
+            ) from error
         if "access_token" not in result:
             code = str(result.get("error") or "unknown_error")
-            event(log, "teams_token_failed", logging.ERROR, error=code,
-                  correlation_id=result.get("correlation_id"))
+            log.error("teams_token_failed", error=code, correlation_id=result.get("correlation_id"))
             raise BotTokenError(f"Entra ID refused the bot's token request ({code})")
         if result.get("token_source") == "identity_provider":
-            event(log, "teams_token_acquired", expires_in=result.get("expires_in"))
+            log.info("teams_token_acquired", expires_in=result.get("expires_in"))
         return str(result["access_token"])
 
     def invalidate(self) -> None:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import certifi
 import httpx
 
-from bot.config import Settings
+from handlers.teams.settings import TeamsSettings
 
 USER_AGENT = "CommissioningAssistant-Teams/1.0"
 
@@ -28,14 +28,14 @@ def require_https(url: str, what: str) -> str:
     return url
 
 
-def tls_context(settings: Settings) -> ssl.SSLContext:
+def tls_context(settings: TeamsSettings) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=certifi.where())
-    if settings.teams_ca_bundle is not None:
-        context.load_verify_locations(cafile=str(settings.teams_ca_bundle))
+    if settings.ca_bundle is not None:
+        context.load_verify_locations(cafile=str(settings.ca_bundle))
     return context
 
 
-def http_client(settings: Settings, *, timeout: float = 15.0) -> httpx.Client:
+def http_client(settings: TeamsSettings, *, timeout: float = 15.0) -> httpx.Client:
     return httpx.Client(
         verify=tls_context(settings),
         timeout=httpx.Timeout(timeout, connect=5.0),

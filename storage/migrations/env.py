@@ -10,10 +10,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from storage.models import StorageModel
+from storage.tables import metadata
 
 config = context.config
-target_metadata = StorageModel.metadata
+target_metadata = metadata
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
@@ -33,7 +33,10 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic was given neither a connection nor sqlalchemy.url")
+    engine = create_engine(url)
     with engine.connect() as connection:
         _run(connection)
         connection.commit()

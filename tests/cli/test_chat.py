@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.config import Settings
 from storage.people import PeopleRepository
 from tests.conftest import MODEL_DIR, REPO_ROOT
 from workflows.cycle import load_cycle
@@ -31,10 +30,14 @@ REVIEW_SCRIPT = [
     "3",
     "me",
     "Priya",
-    "ok", f"{ANALYSE_DUE:%d/%m/%Y}",
-    "ok", PLAN_DUE.isoformat(),
-    "ok", "in 45 weeks",
-    "ok", "ok",
+    "ok",
+    f"{ANALYSE_DUE:%d/%m/%Y}",
+    "ok",
+    PLAN_DUE.isoformat(),
+    "ok",
+    "in 45 weeks",
+    "ok",
+    "ok",
     "none",
 ]
 
@@ -105,7 +108,11 @@ def test_questions_through_a_real_pipe(environment, tmp_path: Path, request) -> 
     done = subprocess.run(
         [sys.executable, "-m", "bot", "chat", "--as", ALICE],
         input="Who takes strategic sourcing decisions?\nexit\nthis line is never read\n",
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "Cabinet: Takes strategic sourcing decisions" in done.stdout

@@ -47,7 +47,9 @@ def test_index_exits_one_and_says_why_when_a_file_is_skipped(run, tmp_path):
 
 def test_ask_answers_each_line_of_standard_input_as_json(run):
     run("index", str(CORPUS_DIR))
-    result = run("ask", "--json", input="Who feeds into commissioning reviews for their portfolio?\n\nWhat is an output?\n")
+    result = run(
+        "ask", "--json", input="Who feeds into commissioning reviews for their portfolio?\n\nWhat is an output?\n"
+    )
     assert result.exit_code == 0
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert [line["question"] for line in lines] == [

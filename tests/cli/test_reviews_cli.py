@@ -6,6 +6,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from bot.cli import cli as installed
 from bot.commands import db as db_commands
 from bot.commands import people as people_commands
 from bot.commands import reviews as reviews_commands
@@ -54,9 +55,25 @@ def run(cli: click.Group, settings: Settings):
 
 @pytest.fixture
 def people(run) -> None:
-    assert run("people", "add", "--name", "Sam Patel", "--email", "sam@council.gov.uk", "--slack-id", "U0SAM").exit_code == 0
-    assert run("people", "add", "--name", "Cllr Priya Shah", "--email", "priya@council.gov.uk", "--slack-id", "U0PRIYA",
-               "--role", "portfolio holder:adult social care").exit_code == 0
+    assert (
+        run("people", "add", "--name", "Sam Patel", "--email", "sam@council.gov.uk", "--slack-id", "U0SAM").exit_code
+        == 0
+    )
+    assert (
+        run(
+            "people",
+            "add",
+            "--name",
+            "Cllr Priya Shah",
+            "--email",
+            "priya@council.gov.uk",
+            "--slack-id",
+            "U0PRIYA",
+            "--role",
+            "portfolio holder:adult social care",
+        ).exit_code
+        == 0
+    )
     assert run("people", "add", "--name", "Owen Jones", "--email", "owen@council.gov.uk").exit_code == 0
 
 
@@ -67,7 +84,9 @@ def write_csv(tmp_path: Path, lines: list[str], name: str = "pipeline.csv") -> P
 
 
 def test_people_are_added_updated_and_listed_with_their_roles(run, people) -> None:
-    result = run("people", "add", "--name", "Samuel Patel", "--email", "SAM@council.gov.uk", "--role", "section 151 officer")
+    result = run(
+        "people", "add", "--name", "Samuel Patel", "--email", "SAM@council.gov.uk", "--role", "section 151 officer"
+    )
     assert result.output.strip() == "Updated Samuel Patel (id 1)."
 
     listing = run("people", "list").output
@@ -176,7 +195,5 @@ def test_db_upgrade_migrates_a_new_database(cli: click.Group, tmp_path: Path) ->
 
 
 def test_the_installed_command_has_the_reviews_people_and_db_groups() -> None:
-    from bot.cli import cli as installed
-
     assert {"reviews", "people", "db"} <= set(installed.commands)
     assert {"list", "show", "import", "export"} <= set(installed.commands["reviews"].commands)  # type: ignore[attr-defined]

@@ -20,10 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from tests.slack.fake_slack import Call, FakeSlack, SlackRefusal
+from tests.slack.fake_slack import BOT_TOKEN, Call, FakeSlack, SlackRefusal
 
-FEEDBACK_METHODS = {"files.getUploadURLExternal", "files.completeUploadExternal", "conversations.members",
-                    "usergroups.list", "usergroups.users.list"}
+FEEDBACK_METHODS = {
+    "files.getUploadURLExternal",
+    "files.completeUploadExternal",
+    "conversations.members",
+    "usergroups.list",
+    "usergroups.users.list",
+}
 
 
 @dataclass
@@ -67,10 +72,11 @@ class FakeSlackWithFiles(FakeSlack):
 
     # --- the API -----------------------------------------------------------------------------
 
-    def handle(self, method: str, args: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def handle(
+        self, method: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if method not in FEEDBACK_METHODS:
             return super().handle(method, args, token)
-        from tests.slack.fake_slack import BOT_TOKEN
 
         if token != BOT_TOKEN:
             self._record(Call(method, args, time.monotonic(), ok=False, error="invalid_auth"))
@@ -94,8 +100,9 @@ class FakeSlackWithFiles(FakeSlack):
     def receive_upload(self, path: str, data: bytes) -> tuple[int, bytes]:
         file_id = path.rsplit("/", 1)[-1]
         found = self.files.get(file_id)
-        self._record(Call("upload_url", {"file_id": file_id, "bytes": len(data)}, time.monotonic(),
-                          ok=found is not None))
+        self._record(
+            Call("upload_url", {"file_id": file_id, "bytes": len(data)}, time.monotonic(), ok=found is not None)
+        )
         if found is None:
             return 404, b"not found"
         found.data = data
@@ -116,7 +123,11 @@ class FakeSlackWithFiles(FakeSlack):
                 raise SlackRefusal("file_not_found")
             if len(found.data) != found.length:
                 raise SlackRefusal("file_size_mismatch")
-            found.title, found.channel_id, found.initial_comment = item.get("title"), channel, args.get("initial_comment")
+            found.title, found.channel_id, found.initial_comment = (
+                item.get("title"),
+                channel,
+                args.get("initial_comment"),
+            )
             found.shared = bool(channel)
             done.append({"id": found.id, "name": found.filename, "title": found.title})
         return {"files": done}
@@ -127,7 +138,7 @@ class FakeSlackWithFiles(FakeSlack):
             raise SlackRefusal("channel_not_found")
         limit = int(args.get("limit") or 100)
         start = int(args.get("cursor") or 0)
-        page = members[start:start + limit]
+        page = members[start : start + limit]
         following = str(start + limit) if start + limit < len(members) else ""
         return {"members": page, "response_metadata": {"next_cursor": following}}
 

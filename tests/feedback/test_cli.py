@@ -8,7 +8,7 @@ import io
 from click.testing import CliRunner
 
 from bot.cli import cli
-from tests.feedback.helpers import CLOSES, FeedbackWorld
+from tests.feedback.helpers import FeedbackWorld, ref
 from tests.feedback.test_feedback_storage import answer
 
 
@@ -17,12 +17,16 @@ def arrange(database, monkeypatch, tmp_path, answers: int) -> FeedbackWorld:  # 
     monkeypatch.setenv("DATABASE_URL", database.engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     world = FeedbackWorld(database)
-    round_ = world.feedback.create_request(world.lead, world.review_id, [p.id for p in world.stakeholders],
-                                           world.feedback.question_sets.default, CLOSES)
+    round_ = world.ask().round
+    assert round_ is not None
     for index, person in enumerate(world.stakeholders[:answers]):
-        form = world.feedback.response_form(person, f"round:{round_.id}")
-        world.feedback.submit(person, round_.id, form.token,
-                              answer(ratings=(index + 2, 4, 5), worked=f"Point {index}", anonymous=index == 0))
+        form = world.feedback.answers.form(ref(person), f"round:{round_.id}")
+        world.feedback.answers.submit(
+            ref(person),
+            round_.id,
+            form.token,
+            answer(ratings=(index + 2, 4, 5), worked=f"Point {index}", anonymous=index == 0),
+        )
     return world
 
 
@@ -36,8 +40,19 @@ def test_export_writes_csv_with_anonymous_answers_unnamed(database, monkeypatch,
     assert [row["respondent"] for row in rows] == ["Stake Holder2", "Stake Holder3", "anonymous"]
     assert [row["outcomes"] for row in rows] == ["3", "4", "2"]
     assert rows[2]["answered_on"] == "" and rows[2]["what_worked"] == "Point 0"
-    assert list(rows[0]) == ["review", "request", "kind", "question_set", "respondent", "answered_on", "outcomes",
-                             "value_for_money", "satisfaction", "what_worked", "what_should_change"]
+    assert list(rows[0]) == [
+        "review",
+        "request",
+        "kind",
+        "question_set",
+        "respondent",
+        "answered_on",
+        "outcomes",
+        "value_for_money",
+        "satisfaction",
+        "what_worked",
+        "what_should_change",
+    ]
 
     printed = CliRunner().invoke(cli, ["feedback", "summary", "Library", "--chart", str(tmp_path / "chart.png")])
     assert printed.exit_code == 0, printed.output

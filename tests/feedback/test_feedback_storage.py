@@ -6,43 +6,51 @@ import csv
 import io
 from datetime import timedelta
 
-import pytest
-
+from handlers.slack.context import build_web_client
+from handlers.slack.notify import SlackNotifier
 from storage.models import FeedbackStatus
-from tests.feedback.helpers import CLOSES, NOW, FeedbackWorld, changed_rows, rows_mentioning, snapshot
-from workflows.feedback import ANONYMOUS_FIELD, FeedbackActions, FeedbackError, hash_token
+from tests.feedback.helpers import CLOSES, NOW, FeedbackWorld, changed_rows, ref, rows_mentioning, snapshot
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from workflows.actions import FeedbackActions
+from workflows.feedback import ANONYMOUS_FIELD, hash_token
 
 
 def answer(ratings=(4, 3, 5), worked="Friendly staff", change="Longer opening hours", anonymous=False):
-    values = {"outcomes": str(ratings[0]), "value_for_money": str(ratings[1]), "satisfaction": str(ratings[2]),
-              "what_worked": worked, "what_should_change": change}
+    values = {
+        "outcomes": str(ratings[0]),
+        "value_for_money": str(ratings[1]),
+        "satisfaction": str(ratings[2]),
+        "what_worked": worked,
+        "what_should_change": change,
+    }
     if anonymous:
         values[ANONYMOUS_FIELD] = "yes"
     return values
 
 
 def ask(world: FeedbackWorld, people=None):
-    chosen = world.feedback.question_sets.default
-    return world.feedback.create_request(world.lead, world.review_id, [p.id for p in (people or world.stakeholders)],
-                                         chosen, CLOSES)
+    outcome = world.ask(people)
+    assert outcome.round is not None, outcome
+    return outcome.round
 
 
 def test_only_the_lead_or_a_stage_owner_may_ask(database) -> None:
     world = FeedbackWorld(database)
-    assert world.feedback.request_refusal(world.lead.id, world.review_id) is None
-    assert world.feedback.request_refusal(world.owner.id, world.review_id) is None
-    refusal = world.feedback.request_refusal(world.outsider.id, world.review_id)
+    assert world.feedback.rules.request_refusal(world.lead.id, world.review_id) is None
+    assert world.feedback.rules.request_refusal(world.owner.id, world.review_id) is None
+    refusal = world.feedback.rules.request_refusal(world.outsider.id, world.review_id)
     assert refusal and "Only the lead commissioner (Lena Lead)" in refusal
-    with pytest.raises(FeedbackError):
-        world.feedback.create_request(world.outsider, world.review_id, [world.stakeholders[0].id],
-                                      world.feedback.question_sets.default, CLOSES)
+    refused = world.ask([world.stakeholders[0]], requester=world.outsider)
+    assert refused.round is None and refused.refusal == refusal
 
 
 def test_request_form_errors_name_the_field(database) -> None:
     world = FeedbackWorld(database)
-    errors, _, _ = world.feedback.check_request(question_set="nope", closes_on="2026-11-20", stakeholder_count=0)
+    errors, _, _ = world.feedback.requests.check(question_set="nope", closes_on="2026-11-20", stakeholder_count=0)
     assert set(errors) == {"question_set", "closes_on", "stakeholders"}
-    errors, chosen, day = world.feedback.check_request(question_set="review", closes_on="2026-12-04", stakeholder_count=3)
+    errors, chosen, day = world.feedback.requests.check(
+        question_set="review", closes_on="2026-12-04", stakeholder_count=3
+    )
     assert errors == {} and chosen.id == "review" and day == CLOSES
 
 
@@ -50,33 +58,35 @@ def test_an_answer_is_stored_edited_and_a_second_answer_is_an_edit_not_a_copy(da
     world = FeedbackWorld(database)
     round_ = ask(world)
     alice = world.stakeholders[0]
-    form = world.feedback.response_form(alice, f"round:{round_.id}")
+    form = world.feedback.answers.form(ref(alice), f"round:{round_.id}")
     assert form.refusal is None and form.values == {} and form.token
-    outcome = world.feedback.submit(alice, round_.id, form.token, {"outcomes": "", "what_worked": "x" * 3001})
+    outcome = world.feedback.answers.submit(
+        ref(alice), round_.id, form.token, {"outcomes": "", "what_worked": "x" * 3001}
+    )
     assert set(outcome.errors) == {"outcomes", "value_for_money", "satisfaction", "what_worked"}
-    outcome = world.feedback.submit(alice, round_.id, form.token, answer())
+    outcome = world.feedback.answers.submit(ref(alice), round_.id, form.token, answer())
     assert outcome.done is not None and "recorded with your name" in outcome.done.text
     assert outcome.done.buttons[0].action_id == FeedbackActions.CHANGE
-    [stored] = world.feedback.repository.responses(round_.id)
+    [stored] = world.feedback.rules.repository.responses(round_.id)
     assert stored.person_id == alice.id and stored.ratings == {"outcomes": 4, "value_for_money": 3, "satisfaction": 5}
     # Opening the form again shows the answer; sending it changes it.
-    again = world.feedback.response_form(alice, f"round:{round_.id}")
+    again = world.feedback.answers.form(ref(alice), f"round:{round_.id}")
     assert again.values["outcomes"] == "4" and again.notice
-    outcome = world.feedback.submit(alice, round_.id, again.token, answer(ratings=(2, 2, 2)))
+    outcome = world.feedback.answers.submit(ref(alice), round_.id, again.token, answer(ratings=(2, 2, 2)))
     assert "changed" in outcome.done.text
-    [stored] = world.feedback.repository.responses(round_.id)
+    [stored] = world.feedback.rules.repository.responses(round_.id)
     assert stored.ratings["outcomes"] == 2
-    assert world.feedback.repository.request_status(round_.id, alice.id) == FeedbackStatus.ANSWERED.value
+    assert world.feedback.rules.repository.request_status(round_.id, alice.id) == FeedbackStatus.ANSWERED.value
 
 
 def test_an_anonymous_answer_leaves_no_identity_in_any_table(database) -> None:
     world = FeedbackWorld(database)
     round_ = ask(world)
     bea = world.stakeholders[1]
-    form = world.feedback.response_form(bea, f"round:{round_.id}")
+    form = world.feedback.answers.form(ref(bea), f"round:{round_.id}")
     before = snapshot(database)
     mentions_before = rows_mentioning(database, bea)
-    outcome = world.feedback.submit(bea, round_.id, form.token, answer(anonymous=True))
+    outcome = world.feedback.answers.submit(ref(bea), round_.id, form.token, answer(anonymous=True))
     assert "anonymously" in outcome.done.text
     new = changed_rows(before, snapshot(database))
     # All answering wrote: the response, and her request row turned "answered" (no audit entry, no times).
@@ -91,81 +101,83 @@ def test_an_anonymous_answer_leaves_no_identity_in_any_table(database) -> None:
             assert [(r["person_id"], r["status"]) for r in added] == [(bea.id, "answered")]
         else:
             assert added == [], (table, added)
-    [response] = world.feedback.repository.responses(round_.id)
+    [response] = world.feedback.rules.repository.responses(round_.id)
     assert response.person_id is None and response.answered_on is None and response.anonymous
-    assert world.feedback.repository.request_status(round_.id, bea.id) == FeedbackStatus.ANSWERED.value
+    assert world.feedback.rules.repository.request_status(round_.id, bea.id) == FeedbackStatus.ANSWERED.value
 
 
 def test_an_anonymous_answer_is_changed_only_with_its_secret(database) -> None:
     world = FeedbackWorld(database)
     round_ = ask(world)
     bea = world.stakeholders[1]
-    form = world.feedback.response_form(bea, f"round:{round_.id}")
-    world.feedback.submit(bea, round_.id, form.token, answer(anonymous=True))
+    form = world.feedback.answers.form(ref(bea), f"round:{round_.id}")
+    world.feedback.answers.submit(ref(bea), round_.id, form.token, answer(anonymous=True))
     # The original "Give feedback" button cannot find an anonymous answer: it says how to change it.
-    plain = world.feedback.response_form(bea, f"round:{round_.id}")
+    plain = world.feedback.answers.form(ref(bea), f"round:{round_.id}")
     assert plain.refusal and "Change my answer" in plain.refusal
     # A second answer without the secret is refused, not stored.
-    refused = world.feedback.submit(bea, round_.id, "another-secret", answer(ratings=(1, 1, 1)))
+    refused = world.feedback.answers.submit(ref(bea), round_.id, "another-secret", answer(ratings=(1, 1, 1)))
     assert refused.refusal and "already answered" in refused.refusal
-    assert len(world.feedback.repository.responses(round_.id)) == 1
+    assert len(world.feedback.rules.repository.responses(round_.id)) == 1
     # With the secret (from the thank-you message's button) the answer opens and changes.
-    change = world.feedback.response_form(bea, str(round_.id), token=form.token)
+    change = world.feedback.answers.form(ref(bea), str(round_.id), token=form.token)
     assert change.values["outcomes"] == "4" and change.values[ANONYMOUS_FIELD] == "yes"
-    world.feedback.submit(bea, round_.id, form.token, answer(ratings=(1, 1, 1), anonymous=True))
-    [response] = world.feedback.repository.responses(round_.id)
+    world.feedback.answers.submit(ref(bea), round_.id, form.token, answer(ratings=(1, 1, 1), anonymous=True))
+    [response] = world.feedback.rules.repository.responses(round_.id)
     assert response.ratings["outcomes"] == 1 and response.person_id is None
-    assert world.feedback.repository.anonymous_response(round_.id, hash_token(form.token)) is not None
+    assert world.feedback.rules.repository.anonymous_response(round_.id, hash_token(form.token)) is not None
 
 
 def test_a_closed_request_refuses_answers_politely(database) -> None:
     world = FeedbackWorld(database)
     round_ = ask(world)
     alice = world.stakeholders[0]
-    form = world.feedback.response_form(alice, f"round:{round_.id}")
+    form = world.feedback.answers.form(ref(alice), f"round:{round_.id}")
     world.clock.now = NOW + timedelta(days=12)  # Saturday 5 December: the day after closing
-    closed = world.feedback.response_form(alice, f"round:{round_.id}")
+    closed = world.feedback.answers.form(ref(alice), f"round:{round_.id}")
     assert closed.refusal and closed.refusal.startswith("Thank you, but feedback") and "closed" in closed.refusal
-    outcome = world.feedback.submit(alice, round_.id, form.token, answer())
+    outcome = world.feedback.answers.submit(ref(alice), round_.id, form.token, answer())
     assert outcome.refusal and "closed" in outcome.refusal
-    assert world.feedback.repository.responses(round_.id) == []
+    assert world.feedback.rules.repository.responses(round_.id) == []
 
 
 def test_someone_not_asked_is_pointed_at_the_review_card(database) -> None:
     world = FeedbackWorld(database)
     round_ = ask(world)
-    form = world.feedback.response_form(world.outsider, f"round:{round_.id}")
+    form = world.feedback.answers.form(ref(world.outsider), f"round:{round_.id}")
     assert form.refusal and "status card" in form.refusal
 
 
 def test_unsolicited_feedback_from_anyone(database) -> None:
     world = FeedbackWorld(database)
-    form = world.feedback.response_form(world.outsider, f"review:{world.review_id}")
+    form = world.feedback.answers.form(ref(world.outsider), f"review:{world.review_id}")
     assert form.refusal is None
-    world.feedback.submit(world.outsider, form.round_id, form.token, answer())
-    again = world.feedback.response_form(world.outsider, f"review:{world.review_id}")
+    world.feedback.answers.submit(ref(world.outsider), form.round_id, form.token, answer())
+    again = world.feedback.answers.form(ref(world.outsider), f"review:{world.review_id}")
     assert again.round_id == form.round_id and again.values["outcomes"] == "4"
 
 
 def test_summary_needs_three_answers_then_breaks_them_down(database) -> None:
     world = FeedbackWorld(database)
     round_ = ask(world)
-    for person, ratings, anonymous in zip(world.stakeholders[:2], [(4, 3, 5), (2, 3, 4)], [False, True]):
-        form = world.feedback.response_form(person, f"round:{round_.id}")
-        world.feedback.submit(person, round_.id, form.token, answer(ratings=ratings, anonymous=anonymous))
-    summary = world.feedback.summary(world.review_id)
+    for person, ratings, anonymous in zip(world.stakeholders[:2], [(4, 3, 5), (2, 3, 4)], [False, True], strict=True):
+        form = world.feedback.answers.form(ref(person), f"round:{round_.id}")
+        world.feedback.answers.submit(ref(person), round_.id, form.token, answer(ratings=ratings, anonymous=anonymous))
+    summary = world.feedback.summaries.summary(world.review_id)
     assert (summary.invited, summary.answered, summary.responses, summary.needed) == (5, 2, 2, 1)
-    text = world.feedback.summary_text(summary)
+    text = world.feedback.summaries.summary_text(summary)
     assert "2 of 5 people answered (40%)" in text and "1 more answer needed" in text
     assert "Friendly staff" not in text and summary.ratings == []
-    form = world.feedback.response_form(world.stakeholders[2], f"round:{round_.id}")
-    world.feedback.submit(world.stakeholders[2], round_.id, form.token, answer(ratings=(3, 3, 3), worked="Quick"))
-    summary = world.feedback.summary(world.review_id)
+    form = world.feedback.answers.form(ref(world.stakeholders[2]), f"round:{round_.id}")
+    world.feedback.answers.submit(
+        ref(world.stakeholders[2]), round_.id, form.token, answer(ratings=(3, 3, 3), worked="Quick")
+    )
+    summary = world.feedback.summaries.summary(world.review_id)
     outcomes = summary.ratings[0]
     assert (outcomes.count, round(outcomes.mean, 2), outcomes.low, outcomes.high) == (3, 3.0, 2, 4)
     assert outcomes.distribution == {1: 0, 2: 1, 3: 1, 4: 1, 5: 0}
     assert round(outcomes.spread, 3) == 0.816
-    text = world.feedback.summary_text(summary)
+    text = world.feedback.summaries.summary_text(summary)
     assert "3 of 5 people answered (60%)" in text and "average 3.0 out of 5" in text and "> Quick" in text
 
 
@@ -173,31 +185,19 @@ def test_csv_export(database) -> None:
     world = FeedbackWorld(database)
     round_ = ask(world)
     for index, person in enumerate(world.stakeholders[:3]):
-        form = world.feedback.response_form(person, f"round:{round_.id}")
-        world.feedback.submit(person, round_.id, form.token, answer(ratings=(index + 1, 3, 5), anonymous=index == 1))
+        form = world.feedback.answers.form(ref(person), f"round:{round_.id}")
+        world.feedback.answers.submit(
+            ref(person), round_.id, form.token, answer(ratings=(index + 1, 3, 5), anonymous=index == 1)
+        )
     out = io.StringIO()
-    assert world.feedback.export_csv(world.review_id, out) == 3
+    assert world.feedback.summaries.export_csv(world.review_id, out) == 3
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert [row["respondent"] for row in rows] == ["Stake Holder1", "Stake Holder3", "anonymous"]
     assert rows[0]["outcomes"] == "1" and rows[2]["answered_on"] == "" and rows[0]["answered_on"] == "2026-11-23"
     assert rows[1]["what_should_change"] == "Longer opening hours"
 
 
-def test_the_scheduler_finds_the_feedback_reminders_hook() -> None:
-    import importlib
-
-    from bot.scheduler import FEEDBACK_REMINDERS_HOOK
-    from workflows.feedback import send_feedback_reminders
-
-    module, _, function = FEEDBACK_REMINDERS_HOOK.partition(":")
-    assert getattr(importlib.import_module(module), function) is send_feedback_reminders
-
-
 def test_reminders_wait_for_the_last_working_days_and_skip_people_who_answered(database) -> None:
-    from handlers.slack.context import build_web_client
-    from handlers.slack.notify import SlackNotifier
-    from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
-
     world = FeedbackWorld(database)
     fake = FakeSlack().start()
     try:
@@ -208,21 +208,24 @@ def test_reminders_wait_for_the_last_working_days_and_skip_people_who_answered(d
         def sent() -> list[tuple[str, str]]:
             return [(c.args["channel"], c.args["text"]) for c in fake.calls_to("chat.postMessage")]
 
+        reminding = world.feedback_through([messenger])
         round_ = ask(world, world.stakeholders[:3])
         # Monday 23 Nov: the invitations go (they had not been sent), no reminders yet.
-        assert world.feedback.send_reminders([messenger], NOW) == 3
+        assert reminding.requests.send_reminders(NOW) == 3
         assert all("would like your feedback" in text for _, text in sent())
-        form = world.feedback.response_form(world.stakeholders[0], f"round:{round_.id}")
-        world.feedback.submit(world.stakeholders[0], round_.id, form.token, answer())
+        form = world.feedback.answers.form(ref(world.stakeholders[0]), f"round:{round_.id}")
+        world.feedback.answers.submit(ref(world.stakeholders[0]), round_.id, form.token, answer())
         # Wednesday 2 Dec is before the last two working days (Thu 3, Fri 4 Dec): nothing.
-        assert world.feedback.send_reminders([messenger], NOW + timedelta(days=9)) == 0
+        assert reminding.requests.send_reminders(NOW + timedelta(days=9)) == 0
         # Thursday 3 Dec 10:00: the two who haven't answered, once; Saturday 5 Dec, after closing, nothing more.
-        assert world.feedback.send_reminders([messenger], NOW + timedelta(days=10)) == 2
-        assert world.feedback.send_reminders([messenger], NOW + timedelta(days=10, hours=2)) == 0
+        assert reminding.requests.send_reminders(NOW + timedelta(days=10)) == 2
+        assert reminding.requests.send_reminders(NOW + timedelta(days=10, hours=2)) == 0
         reminded = sorted(channel for channel, text in sent() if text.startswith("A reminder"))
         assert reminded == ["D0STAKE002", "D0STAKE003"]
-        assert world.feedback.send_reminders([messenger], NOW + timedelta(days=12)) == 0
-        assert world.feedback.repository.request_status(round_.id, world.stakeholders[1].id) == \
-            FeedbackStatus.EXPIRED.value
+        assert reminding.requests.send_reminders(NOW + timedelta(days=12)) == 0
+        assert (
+            world.feedback.rules.repository.request_status(round_.id, world.stakeholders[1].id)
+            == FeedbackStatus.EXPIRED.value
+        )
     finally:
         fake.stop()

@@ -3,6 +3,9 @@
 Asking (people, a channel's members, a user group), the form opening, field errors, an answer stored and
 changed, a second answer refused, an anonymous answer that names nobody, a closed request, reminders only to
 people who haven't answered, and the summary with its chart uploaded through Slack's external upload.
+
+One module (over 400 lines) because its tests share one running server per database (the module-scoped
+``world`` fixture); splitting it would start that server again for each part.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time as clock_time, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 
 import pytest
 
 from bot.app import Services
+from bot.scheduler import send_feedback_reminders
 from bot.server import build_server
 from handlers.slack import constants as C
+from knowledge.service import KnowledgeBase
 from storage.feedback import FeedbackRepository
 from storage.models import FeedbackStatus, Person
 from storage.people import PeopleRepository
@@ -27,7 +33,6 @@ from tests.feedback.fake_slack_files import FakeSlackWithFiles
 from tests.feedback.helpers import changed_rows, rows_mentioning, snapshot
 from tests.slack.conftest import slack_settings
 from tests.slack.harness import LoopbackServer, SlackSender, date_picked, text_input, users_select
-from workflows.feedback import send_feedback_reminders
 from workflows.reviews import Actor, ReviewDraft, StageDraft
 
 LEAD, OWNER, HOLDER = "U0FBLEAD01", "U0FBOWNER1", "U0FBHOLDR1"
@@ -55,7 +60,9 @@ class FeedbackSlackWorld:
 
 
 @pytest.fixture(scope="module", params=DATABASE_KINDS)
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeedbackSlackWorld]:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_guidance: KnowledgeBase
+) -> Iterator[FeedbackSlackWorld]:
     fake = FakeSlackWithFiles().start()
     names = {LEAD: "Lena Lead", OWNER: "Owen Owner", HOLDER: "Cllr Holly Holder", OUTSIDER: "Oscar Outsider"}
     names.update({slack_id: f"Stake Holder{i}" for i, slack_id in enumerate(STAKE, 1)})
@@ -68,25 +75,38 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if schema is not None:
         _create_schema(schema)
         overrides["database_url"] = postgres_url_for_schema(schema)
-    services = Services(slack_settings(tmp_path_factory.mktemp("feedback-slack"), fake, **overrides))
+    services = Services(
+        slack_settings(tmp_path_factory.mktemp("feedback-slack"), fake, **overrides), knowledge=shared_guidance
+    )
     server = LoopbackServer(build_server(services)).start()
     try:
         server.wait_until_ready()
         people = PeopleRepository(services.database)
-        ids = {slack_id: people.upsert(name=name, email=fake.users[slack_id].email, slack_user_id=slack_id).id
-               for slack_id, name in names.items() if slack_id in (LEAD, OWNER, HOLDER)}
+        ids = {
+            slack_id: people.upsert(name=name, email=fake.users[slack_id].email, slack_user_id=slack_id).id
+            for slack_id, name in names.items()
+            if slack_id in (LEAD, OWNER, HOLDER)
+        }
         today = services.reviews.today()
-        draft = ReviewDraft(title="Library services", service="Libraries", outcomes=["Residents can borrow books"],
-                            level="operational", lead_commissioner_id=ids[LEAD], portfolio_holder_id=ids[HOLDER],
-                            stages=[StageDraft(name, ids[OWNER], today + timedelta(days=30 * (i + 1)))
-                                    for i, name in enumerate(("Analyse", "Plan", "Do", "Review"))])
+        draft = ReviewDraft(
+            title="Library services",
+            service="Libraries",
+            outcomes=["Residents can borrow books"],
+            level="operational",
+            lead_commissioner_id=ids[LEAD],
+            portfolio_holder_id=ids[HOLDER],
+            stages=[
+                StageDraft(name, ids[OWNER], today + timedelta(days=30 * (i + 1)))
+                for i, name in enumerate(("Analyse", "Plan", "Do", "Review"))
+            ],
+        )
         [review_id] = services.reviews.create_reviews([draft], Actor.system("test"))
         yield FeedbackSlackWorld(fake, services, server, SlackSender(server.url, fake), review_id)
     finally:
         server.stop()
         fake.stop()
+        services.close()
         if schema is not None:
-            services.database.dispose()
             _drop_schema(schema)
 
 
@@ -107,7 +127,9 @@ def press(world: FeedbackSlackWorld, user: str, message: dict, label: str) -> di
     """Press the button and return the modal Slack was asked to open."""
     element = next(e for e in buttons_of(message["blocks"]) if e["text"]["text"] == label)
     before = len(world.fake.calls_to("views.open"))
-    response, trigger = world.slack.press(user, element, channel=dm_channel(user), message={"ts": "1.000001", **message})
+    response, trigger = world.slack.press(
+        user, element, channel=dm_channel(user), message={"ts": "1.000001", **message}
+    )
     assert response.status_code == 200
     calls = world.fake.wait_for("views.open", count=before + 1)
     assert calls[-1].args["trigger_id"] == trigger
@@ -122,10 +144,12 @@ def rating(score: int | None) -> dict:
 
 def answers(ratings=(4, 3, 5), worked="Friendly staff", change="Longer opening hours", anonymous=False) -> dict:
     return {
-        "outcomes": rating(ratings[0]), "value_for_money": rating(ratings[1]), "satisfaction": rating(ratings[2]),
-        "what_worked": text_input(worked), "what_should_change": text_input(change),
-        "anonymous": {"value": {"type": "checkboxes",
-                                "selected_options": [{"value": "yes"}] if anonymous else []}},
+        "outcomes": rating(ratings[0]),
+        "value_for_money": rating(ratings[1]),
+        "satisfaction": rating(ratings[2]),
+        "what_worked": text_input(worked),
+        "what_should_change": text_input(change),
+        "anonymous": {"value": {"type": "checkboxes", "selected_options": [{"value": "yes"}] if anonymous else []}},
     }
 
 
@@ -185,10 +209,14 @@ def test_asking_answering_changing_and_refusing_through_slack(world: FeedbackSla
     form = press(world, STAKE[0], invitation, "Give feedback")
     assert form["callback_id"] == C.FEEDBACK_RESPONSE_CALLBACK
     labels = [b["label"]["text"] for b in form["blocks"] if b["type"] == "input"]
-    assert labels[:3] == ["How well is the service achieving its outcomes for residents?",
-                          "How good is the service's value for money?", "How satisfied are you with the service?"]
-    bad = world.slack.submit_view(STAKE[0], form, {**answers(), "outcomes": rating(None),
-                                                    "what_worked": text_input("x" * 3001)})
+    assert labels[:3] == [
+        "How well is the service achieving its outcomes for residents?",
+        "How good is the service's value for money?",
+        "How satisfied are you with the service?",
+    ]
+    bad = world.slack.submit_view(
+        STAKE[0], form, {**answers(), "outcomes": rating(None), "what_worked": text_input("x" * 3001)}
+    )
     assert bad.json()["response_action"] == "errors"
     assert set(bad.json()["errors"]) == {"outcomes", "what_worked"}
     assert feedback.responses(round_id) == []
@@ -238,8 +266,11 @@ def test_asking_answering_changing_and_refusing_through_slack(world: FeedbackSla
     invitation = world.fake.calls_to("chat.postMessage", channel=dm_channel(STAKE[1]))[0].args
     plain = press(world, STAKE[1], invitation, "Give feedback")
     assert "already answered this request anonymously" in json.dumps(plain)
-    second = world.slack.submit_view(STAKE[1], {**anonymous_form, "private_metadata": json.dumps(
-        {"round": round_id, "token": "not-the-secret"})}, answers(ratings=(1, 1, 1)))
+    second = world.slack.submit_view(
+        STAKE[1],
+        {**anonymous_form, "private_metadata": json.dumps({"round": round_id, "token": "not-the-secret"})},
+        answers(ratings=(1, 1, 1)),
+    )
     assert second.json()["response_action"] == "update"
     assert "haven't stored a second answer" in json.dumps(second.json()["view"])
     # "Change my answer" in the thank-you opens the anonymous answer, and changes it.
@@ -257,23 +288,26 @@ def test_asking_answering_changing_and_refusing_through_slack(world: FeedbackSla
 
     # Reminders near the closing date go only to the two who haven't answered, once.
     closes = feedback.get_round(round_id).closes_on
-    calendar = world.services.feedback.calendar
+    calendar = world.services.calendar
     day = closes
     while not calendar.is_working_day(day):
         day -= timedelta(days=1)
-    reminder_time = datetime.combine(day, clock_time(11, 0), tzinfo=timezone.utc)
+    reminder_time = datetime.combine(day, clock_time(11, 0), tzinfo=UTC)
     sent = send_feedback_reminders(world.services, reminder_time)
     assert sent == 2
     for slack_id in (STAKE[2], STAKE[3]):
         assert "A reminder" in last_dm(world, slack_id, count=2)["text"]
     for slack_id in (STAKE[0], STAKE[1]):
-        assert not any("A reminder" in c.args["text"] for c in world.fake.calls_to("chat.postMessage",
-                                                                                   channel=dm_channel(slack_id)))
+        assert not any(
+            "A reminder" in c.args["text"]
+            for c in world.fake.calls_to("chat.postMessage", channel=dm_channel(slack_id))
+        )
     assert send_feedback_reminders(world.services, reminder_time + timedelta(hours=1)) == 0
 
     # A third answer: the summary breaks down the ratings and uploads the chart into the lead's DM.
-    third = press(world, STAKE[2], world.fake.calls_to("chat.postMessage", channel=dm_channel(STAKE[2]))[0].args,
-                  "Give feedback")
+    third = press(
+        world, STAKE[2], world.fake.calls_to("chat.postMessage", channel=dm_channel(STAKE[2]))[0].args, "Give feedback"
+    )
     world.slack.submit_view(STAKE[2], third, answers(ratings=(2, 4, 4), worked="Quick answers"))
     last_dm(world, STAKE[2], count=3)
     _, url, _ = world.slack.slash_command(LEAD, f"feedback summary {world.review_id}")
@@ -294,25 +328,48 @@ def test_asking_answering_changing_and_refusing_through_slack(world: FeedbackSla
 
 def test_a_closed_request_refuses_answers_politely(world: FeedbackSlackWorld) -> None:
     service = world.services.feedback
-    chosen = service.question_sets.default
+    chosen = service.rules.question_sets.default
     lead = world.person(LEAD)
-    stakeholder = world.people.upsert(name="Stake Holder5", email=world.fake.users[STAKE[4]].email,
-                                      slack_user_id=STAKE[4])
-    closed = service.repository.create_round(
-        review_id=world.review_id, question_set=chosen.id, question_set_version=chosen.version,
-        questions=[q.as_json() for q in chosen.questions], closes_on=date.today() - timedelta(days=1),
-        requested_by=lead.name, requested_by_person_id=lead.id, person_ids=[stakeholder.id])
-    message = {"text": "x", "blocks": [{"type": "actions", "elements": [
-        {"type": "button", "action_id": f"{C.FEEDBACK_GIVE}:0", "value": f"round:{closed.id}",
-         "text": {"type": "plain_text", "text": "Give feedback"}}]}]}
+    stakeholder = world.people.upsert(
+        name="Stake Holder5", email=world.fake.users[STAKE[4]].email, slack_user_id=STAKE[4]
+    )
+    closed = service.rules.repository.create_round(
+        review_id=world.review_id,
+        question_set=chosen.id,
+        question_set_version=chosen.version,
+        questions=[q.as_json() for q in chosen.questions],
+        closes_on=date.today() - timedelta(days=1),
+        requested_by=lead.name,
+        requested_by_person_id=lead.id,
+        person_ids=[stakeholder.id],
+    )
+    message = {
+        "text": "x",
+        "blocks": [
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": f"{C.FEEDBACK_GIVE}:0",
+                        "value": f"round:{closed.id}",
+                        "text": {"type": "plain_text", "text": "Give feedback"},
+                    }
+                ],
+            }
+        ],
+    }
     view = press(world, STAKE[4], message, "Give feedback")
     assert view["callback_id"] == C.FEEDBACK_NOTICE_CALLBACK and "closed at the end of" in json.dumps(view)
     # A form opened before the closing date and sent after it is refused the same way.
-    form = {"callback_id": C.FEEDBACK_RESPONSE_CALLBACK, "blocks": [],
-            "private_metadata": json.dumps({"round": closed.id, "token": "t"})}
+    form = {
+        "callback_id": C.FEEDBACK_RESPONSE_CALLBACK,
+        "blocks": [],
+        "private_metadata": json.dumps({"round": closed.id, "token": "t"}),
+    }
     late = world.slack.submit_view(STAKE[4], form, answers())
     assert late.json()["response_action"] == "update" and "closed at the end of" in json.dumps(late.json())
-    assert service.repository.responses(closed.id) == []
+    assert service.rules.repository.responses(closed.id) == []
 
 
 def test_anyone_can_give_feedback_from_the_review_card(world: FeedbackSlackWorld) -> None:
@@ -327,15 +384,18 @@ def test_anyone_can_give_feedback_from_the_review_card(world: FeedbackSlackWorld
     world.slack.submit_view(OUTSIDER, form, answers(ratings=(1, 2, 3)))
     assert "Thank you" in last_dm(world, OUTSIDER)["text"]
     service = world.services.feedback
-    [unsolicited] = service.repository.rounds_for_review(world.review_id, "unsolicited")
-    [response] = service.repository.responses(unsolicited.id)
+    [unsolicited] = service.rules.repository.rounds_for_review(world.review_id, "unsolicited")
+    [response] = service.rules.repository.responses(unsolicited.id)
     assert response.ratings == {"outcomes": 1, "value_for_money": 2, "satisfaction": 3}
 
 
 def test_app_home_lists_feedback_waiting_and_offers_feedback_on_each_review(world: FeedbackSlackWorld) -> None:
     # Stake Holder4 was asked in the first test and hasn't answered (the other request is closed).
-    [round_] = [r for r in FeedbackRepository(world.services.database).rounds_for_review(world.review_id, "requested")
-                if r.closes_on >= date.today()]
+    [round_] = [
+        r
+        for r in FeedbackRepository(world.services.database).rounds_for_review(world.review_id, "requested")
+        if r.closes_on >= date.today()
+    ]
     world.slack.home_opened(STAKE[3])
     home = world.fake.wait_for("views.publish", user_id=STAKE[3])[-1].args["view"]
     shown = json.dumps(home)

@@ -17,8 +17,12 @@ from workflows.reviews import Actor, ReviewDraft, StageDraft
 
 def new_member(teams, name: str) -> Member:
     aad = str(uuid.uuid4())
-    member = Member(id=f"29:{uuid.uuid4().hex}", aad_object_id=aad, name=name,
-                    email=f"{name.lower().replace(' ', '.')}.{aad[:4]}@council.gov.uk")
+    member = Member(
+        id=f"29:{uuid.uuid4().hex}",
+        aad_object_id=aad,
+        name=name,
+        email=f"{name.lower().replace(' ', '.')}.{aad[:4]}@council.gov.uk",
+    )
     teams.connector.add_member(member)
     teams.post(A.install(teams.connector.service_url, member))
     teams.connector.wait_for(1, chat_of(member))  # the welcome
@@ -61,11 +65,18 @@ def test_asking_and_answering_feedback_through_cards(teams) -> None:
     outsider = new_member(teams, "Otto Outsider")
     lead_person = teams.people.find_by_teams_id(lead.aad_object_id)
     today = teams.services.reviews.today()
-    draft = ReviewDraft(title=f"Day services {uuid.uuid4().hex[:4]}", service="Adult social care",
-                        outcomes=["People stay independent"], level="operational",
-                        lead_commissioner_id=lead_person.id, portfolio_holder_id=lead_person.id,
-                        stages=[StageDraft(n, lead_person.id, today + timedelta(days=30 * (i + 1)))
-                                for i, n in enumerate(("Analyse", "Plan", "Do", "Review"))])
+    draft = ReviewDraft(
+        title=f"Day services {uuid.uuid4().hex[:4]}",
+        service="Adult social care",
+        outcomes=["People stay independent"],
+        level="operational",
+        lead_commissioner_id=lead_person.id,
+        portfolio_holder_id=lead_person.id,
+        stages=[
+            StageDraft(n, lead_person.id, today + timedelta(days=30 * (i + 1)))
+            for i, n in enumerate(("Analyse", "Plan", "Do", "Review"))
+        ],
+    )
     [review_id] = teams.services.reviews.create_reviews([draft], Actor.system("test"))
 
     # Someone who doesn't run the review is told who can ask.
@@ -95,15 +106,23 @@ def test_asking_and_answering_feedback_through_cards(teams) -> None:
 
     # The first stakeholder opens the form; a missing rating is shown under its field.
     answer_form = press(teams, stakeholders[0], invitations[0].card, "Give feedback")["value"]
-    assert {"outcomes", "value_for_money", "satisfaction", "what_worked", "what_should_change",
-            "anonymous"} <= set(inputs(answer_form))
+    assert {"outcomes", "value_for_money", "satisfaction", "what_worked", "what_should_change", "anonymous"} <= set(
+        inputs(answer_form)
+    )
     assert inputs(answer_form)["outcomes"]["style"] == "expanded"
-    missing = submit(teams, stakeholders[0], answer_form, {"outcomes": "", "value_for_money": "3", "satisfaction": "4",
-                                                          "anonymous": "no"})
+    missing = submit(
+        teams,
+        stakeholders[0],
+        answer_form,
+        {"outcomes": "", "value_for_money": "3", "satisfaction": "4", "anonymous": "no"},
+    )
     assert "Please choose a rating from 1 (very poor) to 5 (very good)." in texts(missing["value"])
-    thanks = submit(teams, stakeholders[0], missing["value"], {"outcomes": "4", "value_for_money": "3",
-                                                               "satisfaction": "4", "what_worked": "Kind staff",
-                                                               "anonymous": "no"})
+    thanks = submit(
+        teams,
+        stakeholders[0],
+        missing["value"],
+        {"outcomes": "4", "value_for_money": "3", "satisfaction": "4", "what_worked": "Kind staff", "anonymous": "no"},
+    )
     assert "recorded with your name" in texts(thanks["value"])
     assert [a["title"] for a in thanks["value"]["actions"]] == ["Change my answer"]
 
@@ -111,8 +130,12 @@ def test_asking_and_answering_feedback_through_cards(teams) -> None:
     form2 = press(teams, stakeholders[1], invitations[1].card, "Give feedback")["value"]
     bea = teams.people.find_by_teams_id(stakeholders[1].aad_object_id)
     before = rows_mentioning(teams.services.database, bea)
-    anon = submit(teams, stakeholders[1], form2, {"outcomes": "2", "value_for_money": "2", "satisfaction": "3",
-                                                  "anonymous": "yes"})
+    anon = submit(
+        teams,
+        stakeholders[1],
+        form2,
+        {"outcomes": "2", "value_for_money": "2", "satisfaction": "3", "anonymous": "yes"},
+    )
     assert "anonymously" in texts(anon["value"])
     after = rows_mentioning(teams.services.database, bea)
     assert "feedback_response" not in after
@@ -135,8 +158,9 @@ def test_asking_and_answering_feedback_through_cards(teams) -> None:
 
     # A third answer, then the summary and its chart as an image inside the card.
     form3 = press(teams, stakeholders[2], invitations[2].card, "Give feedback")["value"]
-    submit(teams, stakeholders[2], form3, {"outcomes": "3", "value_for_money": "5", "satisfaction": "5",
-                                           "anonymous": "no"})
+    submit(
+        teams, stakeholders[2], form3, {"outcomes": "3", "value_for_money": "5", "satisfaction": "5", "anonymous": "no"}
+    )
     teams.post(A.message(url, lead, f"feedback summary {review_id}"))
     summary = teams.connector.wait_for(3, chat_of(lead))[2]
     assert "3 of 3 people answered (100%)" in summary.all_text and "average 3.0 out of 5" in summary.all_text
@@ -153,17 +177,25 @@ def test_anyone_can_give_feedback_from_the_status_card(teams) -> None:
     visitor = new_member(teams, "Val Visitor")
     lead_person = teams.people.find_by_teams_id(lead.aad_object_id)
     today = teams.services.reviews.today()
-    draft = ReviewDraft(title=f"Meals on wheels {uuid.uuid4().hex[:4]}", service="Adult social care",
-                        outcomes=["People eat well at home"], level="operational",
-                        lead_commissioner_id=lead_person.id, portfolio_holder_id=lead_person.id,
-                        stages=[StageDraft(n, lead_person.id, today + timedelta(days=30 * (i + 1)))
-                                for i, n in enumerate(("Analyse", "Plan", "Do", "Review"))])
+    draft = ReviewDraft(
+        title=f"Meals on wheels {uuid.uuid4().hex[:4]}",
+        service="Adult social care",
+        outcomes=["People eat well at home"],
+        level="operational",
+        lead_commissioner_id=lead_person.id,
+        portfolio_holder_id=lead_person.id,
+        stages=[
+            StageDraft(n, lead_person.id, today + timedelta(days=30 * (i + 1)))
+            for i, n in enumerate(("Analyse", "Plan", "Do", "Review"))
+        ],
+    )
     [review_id] = teams.services.reviews.create_reviews([draft], Actor.system("test"))
     teams.post(A.message(url, visitor, f"status {review_id}"))
     status = teams.connector.wait_for(2, chat_of(visitor))[1]
     form = press(teams, visitor, status.card, "Give feedback")["value"]
-    thanks = submit(teams, visitor, form, {"outcomes": "5", "value_for_money": "4", "satisfaction": "5",
-                                           "anonymous": "no"})
+    thanks = submit(
+        teams, visitor, form, {"outcomes": "5", "value_for_money": "4", "satisfaction": "5", "anonymous": "no"}
+    )
     assert "Thank you" in texts(thanks["value"])
     [unsolicited] = FeedbackRepository(teams.services.database).rounds_for_review(review_id, "unsolicited")
     [stored] = FeedbackRepository(teams.services.database).responses(unsolicited.id)

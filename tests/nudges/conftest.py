@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from handlers.slack.context import build_web_client
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 
 
@@ -21,6 +22,4 @@ def fake_slack() -> Iterator[FakeSlack]:
 @pytest.fixture
 def slack_client(fake_slack: FakeSlack):  # type: ignore[no-untyped-def]
     """The product's own Web API client (429 handling and all), pointed at the fake."""
-    from handlers.slack.context import build_web_client
-
     return build_web_client(BOT_TOKEN, fake_slack.api_url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,9 +10,9 @@ from handlers.slack.context import ChannelPacer
 from storage.db import Database
 from storage.models import Person
 from storage.people import PeopleRepository
-from storage.reviews import PersonSummary, ReviewSummary, StageSummary
+from storage.review_snapshots import PersonSummary, ReviewSummary, StageSummary
 from workflows.cycle import load_cycle
-from workflows.nudges import Recipient
+from workflows.nudge_types import Recipient
 from workflows.reviews import Actor, ReviewDraft, ReviewService, StageDraft
 
 STAGES = ("Analyse", "Plan", "Do", "Review")
@@ -20,7 +20,7 @@ STAGES = ("Analyse", "Plan", "Do", "Review")
 
 def at(text: str, zone: str = "Europe/London") -> datetime:
     """'2026-11-23 10:00' in ``zone``, as the aware UTC time the scheduler works in."""
-    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 def no_waiting() -> ChannelPacer:
@@ -28,14 +28,29 @@ def no_waiting() -> ChannelPacer:
     return ChannelPacer(burst=10_000)
 
 
-def summary(review_id: int, dues: list[date], *, owner: int = 1, lead: int = 2, holder: int = 3,
-            done: int = 0, status: str = "open", title: str = "Library services") -> ReviewSummary:
+def summary(
+    review_id: int,
+    dues: list[date],
+    *,
+    owner: int = 1,
+    lead: int = 2,
+    holder: int = 3,
+    done: int = 0,
+    status: str = "open",
+    title: str = "Library services",
+) -> ReviewSummary:
     """A review as the repository lists it, with ``done`` stages already finished."""
     people = {i: PersonSummary(i, f"Person {i}") for i in (owner, lead, holder)}
     stages = tuple(
-        StageSummary(review_id * 10 + position, name, position, people[owner], due,
-                     datetime(2026, 1, 1, tzinfo=timezone.utc) if position < done else None)
-        for position, (name, due) in enumerate(zip(STAGES, dues))
+        StageSummary(
+            review_id * 10 + position,
+            name,
+            position,
+            people[owner],
+            due,
+            datetime(2026, 1, 1, tzinfo=UTC) if position < done else None,
+        )
+        for position, (name, due) in enumerate(zip(STAGES, dues, strict=True))
     )
     return ReviewSummary(review_id, title, "Libraries", "operational", status, people[lead], people[holder], stages, 1)
 
@@ -45,8 +60,13 @@ def recipients(*people: Recipient) -> dict[int, Recipient]:
 
 
 def officer(person_id: int, name: str | None = None, zone: str = "Europe/London", **options: Any) -> Recipient:
-    return Recipient(person_id, name or f"Person {person_id}", zone, options.get("reachable", True),
-                     options.get("platforms", ("slack",)))
+    return Recipient(
+        person_id,
+        name or f"Person {person_id}",
+        zone,
+        options.get("reachable", True),
+        options.get("platforms", ("slack",)),
+    )
 
 
 class World:
@@ -57,15 +77,34 @@ class World:
         self.people = PeopleRepository(database)
         self.reviews = ReviewService(database, load_cycle())
 
-    def person(self, name: str, *, slack: str | None = None, zone: str = "Europe/London",
-               teams_ref: dict[str, Any] | None = None, teams_id: str | None = None) -> Person:
+    def person(
+        self,
+        name: str,
+        *,
+        slack: str | None = None,
+        zone: str = "Europe/London",
+        teams_ref: dict[str, Any] | None = None,
+        teams_id: str | None = None,
+    ) -> Person:
         email = name.lower().replace(" ", ".") + "@council.gov.uk"
-        return self.people.upsert(name=name, email=email, slack_user_id=slack, timezone=zone,
-                                  teams_user_id=teams_id, teams_conversation_ref=teams_ref)
+        return self.people.upsert(
+            name=name,
+            email=email,
+            slack_user_id=slack,
+            timezone=zone,
+            teams_user_id=teams_id,
+            teams_conversation_ref=teams_ref,
+        )
 
     def review(self, title: str, owner: Person, lead: Person, holder: Person, dues: list[date]) -> int:
-        draft = ReviewDraft(title=title, service="Libraries", outcomes=["Residents can borrow books"],
-                            level="operational", lead_commissioner_id=lead.id, portfolio_holder_id=holder.id,  # type: ignore[arg-type]
-                            stages=[StageDraft(name, owner.id, due) for name, due in zip(STAGES, dues)])  # type: ignore[arg-type]
+        draft = ReviewDraft(
+            title=title,
+            service="Libraries",
+            outcomes=["Residents can borrow books"],
+            level="operational",
+            lead_commissioner_id=lead.id,
+            portfolio_holder_id=holder.id,  # type: ignore[arg-type]
+            stages=[StageDraft(name, owner.id, due) for name, due in zip(STAGES, dues, strict=True)],
+        )  # type: ignore[arg-type]
         [review_id] = self.reviews.create_reviews([draft], Actor.system("test"))
         return review_id

@@ -12,16 +12,18 @@ import sys
 import time
 from datetime import datetime
 
+from bot.logging import configure_logging
+from handlers.slack.context import ChannelPacer, build_web_client
+from handlers.slack.notify import SlackNotifier
+from storage.db import open_database
+from tests.slack.fake_slack import BOT_TOKEN
+from workflows.delivery import NudgeSweep
+from workflows.nudge_types import NudgePolicy
+
 
 def main() -> None:
     database_url, api_url, moment, start_file = sys.argv[1:5]
-    from handlers.slack.context import ChannelPacer, build_web_client
-    from handlers.slack.notify import SlackNotifier
-    from storage.db import open_database
-    from workflows.delivery import NudgeSweep
-    from workflows.nudges import NudgePolicy
-    from tests.slack.fake_slack import BOT_TOKEN
-
+    configure_logging("WARNING", "json")  # standard output is for the parent process to read
     database = open_database(database_url)
     notifier = SlackNotifier(build_web_client(BOT_TOKEN, api_url), pacer=ChannelPacer(burst=1000))
     sweep = NudgeSweep(database, NudgePolicy(), [notifier])

@@ -7,15 +7,15 @@ from datetime import date
 import pytest
 
 from storage.nudges import NudgeStore
+from tests.nudges.helpers import World, at
+from workflows.actions import CommandActions, NudgeActions
 from workflows.delivery import NudgeSweep
 from workflows.dialogue import UserContext
-from workflows.nudge_actions import NudgeActions, NudgeButtons
-from workflows.nudges import NudgeKind, NudgePolicy, Recipient
+from workflows.nudge_actions import NudgeButtons
+from workflows.nudge_types import NudgeKind, NudgePolicy, Recipient
 from workflows.people import DirectoryPeopleResolver, PersonRef
 from workflows.replies import ReplyKind
 from workflows.working_days import WorkingCalendar
-
-from tests.nudges.helpers import World, at
 
 DUES = [date(2026, 12, 1), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
 
@@ -48,8 +48,9 @@ def owner_plan(world: World, moment: str):  # type: ignore[no-untyped-def]
 
 def test_snooze_holds_the_owners_reminders_for_two_working_days_and_is_audited(world) -> None:
     # Pressed on Friday 4 December: two working days later is Tuesday 8 December.
-    [reply] = buttons(world, "2026-12-04 10:00").press(user(world, world.owner), NudgeActions.SNOOZE,
-                                                        f"{world.review_id}:Analyse")
+    [reply] = buttons(world, "2026-12-04 10:00").press(
+        user(world, world.owner), NudgeActions.SNOOZE, f"{world.review_id}:Analyse"
+    )
     assert reply.kind is ReplyKind.DONE
     assert "again on Tuesday 8 December" in reply.text
     stage = world.reviews.get(world.review_id).stages[0]
@@ -60,7 +61,8 @@ def test_snooze_holds_the_owners_reminders_for_two_working_days_and_is_audited(w
     monday = owner_plan(world, "2026-12-07 10:00")
     assert not [n for n in monday.nudges if n.person_id == world.owner.id]
     assert [item.reason for item in monday.held if item.nudge.person_id == world.owner.id] == [
-        "snoozed until Tue 8 December 2026"]
+        "snoozed until Tue 8 December 2026"
+    ]
     tuesday = owner_plan(world, "2026-12-08 09:00")
     [back] = [n for n in tuesday.nudges if n.person_id == world.owner.id]
     assert "snooze ended" in back.why
@@ -69,8 +71,9 @@ def test_snooze_holds_the_owners_reminders_for_two_working_days_and_is_audited(w
 
 
 def test_only_the_owner_or_the_lead_may_snooze(world) -> None:
-    [reply] = buttons(world, "2026-12-04 10:00").press(user(world, world.other), NudgeActions.SNOOZE,
-                                                        f"{world.review_id}:Analyse")
+    [reply] = buttons(world, "2026-12-04 10:00").press(
+        user(world, world.other), NudgeActions.SNOOZE, f"{world.review_id}:Analyse"
+    )
     assert reply.kind is ReplyKind.PROBLEM and "Only Sam Owner" in reply.text
     assert NudgeStore(world.database).snoozes() == {}
 
@@ -99,8 +102,6 @@ def test_an_owner_pressing_reassign_is_told_who_can(world) -> None:
 
 
 def test_mark_done_and_open_review_are_the_command_buttons_every_adapter_handles() -> None:
-    from workflows.commands import CommandActions
-
     assert NudgeActions.MARK_DONE == CommandActions.REVIEW_ADVANCE
     assert NudgeActions.OPEN_REVIEW == CommandActions.REVIEW_STATUS
     assert set(NudgeActions.HANDLED_HERE) == {NudgeActions.SNOOZE, NudgeActions.REASSIGN}

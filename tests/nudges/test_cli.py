@@ -7,7 +7,6 @@ from datetime import date
 from click.testing import CliRunner
 
 from bot.cli import cli
-
 from tests.nudges.helpers import World
 from tests.slack.fake_slack import BOT_TOKEN
 
@@ -43,9 +42,11 @@ def test_preview_lists_who_gets_what_and_why(database, monkeypatch, tmp_path) ->
     assert "No chat platform is configured" in result.output
     # On Tuesday at 10:00 in London the digest is due for them, but held until their working day starts.
     tuesday = CliRunner().invoke(cli, ["nudges", "preview", "--at", "2026-12-08T10:00"]).output.splitlines()
-    held = tuesday[tuesday.index("Held back:"):]
-    assert any(line.startswith("Pat Holder (America/New_York)") and "outside working hours for them (Tue 05:00"
-               in line for line in held)
+    held = tuesday[tuesday.index("Held back:") :]
+    assert any(
+        line.startswith("Pat Holder (America/New_York)") and "outside working hours for them (Tue 05:00" in line
+        for line in held
+    )
 
 
 def test_preview_rejects_a_bad_time(database, monkeypatch, tmp_path) -> None:
@@ -70,5 +71,7 @@ def test_run_sends_through_slack_once(database, monkeypatch, tmp_path, fake_slac
     # The overdue reminder quotes the guidance about its stage, with the source underneath.
     reminder = next(call for call in posts if call.args["channel"] == "D0OWNER001")
     assert "Tip from the guidance, for this stage:" in reminder.args["text"]
-    assert any(block["type"] == "context" and ":page_facing_up:" in block["elements"][0]["text"]
-               for block in reminder.args["blocks"])
+    assert any(
+        block["type"] == "context" and ":page_facing_up:" in block["elements"][0]["text"]
+        for block in reminder.args["blocks"]
+    )

@@ -17,11 +17,10 @@ from datetime import date, timedelta
 
 from handlers.slack.notify import SlackNotifier
 from storage.notifications import NotificationLedger
-from workflows.delivery import NudgeSweep
-from workflows.nudges import NudgePolicy
-
 from tests.conftest import REPO_ROOT
 from tests.nudges.helpers import World, at, no_waiting
+from workflows.delivery import NudgeSweep
+from workflows.nudge_types import NudgePolicy
 
 DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
 MOMENT = at("2026-11-24 10:00")  # Tuesday: the owner's five-day reminder, and nothing else
@@ -41,10 +40,20 @@ def test_a_sweep_killed_mid_send_is_finished_by_a_later_sweep(database, fake_sla
     start_file.touch()
     url = database.engine.url.render_as_string(hide_password=False)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "tests.nudges.sweep_worker", url, f"http://127.0.0.1:{black_hole.getsockname()[1]}/api/",
-         MOMENT.isoformat(), str(start_file)],
-        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "LOG_LEVEL": "WARNING"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "tests.nudges.sweep_worker",
+            url,
+            f"http://127.0.0.1:{black_hole.getsockname()[1]}/api/",
+            MOMENT.isoformat(),
+            str(start_file),
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "LOG_LEVEL": "WARNING"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     ledger = NotificationLedger(database)
     try:
         deadline = time.monotonic() + 60

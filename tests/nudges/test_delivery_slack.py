@@ -12,12 +12,12 @@ import pytest
 from handlers.slack.context import ChannelPacer
 from handlers.slack.notify import SlackNotifier
 from storage.notifications import NotificationLedger
-from workflows.delivery import CycleTips, NudgeSweep, retry_delay
-from workflows.cycle import load_cycle
-from workflows.nudge_actions import NudgeActions
-from workflows.nudges import NudgeKind, NudgePolicy
-
 from tests.nudges.helpers import World, at
+from workflows.actions import NudgeActions
+from workflows.cycle import load_cycle
+from workflows.delivery import CycleTips, NudgeSweep
+from workflows.messaging import retry_delay
+from workflows.nudge_types import NudgeKind, NudgePolicy
 
 DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
 
@@ -69,11 +69,21 @@ def test_the_owner_gets_one_dm_with_checklist_tip_and_buttons(world, fake_slack,
     assert "Analyse of #1 “Library services” is due in 5 working days, on Mon 30 November 2026" in text
     assert "Checklist (0 of 4 done)" in text and "Evidence of need gathered" in text
     assert "Tip: Understand what residents need" in text
-    actions = [element for block in reminder.args["blocks"] if block["type"] == "actions" for element in block["elements"]]
-    assert [a["text"]["text"] for a in actions] == ["Mark Analyse done", "Snooze 2 working days", "Reassign",
-                                                    "Open review"]
+    actions = [
+        element for block in reminder.args["blocks"] if block["type"] == "actions" for element in block["elements"]
+    ]
+    assert [a["text"]["text"] for a in actions] == [
+        "Mark Analyse done",
+        "Snooze 2 working days",
+        "Reassign",
+        "Open review",
+    ]
     assert [a["action_id"].split(":")[0] for a in actions] == [
-        NudgeActions.MARK_DONE, NudgeActions.SNOOZE, NudgeActions.REASSIGN, NudgeActions.OPEN_REVIEW]
+        NudgeActions.MARK_DONE,
+        NudgeActions.SNOOZE,
+        NudgeActions.REASSIGN,
+        NudgeActions.OPEN_REVIEW,
+    ]
     assert actions[1]["value"] == f"{world.review_id}:Analyse"
     [digest] = posts(fake_slack, "D0HOLD0001")
     assert "weekly commissioning digest" in digest.args["text"]
@@ -101,8 +111,12 @@ def test_a_claim_whose_sender_died_is_sent_later_and_only_once(world, fake_slack
     [nudge] = [n for n in plan.nudges if n.kind is NudgeKind.DUE_SOON]
     # A worker claims the reminder and dies before sending it.
     claimed = NotificationLedger(world.database, clock=lambda: at("2026-11-23 10:00")).claim(
-        review_id=nudge.review_id, stage_id=nudge.stage_id, person_id=nudge.person_id, kind=nudge.kind.value,
-        period=nudge.period)
+        review_id=nudge.review_id,
+        stage_id=nudge.stage_id,
+        person_id=nudge.person_id,
+        kind=nudge.kind.value,
+        period=nudge.period,
+    )
     assert claimed is not None
     soon = sweep.run(at("2026-11-23 10:05"))
     assert soon.claimed_elsewhere == 1 and not posts(fake_slack, "D0OWNER001")
@@ -126,7 +140,7 @@ def test_a_failed_send_is_retried_with_backoff_then_given_up(world, fake_slack, 
 
     # Three failures in a row: the reminder stays failed for good.
     tuesday = at("2026-12-01 10:00")
-    for attempt in range(3):
+    for _ in range(3):
         fake_slack.fail_next("chat.postMessage", "internal_error")
     moment = tuesday
     for attempt in (1, 2, 3):
@@ -147,7 +161,8 @@ def test_a_deactivated_slack_account_is_marked_unreachable_and_skipped(world, fa
     assert world.people.get(world.owner.id).reachable is False
     later, _ = sweep.plan(at("2026-11-27 10:00"))
     assert [item.reason for item in later.held if item.nudge.person_id == world.owner.id] == [
-        "marked unreachable (left, or blocked the app)"]
+        "marked unreachable (left, or blocked the app)"
+    ]
     assert sweep.run(at("2026-11-27 10:00")).sent == 0
 
 

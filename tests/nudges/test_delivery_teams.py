@@ -12,39 +12,42 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from pydantic import SecretStr
 
-from bot.config import Settings
 from handlers.teams.connector import ConnectorClient
 from handlers.teams.notify import TeamsNotifier
 from handlers.teams.proactive import TeamsMessenger
+from handlers.teams.settings import TeamsSettings
 from handlers.teams.token import BotTokenProvider
 from storage.notifications import NotificationLedger
-from workflows.cycle import load_cycle
-from workflows.delivery import CycleTips, NudgeSweep
-from workflows.nudge_actions import NudgeActions
-from workflows.nudges import NudgeKind, NudgePolicy
-
 from tests.nudges.helpers import World, at
+from tests.teams import pki as teams_pki
 from tests.teams.fakes import Answer, FakeConnector, FakeEntra
 from tests.teams.ids import APP_ID, APP_PASSWORD, BOT_ID, SCOPE, TENANT_ID
-from tests.teams import pki as teams_pki
+from workflows.actions import NudgeActions
+from workflows.cycle import load_cycle
+from workflows.delivery import CycleTips, NudgeSweep
+from workflows.nudge_types import NudgeKind, NudgePolicy
 
 DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> "teams_pki.TestPKI":
+def pki(tmp_path_factory: pytest.TempPathFactory) -> teams_pki.TestPKI:
     return teams_pki.make_pki(tmp_path_factory.mktemp("nudge-pki"))
 
 
 @pytest.fixture
-def connector(pki: "teams_pki.TestPKI", tmp_path) -> Iterator[tuple[FakeConnector, ConnectorClient]]:  # type: ignore[no-untyped-def]
+def connector(pki: teams_pki.TestPKI, tmp_path) -> Iterator[tuple[FakeConnector, ConnectorClient]]:  # type: ignore[no-untyped-def]
     entra = FakeEntra(pki, tenant_id=TENANT_ID, client_id=APP_ID, client_secret=APP_PASSWORD, scope=SCOPE)
     fake = FakeConnector(pki, entra)
-    settings = Settings(
-        data_dir=tmp_path / "data", teams_app_id=APP_ID, teams_app_password=APP_PASSWORD, teams_tenant_id=TENANT_ID,
-        teams_authority_url=entra.base_url, teams_allowed_service_url_hosts=["127.0.0.1"], teams_ca_bundle=pki.ca_file,
-        _env_file=None,  # type: ignore[call-arg]
+    settings = TeamsSettings(
+        app_id=APP_ID,
+        app_password=SecretStr(APP_PASSWORD),
+        tenant_id=TENANT_ID,
+        authority_url=entra.base_url,
+        allowed_service_url_hosts=("127.0.0.1",),
+        ca_bundle=pki.ca_file,
     )
     client = ConnectorClient(settings, BotTokenProvider(settings), sleep=lambda seconds: None)
     try:
@@ -57,8 +60,13 @@ def connector(pki: "teams_pki.TestPKI", tmp_path) -> Iterator[tuple[FakeConnecto
 
 def teams_person(world: World, fake: FakeConnector, name: str):  # type: ignore[no-untyped-def]
     """Someone who has installed the app: the reference Teams gave us then is stored on them."""
-    reference = {"service_url": fake.service_url, "tenant_id": TENANT_ID, "bot_id": BOT_ID,
-                 "user_id": f"29:{uuid.uuid4().hex}", "user_aad_id": str(uuid.uuid4())}
+    reference = {
+        "service_url": fake.service_url,
+        "tenant_id": TENANT_ID,
+        "bot_id": BOT_ID,
+        "user_id": f"29:{uuid.uuid4().hex}",
+        "user_aad_id": str(uuid.uuid4()),
+    }
     return world.person(name, teams_ref=reference, teams_id=reference["user_aad_id"])
 
 
@@ -67,15 +75,19 @@ def test_reminders_arrive_as_cards_in_the_personal_chat_once(database, connector
     world = World(database)
     owner, lead, holder = (teams_person(world, fake, name) for name in ("Sam Owner", "Lee Lead", "Pat Holder"))
     review_id = world.review("Day centres", owner, lead, holder, DUES)
-    sweep = NudgeSweep(database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))],
-                       tips=CycleTips(load_cycle()))
+    sweep = NudgeSweep(
+        database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))], tips=CycleTips(load_cycle())
+    )
     report = sweep.run(at("2026-12-07 10:00"))
     assert (report.sent, report.failed) == (3, 0)  # overdue, escalation, Monday digest
     owner_chat = fake.personal_chats[owner.teams_conversation_ref["user_id"]]
     [card] = fake.posted_to(owner_chat)
     assert "Analyse of #1 “Day centres” is overdue" in card.all_text and "Evidence of need gathered" in card.all_text
-    actions = card.card["actions"] if "actions" in card.card else [
-        a for item in card.card["body"] if item.get("type") == "ActionSet" for a in item["actions"]]
+    actions = (
+        card.card["actions"]
+        if "actions" in card.card
+        else [a for item in card.card["body"] if item.get("type") == "ActionSet" for a in item["actions"]]
+    )
     pressed = {a["data"]["action_id"]: a["data"]["value"] for a in actions}
     assert pressed[NudgeActions.SNOOZE] == f"{review_id}:Analyse" and NudgeActions.REASSIGN in pressed
     assert card.card["version"] == "1.5"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, time
-
-from workflows.nudges import NudgeKind, NudgePolicy, StageStatus, plan_nudges
-from workflows.working_days import WorkingCalendar, WorkingHours
+from datetime import UTC, date, datetime, time
 
 from tests.nudges.helpers import at, officer, recipients, summary
+from workflows.nudge_types import NudgeKind, NudgePolicy, StageStatus
+from workflows.nudges import plan_nudges
+from workflows.working_days import WorkingCalendar, WorkingHours
 
 # Analyse due Monday 30 November 2026: 5 working days before is Monday 23rd, 1 before is Friday 27th.
 DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
@@ -26,8 +26,12 @@ def plan_at(text: str, reviews=None, people=PEOPLE, policy=POLICY, **options):  
 
 def test_owner_is_reminded_five_and_one_working_days_before() -> None:
     [five] = owner_nudges(plan_at("2026-11-23 10:00"))
-    assert (five.kind, five.working_days, five.stage_name, five.period) == \
-        (NudgeKind.DUE_SOON, 5, "Analyse", "2026-11-30/5wd-before")
+    assert (five.kind, five.working_days, five.stage_name, five.period) == (
+        NudgeKind.DUE_SOON,
+        5,
+        "Analyse",
+        "2026-11-30/5wd-before",
+    )
     # The same milestone all week: the ledger will see the same key and send nothing more.
     [still_five] = owner_nudges(plan_at("2026-11-25 15:00"))
     assert still_five.key == five.key and still_five.working_days == 3
@@ -109,16 +113,14 @@ def test_working_hours_follow_the_clocks_changing() -> None:
     assert not calendar.is_working_time(at("2026-10-26 08:30"), "Europe/London")
     assert at("2026-10-26 08:30").hour == 8
     dues = [date(2026, 10, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
-    from datetime import datetime, timezone
 
-    before = plan_nudges([summary(1, dues)], PEOPLE, datetime(2026, 10, 23, 8, 30, tzinfo=timezone.utc), POLICY)
-    after = plan_nudges([summary(1, dues)], PEOPLE, datetime(2026, 10, 26, 8, 30, tzinfo=timezone.utc), POLICY)
+    before = plan_nudges([summary(1, dues)], PEOPLE, datetime(2026, 10, 23, 8, 30, tzinfo=UTC), POLICY)
+    after = plan_nudges([summary(1, dues)], PEOPLE, datetime(2026, 10, 26, 8, 30, tzinfo=UTC), POLICY)
     assert owner_nudges(before) and not owner_nudges(after)
-    assert owner_nudges(plan_nudges([summary(1, dues)], PEOPLE, datetime(2026, 10, 26, 9, 0, tzinfo=timezone.utc),
-                                    POLICY))
+    assert owner_nudges(plan_nudges([summary(1, dues)], PEOPLE, datetime(2026, 10, 26, 9, 0, tzinfo=UTC), POLICY))
     # And in spring (29 March 2026): 08:30 UTC on Monday is 09:30 BST.
-    assert calendar.is_working_time(datetime(2026, 3, 30, 8, 30, tzinfo=timezone.utc), "Europe/London")
-    assert not calendar.is_working_time(datetime(2026, 3, 27, 8, 30, tzinfo=timezone.utc), "Europe/London")
+    assert calendar.is_working_time(datetime(2026, 3, 30, 8, 30, tzinfo=UTC), "Europe/London")
+    assert not calendar.is_working_time(datetime(2026, 3, 27, 8, 30, tzinfo=UTC), "Europe/London")
 
 
 def test_only_the_most_urgent_nudge_after_downtime_or_a_late_import() -> None:
@@ -144,7 +146,7 @@ def test_a_snooze_holds_the_reminder_then_brings_it_back_on_its_day() -> None:
     snoozes = {(stage_id, OWNER.id): date(2026, 12, 3)}
     held = plan_at("2026-12-02 10:00", snoozes=snoozes)
     assert owner_nudges(held) == []
-    assert any("snoozed until Thu 3 December 2026" == item.reason for item in held.held)
+    assert any(item.reason == "snoozed until Thu 3 December 2026" for item in held.held)
     [back] = owner_nudges(plan_at("2026-12-03 09:00", snoozes=snoozes))
     assert back.period == "2026-11-30/after-snooze-2026-12-03" and back.kind is NudgeKind.OVERDUE
     assert "snooze ended" in back.why
@@ -181,8 +183,12 @@ def test_weekly_digest_on_the_first_working_day_from_nine_once_a_week() -> None:
 
 
 def test_working_hours_and_days_are_configurable() -> None:
-    policy = NudgePolicy(days_before=(10, 2), overdue_every=1, escalate_after=2,
-                         calendar=WorkingCalendar(region="", hours=WorkingHours(time(8), time(16))))
+    policy = NudgePolicy(
+        days_before=(10, 2),
+        overdue_every=1,
+        escalate_after=2,
+        calendar=WorkingCalendar(region="", hours=WorkingHours(time(8), time(16))),
+    )
     [ten] = owner_nudges(plan_at("2026-11-16 08:00", policy=policy))
     assert ten.period == "2026-11-30/10wd-before"
     assert owner_nudges(plan_at("2026-12-02 10:00", policy=policy))[0].period == "2026-11-30/overdue-2wd"

@@ -12,8 +12,8 @@ from bot.scheduler import JOB_FEEDBACK, JOB_PURGE, JOB_SWEEP, NudgeScheduler, ru
 from workflows.delivery import SweepReport
 
 
-def test_jobs_live_in_the_database_and_the_first_sweep_runs(database, database_settings) -> None:
-    services = Services(database_settings)
+def test_jobs_live_in_the_database_and_the_first_sweep_runs(database, database_settings, shared_guidance) -> None:
+    services = Services(database_settings, knowledge=shared_guidance)
     scheduler = NudgeScheduler(services)
     finished = threading.Event()
     outcomes: list[object] = []
@@ -33,10 +33,10 @@ def test_jobs_live_in_the_database_and_the_first_sweep_runs(database, database_s
         assert stored == {JOB_SWEEP, JOB_FEEDBACK, JOB_PURGE}
     finally:
         scheduler.shutdown()
-        services.database.dispose()
+        services.close()
 
     # A second start (a restart, or a second instance) replaces the same jobs rather than adding more.
-    again = NudgeScheduler(Services(database_settings))
+    again = NudgeScheduler(Services(database_settings, knowledge=shared_guidance))
     again.start(first_sweep_after=3600)
     try:
         assert sorted(job.id for job in again.jobs()) == sorted([JOB_SWEEP, JOB_FEEDBACK, JOB_PURGE])
@@ -44,21 +44,17 @@ def test_jobs_live_in_the_database_and_the_first_sweep_runs(database, database_s
         assert sweep.trigger.interval.total_seconds() == database_settings.sweep_minutes * 60
     finally:
         again.shutdown()
-        again.services.database.dispose()
+        again.services.close()
 
 
-def test_the_feedback_reminders_job_runs_the_feedback_features_hook(database, database_settings) -> None:
-    import importlib
-
-    from bot.scheduler import FEEDBACK_REMINDERS_HOOK
-
-    module, _, name = FEEDBACK_REMINDERS_HOOK.partition(":")
-    assert callable(getattr(importlib.import_module(module), name))
+def test_the_feedback_reminders_job_runs_only_in_a_running_scheduler(
+    database, database_settings, shared_guidance
+) -> None:
     assert run_feedback_reminders() == 0  # no scheduler running in this process: nothing to do
-    scheduler = NudgeScheduler(Services(database_settings))
+    scheduler = NudgeScheduler(Services(database_settings, knowledge=shared_guidance))
     scheduler.start(first_sweep_after=3600)
     try:
         assert run_feedback_reminders() == 0  # no feedback requested yet
     finally:
         scheduler.shutdown()
-        scheduler.services.database.dispose()
+        scheduler.services.close()

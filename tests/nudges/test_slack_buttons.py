@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -13,28 +13,32 @@ from bot.server import build_server
 from handlers.slack.context import build_web_client
 from handlers.slack.notify import SlackNotifier
 from storage.nudges import NudgeStore
-from workflows.delivery import NudgeSweep
-from workflows.nudge_actions import NudgeActions
-from workflows.nudges import NudgePolicy
-from workflows.reviews import Actor
-
 from tests.nudges.helpers import World, at, no_waiting
 from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
 from tests.slack.harness import SIGNING_SECRET, LoopbackServer, SlackSender, user_select
+from workflows.actions import NudgeActions
+from workflows.delivery import NudgeSweep
+from workflows.nudge_types import NudgePolicy
+from workflows.reviews import Actor
 
 OWNER, LEAD, HOLDER, NEW = "U0OWNER001", "U0LEAD0001", "U0HOLD0001", "U0NEWOWN01"
 DUES = [date(2031, 3, 31), date(2031, 4, 30), date(2031, 5, 30), date(2031, 6, 30)]
 
 
 @pytest.fixture
-def served(database, fake_slack, tmp_path) -> Iterator[tuple[World, SlackSender]]:  # type: ignore[no-untyped-def]
+def served(database, fake_slack, tmp_path, shared_guidance) -> Iterator[tuple[World, SlackSender]]:  # type: ignore[no-untyped-def]
     for user_id, name in ((OWNER, "Sam Owner"), (LEAD, "Lee Lead"), (HOLDER, "Pat Holder"), (NEW, "Nia New")):
         fake_slack.add_user(user_id, name, name.lower().replace(" ", ".") + "@council.gov.uk")
-    settings = Settings(data_dir=tmp_path / "data", slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                        slack_api_url=fake_slack.api_url, log_format="text",
-                        database_url=database.engine.url.render_as_string(hide_password=False),
-                        _env_file=None)  # type: ignore[call-arg]
-    services = Services(settings)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=fake_slack.api_url,
+        log_format="text",
+        database_url=database.engine.url.render_as_string(hide_password=False),
+        _env_file=None,
+    )  # type: ignore[call-arg]
+    services = Services(settings, knowledge=shared_guidance)
     server = LoopbackServer(build_server(services, warm_up=False)).start()
     try:
         server.wait_until_ready()
@@ -46,7 +50,7 @@ def served(database, fake_slack, tmp_path) -> Iterator[tuple[World, SlackSender]
         yield world, SlackSender(server.url, fake_slack)
     finally:
         server.stop()
-        services.database.dispose()
+        services.close()
 
 
 def nudge_message(world: World, fake_slack: FakeSlack, channel: str) -> dict:  # type: ignore[type-arg]
@@ -58,8 +62,13 @@ def nudge_message(world: World, fake_slack: FakeSlack, channel: str) -> dict:  #
 
 
 def button(message: dict, action_id: str) -> dict:  # type: ignore[type-arg]
-    return next(element for block in message["blocks"] if block["type"] == "actions"
-                for element in block["elements"] if element["action_id"].split(":")[0] == action_id)
+    return next(
+        element
+        for block in message["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"].split(":")[0] == action_id
+    )
 
 
 def test_snooze_pressed_in_slack_is_saved_and_confirmed(served, fake_slack) -> None:
@@ -71,7 +80,7 @@ def test_snooze_pressed_in_slack_is_saved_and_confirmed(served, fake_slack) -> N
     assert "Snoozed: I'll remind you about Analyse" in confirmation.args["text"]
     stage_id = world.reviews.get(world.review_id).stages[0].id
     until = NudgeStore(world.database).snooze_of(stage_id, world.owner.id)
-    assert until is not None and until > datetime.now(timezone.utc).date()
+    assert until is not None and until > datetime.now(UTC).date()
 
 
 def test_reassign_pressed_by_the_lead_opens_a_picker_and_moves_the_stage(served, fake_slack) -> None:

@@ -13,37 +13,37 @@ from datetime import date
 
 from bot.scheduler import build_sweep
 from storage.nudges import NudgeStore
-from workflows.nudge_actions import NudgeActions
-
 from tests.nudges.helpers import World, at
 from tests.teams import activities as A
 from tests.teams.conftest import member, pki, teams  # noqa: F401 - the Teams world's fixtures, reused
 from tests.teams.fakes import Member
+from workflows.actions import NudgeActions
 
 DUES = [date(2031, 3, 31), date(2031, 4, 30), date(2031, 5, 30), date(2031, 6, 30)]
 
 
-def installed(teams, someone: Member):  # type: ignore[no-untyped-def]
-    teams.post(A.install(teams.connector.service_url, someone))
+def installed(world, someone: Member):  # type: ignore[no-untyped-def]
+    world.post(A.install(world.connector.service_url, someone))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        person = teams.people.find_by_teams_id(someone.aad_object_id)
+        person = world.people.find_by_teams_id(someone.aad_object_id)
         if person is not None and person.teams_conversation_ref:
             return person
         time.sleep(0.05)
     raise AssertionError("the install was not recorded")
 
 
-def another(teams) -> Member:  # type: ignore[no-untyped-def]
+def another(world) -> Member:  # type: ignore[no-untyped-def]
     aad = str(uuid.uuid4())
-    someone = Member(id=f"29:{uuid.uuid4().hex}", aad_object_id=aad, name=f"Lead {aad[:6]}",
-                     email=f"lead.{aad[:6]}@council.gov.uk")
-    teams.connector.add_member(someone)
+    someone = Member(
+        id=f"29:{uuid.uuid4().hex}", aad_object_id=aad, name=f"Lead {aad[:6]}", email=f"lead.{aad[:6]}@council.gov.uk"
+    )
+    world.connector.add_member(someone)
     return someone
 
 
-def press(teams, someone: Member, data: dict) -> dict:  # type: ignore[type-arg]
-    response = teams.post(A.card_action(teams.connector.service_url, someone, data))
+def press(world, someone: Member, data: dict) -> dict:  # type: ignore[type-arg]
+    response = world.post(A.card_action(world.connector.service_url, someone, data))
     assert response.status_code == 200, response.text
     return response.json()
 

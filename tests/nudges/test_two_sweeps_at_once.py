@@ -13,11 +13,10 @@ from datetime import date
 import pytest
 
 from handlers.slack.notify import SlackNotifier
-from workflows.delivery import NudgeSweep
-from workflows.nudges import NudgePolicy
-
 from tests.conftest import REPO_ROOT
 from tests.nudges.helpers import World, at, no_waiting
+from workflows.delivery import NudgeSweep
+from workflows.nudge_types import NudgePolicy
 
 DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
 OWNERS = 12
@@ -71,9 +70,22 @@ def test_sweeps_in_three_processes_send_each_nudge_once(crowd, fake_slack, tmp_p
     start_file = tmp_path / "start"
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "LOG_LEVEL": "WARNING"}
     workers = [
-        subprocess.Popen([sys.executable, "-m", "tests.nudges.sweep_worker", url, fake_slack.api_url,
-                          MOMENT.isoformat(), str(start_file)], cwd=REPO_ROOT, env=environment,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.nudges.sweep_worker",
+                url,
+                fake_slack.api_url,
+                MOMENT.isoformat(),
+                str(start_file),
+            ],
+            cwd=REPO_ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     for worker in workers:

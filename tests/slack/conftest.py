@@ -11,6 +11,7 @@ import pytest
 from bot.app import Services
 from bot.config import Settings
 from bot.server import build_server
+from knowledge.service import KnowledgeBase
 from storage.people import PeopleRepository
 from tests.conftest import MODEL_DIR
 from tests.db_fixtures import DATABASE_KINDS, _create_schema, _drop_schema, postgres_url_for_schema
@@ -56,7 +57,9 @@ def add_fake_users(fake: FakeSlack) -> None:
 
 
 @pytest.fixture(scope="module", params=DATABASE_KINDS)
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackWorld]:
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_guidance: KnowledgeBase
+) -> Iterator[SlackWorld]:
     """The product's server on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set."""
     fake = FakeSlack().start()
     add_fake_users(fake)
@@ -65,7 +68,9 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if schema is not None:
         _create_schema(schema)
         overrides["database_url"] = postgres_url_for_schema(schema)
-    services = Services(slack_settings(tmp_path_factory.mktemp("slack-data"), fake, **overrides))
+    services = Services(
+        slack_settings(tmp_path_factory.mktemp("slack-data"), fake, **overrides), knowledge=shared_guidance
+    )
     server = LoopbackServer(build_server(services)).start()
     try:
         server.wait_until_ready()
@@ -73,6 +78,6 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     finally:
         server.stop()
         fake.stop()
+        services.close()
         if schema is not None:
-            services.database.dispose()
             _drop_schema(schema)

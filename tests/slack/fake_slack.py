@@ -11,6 +11,9 @@ older than three seconds. ``fail_next`` makes the next call to a method fail
 (an error, or a 429 with ``Retry-After``). ``response_url`` posts (slash
 commands, buttons) land on ``/response/<id>`` and are recorded as calls to
 ``response_url``.
+
+One module (over 400 lines) because it is one fake service: every refusal Slack
+makes sits next to the method that makes it, where a reader looks for it.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import itertools
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 BOT_TOKEN = "xoxb-1111-2222-fake-bot-token"
@@ -33,9 +37,17 @@ TRIGGER_SECONDS = 3.0
 
 MESSAGE_METHODS = {"chat.postMessage", "chat.update", "chat.postEphemeral", "response_url"}
 VIEW_METHODS = {"views.open", "views.update", "views.push", "views.publish"}
-KNOWN_METHODS = MESSAGE_METHODS | VIEW_METHODS | {
-    "auth.test", "conversations.open", "users.info", "users.lookupByEmail", "apps.connections.open",
-}
+KNOWN_METHODS = (
+    MESSAGE_METHODS
+    | VIEW_METHODS
+    | {
+        "auth.test",
+        "conversations.open",
+        "users.info",
+        "users.lookupByEmail",
+        "apps.connections.open",
+    }
+)
 
 
 @dataclass
@@ -63,9 +75,16 @@ class SlackUser:
     is_bot: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "team_id": TEAM_ID, "name": self.email.split("@")[0], "real_name": self.name,
-                "tz": self.tz, "is_bot": self.is_bot, "deleted": False,
-                "profile": {"real_name": self.name, "display_name": self.name.split()[0], "email": self.email}}
+        return {
+            "id": self.id,
+            "team_id": TEAM_ID,
+            "name": self.email.split("@")[0],
+            "real_name": self.name,
+            "tz": self.tz,
+            "is_bot": self.is_bot,
+            "deleted": False,
+            "profile": {"real_name": self.name, "display_name": self.name.split()[0], "email": self.email},
+        }
 
 
 class BlockKitError(ValueError):
@@ -118,7 +137,7 @@ class FakeSlack:
 
     # --- life ------------------------------------------------------------------------
 
-    def start(self) -> "FakeSlack":
+    def start(self) -> FakeSlack:
         self._thread.start()
         return self
 
@@ -150,7 +169,9 @@ class FakeSlack:
         self._triggers[trigger] = time.monotonic() - age_seconds
         return trigger
 
-    def fail_next(self, method: str, error: str = "ratelimited", status: int = 200, retry_after: int | None = None) -> None:
+    def fail_next(
+        self, method: str, error: str = "ratelimited", status: int = 200, retry_after: int | None = None
+    ) -> None:
         with self._lock:
             self._failures.setdefault(method, []).append(Failure(error, status, retry_after))
 
@@ -159,8 +180,13 @@ class FakeSlack:
     def calls_to(self, method: str, ok: bool | None = True, **matching: Any) -> list[Call]:
         with self._lock:
             calls = list(self.calls)
-        return [c for c in calls if c.method == method and (ok is None or c.ok == ok)
-                and all(c.args.get(k) == v for k, v in matching.items())]
+        return [
+            c
+            for c in calls
+            if c.method == method
+            and (ok is None or c.ok == ok)
+            and all(c.args.get(k) == v for k, v in matching.items())
+        ]
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 15.0, **matching: Any) -> list[Call]:
         """Wait until at least ``count`` successful calls to ``method`` (matching the given args) arrived."""
@@ -177,8 +203,11 @@ class FakeSlack:
                 self._lock.wait(remaining)
 
     def calls_to_unlocked(self, method: str, **matching: Any) -> list[Call]:
-        return [c for c in self.calls if c.method == method and c.ok
-                and all(c.args.get(k) == v for k, v in matching.items())]
+        return [
+            c
+            for c in self.calls
+            if c.method == method and c.ok and all(c.args.get(k) == v for k, v in matching.items())
+        ]
 
     # --- the API -----------------------------------------------------------------------
 
@@ -187,7 +216,9 @@ class FakeSlack:
             self.calls.append(call)
             self._lock.notify_all()
 
-    def handle(self, method: str, args: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def handle(
+        self, method: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         headers: dict[str, str] = {}
         if method not in KNOWN_METHODS:
             self._record(Call(method, args, time.monotonic(), ok=False, error="unknown_method"))
@@ -217,8 +248,15 @@ class FakeSlack:
         return 200, {"ok": True, **result}, headers
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://council.slack.com/", "team": "Council", "user": "commissioning",
-                "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+        return {
+            "url": "https://council.slack.com/",
+            "team": "Council",
+            "user": "commissioning",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
 
     def _new_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ids):06d}"
@@ -230,8 +268,13 @@ class FakeSlack:
             raise SlackRefusal("no_text")
         check_blocks(args.get("blocks") or [], 50)
         ts = self._new_ts()
-        message = {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks") or [], "bot_id": BOT_ID,
-                   "thread_ts": args.get("thread_ts")}
+        message = {
+            "ts": ts,
+            "text": args.get("text"),
+            "blocks": args.get("blocks") or [],
+            "bot_id": BOT_ID,
+            "thread_ts": args.get("thread_ts"),
+        }
         self.messages[(args["channel"], ts)] = message
         return {"channel": args["channel"], "ts": ts, "message": message}
 
@@ -347,7 +390,7 @@ class FakeSlack:
                 args = self._args()
                 token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip() or args.get("token")
                 if path.startswith("/api/"):
-                    status, body, headers = fake.handle(path[len("/api/"):], args, token)
+                    status, body, headers = fake.handle(path[len("/api/") :], args, token)
                 elif path.startswith("/response/"):
                     status, body, headers = fake.handle("response_url", {**args, "url": path}, None)
                 else:

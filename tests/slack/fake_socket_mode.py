@@ -32,7 +32,7 @@ class FakeSocketMode:
         host, port = self._server.socket.getsockname()[:2]
         return f"ws://{host}:{port}/link/?ticket=fake-ticket"
 
-    def start(self) -> "FakeSocketMode":
+    def start(self) -> FakeSocketMode:
         self._thread.start()
         return self
 
@@ -43,8 +43,15 @@ class FakeSocketMode:
         with self._lock:
             self.connections.append(connection)
             self._lock.notify_all()
-        connection.send(json.dumps({"type": "hello", "num_connections": 1,
-                                    "debug_info": {"host": "fake", "approximate_connection_time": 3600}}))
+        connection.send(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": 1,
+                    "debug_info": {"host": "fake", "approximate_connection_time": 3600},
+                }
+            )
+        )
         for message in connection:
             ack = json.loads(message)
             with self._lock:
@@ -59,14 +66,22 @@ class FakeSocketMode:
                     raise AssertionError("the app never connected over Socket Mode")
             return self.connections[-1]
 
-    def push(self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False,
-             retry_attempt: int = 0) -> str:
+    def push(
+        self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False, retry_attempt: int = 0
+    ) -> str:
         envelope_id = f"env-{next(self._ids):04d}"
-        self.wait_connected().send(json.dumps({
-            "envelope_id": envelope_id, "type": kind, "payload": payload,
-            "accepts_response_payload": accepts_response_payload,
-            "retry_attempt": retry_attempt, "retry_reason": "timeout" if retry_attempt else "",
-        }))
+        self.wait_connected().send(
+            json.dumps(
+                {
+                    "envelope_id": envelope_id,
+                    "type": kind,
+                    "payload": payload,
+                    "accepts_response_payload": accepts_response_payload,
+                    "retry_attempt": retry_attempt,
+                    "retry_reason": "timeout" if retry_attempt else "",
+                }
+            )
+        )
         return envelope_id
 
     def wait_for_ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:

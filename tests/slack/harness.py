@@ -37,12 +37,11 @@ class LoopbackServer:
     def __init__(self, app: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, access_log=False,
-                                lifespan="on")
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="product-server", daemon=True)
 
-    def start(self, ready_timeout: float = 120.0) -> "LoopbackServer":
+    def start(self, ready_timeout: float = 120.0) -> LoopbackServer:
         self._thread.start()
         deadline = time.monotonic() + ready_timeout
         while not self._server.started:
@@ -84,8 +83,15 @@ class SlackSender:
     def new_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ids):06d}"
 
-    def post(self, body: str, content_type: str, *, timestamp: int | None = None, signature: str | None = None,
-             headers: dict[str, str] | None = None) -> httpx.Response:
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         timestamp = int(time.time()) if timestamp is None else timestamp
         sent_headers = {
             "Content-Type": content_type,
@@ -97,25 +103,36 @@ class SlackSender:
 
     # --- events -------------------------------------------------------------------------
 
-    def event(self, slack_event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None,
-              **options: Any) -> httpx.Response:
-        body = json.dumps({
-            "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
-            "api_app_id": "A0COMMAPP1",
-            "event": slack_event,
-            "type": "event_callback",
-            "event_id": event_id or f"Ev{next(self._ids):08d}",
-            "event_time": int(time.time()),
-            "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
-        })
+    def event(
+        self, slack_event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None, **options: Any
+    ) -> httpx.Response:
+        body = json.dumps(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM_ID,
+                "api_app_id": "A0COMMAPP1",
+                "event": slack_event,
+                "type": "event_callback",
+                "event_id": event_id or f"Ev{next(self._ids):08d}",
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+            }
+        )
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
         return self.post(body, "application/json", headers=headers, **options)
 
-    def mention(self, user: str, channel: str, text: str, *, thread_ts: str | None = None, **options: Any) -> tuple[httpx.Response, str]:
+    def mention(
+        self, user: str, channel: str, text: str, *, thread_ts: str | None = None, **options: Any
+    ) -> tuple[httpx.Response, str]:
         ts = self.new_ts()
-        slack_event = {"type": "app_mention", "user": user, "text": f"<@{BOT_USER_ID}> {text}", "ts": ts,
-                       "channel": channel, "event_ts": ts}
+        slack_event = {
+            "type": "app_mention",
+            "user": user,
+            "text": f"<@{BOT_USER_ID}> {text}",
+            "ts": ts,
+            "channel": channel,
+            "event_ts": ts,
+        }
         if thread_ts:
             slack_event["thread_ts"] = thread_ts
         return self.event(slack_event, **options), ts
@@ -123,75 +140,164 @@ class SlackSender:
     def thread_reply(self, user: str, channel: str, text: str, *, thread_ts: str, **options: Any) -> httpx.Response:
         """A reply in a channel thread without a mention (Slack sends it as ``message.channels``)."""
         ts = self.new_ts()
-        return self.event({"type": "message", "channel_type": "channel", "user": user, "text": text, "ts": ts,
-                           "thread_ts": thread_ts, "channel": channel, "event_ts": ts}, **options)
+        return self.event(
+            {
+                "type": "message",
+                "channel_type": "channel",
+                "user": user,
+                "text": text,
+                "ts": ts,
+                "thread_ts": thread_ts,
+                "channel": channel,
+                "event_ts": ts,
+            },
+            **options,
+        )
 
     def direct_message(self, user: str, text: str, *, channel: str | None = None, **options: Any) -> httpx.Response:
         ts = self.new_ts()
-        return self.event({"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
-                           "channel": channel or "D" + user[1:], "event_ts": ts}, **options)
+        return self.event(
+            {
+                "type": "message",
+                "channel_type": "im",
+                "user": user,
+                "text": text,
+                "ts": ts,
+                "channel": channel or "D" + user[1:],
+                "event_ts": ts,
+            },
+            **options,
+        )
 
     def home_opened(self, user: str) -> httpx.Response:
-        return self.event({"type": "app_home_opened", "user": user, "channel": "D" + user[1:], "tab": "home",
-                           "event_ts": self.new_ts()})
+        return self.event(
+            {
+                "type": "app_home_opened",
+                "user": user,
+                "channel": "D" + user[1:],
+                "tab": "home",
+                "event_ts": self.new_ts(),
+            }
+        )
 
     def url_verification(self, challenge: str) -> httpx.Response:
-        return self.post(json.dumps({"token": "legacy", "challenge": challenge, "type": "url_verification"}),
-                         "application/json")
+        return self.post(
+            json.dumps({"token": "legacy", "challenge": challenge, "type": "url_verification"}), "application/json"
+        )
 
     # --- slash commands and interactivity ----------------------------------------------
 
-    def slash_command(self, user: str, text: str, *, command: str = "/commissioning", channel: str = "C0GENERAL1",
-                      trigger_id: str | None = None, **options: Any) -> tuple[httpx.Response, str, str]:
+    def slash_command(
+        self,
+        user: str,
+        text: str,
+        *,
+        command: str = "/commissioning",
+        channel: str = "C0GENERAL1",
+        trigger_id: str | None = None,
+        **options: Any,
+    ) -> tuple[httpx.Response, str, str]:
         response_url = self.fake.response_url()
         trigger_id = trigger_id or self.fake.new_trigger_id()
-        body = urlencode({
-            "token": "legacy", "team_id": TEAM_ID, "team_domain": "council", "channel_id": channel,
-            "channel_name": "general", "user_id": user, "user_name": user.lower(), "command": command,
-            "text": text, "api_app_id": "A0COMMAPP1", "response_url": response_url, "trigger_id": trigger_id,
-        })
+        body = urlencode(
+            {
+                "token": "legacy",
+                "team_id": TEAM_ID,
+                "team_domain": "council",
+                "channel_id": channel,
+                "channel_name": "general",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": command,
+                "text": text,
+                "api_app_id": "A0COMMAPP1",
+                "response_url": response_url,
+                "trigger_id": trigger_id,
+            }
+        )
         return self.post(body, "application/x-www-form-urlencoded", **options), response_url, trigger_id
 
     def interaction(self, payload: dict[str, Any]) -> httpx.Response:
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
-    def press(self, user: str, element: dict[str, Any], *, channel: str | None = None,
-              message: dict[str, Any] | None = None, home: bool = False, ephemeral_response_url: str | None = None) -> tuple[httpx.Response, str]:
+    def press(
+        self,
+        user: str,
+        element: dict[str, Any],
+        *,
+        channel: str | None = None,
+        message: dict[str, Any] | None = None,
+        home: bool = False,
+        ephemeral_response_url: str | None = None,
+    ) -> tuple[httpx.Response, str]:
         trigger_id = self.fake.new_trigger_id()
         payload: dict[str, Any] = {
-            "type": "block_actions", "team": {"id": TEAM_ID, "domain": "council"},
-            "user": {"id": user, "team_id": TEAM_ID}, "api_app_id": "A0COMMAPP1", "trigger_id": trigger_id,
-            "actions": [{"type": "button", "action_id": element["action_id"], "block_id": "b1",
-                         "value": element.get("value", ""), "text": element["text"], "action_ts": self.new_ts()}],
+            "type": "block_actions",
+            "team": {"id": TEAM_ID, "domain": "council"},
+            "user": {"id": user, "team_id": TEAM_ID},
+            "api_app_id": "A0COMMAPP1",
+            "trigger_id": trigger_id,
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": element["action_id"],
+                    "block_id": "b1",
+                    "value": element.get("value", ""),
+                    "text": element["text"],
+                    "action_ts": self.new_ts(),
+                }
+            ],
         }
         if home:
             payload["container"] = {"type": "view", "view_id": "VHOME"}
             payload["view"] = {"id": "VHOME", "type": "home"}
         elif ephemeral_response_url:
-            payload["container"] = {"type": "message", "message_ts": self.new_ts(), "channel_id": channel,
-                                    "is_ephemeral": True}
+            payload["container"] = {
+                "type": "message",
+                "message_ts": self.new_ts(),
+                "channel_id": channel,
+                "is_ephemeral": True,
+            }
             payload["channel"] = {"id": channel}
             payload["response_url"] = ephemeral_response_url
         else:
             assert message is not None and channel is not None
-            payload["container"] = {"type": "message", "message_ts": message["ts"], "channel_id": channel,
-                                    "is_ephemeral": False}
+            payload["container"] = {
+                "type": "message",
+                "message_ts": message["ts"],
+                "channel_id": channel,
+                "is_ephemeral": False,
+            }
             payload["channel"] = {"id": channel}
-            payload["message"] = {"type": "message", "ts": message["ts"], "text": message.get("text"),
-                                  "blocks": message.get("blocks") or [], "bot_id": "B0COMMBOT1",
-                                  **({"thread_ts": message["thread_ts"]} if message.get("thread_ts") else {})}
+            payload["message"] = {
+                "type": "message",
+                "ts": message["ts"],
+                "text": message.get("text"),
+                "blocks": message.get("blocks") or [],
+                "bot_id": "B0COMMBOT1",
+                **({"thread_ts": message["thread_ts"]} if message.get("thread_ts") else {}),
+            }
             payload["response_url"] = self.fake.response_url()
         return self.interaction(payload), trigger_id
 
     def submit_view(self, user: str, view: dict[str, Any], values: dict[str, dict[str, Any]]) -> httpx.Response:
-        return self.interaction({
-            "type": "view_submission", "team": {"id": TEAM_ID, "domain": "council"},
-            "user": {"id": user, "team_id": TEAM_ID}, "api_app_id": "A0COMMAPP1",
-            "trigger_id": self.fake.new_trigger_id(),
-            "view": {"id": "V0MODAL", "type": "modal", "callback_id": view["callback_id"],
-                     "private_metadata": view.get("private_metadata", ""), "blocks": view["blocks"],
-                     "state": {"values": values}},
-        })
+        return self.interaction(
+            {
+                "type": "view_submission",
+                "team": {"id": TEAM_ID, "domain": "council"},
+                "user": {"id": user, "team_id": TEAM_ID},
+                "api_app_id": "A0COMMAPP1",
+                "trigger_id": self.fake.new_trigger_id(),
+                "view": {
+                    "id": "V0MODAL",
+                    "type": "modal",
+                    "callback_id": view["callback_id"],
+                    "private_metadata": view.get("private_metadata", ""),
+                    "blocks": view["blocks"],
+                    "state": {"values": values},
+                },
+            }
+        )
 
 
 def text_input(value: str) -> dict[str, Any]:
@@ -211,7 +317,12 @@ def date_picked(day: str) -> dict[str, Any]:
 
 
 def option_picked(value: str) -> dict[str, Any]:
-    return {"value": {"type": "static_select", "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}}}
+    return {
+        "value": {
+            "type": "static_select",
+            "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}},
+        }
+    }
 
 
 def boxes_ticked(*values: str) -> dict[str, Any]:

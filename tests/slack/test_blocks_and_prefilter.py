@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from handlers.slack import blocks
+from handlers.slack.context import ChannelPacer
 from handlers.slack.prefilter import reason_to_ignore
 from knowledge.models import Citation
 from tests.slack.fake_slack import BlockKitError, FakeSlack, check_blocks
+from workflows.actions import Actions
 from workflows.conversation import FormField, Option
-from workflows.replies import Actions, Button, FormSpec, Reply, ReplyKind
+from workflows.replies import Button, FormSpec, Reply, ReplyKind
 
 
 def test_split_text_breaks_at_paragraphs_then_lines_then_words() -> None:
@@ -22,8 +24,12 @@ def test_split_text_breaks_at_paragraphs_then_lines_then_words() -> None:
 
 def test_answers_quote_their_passages_escaped_and_within_limits() -> None:
     citation = Citation(source="guide.md", section="Roles", text="Cabinet <decides> & approves " * 100, score=1.0)
-    reply = Reply("Cabinet decides & approves.", ReplyKind.ANSWER, citations=[citation] * 30,
-                  buttons=[Button("Helpful", "q", Actions.HELPFUL), Button("Not helpful", "q", Actions.NOT_HELPFUL)])
+    reply = Reply(
+        "Cabinet decides & approves.",
+        ReplyKind.ANSWER,
+        citations=[citation] * 30,
+        buttons=[Button("Helpful", "q", Actions.HELPFUL), Button("Not helpful", "q", Actions.NOT_HELPFUL)],
+    )
     messages = blocks.render_reply_messages(reply)
     assert len(messages) == 2  # 1 + 60 citation blocks + 1 actions block
     for message in messages:
@@ -33,29 +39,53 @@ def test_answers_quote_their_passages_escaped_and_within_limits() -> None:
     assert first[1]["text"]["text"].startswith("> Cabinet &lt;decides&gt; &amp; approves")
     shown = first[1]["text"]["text"].replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     assert len(shown) <= len("> ") + blocks.QUOTE_CHARS and shown.endswith("…")  # a long passage is shortened
-    assert [e["action_id"] for e in messages[-1].blocks[-1]["elements"]] == [f"{Actions.HELPFUL}:0", f"{Actions.NOT_HELPFUL}:1"]
+    assert [e["action_id"] for e in messages[-1].blocks[-1]["elements"]] == [
+        f"{Actions.HELPFUL}:0",
+        f"{Actions.NOT_HELPFUL}:1",
+    ]
 
 
 def test_the_fake_refuses_what_slack_refuses() -> None:
     with pytest.raises(BlockKitError):
         check_blocks([{"type": "divider"}] * 51, 50)
     with pytest.raises(BlockKitError):
-        check_blocks([{"type": "actions", "elements": [
-            {"type": "button", "text": {"text": "a"}, "action_id": "same"},
-            {"type": "button", "text": {"text": "b"}, "action_id": "same"}]}], 50)
+        check_blocks(
+            [
+                {
+                    "type": "actions",
+                    "elements": [
+                        {"type": "button", "text": {"text": "a"}, "action_id": "same"},
+                        {"type": "button", "text": {"text": "b"}, "action_id": "same"},
+                    ],
+                }
+            ],
+            50,
+        )
     with pytest.raises(BlockKitError):
         FakeSlack._check_view(None, {"type": "modal", "private_metadata": "x" * 3001, "blocks": []})  # type: ignore[arg-type]
 
 
 def test_review_modal_keeps_within_view_limits_and_refuses_oversized_metadata() -> None:
-    fields = [FormField(id=f"f{n}", label="Label " * 500, kind=kind, help="Help " * 500, required=n % 2 == 0,
-                        options=[Option(f"o{i}", f"Option {i}" * 20) for i in range(3)] if kind == "choice" else [],
-                        initial=None, multiline=False, max_chars=4000)
-              for n, kind in enumerate(["text", "list", "choice", "person", "people", "date"] * 20)]
-    form = FormSpec(flow="review", title="New commissioning review, with a long title", submit_label="Create review",
-                    fields=fields)
-    view = blocks.render_review_modal(form, blocks.metadata(team="T1", warnings=[]),
-                                      warnings={"title": "There is already a review with this title."})
+    fields = [
+        FormField(
+            id=f"f{n}",
+            label="Label " * 500,
+            kind=kind,
+            help="Help " * 500,
+            required=n % 2 == 0,
+            options=[Option(f"o{i}", f"Option {i}" * 20) for i in range(3)] if kind == "choice" else [],
+            initial=None,
+            multiline=False,
+            max_chars=4000,
+        )
+        for n, kind in enumerate(["text", "list", "choice", "person", "people", "date"] * 20)
+    ]
+    form = FormSpec(
+        flow="review", title="New commissioning review, with a long title", submit_label="Create review", fields=fields
+    )
+    view = blocks.render_review_modal(
+        form, blocks.metadata(team="T1", warnings=[]), warnings={"title": "There is already a review with this title."}
+    )
     FakeSlack._check_view(None, view)  # type: ignore[arg-type]
     assert len(view["blocks"]) == 100
     text_input = next(b for b in view["blocks"] if b.get("block_id") == "f0")["element"]
@@ -74,35 +104,63 @@ def test_modal_values_are_read_back_as_text_per_field() -> None:
         "title": {"value": {"type": "plain_text_input", "value": None}},
     }
     assert blocks.read_modal_values(state) == {
-        "service": "Libraries", "level": "strategic", "lead_commissioner": "U0ALICE001",
-        "stakeholders": "U1AAAAAAAA, U2BBBBBBBB", "due": "2027-01-07", "title": "",
+        "service": "Libraries",
+        "level": "strategic",
+        "lead_commissioner": "U0ALICE001",
+        "stakeholders": "U1AAAAAAAA, U2BBBBBBBB",
+        "due": "2027-01-07",
+        "title": "",
     }
 
 
-@pytest.mark.parametrize(("event", "reason"), [
-    ({"type": "app_mention", "user": "U1", "channel": "C1", "text": "hi"}, None),
-    ({"type": "app_mention", "user": "U1", "channel": "D1", "text": "hi"}, "mention_in_direct_message"),
-    ({"type": "message", "channel_type": "im", "user": "U1", "text": "hi"}, None),
-    ({"type": "message", "channel_type": "im", "user": "U1", "subtype": "message_changed"}, "subtype_message_changed"),
-    ({"type": "message", "channel_type": "im", "user": "UBOT", "text": "me"}, "from_a_bot"),
-    ({"type": "message", "channel_type": "im", "bot_id": "B2", "text": "beep"}, "from_a_bot"),
-    ({"type": "message", "channel_type": "channel", "user": "U1", "text": "hi"}, "channel_message_without_mention"),
-    ({"type": "message", "channel_type": "channel", "user": "U1", "text": "hi", "ts": "2.0", "thread_ts": "2.0"},
-     "channel_message_without_mention"),
-    ({"type": "message", "channel_type": "channel", "user": "U1", "text": "and then?", "ts": "2.1",
-      "thread_ts": "2.0"}, None),
-    ({"type": "message", "channel_type": "group", "user": "U1", "text": "<@UBOT> and then?", "ts": "2.1",
-      "thread_ts": "2.0"}, "mention_answered_as_app_mention"),
-    ({"type": "app_home_opened", "user": "U1", "tab": "messages"}, "messages_tab"),
-    ({"type": "reaction_added", "user": "U1"}, "not_an_event_we_answer"),
-])
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ({"type": "app_mention", "user": "U1", "channel": "C1", "text": "hi"}, None),
+        ({"type": "app_mention", "user": "U1", "channel": "D1", "text": "hi"}, "mention_in_direct_message"),
+        ({"type": "message", "channel_type": "im", "user": "U1", "text": "hi"}, None),
+        (
+            {"type": "message", "channel_type": "im", "user": "U1", "subtype": "message_changed"},
+            "subtype_message_changed",
+        ),
+        ({"type": "message", "channel_type": "im", "user": "UBOT", "text": "me"}, "from_a_bot"),
+        ({"type": "message", "channel_type": "im", "bot_id": "B2", "text": "beep"}, "from_a_bot"),
+        ({"type": "message", "channel_type": "channel", "user": "U1", "text": "hi"}, "channel_message_without_mention"),
+        (
+            {"type": "message", "channel_type": "channel", "user": "U1", "text": "hi", "ts": "2.0", "thread_ts": "2.0"},
+            "channel_message_without_mention",
+        ),
+        (
+            {
+                "type": "message",
+                "channel_type": "channel",
+                "user": "U1",
+                "text": "and then?",
+                "ts": "2.1",
+                "thread_ts": "2.0",
+            },
+            None,
+        ),
+        (
+            {
+                "type": "message",
+                "channel_type": "group",
+                "user": "U1",
+                "text": "<@UBOT> and then?",
+                "ts": "2.1",
+                "thread_ts": "2.0",
+            },
+            "mention_answered_as_app_mention",
+        ),
+        ({"type": "app_home_opened", "user": "U1", "tab": "messages"}, "messages_tab"),
+        ({"type": "reaction_added", "user": "U1"}, "not_an_event_we_answer"),
+    ],
+)
 def test_prefilter_reasons(event: dict, reason: str | None) -> None:
     assert reason_to_ignore(event, "UBOT") == reason
 
 
 def test_the_pacer_lets_a_short_burst_through_then_one_message_a_second_per_channel() -> None:
-    from handlers.slack.context import ChannelPacer
-
     now = [0.0]
     slept: list[float] = []
 

@@ -2,6 +2,10 @@
 
 Every test talks to the real server (``bot.server``, uvicorn on loopback) and
 asserts on the HTTP answer and on what the fake Slack received.
+
+One module (over 400 lines) because its tests share one running server per
+database (the module-scoped ``world`` fixture); splitting it would start that
+server again for each part.
 """
 
 from __future__ import annotations
@@ -12,10 +16,16 @@ from datetime import date, timedelta
 
 import httpx
 
+from bot.app import Services
+from bot.server import build_server
 from handlers.slack import constants as C
+from handlers.slack.blocks import render_reply_messages
+from storage.events import ProcessedEvents
 from tests.slack.conftest import ALICE, NEWBIE, OWEN, PRIYA
-from tests.slack.fake_slack import BOT_USER_ID
+from tests.slack.fake_slack import BOT_USER_ID, FakeSlack, check_blocks, wait_until
 from tests.slack.harness import (
+    LoopbackServer,
+    SlackSender,
     boxes_ticked,
     date_picked,
     option_picked,
@@ -24,8 +34,9 @@ from tests.slack.harness import (
     user_select,
     users_select,
 )
+from workflows.actions import Actions
+from workflows.replies import Button, Reply
 from workflows.reviews import Actor, ReviewDraft, StageDraft
-from workflows.replies import Actions
 
 
 def buttons_of(blocks: list[dict]) -> list[dict]:
@@ -44,9 +55,11 @@ def text_of(blocks: list[dict]) -> str:
 
 def people_ids(world) -> dict[str, int]:
     ids = {}
-    for slack_id, name, email in [(ALICE, "Alice Adams", "alice.adams@council.gov.uk"),
-                                  (OWEN, "Owen Jones", "owen.jones@council.gov.uk"),
-                                  (PRIYA, "Cllr Priya Shah", "priya.shah@council.gov.uk")]:
+    for slack_id, name, email in [
+        (ALICE, "Alice Adams", "alice.adams@council.gov.uk"),
+        (OWEN, "Owen Jones", "owen.jones@council.gov.uk"),
+        (PRIYA, "Cllr Priya Shah", "priya.shah@council.gov.uk"),
+    ]:
         ids[slack_id] = world.people.upsert(name=name, email=email, slack_user_id=slack_id).id
     return ids
 
@@ -55,12 +68,18 @@ def make_review(world, title: str) -> int:
     ids = people_ids(world)
     today = world.services.reviews.today()
     draft = ReviewDraft(
-        title=title, service="Adult social care", outcomes=["People stay well at home for longer"],
-        level="operational", lead_commissioner_id=ids[ALICE], portfolio_holder_id=ids[PRIYA],
-        stages=[StageDraft("Analyse", ids[OWEN], today + timedelta(days=30)),
-                StageDraft("Plan", ids[OWEN], today + timedelta(days=60)),
-                StageDraft("Do", ids[ALICE], today + timedelta(days=90)),
-                StageDraft("Review", ids[ALICE], today + timedelta(days=120))],
+        title=title,
+        service="Adult social care",
+        outcomes=["People stay well at home for longer"],
+        level="operational",
+        lead_commissioner_id=ids[ALICE],
+        portfolio_holder_id=ids[PRIYA],
+        stages=[
+            StageDraft("Analyse", ids[OWEN], today + timedelta(days=30)),
+            StageDraft("Plan", ids[OWEN], today + timedelta(days=60)),
+            StageDraft("Do", ids[ALICE], today + timedelta(days=90)),
+            StageDraft("Review", ids[ALICE], today + timedelta(days=120)),
+        ],
     )
     return world.services.reviews.create_review(draft, Actor.system("test")).id
 
@@ -81,9 +100,20 @@ def test_url_verification_returns_the_challenge(world) -> None:
 
 def test_bad_signature_and_stale_timestamp_get_401_and_do_nothing(world) -> None:
     before = len(world.fake.calls)
-    body = json.dumps({"type": "event_callback", "team_id": "T0COUNCIL", "event_id": "EvForged01",
-                       "event": {"type": "app_mention", "user": ALICE, "text": f"<@{BOT_USER_ID}> hi",
-                                 "ts": "1.1", "channel": "C0FORGED01"}})
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": "T0COUNCIL",
+            "event_id": "EvForged01",
+            "event": {
+                "type": "app_mention",
+                "user": ALICE,
+                "text": f"<@{BOT_USER_ID}> hi",
+                "ts": "1.1",
+                "channel": "C0FORGED01",
+            },
+        }
+    )
     forged = world.slack.post(body, "application/json", signature=sign(body, int(time.time()), "not-the-secret"))
     assert forged.status_code == 401
     stale_time = int(time.time()) - 6 * 60
@@ -93,7 +123,6 @@ def test_bad_signature_and_stale_timestamp_get_401_and_do_nothing(world) -> None
     assert [c.method for c in world.fake.calls[before:]] == []
     # The event was never recorded, so Slack's genuine delivery is still answered.
     assert world.services.database is not None
-    from storage.events import ProcessedEvents
 
     assert ProcessedEvents(world.services.database).first_time("slack", "EvForged01") is True
 
@@ -151,8 +180,14 @@ def test_a_direct_message_needs_no_mention_and_runs_the_review_conversation(worl
 
 def test_a_retried_event_is_answered_once_and_the_retry_gets_an_empty_200(world) -> None:
     ts = world.slack.new_ts()
-    event = {"type": "app_mention", "user": ALICE, "text": f"<@{BOT_USER_ID}> what is the Analyse stage?",
-             "ts": ts, "channel": "C0RETRIES1", "event_ts": ts}
+    event = {
+        "type": "app_mention",
+        "user": ALICE,
+        "text": f"<@{BOT_USER_ID}> what is the Analyse stage?",
+        "ts": ts,
+        "channel": "C0RETRIES1",
+        "event_ts": ts,
+    }
     first = world.slack.event(event, event_id="Ev0RETRY0001")
     retries = [world.slack.event(event, event_id="Ev0RETRY0001", retry=n) for n in (1, 2)]
     assert first.status_code == 200
@@ -166,14 +201,32 @@ def test_bots_edits_and_unmentioned_channel_messages_are_not_answered(world) -> 
     before = len(world.fake.calls)
     ts = world.slack.new_ts()
     ignored = [
-        {"type": "message", "channel_type": "im", "channel": "D0ALICE001", "user": ALICE, "text": "hello",
-         "ts": ts, "subtype": "message_changed"},
-        {"type": "message", "channel_type": "im", "channel": "D0ALICE001", "bot_id": "B0OTHER001", "text": "beep",
-         "ts": ts},
-        {"type": "message", "channel_type": "im", "channel": "D0ALICE001", "user": BOT_USER_ID, "text": "me",
-         "ts": ts},
-        {"type": "message", "channel_type": "channel", "channel": "C0CHATTER1", "user": ALICE,
-         "text": "lunch?", "ts": ts},
+        {
+            "type": "message",
+            "channel_type": "im",
+            "channel": "D0ALICE001",
+            "user": ALICE,
+            "text": "hello",
+            "ts": ts,
+            "subtype": "message_changed",
+        },
+        {
+            "type": "message",
+            "channel_type": "im",
+            "channel": "D0ALICE001",
+            "bot_id": "B0OTHER001",
+            "text": "beep",
+            "ts": ts,
+        },
+        {"type": "message", "channel_type": "im", "channel": "D0ALICE001", "user": BOT_USER_ID, "text": "me", "ts": ts},
+        {
+            "type": "message",
+            "channel_type": "channel",
+            "channel": "C0CHATTER1",
+            "user": ALICE,
+            "text": "lunch?",
+            "ts": ts,
+        },
     ]
     for event in ignored:
         response = world.slack.event(event)
@@ -196,13 +249,9 @@ def test_rating_an_answer_replaces_the_buttons_with_thanks(world) -> None:
 
 
 def test_a_long_answer_is_split_within_slacks_limits(world) -> None:
-    from handlers.slack.blocks import render_reply_messages
-    from workflows.replies import Button, Reply
-
     reply = Reply("word " * 40_000, buttons=[Button(f"Choice {n}", str(n)) for n in range(30)])
     messages = render_reply_messages(reply)
     assert len(messages) > 1
-    from tests.slack.fake_slack import check_blocks
 
     for message in messages:
         check_blocks(message.blocks, 50)  # what the fake (and Slack) would refuse
@@ -257,8 +306,10 @@ def test_slash_list_status_and_advance_with_a_reason_modal(world) -> None:
     assert modal["callback_id"] == C.ADVANCE_REASON_CALLBACK
 
     blank = world.slack.submit_view(OWEN, modal, {C.ADVANCE_REASON_BLOCK: text_input("   ")})
-    assert blank.json() == {"response_action": "errors",
-                            "errors": {C.ADVANCE_REASON_BLOCK: "Please say why the stage can be finished."}}
+    assert blank.json() == {
+        "response_action": "errors",
+        "errors": {C.ADVANCE_REASON_BLOCK: "Please say why the stage can be finished."},
+    }
     assert world.services.reviews.get(review_id).current_stage.name == "Analyse"
 
     done = world.slack.submit_view(OWEN, modal, {C.ADVANCE_REASON_BLOCK: text_input("The region did the market work")})
@@ -286,10 +337,14 @@ def wizard_values(title: str, service: str) -> dict:
         "level": option_picked("operational"),
         "lead_commissioner": user_select(ALICE),
         "portfolio_holder": user_select(PRIYA),
-        "stage1_analyse_owner": user_select(OWEN), "stage1_analyse_due": date_picked(due(40)),
-        "stage2_plan_owner": user_select(OWEN), "stage2_plan_due": date_picked(due(80)),
-        "stage3_do_owner": user_select(ALICE), "stage3_do_due": date_picked(due(140)),
-        "stage4_review_owner": user_select(ALICE), "stage4_review_due": date_picked(due(180)),
+        "stage1_analyse_owner": user_select(OWEN),
+        "stage1_analyse_due": date_picked(due(40)),
+        "stage2_plan_owner": user_select(OWEN),
+        "stage2_plan_due": date_picked(due(80)),
+        "stage3_do_owner": user_select(ALICE),
+        "stage3_do_due": date_picked(due(140)),
+        "stage4_review_owner": user_select(ALICE),
+        "stage4_review_due": date_picked(due(180)),
         "stakeholders": users_select([NEWBIE]),
     }
 
@@ -335,19 +390,18 @@ def test_a_duplicate_title_is_confirmed_in_the_modal_before_creating(world) -> N
     assert body["response_action"] == "update"
     redrawn = body["view"]
     assert C.CONFIRM_WARNINGS_BLOCK in [b.get("block_id") for b in redrawn["blocks"]]
-    from tests.slack.fake_slack import FakeSlack
 
     FakeSlack._check_view(world.fake, redrawn)  # Slack would accept the redrawn modal
     title_block = next(b for b in redrawn["blocks"] if b.get("block_id") == "title")
     assert title_block["element"]["initial_value"] == "Day centres review"  # what they typed is kept
 
-    confirmed = world.slack.submit_view(ALICE, redrawn, {**values, C.CONFIRM_WARNINGS_BLOCK: boxes_ticked(
-        C.CONFIRM_WARNINGS_VALUE)})
+    confirmed = world.slack.submit_view(
+        ALICE, redrawn, {**values, C.CONFIRM_WARNINGS_BLOCK: boxes_ticked(C.CONFIRM_WARNINGS_VALUE)}
+    )
     assert confirmed.status_code == 200 and confirmed.content == b"", confirmed.text
+
     def created() -> int:
         return sum(1 for r in world.services.reviews.list_all() if r.title == "Day centres review")
-
-    from tests.slack.fake_slack import wait_until
 
     wait_until(lambda: created() == 2)
 
@@ -373,8 +427,9 @@ def test_app_home_shows_the_officers_reviews_with_buttons(world) -> None:
     assert any(b["action_id"].startswith(C.OPEN_REVIEW_FORM) for b in buttons)
     status = next(b for b in buttons if b["action_id"].startswith(C.REVIEW_STATUS) and b["value"] == str(review_id))
     # Priya holds the portfolio but owns no stage: no "Mark done" for her.
-    assert not any(b["action_id"].startswith(C.REVIEW_ADVANCE) and b["value"].startswith(f"{review_id}:")
-                   for b in buttons)
+    assert not any(
+        b["action_id"].startswith(C.REVIEW_ADVANCE) and b["value"].startswith(f"{review_id}:") for b in buttons
+    )
 
     world.slack.press(PRIYA, status, home=True)
     [dm] = world.fake.wait_for("chat.postMessage", channel="D0PRIYA001")
@@ -395,17 +450,21 @@ def test_a_429_is_waited_out_and_the_answer_posted_once(world) -> None:
 
 
 def test_a_retry_reaching_a_restarted_server_is_still_answered_once(world) -> None:
-    from bot.app import Services
-    from bot.server import build_server
-    from tests.slack.harness import LoopbackServer, SlackSender
-
     ts = world.slack.new_ts()
-    event = {"type": "app_mention", "user": PRIYA, "text": f"<@{BOT_USER_ID}> who scrutinises decisions?",
-             "ts": ts, "channel": "C0RESTART1", "event_ts": ts}
+    event = {
+        "type": "app_mention",
+        "user": PRIYA,
+        "text": f"<@{BOT_USER_ID}> who scrutinises decisions?",
+        "ts": ts,
+        "channel": "C0RESTART1",
+        "event_ts": ts,
+    }
     world.slack.event(event, event_id="Ev0RESTART01")
     world.fake.wait_for("chat.postMessage", channel="C0RESTART1")
     # A second server process on the same database, as after a restart (no warm-up needed to spot a duplicate).
-    restarted = LoopbackServer(build_server(Services(world.services.settings), warm_up=False)).start()
+    restarted = LoopbackServer(
+        build_server(Services(world.services.settings, knowledge=world.services.knowledge), warm_up=False)
+    ).start()
     try:
         retry = SlackSender(restarted.url, world.fake).event(event, event_id="Ev0RESTART01", retry=1)
         assert (retry.status_code, retry.content) == (200, b"")
@@ -427,11 +486,18 @@ def test_rating_an_answer_given_to_a_slash_command_thanks_the_officer_privately(
 
 
 def test_work_that_fails_after_the_ack_ends_in_an_apology_not_silence(world) -> None:
-    broken = {"type": "button", "action_id": f"{C.REVIEW_ADVANCE}:0", "value": "not-a-review:Analyse",
-              "text": {"type": "plain_text", "text": "Mark Analyse done"}}
+    broken = {
+        "type": "button",
+        "action_id": f"{C.REVIEW_ADVANCE}:0",
+        "value": "not-a-review:Analyse",
+        "text": {"type": "plain_text", "text": "Mark Analyse done"},
+    }
     response, _ = world.slack.press(NEWBIE, broken, home=True)
     assert response.status_code == 200
-    from tests.slack.fake_slack import wait_until
 
-    wait_until(lambda: any("Sorry, something went wrong on my side" in text_of(c.args["blocks"])
-                           for c in world.fake.calls_to("chat.postMessage", channel="D0NEWBIE01")))
+    wait_until(
+        lambda: any(
+            "Sorry, something went wrong on my side" in text_of(c.args["blocks"])
+            for c in world.fake.calls_to("chat.postMessage", channel="D0NEWBIE01")
+        )
+    )

@@ -53,3 +53,22 @@ def test_a_slack_outage_falls_back_to_what_we_already_know(database, fake) -> No
     fake.fail_next("users.info", error="fatal_error")
     slack_people = SlackPeople(build_web_client(BOT_TOKEN, fake.api_url), people)
     assert slack_people.person_for(OWEN).name == "Owen Jones"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("<@U0SAMPATEL1>", "Sam Patel"),
+        ("<@U0SAMPATEL1|sam>", "Sam Patel"),
+        ("<mailto:sam.jones@council.gov.uk|sam.jones@council.gov.uk>", "Sam Jones"),
+    ],
+)
+def test_slack_markup_finds_people_slack_does_not_know(database, fake, typed: str, expected: str) -> None:
+    """People in the table whom Slack has never heard of (users.info says user_not_found) are still found."""
+    people = PeopleRepository(database)
+    people.upsert(name="Sam Patel", email="sam.patel@council.gov.uk", slack_user_id="U0SAMPATEL1")
+    people.upsert(name="Sam Jones", email="sam.jones@council.gov.uk")
+    resolver = slack_people_resolver(SlackPeople(build_web_client(BOT_TOKEN, fake.api_url), people), people, me=None)
+    found = resolver.resolve(typed)
+    assert isinstance(found, Resolved) and found.person.name == expected
+    assert isinstance(resolver.resolve("<@U0NOTKNOWN>"), Unknown)

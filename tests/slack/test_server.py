@@ -24,7 +24,7 @@ def fake():
     fake.stop()
 
 
-def test_healthz_is_503_while_warming_up_then_200(tmp_path, fake) -> None:
+def test_healthz_is_503_while_warming_up_then_200(tmp_path, fake, cold_guidance) -> None:
     calls = []
 
     def teams_like_provider(services, hooks):
@@ -34,7 +34,7 @@ def test_healthz_is_503_while_warming_up_then_200(tmp_path, fake) -> None:
         hooks.on_shutdown(lambda: calls.append("closed"))
         return [Route("/api/messages", messages, methods=["POST"])]
 
-    services = Services(slack_settings(tmp_path / "data", fake))
+    services = Services(slack_settings(tmp_path / "data", fake), knowledge=cold_guidance)
     server = LoopbackServer(build_server(services, [*ROUTE_PROVIDERS, teams_like_provider])).start()
     try:
         warming = httpx.get(f"{server.url}/healthz")
@@ -44,12 +44,16 @@ def test_healthz_is_503_while_warming_up_then_200(tmp_path, fake) -> None:
         assert httpx.post(f"{server.url}/api/messages").text == "activity received"
     finally:
         server.stop()
+        services.close()
     assert calls == ["closed"]
 
 
 def test_slack_routes_are_left_out_when_slack_is_not_configured(tmp_path) -> None:
-    services = Services(slack_settings(tmp_path / "data", FakeSlack()).model_copy(
-        update={"slack_bot_token": None, "slack_signing_secret": None}))
+    services = Services(
+        slack_settings(tmp_path / "data", FakeSlack()).model_copy(
+            update={"slack_bot_token": None, "slack_signing_secret": None}
+        )
+    )
     app = build_server(services, warm_up=False)
     assert [route.path for route in app.routes] == ["/healthz"]
 

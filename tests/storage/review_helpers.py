@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from storage.db import Database
 from storage.models import Person
@@ -12,7 +12,7 @@ from workflows.cycle import load_cycle
 from workflows.reviews import Actor, ReviewDraft, ReviewService, StageDraft
 
 # A Monday morning in London.
-START = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+START = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
 
 class Clock:
@@ -47,8 +47,9 @@ def add_team(database: Database) -> Team:
     return Team(
         sam=people.upsert(name="Sam Patel", email="sam.patel@council.gov.uk", slack_user_id="U0SAM"),
         priya=people.upsert(name="Cllr Priya Shah", email="priya.shah@council.gov.uk", slack_user_id="U0PRIYA"),
-        owen=people.upsert(name="Owen Jones", email="owen.jones@council.gov.uk",
-                           teams_user_id="6f1c7a52-3b0e-4d5e-9f6a-2b8c1d4e7a90"),
+        owen=people.upsert(
+            name="Owen Jones", email="owen.jones@council.gov.uk", teams_user_id="6f1c7a52-3b0e-4d5e-9f6a-2b8c1d4e7a90"
+        ),
         ruth=people.upsert(name="Ruth Green", email="ruth.green@council.gov.uk"),
         council=people.upsert(name="Voluntary Action Network", email="hello@van.org.uk"),
     )
@@ -58,8 +59,13 @@ def make_service(database: Database, clock: Clock) -> ReviewService:
     return ReviewService(database, load_cycle(), clock=clock, timezone="Europe/London")
 
 
-def draft_for(team: Team, today: date, title: str = "Home care review", service: str = "Adult social care",
-              owner: Person | None = None) -> ReviewDraft:
+def draft_for(
+    team: Team,
+    today: date,
+    title: str = "Home care review",
+    service: str = "Adult social care",
+    owner: Person | None = None,
+) -> ReviewDraft:
     owner = owner or team.owen
     return ReviewDraft(
         title=title,

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from storage.conversations import ConversationRecord, SqlConversationStore, StaleConversationError
 from tests.storage.review_helpers import Clock
 
-
-MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -74,7 +73,9 @@ def test_started_at_is_kept_and_updated_at_moves_on(store: SqlConversationStore,
     saved = store.put(ConversationRecord(key="k", flow="f", step="a"))
     clock.now += timedelta(minutes=5)
 
-    saved = store.put(ConversationRecord(key="k", flow="f", step="b", started_at=saved.started_at, version=saved.version))
+    saved = store.put(
+        ConversationRecord(key="k", flow="f", step="b", started_at=saved.started_at, version=saved.version)
+    )
 
     loaded = store.get("k")
     assert loaded.started_at == started

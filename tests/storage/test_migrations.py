@@ -8,13 +8,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from storage.db import alembic_config, head_revision, open_database
-from storage.models import StorageModel
+from storage.people import PeopleRepository
+from storage.tables import metadata
 
 
 def _assert_schema_matches_models(database) -> None:
     with database.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, StorageModel.metadata)
+        differences = compare_metadata(context, metadata)
     assert differences == [], "the models and the migrations disagree; add a migration"
 
 
@@ -60,10 +61,8 @@ def test_every_migration_can_be_undone(database) -> None:
 
 
 def test_database_settings_open_the_same_database(database, database_settings) -> None:
-    from storage.people import PeopleRepository
-
     PeopleRepository(database).upsert(name="Sam Patel", email="sam.patel@council.gov.uk")
-    reopened = open_database(database_settings)
+    reopened = open_database(database_settings.resolved_database_url)
     try:
         assert PeopleRepository(reopened).find_by_email("sam.patel@council.gov.uk").name == "Sam Patel"
     finally:

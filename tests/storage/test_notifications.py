@@ -14,8 +14,9 @@ def setting(database):
     team = add_team(database)
     review = make_service(database, clock).create_review(draft_for(team, clock.today), team.actor(team.sam))
     ledger = NotificationLedger(database, clock=clock)
-    claim = dict(review_id=review.id, stage_id=review.stages[0].id, person_id=team.owen.id, kind="due_soon",
-                 period="2026-11-23")
+    claim = dict(
+        review_id=review.id, stage_id=review.stages[0].id, person_id=team.owen.id, kind="due_soon", period="2026-11-23"
+    )
     return clock, ledger, claim
 
 

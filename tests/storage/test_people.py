@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from storage.audit import AuditRepository
@@ -13,7 +15,9 @@ def people(database) -> PeopleRepository:
 
 def test_people_are_found_by_any_identity_ignoring_case(people: PeopleRepository) -> None:
     sam = people.upsert(
-        name="Sam Patel", email="Sam.Patel@Council.gov.uk", slack_user_id="u0sam",
+        name="Sam Patel",
+        email="Sam.Patel@Council.gov.uk",
+        slack_user_id="u0sam",
         teams_user_id="6F1C7A52-3B0E-4D5E-9F6A-2B8C1D4E7A90",
     )
 
@@ -25,13 +29,16 @@ def test_people_are_found_by_any_identity_ignoring_case(people: PeopleRepository
     assert people.find(" Sam.Patel@council.gov.uk ").id == sam.id
     assert people.find("nobody@council.gov.uk") is None
     assert set(people.find_many(["U0SAM", "sam.patel@council.gov.uk", "U0NOBODY"])) == {
-        "U0SAM", "sam.patel@council.gov.uk"
+        "U0SAM",
+        "sam.patel@council.gov.uk",
     }
 
 
 def test_upsert_updates_the_person_who_has_the_identity(people: PeopleRepository, database) -> None:
     first = people.upsert(name="Sam Patel", email="sam.patel@council.gov.uk")
-    again = people.upsert(name="Samir Patel", email="sam.patel@council.gov.uk", slack_user_id="U0SAM", timezone="Europe/Dublin")
+    again = people.upsert(
+        name="Samir Patel", email="sam.patel@council.gov.uk", slack_user_id="U0SAM", timezone="Europe/Dublin"
+    )
 
     assert again.id == first.id
     assert people.get(first.id).name == "Samir Patel"
@@ -111,8 +118,6 @@ def test_identity_kinds() -> None:
 
 
 def test_two_adapters_adding_the_same_new_person_at_once_make_one_person(people: PeopleRepository) -> None:
-    import threading
-
     barrier = threading.Barrier(4)
     errors: list[BaseException] = []
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from storage.db import open_database
 from storage.events import ProcessedEvents
 from tests.storage.review_helpers import Clock
 
-
-MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def test_only_the_first_sighting_of_an_event_counts(database) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from sqlalchemy import event
 
 from tests.storage.review_helpers import Clock, add_team, draft_for, make_service
@@ -35,8 +34,9 @@ def test_lists_do_not_run_a_query_per_review(database) -> None:
         "all": statements_for(lambda: service.list_all()),
         "overdue": statements_for(lambda: service.list_overdue()),
     }
-    service.create_reviews([draft_for(team, clock.today, title=f"Review {n}") for n in range(1, 40)],
-                           team.actor(team.sam))
+    service.create_reviews(
+        [draft_for(team, clock.today, title=f"Review {n}") for n in range(1, 40)], team.actor(team.sam)
+    )
     forty = {
         "mine": statements_for(lambda: service.list_mine(team.owen.id)),
         "portfolio": statements_for(lambda: service.list_for_portfolio_holder(team.priya.id)),

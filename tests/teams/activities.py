@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.teams.ids import BOT_ID, TENANT_ID
 from tests.teams.fakes import Member
+from tests.teams.ids import BOT_ID, TENANT_ID
 
 BOT_NAME = "Commissioning"
 
@@ -33,8 +33,11 @@ def personal(member: Member) -> dict[str, Any]:
 
 
 def channel_thread(thread: str = "1700000000000") -> dict[str, Any]:
-    return {"conversationType": "channel", "isGroup": True,
-            "id": f"19:commissioning-team@thread.tacv2;messageid={thread}"}
+    return {
+        "conversationType": "channel",
+        "isGroup": True,
+        "id": f"19:commissioning-team@thread.tacv2;messageid={thread}",
+    }
 
 
 def install(service_url: str, member: Member) -> dict[str, Any]:
@@ -56,17 +59,23 @@ def message(service_url: str, member: Member, text: str, conversation: dict[str,
     return activity
 
 
-def mention(service_url: str, member: Member, text: str, thread: str = "1700000000000",
-            others: list[Member] | None = None) -> dict[str, Any]:
+def mention(
+    service_url: str, member: Member, text: str, thread: str = "1700000000000", others: list[Member] | None = None
+) -> dict[str, Any]:
     """A channel post that @mentions the bot (and maybe colleagues), as Teams writes it."""
     activity = message(service_url, member, f"<at>{BOT_NAME}</at> {text}", channel_thread(thread))
     entities = [{"type": "mention", "text": f"<at>{BOT_NAME}</at>", "mentioned": {"id": BOT_ID, "name": BOT_NAME}}]
     for other in others or []:
-        entities.append({"type": "mention", "text": f"<at>{other.name}</at>",
-                         "mentioned": {"id": other.id, "name": other.name}})
+        entities.append(
+            {"type": "mention", "text": f"<at>{other.name}</at>", "mentioned": {"id": other.id, "name": other.name}}
+        )
     activity["entities"] = entities
-    activity["channelData"] = {"tenant": {"id": TENANT_ID}, "teamsChannelId": "19:commissioning-team@thread.tacv2",
-                               "teamsTeamId": "19:team@thread.tacv2", "channel": {"id": "19:commissioning-team@thread.tacv2"}}
+    activity["channelData"] = {
+        "tenant": {"id": TENANT_ID},
+        "teamsChannelId": "19:commissioning-team@thread.tacv2",
+        "teamsTeamId": "19:team@thread.tacv2",
+        "channel": {"id": "19:commissioning-team@thread.tacv2"},
+    }
     return activity
 
 
@@ -82,8 +91,10 @@ def card_action(service_url: str, member: Member, data: dict[str, Any], reply_to
     """An Action.Execute press: the adaptiveCard/action invoke; Teams merges the inputs into data."""
     activity = _base("invoke", service_url, personal(member), member)
     activity["name"] = "adaptiveCard/action"
-    activity["value"] = {"action": {"type": "Action.Execute", "verb": data.get("verb"), "data": data},
-                         "trigger": "manual"}
+    activity["value"] = {
+        "action": {"type": "Action.Execute", "verb": data.get("verb"), "data": data},
+        "trigger": "manual",
+    }
     if reply_to:
         activity["replyToId"] = reply_to
     return activity

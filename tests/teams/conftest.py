@@ -23,14 +23,15 @@ import uvicorn
 
 from bot.app import Services
 from bot.config import Settings
+from bot.routes import teams_route_provider
 from bot.server import build_server
+from knowledge.service import KnowledgeBase
 from storage.people import PeopleRepository
 from tests.conftest import MODEL_DIR
 from tests.db_fixtures import DATABASE_KINDS, _create_schema, _drop_schema, postgres_url_for_schema
 from tests.teams.fakes import FakeChannel, FakeConnector, FakeEntra, Member
-from tests.teams.pki import TestPKI, make_pki
-
 from tests.teams.ids import APP_ID, APP_PASSWORD, SCOPE, TENANT_ID
+from tests.teams.pki import TestPKI, make_pki
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +54,14 @@ class TeamsWorld:
         options.update(overrides)
         return self.channel.mint(**options)
 
-    def post(self, activity: dict[str, Any], *, token: str | None = None, headers: dict[str, str] | None = None,
-             auth: bool = True) -> httpx.Response:
+    def post(
+        self,
+        activity: dict[str, Any],
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        auth: bool = True,
+    ) -> httpx.Response:
         sent = dict(headers or {})
         if auth:
             sent.setdefault("Authorization", f"Bearer {token or self.token()}")
@@ -73,7 +80,12 @@ def _free_socket() -> socket.socket:
 
 
 @pytest.fixture(scope="module", params=DATABASE_KINDS)
-def teams(request: pytest.FixtureRequest, pki: TestPKI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamsWorld]:
+def teams(
+    request: pytest.FixtureRequest,
+    pki: TestPKI,
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_guidance: KnowledgeBase,
+) -> Iterator[TeamsWorld]:
     entra = FakeEntra(pki, tenant_id=TENANT_ID, client_id=APP_ID, client_secret=APP_PASSWORD, scope=SCOPE)
     channel = FakeChannel(pki)
     connector = FakeConnector(pki, entra)
@@ -98,8 +110,8 @@ def teams(request: pytest.FixtureRequest, pki: TestPKI, tmp_path_factory: pytest
         teams_ca_bundle=pki.ca_file,
         _env_file=None,  # type: ignore[call-arg]
     )
-    services = Services(settings)
-    app = build_server(services, ["handlers.teams.routes:teams_route_provider"], warm_up=True)
+    services = Services(settings, knowledge=shared_guidance)
+    app = build_server(services, [teams_route_provider], warm_up=True)
     sock = _free_socket()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -123,7 +135,7 @@ def teams(request: pytest.FixtureRequest, pki: TestPKI, tmp_path_factory: pytest
         http.close()
         server.should_exit = True
         thread.join(timeout=15)
-        services.database.dispose()
+        services.close()
         for fake in (connector, channel, entra):
             fake.close()
         if schema is not None:
@@ -135,7 +147,8 @@ def member(teams: TeamsWorld) -> Member:
     """A fresh Teams user, known to the Connector (its member record carries their email)."""
     aad = str(uuid.uuid4())
     short = aad[:6]
-    person = Member(id=f"29:{uuid.uuid4().hex}", aad_object_id=aad, name=f"Officer {short}",
-                    email=f"officer.{short}@council.gov.uk")
+    person = Member(
+        id=f"29:{uuid.uuid4().hex}", aad_object_id=aad, name=f"Officer {short}", email=f"officer.{short}@council.gov.uk"
+    )
     teams.connector.add_member(person)
     return person

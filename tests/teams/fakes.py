@@ -8,6 +8,9 @@
 - :class:`FakeConnector`: the Connector REST API, recording every activity,
   refusing requests without a token Entra issued, cards above version 1.5 or
   over Teams' size limit, and answering scripted 429/403/5xx when told to.
+
+One module (over 400 lines) because the three share one loopback HTTPS server
+and one test PKI, and the token Entra issues is the one the connector checks.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import jwt
@@ -64,8 +68,12 @@ class HttpsFake:
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                                  self.rfile.read(length) if length else b"")
+                request = Request(
+                    self.command,
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length) if length else b"",
+                )
                 answer = fake.route(request)
                 payload = b"" if answer.body is None else json.dumps(answer.body).encode()
                 self.send_response(answer.status)
@@ -118,14 +126,16 @@ class FakeEntra(HttpsFake):
         path = urlsplit(request.path).path
         if request.method == "GET" and path == f"{base}/v2.0/.well-known/openid-configuration":
             root = f"{self.base_url}{base}"
-            return Answer(body={
-                "issuer": f"{root}/v2.0",
-                "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
-                "token_endpoint": f"{root}/oauth2/v2.0/token",
-                "jwks_uri": f"{root}/discovery/v2.0/keys",
-                "response_types_supported": ["code", "id_token", "token"],
-                "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
-            })
+            return Answer(
+                body={
+                    "issuer": f"{root}/v2.0",
+                    "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+                    "token_endpoint": f"{root}/oauth2/v2.0/token",
+                    "jwks_uri": f"{root}/discovery/v2.0/keys",
+                    "response_types_supported": ["code", "id_token", "token"],
+                    "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
+                }
+            )
         if request.method == "POST" and path == f"{base}/oauth2/v2.0/token":
             form = request.form()
             with self.lock:
@@ -133,13 +143,17 @@ class FakeEntra(HttpsFake):
             if form.get("grant_type") != "client_credentials":
                 return Answer(400, {"error": "unsupported_grant_type"})
             if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
-                return Answer(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret."})
+                return Answer(
+                    401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret."}
+                )
             if form.get("scope") != self.scope:
                 return Answer(400, {"error": "invalid_scope"})
             token = "entra-" + secrets.token_urlsafe(24)
             with self.lock:
                 self.issued.add(token)
-            return Answer(body={"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token})
+            return Answer(
+                body={"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
+            )
         return Answer(404, {"error": "not_found"})
 
     def revoke_all(self) -> None:
@@ -167,7 +181,9 @@ class FakeChannel(HttpsFake):
     def __init__(self, pki: TestPKI) -> None:
         super().__init__(pki)
         self.keys = [
-            SigningKey("teams-key", rsa.generate_private_key(public_exponent=65537, key_size=2048), ["msteams", "webchat"]),
+            SigningKey(
+                "teams-key", rsa.generate_private_key(public_exponent=65537, key_size=2048), ["msteams", "webchat"]
+            ),
             SigningKey("webchat-only", rsa.generate_private_key(public_exponent=65537, key_size=2048), ["webchat"]),
         ]
         self.metadata_requests = 0
@@ -177,13 +193,15 @@ class FakeChannel(HttpsFake):
         path = urlsplit(request.path).path
         if path == "/v1/.well-known/openidconfiguration":
             self.metadata_requests += 1
-            return Answer(body={
-                "issuer": self.ISSUER,
-                "authorization_endpoint": "https://invalid.botframework.com",
-                "jwks_uri": f"{self.base_url}/v1/.well-known/keys",
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "token_endpoint_auth_methods_supported": ["private_key_jwt"],
-            })
+            return Answer(
+                body={
+                    "issuer": self.ISSUER,
+                    "authorization_endpoint": "https://invalid.botframework.com",
+                    "jwks_uri": f"{self.base_url}/v1/.well-known/keys",
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                    "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+                }
+            )
         if path == "/v1/.well-known/keys":
             self.key_requests += 1
             return Answer(body={"keys": [key.jwk() for key in self.keys]})
@@ -198,14 +216,27 @@ class FakeChannel(HttpsFake):
         self.keys.append(key)
         return key
 
-    def mint(self, *, audience: str, service_url: str | None, kid: str = "teams-key", issuer: str | None = None,
-             expires_in: int = 3600, not_before: int | None = None, signer: rsa.RSAPrivateKey | None = None,
-             claims: dict[str, Any] | None = None) -> str:
+    def mint(
+        self,
+        *,
+        audience: str,
+        service_url: str | None,
+        kid: str = "teams-key",
+        issuer: str | None = None,
+        expires_in: int = 3600,
+        not_before: int | None = None,
+        signer: rsa.RSAPrivateKey | None = None,
+        claims: dict[str, Any] | None = None,
+    ) -> str:
         key = next(k for k in self.keys if k.kid == kid)
         now = int(time.time())
         payload: dict[str, Any] = {
-            "iss": issuer or self.ISSUER, "aud": audience, "iat": now - 10, "nbf": now - 10 if not_before is None else not_before,
-            "exp": now + expires_in, "appid": "channel-app",
+            "iss": issuer or self.ISSUER,
+            "aud": audience,
+            "iat": now - 10,
+            "nbf": now - 10 if not_before is None else not_before,
+            "exp": now + expires_in,
+            "appid": "channel-app",
         }
         if service_url is not None:
             payload["serviceurl"] = service_url
@@ -309,8 +340,16 @@ class FakeConnector(HttpsFake):
             member = self.members.get(item)
             if member is None:
                 return Answer(404, {"error": {"code": "MemberNotFoundInConversation", "message": "not a member"}})
-            return Answer(body={"id": member.id, "aadObjectId": member.aad_object_id, "name": member.name,
-                                "email": member.email, "userPrincipalName": member.email, "userRole": "user"})
+            return Answer(
+                body={
+                    "id": member.id,
+                    "aadObjectId": member.aad_object_id,
+                    "name": member.name,
+                    "email": member.email,
+                    "userPrincipalName": member.email,
+                    "userRole": "user",
+                }
+            )
         if collection == "activities" and request.method in ("POST", "PUT"):
             return self._activity(request, conversation or "", item)
         return Answer(405, {"error": {"code": "BadRequest", "message": "method not allowed"}})
@@ -318,10 +357,20 @@ class FakeConnector(HttpsFake):
     def _create_conversation(self, body: dict[str, Any]) -> Answer:
         members = body.get("members") or []
         if body.get("isGroup") or len(members) != 1 or not body.get("bot") or not body.get("tenantId"):
-            return Answer(400, {"error": {"code": "BadArgument", "message": "a 1:1 chat needs one member, a bot and a tenant"}})
+            return Answer(
+                400, {"error": {"code": "BadArgument", "message": "a 1:1 chat needs one member, a bot and a tenant"}}
+            )
         user = members[0]["id"]
         if user in self.blocked_users:
-            return Answer(403, {"error": {"code": "ConversationBlockedByUser", "message": "User blocked the conversation with the bot."}})
+            return Answer(
+                403,
+                {
+                    "error": {
+                        "code": "ConversationBlockedByUser",
+                        "message": "User blocked the conversation with the bot.",
+                    }
+                },
+            )
         with self.lock:
             conversation = self.personal_chats.setdefault(user, f"a:{uuid.uuid4().hex}")
         return Answer(201, {"id": conversation})
@@ -336,13 +385,30 @@ class FakeConnector(HttpsFake):
             if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
                 version = str((attachment.get("content") or {}).get("version", "0"))
                 if tuple(int(p) for p in version.split(".")) > (1, 5):
-                    return Answer(400, {"error": {"code": "BadArgument", "message": f"card version {version} not supported"}})
+                    return Answer(
+                        400, {"error": {"code": "BadArgument", "message": f"card version {version} not supported"}}
+                    )
         if any(chat == conversation for user, chat in self.personal_chats.items() if user in self.blocked_users):
-            return Answer(403, {"error": {"code": "ConversationBlockedByUser", "message": "User blocked the conversation with the bot."}})
+            return Answer(
+                403,
+                {
+                    "error": {
+                        "code": "ConversationBlockedByUser",
+                        "message": "User blocked the conversation with the bot.",
+                    }
+                },
+            )
         activity_id = item if request.method == "PUT" else f"1:{uuid.uuid4().hex[:16]}"
         with self.changed:
-            self.posted.append(Posted(request.method, conversation, body,
-                                      reply_to_id=item if request.method == "POST" else None, activity_id=activity_id))
+            self.posted.append(
+                Posted(
+                    request.method,
+                    conversation,
+                    body,
+                    reply_to_id=item if request.method == "POST" else None,
+                    activity_id=activity_id,
+                )
+            )
             self.changed.notify_all()
         return Answer(200 if request.method == "PUT" else 201, {"id": activity_id})
 
@@ -358,8 +424,10 @@ class FakeConnector(HttpsFake):
                     return found
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"expected {count} activities, the Connector got {len(found)}: "
-                                         f"{[p.all_text[:80] for p in found]}")
+                    raise AssertionError(
+                        f"expected {count} activities, the Connector got {len(found)}: "
+                        f"{[p.all_text[:80] for p in found]}"
+                    )
                 self.changed.wait(remaining)
 
     def posted_to(self, conversation: str) -> list[Posted]:

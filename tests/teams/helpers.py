@@ -38,15 +38,17 @@ def note_after(card: dict[str, Any], field_id: str) -> dict[str, Any] | None:
 
 def valid_values(form: dict[str, Any], colleagues: dict[str, str], service: str) -> dict[str, str]:
     values = {field_id: node.get("value", "") for field_id, node in inputs(form).items()}
-    values.update({
-        "service": service,
-        "title": f"{service} review",
-        "outcomes": "Older people stay independent at home for longer\nFewer emergency hospital admissions",
-        "level": "operational",
-        "lead_commissioner": colleagues["lead"],
-        "portfolio_holder": colleagues["holder"],
-        "stakeholders": "",
-    })
+    values.update(
+        {
+            "service": service,
+            "title": f"{service} review",
+            "outcomes": "Older people stay independent at home for longer\nFewer emergency hospital admissions",
+            "level": "operational",
+            "lead_commissioner": colleagues["lead"],
+            "portfolio_holder": colleagues["holder"],
+            "stakeholders": "",
+        }
+    )
     for field_id in values:
         if field_id.endswith("_owner"):
             values[field_id] = colleagues["analyst"]

@@ -9,8 +9,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from bot.config import Settings
 from handlers.teams.auth import ChannelAuthenticator, ChannelAuthError, ChannelKeySet
+from handlers.teams.settings import TeamsSettings
 from tests.teams import activities as A
 from tests.teams.fakes import FakeChannel
 from tests.teams.ids import APP_ID
@@ -46,8 +46,12 @@ CASES = {
 
 
 def _forged(service_url: str, kid: str) -> str:
-    claims = {"iss": "https://api.botframework.com", "aud": APP_ID, "exp": int(time.time()) + 600,
-              "serviceurl": service_url}
+    claims = {
+        "iss": "https://api.botframework.com",
+        "aud": APP_ID,
+        "exp": int(time.time()) + 600,
+        "serviceurl": service_url,
+    }
     return jwt.encode(claims, _other_key(), algorithm="RS256", headers={"kid": kid})
 
 
@@ -70,11 +74,17 @@ def test_missing_or_malformed_authorization_is_401(teams, member) -> None:
 
 def test_unsigned_and_symmetric_tokens_are_401(teams, member) -> None:
     activity = A.install(teams.connector.service_url, member)
-    claims = {"iss": "https://api.botframework.com", "aud": APP_ID, "exp": int(time.time()) + 600,
-              "serviceurl": teams.connector.service_url}
+    claims = {
+        "iss": "https://api.botframework.com",
+        "aud": APP_ID,
+        "exp": int(time.time()) + 600,
+        "serviceurl": teams.connector.service_url,
+    }
     unsigned = jwt.encode(claims, None, algorithm="none", headers={"kid": "teams-key"})
     # HS256 "signed" with the public key: the classic algorithm-confusion attack.
-    symmetric = jwt.encode(claims, "a-shared-secret-anyone-could-guess-0123456789", algorithm="HS256", headers={"kid": "teams-key"})
+    symmetric = jwt.encode(
+        claims, "a-shared-secret-anyone-could-guess-0123456789", algorithm="HS256", headers={"kid": "teams-key"}
+    )
     assert teams.post(activity, token=unsigned).status_code == 401
     assert teams.post(activity, token=symmetric).status_code == 401
     _assert_no_side_effect(teams, member, activity)
@@ -94,8 +104,9 @@ def test_service_url_host_not_allowed_is_403(teams, member) -> None:
 
 
 def test_not_an_activity_is_400(teams) -> None:
-    response = teams.http.post(f"{teams.base_url}/api/messages", content=b"{not json",
-                               headers={"Authorization": f"Bearer {teams.token()}"})
+    response = teams.http.post(
+        f"{teams.base_url}/api/messages", content=b"{not json", headers={"Authorization": f"Bearer {teams.token()}"}
+    )
     assert response.status_code == 400
 
 
@@ -117,9 +128,12 @@ class _Clock:
 def test_keys_are_cached_and_refetched_for_an_unknown_kid(pki) -> None:
     channel = FakeChannel(pki)
     try:
-        settings = Settings(teams_app_id=APP_ID, teams_openid_metadata_url=channel.metadata_url,
-                            teams_allowed_service_url_hosts=["127.0.0.1"], teams_ca_bundle=pki.ca_file,
-                            _env_file=None)  # type: ignore[call-arg]
+        settings = TeamsSettings(
+            app_id=APP_ID,
+            openid_metadata_url=channel.metadata_url,
+            allowed_service_url_hosts=("127.0.0.1",),
+            ca_bundle=pki.ca_file,
+        )
         clock = _Clock()
         keys = ChannelKeySet(settings, clock=clock)
         authenticator = ChannelAuthenticator(settings, keys)
@@ -154,7 +168,6 @@ def test_keys_are_cached_and_refetched_for_an_unknown_kid(pki) -> None:
 
 
 def test_metadata_must_be_https(pki) -> None:
-    settings = Settings(teams_app_id=APP_ID, teams_openid_metadata_url="http://127.0.0.1/meta",
-                        _env_file=None)  # type: ignore[call-arg]
+    settings = TeamsSettings(app_id=APP_ID, openid_metadata_url="http://127.0.0.1/meta")
     with pytest.raises(ValueError, match="https"):
         ChannelKeySet(settings)

@@ -88,10 +88,15 @@ def test_a_question_gets_an_answer_card_with_its_source_and_rating_buttons(teams
     assert rating[0]["data"]["value"] == "Who approves sourcing decisions?"
 
     # Pressing Helpful is an invoke, answered in the HTTP response; the answer card stays as it was.
-    press = teams.post(A.card_action(teams.connector.service_url, member, rating[0]["data"], reply_to=answer.activity_id))
+    press = teams.post(
+        A.card_action(teams.connector.service_url, member, rating[0]["data"], reply_to=answer.activity_id)
+    )
     assert press.status_code == 200
-    assert press.json() == {"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
-                            "value": "Thanks, glad it helped."}
+    assert press.json() == {
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.activity.message",
+        "value": "Thanks, glad it helped.",
+    }
 
 
 def test_a_mention_in_a_channel_is_answered_in_its_thread(teams, member) -> None:
@@ -178,13 +183,22 @@ def test_simultaneous_install_activities_store_one_person(teams, member) -> None
 
 def test_an_at_mention_names_a_colleague_in_the_review_conversation(teams, member) -> None:
     url = teams.connector.service_url
-    colleague = Member(id=f"29:{uuid.uuid4().hex}", aad_object_id=str(uuid.uuid4()),
-                       name=f"Priya {uuid.uuid4().hex[:5]}", email=f"priya.{uuid.uuid4().hex[:5]}@council.gov.uk")
+    colleague = Member(
+        id=f"29:{uuid.uuid4().hex}",
+        aad_object_id=str(uuid.uuid4()),
+        name=f"Priya {uuid.uuid4().hex[:5]}",
+        email=f"priya.{uuid.uuid4().hex[:5]}@council.gov.uk",
+    )
     teams.connector.add_member(colleague)  # a member of the channel the bot has never met
     thread = str(1700000100000 + uuid.uuid4().int % 100000)
     conversation = A.channel_thread(thread)["id"]
-    answers = ["start a review", f"Carers support {uuid.uuid4().hex[:4]}", "ok",
-               "Carers have a break when they need one", "strategic"]
+    answers = [
+        "start a review",
+        f"Carers support {uuid.uuid4().hex[:4]}",
+        "ok",
+        "Carers have a break when they need one",
+        "strategic",
+    ]
     for number, text in enumerate(answers, 1):
         teams.post(A.mention(url, member, text, thread=thread))
         teams.connector.wait_for(number, conversation)

@@ -11,7 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from bot.cli import cli
-from handlers.teams.activities import teams_command
+from handlers.teams.messages.text import teams_command
 from tests.teams.ids import APP_ID
 
 
@@ -22,10 +22,13 @@ def _png(data: bytes) -> tuple[int, int, bytes]:
     idat = b""
     position = 8
     while position < len(data):
-        length = struct.unpack(">I", data[position:position + 4])[0]
-        kind = data[position + 4:position + 8]
-        body = data[position + 8:position + 8 + length]
-        assert zlib.crc32(kind + body) & 0xFFFFFFFF == struct.unpack(">I", data[position + 8 + length:position + 12 + length])[0]
+        length = struct.unpack(">I", data[position : position + 4])[0]
+        kind = data[position + 4 : position + 8]
+        body = data[position + 8 : position + 8 + length]
+        assert (
+            zlib.crc32(kind + body) & 0xFFFFFFFF
+            == struct.unpack(">I", data[position + 8 + length : position + 12 + length])[0]
+        )
         if kind == b"IDAT":
             idat += body
         position += 12 + length
@@ -35,8 +38,9 @@ def _png(data: bytes) -> tuple[int, int, bytes]:
 def test_package_writes_manifest_and_icons(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("TEAMS_APP_ID", APP_ID)
     output = tmp_path / "out" / "teams.zip"
-    result = CliRunner().invoke(cli, ["teams", "package", "-o", str(output), "--version", "1.2.3",
-                                      "--developer", "Anytown Borough Council"])
+    result = CliRunner().invoke(
+        cli, ["teams", "package", "-o", str(output), "--version", "1.2.3", "--developer", "Anytown Borough Council"]
+    )
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(output) as archive:
         assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
@@ -62,7 +66,9 @@ def test_package_writes_manifest_and_icons(tmp_path: Path, monkeypatch) -> None:
     assert (width, height) == (32, 32)
     # The outline icon is white on transparent, nothing else.
     stride = 1 + width * 4
-    pixels = [raw[row * stride + 1 + i * 4:row * stride + 1 + i * 4 + 4] for row in range(height) for i in range(width)]
+    pixels = [
+        raw[row * stride + 1 + i * 4 : row * stride + 1 + i * 4 + 4] for row in range(height) for i in range(width)
+    ]
     assert all(p[:3] == b"\xff\xff\xff" for p in pixels)
     assert any(p[3] == 0 for p in pixels) and any(p[3] == 255 for p in pixels)
 

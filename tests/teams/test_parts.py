@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from microsoft_agents.activity import Activity
+
+from bot.app import Services
+from bot.routes import ServerHooks, teams_route_provider
 from handlers.teams.auth import host_allowed
 from handlers.teams.cards import render_answer_card, render_reply_card
 from handlers.teams.connector import ConversationPacer
+from handlers.teams.people import teams_people_resolver
 from handlers.teams.render import reply_activity
-from workflows.replies import Actions, Button, Reply, ReplyKind
+from storage.people import PeopleRepository
+from workflows.actions import Actions
+from workflows.people import Resolved
+from workflows.replies import Button, Reply, ReplyKind
 
 
 def test_host_allow_list() -> None:
@@ -63,11 +71,15 @@ def test_plain_replies_are_text_and_the_rest_cards() -> None:
 
 
 def test_no_endpoint_unless_teams_is_configured(settings, caplog) -> None:
-    from bot.app import Services
-    from bot.server import ServerHooks
-    from handlers.teams.routes import teams_route_provider
-
     assert teams_route_provider(Services(settings), ServerHooks()) == []
     half = settings.model_copy(update={"teams_app_id": "3f1c2a9e-5b7d-4c1e-9a2b-8d6e4f0a1b2c"})
     assert teams_route_provider(Services(half), ServerHooks()) == []
     assert "teams_not_started" in caplog.text
+
+
+def test_an_at_mention_without_its_entity_is_found_by_name(database) -> None:
+    people = PeopleRepository(database)
+    people.upsert(name="Sam Jones", email="sam.jones@council.gov.uk")
+    activity = Activity(type="message", text="<at>Sam Jones</at>")  # Teams sent no mention entity for it
+    found = teams_people_resolver(activity, people, None, me=None).resolve("<at>Sam Jones</at>")
+    assert isinstance(found, Resolved) and found.person.name == "Sam Jones"

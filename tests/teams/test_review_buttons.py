@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import uuid
 
-from handlers.teams.endpoint import teams_adapter, teams_messenger
+import pytest
+
+from handlers.teams.registry import CardHandlers, CardOutcome, CardPress
 from tests.teams import activities as A
 from tests.teams.helpers import inputs, open_form, valid_values
-from workflows.nudge_actions import NudgeActions, stage_value
+from workflows.actions import NudgeActions, stage_value
 from workflows.replies import Button, Reply
 
 
@@ -60,11 +62,12 @@ def test_another_features_buttons_are_routed_to_it(teams, member) -> None:
     url = teams.connector.service_url
     pressed: list[tuple[str, str]] = []
 
-    def snooze(user, action_id, value):
-        pressed.append((action_id, value))
-        return [Reply(f"Snoozed for {user.display_name}.", buttons=[Button("Undo", value, "test_undo")])]
+    def snooze(press: CardPress) -> CardOutcome:
+        pressed.append((press.action_id, press.value))
+        reply = Reply(f"Snoozed for {press.user.display_name}.", buttons=[Button("Undo", press.value, "test_undo")])
+        return CardOutcome(message="Got it.", replies=[reply])
 
-    teams_adapter(teams.services).bot.register_press(["test_snooze"], snooze)
+    teams.services.teams.bot.cards.on_press(["test_snooze"], snooze)
     teams.post(A.install(url, member))
     teams.connector.wait_for(1, _chat(member))
     response = teams.post(A.card_action(url, member, {"verb": "press", "action_id": "test_snooze", "value": "12:Plan"}))
@@ -75,10 +78,10 @@ def test_another_features_buttons_are_routed_to_it(teams, member) -> None:
 
 
 def test_a_failing_button_tells_the_officer_plainly(teams, member) -> None:
-    def broken(user, data, mode):
+    def broken(press: CardPress) -> CardOutcome:
         raise RuntimeError("database went away")
 
-    teams_adapter(teams.services).bot.register_verb("test_broken", broken)
+    teams.services.teams.bot.cards.on_verb("test_broken", broken)
     response = teams.post(A.card_action(teams.connector.service_url, member, {"verb": "test_broken"}))
     assert response.status_code == 200
     body = response.json()
@@ -91,11 +94,14 @@ def test_a_nudges_snooze_and_reassign_buttons(teams, member) -> None:
     url = teams.connector.service_url
     person, review = _my_review(teams, member)
     value = stage_value(review.id, "Analyse")
-    nudge = Reply(f"Analyse of #{review.id} is due soon.", buttons=[
-        Button("Snooze 2 working days", value, NudgeActions.SNOOZE),
-        Button("Reassign", value, NudgeActions.REASSIGN),
-    ])
-    assert teams_messenger(teams.services).send_proactive(person, nudge).sent
+    nudge = Reply(
+        f"Analyse of #{review.id} is due soon.",
+        buttons=[
+            Button("Snooze 2 working days", value, NudgeActions.SNOOZE),
+            Button("Reassign", value, NudgeActions.REASSIGN),
+        ],
+    )
+    assert teams.services.teams.messenger.send_proactive(person, nudge).sent
     posted = teams.connector.wait_for(3, _chat(member))[2]
     snooze, reassign = (a["data"] for a in posted.card["actions"])
 
@@ -117,11 +123,18 @@ def test_a_nudges_snooze_and_reassign_buttons(teams, member) -> None:
     assert teams.services.reviews.get(review.id).stage("Analyse").owner.email == colleague
 
 
-def test_the_feedback_command_runs_the_feedback_features_handler(teams, member) -> None:
+def test_the_feedback_command_is_answered_by_the_feedback_feature(teams, member) -> None:
     url = teams.connector.service_url
     teams.post(A.install(url, member))
     teams.connector.wait_for(1, _chat(member))
-    teams_adapter(teams.services).bot.use_feedback(
-        lambda user, argument: [Reply(f"Feedback for {argument} requested by {user.display_name}.")])
-    teams.post(A.message(url, member, "feedback 12"))
-    assert f"Feedback for 12 requested by {member.name}." in teams.connector.wait_for(2, _chat(member))[1].all_text
+    teams.post(A.message(url, member, "feedback 99999"))
+    assert "There is no review number 99999." in teams.connector.wait_for(2, _chat(member))[1].all_text
+
+
+def test_a_card_button_has_one_handler() -> None:
+    cards = CardHandlers()
+    cards.on_press(["nudge_snooze"], lambda press: CardOutcome())
+    with pytest.raises(ValueError, match="already has a handler"):
+        cards.on_press(["nudge_snooze"], lambda press: CardOutcome())
+    with pytest.raises(ValueError, match="already has a handler"):
+        cards.on_verb("press", lambda press: CardOutcome())

@@ -49,8 +49,12 @@ def test_a_review_is_created_through_the_card_after_fixing_errors(teams, member,
     posted = open_form(teams, member)
     form = posted.card
     values = valid_values(form, colleagues, f"Home care {uuid.uuid4().hex[:5]}")
-    bad = {**values, "service": "", "stage1_analyse_due": "the thirty-first of Smarch",
-           "lead_commissioner": "nobody.here@council.gov.uk"}
+    bad = {
+        **values,
+        "service": "",
+        "stage1_analyse_due": "the thirty-first of Smarch",
+        "lead_commissioner": "nobody.here@council.gov.uk",
+    }
     data = {**form["actions"][0]["data"], **bad}
 
     response = teams.post(A.card_action(url, member, data, reply_to=posted.activity_id))

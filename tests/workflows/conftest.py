@@ -2,19 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import Settings
-from knowledge.service import KnowledgeBase, open_knowledge
-from tests.conftest import MODEL_DIR
+from knowledge.service import KnowledgeBase
 
 
-@pytest.fixture(scope="module")
-def guidance(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    """One knowledge base per module: indexing the starter guidance takes a couple of seconds."""
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("guidance"),
-        embedding_model_dir=MODEL_DIR if MODEL_DIR.exists() else None,
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    knowledge = open_knowledge(settings)
-    knowledge.ensure_ready()
-    return knowledge
+@pytest.fixture
+def guidance(shared_guidance: KnowledgeBase) -> KnowledgeBase:
+    """The starter guidance, indexed once for the whole session (see tests/conftest.py)."""
+    return shared_guidance

@@ -6,12 +6,14 @@ command; the review flow has its own tests.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from storage.conversations import SqlConversationStore
+from tests.storage.review_helpers import Clock
 from workflows.conversation import (
     ChoiceStep,
     Completion,
@@ -29,8 +31,8 @@ from workflows.conversation import (
     TurnStatus,
     YesNoStep,
 )
+from workflows.conversation.state import EngineState, PendingAnswer, with_state
 from workflows.people import Ambiguous, PersonRef, Resolved, Unknown
-from tests.storage.review_helpers import Clock
 
 KEY = "terminal:alice@council.gov.uk"
 ALICE = PersonRef(1, "Alice Adams", "alice@council.gov.uk")
@@ -38,7 +40,7 @@ SAM_P = PersonRef(2, "Sam Patel", "sam.patel@council.gov.uk")
 SAM_J = PersonRef(3, "Sam Jones", "sam.jones@council.gov.uk")
 
 
-MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 class ListResolver:
@@ -75,7 +77,13 @@ def room_flow(booked: list[Mapping[str, Any]]) -> Flow:
         intro="Let's book a room.",
         finish=finish,
         steps=[
-            TextStep("topic", "What is the meeting about?", help="A few words for the calendar.", max_chars=100, check=not_taken),
+            TextStep(
+                "topic",
+                "What is the meeting about?",
+                help="A few words for the calendar.",
+                max_chars=100,
+                check=not_taken,
+            ),
             ChoiceStep("room", "Which room?", choices=[Option("blue", "Blue room"), Option("green", "Green room")]),
             PersonStep("chair", "Who chairs it?", title="Chair", default=lambda ctx: ctx.actor),
             DateStep("day", "When?", title="Day"),
@@ -98,7 +106,9 @@ def booked() -> list:
 
 @pytest.fixture
 def engine(database, clock, booked) -> ConversationEngine:
-    return ConversationEngine(SqlConversationStore(database, clock=clock), [room_flow(booked)], idle_minutes=60, clock=clock)
+    return ConversationEngine(
+        SqlConversationStore(database, clock=clock), [room_flow(booked)], idle_minutes=60, clock=clock
+    )
 
 
 def say(engine: ConversationEngine, text: str):
@@ -122,8 +132,16 @@ def test_a_whole_flow_is_asked_in_order_and_finishes_once(engine, booked) -> Non
     assert "Agenda: Budget; Staffing; Risks" in summary.text and "Catering: No" in summary.text
     done = say(engine, "yes")
     assert done.status is TurnStatus.COMPLETED and done.text == "Booked green for Quarterly plans."
-    assert booked == [{"topic": "Quarterly plans", "room": "green", "chair": ALICE, "day": datetime(2027, 1, 15).date(),
-                       "agenda": ["Budget", "Staffing", "Risks"], "catering": False}]
+    assert booked == [
+        {
+            "topic": "Quarterly plans",
+            "room": "green",
+            "chair": ALICE,
+            "day": datetime(2027, 1, 15).date(),
+            "agenda": ["Budget", "Staffing", "Risks"],
+            "catering": False,
+        }
+    ]
     assert engine.handle(KEY, "yes", people=ListResolver(), actor=ALICE) is None
 
 
@@ -182,6 +200,7 @@ def test_an_answer_can_be_changed_from_the_summary(engine, booked) -> None:
     engine.start(KEY, "room", people=ListResolver(), actor=ALICE)
     for answer in ["Quarterly plans", "blue", "ok", "2027-01-15", "skip", "yes"]:
         say(engine, answer)
+    assert "change (change one of the answers)" in say(engine, "help").text  # only at the summary
     change = say(engine, "change")
     assert "Which answer would you like to change?" in change.text and "2. Which room?: Blue room" in change.text
     assert say(engine, "2").prompt.step_id == "room"
@@ -201,12 +220,16 @@ def test_a_refused_finish_keeps_the_conversation(engine, booked) -> None:
 
 
 def test_a_conversation_resumes_after_a_restart(database, clock, booked) -> None:
-    first = ConversationEngine(SqlConversationStore(database, clock=clock), [room_flow(booked)], idle_minutes=60, clock=clock)
+    first = ConversationEngine(
+        SqlConversationStore(database, clock=clock), [room_flow(booked)], idle_minutes=60, clock=clock
+    )
     first.start(KEY, "room", people=ListResolver(), actor=ALICE)
     say(first, "Quarterly plans")
     say(first, "green")
     # A new process: new store, new engine, same database.
-    second = ConversationEngine(SqlConversationStore(database, clock=clock), [room_flow(booked)], idle_minutes=60, clock=clock)
+    second = ConversationEngine(
+        SqlConversationStore(database, clock=clock), [room_flow(booked)], idle_minutes=60, clock=clock
+    )
     resumed = second.current(KEY, people=ListResolver(), actor=ALICE)
     assert resumed is not None and resumed.prompt.step_id == "chair"
     for answer in ["sam p", "2027-01-15", "skip", "yes", "yes"]:
@@ -244,7 +267,9 @@ def test_the_flow_checks_as_one_form_with_errors_per_field(engine, booked) -> No
     assert result.errors == {
         "room": "Please choose one of: Blue room, Green room.",
         "chair": "I don't know “nobody” — try @name or an email.",
-        "day": "There is no 30 February 2027. Please check the day and month (dates are read day first, e.g. 31/03/2027).",
+        "day": (
+            "There is no 30 February 2027. Please check the day and month (dates are read day first, e.g. 31/03/2027)."
+        ),
     }
     values.update(room="blue", chair="sam.patel@council.gov.uk", day="2027-02-28")
     result, turn = engine.submit_form(KEY, "room", values, people=ListResolver(), actor=ALICE)
@@ -264,12 +289,15 @@ def test_an_answer_that_crosses_with_another_is_not_lost_or_doubled(database, cl
             record = super().get(key)
             if record is not None and not self.raced and record.step == "room":
                 self.raced = True
-                other = ConversationEngine(SqlConversationStore(database, clock=clock), [room_flow(booked)],
-                                           idle_minutes=60, clock=clock)
+                other = ConversationEngine(
+                    SqlConversationStore(database, clock=clock), [room_flow(booked)], idle_minutes=60, clock=clock
+                )
                 other.handle(KEY, "green", people=ListResolver(), actor=ALICE)
             return record
 
-    engine = ConversationEngine(SqlConversationStore(database, clock=clock), [room_flow(booked)], idle_minutes=60, clock=clock)
+    engine = ConversationEngine(
+        SqlConversationStore(database, clock=clock), [room_flow(booked)], idle_minutes=60, clock=clock
+    )
     engine.start(KEY, "room", people=ListResolver(), actor=ALICE)
     say(engine, "Quarterly plans")
     racing = ConversationEngine(RacingStore(database, clock=clock), [room_flow(booked)], idle_minutes=60, clock=clock)
@@ -291,3 +319,22 @@ def test_a_conversation_saved_under_older_questions_starts_them_again(database, 
     turn = say(new, "blue")
     assert "The questions changed since you started" in turn.text and turn.prompt.step_id == "topic"
     assert turn.prompt.suggestion == "Quarterly plans"
+
+
+def test_the_engine_state_is_kept_in_the_shape_earlier_versions_saved() -> None:
+    """Conversations saved before an upgrade resume as they were: the state is stored beside the answers."""
+    stored = {
+        "topic": "Budget",
+        "__engine__": {
+            "editing": True,
+            "pending": {"step": "room", "value": "blue"},
+            "options": [{"value": "2", "label": "Sam Patel"}],
+        },
+    }
+    state = EngineState.from_answers(stored)
+    assert state == EngineState(
+        editing=True, pending=PendingAnswer("room", "blue"), options=(Option("2", "Sam Patel"),)
+    )
+    assert with_state({"topic": "Budget"}, state) == stored
+    assert with_state(stored, EngineState()) == {"topic": "Budget"}
+    assert EngineState.from_answers({"topic": "Budget"}) == EngineState()

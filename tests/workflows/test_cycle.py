@@ -64,7 +64,7 @@ def test_working_days_skip_weekends_and_bank_holidays() -> None:
 
 def test_a_council_with_three_stages_changes_the_file_not_the_code(tmp_path: Path, database) -> None:
     settings = Settings(data_dir=tmp_path / "data", cycle_file=write(tmp_path, THREE_STAGES), _env_file=None)
-    cycle = cycle_from_settings(settings)
+    cycle = cycle_from_settings(settings.for_workflows())
     assert cycle.stage_names == ("Strategic planning", "Sourcing", "Monitoring and evaluation")
     assert cycle.default_due_dates(date(2026, 11, 23))[0] == date(2026, 12, 1)
 
@@ -75,9 +75,16 @@ def test_a_council_with_three_stages_changes_the_file_not_the_code(tmp_path: Pat
     due = service.suggested_due_dates()
     review = service.create_review(
         ReviewDraft(
-            title="Library services", service="Libraries", outcomes=["More people reading"], level="strategic",
-            lead_commissioner_id=lead.id, portfolio_holder_id=lead.id,
-            stages=[StageDraft(name=name, owner_id=lead.id, due=day) for name, day in zip(cycle.stage_names, due)],
+            title="Library services",
+            service="Libraries",
+            outcomes=["More people reading"],
+            level="strategic",
+            lead_commissioner_id=lead.id,
+            portfolio_holder_id=lead.id,
+            stages=[
+                StageDraft(name=name, owner_id=lead.id, due=day)
+                for name, day in zip(cycle.stage_names, due, strict=True)
+            ],
         ),
         Actor.person(lead.id, lead.name),
     )
@@ -85,10 +92,16 @@ def test_a_council_with_three_stages_changes_the_file_not_the_code(tmp_path: Pat
     assert [len(s.checklist) for s in review.stages] == [1, 2, 0]
 
     four_stage_draft = ReviewDraft(
-        title="Other", service="Libraries", outcomes=["x"], level="strategic",
-        lead_commissioner_id=lead.id, portfolio_holder_id=lead.id,
-        stages=[StageDraft(name=n, owner_id=lead.id, due=clock.today + timedelta(days=i))
-                for i, n in enumerate(["Analyse", "Plan", "Do", "Review"])],
+        title="Other",
+        service="Libraries",
+        outcomes=["x"],
+        level="strategic",
+        lead_commissioner_id=lead.id,
+        portfolio_holder_id=lead.id,
+        stages=[
+            StageDraft(name=n, owner_id=lead.id, due=clock.today + timedelta(days=i))
+            for i, n in enumerate(["Analyse", "Plan", "Do", "Review"])
+        ],
     )
     with pytest.raises(ReviewError, match="The stages must be Strategic planning, Sourcing, Monitoring and evaluation"):
         service.create_review(four_stage_draft, Actor.person(lead.id, lead.name))
@@ -101,7 +114,7 @@ def test_a_council_with_three_stages_changes_the_file_not_the_code(tmp_path: Pat
         ("[[stages]]\nname = 'A'\nduration = 5\n[[stages]]\nname = 'a'\nduration = 5\n", "names the stage 'a' twice"),
         ("[[stages]]\nname = 'A'\nduration = 0\n", r"\(stage 1, A\) needs a duration: a whole number of days from 1"),
         ("[[stages]]\nname = 'A'\nduration = 'ten'\n", "needs a duration"),
-        ("[[stages]]\nname = 'A'\nduration = 5\nunit = 'weeks'\n", "unit = 'weeks'; use \"working days\" or \"days\""),
+        ("[[stages]]\nname = 'A'\nduration = 5\nunit = 'weeks'\n", 'unit = \'weeks\'; use "working days" or "days"'),
         ("[[stages]]\nname = 'A'\nduration = 5\nchecklists = []\n", "does not understand: checklists"),
         ("[[stages]]\nname = ''\nduration = 5\n", "needs a stage name"),
         ("[[stages]]\nname = 'A'\nduration = 5\nchecklist = 'one thing'\n", "needs checklist to be a list"),

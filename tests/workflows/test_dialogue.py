@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from storage.people import PeopleRepository
+from tests.storage.review_helpers import Clock
+from workflows.actions import Actions
 from workflows.dialogue import HELP_TEXT, build_dialogue, directory_user
 from workflows.people import PersonRef
-from workflows.replies import Actions, ReplyKind, render_text
-from tests.storage.review_helpers import Clock
+from workflows.replies import ReplyKind, render_text
 
-
-MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -26,8 +26,12 @@ def dialogue(settings, database, guidance, clock):
     people = PeopleRepository(database)
     people.upsert(name="Alice Adams", email="alice.adams@council.gov.uk")
     people.upsert(name="Cllr Priya Shah", email="priya.shah@council.gov.uk")
-    return build_dialogue(settings.model_copy(update={"conversation_idle_minutes": 120}), database,
-                          knowledge=guidance, clock=clock)
+    return build_dialogue(
+        settings.model_copy(update={"conversation_idle_minutes": 120}).for_workflows(),
+        database,
+        knowledge=guidance,
+        clock=clock,
+    )
 
 
 @pytest.fixture
@@ -128,13 +132,19 @@ def test_my_reviews_and_status_show_what_was_created(dialogue, alice, clock) -> 
     [none_yet] = dialogue.handle(alice, "my reviews")
     assert none_yet.text.startswith("You have no open reviews.")
     values = {f.id: f.initial or "" for f in dialogue.review_form(alice).fields}
-    values.update(service="Libraries", outcomes="More visits", level="strategic",
-                  portfolio_holder="priya.shah@council.gov.uk", stage1_analyse_due="2026-12-01")
+    values.update(
+        service="Libraries",
+        outcomes="More visits",
+        level="strategic",
+        portfolio_holder="priya.shah@council.gov.uk",
+        stage1_analyse_due="2026-12-01",
+    )
     review = dialogue.submit_review_form(alice, values).created
     [mine] = dialogue.handle(alice, "show my reviews")
     assert mine.text.splitlines()[:2] == [
         "Your open reviews (1):",
-        f"• #{review.id} “Libraries review 2026” (Libraries): Analyse stage, owner Alice Adams, due Tue 1 December 2026",
+        f"• #{review.id} “Libraries review 2026” (Libraries): "
+        "Analyse stage, owner Alice Adams, due Tue 1 December 2026",
     ]
     clock.now += timedelta(days=9)
     [late] = dialogue.handle(alice, "my reviews")

@@ -124,7 +124,9 @@ def test_excel_files_with_bom_semicolons_crlf_and_windows_encoding_are_read(serv
     assert service.get(result.review_ids[0]).title == "Café and meals on wheels"
     assert service.get(result.review_ids[0]).stage("Do").owner.name == "Zoë Brontë"
 
-    cp1252 = ("sep=;\r\n" + "\r\n".join(lines).replace("Café and meals", "Café and hot meals") + "\r\n").encode("cp1252")
+    cp1252 = ("sep=;\r\n" + "\r\n".join(lines).replace("Café and meals", "Café and hot meals") + "\r\n").encode(
+        "cp1252"
+    )
     result = import_reviews_csv(cp1252, service, OPERATOR)
     assert service.get(result.review_ids[0]).title == "Café and hot meals on wheels"
     assert any("Windows-1252" in warning for warning in result.warnings)
@@ -182,7 +184,9 @@ def test_an_empty_file_or_a_header_only_file_is_explained(service: ReviewService
 
 
 def test_export_writes_the_import_format_and_reads_back_the_same(service: ReviewService, team: Team) -> None:
-    import_reviews_csv(csv_bytes([HEADER, *review_rows("\"Home care, North\""), *review_rows("Day centres")]), service, OPERATOR)
+    import_reviews_csv(
+        csv_bytes([HEADER, *review_rows('"Home care, North"'), *review_rows("Day centres")]), service, OPERATOR
+    )
     exported = io.StringIO()
 
     rows = export_reviews_csv(service, exported)
@@ -202,6 +206,22 @@ def test_export_writes_the_import_format_and_reads_back_the_same(service: Review
     assert [(s.name, s.owner.id, s.due_date) for s in copy.stages] == [
         (s.name, s.owner.id, s.due_date) for s in original.stages
     ]
+
+
+def test_export_with_outcomes_adds_the_column_and_reads_back_the_same(service: ReviewService, team: Team) -> None:
+    outcomes = "People stay at home | Fewer admissions"
+    lines = [HEADER + ",outcomes"] + [f"{row},{outcomes}" for row in review_rows("Home care")]
+    import_reviews_csv(csv_bytes(lines), service, OPERATOR)
+    exported = io.StringIO()
+
+    rows = export_reviews_csv(service, exported, include_outcomes=True)
+
+    assert rows == 4
+    lines = exported.getvalue().splitlines()
+    assert lines[0] == HEADER + ",outcomes"
+    assert lines[1].endswith(f",{outcomes}")
+    again = import_reviews_csv(exported.getvalue().encode("utf-8"), service, OPERATOR, allow_duplicates=True)
+    assert service.get(again.review_ids[0]).outcomes == ("People stay at home", "Fewer admissions")
 
 
 def test_a_missing_file_is_reported_plainly(service: ReviewService, tmp_path) -> None:

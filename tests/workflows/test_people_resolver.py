@@ -1,4 +1,6 @@
-"""Finding people from what an officer types, against the real people table."""
+"""Finding people from what an officer types, against the real people table.
+
+Each platform's mention syntax is its adapter's: see tests/slack/test_people.py and tests/teams/test_parts.py."""
 
 from __future__ import annotations
 
@@ -42,19 +44,15 @@ def name_of(result) -> str:
     [
         ("sam.patel@council.gov.uk", "Sam Patel"),
         ("SAM.PATEL@Council.gov.uk", "Sam Patel"),
-        ("<mailto:sam.jones@council.gov.uk|sam.jones@council.gov.uk>", "Sam Jones"),
         ("Sam Patel", "Sam Patel"),
         ("@sam jones", "Sam Jones"),
         ("patel", "Sam Patel"),
-        ("<@U0SAMPATEL1>", "Sam Patel"),
-        ("<@U0SAMPATEL1|sam>", "Sam Patel"),
         ("U0SAMPATEL1", "Sam Patel"),
-        ("<at>Sam Jones</at>", "Sam Jones"),
         (TEAMS_ID.upper(), "Sam Jones"),
         ("me", "Priya Shah"),
     ],
 )
-def test_people_are_found_by_email_name_and_platform_mention(resolver, typed: str, expected: str) -> None:
+def test_people_are_found_by_email_name_and_platform_id(resolver, typed: str, expected: str) -> None:
     assert name_of(resolver.resolve(typed)) == expected
 
 
@@ -64,7 +62,7 @@ def test_an_ambiguous_name_offers_the_candidates(resolver) -> None:
     assert sorted(p.email for p in result.candidates) == ["sam.jones@council.gov.uk", "sam.patel@council.gov.uk"]
 
 
-@pytest.mark.parametrize("typed", ["nobody@council.gov.uk", "<@U0NOTKNOWN>", "Zed Zebra", "x", ""])
+@pytest.mark.parametrize("typed", ["nobody@council.gov.uk", "U0NOTKNOWN1", "Zed Zebra", "x", ""])
 def test_an_unknown_person_is_reported_as_unknown(resolver, typed: str) -> None:
     assert isinstance(resolver.resolve(typed), Unknown)
 

@@ -5,25 +5,25 @@ Today is Monday 23 November 2026 in every test here (the clock is the test's).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from storage.conversations import SqlConversationStore
 from storage.people import PeopleRepository
+from tests.storage.review_helpers import Clock
 from workflows.conversation import ConversationEngine, TurnStatus
 from workflows.cycle import load_cycle
 from workflows.dates import format_date
 from workflows.people import DirectoryPeopleResolver, PersonRef
 from workflows.review_flow import REVIEW_FLOW, build_review_flow
 from workflows.reviews import ReviewService
-from tests.storage.review_helpers import Clock
 
 KEY = "slack:T1:U1:1764000000.0001"
 
 
-MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+MONDAY_9AM = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 class Officer:
@@ -86,10 +86,14 @@ HOME_CARE = [
     "operational",
     "me",  # lead commissioner
     "priya.shah@council.gov.uk",  # portfolio holder
-    "<@U0SAMPATEL1>", "31/03/2027",  # Analyse
-    "ok", "2027-05-28",  # Plan: owner defaults to the lead commissioner
-    "Sam Jones", "in 40 weeks",  # Do
-    "omar.khan@council.gov.uk", "next Friday",  # Review: refused below, too early
+    "U0SAMPATEL1",  # the id a Slack user picker gives (a mention is read by the Slack adapter)
+    "31/03/2027",  # Analyse
+    "ok",
+    "2027-05-28",  # Plan: owner defaults to the lead commissioner
+    "Sam Jones",
+    "in 40 weeks",  # Do
+    "omar.khan@council.gov.uk",
+    "next Friday",  # Review: refused below, too early
 ]
 
 
@@ -106,7 +110,8 @@ def test_a_review_is_created_by_conversation_and_the_officer_told_who_is_reminde
     for line in [
         "1. Service: Home care for older people",
         "2. Title: Home care for older people review 2026",
-        "3. Outcomes for residents: Older people stay independent at home for longer; Fewer emergency hospital admissions",
+        "3. Outcomes for residents: "
+        "Older people stay independent at home for longer; Fewer emergency hospital admissions",
         "4. Level: Operational",
         "5. Lead commissioner: Alice Adams (alice.adams@council.gov.uk)",
         "6. Portfolio holder: Cllr Priya Shah (priya.shah@council.gov.uk)",
@@ -119,11 +124,16 @@ def test_a_review_is_created_by_conversation_and_the_officer_told_who_is_reminde
     done = officer.say("yes")
     assert done.status is TurnStatus.COMPLETED
     review = done.result
-    assert done.text.startswith(f"Review #{review.id} created: “Home care for older people review 2026” for Home care for older people.")
+    assert done.text.startswith(
+        f"Review #{review.id} created: “Home care for older people review 2026” for Home care for older people."
+    )
     assert "• Sam Patel: Analyse (due Wed 31 March 2027), as each due date approaches and if it passes." in done.text
     assert "• Alice Adams: Plan (due Fri 28 May 2027)" in done.text
     assert "• Omar Khan: Review (due Fri 29 October 2027)" in done.text
-    assert "Alice Adams (lead commissioner) and Cllr Priya Shah (portfolio holder) will find it in their list of reviews." in done.text
+    assert (
+        "Alice Adams (lead commissioner) and Cllr Priya Shah (portfolio holder) will find it in their list of reviews."
+        in done.text
+    )
 
     stored = officer.reviews.get(review.id)
     assert [(s.name, s.owner.name, s.due_date) for s in stored.stages] == [
@@ -201,7 +211,10 @@ def test_a_duplicate_title_for_the_same_service_is_questioned(officer) -> None:
     officer.answer_all(HOME_CARE[:6] + ["ok", "ok"] * 4 + ["skip", "yes"])
     officer.start()
     warned = officer.answer_all(HOME_CARE[:2])
-    assert "There is already a review called “Home care for older people review 2026” for Home care for older people" in warned.text
+    assert (
+        "There is already a review called “Home care for older people review 2026” for Home care for older people"
+        in warned.text
+    )
     assert "led by Alice Adams" in warned.text and warned.prompt.step_id == "title"
     renamed = officer.say("Home care refresh 2026")
     assert renamed.prompt.step_id == "outcomes"
@@ -212,7 +225,10 @@ def test_a_duplicate_title_for_the_same_service_is_questioned(officer) -> None:
     officer.answer_all(HOME_CARE[:2])
     again = officer.answer_all(["yes"] + HOME_CARE[2:6] + ["ok", "ok"] * 4 + ["skip", "yes"])
     assert again.status is TurnStatus.COMPLETED and again.result.title == "Home care for older people review 2026"
-    assert len(officer.reviews.find_duplicates("Home care for older people review 2026", "Home care for older people")) == 2
+    assert (
+        len(officer.reviews.find_duplicates("Home care for older people review 2026", "Home care for older people"))
+        == 2
+    )
 
 
 def test_changing_the_service_from_the_summary_rechecks_the_title(officer) -> None:
@@ -241,24 +257,42 @@ def test_a_half_finished_review_survives_a_restart(database, clock, directory) -
     done = later.answer_all(HOME_CARE[5:6] + ["ok", "ok"] * 4 + ["skip", "yes"])
     assert done.status is TurnStatus.COMPLETED
     assert later.reviews.get(done.result.id).outcomes == (
-        "Older people stay independent at home for longer", "Fewer emergency hospital admissions",
+        "Older people stay independent at home for longer",
+        "Fewer emergency hospital admissions",
     )
 
 
 def test_the_wizard_form_shows_every_question_and_checks_each_field(officer) -> None:
     fields = officer.engine.form_fields(REVIEW_FLOW, people=officer.people, actor=officer.me)
-    assert [f.id for f in fields][:6] == ["service", "title", "outcomes", "level", "lead_commissioner", "portfolio_holder"]
+    assert [f.id for f in fields][:6] == [
+        "service",
+        "title",
+        "outcomes",
+        "level",
+        "lead_commissioner",
+        "portfolio_holder",
+    ]
     assert len(fields) == 15 and fields[4].initial == "alice.adams@council.gov.uk"
     assert [o.value for o in fields[3].options] == ["regional", "strategic", "operational", "individual"]
     values = {f.id: f.initial or "" for f in fields}
-    values.update(service="Libraries", outcomes="More visits", level="strategic", portfolio_holder="nobody",
-                  stage1_analyse_due="2027-06-01", stage2_plan_due="2027-05-01",
-                  stage3_do_due="2027-09-01", stage4_review_due="2027-11-01")
+    values.update(
+        service="Libraries",
+        outcomes="More visits",
+        level="strategic",
+        portfolio_holder="nobody",
+        stage1_analyse_due="2027-06-01",
+        stage2_plan_due="2027-05-01",
+        stage3_do_due="2027-09-01",
+        stage4_review_due="2027-11-01",
+    )
     result, turn = officer.engine.submit_form(KEY, REVIEW_FLOW, values, people=officer.people, actor=officer.me)
     assert turn is None
     assert result.errors == {
         "portfolio_holder": "I don't know “nobody” — try @name or an email.",
-        "stage2_plan_due": "Sat 1 May 2027 is before Tue 1 June 2027, the date the previous stage is due. Stage dates must not go backwards.",
+        "stage2_plan_due": (
+            "Sat 1 May 2027 is before Tue 1 June 2027, the date the previous stage is due. "
+            "Stage dates must not go backwards."
+        ),
     }
     values.update(portfolio_holder="priya.shah@council.gov.uk", stage2_plan_due="2027-07-01")
     result, turn = officer.engine.submit_form(KEY, REVIEW_FLOW, values, people=officer.people, actor=officer.me)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -196,7 +197,9 @@ def test_reassigning_a_stage_is_for_the_lead_commissioner_and_is_audited(
 ) -> None:
     review = service.create_review(draft_for(team, clock.today), team.actor(team.sam))
 
-    with pytest.raises(NotAllowedError, match=r"Only the lead commissioner \(Sam Patel\) can give Plan to someone else"):
+    with pytest.raises(
+        NotAllowedError, match=r"Only the lead commissioner \(Sam Patel\) can give Plan to someone else"
+    ):
         service.reassign_stage(review.id, "Plan", team.ruth.id, team.actor(team.owen))
 
     changed = service.reassign_stage(review.id, "Plan", team.ruth.id, team.actor(team.sam))
@@ -304,7 +307,9 @@ def test_unknown_reviews_are_reported_by_number(service: ReviewService, team: Te
         service.advance_stage(4242, team.actor(team.sam))
 
 
-def test_concurrent_changes_to_one_review_never_lose_an_update(service: ReviewService, team: Team, clock: Clock) -> None:
+def test_concurrent_changes_to_one_review_never_lose_an_update(
+    service: ReviewService, team: Team, clock: Clock
+) -> None:
     review = service.create_review(draft_for(team, clock.today), team.actor(team.sam))
     checklist_size = len(review.stages[0].checklist)
     workers = 12
@@ -317,9 +322,7 @@ def test_concurrent_changes_to_one_review_never_lose_an_update(service: ReviewSe
             if n < checklist_size:
                 service.set_checklist_item(review.id, "Analyse", n + 1, team.actor(team.owen))
             else:
-                service.move_due_date(
-                    review.id, "Review", clock.today + timedelta(days=200 + n), team.actor(team.sam)
-                )
+                service.move_due_date(review.id, "Review", clock.today + timedelta(days=200 + n), team.actor(team.sam))
         except BaseException as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
 
@@ -339,7 +342,7 @@ def test_concurrent_changes_to_one_review_never_lose_an_update(service: ReviewSe
     assert len(moves) == workers - checklist_size
     # Each change saw the one before it: the due-date moves chain one after another.
     assert final.stage("Review").due_date == date.fromisoformat(moves[-1].after["due_date"])
-    for earlier, later in zip(moves, moves[1:]):
+    for earlier, later in pairwise(moves):
         assert later.before["due_date"] == earlier.after["due_date"]
     assert final.version == 1 + len(ticks) + len(moves)
 

@@ -5,16 +5,11 @@ Adapters (Slack, Teams, the terminal) use :class:`ConversationEngine` through
 built from the step types here.
 """
 
-from workflows.conversation.engine import (
-    COMMANDS,
-    MAX_MESSAGE_CHARS,
-    ConversationEngine,
-    ConversationStore,
-    Prompt,
-    Turn,
-    TurnStatus,
-)
+from workflows.conversation.commands import COMMANDS
+from workflows.conversation.engine import MAX_MESSAGE_CHARS, ConversationEngine, ConversationStore
 from workflows.conversation.flow import Completion, Flow, FlowError, FormField, FormResult
+from workflows.conversation.person_steps import PeopleListStep, PersonStep
+from workflows.conversation.state import EngineState
 from workflows.conversation.steps import (
     ChoiceStep,
     ConfirmStep,
@@ -23,8 +18,6 @@ from workflows.conversation.steps import (
     ListStep,
     NeedsConfirmation,
     Option,
-    PeopleListStep,
-    PersonStep,
     Step,
     StepContext,
     TextStep,
@@ -32,10 +25,35 @@ from workflows.conversation.steps import (
     Validation,
     YesNoStep,
 )
+from workflows.conversation.turns import Prompt, Turn, TurnStatus
 
 __all__ = [
-    "COMMANDS", "MAX_MESSAGE_CHARS", "ConversationEngine", "ConversationStore", "Prompt", "Turn", "TurnStatus",
-    "Completion", "Flow", "FlowError", "FormField", "FormResult",
-    "ChoiceStep", "ConfirmStep", "DateStep", "Invalid", "ListStep", "NeedsConfirmation", "Option",
-    "PeopleListStep", "PersonStep", "Step", "StepContext", "TextStep", "Valid", "Validation", "YesNoStep",
+    "COMMANDS",
+    "MAX_MESSAGE_CHARS",
+    "ConversationEngine",
+    "ConversationStore",
+    "EngineState",
+    "Prompt",
+    "Turn",
+    "TurnStatus",
+    "Completion",
+    "Flow",
+    "FlowError",
+    "FormField",
+    "FormResult",
+    "ChoiceStep",
+    "ConfirmStep",
+    "DateStep",
+    "Invalid",
+    "ListStep",
+    "NeedsConfirmation",
+    "Option",
+    "PeopleListStep",
+    "PersonStep",
+    "Step",
+    "StepContext",
+    "TextStep",
+    "Valid",
+    "Validation",
+    "YesNoStep",
 ]

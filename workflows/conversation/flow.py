@@ -8,8 +8,10 @@ rules and give the same messages.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Mapping
+from datetime import date
+from typing import Any
 
 from workflows.conversation.steps import (
     ConfirmStep,
@@ -20,6 +22,7 @@ from workflows.conversation.steps import (
     StepContext,
     Valid,
 )
+from workflows.people import PersonRef
 
 __all__ = ["Flow", "FlowError", "Completion", "FormField", "FormResult"]
 
@@ -141,9 +144,7 @@ class Flow:
             )
         return fields
 
-    def validate_form(
-        self, values: Mapping[str, str], ctx: StepContext, confirmed: Collection[str] = ()
-    ) -> FormResult:
+    def validate_form(self, values: Mapping[str, str], ctx: StepContext, confirmed: Collection[str] = ()) -> FormResult:
         """Check every field in order, as the chat would, collecting one message per field.
 
         A warning (a duplicate title) is reported until its field id comes back
@@ -172,10 +173,6 @@ class Flow:
 
 
 def _as_form_text(step: Step, value: Any) -> str:
-    from datetime import date
-
-    from workflows.people import PersonRef
-
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, PersonRef):

@@ -13,18 +13,13 @@ read back with :meth:`Step.load`, so a conversation survives a restart.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from workflows.dates import DateError, format_date, parse_friendly_date
-from workflows.people import (
-    UNKNOWN_PERSON_HINT,
-    Ambiguous,
-    PeopleResolver,
-    PersonRef,
-    Resolved,
-)
+from workflows.people import PeopleResolver, PersonRef
 
 __all__ = [
     "Option",
@@ -39,14 +34,30 @@ __all__ = [
     "YesNoStep",
     "DateStep",
     "ListStep",
-    "PersonStep",
-    "PeopleListStep",
     "ConfirmStep",
     "YES_WORDS",
     "NO_WORDS",
+    "normalise",
+    "split_list",
 ]
 
-YES_WORDS = frozenset({"yes", "y", "yep", "yeah", "ok", "okay", "confirm", "correct", "sure", "go ahead", "create", "create it", "that's right"})
+YES_WORDS = frozenset(
+    {
+        "yes",
+        "y",
+        "yep",
+        "yeah",
+        "ok",
+        "okay",
+        "confirm",
+        "correct",
+        "sure",
+        "go ahead",
+        "create",
+        "create it",
+        "that's right",
+    }
+)
 NO_WORDS = frozenset({"no", "n", "nope", "not yet", "change", "change something", "edit"})
 
 
@@ -94,7 +105,7 @@ class StepContext:
     actor: PersonRef | None = None
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold().rstrip(".!")
 
 
@@ -208,14 +219,14 @@ class ChoiceStep(Step):
         return list(self.choices)
 
     def parse(self, raw: str, ctx: StepContext) -> Validation:
-        wanted = _normalise(raw)
+        wanted = normalise(raw)
         options = list(self.choices)
         if wanted.isdigit() and 1 <= int(wanted) <= len(options):
             return Valid(options[int(wanted) - 1].value)
         for option in options:
-            if wanted in {_normalise(option.value), _normalise(option.label)}:
+            if wanted in {normalise(option.value), normalise(option.label)}:
                 return Valid(option.value)
-        starts = [o for o in options if _normalise(o.label).startswith(wanted) or _normalise(o.value).startswith(wanted)]
+        starts = [o for o in options if normalise(o.label).startswith(wanted) or normalise(o.value).startswith(wanted)]
         if len(starts) == 1 and len(wanted) >= 3:
             return Valid(starts[0].value)
         listed = ", ".join(o.label for o in options)
@@ -236,7 +247,7 @@ class YesNoStep(Step):
         return [Option("yes", "Yes"), Option("no", "No")]
 
     def parse(self, raw: str, ctx: StepContext) -> Validation:
-        wanted = _normalise(raw)
+        wanted = normalise(raw)
         if wanted in YES_WORDS or wanted == "true":
             return Valid(True)
         if wanted in NO_WORDS or wanted == "false":
@@ -312,75 +323,6 @@ class ListStep(Step):
         return "; ".join(value) if value else "(none)"
 
 
-def _resolve_person(text: str, ctx: StepContext) -> PersonRef | Invalid:
-    if ctx.people is None:
-        return Invalid("I can't look people up here. Please ask an administrator to check the set-up.")
-    result = ctx.people.resolve(text)
-    if isinstance(result, Resolved):
-        return result.person
-    if isinstance(result, Ambiguous):
-        options = [Option(p.email or p.name, p.label) for p in result.candidates]
-        names = "; ".join(f"{i}. {p.label}" for i, p in enumerate(result.candidates, 1))
-        return Invalid(f"More than one person matches “{text}”: {names}. Which one did you mean?", options)
-    return Invalid(f"I don't know “{text}” — {UNKNOWN_PERSON_HINT}.")
-
-
-@dataclass
-class PersonStep(Step):
-    kind = "person"
-    max_chars: int = 320
-
-    def parse(self, raw: str, ctx: StepContext) -> Validation:
-        found = _resolve_person(raw, ctx)
-        if isinstance(found, Invalid):
-            return found
-        return Valid(found, echo=found.label)
-
-    def dump(self, value: Any) -> Any:
-        return value.to_json() if isinstance(value, PersonRef) else value
-
-    def load(self, data: Any) -> Any:
-        return PersonRef.from_json(data) if isinstance(data, dict) else data
-
-    def display(self, value: Any) -> str:
-        return value.label if isinstance(value, PersonRef) else super().display(value)
-
-
-@dataclass
-class PeopleListStep(Step):
-    """Several people in one answer, separated by commas, semicolons or new lines."""
-
-    kind = "people"
-    max_people: int = 30
-    max_chars: int = 3000
-
-    def parse(self, raw: str, ctx: StepContext) -> Validation:
-        parts = [p for p in split_list(raw.replace(",", ";")) if _normalise(p) not in {"and", ""}]
-        if len(parts) > self.max_people:
-            return Invalid(f"That's {len(parts)} people; please name {self.max_people} at most.")
-        people: list[PersonRef] = []
-        problems: list[str] = []
-        for part in parts:
-            found = _resolve_person(part, ctx)
-            if isinstance(found, Invalid):
-                problems.append(found.message)
-            elif found.id not in {p.id for p in people}:
-                people.append(found)
-        if problems:
-            kept = f" I did find: {', '.join(p.name for p in people)}." if people else ""
-            return Invalid(" ".join(problems) + kept + " Please give the whole list again.")
-        return Valid(people, echo=", ".join(p.label for p in people))
-
-    def dump(self, value: Any) -> Any:
-        return [p.to_json() for p in value] if value is not None else None
-
-    def load(self, data: Any) -> Any:
-        return [PersonRef.from_json(p) for p in data] if isinstance(data, list) else data
-
-    def display(self, value: Any) -> str:
-        return ", ".join(p.label for p in value) if value else "(none)"
-
-
 @dataclass
 class ConfirmStep(Step):
     """The last question: a summary of every answer, then create or change something."""
@@ -391,7 +333,7 @@ class ConfirmStep(Step):
         return [Option("yes", "Yes, create it"), Option("change", "Change an answer")]
 
     def parse(self, raw: str, ctx: StepContext) -> Validation:
-        wanted = _normalise(raw)
+        wanted = normalise(raw)
         if wanted in YES_WORDS or wanted.startswith("yes"):
             return Valid(True)
         if wanted in NO_WORDS:

@@ -1,6 +1,13 @@
 """Button listeners (block_actions)."""
 
-from handlers.slack.actions import answer_rating, conversation_buttons, feedback, nudges, open_review_form, review_buttons
+from handlers.slack.actions import (
+    answer_rating,
+    conversation_buttons,
+    feedback,
+    nudges,
+    open_review_form,
+    review_buttons,
+)
 
 
 def register(app, slack) -> None:  # type: ignore[no-untyped-def]

@@ -1,21 +1,21 @@
-""""Helpful" / "Not helpful" under a guidance answer: thank the officer in place and log the rating
+""" "Helpful" / "Not helpful" under a guidance answer: thank the officer in place and log the rating
 (feedback on answers is counted from these log events)."""
 
 from __future__ import annotations
 
-import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
+import structlog
 from slack_bolt import Ack, App
 
-from bot.logging import event
 from handlers.slack import constants as C
 from handlers.slack.blocks import render_rated_blocks
 from handlers.slack.context import SlackContext
 from handlers.slack.payloads import ButtonPress
-from workflows.replies import Actions
+from workflows.actions import Actions
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 def register(app: App, slack: SlackContext) -> None:
@@ -24,12 +24,12 @@ def register(app: App, slack: SlackContext) -> None:
         ack()
         press = ButtonPress.from_body(body, action)
         helpful = C.core_action_id(press.action_id) == Actions.HELPFUL
-        event(log, "answer_rated", platform=C.PLATFORM, helpful=helpful, question_chars=len(press.value))
+        log.info("answer_rated", platform=C.PLATFORM, helpful=helpful, question_chars=len(press.value))
 
         def thank() -> None:
             rated = render_rated_blocks(press.message_blocks, helpful)
             text = "Thanks for rating this answer."
-            if press.in_channel_message:
+            if press.in_channel_message and press.channel_id and press.message_ts:
                 slack.client.chat_update(channel=press.channel_id, ts=press.message_ts, text=text, blocks=rated)
             elif press.message_blocks:
                 respond(text=text, blocks=rated, replace_original=True, response_type="ephemeral")

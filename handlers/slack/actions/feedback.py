@@ -1,6 +1,6 @@
 """Feedback buttons: "Give feedback" (a request's DM, a review's card, the App Home) and "Change my answer".
 
-Both open the answer modal straight away, before any slow work; the rules are in ``workflows/feedback.py``.
+Both open the answer modal straight away, before any slow work; the rules are in ``workflows/feedback/``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from slack_bolt import Ack, App
 
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext
-from handlers.slack.feedback import open_response_form, upload_chart
+from handlers.slack.feedback import open_response_form, service, upload_chart
 from handlers.slack.payloads import ButtonPress
-from workflows.feedback import FeedbackService
+from workflows.feedback import parse_change_value
+from workflows.replies import Reply, ReplyKind
 
 
 def register(app: App, slack: SlackContext) -> None:
@@ -27,7 +28,7 @@ def register(app: App, slack: SlackContext) -> None:
     def change_feedback(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         press = ButtonPress.from_body(body, action)
-        round_id, token = FeedbackService.parse_change_value(press.value)
+        round_id, token = parse_change_value(press.value)
         open_response_form(slack, press.trigger_id, press.user_id, round_id, token)
 
     @app.action(C.action_pattern(C.FEEDBACK_SHOW_CHART))
@@ -37,15 +38,14 @@ def register(app: App, slack: SlackContext) -> None:
         user_id = press.user_id
 
         def upload() -> None:
-            from handlers.slack.feedback import service
-
             person = slack.slack_people.person_for(user_id)
             review_id = int(press.value) if press.value.isdigit() else 0
-            refusal = service(slack).summary_refusal(person.id if person else None, review_id) if review_id else \
-                "That button is from an older message and no longer works."
+            refusal = (
+                service(slack).rules.summary_refusal(person.id if person else None, review_id)
+                if review_id
+                else "That button is from an older message and no longer works."
+            )
             if refusal:
-                from workflows.replies import Reply, ReplyKind
-
                 slack.direct_message(user_id, [Reply(refusal, ReplyKind.PROBLEM)])
                 return
             upload_chart(slack, user_id, review_id)

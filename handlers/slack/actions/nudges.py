@@ -17,8 +17,8 @@ from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext, command_key
 from handlers.slack.payloads import ButtonPress, ViewSubmission
-from workflows.nudge_actions import NudgeActions, NudgeButtons, parse_stage_value
-from workflows.working_days import calendar_from_settings
+from workflows.actions import NudgeActions, parse_stage_value
+from workflows.nudge_actions import NudgeButtons
 
 REASSIGN_CALLBACK = "nudge_reassign"
 NEW_OWNER_BLOCK = "new_owner"
@@ -30,7 +30,7 @@ class _Buttons:
 
     @cached_property
     def actions(self) -> NudgeButtons:
-        return NudgeButtons(self.slack.services.reviews, calendar_from_settings(self.slack.settings))
+        return NudgeButtons(self.slack.services.reviews, self.slack.services.calendar)
 
 
 def reassign_modal(review_id: int, stage_name: str, private_metadata: str) -> dict[str, Any]:
@@ -42,10 +42,17 @@ def reassign_modal(review_id: int, stage_name: str, private_metadata: str) -> di
         "close": blocks.plain("Cancel", blocks.MAX_MODAL_TITLE),
         "private_metadata": blocks.fit_metadata(private_metadata),
         "blocks": [
-            blocks.section(blocks.escape(f"Who should take on {stage_name} of review #{review_id}? "
-                                         "They will get its reminders from now on.")),
-            {"type": "input", "block_id": NEW_OWNER_BLOCK, "label": blocks.plain("New owner"),
-             "element": {"type": "users_select", "action_id": C.INPUT_ACTION}},
+            blocks.section(
+                blocks.escape(
+                    f"Who should take on {stage_name} of review #{review_id}? They will get its reminders from now on."
+                )
+            ),
+            {
+                "type": "input",
+                "block_id": NEW_OWNER_BLOCK,
+                "label": blocks.plain("New owner"),
+                "element": {"type": "users_select", "action_id": C.INPUT_ACTION},
+            },
         ],
     }
 

@@ -17,5 +17,10 @@ def register(app: App, slack: SlackContext) -> None:
     def open_form(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         press = ButtonPress.from_body(body, action)
-        open_review_wizard(slack, press.trigger_id, press.team_id, press.user_id,
-                           press.channel_id if press.in_channel_message else None)
+        open_review_wizard(
+            slack,
+            press.trigger_id,
+            press.team_id,
+            press.user_id,
+            press.channel_id if press.in_channel_message else None,
+        )

@@ -6,7 +6,8 @@ The rules (who may advance, what the checklist needs) are in ``workflows/reviews
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import Ack, App
 
@@ -15,13 +16,14 @@ from handlers.slack import constants as C
 from handlers.slack.context import SlackContext
 from handlers.slack.home import publish_home
 from handlers.slack.payloads import ButtonPress
-from workflows.commands import CommandRunner
+from workflows.actions import parse_stage_value
 
 
 def register(app: App, slack: SlackContext) -> None:
     @app.action(C.action_pattern(C.REVIEW_STATUS, C.REVIEW_ADVANCE))
-    def press_review_button(ack: Ack, body: dict[str, Any], action: dict[str, Any],
-                            respond: Callable[..., Any]) -> None:
+    def press_review_button(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Callable[..., Any]
+    ) -> None:
         ack()
         press = ButtonPress.from_body(body, action)
 
@@ -43,11 +45,16 @@ def register(app: App, slack: SlackContext) -> None:
     def ask_for_reason(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         press = ButtonPress.from_body(body, action)
-        review_id, stage = CommandRunner.parse_stage_value(press.value)
+        review_id, stage = parse_stage_value(press.value)
         view = blocks.render_advance_reason_modal(
-            review_id, stage or "The current stage",
-            blocks.metadata(team=press.team_id, review=review_id, stage=stage,
-                            channel=press.channel_id if press.in_channel_message else None,
-                            thread=press.reply_thread if press.in_channel_message else None),
+            review_id,
+            stage or "The current stage",
+            blocks.metadata(
+                team=press.team_id,
+                review=review_id,
+                stage=stage or None,
+                channel=press.channel_id if press.in_channel_message else None,
+                thread=press.reply_thread if press.in_channel_message else None,
+            ),
         )
         slack.open_view(press.trigger_id, view)

@@ -5,14 +5,15 @@ The rules for each sub-command live in ``workflows/commands.py`` (shared with Te
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import Ack, App
 
 from handlers.slack.context import SlackContext, command_key
 from handlers.slack.feedback import handle_command as handle_feedback_command
 from handlers.slack.wizard import open_review_wizard
-from workflows.commands import parse_command
+from workflows.command_parsing import parse_command
 from workflows.replies import Reply, ReplyKind
 
 
@@ -24,9 +25,18 @@ def register(app: App, slack: SlackContext) -> None:
         ack()
         if parsed.name == "new" and parsed.unknown is None:
             if not open_review_wizard(slack, command["trigger_id"], team_id, user_id, command.get("channel_id")):
-                slack.later("wizard_fallback", lambda: slack.respond(respond, [Reply(
-                    "Sorry, Slack didn't let me open the form in time. Please run the command again.",
-                    ReplyKind.PROBLEM)]))
+                slack.later(
+                    "wizard_fallback",
+                    lambda: slack.respond(
+                        respond,
+                        [
+                            Reply(
+                                "Sorry, Slack didn't let me open the form in time. Please run the command again.",
+                                ReplyKind.PROBLEM,
+                            )
+                        ],
+                    ),
+                )
             return
         if parsed.name == "feedback" and parsed.unknown is None:
             # The request form is a modal (opened at once, like the wizard); the summary uploads a chart.

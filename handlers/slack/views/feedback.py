@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from handlers.slack import blocks
+from handlers.slack import blocks, feedback_modals
 from handlers.slack import constants as C
 from handlers.slack import feedback as slack_feedback
 from handlers.slack.context import SlackContext
@@ -23,33 +23,42 @@ def register(app: App, slack: SlackContext) -> None:
     @app.view(C.FEEDBACK_REQUEST_CALLBACK)
     def submit_feedback_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         submission = ViewSubmission.from_body(body, view)
-        meta = slack_feedback.parse_metadata(submission.private_metadata)
+        meta = feedback_modals.parse_metadata(submission.private_metadata)
         review_id = int(meta.get("review") or 0)
-        values = slack_feedback.read_request(submission.state_values)
-        errors, checked = slack_feedback.check_request_form(slack, submission.user_id, review_id, values)
+        values = feedback_modals.read_request(submission.state_values)
+        errors, group_id = slack_feedback.check_request_form(slack, submission.user_id, review_id, values)
         if errors:
-            ack(response_action="errors",
-                errors={field: blocks.shorten(text, slack_feedback.MAX_ERROR_CHARS) for field, text in errors.items()})
+            ack(
+                response_action="errors",
+                errors={field: blocks.shorten(text, slack_feedback.MAX_ERROR_CHARS) for field, text in errors.items()},
+            )
             return
         ack()
-        slack.later("feedback_request", lambda: slack_feedback.create_request(slack, submission.user_id, review_id,
-                                                                              values, checked))
+        slack.later(
+            "feedback_request",
+            lambda: slack_feedback.ask_stakeholders(slack, submission.user_id, review_id, values, group_id),
+        )
 
     @app.view(C.FEEDBACK_RESPONSE_CALLBACK)
     def submit_feedback(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         submission = ViewSubmission.from_body(body, view)
-        meta = slack_feedback.parse_metadata(submission.private_metadata)
-        person = slack.people_repository.find_by_slack_id(submission.user_id)
-        values = slack_feedback.read_response(submission.state_values)
-        outcome = slack_feedback.service(slack).submit(person, int(meta.get("round") or 0), str(meta.get("token") or ""),
-                                                       values)
+        meta = feedback_modals.parse_metadata(submission.private_metadata)
+        person = slack.known_person(submission.user_id)
+        values = feedback_modals.read_response(submission.state_values)
+        outcome = slack_feedback.service(slack).answers.submit(
+            person, int(meta.get("round") or 0), str(meta.get("token") or ""), values
+        )
         if outcome.errors:
-            ack(response_action="errors",
-                errors={field: blocks.shorten(text, slack_feedback.MAX_ERROR_CHARS)
-                        for field, text in outcome.errors.items()})
+            ack(
+                response_action="errors",
+                errors={
+                    field: blocks.shorten(text, slack_feedback.MAX_ERROR_CHARS)
+                    for field, text in outcome.errors.items()
+                },
+            )
             return
         if outcome.refusal:
-            ack(response_action="update", view=slack_feedback.notice_modal(outcome.refusal))
+            ack(response_action="update", view=feedback_modals.notice_modal(outcome.refusal))
             return
         ack()
         done = outcome.done

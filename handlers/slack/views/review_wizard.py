@@ -32,15 +32,19 @@ def register(app: App, slack: SlackContext) -> None:
         user = slack.user(submission.user_id, command_key(submission.team_id, submission.user_id))
         result = slack.dialogue.submit_review_form(user, values, confirmed)
         if result.errors:
-            ack(response_action="errors",
-                errors={field: blocks.shorten(text, MAX_ERROR_CHARS) for field, text in result.errors.items()})
+            ack(
+                response_action="errors",
+                errors={field: blocks.shorten(text, MAX_ERROR_CHARS) for field, text in result.errors.items()},
+            )
             return
         if result.warnings:
             form = slack.dialogue.review_form(user)
             redrawn = blocks.render_review_modal(
-                form, blocks.metadata(team=submission.team_id, channel=meta.get("channel"),
-                                      warnings=sorted(result.warnings)),
-                values=values, warnings=result.warnings)
+                form,
+                blocks.metadata(team=submission.team_id, channel=meta.get("channel"), warnings=sorted(result.warnings)),
+                values=values,
+                warnings=result.warnings,
+            )
             ack(response_action="update", view=redrawn)
             return
         ack()

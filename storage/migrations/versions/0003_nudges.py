@@ -7,16 +7,15 @@ Create Date: 2026-11-23
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0003"
-down_revision: Union[str, None] = "0002"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -27,12 +26,15 @@ def upgrade() -> None:
         sa.Column("review_id", sa.Integer(), nullable=False),
         sa.Column("until", sa.Date(), nullable=False),
         sa.Column("snoozed_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["person_id"], ["person.id"], name=op.f("fk_stage_snooze_person_id_person"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["review_id"], ["review.id"], name=op.f("fk_stage_snooze_review_id_review"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["stage_id"], ["review_stage.id"], name=op.f("fk_stage_snooze_stage_id_review_stage"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_stage_snooze_person_id_person"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["review_id"], ["review.id"], name=op.f("fk_stage_snooze_review_id_review"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["stage_id"], ["review_stage.id"], name=op.f("fk_stage_snooze_stage_id_review_stage"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("stage_id", "person_id", name=op.f("pk_stage_snooze")),
     )
     with op.batch_alter_table("stage_snooze", schema=None) as batch_op:

@@ -11,15 +11,15 @@ Create Date: 2026-11-23
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: Union[str, None] = "0003"
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -35,10 +35,15 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.String(length=200), nullable=False),
         sa.Column("requested_by_person_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["requested_by_person_id"], ["person.id"],
-                                name=op.f("fk_feedback_round_requested_by_person_id_person"), ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["review_id"], ["review.id"], name=op.f("fk_feedback_round_review_id_review"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["requested_by_person_id"],
+            ["person.id"],
+            name=op.f("fk_feedback_round_requested_by_person_id_person"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["review_id"], ["review.id"], name=op.f("fk_feedback_round_review_id_review"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback_round")),
     )
     with op.batch_alter_table("feedback_round", schema=None) as batch_op:
@@ -46,8 +51,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table("feedback_request", schema=None) as batch_op:
         batch_op.add_column(sa.Column("round_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f("fk_feedback_request_round_id_feedback_round"), "feedback_round",
-                                    ["round_id"], ["id"], ondelete="CASCADE")
+        batch_op.create_foreign_key(
+            batch_op.f("fk_feedback_request_round_id_feedback_round"),
+            "feedback_round",
+            ["round_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
         batch_op.create_unique_constraint("uq_feedback_request_round_person", ["round_id", "person_id"])
 
     with op.batch_alter_table("feedback_response", schema=None) as batch_op:
@@ -63,10 +73,15 @@ def upgrade() -> None:
         sa.Column("answers", sa.JSON(), nullable=False),
         sa.Column("edit_token_hash", sa.String(length=64), nullable=True),
         sa.Column("answered_on", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(["person_id"], ["person.id"], name=op.f("fk_feedback_response_person_id_person"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["round_id"], ["feedback_round.id"],
-                                name=op.f("fk_feedback_response_round_id_feedback_round"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_feedback_response_person_id_person"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["round_id"],
+            ["feedback_round.id"],
+            name=op.f("fk_feedback_response_round_id_feedback_round"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback_response")),
         sa.UniqueConstraint("edit_token_hash", name=op.f("uq_feedback_response_edit_token_hash")),
         sa.UniqueConstraint("round_id", "person_id", name="uq_feedback_response_round_person"),
@@ -87,10 +102,15 @@ def downgrade() -> None:
         sa.Column("rating", sa.Integer(), nullable=True),
         sa.Column("comment", sa.String(length=5000), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["person_id"], ["person.id"], name=op.f("fk_feedback_response_person_id_person"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["request_id"], ["feedback_request.id"],
-                                name=op.f("fk_feedback_response_request_id_feedback_request"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["person.id"], name=op.f("fk_feedback_response_person_id_person"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["feedback_request.id"],
+            name=op.f("fk_feedback_response_request_id_feedback_request"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback_response")),
     )
     with op.batch_alter_table("feedback_response", schema=None) as batch_op:

@@ -1,0 +1,151 @@
+"""What every Teams handler shares: the process's services, the Connector, people, the card handlers, and
+the ways of saying something back (replies through the Connector, a card updated in place)."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cached_property
+from typing import Any
+
+import structlog
+from microsoft_agents.activity import Activity
+
+from handlers.services import ChatServices
+from handlers.teams import cards
+from handlers.teams.cards import ActionMode
+from handlers.teams.connector import ConnectorClient, ConnectorError, ConversationForbiddenError
+from handlers.teams.constants import PLATFORM
+from handlers.teams.people import TeamsPeople, is_personal, teams_people_resolver
+from handlers.teams.registry import CardHandlers, CardOutcome
+from handlers.teams.render import reply_activity
+from handlers.teams.token import BotTokenError
+from storage.people import PeopleRepository
+from workflows.commands import CommandRunner
+from workflows.conversation import TurnStatus
+from workflows.dialogue import UserContext
+from workflows.nudge_actions import NudgeButtons
+from workflows.replies import Reply
+
+__all__ = ["SOMETHING_WENT_WRONG", "TeamsContext"]
+
+log = structlog.get_logger(__name__)
+
+MAX_CONVERSATION_KEY = 250
+SOMETHING_WENT_WRONG = (
+    "Sorry, something went wrong on my side. Please try again in a minute; "
+    "if it keeps happening, let your system administrator know."
+)
+
+
+class TeamsContext:
+    def __init__(self, services: ChatServices, connector: ConnectorClient | None) -> None:
+        self.services = services
+        self.connector = connector
+        self.repository = PeopleRepository(services.database)
+        self.people = TeamsPeople(self.repository, connector)
+        # Filled by each feature's register() (handlers/teams/actions/).
+        self.cards = CardHandlers()
+
+    @cached_property
+    def commands(self) -> CommandRunner:
+        services = self.services
+        return CommandRunner(
+            services.dialogue, roles=lambda: services.knowledge, feedback=lambda: services.feedback, command_prefix=""
+        )
+
+    @cached_property
+    def nudge_buttons(self) -> NudgeButtons:
+        return NudgeButtons(self.services.reviews, self.services.calendar)
+
+    # --- who and where -----------------------------------------------------------------------------
+
+    def user(self, activity: Activity) -> UserContext:
+        person = self.people.identify(activity)
+        sender = activity.from_property
+        who = (sender.aad_object_id or sender.id) if sender else "unknown"
+        conversation = activity.conversation.id if activity.conversation else "none"
+        key = f"teams:{conversation}:{who}"
+        if len(key) > MAX_CONVERSATION_KEY:
+            key = "teams:" + hashlib.sha256(key.encode()).hexdigest()
+        resolver = teams_people_resolver(activity, self.repository, self.connector, me=person)
+        return UserContext(PLATFORM, key, resolver, person, display_name=(sender.name or "") if sender else "")
+
+    def in_conversation(self, user: UserContext) -> bool:
+        """Whether the review conversation is waiting for this user's answer (so text is an answer, not a command)."""
+        turn = self.services.dialogue.engine.current(user.conversation_key, people=user.people, actor=user.person)
+        return turn is not None and turn.status is TurnStatus.ASKING
+
+    def mark_sender_unreachable(self, activity: Activity) -> None:
+        sender = activity.from_property
+        if sender is not None and sender.aad_object_id:
+            self.people.mark_unreachable(sender.aad_object_id)
+
+    # --- saying things ------------------------------------------------------------------------------
+
+    @staticmethod
+    def as_card(replies: list[Reply], mode: ActionMode) -> CardOutcome:
+        """The first reply in place of the pressed card; any others follow as messages."""
+        if not replies:
+            return CardOutcome(message="Done.")
+        return CardOutcome(card=cards.render_reply_card(replies[0], mode), replies=replies[1:])
+
+    def send_replies(
+        self, activity: Activity, replies: list[Reply], question: str | None, *, thread: bool = True
+    ) -> None:
+        if self.connector is None or not activity.service_url or not activity.conversation:
+            return
+        reply_to = activity.id if thread and not is_personal(activity) else None
+        for reply in replies:
+            message = reply_activity(reply, question=question)
+            try:
+                self.connector.send(activity.service_url, activity.conversation.id, message, reply_to_id=reply_to)
+            except ConversationForbiddenError:
+                self.mark_sender_unreachable(activity)
+                return
+            except (ConnectorError, BotTokenError) as error:
+                log.error("teams_reply_failed", status=getattr(error, "status", None), error=type(error).__name__)
+                return
+
+    def send_cards(self, activity: Activity, contents: list[dict[str, Any]]) -> None:
+        if self.connector is None or not activity.service_url or not activity.conversation:
+            return
+        for content in contents:
+            try:
+                self.connector.send(
+                    activity.service_url,
+                    activity.conversation.id,
+                    {"type": "message", "attachments": [cards.attachment(content)]},
+                )
+            except (ConnectorError, BotTokenError) as error:
+                log.warning("teams_card_send_failed", status=getattr(error, "status", None))
+                return
+
+    def follow_up(self, activity: Activity, outcome: CardOutcome) -> None:
+        """What follows an invoke's answer through the Connector: further replies, new cards, slow work."""
+        # An invoke's id is no message to reply to; a channel conversation's id already names its thread.
+        self.send_replies(activity, outcome.replies, outcome.question, thread=False)
+        self.send_cards(activity, outcome.new_cards)
+        if outcome.after is not None:
+            outcome.after()
+
+    def update_card(self, activity: Activity, outcome: CardOutcome) -> None:
+        """An Action.Submit that arrived as a message: update the card in place when Teams says which it was."""
+        if self.connector is not None and activity.service_url and activity.conversation:
+            if outcome.card is not None:
+                message = {"type": "message", "attachments": [cards.attachment(outcome.card)]}
+                try:
+                    if activity.reply_to_id:
+                        self.connector.update(
+                            activity.service_url, activity.conversation.id, activity.reply_to_id, message
+                        )
+                    else:
+                        self.connector.send(activity.service_url, activity.conversation.id, message)
+                except (ConnectorError, BotTokenError) as error:
+                    log.warning("teams_card_update_failed", status=getattr(error, "status", None))
+            elif outcome.message and not outcome.replies:
+                self.send_replies(activity, [Reply(outcome.message)], None)
+            if outcome.replies:
+                self.send_replies(activity, outcome.replies, outcome.question)
+            self.send_cards(activity, outcome.new_cards)
+        if outcome.after is not None:
+            outcome.after()

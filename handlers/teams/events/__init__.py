@@ -1,0 +1,1 @@
+"""Activities about the app itself rather than a message: installed, removed (``installation.py``)."""
