@@ -67,8 +67,13 @@ def collect(dense: bool, sets: dict[str, list[Question]], tmp: Path) -> list[Ite
                 if candidates is None:
                     continue
                 chunks = [retriever.chunks[i] for i in candidates.order]
-                labels = np.array([question.answerable and contains_key(c.text, question.keys) for c in chunks], dtype=float)
-                hits = [(c, candidates.dense.get(i) if dense else None) for c, i in zip(chunks, candidates.order)]
+                labels = np.array(
+                    [question.answerable and contains_key(c.text, question.keys) for c in chunks], dtype=float
+                )
+                hits = [
+                    (c, candidates.dense.get(i) if dense else None)
+                    for c, i in zip(chunks, candidates.order, strict=True)
+                ]
                 items.append(Item(question, name, candidates.rows, labels, hits, analysis, retriever.similarity))
     return items
 
@@ -107,8 +112,12 @@ def ranked_hits(item: Item, w: np.ndarray) -> list[Hit]:
     scores = item.rows @ w
     order = order_of(item.rows, w)
     return [
-        Hit(chunk=item.hits[n][0], score=float(scores[n]), dense=item.hits[n][1],
-            features=dict(zip(FEATURES, map(float, item.rows[n]))))
+        Hit(
+            chunk=item.hits[n][0],
+            score=float(scores[n]),
+            dense=item.hits[n][1],
+            features=dict(zip(FEATURES, map(float, item.rows[n]), strict=False)),
+        )
         for n in order[:10]
     ]
 
@@ -126,7 +135,9 @@ def judge_rows(items: list[Item], w: np.ndarray, dense: bool) -> tuple[np.ndarra
         answer_dense = it.similarity(it.analysis, quoted) if dense else 0.0
         values = judge_values([h.score for h in quotable], best.features, answer_dense, it.analysis.unknown_share)
         rows.append([values[name] for name in JUDGE_FEATURES])
-        right = it.question.answerable and (contains_key(best.chunk.text, it.question.keys) or contains_key(quoted, it.question.keys))
+        right = it.question.answerable and (
+            contains_key(best.chunk.text, it.question.keys) or contains_key(quoted, it.question.keys)
+        )
         labels.append(float(right))
     return np.array(rows), np.array(labels)
 
@@ -162,7 +173,9 @@ def thresholds(p: np.ndarray, answerable: np.ndarray) -> tuple[float, float]:
     pa = np.sort(p[answerable])
     pu = np.sort(p[~answerable])
     unsure_at = float(pa[int(np.floor(REFUSED_AT_MOST * len(pa)))]) if len(pa) else 0.05
-    answered_at = float(pu[min(len(pu) - 1, int(np.ceil((1 - CONFIDENT_UNANSWERABLE_AT_MOST) * len(pu))))]) if len(pu) else 0.5
+    answered_at = (
+        float(pu[min(len(pu) - 1, int(np.ceil((1 - CONFIDENT_UNANSWERABLE_AT_MOST) * len(pu))))]) if len(pu) else 0.5
+    )
     answered_at = max(answered_at + 1e-3, unsure_at + 0.05)
     return round(answered_at, 3), round(max(0.005, min(unsure_at - 1e-3, answered_at - 0.05)), 3)
 
@@ -176,15 +189,26 @@ def hit_at_1(items: list[Item], w: np.ndarray) -> float:
     return good / max(1, len(answerable))
 
 
-def report(label: str, items: list[Item], w: np.ndarray, jw: np.ndarray, jb: float, answered_at: float, unsure_at: float, dense: bool) -> None:
+def report(
+    label: str,
+    items: list[Item],
+    w: np.ndarray,
+    jw: np.ndarray,
+    jb: float,
+    answered_at: float,
+    unsure_at: float,
+    dense: bool,
+) -> None:
     x, y = judge_rows(items, w, dense)
     p = probabilities(x, jw, jb)
     answerable = np.array([it.question.answerable for it in items])
     refused = float(((p < unsure_at) & answerable).sum()) / max(1, answerable.sum())
     confident_wrong = float(((p >= answered_at) & ~answerable).sum()) / max(1, (~answerable).sum())
     brier = float(((p - y) ** 2).mean())
-    print(f"  {label:42} hit@1 {hit_at_1(items, w):.2f}  refused {refused:.2f}  "
-          f"unanswerable answered {confident_wrong:.2f}  brier {brier:.3f}  (n={len(items)})")
+    print(
+        f"  {label:42} hit@1 {hit_at_1(items, w):.2f}  refused {refused:.2f}  "
+        f"unanswerable answered {confident_wrong:.2f}  brier {brier:.3f}  (n={len(items)})"
+    )
 
 
 def fit_all(items: list[Item], dense: bool) -> tuple[np.ndarray, np.ndarray, float, float, float]:
@@ -243,15 +267,19 @@ def fit_topic(items: list[Item], dense: bool) -> tuple[np.ndarray, float, float]
 
     on_topic_at = float(1 / (1 + np.exp(-(logit(low) + logit(high)) / 2)))
     caught = float((p[y == 0] < on_topic_at).mean())
-    print(f"  topic:  " + ", ".join(f"{n} {v:+.2f}" for n, v in zip(TOPIC_FEATURES, w)) + f", bias {b:+.2f}; "
-          f"off topic below {on_topic_at:.3f}: {caught:.0%} of off-topic questions")
+    print(
+        "  topic:  " + ", ".join(f"{n} {v:+.2f}" for n, v in zip(TOPIC_FEATURES, w, strict=True)) + f", bias {b:+.2f}; "
+        f"off topic below {on_topic_at:.3f}: {caught:.0%} of off-topic questions"
+    )
     return w, b, round(on_topic_at, 3)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="write knowledge/fitted.py")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print the judge's probabilities near the thresholds")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print the judge's probabilities near the thresholds"
+    )
     args = parser.parse_args()
     sets = load_sets(None)
     check = {"dev_variants": sets.pop("dev_variants")}
@@ -263,8 +291,9 @@ def main() -> int:
             items = collect(dense, sets, Path(tmp))
             checks = collect(dense, check, Path(tmp))
             w, jw, jb, answered_at, unsure_at = fit_all(items, dense)
-            print("  ranker: " + ", ".join(f"{n} {v:+.2f}" for n, v in zip(FEATURES, w)))
-            print("  judge:  " + ", ".join(f"{n} {v:+.2f}" for n, v in zip(JUDGE_FEATURES, jw)) + f", bias {jb:+.2f}")
+            print("  ranker: " + ", ".join(f"{n} {v:+.2f}" for n, v in zip(FEATURES, w, strict=False)))
+            judge = ", ".join(f"{n} {v:+.2f}" for n, v in zip(JUDGE_FEATURES, jw, strict=True))
+            print(f"  judge:  {judge}, bias {jb:+.2f}")
             print(f"  thresholds: answered at {answered_at}, unsure at {unsure_at}")
             report("fitted sets (in sample)", items, w, jw, jb, answered_at, unsure_at, dense)
             report("dev_variants (never fitted on)", checks, w, jw, jb, answered_at, unsure_at, dense)
@@ -273,16 +302,34 @@ def main() -> int:
                 test = [it for it in items if it.question.corpus == held]
                 tw, tjw, tjb, ta, tu = fit_all(train, dense)
                 report(f"fit without {held}, test on {held}", test, tw, tjw, tjb, ta, tu, dense)
-                report(f"  … and on its variants", [c for c in checks if c.question.corpus == held], tw, tjw, tjb, ta, tu, dense)
+                report(
+                    "  … and on its variants",
+                    [c for c in checks if c.question.corpus == held],
+                    tw,
+                    tjw,
+                    tjb,
+                    ta,
+                    tu,
+                    dense,
+                )
             tw_, tb_, topic_at = fit_topic(items, dense)
             key = "DENSE" if dense else "KEYWORD"
-            written[f"TOPIC_{key}"] = {"bias": round(float(tb_), 4), **{n: round(float(v), 4) for n, v in zip(TOPIC_FEATURES, tw_)}}
+            written[f"TOPIC_{key}"] = {
+                "bias": round(float(tb_), 4),
+                **{n: round(float(v), 4) for n, v in zip(TOPIC_FEATURES, tw_, strict=False)},
+            }
             written["ON_TOPIC_AT" if dense else "ON_TOPIC_AT_KEYWORD"] = topic_at
-            written[f"RANKER_{key}"] = {n: round(float(v), 4) for n, v in zip(FEATURES, w)}
-            written[f"JUDGE_{key}"] = {"bias": round(float(jb), 4), **{n: round(float(v), 4) for n, v in zip(JUDGE_FEATURES, jw)}}
+            written[f"RANKER_{key}"] = {n: round(float(v), 4) for n, v in zip(FEATURES, w, strict=False)}
+            written[f"JUDGE_{key}"] = {
+                "bias": round(float(jb), 4),
+                **{n: round(float(v), 4) for n, v in zip(JUDGE_FEATURES, jw, strict=False)},
+            }
             written["ANSWERED_AT" if dense else "ANSWERED_AT_KEYWORD"] = answered_at
     if args.write:
-        lines = ['"""Weights for :mod:`knowledge.ranking`, written by ``bench/fit_ranking.py``. Do not edit by hand."""', ""]
+        lines = [
+            '"""Weights for :mod:`knowledge.ranking`, written by ``bench/fit_ranking.py``. Do not edit by hand."""',
+            "",
+        ]
         for name, value in written.items():
             lines.append(f"{name} = {value!r}")
         (REPO / "knowledge" / "fitted.py").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -34,9 +34,15 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import bm25s  # noqa: E402
+import docx  # noqa: E402
+import Stemmer  # noqa: E402
+from bs4 import BeautifulSoup  # noqa: E402
+from pypdf import PdfReader  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -129,12 +135,8 @@ def load_sets(names: set[str] | None) -> dict[str, list[Question]]:
 def _plain_text(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        from pypdf import PdfReader
-
         return "\n\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
     if suffix == ".docx":
-        import docx
-
         document = docx.Document(str(path))
         parts = [p.text for p in document.paragraphs]
         for table in document.tables:
@@ -142,8 +144,6 @@ def _plain_text(path: Path) -> str:
         return "\n\n".join(parts)
     text = path.read_text(encoding="utf-8", errors="replace")
     if suffix in {".html", ".htm"}:
-        from bs4 import BeautifulSoup
-
         return BeautifulSoup(text, "html.parser").get_text("\n")
     return text
 
@@ -152,18 +152,15 @@ class NaiveBaseline:
     """Paragraphs split at blank lines, ranked by plain BM25."""
 
     def __init__(self, corpus: Path) -> None:
-        import bm25s
-
         self.paragraphs = [
             " ".join(p.split())
             for path in sorted(corpus.rglob("*"))
-            if path.is_file() and path.suffix.lower() in {".txt", ".md", ".html", ".pdf", ".docx"}
+            if path.is_file()
+            and path.suffix.lower() in {".txt", ".md", ".html", ".pdf", ".docx"}
             and path.name != "SOURCES.md"
             for p in re.split(r"\n\s*\n", _plain_text(path))
             if p.strip()
         ]
-        import Stemmer
-
         self._bm25s = bm25s
         self._stemmer = Stemmer.Stemmer("english")
         self.model = bm25s.BM25()
@@ -175,7 +172,7 @@ class NaiveBaseline:
         if not tokens.vocab:
             return []
         results, scores = self.model.retrieve(tokens, k=min(k, len(self.paragraphs)), show_progress=False)
-        return [self.paragraphs[int(i)] for i, s in zip(results[0], scores[0]) if s > 0]
+        return [self.paragraphs[int(i)] for i, s in zip(results[0], scores[0], strict=False) if s > 0]
 
 
 # ----------------------------------------------------------------- the product
@@ -186,7 +183,7 @@ def make_kb(data_dir: Path, model_dir: Path | None) -> KnowledgeBase:
         log_level="ERROR",
         _env_file=None,  # type: ignore[call-arg]
     )
-    return KnowledgeBase(settings)
+    return KnowledgeBase(settings.for_knowledge())
 
 
 def judge(question: Question, answer: Answer) -> tuple[bool, bool]:
@@ -276,8 +273,23 @@ def summarise(name: str, results: list[Result]) -> dict[str, object]:
 
 
 def print_table(rows: list[dict[str, object]]) -> None:
-    header = ["set", "n", "hit@1", "hit@3", "base@1", "base@3", "answered", "unsure", "not_found", "refused",
-              "abstained", "brier", "p50", "p95"]
+    header = [
+        "set",
+        "n",
+        "hit@1",
+        "hit@3",
+        "base@1",
+        "base@3",
+        "answered",
+        "unsure",
+        "not_found",
+        "refused",
+        "abstained",
+        "brier",
+        "p50",
+        "p95",
+    ]
+
     def cell(row: dict[str, object], key: str) -> str:
         value = row.get(key, "")
         if value == "":
@@ -289,10 +301,11 @@ def print_table(rows: list[dict[str, object]]) -> None:
         if key == "abstained":
             return f"{value}/{row['n']}"
         return str(value)
+
     widths = [max(len(h), *(len(cell(r, h)) for r in rows)) for h in header]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False)))
     for row in rows:
-        print("  ".join(cell(row, h).ljust(w) for h, w in zip(header, widths)))
+        print("  ".join(cell(row, h).ljust(w) for h, w in zip(header, widths, strict=False)))
 
 
 # ----------------------------------------------------------------- scale
@@ -305,7 +318,7 @@ def distinct_copies(source: Path, target: Path, copies: int) -> None:
         for path in files:
             text = path.read_text(encoding="utf-8", errors="replace")
             # Shift every number: the copies no longer share their dates, sections and amounts.
-            text = re.sub(r"\d+", lambda m: str(int(m.group()) + n * 7), text)
+            text = re.sub(r"\d+", lambda m, shift=n * 7: str(int(m.group()) + shift), text)
             (folder / f"{path.stem}-{n:03d}{path.suffix}").write_text(text, encoding="utf-8")
         for path in sorted(source.rglob("*")):
             if path.is_file() and path.suffix.lower() in {".pdf", ".docx"}:
@@ -319,8 +332,11 @@ def time_at_scale(copies: int, model_dir: Path | None, questions: list[Question]
         kb = make_kb(Path(tmp) / "data", model_dir)
         started = time.perf_counter()
         report = kb.index([corpus])
-        print(f"\n{copies}× dev corpus: indexed {kb.stats()['passages']} passages in {time.perf_counter() - started:.1f} s"
-              f" ({len(report.skipped)} skipped)")
+        print(
+            f"\n{copies}× dev corpus: indexed {kb.stats()['passages']} passages"
+            f" in {time.perf_counter() - started:.1f} s"
+            f" ({len(report.skipped)} skipped)"
+        )
         for q in questions[:3]:
             kb.ask(q.q)
         seconds = []
@@ -328,8 +344,11 @@ def time_at_scale(copies: int, model_dir: Path | None, questions: list[Question]
             started = time.perf_counter()
             kb.ask(q.q)
             seconds.append(time.perf_counter() - started)
-        print(f"  per question: p50 {statistics.median(seconds) * 1000:.0f} ms, p95 {percentile(seconds, 0.95) * 1000:.0f} ms"
-              f" over {len(seconds)} questions")
+        print(
+            f"  per question: p50 {statistics.median(seconds) * 1000:.0f} ms,"
+            f" p95 {percentile(seconds, 0.95) * 1000:.0f} ms"
+            f" over {len(seconds)} questions"
+        )
 
 
 def main() -> int:
@@ -338,7 +357,9 @@ def main() -> int:
     parser.add_argument("--model-dir", type=Path, default=SHARED / "models" / "all-MiniLM-L6-v2")
     parser.add_argument("--lexical-only", action="store_true", help="run without the embedding model")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each miss and the reliability tables")
-    parser.add_argument("--scale", type=int, default=0, help="also time questions at this many copies of the dev corpus")
+    parser.add_argument(
+        "--scale", type=int, default=0, help="also time questions at this many copies of the dev corpus"
+    )
     parser.add_argument("--dump", type=Path, help="write every result as JSON lines to this file")
     args = parser.parse_args()
 
@@ -358,9 +379,11 @@ def main() -> int:
             started = time.perf_counter()
             kb.index([CORPORA[corpus]])
             again = time.perf_counter() - started
-            print(f"{corpus}: {len(report.added)} files, {kb.stats()['passages']} passages, "
-                  f"indexed in {first:.2f} s, unchanged re-index {again:.3f} s, "
-                  f"meaning search {'on' if kb.dense_enabled else 'off'}")
+            print(
+                f"{corpus}: {len(report.added)} files, {kb.stats()['passages']} passages, "
+                f"indexed in {first:.2f} s, unchanged re-index {again:.3f} s, "
+                f"meaning search {'on' if kb.dense_enabled else 'off'}"
+            )
             for skipped in report.skipped:
                 print(f"  skipped {skipped.display}: {skipped.reason}")
             kb.ask("warm up")
@@ -387,9 +410,11 @@ def main() -> int:
                 line.append(f"{found[0]:3d} {found[1]:5.2f} {found[2]:5.2f}".center(17) if found else "—".center(17))
             print(f"  {name:28} " + "  ".join(line))
         if args.verbose:
-            for name, results in reports.items():
+            for results in reports.values():
                 for r in results:
-                    wrong = (r.question.answerable and not r.at1) or (not r.question.answerable and r.kind == "answered")
+                    wrong = (r.question.answerable and not r.at1) or (
+                        not r.question.answerable and r.kind == "answered"
+                    )
                     if wrong:
                         print(f"  MISS {r.question.id} [{r.question.kind}] {r.question.q}")
                         print(f"     -> [{r.kind} {r.confidence:.2f}] {r.answer[:150]!r}")
@@ -399,8 +424,19 @@ def main() -> int:
             with args.dump.open("w", encoding="utf-8") as handle:
                 for name, results in reports.items():
                     for r in results:
-                        handle.write(json.dumps({"set": name, "id": r.question.id, "at1": r.at1, "kind": r.kind,
-                                                 "confidence": r.confidence, "answerable": r.question.answerable}) + "\n")
+                        handle.write(
+                            json.dumps(
+                                {
+                                    "set": name,
+                                    "id": r.question.id,
+                                    "at1": r.at1,
+                                    "kind": r.kind,
+                                    "confidence": r.confidence,
+                                    "answerable": r.question.answerable,
+                                }
+                            )
+                            + "\n"
+                        )
     if args.scale:
         time_at_scale(args.scale, model_dir, sets.get("dev_corpus_questions") or next(iter(sets.values())))
     return 0

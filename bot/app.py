@@ -53,7 +53,7 @@ class Services:
         # lazy: the guidance's libraries (Chroma, ONNX Runtime) take a second to import; most commands never ask.
         from knowledge.service import open_knowledge
 
-        return open_knowledge(self.settings)
+        return open_knowledge(self.settings.for_knowledge())
 
     @cached_property
     def dialogue(self) -> Dialogue:

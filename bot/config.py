@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.logging import LOG_FORMATS
 from handlers.slack.settings import SlackSettings
 from handlers.teams.settings import TeamsSettings
+from knowledge.settings import KnowledgeSettings
 from workflows.settings import WorkflowSettings
 
 
@@ -48,7 +49,10 @@ class Settings(BaseSettings):
     max_question_chars: int = 1000
     synonyms_file: Path | None = Field(
         default=None,
-        description="TOML file of abbreviations officers use (see knowledge/synonyms.toml); the built-in list otherwise.",
+        description=(
+            "TOML file of abbreviations and other words officers use (see knowledge/synonyms.toml); "
+            "the built-in list otherwise."
+        ),
     )
     llm_model: str | None = Field(
         default=None, description="Optional chat model for written answers, e.g. 'openai:gpt-4o-mini'."
@@ -200,6 +204,23 @@ class Settings(BaseSettings):
             api_url=self.slack_api_url,
             command=self.slack_command,
             worker_threads=self.slack_worker_threads,
+        )
+
+    def for_knowledge(self) -> KnowledgeSettings:
+        return KnowledgeSettings(
+            knowledge_dir=self.knowledge_dir,
+            chroma_dir=self.chroma_dir,
+            chroma_host=self.chroma_host,
+            chroma_port=self.chroma_port,
+            chroma_collection=self.chroma_collection,
+            embedding_model_dir=self.embedding_model_dir,
+            starter_pack=self.starter_pack,
+            max_file_mb=self.max_file_mb,
+            max_read_seconds=self.max_read_seconds,
+            max_question_chars=self.max_question_chars,
+            llm_model=self.llm_model,
+            llm_timeout_seconds=self.llm_timeout_seconds,
+            synonyms_file=self.synonyms_file,
         )
 
     def for_teams(self) -> TeamsSettings:

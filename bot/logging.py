@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-__all__ = ["LOG_FORMATS", "configure_logging", "event", "scrub"]
+__all__ = ["LOG_FORMATS", "configure_logging", "scrub"]
 
 LOG_FORMATS = ("auto", "json", "text")
 
@@ -91,14 +91,6 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
-def _add_record_fields(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
-    """The fields of a standard library record logged through :func:`event`."""
-    fields = getattr(event_dict.get("_record"), "fields", None)
-    if isinstance(fields, dict):
-        event_dict.update(fields)
-    return event_dict
-
-
 def _use_json(fmt: str, stream: TextIO) -> bool:
     if fmt == "json":
         return True
@@ -137,7 +129,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | N
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             # Records from the standard library's loggers get the same fields as structlog's own events.
-            foreign_pre_chain=[_add_record_fields, *shared],
+            foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 *exceptions,
@@ -150,12 +142,3 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | N
     root.setLevel(level.upper())
     for noisy in _NOISY_LIBRARIES:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-
-
-def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:
-    """Log a named event with fields on a standard library logger (the record carries them as ``fields``).
-
-    TEMPORARY: only ``knowledge/`` still calls this (it is being rewritten on another branch); everything
-    else logs with ``structlog.get_logger(__name__)``. Remove it once ``knowledge/`` does too.
-    """
-    logger.log(level, name, extra={"fields": fields})

@@ -9,7 +9,6 @@ back to the extractive answer.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -17,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from bot.logging import event
+import structlog
+
 from knowledge import fitted
 from knowledge.models import Answer, AnswerKind, Chunk, Citation, PassageKind
 from knowledge.ranking import Judge, TopicModel, judge_values
@@ -25,7 +25,7 @@ from knowledge.retrieve import Hit, QueryAnalysis, states
 from knowledge.roles import split_responsibilities
 from knowledge.tokens import terms
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 MAX_ANSWER_CHARS = 700
 MAX_LIST_ITEMS = 8
@@ -56,7 +56,12 @@ def citations_for(hits: Sequence[Hit]) -> list[Citation]:
     """The passages quoted, best first; each one's score is its likelihood relative to the best (1.0)."""
     top = hits[0].score if hits else 0.0
     return [
-        Citation(source=h.chunk.source, section=h.chunk.section_label, text=h.chunk.text, score=math.exp(min(0.0, h.score - top)))
+        Citation(
+            source=h.chunk.source,
+            section=h.chunk.section_label,
+            text=h.chunk.text,
+            score=math.exp(min(0.0, h.score - top)),
+        )
         for h in hits[:CITATIONS]
     ]
 
@@ -134,7 +139,9 @@ def _line_score(analysis: QueryAnalysis, wanted: set[str], line: str) -> float:
     score = _overlap(wanted, line)
     definition = analysis.definition_term
     lowered = line.lower().lstrip("‘'\"“(0123456789) ")
-    if definition and (lowered.startswith(definition) or f"“{definition}”" in line.lower() or f'"{definition}"' in line.lower()):
+    if definition and (
+        lowered.startswith(definition) or f"“{definition}”" in line.lower() or f'"{definition}"' in line.lower()
+    ):
         score += 1.0
     if analysis.answer_type and states(analysis.answer_type, line):
         score += 0.5
@@ -264,10 +271,10 @@ class ModelAnswerer:
         try:
             reply = self._pool.submit(self.model.invoke, messages).result(timeout=self.timeout)
         except FutureTimeout:
-            event(log, "llm_answer_timeout", logging.WARNING, model=self.name, seconds=self.timeout)
+            log.warning("llm_answer_timeout", model=self.name, seconds=self.timeout)
             return fallback
         except Exception as exc:
-            event(log, "llm_answer_failed", logging.WARNING, model=self.name, error=type(exc).__name__)
+            log.warning("llm_answer_failed", model=self.name, error=type(exc).__name__)
             return fallback
         text = str(getattr(reply, "content", reply) or "").strip()
         cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text) if 1 <= int(n) <= len(passages)})

@@ -45,7 +45,7 @@ class SourceRecord:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "SourceRecord":
+    def from_json(cls, data: dict[str, Any]) -> SourceRecord:
         return cls(
             key=data["key"],
             display=data["display"],

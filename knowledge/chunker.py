@@ -23,12 +23,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from knowledge.blocks import Block, Heading, ListBlock, Paragraph, ParsedDocument, Table
 from knowledge.models import Chunk, PassageKind
+from knowledge.readers.text import looks_like_heading
 from knowledge.roles import split_responsibilities, table_openers
 
 if TYPE_CHECKING:
@@ -40,9 +40,10 @@ GROUP_WORDS = 150
 LIST_WORDS = 220
 MAX_PASSAGE_CHARS = 1400
 
+
 @cache
-def _splitter() -> "RecursiveCharacterTextSplitter":
-    # Imported when a passage is too long to keep whole: answering questions never needs it.
+def _splitter() -> RecursiveCharacterTextSplitter:
+    # lazy: LangChain's splitter loads only when a passage is too long to keep whole; answering never needs it.
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     return RecursiveCharacterTextSplitter(
@@ -52,19 +53,26 @@ def _splitter() -> "RecursiveCharacterTextSplitter":
         keep_separator="end",
     )
 
+
 _DEFINITION_LINE = re.compile(r"^(?P<term>[A-Z][\w'’/ ()-]{0,40}?)\s+[–—-]\s+(?P<body>\S.*)$")
 # “Relevant body” means ..., a “key performance indicator” is ..., "X" has the meaning given in ...
 _QUOTED_DEFINITION = re.compile(
-    r"[“\"‘'](?P<term>[^“”\"‘’']{2,60})[”\"’']\s*(?:\([^)]{0,40}\)\s*)?(?:means|is|are|includes|refers to|has the meaning)\b"
+    r"[“\"‘'](?P<term>[^“”\"‘’']{2,60})[”\"’']\s*(?:\([^)]{0,40}\)\s*)?"
+    r"(?:means|is|are|includes|refers to|has the meaning)\b"
 )
 _DEFINITION_SENTENCE = re.compile(
     r"(?:^|(?<=[.!?]\s))(?:The\s+)?(?P<term>[A-Z][\w'’ -]{1,40}?)\s+(?:is|are|means|refers to)\s+"
     r"(?:the|a|an|essentially|defined as|where|when)\b"
 )
 # A last column headed "What it is" / "What is it?" / "Definition" defines each row's first cell.
-_DESCRIBES_COLUMN = re.compile(r"(?i)^(?:what (?:it|they) (?:is|are|means?)|what (?:is|are|does) (?:it|they)(?: mean)?|definition|meaning|description)\??$")
+_DESCRIBES_COLUMN = re.compile(
+    r"(?i)^(?:what (?:it|they) (?:is|are|means?)|what (?:is|are|does) (?:it|they)(?: mean)?|"
+    r"definition|meaning|description)\??$"
+)
 _PRONOUNS = {"it", "this", "that", "they", "there", "which", "these", "those", "essentially", "he", "she", "we"}
-_WHAT_IS_HEADING = re.compile(r"(?i)^(?:what is|what are|what does)\s+(?:meant by\s+)?(?:an?\s+|the\s+)?(?P<term>.+?)\??$")
+_WHAT_IS_HEADING = re.compile(
+    r"(?i)^(?:what is|what are|what does)\s+(?:meant by\s+)?(?:an?\s+|the\s+)?(?P<term>.+?)\??$"
+)
 
 
 def words(text: str) -> int:
@@ -115,8 +123,6 @@ def defined_terms(text: str) -> dict[str, float]:
 
 def is_fragment(text: str) -> bool:
     """A heading-like scrap ("Time limits and termination", a table's column names) that answers nothing."""
-    from knowledge.readers.text import looks_like_heading
-
     stripped = " ".join(text.split())
     return len(stripped.split()) <= 10 and looks_like_heading(stripped)
 
@@ -129,7 +135,7 @@ class _Builder:
         self.chunks: list[Chunk] = []
         self._id_prefix = hashlib.sha1(source_key.encode("utf-8")).hexdigest()[:12]
 
-    def add(self, text: str, section: tuple[str, ...], kind: PassageKind, meta: dict | None = None) -> None:
+    def add(self, text: str, section: tuple[str, ...], kind: PassageKind, meta: dict[str, Any] | None = None) -> None:
         text = text.strip()
         if not text:
             return
@@ -145,7 +151,12 @@ class _Builder:
                 heading = _WHAT_IS_HEADING.match(section[-1])
                 topic = normalise_term(heading.group("term") if heading else SECTION_NUMBER.sub("", section[-1]))
                 strength = DEFINES_LINE if heading else DEFINES_TOPIC
-                if topic and words(topic) <= 6 and any(ch.isalpha() for ch in topic) and defines.get(topic, 0.0) < strength:
+                if (
+                    topic
+                    and words(topic) <= 6
+                    and any(ch.isalpha() for ch in topic)
+                    and defines.get(topic, 0.0) < strength
+                ):
                     defines[topic] = strength
             if defines:
                 chunk_meta["defines"] = defines
@@ -168,7 +179,9 @@ class _Builder:
 
 # "51 Standstill periods", "4.2 Officers": a heading's own number, not part of its topic.
 SECTION_NUMBER = re.compile(r"^\s*[0-9]{1,4}[A-Z]{0,2}(?:\.[0-9]{1,3})*\.?\s+")
-_NUMBER_ONLY = re.compile(r"^(?:section|clause|article|rule|paragraph|part)?\s*[0-9]{1,4}[A-Z]{0,2}(?:\.[0-9]{1,3})*\.?$", re.I)
+_NUMBER_ONLY = re.compile(
+    r"^(?:section|clause|article|rule|paragraph|part)?\s*[0-9]{1,4}[A-Z]{0,2}(?:\.[0-9]{1,3})*\.?$", re.I
+)
 
 
 def _sections(blocks: Iterable[Block], title: str = "") -> Iterable[tuple[tuple[str, ...], list[Block]]]:
@@ -263,7 +276,11 @@ def _emit_clauses(builder: _Builder, section: tuple[str, ...], units: list[tuple
     merged: list[list[str]] = []
     for group in groups:
         # A one-line clause ("(3) This section does not apply to private utilities.") reads best with its neighbour.
-        if merged and words(" ".join(group)) < _TINY_CLAUSE_WORDS and words(" ".join(merged[-1] + group)) <= CLAUSE_WORDS:
+        if (
+            merged
+            and words(" ".join(group)) < _TINY_CLAUSE_WORDS
+            and words(" ".join(merged[-1] + group)) <= CLAUSE_WORDS
+        ):
             merged[-1].extend(group)
         else:
             merged.append(group)
@@ -313,12 +330,12 @@ def _emit_table(builder: _Builder, section: tuple[str, ...], table: Table) -> No
             continue
         parts = []
         cell_parts = [split_responsibilities(cell, openers) for cell in row]
-        for header, cell, pieces in zip(headers, row, cell_parts):
+        for header, cell, pieces in zip(headers, row, cell_parts, strict=False):
             if not cell:
                 continue
             cell_text = "; ".join(part.rstrip(".") for part in pieces)
             parts.append(f"{header}: {cell_text.rstrip('.')}.")
-        meta = {"row_label": row[0], "headers": headers, "cells": row, "parts": cell_parts}
+        meta: dict[str, Any] = {"row_label": row[0], "headers": headers, "cells": row, "parts": cell_parts}
         if headers and _DESCRIBES_COLUMN.match(headers[-1]) and row[0]:
             meta["defines"] = {normalise_term(row[0]): DEFINES_LINE}
         builder.add(" ".join(parts), section, PassageKind.TABLE_ROW, meta)

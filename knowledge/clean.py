@@ -20,7 +20,9 @@ _SPACES = re.compile(r"[ \u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _ICON_CAPTION = re.compile(r"(?i)^(?:[\w'-]+\s+){0,12}(?:icon|graphic|logo|image)(?:\s+[\w'-]+){0,8}$")
 _ICON_WORDS = re.compile(r"(?i)\b(?:icon|graphic|logo)\b")
 # "Figure 2: The commissioning cycle", "Diagram 1.", "Image: ..." standing alone
-_FIGURE_CAPTION = re.compile(r"(?i)^(?:figure|fig\.|diagram|image|chart|picture|photo)\s*\d*(?:\.\d+)*\s*[:.\-–]?\s*.{0,80}$")
+_FIGURE_CAPTION = re.compile(
+    r"(?i)^(?:figure|fig\.|diagram|image|chart|picture|photo)\s*\d*(?:\.\d+)*\s*[:.\-–]?\s*.{0,80}$"
+)
 # "Great commissioning\t3", "Purpose of this document\t", "Introduction .......... 4"
 _TOC_ENTRY = re.compile(r"^\s*\S.{0,100}?(?:\t+\s*\d{0,4}|\.{4,}\s*\d{1,4}|\s{2,}\d{1,4})\s*$")
 _NAVIGATION = re.compile(
@@ -52,8 +54,10 @@ def is_icon_caption(line: str) -> bool:
     words = line.split()
     if not words or len(words) > 14 or line.rstrip().endswith((".", ":", "?")):
         return False
-    return bool(_ICON_CAPTION.match(line.strip())) and bool(_ICON_WORDS.search(line)) and (
-        "featuring" in line.lower() or line.lower().rstrip().endswith(("icon", "graphic", "logo"))
+    return (
+        bool(_ICON_CAPTION.match(line.strip()))
+        and bool(_ICON_WORDS.search(line))
+        and ("featuring" in line.lower() or line.lower().rstrip().endswith(("icon", "graphic", "logo")))
     )
 
 
@@ -78,14 +82,14 @@ def strip_bullet(line: str) -> tuple[bool, str]:
     """Return (was_bullet, text) for a line that may start with a bullet marker."""
     match = _BULLET.match(line)
     if match:
-        return True, line[match.end():].strip()
+        return True, line[match.end() :].strip()
     return False, line.strip()
 
 
 def strip_number(line: str) -> tuple[bool, str]:
     match = _NUMBERED.match(line)
     if match:
-        return True, line[match.end():].strip()
+        return True, line[match.end() :].strip()
     return False, line.strip()
 
 

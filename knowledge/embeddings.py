@@ -10,15 +10,13 @@ search alone.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import structlog
 
-from bot.logging import event
-
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 REQUIRED_FILES = ("model.onnx", "tokenizer.json", "config.json", "vocab.txt")
 MAX_TOKENS = 256  # what all-MiniLM-L6-v2 was trained on
@@ -38,6 +36,7 @@ class LocalMiniLM:
     """
 
     def __init__(self, model_dir: Path) -> None:
+        # lazy: onnxruntime takes a quarter of a second to load; keyword-only search never needs it.
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -47,6 +46,8 @@ class LocalMiniLM:
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
+        # Without the arena, the memory a large indexing batch needed is given back afterwards.
+        options.enable_cpu_mem_arena = False
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = onnxruntime.InferenceSession(
             str(onnx_dir / "model.onnx"), sess_options=options, providers=["CPUExecutionProvider"]
@@ -81,13 +82,12 @@ def load_embedding_function(model_dir: Path | None) -> tuple[Any, str]:
             model_dir = Path(model_dir).expanduser().resolve()
             missing = _missing_files(model_dir)
             if missing:
-                raise EmbeddingUnavailable(
-                    f"the embedding model folder {model_dir} is missing {', '.join(missing)}"
-                )
+                raise EmbeddingUnavailable(f"the embedding model folder {model_dir} is missing {', '.join(missing)}")
             function: Any = LocalMiniLM(model_dir)
             identity = f"all-MiniLM-L6-v2@{model_dir}"
         else:
-            # No local copy: Chroma's own copy of the same model, downloaded on first use.
+            # lazy: Chroma takes about a second to import; only a server with no local copy of the model needs
+            # Chroma's own copy of it (downloaded on first use).
             from chromadb.utils.embedding_functions import ONNXMiniLM_L6_V2
 
             function = ONNXMiniLM_L6_V2(preferred_providers=["CPUExecutionProvider"])
@@ -104,10 +104,8 @@ def load_embedding_function(model_dir: Path | None) -> tuple[Any, str]:
 
 
 def describe_fallback(reason: str) -> None:
-    event(
-        log,
+    log.warning(
         "embedding_model_unavailable",
-        logging.WARNING,
         reason=reason,
         effect="answering with keyword search only; set EMBEDDING_MODEL_DIR to a local all-MiniLM-L6-v2 copy",
     )

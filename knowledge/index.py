@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import bm25s
 import numpy as np
+import structlog
 
-from bot.logging import event
 from knowledge.catalog import Catalog, SourceRecord
 from knowledge.chunker import SECTION_NUMBER, chunk_document
 from knowledge.ingest import SUPPORTED_SUFFIXES, Skipped, SourceFile, discover, read_document
-from knowledge.reading import DocumentReader, ReadLimits, SkipFile
+from knowledge.limits import ReadLimits, SkipFile
 from knowledge.models import Chunk
+from knowledge.reading import DocumentReader
 from knowledge.tokens import terms
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 # bm25s sets its own logger to DEBUG when imported, which would print a line for every re-index.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -155,7 +155,7 @@ class VectorStore:
         stale = sorted(present - wanted.keys())
         for start in range(0, len(stale), 500):
             collection.delete(ids=stale[start : start + 500])
-        known = dict(zip(self._ids, self._matrix)) if len(self._matrix) else {}
+        known = dict(zip(self._ids, self._matrix, strict=False)) if len(self._matrix) else {}
         missing = [wanted[i] for i in wanted.keys() - present]
         missing.sort(key=lambda c: len(c.text))  # similar lengths batch with little padding
         for start in range(0, len(missing), EMBED_BATCH):
@@ -166,16 +166,18 @@ class VectorStore:
                 embeddings=vectors,
                 metadatas=[{"source_key": c.source_key, "position": c.position} for c in batch],
             )
-            known.update(zip((c.chunk_id for c in batch), vectors))
+            known.update(zip((c.chunk_id for c in batch), vectors, strict=False))
             if progress:
                 progress(len(batch))
         unknown = [i for i in wanted if i not in known]
         for start in range(0, len(unknown), 1000):
             found = collection.get(ids=unknown[start : start + 1000], include=["embeddings"])
-            known.update(zip(found["ids"], np.asarray(found["embeddings"], dtype=np.float32)))
+            known.update(zip(found["ids"], np.asarray(found["embeddings"], dtype=np.float32), strict=False))
         order = [i for i in wanted if i in known]
         self._ids = order
-        self._matrix = np.vstack([known[i] for i in order]).astype(np.float32) if order else np.zeros((0, 0), np.float32)
+        self._matrix = (
+            np.vstack([known[i] for i in order]).astype(np.float32) if order else np.zeros((0, 0), np.float32)
+        )
         self._save_copy()
         return len(missing)
 
@@ -302,7 +304,7 @@ class Indexer:
             report.skipped.append(Skipped(source.display, f"it could not be read ({exc.strerror or exc})"))
             return
         except Exception as exc:  # a reader bug must not lose the rest of the run
-            event(log, "index_file_failed", logging.ERROR, file=source.display, error=repr(exc))
+            log.error("index_file_failed", file=source.display, error=repr(exc))
             report.skipped.append(Skipped(source.display, "it could not be read (an unexpected problem; see the log)"))
             return
         chunks = chunk_document(doc, source.display, source.key)
@@ -313,7 +315,7 @@ class Indexer:
             sha256=fingerprint,
             size=stat.st_size,
             mtime_ns=stat.st_mtime_ns,
-            indexed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            indexed_at=datetime.now(UTC).isoformat(timespec="seconds"),
             starter=starter,
             chunks=chunks,
         )

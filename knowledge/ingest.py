@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.blocks import ParsedDocument
-from knowledge.reading import ReadLimits, SkipFile, precheck
+from knowledge.limits import ReadLimits, SkipFile, precheck
 
 SUPPORTED_SUFFIXES = {
     ".txt": "text",
@@ -70,7 +70,9 @@ def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[Skipped]]:
             if root.is_dir():
                 display = f"{root.name}/{display}"
             if candidate.suffix.lower() not in SUPPORTED_SUFFIXES:
-                skipped.append(Skipped(display, f"{_describe_type(candidate)} is not a supported type ({supported_list()})"))
+                skipped.append(
+                    Skipped(display, f"{_describe_type(candidate)} is not a supported type ({supported_list()})")
+                )
                 continue
             key = str(candidate)
             found.setdefault(key, SourceFile(candidate, key, display, str(root)))
@@ -106,8 +108,8 @@ def read_document(source: SourceFile, limits: ReadLimits | int) -> ParsedDocumen
 def parse_file(path: Path, kind: str, limits: ReadLimits) -> ParsedDocument:
     """Parse a file already checked by :func:`knowledge.reading.precheck`."""
     fallback_title = path.stem.replace("_", " ").replace("-", " ")
-    # Each reader's libraries are imported when a file of its kind is read: answering never needs them.
     if kind == "pdf":
+        # lazy: each reader's libraries load only when a file of its kind is read; answering never needs them.
         from knowledge.readers.pdf import PdfProblem, parse_pdf
 
         try:
@@ -119,14 +121,17 @@ def parse_file(path: Path, kind: str, limits: ReadLimits) -> ParsedDocument:
     else:
         text = _read_text(path)
         if kind == "markdown":
+            # lazy: markdown-it loads only when a Markdown file is read.
             from knowledge.readers.markdown import parse_markdown
 
             doc = parse_markdown(text, fallback_title)
         elif kind == "html":
+            # lazy: BeautifulSoup loads only when a web page is read.
             from knowledge.readers.html import parse_html
 
             doc = parse_html(text, fallback_title)
         else:
+            # lazy: kept beside the other readers' imports, which load late for a reason.
             from knowledge.readers.text import parse_plain_text
 
             doc = parse_plain_text(text, fallback_title)
@@ -151,7 +156,8 @@ def _read_text(path: Path) -> str:
 
 
 def _read_docx(path: Path, fallback_title: str, limits: ReadLimits) -> ParsedDocument:
-    from knowledge.readers.docx import TooLong, parse_docx  # python-docx loads lxml; only pay for it when needed
+    # lazy: python-docx loads lxml; only a Word file pays for it.
+    from knowledge.readers.docx import TooLong, parse_docx
 
     try:
         return parse_docx(path, fallback_title, max_blocks=limits.max_blocks)

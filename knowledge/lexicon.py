@@ -31,7 +31,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from knowledge.tokens import STOP_WORDS
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from knowledge.tokens import STOP_WORDS, stem
 
 DEFAULT_SYNONYMS_FILE = Path(__file__).resolve().parent / "synonyms.toml"
 
@@ -55,8 +58,11 @@ def _is_abbreviation(short: str) -> bool:
 
 def best_long_form(short: str, preceding: str) -> str | None:
     """The words before "(SHORT)" that SHORT abbreviates, or None (Schwartz & Hearst's algorithm)."""
-    letters = [c.lower() for c in short.rstrip("s") if c.isalnum()] if short.endswith("s") and short[:-1].isupper() \
+    letters = (
+        [c.lower() for c in short.rstrip("s") if c.isalnum()]
+        if short.endswith("s") and short[:-1].isupper()
         else [c.lower() for c in short if c.isalnum()]
+    )
     if not letters:
         return None
     words = preceding.split()
@@ -114,17 +120,17 @@ _AUXILIARIES = ("does", "are", "was", "has", "can", "did", "were", "have", "shou
 
 
 def _swapped_auxiliary(word: str) -> str | None:
-    """"dose" in "what dose ...": an auxiliary verb with two letters swapped."""
+    """ "dose" in "what dose ...": an auxiliary verb with two letters swapped."""
     for auxiliary in _AUXILIARIES:
         if len(auxiliary) == len(word) and sorted(auxiliary) == sorted(word):
-            differ = [i for i, (a, b) in enumerate(zip(auxiliary, word)) if a != b]
+            differ = [i for i, (a, b) in enumerate(zip(auxiliary, word, strict=False)) if a != b]
             if len(differ) == 2 and differ[1] == differ[0] + 1:
                 return auxiliary
     return None
 
 
 def _in_capitals(token: str) -> bool:
-    """"CAN", "KPIs", "O&S": written as an abbreviation (a plural "s" aside)."""
+    """ "CAN", "KPIs", "O&S": written as an abbreviation (a plural "s" aside)."""
     letters = [c for c in (token[:-1] if token.endswith("s") else token) if c.isalpha()]
     return len(letters) >= 2 and all(c.isupper() for c in letters)
 
@@ -212,7 +218,9 @@ class Lexicon:
         self._english_candidates: list[str] = []
 
     @classmethod
-    def build(cls, texts: Iterable[str], synonyms: Synonyms | dict[str, str], english: dict[str, int] | None = None) -> "Lexicon":
+    def build(
+        cls, texts: Iterable[str], synonyms: Synonyms | dict[str, str], english: dict[str, int] | None = None
+    ) -> Lexicon:
         counts: Counter[str] = Counter()
         texts = list(texts)
         for text in texts:
@@ -228,8 +236,6 @@ class Lexicon:
         if not self.english:
             return 1.0
         if self._rarity_by_stem is None:
-            from knowledge.tokens import stem
-
             table: dict[str, float] = {}
             span = math.log(_LAST_PLACE / _EVERYDAY_PLACE)
             for word, place in self.english.items():
@@ -248,9 +254,6 @@ class Lexicon:
 
     def correct(self, word: str) -> str | None:
         """The guidance's word nearest a misspelt one, or None."""
-        from rapidfuzz import process
-        from rapidfuzz.distance import OSA
-
         if len(word) < 4 or not word.isalpha() or word in STOP_WORDS:
             return None
         related = self._same_family(word)
@@ -266,7 +269,9 @@ class Lexicon:
         matches = process.extract(word, self._candidates, scorer=OSA.distance, score_cutoff=limit, limit=None)
         if not matches and len(word) >= 6:
             # An everyday word misspelt ("spliting"): spelling it right still helps the meaning search.
-            matches = process.extract(word, self._english_candidates, scorer=OSA.distance, score_cutoff=limit, limit=None)
+            matches = process.extract(
+                word, self._english_candidates, scorer=OSA.distance, score_cutoff=limit, limit=None
+            )
         if not matches:
             return None
         best = min(distance for _, distance, _ in matches)
@@ -343,7 +348,7 @@ class Lexicon:
         return result
 
     def _with_other_words(self, text: str, result: Rewrite) -> str:
-        """"can a cabinet member sit on ...": also the words the guidance uses for the same thing."""
+        """ "can a cabinet member sit on ...": also the words the guidance uses for the same thing."""
         if self._other_pattern is None:
             return text
         table = dict(self._other_words)
@@ -351,7 +356,11 @@ class Lexicon:
         for match in self._other_pattern.finditer(text):
             found = match.group(1).lower()
             for other in table.get(found, ()):
-                if other not in text.lower() and other not in added and all(self.knows(w) for w in other.split() if w not in STOP_WORDS):
+                if (
+                    other not in text.lower()
+                    and other not in added
+                    and all(self.knows(w) for w in other.split() if w not in STOP_WORDS)
+                ):
                     added.append(other)
                     result.expansions.setdefault(match.group(0), other)
         return f"{text} ({'; '.join(added)})" if added else text

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class PassageKind(str, Enum):
+class PassageKind(StrEnum):
     PARAGRAPH = "paragraph"
     LIST = "list"
     TABLE_ROW = "table_row"
@@ -38,7 +38,7 @@ class Chunk:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Chunk":
+    def from_json(cls, data: dict[str, Any]) -> Chunk:
         return cls(
             chunk_id=data["chunk_id"],
             text=data["text"],
@@ -62,7 +62,7 @@ class Citation:
         return {"source": self.source, "section": self.section, "text": self.text, "score": round(self.score, 4)}
 
 
-class AnswerKind(str, Enum):
+class AnswerKind(StrEnum):
     ANSWERED = "answered"  # the guidance answers the question
     UNSURE = "unsure"  # a likely answer, flagged as uncertain
     NOT_FOUND = "not_found"  # the guidance does not cover it; suggestions offered

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from knowledge import fitted
+
 # What is known about each candidate passage, in this order.
 FEATURES = (
     "bm25",  # keyword score, relative to the best candidate's
@@ -75,9 +77,7 @@ class Ranker:
     weights: tuple[float, ...]
 
     @classmethod
-    def fitted(cls, dense: bool) -> "Ranker":
-        from knowledge import fitted
-
+    def fitted(cls, dense: bool) -> Ranker:
         weights = fitted.RANKER_DENSE if dense else fitted.RANKER_KEYWORD
         return cls(tuple(float(weights.get(name, 0.0)) for name in FEATURES))
 
@@ -91,14 +91,13 @@ class Judge:
     bias: float
 
     @classmethod
-    def fitted(cls, dense: bool) -> "Judge":
-        from knowledge import fitted
-
+    def fitted(cls, dense: bool) -> Judge:
         table = fitted.JUDGE_DENSE if dense else fitted.JUDGE_KEYWORD
         return cls(tuple(float(table.get(name, 0.0)) for name in JUDGE_FEATURES), float(table["bias"]))
 
     def probability(self, values: Mapping[str, float]) -> float:
-        z = self.bias + sum(w * float(values.get(name, 0.0)) for w, name in zip(self.weights, JUDGE_FEATURES))
+        pairs = zip(self.weights, JUDGE_FEATURES, strict=True)
+        z = self.bias + sum(w * float(values.get(name, 0.0)) for w, name in pairs)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
@@ -110,14 +109,13 @@ class TopicModel:
     bias: float
 
     @classmethod
-    def fitted(cls, dense: bool) -> "TopicModel":
-        from knowledge import fitted
-
+    def fitted(cls, dense: bool) -> TopicModel:
         table = fitted.TOPIC_DENSE if dense else fitted.TOPIC_KEYWORD
         return cls(tuple(float(table.get(name, 0.0)) for name in TOPIC_FEATURES), float(table["bias"]))
 
     def probability(self, values: Mapping[str, float]) -> float:
-        z = self.bias + sum(w * float(values.get(name, 0.0)) for w, name in zip(self.weights, TOPIC_FEATURES))
+        pairs = zip(self.weights, TOPIC_FEATURES, strict=True)
+        z = self.bias + sum(w * float(values.get(name, 0.0)) for w, name in pairs)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
@@ -133,7 +131,9 @@ def topic_values(rows: np.ndarray, dense: Mapping[int, float], unknown: float) -
     }
 
 
-def judge_values(scores: Sequence[float], top: Mapping[str, float], answer_dense: float, unknown: float) -> dict[str, float]:
+def judge_values(
+    scores: Sequence[float], top: Mapping[str, float], answer_dense: float, unknown: float
+) -> dict[str, float]:
     """The judge's inputs for a question whose candidates scored ``scores`` (best first)."""
     first = scores[0] if scores else 0.0
     second = scores[1] if len(scores) > 1 else first - 1.0

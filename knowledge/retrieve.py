@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,9 @@ from knowledge.tokens import terms
 
 CANDIDATES = 40
 
-_WHO = re.compile(r"(?i)^\s*(?:and\s+)?(?:who|whose|whom|which\s+(?:role|person|people|officer|body|group|team|function|committee)s?)\b")
+_WHO = re.compile(
+    r"(?i)^\s*(?:and\s+)?(?:who|whose|whom|which\s+(?:role|person|people|officer|body|group|team|function|committee)s?)\b"
+)
 _ROLE_OF = re.compile(
     r"(?i)\b(?:what\s+(?:does|do|should|must|can)\s+(?:a|an|the)?\s*.+?\s+do\b|role\s+of|roles?\s+(?:does|do)|responsib\w*|"
     r"'s\s+role|job\s+of|'s\s+job|duties)"
@@ -43,7 +45,9 @@ _DEFINITION = re.compile(
     r"what\s+does\s+(?=.+\bmean\b)|how\s+(?:does|do)\s+.+?\s+define\s+)(?:an?\s+|the\s+)?(?P<term>.+?)(?:\s+mean)?\s*\??\s*$"
 )
 # "light touch contract?", "ITIL service definition": a bare term asks what it is.
-_BARE_TERM = re.compile(r"(?i)^\s*(?:an?\s+|the\s+)?(?P<term>[\w'’&/ -]{2,60}?)(?:\s+(?:definition|meaning))?\s*\??\s*$")
+_BARE_TERM = re.compile(
+    r"(?i)^\s*(?:an?\s+|the\s+)?(?P<term>[\w'’&/ -]{2,60}?)(?:\s+(?:definition|meaning))?\s*\??\s*$"
+)
 _ASKS_TOPIC = re.compile(
     r"(?i)^\s*(?:what|which)\s+(?:is|are|does|do)\s+.+?\b(?:involve[sd]?|about|cover[s]?|include[s]?|entail[s]?|consist\s+of)\s*\??\s*$|"
     r"^\s*(?:tell\s+me\s+about|explain|describe)\s+"
@@ -59,7 +63,10 @@ _ASKS_AMOUNT = re.compile(
     r"(?i)\bhow\s+(?:much|many)\b|\bwhat\s+(?:is\s+the\s+)?(?:minimum|maximum|threshold|amount|number|percentage|"
     r"proportion|value|cost|fee|price|score|limit)\b|\b(?:minimum|maximum|threshold)\b"
 )
-_NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred)"
+_NUMBER_WORDS = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|"
+    r"ninety|hundred)"
+)
 _STATES_TIME = re.compile(
     rf"(?i)\b(?:\d+|{_NUMBER_WORDS}|a|an|each|every|per)\s+(?:working\s+|calendar\s+|clear\s+)?(?:days?|weeks?|months?|years?|hours?|"
     r"quarters?|sprints?)\b|\b(?:annually|yearly|monthly|weekly|daily|fortnightly|quarterly|once|twice)\b|"
@@ -92,8 +99,9 @@ class QueryAnalysis:
     answer_type: str | None = None  # "time" or "amount" when the question asks for one
     asks_topic: bool = False  # "What is X?", "What does X involve?", "What is X about?"
     rewrite: Rewrite | None = None
-    search_text: str = ""
-    topic: dict[str, float] = field(default_factory=dict)  # what the question as a whole looks like (ranking.TOPIC_FEATURES)  # the question as searched (spelling corrected, abbreviations spelt out)
+    search_text: str = ""  # the question as searched (spelling corrected, abbreviations spelt out)
+    # What the question as a whole looks like (ranking.TOPIC_FEATURES).
+    topic: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,13 +121,17 @@ def analyse(question: str, roles: RoleDirectory, lexicon: Lexicon | None = None)
     term = None
     if definition and not _ROLE_OF.search(text):
         # "the management world in the four worlds model" is about "the management world".
-        term = normalise_term(re.split(r"(?i)\s+(?:in|for|within|of|under|during|about)\s+", definition.group("term"))[0])
+        term = normalise_term(
+            re.split(r"(?i)\s+(?:in|for|within|of|under|during|about)\s+", definition.group("term"))[0]
+        )
     elif len(question.split()) <= 5 and (bare := _BARE_TERM.match(question)) and not _WHO.match(question):
         term = normalise_term(bare.group("term"))
     mentioned_roles = roles.mentioned_in(text)
     mentioned = [r.chunk_id for r in mentioned_roles]
     who_is = _WHO_IS.match(text)
-    names_role = bool(who_is and mentioned_roles and role_key(who_is.group("rest")) in roles.keys_of(mentioned_roles[0]))
+    names_role = bool(
+        who_is and mentioned_roles and role_key(who_is.group("rest")) in roles.keys_of(mentioned_roles[0])
+    )
     return QueryAnalysis(
         question=question,
         terms=terms(text),
@@ -144,7 +156,7 @@ class PassageIndex:
         self.sequences = [terms(search_text(c)) for c in self.chunks]
         self.text_terms = [set(terms(c.text)) for c in self.chunks]
         self.path_terms = [set(terms(" ".join([str(c.meta.get("title") or ""), *c.section]))) for c in self.chunks]
-        self.context_terms = [path - text for path, text in zip(self.path_terms, self.text_terms)]
+        self.context_terms = [path - text for path, text in zip(self.path_terms, self.text_terms, strict=False)]
         self.all_terms = [set(seq) for seq in self.sequences]
         document_frequency = Counter(t for s in self.all_terms for t in s)
         total = max(1, len(self.chunks))
@@ -152,7 +164,9 @@ class PassageIndex:
         # A word the guidance never uses weighs as much as its rarest words do, no more.
         self.unknown_idf = max(self.idf.values(), default=math.log(1 + total))
         self.lengths = [len(c.text.split()) for c in self.chunks]
-        self.heading_terms = [frozenset(terms(SECTION_NUMBER.sub("", c.section[-1]))) if c.section else frozenset() for c in self.chunks]
+        self.heading_terms = [
+            frozenset(terms(SECTION_NUMBER.sub("", c.section[-1]))) if c.section else frozenset() for c in self.chunks
+        ]
         sections: dict[tuple[str, tuple[str, ...]], int] = {}
         self.section_ids = [sections.setdefault((c.source_key, c.section), len(sections)) for c in self.chunks]
         self.opens_section = [
@@ -186,7 +200,7 @@ class PassageIndex:
     def weight(self, term: str) -> float:
         return self.idf.get(term, self.unknown_idf)
 
-    def coverage(self, wanted: dict[str, float], have: set[str]) -> float:
+    def coverage(self, wanted: dict[str, float], have: Set[str]) -> float:
         total = sum(wanted.values())
         return sum(w for t, w in wanted.items() if t in have) / total if total else 0.0
 
@@ -213,7 +227,7 @@ _DEFINES = FEATURES.index("defines")
 
 
 def _bigrams(sequence: Sequence[str]) -> set[tuple[str, str]]:
-    return set(zip(sequence, sequence[1:]))
+    return set(zip(sequence, sequence[1:], strict=False))
 
 
 class Retriever:
@@ -274,7 +288,7 @@ class Retriever:
                     lexical=candidates.lexical.get(index, 0.0),
                     dense=candidates.dense.get(index) if self.vectors is not None else None,
                     coverage=float(candidates.rows[n][_COVER]),
-                    features=dict(zip(FEATURES, map(float, candidates.rows[n]))),
+                    features=dict(zip(FEATURES, map(float, candidates.rows[n]), strict=False)),
                 )
             )
         return analysis, hits
@@ -316,7 +330,9 @@ class Retriever:
         analysis.topic = topic_values(rows, dense_scores, analysis.unknown_share)
         return analysis, Candidates(order, rows, lexical_scores, dense_scores)
 
-    def _features(self, analysis: QueryAnalysis, wanted: dict[str, float], order: list[int], signals: _Signals) -> np.ndarray:
+    def _features(
+        self, analysis: QueryAnalysis, wanted: dict[str, float], order: list[int], signals: _Signals
+    ) -> np.ndarray:
         passages = self.passages
         lexical_scores, dense_scores = signals.lexical, signals.dense
         top_lexical = max(lexical_scores.values(), default=0.0) or 1.0
@@ -328,7 +344,9 @@ class Retriever:
         # A section is as strong as its best passage: a clause whose section answers shares in that.
         section_best: dict[int, float] = {}
         for index in order:
-            strength = lexical_scores.get(index, 0.0) / top_lexical + (dense_scores.get(index, floor_dense) if dense_scores else 0.0)
+            strength = lexical_scores.get(index, 0.0) / top_lexical + (
+                dense_scores.get(index, floor_dense) if dense_scores else 0.0
+            )
             key = passages.section_ids[index]
             section_best[key] = max(section_best.get(key, 0.0), strength)
         who_rows = analysis.is_who and not signals.roles

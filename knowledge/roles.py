@@ -33,8 +33,34 @@ from knowledge.models import Chunk, PassageKind, Role
 
 # English function words: a capitalised word after one of these continues a name ("through Cabinet").
 _FUNCTION_WORDS = {
-    "a", "an", "the", "of", "and", "or", "for", "to", "in", "on", "at", "by", "with", "from", "as", "into",
-    "their", "its", "his", "her", "our", "your", "'their'", "via", "per", "between", "within", "across",
+    "a",
+    "an",
+    "the",
+    "of",
+    "and",
+    "or",
+    "for",
+    "to",
+    "in",
+    "on",
+    "at",
+    "by",
+    "with",
+    "from",
+    "as",
+    "into",
+    "their",
+    "its",
+    "his",
+    "her",
+    "our",
+    "your",
+    "'their'",
+    "via",
+    "per",
+    "between",
+    "within",
+    "across",
 }
 _VERB_LIKE = re.compile(r"^[A-Z][a-z]{2,}(?:es|s)$")
 _GERUND = re.compile(r"^[A-Z][a-z]{2,}ing$")
@@ -55,10 +81,44 @@ _PROSE_DUTY = re.compile(
 )
 # Words that head a reference to the document itself ("Section 5 shall"), not a post or body.
 _DOCUMENT_PARTS = {
-    "section", "sections", "subsection", "part", "chapter", "schedule", "article", "paragraph", "clause", "rule",
-    "regulation", "regulations", "act", "order", "appendix", "annex", "table", "figure", "this", "these", "that",
-    "it", "they", "there", "we", "you", "i", "he", "she", "each", "any", "all", "no", "if", "where", "when",
-    "nothing", "such",
+    "section",
+    "sections",
+    "subsection",
+    "part",
+    "chapter",
+    "schedule",
+    "article",
+    "paragraph",
+    "clause",
+    "rule",
+    "regulation",
+    "regulations",
+    "act",
+    "order",
+    "appendix",
+    "annex",
+    "table",
+    "figure",
+    "this",
+    "these",
+    "that",
+    "it",
+    "they",
+    "there",
+    "we",
+    "you",
+    "i",
+    "he",
+    "she",
+    "each",
+    "any",
+    "all",
+    "no",
+    "if",
+    "where",
+    "when",
+    "nothing",
+    "such",
 }
 _MAX_PROSE_DUTIES = 6
 
@@ -135,7 +195,7 @@ def role_key(name: str) -> str:
 
 
 def name_and_aliases(raw: str) -> tuple[str, list[str]]:
-    """"Council Head of Paid Service (Lead commissioner)" → the name as written, and its other names."""
+    """ "Council Head of Paid Service (Lead commissioner)" → the name as written, and its other names."""
     name = " ".join(raw.split()).strip(" :;,.")
     bracketed = re.findall(r"\(([^()]{2,60})\)", name)
     aliases = []
@@ -227,9 +287,11 @@ def _role_from_row(chunk: Chunk) -> Role | None:
     if len(label.split()) > 10 or not label[:1].isupper():
         return None
     parts = chunk.meta.get("parts")
-    responsibilities = [p for cell_parts in parts[1:] for p in cell_parts] if parts else [
-        r for cell in cells[1:] for r in split_responsibilities(cell)
-    ]
+    responsibilities = (
+        [p for cell_parts in parts[1:] for p in cell_parts]
+        if parts
+        else [r for cell in cells[1:] for r in split_responsibilities(cell)]
+    )
     if not responsibilities:
         return None
     name, aliases = name_and_aliases(label)
@@ -298,7 +360,11 @@ def _collect_prose_duties(chunk: Chunk, found: dict[str, _ProseRole]) -> None:
     for match in _PROSE_DUTY.finditer(text):
         raw = match.group("name")
         words = raw.split()
-        if words[0].lower() in _DOCUMENT_PARTS or words[-1].lower() in _DOCUMENT_PARTS or words[-1].lower() in _FUNCTION_WORDS:
+        if (
+            words[0].lower() in _DOCUMENT_PARTS
+            or words[-1].lower() in _DOCUMENT_PARTS
+            or words[-1].lower() in _FUNCTION_WORDS
+        ):
             continue
         if not words[-1][:1].isupper() or words[-1].isdigit():
             continue

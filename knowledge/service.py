@@ -6,7 +6,6 @@ the index, so a re-index in the background never disturbs an answer in flight.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -14,19 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.logging import event
+import structlog
+
 from knowledge.answer import ModelAnswerer, extractive_answer
 from knowledge.catalog import Catalog
 from knowledge.embeddings import EmbeddingUnavailable, describe_fallback, load_embedding_function
-from knowledge.index import IndexReport, Indexer, LexicalIndex, VectorStore
-from knowledge.reading import ReadLimits
+from knowledge.index import Indexer, IndexReport, LexicalIndex, VectorStore
 from knowledge.lexicon import Lexicon, english_words, load_synonyms
+from knowledge.limits import ReadLimits
 from knowledge.models import Answer, AnswerKind, Role
 from knowledge.retrieve import PassageIndex, Retriever
 from knowledge.roles import RoleDirectory, build_role_directory
 from knowledge.settings import KnowledgeSettings
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 STARTER_PACK_DIR = Path(__file__).resolve().parent / "starter_pack"
 
@@ -39,8 +39,7 @@ class _Snapshot:
 
 
 class KnowledgeBase:
-    def __init__(self, settings: Any, chat_model: Any | None = None) -> None:
-        settings = KnowledgeSettings.from_settings(settings)
+    def __init__(self, settings: KnowledgeSettings, chat_model: Any | None = None) -> None:
         self.settings = settings
         self.catalog = Catalog(settings.knowledge_dir / "catalog.json")
         max_bytes = int(settings.max_file_mb * 1_048_576)
@@ -64,15 +63,16 @@ class KnowledgeBase:
     # ------------------------------------------------------------------ set-up
     def ensure_ready(self) -> None:
         """Load the index (indexing the starter pack on first use) and the embedding model."""
-        if self._snapshot is not None:
-            return
-        with self._lock:
-            if self._snapshot is not None:
-                return
-            if not self.catalog.sources and self.settings.starter_pack != "off":
-                self.indexer.update([STARTER_PACK_DIR], starter=True)
-                event(log, "starter_pack_indexed", passages=len(self.catalog.chunks()))
-            self._rebuild()
+        if self._snapshot is None:
+            with self._lock:
+                if self._snapshot is None:  # another thread may have loaded it while this one waited
+                    self._load()
+
+    def _load(self) -> None:
+        if not self.catalog.sources and self.settings.starter_pack != "off":
+            self.indexer.update([STARTER_PACK_DIR], starter=True)
+            log.info("starter_pack_indexed", passages=len(self.catalog.chunks()))
+        self._rebuild()
 
     def _vector_store(self) -> VectorStore | None:
         if self._vectors_loaded:
@@ -94,12 +94,15 @@ class KnowledgeBase:
         return self._vectors
 
     def _chroma_client(self) -> Any:
+        # lazy: Chroma takes about a second to import; a process opens it only when the index changes.
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         if self.settings.chroma_host:
-            return chromadb.HttpClient(host=self.settings.chroma_host, port=self.settings.chroma_port, settings=chroma_settings)
+            return chromadb.HttpClient(
+                host=self.settings.chroma_host, port=self.settings.chroma_port, settings=chroma_settings
+            )
         self.settings.chroma_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(self.settings.chroma_dir), settings=chroma_settings)
 
@@ -109,12 +112,14 @@ class KnowledgeBase:
         if vectors is not None:
             added = vectors.prepare(chunks, progress)
             if added:
-                event(log, "vectors_added", passages=added)
+                log.info("vectors_added", passages=added)
         roles = build_role_directory(chunks)
         passages = PassageIndex(chunks)
         model_dir = self.settings.embedding_model_dir if vectors is not None else None
         lexicon = Lexicon.build(
-            (c.text for c in chunks), load_synonyms(self.settings.synonyms_file), english_words(str(model_dir) if model_dir else None)
+            (c.text for c in chunks),
+            load_synonyms(self.settings.synonyms_file),
+            english_words(str(model_dir) if model_dir else None),
         )
         lexical = LexicalIndex(chunks, passages.sequences)
         self._snapshot = _Snapshot(
@@ -142,10 +147,7 @@ class KnowledgeBase:
             if not paths:
                 roots = sorted({r.root for r in self.catalog.sources.values() if not r.starter})
                 paths = [Path(r) for r in roots]
-            if paths:
-                report = self.indexer.update(paths, progress=progress, on_files=on_files)
-            else:
-                report = IndexReport()
+            report = self.indexer.update(paths, progress=progress, on_files=on_files) if paths else IndexReport()
             if self.settings.starter_pack == "auto" and self.catalog.has_council_sources():
                 # The council's own guidance now answers questions; set the starter pack aside.
                 report.removed.extend(self.indexer.remove(lambda r: r.starter))
@@ -157,7 +159,7 @@ class KnowledgeBase:
             if changed or self._snapshot is None:
                 self._rebuild(on_vectors)
         report.seconds = time.perf_counter() - started
-        event(log, "index_finished", **report.to_json())
+        log.info("index_finished", **report.to_json())
         return report
 
     # --------------------------------------------------------------- questions
@@ -192,8 +194,7 @@ class KnowledgeBase:
         answerer = self._model_answerer()
         if answerer is not None:
             answer = answerer.answer(cleaned, analysis, hits, answer)
-        event(
-            log,
+        log.info(
             "question_answered",
             kind=answer.kind.value,
             confidence=answer.confidence,
@@ -209,11 +210,12 @@ class KnowledgeBase:
         name = self.settings.llm_model or getattr(model, "model_name", None) or type(model).__name__
         if model is None and self.settings.llm_model and not self._llm_unavailable:
             try:
+                # lazy: LangChain loads only when a chat model is configured.
                 from langchain.chat_models import init_chat_model
 
                 model = init_chat_model(self.settings.llm_model)
             except Exception as exc:  # a missing provider package or key: say so once, answer extractively
-                event(log, "llm_unavailable", logging.WARNING, model=self.settings.llm_model, error=str(exc)[:200])
+                log.warning("llm_unavailable", model=self.settings.llm_model, error=str(exc)[:200])
                 # Remembered here, not by editing the shared settings, so the failure is said once.
                 self._llm_unavailable = True
                 return None
@@ -251,5 +253,5 @@ class KnowledgeBase:
         }
 
 
-def open_knowledge(settings: Any, chat_model: Any | None = None) -> KnowledgeBase:
+def open_knowledge(settings: KnowledgeSettings, chat_model: Any | None = None) -> KnowledgeBase:
     return KnowledgeBase(settings, chat_model=chat_model)

@@ -1,15 +1,15 @@
 """The settings the knowledge base reads, as one small typed object.
 
 The application's own settings (environment variables, ``.env``) are read in
-``bot/``; :meth:`KnowledgeSettings.from_settings` copies the part this package
-needs, so nothing here depends on how the application is configured.
+``bot/``, which builds this object (``Settings.for_knowledge()``): nothing here
+depends on how the application is configured.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,3 @@ class KnowledgeSettings:
     llm_model: str | None = None
     llm_timeout_seconds: float = 20.0
     synonyms_file: Path | None = None  # the council's own abbreviations; the built-in list otherwise
-
-    @classmethod
-    def from_settings(cls, settings: Any) -> "KnowledgeSettings":
-        """Copy the knowledge settings from the application's settings (any object with these attributes)."""
-        if isinstance(settings, cls):
-            return settings
-        values = {f.name: getattr(settings, f.name) for f in fields(cls) if hasattr(settings, f.name)}
-        return cls(**values)

@@ -34,10 +34,6 @@ ALLOWED = {
     "storage": set(),
     "knowledge": set(),
 }
-# TEMPORARY, until knowledge/ is brought under the same rules on its own branch: knowledge/ still reads bot's
-# settings and logging, and its own lazy imports have no "lazy:" comment yet. Remove both when that lands.
-TEMPORARY_LAYER_EXCEPTIONS = {("knowledge", "bot.config"), ("knowledge", "bot.logging")}
-TEMPORARY_FUNCTION_IMPORT_EXCEPTIONS = ("knowledge/", "tests/knowledge/", "bench/qa.py")
 
 
 @dataclass(frozen=True)
@@ -167,8 +163,6 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def function_import_problems(path: Path, module: str) -> Iterator[str]:
     relative = path.relative_to(ROOT).as_posix()
-    if relative.startswith(TEMPORARY_FUNCTION_IMPORT_EXCEPTIONS):
-        return
     for found in imports_of(module, path):
         if found.in_function and not found.explained:
             yield (
@@ -190,7 +184,7 @@ def main() -> int:
             graph[module].add(target)
             source_top, target_top = module.split(".")[0], target.split(".")[0]
             allowed = target_top == source_top or target_top in ALLOWED[source_top]
-            if not allowed and (source_top, target) not in TEMPORARY_LAYER_EXCEPTIONS:
+            if not allowed:
                 problems.append(
                     f"{path.relative_to(ROOT)}:{found.line}: {source_top}/ must not import {target} ({target_top}/)"
                 )

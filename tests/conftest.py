@@ -69,7 +69,7 @@ def guidance_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         log_format="text",
         _env_file=None,
     )  # type: ignore[call-arg]
-    builder = open_knowledge(settings)
+    builder = open_knowledge(settings.for_knowledge())
     builder.ensure_ready()
     del builder
     _collect()
@@ -80,7 +80,7 @@ def guidance_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def shared_guidance(guidance_settings: Settings) -> Iterator[KnowledgeBase]:
     """One warm knowledge base for every server and chat core that only reads the starter guidance (each open
     knowledge base holds an embedding model of its own)."""
-    knowledge = open_knowledge(guidance_settings)
+    knowledge = open_knowledge(guidance_settings.for_knowledge())
     knowledge.ensure_ready()
     yield knowledge
 
@@ -88,7 +88,7 @@ def shared_guidance(guidance_settings: Settings) -> Iterator[KnowledgeBase]:
 @pytest.fixture
 def cold_guidance(guidance_settings: Settings) -> KnowledgeBase:
     """A knowledge base on the indexed starter guidance that has not loaded anything yet (to watch a warm-up)."""
-    return open_knowledge(guidance_settings)
+    return open_knowledge(guidance_settings.for_knowledge())
 
 
 @pytest.fixture(autouse=True)

@@ -41,7 +41,7 @@ def _open_dialogue(settings: Settings) -> tuple[Database, Dialogue]:
         # lazy: the guidance's libraries (Chroma, ONNX Runtime) load on the first question, not at start-up.
         from knowledge.service import open_knowledge
 
-        return open_knowledge(settings)
+        return open_knowledge(settings.for_knowledge())
 
     try:
         database = open_database(settings.resolved_database_url)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import textwrap
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ def _knowledge(ctx: click.Context) -> KnowledgeBase:
     from knowledge.service import open_knowledge
 
     settings: Settings = ctx.obj
-    return open_knowledge(settings)
+    return open_knowledge(settings.for_knowledge())
 
 
 @click.command("index")

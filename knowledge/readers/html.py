@@ -10,25 +10,86 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4.element import Comment
+from bs4 import BeautifulSoup, Tag
+from bs4.element import Comment, NavigableString
 
 from knowledge.blocks import Block, Heading, ListBlock, Paragraph, ParsedDocument, Table
 from knowledge.clean import clean_cell, is_noise, normalise_unicode, tidy
 
-_SKIP = {"script", "style", "nav", "aside", "form", "noscript", "svg", "button", "template", "select", "iframe",
-         "img", "figure", "picture", "video", "audio", "canvas", "map", "object", "input", "label", "dialog"}
+_SKIP = {
+    "script",
+    "style",
+    "nav",
+    "aside",
+    "form",
+    "noscript",
+    "svg",
+    "button",
+    "template",
+    "select",
+    "iframe",
+    "img",
+    "figure",
+    "picture",
+    "video",
+    "audio",
+    "canvas",
+    "map",
+    "object",
+    "input",
+    "label",
+    "dialog",
+}
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-_BOILERPLATE_ROLES = {"navigation", "banner", "contentinfo", "search", "complementary", "menu", "menubar", "toolbar",
-                      "dialog", "alert", "breadcrumbs"}
+_BOILERPLATE_ROLES = {
+    "navigation",
+    "banner",
+    "contentinfo",
+    "search",
+    "complementary",
+    "menu",
+    "menubar",
+    "toolbar",
+    "dialog",
+    "alert",
+    "breadcrumbs",
+}
 # Class and id words that sites use for furniture around the content.
 _BOILERPLATE_NAME = re.compile(
     r"(?:^|[-_ ])(?:nav|navbar|navigation|breadcrumbs?|menu|skip|skiplink|cookies?|banner|masthead|footer|sidebar|"
     r"pagination|pager|share|sharing|social|related|survey|feedback|print|toolbar|tabs?)(?:$|[-_ ])",
     re.IGNORECASE,
 )
-_BLOCK_TAGS = {"p", "div", "section", "article", "main", "li", "ul", "ol", "table", "tr", "td", "th", "br", "dd", "dt",
-               "dl", "blockquote", "pre", "header", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "hgroup", "figcaption"}
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "li",
+    "ul",
+    "ol",
+    "table",
+    "tr",
+    "td",
+    "th",
+    "br",
+    "dd",
+    "dt",
+    "dl",
+    "blockquote",
+    "pre",
+    "header",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hgroup",
+    "figcaption",
+}
 _LOOSE_TEXT_PARENTS = {"div", "section", "body", "main", "article", "[document]"}
 _TITLE_SEPARATORS = re.compile(r"\s+(?:[—–|-]|::)\s+")
 
@@ -39,7 +100,7 @@ def _is_boilerplate(tag: Tag, in_content: bool) -> bool:
         return True
     if tag.get("aria-hidden") == "true" or tag.has_attr("hidden"):
         return True
-    if (tag.get("role") or "").lower() in _BOILERPLATE_ROLES:
+    if str(tag.get("role") or "").lower() in _BOILERPLATE_ROLES:
         return True
     if name in ("header", "footer") and not in_content:
         return True  # the site's banner and footer; an article's own header holds its title
@@ -79,7 +140,7 @@ def _page_title(soup: BeautifulSoup, fallback: str) -> str:
 def parse_html(markup: str, fallback_title: str) -> ParsedDocument:
     soup = BeautifulSoup(normalise_unicode(markup), "html.parser")
     title = _page_title(soup, fallback_title)
-    root = soup.find("main") or soup.find(attrs={"role": "main"}) or soup.find("article") or soup.body or soup
+    root = soup.find("main") or soup.find(None, {"role": "main"}) or soup.find("article") or soup.body or soup
     blocks = _blocks(root, in_content=root.name in ("main", "article") or root.get("role") == "main")
     first = next((b for b in blocks if isinstance(b, Heading)), None)
     if isinstance(first, Heading) and first.level == 1:

@@ -16,10 +16,13 @@ from markdown_it.token import Token
 
 from knowledge.blocks import Block, Heading, ListBlock, Paragraph, ParsedDocument, Table
 from knowledge.clean import clean_cell, is_noise, normalise_unicode, tidy
+from knowledge.readers.html import blocks_from_fragment
 
 _parser = MarkdownIt("commonmark").enable("table")
 
-_FRONT_MATTER = re.compile(r"\A(?:\ufeff)?(?P<fence>---|\+\+\+)[ \t]*\n(?P<body>.*?)\n(?:---|\.\.\.|\+\+\+)[ \t]*(?:\n|\Z)", re.S)
+_FRONT_MATTER = re.compile(
+    r"\A(?:\ufeff)?(?P<fence>---|\+\+\+)[ \t]*\n(?P<body>.*?)\n(?:---|\.\.\.|\+\+\+)[ \t]*(?:\n|\Z)", re.S
+)
 _FRONT_TITLE = re.compile(r"(?im)^title\s*[:=]\s*(?P<value>.+?)\s*$")
 # "##Heading" (no space) is a heading in most real-world Markdown, though not in CommonMark.
 _TIGHT_HEADING = re.compile(r"(?m)^(?P<hashes>#{1,6})(?=[A-Z0-9\"'“‘(])")
@@ -80,8 +83,6 @@ def is_signpost(text: str, link_share: float) -> bool:
 
 
 def _html_blocks(content: str) -> list[Block]:
-    from knowledge.readers.html import blocks_from_fragment
-
     return blocks_from_fragment(content)
 
 
@@ -121,7 +122,8 @@ def parse_markdown(text: str, fallback_title: str) -> ParsedDocument:
         elif kind in ("bullet_list_close", "ordered_list_close"):
             list_depth -= 1
             # A list whose every item is a link is navigation ("Next phase", "Previous phase").
-            if list_depth == 0 and items and not all(is_signpost(t, share) for t, share in zip(items, links)):
+            navigation = all(is_signpost(t, share) for t, share in zip(items, links, strict=True))
+            if list_depth == 0 and items and not navigation:
                 blocks.append(ListBlock(items=items, ordered=ordered))
         elif kind == "inline" and list_depth > 0:
             content, share = _inline(token)

@@ -95,7 +95,10 @@ def _page_lines(page: Any) -> list[_Line]:
 
     def visit(fragment: str, _cm: Any, _tm: Any, font: Any, size: float) -> None:
         name = str((font or {}).get("/BaseFont", "")) if hasattr(font, "get") else ""
-        style = (round(float(size or 0.0), 1), "bold" in name.lower() or "black" in name.lower() or "heavy" in name.lower())
+        style = (
+            round(float(size or 0.0), 1),
+            "bold" in name.lower() or "black" in name.lower() or "heavy" in name.lower(),
+        )
         pieces = fragment.split("\n")
         for n, piece in enumerate(pieces):
             if n:
@@ -112,6 +115,7 @@ def _page_lines(page: Any) -> list[_Line]:
 
 def _drop_running_lines(pages: list[list[_Line]]) -> list[_Line]:
     """Every page's lines in order, without running headers, footers and page numbers."""
+
     def key(line: _Line) -> str:
         return re.sub(r"\d+", "#", line.text.strip().lower())
 
@@ -121,9 +125,9 @@ def _drop_running_lines(pages: list[list[_Line]]) -> list[_Line]:
     kept: list[_Line] = []
     for lines in pages:
         for line in lines:
-            if key(line) in repeated or _PAGE_NUMBER.match(line.text):
-                if not _is_section_number(line, kept):
-                    continue
+            running = key(line) in repeated or _PAGE_NUMBER.match(line.text)
+            if running and not _is_section_number(line, kept):
+                continue
             kept.append(line)
         kept.append(_Line(""))  # a page break ends a paragraph only if the text says so
     return kept
@@ -156,7 +160,9 @@ def _stands_out(style: tuple[float, bool], body: tuple[float, bool]) -> bool:
 
 
 def _styled_document(lines: list[_Line], body: tuple[float, bool], title: str, fallback_title: str) -> ParsedDocument:
-    heading_styles = sorted({line.style for line in lines if line.text and _is_heading(line, body)}, key=lambda s: (-s[0], not s[1]))
+    heading_styles = sorted(
+        {line.style for line in lines if line.text and _is_heading(line, body)}, key=lambda s: (-s[0], not s[1])
+    )
     level_of = {style: n + 1 for n, style in enumerate(heading_styles)}
     blocks: list[Block] = []
     paragraph: list[str] = []
@@ -176,8 +182,13 @@ def _styled_document(lines: list[_Line], body: tuple[float, bool], title: str, f
         if _is_heading(line, body):
             flush()
             level = level_of[line.style]
-            if previous_heading is not None and blocks and blocks[-1] is previous_heading and previous_heading.level == level \
-                    and not text[:1].isdigit():
+            if (
+                previous_heading is not None
+                and blocks
+                and blocks[-1] is previous_heading
+                and previous_heading.level == level
+                and not text[:1].isdigit()
+            ):
                 previous_heading.text = f"{previous_heading.text} {text}"  # a heading wrapped over two lines
                 continue
             previous_heading = Heading(text, level)

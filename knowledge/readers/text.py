@@ -22,7 +22,9 @@ from knowledge.clean import (
     tidy,
 )
 
-_CLAUSE_START = re.compile(r"^\s*(?:\((?:[0-9]{1,3}[A-Z]{0,2}|[a-z]{1,4})\)|[0-9]{1,3}\.[0-9]{1,3}(?:\.[0-9]{1,3})*\.?)\s+\S")
+_CLAUSE_START = re.compile(
+    r"^\s*(?:\((?:[0-9]{1,3}[A-Z]{0,2}|[a-z]{1,4})\)|[0-9]{1,3}\.[0-9]{1,3}(?:\.[0-9]{1,3})*\.?)\s+\S"
+)
 _SENTENCE_BREAK = re.compile(r"[.!?;]\s+\S")
 _NUMBERED_HEADING = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2})*[.)]?\s+(?=\S)")
 _MAX_HEADING_WORDS = 14
@@ -43,7 +45,9 @@ class _Unit:
 
 _DEFINITION = re.compile(r"^[\w'’/ ()-]{1,40}?\s+[–—-]\s+[a-z]")
 # A finite verb in the middle of a line makes it a sentence rather than a title.
-_CLAUSE_VERB = re.compile(r"\s(?:means|is|are|was|were|will|shall|must|should|can|may|has|have|does|provides|ensures)\s")
+_CLAUSE_VERB = re.compile(
+    r"\s(?:means|is|are|was|were|will|shall|must|should|can|may|has|have|does|provides|ensures)\s"
+)
 _QUESTION_OPENER = re.compile(r"(?i)^(?:what|who|why|how|when|where|which|is|are|can|do|does|should)\b")
 
 
@@ -128,9 +132,12 @@ def _group(labelled: list[tuple[str, object]]) -> list[_Unit]:
         if current is not None and current.kind == "text":
             # A heading-like line directly above body text is a heading, not the
             # first line of the paragraph.
-            if len(current.lines) == 1 and looks_like_heading(current.lines[0]):
-                close()
-            elif current.lines[-1].rstrip().endswith((".", ":", "?", "!")) and looks_like_heading(text):
+            if (
+                len(current.lines) == 1
+                and looks_like_heading(current.lines[0])
+                or current.lines[-1].rstrip().endswith((".", ":", "?", "!"))
+                and looks_like_heading(text)
+            ):
                 close()
             elif _CLAUSE_START.match(text):
                 close()  # "(2) ...", "4.3 ...": each numbered clause is its own paragraph

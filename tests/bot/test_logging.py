@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from bot.logging import configure_logging, event, scrub
+from bot.logging import configure_logging, scrub
 
 log = structlog.get_logger("tests.bot.logging")
 
@@ -92,12 +92,3 @@ def test_text_on_a_terminal_and_json_elsewhere_by_default(restore_logging) -> No
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="LOG_FORMAT"):
         configure_logging("INFO", "xml")
-
-
-def test_events_logged_on_a_standard_library_logger_keep_their_fields(restore_logging) -> None:
-    out = io.StringIO()
-    configure_logging("INFO", "json", stream=out)
-    event(logging.getLogger("knowledge.service"), "index_finished", passages=120, token="xoxb-9-9-secret")
-    record = json.loads(lines(out)[-1])
-    assert (record["event"], record["logger"], record["passages"]) == ("index_finished", "knowledge.service", 120)
-    assert record["token"] == "[redacted]"

@@ -8,6 +8,7 @@ council's exported PDF.
 from __future__ import annotations
 
 import html
+import zlib
 from pathlib import Path
 
 import docx
@@ -25,7 +26,11 @@ def corpus_text(path: Path = ROLES_FILE) -> str:
 
 def roles_table() -> tuple[list[str], list[list[str]]]:
     """The stakeholder table from the partnership councils' brief guide."""
-    rows = [line.split("\t") for line in corpus_text().splitlines() if "\t" in line and not line.startswith(("Version", "0.1"))]
+    rows = [
+        line.split("\t")
+        for line in corpus_text().splitlines()
+        if "\t" in line and not line.startswith(("Version", "0.1"))
+    ]
     rows = [[cell.strip() for cell in row if cell.strip()] for row in rows]
     rows = [r for r in rows if len(r) == 2]
     return rows[0], rows[1:]
@@ -100,7 +105,7 @@ def write_roles_docx(path: Path) -> Path:
     document.add_heading("Roles and responsibilities", level=1)
     document.add_paragraph("The roles of each stakeholder group are defined as follows:")
     table = document.add_table(rows=1, cols=2)
-    for cell, text in zip(table.rows[0].cells, headers):
+    for cell, text in zip(table.rows[0].cells, headers, strict=False):
         cell.text = text
     for row in rows:
         cells = table.add_row().cells
@@ -212,14 +217,13 @@ def write_styled_pdf(path: Path, lines: list[tuple[str, str, float]], *, header:
 
 def write_pdf_bomb(path: Path, megabytes: int = 300) -> Path:
     """A one-page PDF whose content stream is a few hundred KB compressed and ``megabytes`` unpacked."""
-    import zlib
-
     stream = zlib.compress(b"BT /F1 10 Tf 50 780 Td (hello) Tj ET\n" + b" " * (megabytes * 1_048_576), 9)
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>",
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
     ]
     out = bytearray(b"%PDF-1.4\n")

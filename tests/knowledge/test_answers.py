@@ -37,7 +37,7 @@ def test_questions_are_answered_from_the_passage_that_says_so(corpus_kb, questio
 
 
 def test_a_question_naming_a_section_is_answered_from_that_section(corpus_kb):
-    """"What does the Deliver stage involve?": the section headed Deliver, not the overview that lists every stage."""
+    """ "What does the Deliver stage involve?": the section headed Deliver, not the overview that lists every stage."""
     answer = corpus_kb.ask("What does the Deliver stage involve?")
     assert answer.kind in (AnswerKind.ANSWERED, AnswerKind.UNSURE)
     assert answer.citations[0].section == "The Commissioning Cycle > Deliver"

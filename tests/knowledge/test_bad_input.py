@@ -60,7 +60,10 @@ def test_a_file_that_turns_bad_keeps_its_earlier_passages(tmp_path, lexical_sett
     assert any("procure cost effective service providers" in c.text for c in answer.citations)
     # ...and a restart still has them.
     again = KnowledgeBase(lexical_settings)
-    assert any("procure cost effective" in c.text for c in again.ask("How are cost effective service providers procured?").citations)
+    assert any(
+        "procure cost effective" in c.text
+        for c in again.ask("How are cost effective service providers procured?").citations
+    )
 
 
 def test_a_missing_path_is_reported(tmp_path, lexical_settings):
@@ -73,7 +76,9 @@ def test_a_folder_of_a_thousand_files(tmp_path, lexical_settings):
     folder.mkdir()
     source = documents.corpus_text(CORPUS_DIR / "004_d7df652836f12a28.txt")
     for n in range(1000):
-        (folder / f"note-{n:04d}.md").write_text(f"# Service note {n}\n\nReference code SN{n:04d}.\n\n{source[:400]}\n", encoding="utf-8")
+        (folder / f"note-{n:04d}.md").write_text(
+            f"# Service note {n}\n\nReference code SN{n:04d}.\n\n{source[:400]}\n", encoding="utf-8"
+        )
     kb = KnowledgeBase(lexical_settings)
     report = kb.index([folder])
     assert len(report.added) == 1000 and report.complete

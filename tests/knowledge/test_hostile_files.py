@@ -75,7 +75,10 @@ def test_a_pdf_whose_page_unpacks_to_hundreds_of_megabytes_is_refused(tmp_path, 
     folder = _folder(tmp_path)
     write_pdf_bomb(folder / "report.pdf")
     report = KnowledgeBase(lexical_settings).index([folder])
-    assert _reasons(report)["report.pdf"] == "part of it unpacks to far more data than any page holds (a damaged or hostile PDF)"
+    assert (
+        _reasons(report)["report.pdf"]
+        == "part of it unpacks to far more data than any page holds (a damaged or hostile PDF)"
+    )
     assert report.added == ["guidance/fleet.md"]
 
 

@@ -100,13 +100,18 @@ def test_pdf_text_is_reflowed_and_running_footer_dropped(tmp_path):
     [
         (documents.write_roles_markdown, "What is the role of Legal?", "case-by-case advice"),
         (documents.write_roles_html, "Who is responsible for delivery of commissioned services?", "Publica Board"),
-        (documents.write_roles_docx, "Who provides assurance regarding commissioning decisions?", "Scrutiny Committees"),
+        (
+            documents.write_roles_docx,
+            "Who provides assurance regarding commissioning decisions?",
+            "Scrutiny Committees",
+        ),
     ],
 )
 def test_each_format_answers_with_a_citation(tmp_path, lexical_settings, writer, question, expected):
     folder = tmp_path / "guidance"
     folder.mkdir()
-    path = writer(folder / f"roles{ {documents.write_roles_markdown: '.md', documents.write_roles_html: '.html', documents.write_roles_docx: '.docx'}[writer] }")
+    suffix = {documents.write_roles_markdown: ".md", documents.write_roles_html: ".html"}.get(writer, ".docx")
+    path = writer(folder / f"roles{suffix}")
     kb = KnowledgeBase(lexical_settings)
     report = kb.index([folder])
     assert report.added == [f"guidance/{path.name}"]
@@ -118,7 +123,7 @@ def test_each_format_answers_with_a_citation(tmp_path, lexical_settings, writer,
 
 def test_pdf_answers_with_a_citation(tmp_path, settings):
     path = documents.write_levels_pdf(tmp_path / "levels.pdf")
-    kb = KnowledgeBase(settings)
+    kb = KnowledgeBase(settings.for_knowledge())
     kb.index([path])
     answer = kb.ask("What does the Deliver stage involve?")
     assert "procure cost effective service providers" in answer.text

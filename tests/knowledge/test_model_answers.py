@@ -7,7 +7,7 @@ import logging
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 
 from knowledge.service import KnowledgeBase
-from tests.knowledge.conftest import make_settings
+from tests.knowledge.conftest import logged, make_settings
 
 QUESTION = "Who makes strategic sourcing decisions?"
 
@@ -24,7 +24,9 @@ class _Unavailable(GenericFakeChatModel):
 
 
 def test_a_cited_model_answer_is_used_with_its_sources(tmp_path):
-    model = FakeListChatModel(responses=["Cabinet takes strategic sourcing decisions on the lead commissioner's advice [1]."])
+    model = FakeListChatModel(
+        responses=["Cabinet takes strategic sourcing decisions on the lead commissioner's advice [1]."]
+    )
     answer = _kb(tmp_path, model).ask(QUESTION)
     assert answer.text == "Cabinet takes strategic sourcing decisions on the lead commissioner's advice [1]."
     assert answer.written_by == "FakeListChatModel"
@@ -69,14 +71,14 @@ def test_a_slow_model_times_out_to_the_quoted_passage(tmp_path, caplog):
     model = FakeListChatModel(responses=["Cabinet decides [1]."], sleep=3)
     answer = _kb(tmp_path, model, llm_timeout_seconds=0.3).ask(QUESTION)
     assert answer.written_by == "extractive"
-    assert any(r.getMessage() == "llm_answer_timeout" for r in caplog.records)
+    assert logged(caplog, "llm_answer_timeout")
 
 
 def test_a_failing_model_falls_back_without_an_error_reaching_the_officer(tmp_path, caplog):
     caplog.set_level(logging.WARNING)
     answer = _kb(tmp_path, _Unavailable(messages=iter([]))).ask(QUESTION)
     assert answer.written_by == "extractive" and answer.text.startswith("Cabinet:")
-    assert any(r.getMessage() == "llm_answer_failed" for r in caplog.records)
+    assert logged(caplog, "llm_answer_failed")
 
 
 def test_an_unknown_model_setting_is_reported_once_and_answers_still_come(tmp_path, caplog):
@@ -85,4 +87,4 @@ def test_an_unknown_model_setting_is_reported_once_and_answers_still_come(tmp_pa
     first = kb.ask(QUESTION)
     kb.ask("What is an outcome?")
     assert first.written_by == "extractive" and first.text.startswith("Cabinet:")
-    assert len([r for r in caplog.records if r.getMessage() == "llm_unavailable"]) == 1
+    assert len(logged(caplog, "llm_unavailable")) == 1

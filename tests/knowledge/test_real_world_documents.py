@@ -16,6 +16,7 @@ from knowledge.readers.markdown import parse_markdown
 from knowledge.readers.pdf import parse_pdf
 from knowledge.readers.text import parse_plain_text
 from knowledge.service import KnowledgeBase
+from tests.knowledge.conftest import make_settings
 from tests.knowledge.documents import write_styled_pdf
 
 EXPORTED_MARKDOWN = """---
@@ -61,7 +62,8 @@ WEB_PAGE = """<!doctype html><html><head><title>Grant funding rules – Example 
 <main id="content">
   <div class="breadcrumbs"><ol><li><a href="/">Home</a></li><li><a href="/money">Money</a></li></ol></div>
   <article>
-    <header class="page-header"><hgroup><h1>Grant funding rules</h1><h2 class="subtitle">When a grant is the right route</h2></hgroup></header>
+    <header class="page-header"><hgroup><h1>Grant funding rules</h1>
+      <h2 class="subtitle">When a grant is the right route</h2></hgroup></header>
     <nav class="contents"><h2>Contents</h2><ol><li><a href="#a">Eligibility</a></li></ol></nav>
     <h2 id="a">Eligibility</h2>
     <p>A grant may be used when the council wants to support an activity rather than buy a
@@ -76,7 +78,9 @@ def test_a_web_page_drops_site_furniture_and_keeps_its_own_title():
     doc = parse_html(WEB_PAGE, "grants")
     assert doc.title == "Grant funding rules"
     text = " ".join(getattr(b, "text", "") or " ".join(getattr(b, "items", [])) for b in doc.blocks)
-    assert "A grant may be used when the council wants to support an activity rather than buy a defined service." in text
+    assert (
+        "A grant may be used when the council wants to support an activity rather than buy a defined service." in text
+    )
     assert "When a grant is the right route" in text  # the subtitle is text, not a section
     for furniture in ("Skip to main content", "cookies", "Home", "Contents", "Copyright", "Example Council"):
         assert furniture not in text, furniture
@@ -89,18 +93,19 @@ def test_deeply_nested_html_is_read_without_running_out_of_stack():
     assert any(isinstance(b, Paragraph) and "vehicle leases" in b.text for b in doc.blocks)
 
 
-CONSTITUTION = """Part 3 Responsibility for functions
-
-Article 12 Officers
-
-12.1 The Monitoring Officer is responsible for ensuring the lawfulness and fairness of decision-making. The Monitoring Officer will report to full Council on any proposal likely to be unlawful.
-
-12.2 The Chief Finance Officer (Section 151 Officer) shall ensure the proper administration of the Council's financial affairs and shall report on the robustness of budget estimates.
-
-12.3 The Head of Paid Service (the Chief Executive) will report to full Council on the number and grades of staff needed to discharge its functions.
-
-12.4 In this Article “proper officer” means the officer appointed by the Council for a statutory purpose.
-"""
+CONSTITUTION = "\n\n".join(
+    [
+        "Part 3 Responsibility for functions",
+        "Article 12 Officers",
+        "12.1 The Monitoring Officer is responsible for ensuring the lawfulness and fairness of decision-making. "
+        "The Monitoring Officer will report to full Council on any proposal likely to be unlawful.",
+        "12.2 The Chief Finance Officer (Section 151 Officer) shall ensure the proper administration of the "
+        "Council's financial affairs and shall report on the robustness of budget estimates.",
+        "12.3 The Head of Paid Service (the Chief Executive) will report to full Council on the number and grades "
+        "of staff needed to discharge its functions.",
+        "12.4 In this Article “proper officer” means the officer appointed by the Council for a statutory purpose.",
+    ]
+)
 
 
 def test_constitution_prose_names_the_statutory_officers(tmp_path, lexical_settings):
@@ -110,11 +115,17 @@ def test_constitution_prose_names_the_statutory_officers(tmp_path, lexical_setti
     kb = KnowledgeBase(lexical_settings)
     kb.index([folder])
     names = {role.name for role in kb.roles()}
-    assert {"Monitoring Officer", "Chief Finance Officer (Section 151 Officer)", "Head of Paid Service (the Chief Executive)"} <= names
+    assert {
+        "Monitoring Officer",
+        "Chief Finance Officer (Section 151 Officer)",
+        "Head of Paid Service (the Chief Executive)",
+    } <= names
     assert [r.name for r in kb.whois("s151 officer")] == ["Chief Finance Officer (Section 151 Officer)"]
     assert [r.name for r in kb.whois("chief executive")] == ["Head of Paid Service (the Chief Executive)"]
     monitoring = kb.whois("monitoring officer")[0]
-    assert monitoring.responsibilities[0].startswith("The Monitoring Officer is responsible for ensuring the lawfulness")
+    assert monitoring.responsibilities[0].startswith(
+        "The Monitoring Officer is responsible for ensuring the lawfulness"
+    )
 
 
 def test_numbered_clauses_become_passages_that_read_on_their_own():
@@ -137,7 +148,10 @@ def test_numbered_clauses_become_passages_that_read_on_their_own():
 
 
 def test_a_section_number_joins_its_heading():
-    text = "Duty to consider lots\n\n18\n\n(1) Before publishing a tender notice the authority must consider whether the contract could be awarded in lots.\n(2) If it does not, it must give reasons.\n"
+    text = (
+        "Duty to consider lots\n\n18\n\n(1) Before publishing a tender notice the authority must consider whether "
+        "the contract could be awarded in lots.\n(2) If it does not, it must give reasons.\n"
+    )
     chunks = chunk_document(parse_plain_text(text, "act"), "act.txt", "act")
     assert chunks and all(c.section[-1] == "18 Duty to consider lots" for c in chunks)
 
@@ -157,7 +171,8 @@ def test_a_heading_alone_is_never_the_quoted_answer(tmp_path, lexical_settings):
     folder.mkdir()
     (folder / "fleet.md").write_text(
         "# Fleet\n\n## Vehicle replacement reviews\n\nVehicle replacement reviews\n\n"
-        "## Who leads\n\nThe fleet manager leads every vehicle replacement review and reports to the transport board.\n",
+        "## Who leads\n\nThe fleet manager leads every vehicle replacement review "
+        "and reports to the transport board.\n",
         encoding="utf-8",
     )
     kb = KnowledgeBase(lexical_settings)
@@ -206,10 +221,11 @@ def test_misspelt_and_abbreviated_questions_are_understood(tmp_path, settings):
         "## Client Officers Group\n\nThe Client Officers Group (COG) brings lead commissioners and providers together "
         "every month to discuss service performance and future needs.\n\n"
         "## Standstill\n\nThe mandatory standstill period lasts eight working days after the award notice.\n\n"
-        "## Scrutiny\n\nA councillor who sits on the cabinet may not be a member of an overview and scrutiny committee.\n",
+        "## Scrutiny\n\nA councillor who sits on the cabinet may not be a member "
+        "of an overview and scrutiny committee.\n",
         encoding="utf-8",
     )
-    kb = KnowledgeBase(settings)
+    kb = KnowledgeBase(settings.for_knowledge())
     kb.index([folder])
     typo = kb.ask("how long is the mandetory standstil period")
     assert typo.kind is not AnswerKind.NOT_FOUND and "eight working days" in typo.text
@@ -220,8 +236,6 @@ def test_misspelt_and_abbreviated_questions_are_understood(tmp_path, settings):
 
 
 def test_a_councils_own_synonyms_file_is_used(tmp_path):
-    from tests.knowledge.conftest import make_settings
-
     folder = tmp_path / "guidance"
     folder.mkdir()
     (folder / "boards.md").write_text(
@@ -260,7 +274,9 @@ def test_table_rows_split_by_how_the_table_itself_starts_its_items():
 def test_answers_from_a_second_corpus_keep_their_sources(tmp_path, lexical_settings):
     folder = tmp_path / "guidance"
     (folder / "sub").mkdir(parents=True)
-    Path(folder / "sub" / "note.md").write_text("# Note\n\nThe fleet manager owns vehicle replacement reviews.\n", encoding="utf-8")
+    Path(folder / "sub" / "note.md").write_text(
+        "# Note\n\nThe fleet manager owns vehicle replacement reviews.\n", encoding="utf-8"
+    )
     kb = KnowledgeBase(lexical_settings)
     kb.index([folder])
     answer = kb.ask("Who owns vehicle replacement reviews?")
