@@ -37,6 +37,7 @@ class Services:
         share one between servers, since each holds its own embedding model)."""
         self.settings = settings
         self._lock = threading.Lock()
+        self._given_knowledge = knowledge is not None
         if knowledge is not None:
             self.__dict__["knowledge"] = knowledge
 
@@ -53,7 +54,7 @@ class Services:
         # lazy: the guidance's libraries (Chroma, ONNX Runtime) take a second to import; most commands never ask.
         from knowledge.service import open_knowledge
 
-        return open_knowledge(self.settings.for_knowledge())
+        return open_knowledge(self.settings.for_knowledge(), database=self.database)
 
     @cached_property
     def dialogue(self) -> Dialogue:
@@ -113,10 +114,13 @@ class Services:
         teams = built.pop("teams", None)
         if teams is not None:
             teams.close()
+        knowledge = built.pop("knowledge", None)
+        if knowledge is not None and not self._given_knowledge:
+            knowledge.close()  # one given by the caller is the caller's to close
         database = built.pop("database", None)
         if database is not None:
             database.dispose()
-        for name in ("knowledge", "dialogue", "messengers", "feedback"):
+        for name in ("dialogue", "messengers", "feedback"):
             built.pop(name, None)
 
     def warm_up(self) -> None:
@@ -128,6 +132,8 @@ class Services:
         with self._lock:
             _ = self.database
             self.knowledge.ensure_ready()
-            self.knowledge.ask("Who makes strategic sourcing decisions?")
+            self.knowledge.ask("Who is responsible for commissioning decisions?")
             _ = self.dialogue
+            # Guidance indexed by another process (or replica) is picked up without a restart.
+            self.knowledge.follow_changes(self.settings.index_poll_seconds)
         log.info("services_ready", **self.knowledge.stats())

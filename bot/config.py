@@ -43,6 +43,14 @@ class Settings(BaseSettings):
         ),
     )
     max_file_mb: float = Field(default=20.0, description="Files larger than this are skipped when indexing.")
+    index_poll_seconds: float = Field(
+        default=30.0, ge=0, description="A server checks this often for a newer guidance index (0: never)."
+    )
+    index_refresh_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="The scheduler indexes the guidance again this often, once across replicas (0: never).",
+    )
     max_read_seconds: float = Field(
         default=30.0, gt=0, description="Reading one file when indexing may take this long; a slower file is left out."
     )
@@ -209,6 +217,7 @@ class Settings(BaseSettings):
     def for_knowledge(self) -> KnowledgeSettings:
         return KnowledgeSettings(
             knowledge_dir=self.knowledge_dir,
+            database_url=self.resolved_database_url,
             chroma_dir=self.chroma_dir,
             chroma_host=self.chroma_host,
             chroma_port=self.chroma_port,

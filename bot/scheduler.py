@@ -24,6 +24,7 @@ message is still sent once.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,7 @@ from functools import cached_property
 from typing import Any
 
 import structlog
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -56,6 +58,7 @@ log = structlog.get_logger(__name__)
 JOB_SWEEP = "nudge_sweep"
 JOB_FEEDBACK = "feedback_reminders"
 JOB_PURGE = "purge_idle_conversations"
+JOB_GUIDANCE = "guidance_refresh"
 
 # The process's running scheduler: job functions find it here (see the module docstring).
 _current: dict[str, NudgeScheduler] = {}
@@ -103,6 +106,18 @@ def run_feedback_reminders() -> int:
     return send_feedback_reminders(running.services, datetime.now(UTC))
 
 
+def run_guidance_refresh() -> int:
+    """Index the guidance again (once across replicas: the database says whose turn it is); returns files changed."""
+    running = _running()
+    if running is None:
+        return 0
+    settings = running.services.settings
+    report = running.services.knowledge.refresh_sources(every=timedelta(minutes=settings.index_refresh_minutes))
+    if report is None:
+        return 0
+    return len(report.added) + len(report.updated) + len(report.removed)
+
+
 def run_purge_idle_conversations() -> int:
     running = _running()
     if running is None:
@@ -143,7 +158,20 @@ class NudgeScheduler:
         )
         add("bot.scheduler:run_feedback_reminders", "interval", hours=1, id=JOB_FEEDBACK, replace_existing=True)
         add("bot.scheduler:run_purge_idle_conversations", "interval", hours=1, id=JOB_PURGE, replace_existing=True)
+        refresh = self.services.settings.index_refresh_minutes
+        if refresh:
+            add(
+                "bot.scheduler:run_guidance_refresh",
+                "interval",
+                minutes=refresh,
+                id=JOB_GUIDANCE,
+                replace_existing=True,
+            )
         self.scheduler.start()
+        if not refresh:
+            # Turned off since an earlier start: the stored job goes too.
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.remove_job(JOB_GUIDANCE)
         log.info("scheduler_started", sweep_minutes=minutes, jobs=[job.id for job in self.scheduler.get_jobs()])
 
     def jobs(self) -> list[Any]:

@@ -82,7 +82,15 @@ def build_server(
 
     async def healthz(request: Request) -> JSONResponse:
         if readiness.ready.is_set():
-            return JSONResponse({"status": "ready", "warm_up_seconds": readiness.seconds_to_ready, "routes": mounted})
+            body: dict[str, object] = {
+                "status": "ready",
+                "warm_up_seconds": readiness.seconds_to_ready,
+                "routes": mounted,
+            }
+            knowledge = services.__dict__.get("knowledge")  # only once warming has opened it
+            if knowledge is not None:
+                body["index_version"] = knowledge.version
+            return JSONResponse(body)
         status = "failed" if readiness.failed else "warming_up"
         return JSONResponse({"status": status}, status_code=503)
 

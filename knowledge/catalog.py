@@ -1,95 +1,60 @@
-"""What has been indexed: one record per source file, with its fingerprint and passages.
+"""Moving an index kept in ``catalog.json`` (by earlier releases) into the shared database.
 
-The catalog is the index's source of truth for passages. The keyword index is
-rebuilt from it in memory and the vector store is kept in step with it, so a
-crash part-way through indexing never leaves passages that cannot be cited.
+Earlier releases kept each process's passages in ``DATA_DIR/knowledge/catalog.json``.
+The first time a knowledge base opens the database it moves such a catalog
+across, source by source (each move its own transaction, so a stop part-way
+leaves nothing half-moved and the next start carries on), then renames the
+file ``catalog.json.moved``. Vectors need no moving: Chroma keeps them under the
+same passage ids.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from knowledge.models import Chunk
+from knowledge.passages import to_row
+from storage.guidance import GuidanceRepository, SourceRow
 
-CATALOG_VERSION = 3  # passages are re-read when the way documents are split changes
+log = structlog.get_logger(__name__)
 
-
-@dataclass
-class SourceRecord:
-    key: str
-    display: str
-    root: str
-    sha256: str
-    size: int
-    mtime_ns: int
-    indexed_at: str
-    starter: bool = False
-    chunks: list[Chunk] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "display": self.display,
-            "root": self.root,
-            "sha256": self.sha256,
-            "size": self.size,
-            "mtime_ns": self.mtime_ns,
-            "indexed_at": self.indexed_at,
-            "starter": self.starter,
-            "chunks": [c.to_json() for c in self.chunks],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SourceRecord:
-        return cls(
-            key=data["key"],
-            display=data["display"],
-            root=data["root"],
-            sha256=data["sha256"],
-            size=int(data["size"]),
-            mtime_ns=int(data["mtime_ns"]),
-            indexed_at=data["indexed_at"],
-            starter=bool(data.get("starter", False)),
-            chunks=[Chunk.from_json(c) for c in data.get("chunks", [])],
-        )
+CATALOG_VERSION = 3  # the last layout written; an older one held passages read the old way, so they are re-read
 
 
-class Catalog:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sources: dict[str, SourceRecord] = {}
-        self.load()
-
-    def load(self) -> None:
-        if not self.path.exists():
-            self.sources = {}
-            return
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        if data.get("version") != CATALOG_VERSION:
-            # An older layout: start again; the next index run rebuilds everything.
-            self.sources = {}
-            return
-        self.sources = {s["key"]: SourceRecord.from_json(s) for s in data.get("sources", [])}
-
-    def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"version": CATALOG_VERSION, "sources": [s.to_json() for s in self.sources.values()]}
-        fd, tmp = tempfile.mkstemp(prefix=".catalog-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle, ensure_ascii=False)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    def chunks(self) -> list[Chunk]:
-        return [chunk for source in self.sources.values() for chunk in source.chunks]
-
-    def has_council_sources(self) -> bool:
-        return any(not s.starter for s in self.sources.values())
+def move_catalog_into(path: Path, repository: GuidanceRepository) -> int:
+    """Move the catalog at ``path`` into the database, if there is one; returns how many sources were moved."""
+    if not path.is_file():
+        return 0
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("catalog_unreadable", path=str(path), error=str(exc)[:200])
+        data = {}
+    moved = 0
+    if data.get("version") == CATALOG_VERSION:
+        known = {s.key: s for s in repository.sources()}
+        for record in data.get("sources", []):
+            key = str(record["key"])
+            if key in known and known[key].fingerprint == record["sha256"]:
+                continue  # moved by an earlier start that stopped before renaming the file
+            root = str(record["root"])
+            repository.ensure_root(root, kind="file" if root == key else "folder", starter=bool(record.get("starter")))
+            chunks = [Chunk.from_json(c) for c in record.get("chunks", [])]
+            repository.replace_source(
+                SourceRow(
+                    key=key,
+                    display=str(record["display"]),
+                    fingerprint=str(record["sha256"]),
+                    size=int(record["size"]),
+                    mtime_ns=int(record["mtime_ns"]),
+                    root=root,
+                ),
+                [to_row(chunk) for chunk in chunks],
+            )
+            moved += 1
+    path.replace(path.with_name(path.name + ".moved"))
+    return moved

@@ -6,6 +6,7 @@ can act on ("it is password-protected"), and never stops the rest of the run.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 import zipfile
@@ -49,10 +50,47 @@ class Skipped:
     reason: str
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[Skipped]]:
-    """Expand files and folders into the guidance files to index."""
+IGNORE_FILE = ".guidanceignore"
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """Patterns of files and folders to leave out, as in a ``.gitignore``: ``drafts/``, ``*.tmp``, ``old/*.pdf``.
+
+    A pattern without a slash matches a file or folder name anywhere below the root; one with a slash
+    matches the path from the root. A trailing slash matches folders only.
+    """
+
+    patterns: tuple[str, ...] = ()
+
+    @classmethod
+    def for_root(cls, root: Path, extra: Iterable[str] = ()) -> Exclusions:
+        patterns = [p.strip() for p in extra if p.strip()]
+        ignore = root / IGNORE_FILE if root.is_dir() else None
+        if ignore is not None and ignore.is_file():
+            for line in ignore.read_text(encoding="utf-8", errors="replace").splitlines():
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    patterns.append(line)
+        return cls(tuple(patterns))
+
+    def excludes(self, relative: str, *, is_dir: bool) -> bool:
+        name = relative.rsplit("/", 1)[-1]
+        for pattern in self.patterns:
+            folder_only = pattern.endswith("/")
+            bare = pattern.strip("/")
+            if folder_only and not is_dir:
+                continue
+            if ("/" in bare and fnmatch.fnmatch(relative, bare)) or ("/" not in bare and fnmatch.fnmatch(name, bare)):
+                return True
+        return False
+
+
+def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> tuple[list[SourceFile], list[Skipped]]:
+    """Expand files and folders into the guidance files to index, leaving out what is excluded."""
     found: dict[str, SourceFile] = {}
     skipped: list[Skipped] = []
+    extra = list(exclude)
     for given in paths:
         path = Path(given).expanduser()
         if not path.exists():
@@ -63,7 +101,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[Skipped]]:
             candidates = [root]
             base = root.parent
         else:
-            candidates = sorted(_walk(root))
+            candidates = sorted(_walk(root, Exclusions.for_root(root, extra)))
             base = root
         for candidate in candidates:
             display = candidate.relative_to(base).as_posix() if candidate != base else candidate.name
@@ -79,13 +117,18 @@ def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[Skipped]]:
     return list(found.values()), skipped
 
 
-def _walk(folder: Path) -> Iterable[Path]:
+def _walk(folder: Path, exclusions: Exclusions) -> Iterable[Path]:
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        here = Path(dirpath).relative_to(folder).as_posix()
+        prefix = "" if here == "." else f"{here}/"
+        dirnames[:] = [
+            d for d in dirnames if not d.startswith(".") and not exclusions.excludes(f"{prefix}{d}", is_dir=True)
+        ]
         for name in filenames:
-            if name.startswith((".", "~$")):  # hidden files and Word's lock files
+            if name.startswith((".", "~$")):  # hidden files (the ignore file too) and Word's lock files
                 continue
-            yield Path(dirpath) / name
+            if not exclusions.excludes(f"{prefix}{name}", is_dir=False):
+                yield Path(dirpath) / name
 
 
 def _describe_type(path: Path) -> str:

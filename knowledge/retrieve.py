@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,12 +24,13 @@ from typing import Any
 import numpy as np
 
 from knowledge.chunker import DEFINES_SENTENCE, SECTION_NUMBER, normalise_term
-from knowledge.index import LexicalIndex, VectorStore, search_text
+from knowledge.lexical import LexicalIndex
 from knowledge.lexicon import Lexicon, Rewrite
 from knowledge.models import Chunk
 from knowledge.ranking import FEATURES, Ranker, topic_values
 from knowledge.roles import RoleDirectory, role_key
 from knowledge.tokens import terms
+from knowledge.vectors import VectorStore
 
 CANDIDATES = 40
 
@@ -147,54 +148,88 @@ def analyse(question: str, roles: RoleDirectory, lexicon: Lexicon | None = None)
     )
 
 
-class PassageIndex:
-    """What retrieval needs to know about each passage, worked out once per index rather than per question."""
+@dataclass(frozen=True)
+class PassageFacts:
+    """What retrieval needs to know about one passage, worked out when a question first makes it a candidate."""
 
-    def __init__(self, chunks: Sequence[Chunk]) -> None:
+    sequence: tuple[str, ...]  # its search words in order: heading path, then its own text
+    all_terms: frozenset[str]
+    text_terms: frozenset[str]  # in its own text
+    path_terms: frozenset[str]  # in its document title and heading path
+    context_terms: frozenset[str]  # only in the title and headings, not its text
+    heading_terms: frozenset[str]  # in its own heading (without the section number)
+    sentences: tuple[frozenset[str], ...]  # each sentence's words
+    states: tuple[bool, bool]  # it states a time; it states an amount
+    length: int  # words in its text
+
+
+class PassageIndex:
+    """The passages one index version holds, and what retrieval needs to know about them.
+
+    Built from the stored search words (nothing is read again at start-up); the facts a question's scoring
+    needs about a passage are worked out the first time it is a candidate and kept.
+    """
+
+    def __init__(self, chunks: Sequence[Chunk], words: Sequence[str], context_counts: Sequence[int]) -> None:
         self.chunks = list(chunks)
+        self._words = list(words)
+        self._context_counts = list(context_counts)
         self.by_id = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        self.sequences = [terms(search_text(c)) for c in self.chunks]
-        self.text_terms = [set(terms(c.text)) for c in self.chunks]
-        self.path_terms = [set(terms(" ".join([str(c.meta.get("title") or ""), *c.section]))) for c in self.chunks]
-        self.context_terms = [path - text for path, text in zip(self.path_terms, self.text_terms, strict=False)]
-        self.all_terms = [set(seq) for seq in self.sequences]
-        document_frequency = Counter(t for s in self.all_terms for t in s)
-        total = max(1, len(self.chunks))
-        self.idf = {t: math.log(1 + total / df) for t, df in document_frequency.items()}
-        # A word the guidance never uses weighs as much as its rarest words do, no more.
-        self.unknown_idf = max(self.idf.values(), default=math.log(1 + total))
-        self.lengths = [len(c.text.split()) for c in self.chunks]
-        self.heading_terms = [
-            frozenset(terms(SECTION_NUMBER.sub("", c.section[-1]))) if c.section else frozenset() for c in self.chunks
-        ]
+        self.idf: dict[str, float] = {}
+        self.unknown_idf = math.log(2)
+        self.fragments = [bool(c.meta.get("fragment")) for c in self.chunks]
         sections: dict[tuple[str, tuple[str, ...]], int] = {}
         self.section_ids = [sections.setdefault((c.source_key, c.section), len(sections)) for c in self.chunks]
-        self.opens_section = [
-            i == 0 or (c.source_key, c.section) != (self.chunks[i - 1].source_key, self.chunks[i - 1].section)
-            for i, c in enumerate(self.chunks)
-        ]
-        self._sentences: dict[int, list[frozenset[str]]] = {}
-        self.fragments = [bool(c.meta.get("fragment")) for c in self.chunks]
-        self.states = [{"time": states("time", c.text), "amount": states("amount", c.text)} for c in self.chunks]
+        self.opens_section = [i == 0 or self.section_ids[i] != self.section_ids[i - 1] for i in range(len(self.chunks))]
+        self._facts: dict[int, PassageFacts] = {}
         # Defined term → passages defining it; each defined term's words → passages, for partial matches.
         self.definitions: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.definitions_by_word: dict[str, list[tuple[int, str, float, frozenset[str]]]] = defaultdict(list)
+        words_of: dict[str, frozenset[str]] = {}
         for index, chunk in enumerate(self.chunks):
             for defined, strength in chunk.meta.get("defines", {}).items():
                 self.definitions[defined].append((index, strength))
-                defined_terms = frozenset(terms(defined))
+                defined_terms = words_of.get(defined)
+                if defined_terms is None:
+                    defined_terms = words_of[defined] = frozenset(terms(defined))
                 for word in defined_terms:
                     self.definitions_by_word[word].append((index, defined, strength, defined_terms))
 
-    def sentences(self, index: int) -> list[frozenset[str]]:
-        """The words of each sentence (or list line) of a passage, worked out when first needed."""
-        found = self._sentences.get(index)
+    def sequences(self) -> list[list[str]]:
+        """Every passage's search words, for building the keyword index."""
+        return [w.split() for w in self._words]
+
+    def weigh(self, document_frequency: dict[str, int]) -> None:
+        """Inverse document frequency of every word, from the keyword index's own counts."""
+        total = max(1, len(self.chunks))
+        self.idf = {t: math.log(1 + total / df) for t, df in document_frequency.items() if df}
+        # A word the guidance never uses weighs as much as its rarest words do, no more.
+        self.unknown_idf = max(self.idf.values(), default=math.log(1 + total))
+
+    def facts(self, index: int) -> PassageFacts:
+        found = self._facts.get(index)
         if found is None:
-            parts = _SENTENCE_SPLIT.split(self.chunks[index].text)
-            found = [frozenset(terms(p)) for p in parts if p.strip()]
-            if len(self._sentences) > 50_000:
-                self._sentences.clear()
-            self._sentences[index] = found
+            chunk = self.chunks[index]
+            sequence = tuple(self._words[index].split())
+            split = self._context_counts[index]
+            text_terms = frozenset(sequence[split:])
+            path_terms = frozenset(sequence[:split])
+            heading = frozenset(terms(SECTION_NUMBER.sub("", chunk.section[-1]))) if chunk.section else frozenset()
+            sentences = tuple(frozenset(terms(p)) for p in _SENTENCE_SPLIT.split(chunk.text) if p.strip())
+            found = PassageFacts(
+                sequence=sequence,
+                all_terms=frozenset(sequence),
+                text_terms=text_terms,
+                path_terms=path_terms,
+                context_terms=path_terms - text_terms,
+                heading_terms=heading,
+                sentences=sentences,
+                states=(states("time", chunk.text), states("amount", chunk.text)),
+                length=len(chunk.text.split()),
+            )
+            if len(self._facts) > 100_000:
+                self._facts.clear()
+            self._facts[index] = found
         return found
 
     def weight(self, term: str) -> float:
@@ -233,16 +268,15 @@ def _bigrams(sequence: Sequence[str]) -> set[tuple[str, str]]:
 class Retriever:
     def __init__(
         self,
-        chunks: Sequence[Chunk],
+        passages: PassageIndex,
         lexical: LexicalIndex,
         vectors: VectorStore | None,
         roles: RoleDirectory,
         lexicon: Lexicon | None = None,
-        passages: PassageIndex | None = None,
         ranker: Ranker | None = None,
     ) -> None:
-        self.passages = passages or PassageIndex(chunks)
-        self.chunks = self.passages.chunks
+        self.passages = passages
+        self.chunks = passages.chunks
         self.lexical = lexical
         self.vectors = vectors
         self.roles = roles
@@ -266,7 +300,7 @@ class Retriever:
     def coverage(self, query_terms: Sequence[str], index: int) -> float:
         """Share of the question's (idf-weighted) content words that the passage or its headings contain."""
         wanted = {t: self.idf(t) for t in set(query_terms)}
-        return self.passages.coverage(wanted, self.passages.all_terms[index])
+        return self.passages.coverage(wanted, self.passages.facts(index).all_terms)
 
     # -------------------------------------------------------------- search
     def search(self, question: str, k: int = 5, history: Sequence[str] = ()) -> tuple[QueryAnalysis, list[Hit]]:
@@ -354,10 +388,12 @@ class Retriever:
         for n, index in enumerate(order):
             # Outside the meaning search's candidates: no closer than its weakest.
             dense = dense_scores.get(index, floor_dense) if dense_scores else 0.0
-            text_cover = passages.coverage(wanted, passages.text_terms[index])
-            context_cover = passages.coverage(wanted, passages.context_terms[index])
-            phrase = len(query_pairs & _bigrams(passages.sequences[index])) / len(query_pairs) if query_pairs else 0.0
+            facts = passages.facts(index)
+            text_cover = passages.coverage(wanted, facts.text_terms)
+            context_cover = passages.coverage(wanted, facts.context_terms)
+            phrase = len(query_pairs & _bigrams(facts.sequence)) / len(query_pairs) if query_pairs else 0.0
             named = self._heading_named(wanted, index)
+            stated = facts.states[0 if analysis.answer_type == "time" else 1] if analysis.answer_type else None
             role = signals.roles.get(index, 0.0)
             if who_rows and self.chunks[index].chunk_id in self._role_chunks:
                 role = 0.5 * text_cover
@@ -367,29 +403,29 @@ class Retriever:
                 dense,
                 1.0 / (1 + dense_rank[index]) if index in dense_rank else 0.0,
                 (dense - floor_dense) / dense_spread,
-                passages.coverage(wanted, passages.all_terms[index]),
+                passages.coverage(wanted, facts.all_terms),
                 text_cover,
                 context_cover,
-                passages.coverage(wanted, passages.path_terms[index]),
+                passages.coverage(wanted, facts.path_terms),
                 section_best[passages.section_ids[index]],
                 phrase,
-                max((passages.coverage(wanted, sentence) for sentence in passages.sentences(index)), default=0.0),
+                max((passages.coverage(wanted, sentence) for sentence in facts.sentences), default=0.0),
                 1.0 if passages.opens_section[index] else 0.0,
-                1.0 if analysis.answer_type and passages.states[index][analysis.answer_type] else 0.0,
-                1.0 if analysis.answer_type and not passages.states[index][analysis.answer_type] else 0.0,
+                1.0 if stated is True else 0.0,
+                1.0 if stated is False else 0.0,
                 signals.definitions.get(index, 0.0),
                 max(signals.topics.get(index, 0.0), named),
                 1.0 if named else 0.0,
                 1.0 if analysis.asks_topic and (named or signals.topics.get(index, 0.0) >= 1.0) else 0.0,
                 role,
                 1.0 if passages.fragments[index] else 0.0,
-                math.log1p(passages.lengths[index]) / 5.0,
+                math.log1p(facts.length) / 5.0,
             )
         return rows
 
     def _heading_named(self, wanted: dict[str, float], index: int) -> float:
         """How much of the question is the passage's own heading, when the question names all of it."""
-        heading = self.passages.heading_terms[index]
+        heading = self.passages.facts(index).heading_terms
         if not heading or not heading <= wanted.keys():
             return 0.0
         total = sum(wanted.values())

@@ -14,7 +14,8 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class KnowledgeSettings:
-    knowledge_dir: Path  # the catalog and other index files
+    knowledge_dir: Path  # this process's own files: the in-memory vectors' saved copy
+    database_url: str  # the database every process shares: sources, passages and the index version
     chroma_dir: Path  # Chroma on disk, when no Chroma server is set
     chroma_host: str | None = None
     chroma_port: int = 8000

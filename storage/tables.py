@@ -1,14 +1,14 @@
 """Every table of the product's schema, in one metadata: what Alembic compares and the tests empty.
 
 A table is defined beside the code that uses it (``storage/models.py`` for most, ``storage/events.py`` and
-``storage/nudges.py`` for their own); importing this module imports each of them.
+``storage/nudges.py`` and ``storage/guidance.py`` for their own); importing this module imports each of them.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from storage import events, models, nudges  # noqa: F401 - importing them adds their tables to the metadata
+from storage import events, guidance, models, nudges  # noqa: F401 - importing them adds their tables to the metadata
 from storage.base import StorageModel
 
 __all__ = ["metadata"]

@@ -30,14 +30,27 @@ def _knowledge(ctx: click.Context) -> KnowledgeBase:
 
 @click.command("index")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="PATTERN",
+    help="Leave out matching files or folders, e.g. 'drafts/' or '*.tmp' (kept for later refreshes).",
+)
+@click.option("--strict", is_flag=True, help="Exit with 1 if any file was skipped.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def index_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+def index_command(
+    ctx: click.Context, paths: tuple[Path, ...], excludes: tuple[str, ...], strict: bool, as_json: bool
+) -> None:
     """Index guidance files and folders (.txt .md .html .pdf .docx).
 
     With no PATH, re-index everything indexed before (or the built-in starter
     guidance on a fresh install). Unchanged files are skipped, changed files
-    replaced and deleted files removed. Exits with 1 if any file was skipped.
+    replaced and deleted files removed; a .guidanceignore file in a folder lists
+    patterns to leave out, as --exclude does. Files that cannot be read are
+    listed as warnings and the rest is indexed (exit 0); with --strict a
+    skipped file makes it exit 1. Exit 2 when nothing could be indexed at all.
     """
     kb = _knowledge(ctx)
     files_bar: tqdm[Any] | None = None
@@ -60,7 +73,9 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) ->
                 vectors_bar = tqdm(desc="Embedding passages", unit="passage", file=sys.stderr)
             vectors_bar.update(count)
 
-    report = kb.index(list(paths), progress=progress, on_files=on_files, on_vectors=on_vectors)
+    report = kb.index(
+        list(paths), exclude=excludes, progress=progress, on_files=on_files, on_vectors=on_vectors, load=False
+    )
     for bar in (files_bar, vectors_bar):
         if bar is not None:
             bar.close()
@@ -83,8 +98,12 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) ->
                 "(see EMBEDDING_MODEL_DIR)."
             )
         for skipped in report.skipped:
-            click.echo(f"Skipped {skipped.display}: {skipped.reason}.", err=True)
-    ctx.exit(0 if report.complete else 1)
+            click.echo(f"Warning: skipped {skipped.display}: {skipped.reason}.", err=True)
+    kb.close()
+    missing = [s for s in report.skipped if s.reason == "it does not exist"]
+    if paths and len(missing) == len(paths):
+        ctx.exit(2)  # nothing asked for exists: a failure, not a warning
+    ctx.exit(1 if strict and not report.complete else 0)
 
 
 def _print_answer(answer: Answer) -> None:
@@ -165,6 +184,68 @@ def whois_command(ctx: click.Context, role: tuple[str, ...]) -> None:
             click.echo(textwrap.fill(duty, width=88, initial_indent="  • ", subsequent_indent="    "))
 
 
+@click.group("sources")
+def sources_group() -> None:
+    """The folders and files the guidance is indexed from."""
+
+
+@sources_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def sources_list(ctx: click.Context, as_json: bool) -> None:
+    """Each folder or file indexed: passages, when last indexed, and any files skipped and why."""
+    kb = _knowledge(ctx)
+    roots = kb.sources()
+    kb.close()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "location": r.location,
+                        "kind": r.kind,
+                        "starter": r.starter,
+                        "files": r.sources,
+                        "passages": r.passages,
+                        "excludes": r.excludes,
+                        "last_indexed": r.last_indexed_at.isoformat() if r.last_indexed_at else None,
+                        "skipped": (r.last_report or {}).get("skipped", []),
+                    }
+                    for r in roots
+                ],
+                indent=2,
+            )
+        )
+        return
+    if not roots:
+        click.echo("Nothing is indexed yet: commissioning-bot index PATH")
+        return
+    for root in roots:
+        label = "built-in starter guidance" if root.starter else root.kind
+        when = root.last_indexed_at.strftime("%d %b %Y %H:%M") if root.last_indexed_at else "not yet"
+        click.echo(f"{root.location}  ({label})")
+        click.echo(f"  {root.sources} files, {root.passages} passages; last indexed {when} UTC")
+        if root.excludes:
+            click.echo(f"  leaving out: {', '.join(root.excludes)}")
+        for skipped in (root.last_report or {}).get("skipped", []):
+            click.echo(f"  skipped {skipped['file']}: {skipped['reason']}")
+
+
+@sources_group.command("remove")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+def sources_remove(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Stop answering from a folder or file: everything indexed from it is removed."""
+    kb = _knowledge(ctx)
+    removed, unknown = kb.remove(list(paths))
+    kb.close()
+    for path in removed:
+        click.echo(f"Removed {path} and everything indexed from it.")
+    for path in unknown:
+        click.echo(f"{path} is not indexed; `commissioning-bot sources list` shows what is.", err=True)
+    ctx.exit(0 if removed else 1)
+
+
 def register(cli: click.Group) -> None:
-    for command in (index_command, ask_command, roles_command, whois_command):
+    for command in (index_command, ask_command, roles_command, whois_command, sources_group):
         cli.add_command(command)

@@ -103,7 +103,7 @@ def test_an_unknown_user_is_told_plainly(environment) -> None:
 
 def test_questions_through_a_real_pipe(environment, tmp_path: Path, request) -> None:
     if "postgres" in request.node.name:
-        pytest.skip("the guidance index does not depend on the database; once on SQLite is enough")
+        pytest.skip("a real pipe behaves the same whichever database is behind it; once on SQLite is enough")
     env = {**os.environ, **environment, "PYTHONPATH": str(REPO_ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "bot", "chat", "--as", ALICE],

@@ -34,15 +34,24 @@ def test_index_reports_what_it_did_and_exits_zero(run):
     assert "0 new, 0 changed, 6 unchanged" in again.output
 
 
-def test_index_exits_one_and_says_why_when_a_file_is_skipped(run, tmp_path):
+def test_index_warns_about_a_skipped_file_and_succeeds_unless_strict(run, tmp_path):
     folder = tmp_path / "guidance"
     folder.mkdir()
     (folder / "good.md").write_text("# Fleet\n\nThe fleet manager owns vehicle reviews.\n", encoding="utf-8")
     (folder / "broken.pdf").write_bytes(b"not a pdf")
     result = run("index", str(folder))
-    assert result.exit_code == 1
-    assert "Skipped guidance/broken.pdf: it is damaged or is not really a PDF." in result.output
+    assert result.exit_code == 0  # a scheduled job would otherwise alert for ever over one bad file
+    assert "Warning: skipped guidance/broken.pdf: it is damaged or is not really a PDF." in result.output
     assert "1 new" in result.output
+    strict = run("index", "--strict", str(folder))
+    assert strict.exit_code == 1
+    assert "Warning: skipped guidance/broken.pdf" in strict.output
+
+
+def test_index_fails_when_nothing_asked_for_exists(run, tmp_path):
+    result = run("index", str(tmp_path / "nowhere"))
+    assert result.exit_code == 2
+    assert "it does not exist" in result.output
 
 
 def test_ask_answers_each_line_of_standard_input_as_json(run):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 
 from bot.app import Services
-from bot.scheduler import JOB_FEEDBACK, JOB_PURGE, JOB_SWEEP, NudgeScheduler, run_feedback_reminders
+from bot.scheduler import JOB_FEEDBACK, JOB_GUIDANCE, JOB_PURGE, JOB_SWEEP, NudgeScheduler, run_feedback_reminders
 from workflows.delivery import SweepReport
 
 
@@ -30,7 +30,7 @@ def test_jobs_live_in_the_database_and_the_first_sweep_runs(database, database_s
         assert isinstance(outcomes[0], SweepReport)
         with database.engine.connect() as connection:
             stored = set(connection.execute(sa.text("SELECT id FROM apscheduler_jobs")).scalars())
-        assert stored == {JOB_SWEEP, JOB_FEEDBACK, JOB_PURGE}
+        assert stored == {JOB_SWEEP, JOB_FEEDBACK, JOB_PURGE, JOB_GUIDANCE}
     finally:
         scheduler.shutdown()
         services.close()
