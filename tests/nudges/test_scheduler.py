@@ -39,7 +39,7 @@ def test_jobs_live_in_the_database_and_the_first_sweep_runs(database, database_s
     again = NudgeScheduler(Services(database_settings, knowledge=shared_guidance))
     again.start(first_sweep_after=3600)
     try:
-        assert sorted(job.id for job in again.jobs()) == sorted([JOB_SWEEP, JOB_FEEDBACK, JOB_PURGE])
+        assert sorted(job.id for job in again.jobs()) == sorted([JOB_SWEEP, JOB_FEEDBACK, JOB_PURGE, JOB_GUIDANCE])
         sweep = next(job for job in again.jobs() if job.id == JOB_SWEEP)
         assert sweep.trigger.interval.total_seconds() == database_settings.sweep_minutes * 60
     finally:
