@@ -9,6 +9,7 @@ works without a separate migration step.
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -115,8 +116,32 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+@contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    """Processes opening one SQLite file together (two servers, or a server and ``index``) migrate in turn.
+
+    SQLite has no advisory locks as PostgreSQL has; a lock on a file beside the database does the same.
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).expanduser().with_name(Path(database).name + ".migrating")
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
     """Apply every migration not yet applied (``alembic upgrade head``)."""
+    with _sqlite_migration_lock(engine):
+        _upgrade(engine, revision)
+
+
+def _upgrade(engine: Engine, revision: str) -> None:
     config = alembic_config()
     with engine.connect() as connection:
         if connection.dialect.name == "sqlite":
