@@ -44,6 +44,7 @@ _SECTION_SHORTHAND = re.compile(r"(?i)\bs{1,2}\.?\s?(\d{1,4}[A-Z]?)\b")
 # "(COG)", "(KPIs)", "(O&S)": a candidate abbreviation in brackets.
 _BRACKETED_SHORT = re.compile(r"\((?P<short>[A-Za-z][A-Za-z0-9&./-]{1,9})\)")
 _BRACKETED_LONG = re.compile(r"\b(?P<short>[A-Z][A-Za-z0-9&]{1,9})\s+\((?P<long>[^()]{4,80})\)")
+_PASSAGE_BREAK = "\n\n\n"  # between passages when they are read as one text
 _QUESTION_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9&'’.-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
@@ -96,7 +97,8 @@ def mine_abbreviations(texts: Iterable[str]) -> dict[str, str]:
             short = match.group("short").strip(".")
             if not _is_abbreviation(short):
                 continue
-            long_form = best_long_form(short, text[max(0, match.start() - 200) : match.start()])
+            before = text[max(0, match.start() - 200) : match.start()].rsplit(_PASSAGE_BREAK, 1)[-1]
+            long_form = best_long_form(short, before)
             if long_form:
                 found.setdefault(_key(short), Counter())[long_form] += 1
         for match in _BRACKETED_LONG.finditer(text):
@@ -221,11 +223,10 @@ class Lexicon:
     def build(
         cls, texts: Iterable[str], synonyms: Synonyms | dict[str, str], english: dict[str, int] | None = None
     ) -> Lexicon:
-        counts: Counter[str] = Counter()
-        texts = list(texts)
-        for text in texts:
-            counts.update({w.lower().replace("’", "'") for w in _WORD.findall(text)})
-        return cls(counts, mine_abbreviations(texts), synonyms, english)
+        # One pass over all the text at once: a word's count is how often the guidance uses it.
+        everything = _PASSAGE_BREAK.join(texts)
+        counts = Counter(_WORD.findall(everything.lower().replace("’", "'")))
+        return cls(counts, mine_abbreviations([everything]), synonyms, english)
 
     def rarity(self, term: str) -> float:
         """How unusual a word the guidance never uses is in everyday English, from 0.25 to 1.

@@ -121,6 +121,10 @@ _DOCUMENT_PARTS = {
     "such",
 }
 _MAX_PROSE_DUTIES = 6
+# What every match of _PROSE_DUTY contains: a capitalised word (or a bracket) just before the duty.
+_CAPITAL_THEN_DUTY = re.compile(
+    r"[A-Z0-9][\w'’&-]*\)?\s+(?:(?:is|are)\s+(?:responsible|accountable)|shall|must|will|should|may|has\s+responsibility)\s"
+)
 
 
 def split_responsibilities(cell: str, openers: Iterable[str] = ()) -> list[str]:
@@ -357,6 +361,8 @@ class _ProseRole:
 
 def _collect_prose_duties(chunk: Chunk, found: dict[str, _ProseRole]) -> None:
     text = chunk.text
+    if not _CAPITAL_THEN_DUTY.search(text):
+        return  # the full pattern is slow, and most passages name no one before a duty
     for match in _PROSE_DUTY.finditer(text):
         raw = match.group("name")
         words = raw.split()
