@@ -76,14 +76,14 @@ class LocalMiniLM:
         for row, ids in enumerate(token_ids):
             input_ids[row, : len(ids)] = ids
             attention_mask[row, : len(ids)] = 1
-        output = self.session.run(
+        output: np.ndarray = self.session.run(
             None,
             {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": np.zeros_like(input_ids)},
         )[0]
         mask = attention_mask[..., None].astype(np.float32)
-        pooled = (output * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        pooled: np.ndarray = (output * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return np.asarray(pooled / np.clip(norms, 1e-12, None), dtype=np.float32)
 
 
 def _groups(lengths: list[int], budget: int = TOKEN_BUDGET) -> list[list[int]]:
