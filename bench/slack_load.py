@@ -113,7 +113,7 @@ def main() -> int:
         env["EMBEDDING_MODEL_DIR"] = str(args.model_dir)
     command = [str(REPO / ".venv" / "bin" / "commissioning-bot"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     if not Path(command[0]).exists():
-        command[0:1] = [sys.executable, "-m", "bot.cli"]
+        command[0:1] = [sys.executable, "-m", "bot"]
     server = subprocess.Popen(command, env=env, cwd=data_dir, stdout=subprocess.DEVNULL)
     try:
         started = time.monotonic()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
 
+import click
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import cli
+from bot.cli import COMMANDS, cli
 from tests.conftest import CORPUS_DIR, MODEL_DIR, REPO_ROOT
 
 
@@ -102,3 +104,30 @@ def test_python_dash_m_bot_is_the_same_command(tmp_path):
         [sys.executable, "-m", "bot", "--help"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert "Commissioning Assistant" in result.stdout and "index" in result.stdout and "ask" in result.stdout
+
+
+def test_help_lists_every_command_each_module_registers_and_only_those() -> None:
+    registered = click.Group()
+    for module in {module for module, _ in COMMANDS.values()}:
+        importlib.import_module(module).register(registered)
+    assert set(registered.commands) == set(COMMANDS)
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name, (_, summary) in COMMANDS.items():
+        assert f"{name} " in result.output and summary in result.output
+    assert CliRunner().invoke(cli, ["whois", "--help"]).output.startswith("Usage: cli whois")
+
+
+def test_help_starts_without_loading_the_database_or_search_libraries() -> None:
+    code = "\n".join(
+        [
+            "import sys",
+            "from bot.cli import main",
+            "sys.argv = ['commissioning-bot', '--help']",
+            "try:\n    main()\nexcept SystemExit:\n    pass",
+            "heavy = ('sqlalchemy', 'alembic', 'structlog', 'numpy', 'pydantic_settings')",
+            "print(sorted(m for m in heavy if m in sys.modules))",
+        ]
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip().endswith("[]"), shown.stdout
