@@ -133,10 +133,21 @@ class _Planner:
         elif not person.platforms:
             self.plan.held.append(Held(nudge, "no Slack or Teams account known"))
         elif not self.local(person)[1]:
-            local = self.policy.calendar.local(self.now, person.timezone)
-            self.plan.held.append(Held(nudge, f"outside working hours for them ({local:%a %H:%M} {person.timezone})"))
+            self.plan.held.append(Held(nudge, self._not_working_reason(person)))
         else:
             self.plan.nudges.append(nudge)
+
+    def _not_working_reason(self, person: Recipient) -> str:
+        """Why now is not working time for ``person``: a weekend and a bank holiday are named as such, since
+        "outside working hours" on a Saturday morning reads as a wrong setting."""
+        calendar = self.policy.calendar
+        local = calendar.local(self.now, person.timezone)
+        when = f"{local:%a %H:%M} {person.timezone}"
+        if local.weekday() >= 5:
+            return f"a weekend for them ({when})"
+        if local.date() in calendar.bank_holidays(local.year):
+            return f"a bank holiday for them ({when})"
+        return f"outside working hours for them ({when})"
 
     def stage(self, review: ReviewSummary, stage: Any, owner: Recipient, lead: Recipient | None) -> None:
         policy = self.policy

@@ -30,6 +30,7 @@ __all__ = [
     "ChainedPeopleResolver",
     "RewritingResolver",
     "UNKNOWN_PERSON_HINT",
+    "unknown_person_message",
 ]
 
 UNKNOWN_PERSON_HINT = "try @name or an email"
@@ -106,6 +107,24 @@ class PeopleDirectory(Protocol):
 
 def _normalise_name(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def unknown_person_message(text: str) -> str:
+    """Why ``text`` found nobody, and what to do next. An email or a picked id (a Slack user picker sends only
+    ids) is already exact, so "try @name or an email" would be no help: the person is simply not known yet."""
+    query = text.strip()
+    shown = query[:80]
+    if _EMAIL.match(query):
+        return (
+            f"{shown} isn't in the council's people list yet. They are added when they first message the assistant, "
+            f"or an administrator can add them (commissioning-bot people add --email {shown})."
+        )
+    if _SLACK_ID.match(query) or _TEAMS_ID.match(query):
+        return (
+            f"The person you picked ({shown}) isn't in the council's people list yet. They are added when they first "
+            "message the assistant, or an administrator can add them with commissioning-bot people add."
+        )
+    return f"I don't know “{shown}” — {UNKNOWN_PERSON_HINT}."
 
 
 class DirectoryPeopleResolver:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from storage.people import why_unreachable
 from workflows.conversation import (
     ChoiceStep,
     Completion,
@@ -177,7 +178,7 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
         ),
         ListStep(
             "outcomes",
-            "What outcomes do you want for residents? Put each on its own line, or separate them with semicolons.",
+            "What outcomes do you want for residents? Separate them with semicolons (;).",
             title="Outcomes for residents",
             help=(
                 "Outcomes describe the difference for residents, not the activity: for example "
@@ -236,8 +237,9 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
             "Who else should be involved? Name the stakeholders, separated by commas (or reply skip).",
             title="Stakeholders",
             help=(
-                "For example finance, legal, procurement, the provider or a scrutiny member: "
-                "@mentions, emails or names."
+                "Name people rather than teams: for example the colleague from finance, legal or procurement "
+                "working on this, the provider's contact or a scrutiny member, each as an @mention, an email or "
+                "a name from the people list."
             ),
             required=False,
         )
@@ -273,7 +275,7 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
             log.warning("review_creation_refused", reason=type(error).__name__)
             raise FlowError(f"I couldn't create the review: {error}") from error
         log.info("review_created_by_conversation", review_id=review.id, stages=len(stages))
-        return Completion(_created_messages(review, title, answers, stages), result=review)
+        return Completion(_created_messages(review, title, answers, stages, roles), result=review)
 
     return Flow(
         name=REVIEW_FLOW,
@@ -287,7 +289,11 @@ def build_review_flow(cycle: CycleConfig, reviews: ReviewCreator, roles: RoleDir
 
 
 def _created_messages(
-    review: Any, title: str, answers: Mapping[str, Any], stages: list[tuple[StageDefinition, str, str]]
+    review: Any,
+    title: str,
+    answers: Mapping[str, Any],
+    stages: list[tuple[StageDefinition, str, str]],
+    people: RoleDirectory | None,
 ) -> list[str]:
     lead: PersonRef = answers["lead_commissioner"]
     holder: PersonRef = answers["portfolio_holder"]
@@ -295,10 +301,21 @@ def _created_messages(
     for stage, owner_id, due_id in stages:
         owner: PersonRef = answers[owner_id]
         by_owner.setdefault(owner.id, (owner, []))[1].append(f"{stage.name} (due {format_date(answers[due_id])})")
+    # Promise reminders only to people a message can reach; the others are named with what to do about it.
+    get_many = getattr(people, "get_many", None)
+    records: Mapping[int, Any] = get_many(by_owner) if callable(get_many) else {}
     lines = [f"Review #{review.id} created: “{title}” for {answers['service']}."]
     lines.append("Who will be reminded of what:")
     for owner, items in by_owner.values():
-        lines.append(f"• {owner.name}: {', '.join(items)}, as each due date approaches and if it passes.")
+        record = records.get(owner.id)
+        problem = why_unreachable(record) if record is not None else None
+        if problem is None:
+            lines.append(f"• {owner.name}: {', '.join(items)}, as each due date approaches and if it passes.")
+        else:
+            lines.append(
+                f"• {owner.name}: {', '.join(items)}. I can't remind them yet ({problem}): they can be reminded "
+                "once they message the assistant in Slack or Teams, or an administrator adds their Slack id."
+            )
     lines.append(
         f"{lead.name} (lead commissioner) and {holder.name} (portfolio holder) will find it in their list of reviews."
     )

@@ -11,7 +11,8 @@ import click
 from bot.commands.reviews import format_table
 from bot.config import Settings
 from storage.db import DatabaseError, open_database
-from storage.people import PeopleRepository, PersonError, parse_role
+from storage.models import Person
+from storage.people import PeopleRepository, PersonError, parse_role, why_unreachable
 
 
 @contextmanager
@@ -131,12 +132,17 @@ def _list_people(people: PeopleRepository, search: str | None) -> None:
                     p.slack_user_id or "",
                     p.teams_user_id or "",
                     "; ".join(f"{r.role}:{r.scope}" if r.scope else r.role for r in roles[p.id]),  # type: ignore[index]
-                    "yes" if p.reachable else "no",
+                    _reachable_label(p),
                 ]
                 for p in everyone
             ],
         )
     )
+
+
+def _reachable_label(person: Person) -> str:
+    problem = why_unreachable(person)
+    return "yes" if problem is None else f"no: {problem}"
 
 
 def register(cli: click.Group) -> None:

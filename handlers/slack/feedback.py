@@ -233,7 +233,7 @@ def send_summary(slack: SlackContext, user_id: str, argument: str, respond: Call
         slack.respond(respond, [Reply(str(error), ReplyKind.PROBLEM)])
         return
     summary = feedback.summaries.summary(review_id)
-    text = feedback.summaries.summary_text(summary)
+    text = feedback.summaries.summary_text(summary, ask_command=f"{slack.command} feedback {review_id}")
     if not summary.enough or not summary.ratings:
         slack.respond(respond, [Reply(text, ReplyKind.INFO)])
         return

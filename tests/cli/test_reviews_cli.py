@@ -95,6 +95,15 @@ def test_people_are_added_updated_and_listed_with_their_roles(run, people) -> No
     assert "Owen Jones" in run("people", "list", "--search", "OWEN").output
 
 
+def test_people_list_says_who_cannot_be_messaged_and_why(run, people) -> None:
+    """Someone with only an email cannot be sent a reminder, so the list must not say they are reachable."""
+    lines = run("people", "list").output.splitlines()
+    [sam] = [line for line in lines if "Sam Patel" in line]
+    [owen] = [line for line in lines if "Owen Jones" in line]
+    assert sam.endswith("yes")
+    assert owen.endswith("no: no Slack or Teams account known")
+
+
 def test_a_person_without_any_identity_gets_a_clear_error(run) -> None:
     result = run("people", "add", "--name", "Nobody")
     assert result.exit_code == 1

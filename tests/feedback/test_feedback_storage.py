@@ -229,3 +229,14 @@ def test_reminders_wait_for_the_last_working_days_and_skip_people_who_answered(d
         )
     finally:
         fake.stop()
+
+
+def test_a_summary_with_nothing_asked_says_where_stakeholders_can_be_asked(database) -> None:
+    """The CLI and the terminal chat cannot ask for feedback, so the hint names the places that can."""
+    world = FeedbackWorld(database)
+    summary = world.feedback.summaries.summary(world.review_id)
+    text = world.feedback.summaries.summary_text(summary)
+    assert "Nobody has been asked for feedback" in text
+    assert f"Slack (“/commissioning feedback {world.review_id}”)" in text and "in Teams" in text
+    slack = world.feedback.summaries.summary_text(summary, ask_command=f"/consult feedback {world.review_id}")
+    assert slack.endswith(f"Use “/consult feedback {world.review_id}” to ask stakeholders.")

@@ -67,7 +67,10 @@ def test_no_escalation_when_the_lead_owns_the_stage() -> None:
 def test_weekends_and_evenings_hold_every_nudge() -> None:
     saturday = plan_at("2026-11-28 11:00")
     assert saturday.nudges == [] and saturday.held
-    assert all("outside working hours" in item.reason for item in saturday.held)
+    # A Saturday is named as a weekend, not as "outside working hours" (which reads as a wrong setting).
+    assert all(item.reason.startswith("a weekend for them (Sat 11:00") for item in saturday.held)
+    evening = plan_at("2026-11-27 17:30")
+    assert evening.nudges == [] and all("outside working hours" in item.reason for item in evening.held)
     assert plan_at("2026-11-27 17:30").nudges == []
     assert plan_at("2026-11-27 08:59").nudges == []
     assert owner_nudges(plan_at("2026-11-27 17:29"))
@@ -77,7 +80,9 @@ def test_bank_holidays_hold_nudges_and_do_not_count_as_working_days() -> None:
     christmas = [date(2026, 12, 29), date(2027, 1, 29), date(2027, 2, 26), date(2027, 3, 26)]
     reviews = [summary(1, christmas)]
     # 25 Dec (Friday) and 28 Dec (Boxing Day, moved to Monday) are bank holidays in England.
-    assert plan_at("2026-12-28 10:00", reviews).nudges == []
+    boxing_day = plan_at("2026-12-28 10:00", reviews)
+    assert boxing_day.nudges == []
+    assert boxing_day.held and all(item.reason.startswith("a bank holiday for them") for item in boxing_day.held)
     [one_before] = owner_nudges(plan_at("2026-12-24 10:00", reviews))
     assert (one_before.working_days, one_before.period) == (1, "2026-12-29/1wd-before")
     [five_before] = owner_nudges(plan_at("2026-12-21 10:00", reviews))

@@ -130,6 +130,12 @@ def test_a_review_is_created_by_conversation_and_the_officer_told_who_is_reminde
     assert "• Sam Patel: Analyse (due Wed 31 March 2027), as each due date approaches and if it passes." in done.text
     assert "• Alice Adams: Plan (due Fri 28 May 2027)" in done.text
     assert "• Omar Khan: Review (due Fri 29 October 2027)" in done.text
+    # Only Sam Patel has a Slack id: nobody else is promised reminders that could never be sent.
+    assert (
+        "• Alice Adams: Plan (due Fri 28 May 2027). I can't remind them yet (no Slack or Teams account known)"
+        in done.text
+    )
+    assert done.text.count("as each due date approaches") == 1
     assert (
         "Alice Adams (lead commissioner) and Cllr Priya Shah (portfolio holder) will find it in their list of reviews."
         in done.text
@@ -191,6 +197,12 @@ def test_bad_answers_get_clear_messages(officer) -> None:
     officer.answer_all(HOME_CARE[:4])
     unknown = officer.say("@nobody")
     assert "I don't know “@nobody” — try @name or an email." in unknown.text
+    # An email or a picked Slack id is already exact: the officer is told the person is not known yet, and how.
+    by_email = officer.say("nobody@council.gov.uk")
+    assert "nobody@council.gov.uk isn't in the council's people list yet" in by_email.text
+    assert "try @name" not in by_email.text
+    picked = officer.say("U0NOBODY99")
+    assert "The person you picked (U0NOBODY99) isn't in the council's people list yet" in picked.text
     ambiguous = officer.say("sam")
     assert "More than one person matches “sam”" in ambiguous.text and len(ambiguous.prompt.options) == 2
     chosen = officer.say("2")
@@ -312,3 +324,34 @@ def test_the_portfolio_holder_for_the_service_is_suggested(officer, directory) -
     officer.start()
     turn = officer.answer_all(["Parks", "ok", "Greener parks", "strategic", "me"])
     assert turn.prompt.suggestion is None  # no portfolio names parks: nothing guessed
+
+
+def test_moving_a_stage_later_suggests_a_next_date_that_is_accepted(officer) -> None:
+    """Editing a due date so the next stage's date now comes before it: the date suggested for the next stage
+    is one that "ok" accepts, not the old date the order check refuses."""
+    officer.start()
+    summary = officer.answer_all(HOME_CARE[:7] + ["ok", "ok"] * 4 + ["skip"])
+    assert summary.prompt.step_id == "confirm"
+    officer.say("change")
+    officer.say("8")  # Analyse: due
+    moved = officer.say("2027-09-30")
+    assert moved.prompt.question == "When is the Plan stage due?"
+    assert moved.prompt.suggestion is not None
+    suggested = moved.prompt.suggestion
+    assert "Thu 30 September 2027" not in suggested  # not the date it must come after
+    accepted = officer.say("ok")
+    assert "Please give another answer" not in accepted.text
+    assert f"Plan: due: {suggested}" in accepted.text or accepted.prompt.question == "When is the Do stage due?"
+
+
+def test_terminal_friendly_hints_for_outcomes_and_stakeholders(officer) -> None:
+    """Questions ask only for what every surface can type, and the stakeholder help asks for people, which the
+    answer is then read as, rather than suggesting team names it would refuse."""
+    first = officer.start()
+    outcomes = officer.say("Home care")
+    outcomes = officer.say("ok")
+    assert outcomes.prompt.step_id == "outcomes" and "own line" not in outcomes.prompt.question
+    assert "semicolons" in outcomes.prompt.question and first.prompt.step_id == "service"
+    turn = officer.answer_all(["Independence; Fewer admissions", *HOME_CARE[3:7], *["ok", "ok"] * 4])
+    assert turn.prompt.step_id == "stakeholders"
+    assert "Name people rather than teams" in officer.say("help").text

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workflows.conversation.steps import Invalid, Option, Step, StepContext, Valid, Validation, normalise, split_list
-from workflows.people import UNKNOWN_PERSON_HINT, Ambiguous, PersonRef, Resolved
+from workflows.people import Ambiguous, PersonRef, Resolved, unknown_person_message
 
 __all__ = ["PeopleListStep", "PersonStep"]
 
@@ -22,7 +22,7 @@ def _resolve_person(text: str, ctx: StepContext) -> PersonRef | Invalid:
         options = [Option(p.email or p.name, p.label) for p in result.candidates]
         names = "; ".join(f"{i}. {p.label}" for i, p in enumerate(result.candidates, 1))
         return Invalid(f"More than one person matches “{text}”: {names}. Which one did you mean?", options)
-    return Invalid(f"I don't know “{text}” — {UNKNOWN_PERSON_HINT}.")
+    return Invalid(unknown_person_message(text))
 
 
 @dataclass

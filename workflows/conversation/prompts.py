@@ -36,7 +36,7 @@ def step_prompt(flow: Flow, step_id: str | None, ctx: StepContext) -> Prompt:
             detail=flow.summary(ctx.answers),
         )
     current = ctx.answers.get(step.id)
-    suggestion = current if current is not None else step.suggestion(ctx)
+    suggestion = step.offered(current, ctx)
     return Prompt(
         flow=flow.name,
         step_id=step.id,

@@ -322,7 +322,7 @@ class MessageReader:
             # Skipping an optional question takes its suggestion (a derived title), if it has one.
             return step.settle(step.suggestion(c.ctx), c.ctx)
         current = c.ctx.answers.get(step.id)
-        suggestion = current if current is not None else step.suggestion(c.ctx)
+        suggestion = step.offered(current, c.ctx)
         if (
             suggestion is not None
             and normalise(text) in _ACCEPT_WORDS

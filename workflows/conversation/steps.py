@@ -141,6 +141,15 @@ class Step:
     def suggestion(self, ctx: StepContext) -> Any | None:
         return self.default(ctx) if self.default is not None else None
 
+    def offered(self, current: Any | None, ctx: StepContext) -> Any | None:
+        """What "ok" accepts: the answer already given while it still holds, else the step's suggestion.
+
+        After an earlier answer changes (a stage moved later), the old answer may no longer pass its checks;
+        offering it would invite an "ok" that is then refused."""
+        if current is not None and self.recheck(current, ctx) is None:
+            return current
+        return self.suggestion(ctx)
+
     def parse(self, raw: str, ctx: StepContext) -> Validation:
         raise NotImplementedError
 

@@ -125,11 +125,20 @@ class FeedbackSummaries:
             unsolicited if chosen.is_requested else 0,
         )
 
-    def summary_text(self, summary: FeedbackSummary) -> str:
+    def summary_text(self, summary: FeedbackSummary, *, ask_command: str | None = None) -> str:
+        """The summary as text. ``ask_command``: how to ask stakeholders where the officer is reading this (Slack's
+        slash command, Teams' "feedback N"); without it the text names both, since the terminal cannot ask."""
         if summary.round is None:
+            rid = summary.review_id
+            how = (
+                f"Use “{ask_command}” to ask stakeholders."
+                if ask_command
+                else f"Stakeholders are asked from Slack (“/commissioning feedback {rid}”) or by sending "
+                f"“feedback {rid}” to the assistant in Teams."
+            )
             return (
-                f"Nobody has been asked for feedback on #{summary.review_id} “{summary.review_title}” yet, and none "
-                f"has been given. Use “feedback {summary.review_id}” to ask stakeholders."
+                f"Nobody has been asked for feedback on #{rid} “{summary.review_title}” yet, and none "
+                f"has been given. {how}"
             )
         chosen = summary.round
         if chosen.is_requested:
