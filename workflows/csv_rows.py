@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 __all__ = [
     "COLUMNS",
@@ -22,6 +23,7 @@ __all__ = [
     "CsvRow",
     "ParsedCsv",
     "guard",
+    "parse_date",
     "parse_reviews_csv",
 ]
 
@@ -35,7 +37,7 @@ COLUMNS = (
     "stage_owner",
     "stage_due",
 )
-OPTIONAL_COLUMNS = ("outcomes",)
+OPTIONAL_COLUMNS = ("outcomes", "stakeholders")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
 MAX_PROBLEMS_SHOWN = 50
@@ -70,6 +72,27 @@ class CsvRow:
 class ParsedCsv:
     rows: list[CsvRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def parse_date(text: str) -> date | None:
+    """YYYY-MM-DD or DD/MM/YYYY; None when it is neither or is not a real date."""
+    text = text.strip()
+    match = _ISO_DATE.match(text)
+    if match:
+        year, month, day = (int(part) for part in match.groups())
+    else:
+        match = _UK_DATE.match(text)
+        if not match:
+            return None
+        day, month, year = (int(part) for part in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
 
 
 def guard(value: str) -> str:

@@ -7,9 +7,12 @@ The format (also in the README)::
 - people are given as an email, a Slack user id (U0123ABC) or a Teams user id
   (the Azure AD object id), and must already be in the people list;
 - dates are YYYY-MM-DD or DD/MM/YYYY;
-- every review needs one row for each stage of the council's cycle;
-- an optional ``outcomes`` column lists outcomes separated by ``|``; other
-  extra columns are ignored with a warning.
+- a review has a row for each stage it gives; a stage of the council's cycle
+  with no row is filled in from the cycle's usual duration, owned by the lead
+  commissioner, and reported as a warning;
+- optional ``outcomes`` and ``stakeholders`` columns list outcomes and people
+  separated by ``|``; they may be on one of a review's rows or repeated on
+  each; other extra columns are ignored with a warning.
 
 An import is three steps, all or nothing: **parse** the file into rows
 (``workflows/csv_rows.py``, which also reads what Excel writes), **check** every
@@ -21,7 +24,6 @@ numbers rows, the header being row 1), and only for a file with no problems
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,7 +34,15 @@ import structlog
 
 from storage.models import Person
 from storage.people import identity_kind
-from workflows.csv_rows import COLUMNS, OPTIONAL_COLUMNS, CsvImportError, CsvRow, guard, parse_reviews_csv
+from workflows.csv_rows import (
+    COLUMNS,
+    OPTIONAL_COLUMNS,
+    CsvImportError,
+    CsvRow,
+    guard,
+    parse_date,
+    parse_reviews_csv,
+)
 from workflows.cycle import CycleConfig
 from workflows.reviews import LEVELS, Actor, ReviewDraft, ReviewService, StageDraft
 
@@ -51,10 +61,17 @@ log = structlog.get_logger(__name__)
 OUTCOME_SEPARATOR = "|"
 PERSON_COLUMNS = ("lead_commissioner", "portfolio_holder", "stage_owner")
 # A review's own details, repeated on each of its rows.
-_SAME_ON_EVERY_ROW = ("level", "lead_commissioner", "portfolio_holder", "outcomes")
+_SAME_ON_EVERY_ROW = ("level", "lead_commissioner", "portfolio_holder")
+# A review's lists: on any one of its rows (blank on the others), or the same on each that has them.
+_ON_ANY_ROW = ("outcomes", "stakeholders")
 
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_UK_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+def _split(cell: str) -> list[str]:
+    return [part.strip() for part in cell.split(OUTCOME_SEPARATOR) if part.strip()]
+
+
+def _stakeholder_identifiers(row: CsvRow) -> list[str]:
+    return _split(row.values.get("stakeholders", ""))
 
 
 @dataclass
@@ -62,23 +79,6 @@ class ImportResult:
     review_ids: list[int]
     rows: int
     warnings: list[str] = field(default_factory=list)
-
-
-def parse_date(text: str) -> date | None:
-    """YYYY-MM-DD or DD/MM/YYYY; None when it is neither or is not a real date."""
-    text = text.strip()
-    match = _ISO_DATE.match(text)
-    if match:
-        year, month, day = (int(part) for part in match.groups())
-    else:
-        match = _UK_DATE.match(text)
-        if not match:
-            return None
-        day, month, year = (int(part) for part in match.groups())
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
 
 
 def _rows_label(rows: Sequence[CsvRow]) -> str:
@@ -135,6 +135,8 @@ class _Check:
             self._due(row)
         for column in PERSON_COLUMNS:
             self.person(row, column)
+        for identifier in _stakeholder_identifiers(row):
+            self.person(CsvRow(row.number, {"stakeholders": identifier}), "stakeholders")
 
     def _blanks(self, row: CsvRow) -> None:
         blank = [column for column in COLUMNS if not row.values[column]]
@@ -160,30 +162,25 @@ class _Check:
         differing = [
             column for column in _SAME_ON_EVERY_ROW if len({row.values.get(column, "").casefold() for row in group}) > 1
         ]
+        differing += [
+            column
+            for column in _ON_ANY_ROW
+            if len({row.values.get(column, "").casefold() for row in group if row.values.get(column)}) > 1
+        ]
         self.problems += [
-            f"{label}: {column} differs between its rows; it must be the same on every row." for column in differing
+            f"{label}: {column} differs between its rows; give it on one row, or the same on every row."
+            for column in differing
         ]
         by_stage = self._rows_by_stage(group)
-        stage_problems = self._stage_problems(by_stage)
-        self.problems += [f"{label}: {problem}" for problem in stage_problems]
-        if stage_problems:
-            return None
-        return self._draft(group[0], {name: rows[0] for name, rows in by_stage.items()})
-
-    def _stage_problems(self, by_stage: Mapping[str, list[CsvRow]]) -> list[str]:
-        """Each stage of the cycle on exactly one row."""
-        problems = [
-            f"the {name} stage appears on more than one row ({_rows_label(rows)})."
+        stage_problems = [
+            f"{label}: the {name} stage appears on more than one row ({_rows_label(rows)})."
             for name, rows in by_stage.items()
             if len(rows) > 1
         ]
-        absent = [name for name in self.cycle.stage_names if name not in by_stage]
-        if absent:
-            stages = "stages" if len(absent) > 1 else "stage"
-            problems.append(
-                f"there is no row for the {', '.join(absent)} {stages}; each review needs one row per stage."
-            )
-        return problems
+        self.problems += stage_problems
+        if stage_problems:
+            return None
+        return self._draft(group, {name: rows[0] for name, rows in by_stage.items()})
 
     def _rows_by_stage(self, group: Sequence[CsvRow]) -> dict[str, list[CsvRow]]:
         by_stage: dict[str, list[CsvRow]] = {}
@@ -197,29 +194,59 @@ class _Check:
         found = self.people.get(identifier)
         return found.id if found is not None else None
 
-    def _draft(self, first: CsvRow, stage_rows: Mapping[str, CsvRow]) -> ReviewDraft | None:
+    def _draft(self, group: Sequence[CsvRow], stage_rows: Mapping[str, CsvRow]) -> ReviewDraft | None:
         """The review, once every person and date in its rows is known (each problem was reported by row())."""
-        stages = []
-        for name in self.cycle.stage_names:
-            owner_id = self._person_id(stage_rows[name].values["stage_owner"])
-            due = parse_date(stage_rows[name].values["stage_due"])
-            if owner_id is None or due is None:
-                return None
-            stages.append(StageDraft(name=name, owner_id=owner_id, due=due))
+        first = group[0]
         lead_id = self._person_id(first.values["lead_commissioner"])
         holder_id = self._person_id(first.values["portfolio_holder"])
         if lead_id is None or holder_id is None:
             return None
-        outcomes = first.values.get("outcomes", "").split(OUTCOME_SEPARATOR)
+        given: dict[str, tuple[int, date]] = {}
+        for name, row in stage_rows.items():
+            owner_id = self._person_id(row.values["stage_owner"])
+            due = parse_date(row.values["stage_due"])
+            if owner_id is None or due is None:
+                return None
+            given[name] = (owner_id, due)
+        stages = self._fill_stages(_review_label(group), given, lead_id)
+        listed = {column: next((r.values[column] for r in group if r.values.get(column)), "") for column in _ON_ANY_ROW}
+        stakeholder_ids = [self._person_id(identifier) for identifier in _split(listed["stakeholders"])]
         return ReviewDraft(
             title=first.values["review_title"],
             service=first.values["service"],
-            outcomes=[part.strip() for part in outcomes if part.strip()],
+            outcomes=_split(listed["outcomes"]),
             level=first.values["level"].lower(),
             lead_commissioner_id=lead_id,
             portfolio_holder_id=holder_id,
             stages=stages,
+            stakeholder_ids=list(dict.fromkeys(pid for pid in stakeholder_ids if pid is not None)),
         )
+
+    def _fill_stages(self, label: str, given: Mapping[str, tuple[int, date]], lead_id: int) -> list[StageDraft]:
+        """Every stage of the cycle: those the file gives, and the rest due the cycle's usual duration after the
+        stage before (or today), never after the next stage the file gives, owned by the lead commissioner."""
+        stages: list[StageDraft] = []
+        previous = self.today
+        names = self.cycle.stage_names
+        for index, name in enumerate(names):
+            if name in given:
+                owner_id, due = given[name]
+            else:
+                definition = self.cycle.stage(name)
+                assert definition is not None  # a name from the cycle itself
+                due = self.cycle.add_duration(max(previous, self.today), definition)
+                later = [given[n][1] for n in names[index + 1 :] if n in given]
+                if later and due > later[0]:
+                    due = later[0]
+                owner_id = lead_id
+                self.warnings.append(
+                    f"{label}: no row for the {name} stage, so it is due {due.isoformat()} (the cycle's usual "
+                    f"{definition.duration_label}) and owned by the lead commissioner; change it after import "
+                    "if that is wrong."
+                )
+            stages.append(StageDraft(name=name, owner_id=owner_id, due=due))
+            previous = due
+        return stages
 
 
 def _review_label(group: Sequence[CsvRow]) -> str:
@@ -256,6 +283,7 @@ def check_rows(
 ) -> tuple[list[ReviewDraft], list[str]]:
     """The reviews the rows describe, and warnings; raises :class:`CsvImportError` listing every problem."""
     identifiers = {row.values[column] for row in rows for column in PERSON_COLUMNS if row.values[column]}
+    identifiers.update(identifier for row in rows for identifier in _stakeholder_identifiers(row))
     check = _Check(service.cycle, service.today(), service.people.find_many(identifiers))
     for row in rows:
         check.row(row)
@@ -316,23 +344,24 @@ def export_reviews_csv(
     out: TextIO,
     *,
     include_closed: bool = True,
-    include_outcomes: bool = False,
+    include_details: bool = True,
 ) -> int:
-    """Write reviews in the import format, one row per stage; returns how many rows were written."""
+    """Write reviews in the import format, one row per stage; returns how many rows were written.
+
+    ``include_details``: add the outcomes and stakeholders columns (on each review's first row), so that
+    importing the file into an empty database gives the same reviews back."""
     reviews = service.list_all(include_closed=include_closed)
+    # Lists leave outcomes and stakeholders out; read them in a few queries for every review at once.
+    full = {r.id: r for r in service.reviews.get_many([r.id for r in reviews])} if include_details else {}
     person_ids: set[int] = set()
     for review in reviews:
         person_ids.update((review.lead_commissioner.id, review.portfolio_holder.id))
         person_ids.update(stage.owner.id for stage in review.stages)
+    for snapshot in full.values():
+        person_ids.update(stakeholder.person.id for stakeholder in snapshot.stakeholders)
     people = service.people.get_many(person_ids)
-    # Lists leave outcomes out; read them only when asked for, in a few queries for every review at once.
-    outcomes = (
-        {full.id: full.outcomes for full in service.reviews.get_many([r.id for r in reviews])}
-        if include_outcomes
-        else {}
-    )
     writer = csv.writer(out)
-    writer.writerow(COLUMNS + (OPTIONAL_COLUMNS if include_outcomes else ()))
+    writer.writerow(COLUMNS + (OPTIONAL_COLUMNS if include_details else ()))
     rows = 0
     for review in reviews:
         for stage in review.stages:
@@ -346,8 +375,12 @@ def export_reviews_csv(
                 _identity(people[stage.owner.id]),
                 stage.due_date.isoformat(),
             ]
-            if include_outcomes:
-                row.append(f" {OUTCOME_SEPARATOR} ".join(outcomes[review.id]))
+            if include_details:
+                first = stage is review.stages[0]
+                details = full[review.id]
+                stakeholders = [_identity(people[s.person.id]) for s in details.stakeholders]
+                row.append(f" {OUTCOME_SEPARATOR} ".join(details.outcomes) if first else "")
+                row.append(f" {OUTCOME_SEPARATOR} ".join(stakeholders) if first else "")
             writer.writerow([guard(value) for value in row])
             rows += 1
     log.info("reviews_exported", reviews=len(reviews), rows=rows)

@@ -18,6 +18,8 @@ import structlog
 
 from bot.config import Settings
 from storage.db import Database, DatabaseError, open_database
+from storage.models import Person
+from storage.people import PeopleRepository, PersonError, identity_kind
 from workflows.cycle import CycleConfigError
 from workflows.dialogue import Dialogue, UserContext, build_dialogue, directory_user
 from workflows.guidance_questions import KnowledgeSource
@@ -55,16 +57,49 @@ def _open_dialogue(settings: Settings) -> tuple[Database, Dialogue]:
         sys.exit(1)
 
 
-def _terminal_user(settings: Settings, dialogue: Dialogue, as_user: str | None) -> tuple[UserContext, str]:
-    """Who is chatting (from --as, CHAT_USER or the login name) and the name to greet; exits for an unknown email."""
+def _add_newcomer(database: Database, who: str, name: str | None, timezone: str) -> Person | None:
+    """Add the person chatting as ``who`` (an email nobody has yet), named by --name or, on a terminal, by asking.
+
+    A first-time user's next step after quickstart is this command: stopping them with "ask an administrator"
+    would end the first hour, so the terminal offers to add them itself."""
+    if identity_kind(who) != "email":
+        return None
+    if not name and sys.stdin.isatty():
+        click.echo(f"I don't know anyone with the email {who} yet.")
+        name = click.prompt(
+            "What's your full name? I'll add you to the people list (press Enter to stop)",
+            default="",
+            show_default=False,
+        ).strip()
+    if not name:
+        return None
+    try:
+        person = PeopleRepository(database).upsert(
+            name=name, email=who, timezone=timezone, actor="terminal chat: newcomer"
+        )
+    except PersonError as error:
+        click.echo(f"Sorry, I couldn't add you: {error}", err=True)
+        return None
+    click.echo(f"Added {person.name} ({who}) to the people list.")
+    return person
+
+
+def _terminal_user(
+    settings: Settings, database: Database, dialogue: Dialogue, as_user: str | None, name: str | None
+) -> tuple[UserContext, str]:
+    """Who is chatting (from --as, CHAT_USER or the login name) and the name to greet; exits for an unknown email
+    that is not added."""
     who = (as_user or settings.chat_user or "").strip()
     person: PersonRef | None = None
     if who:
         found = dialogue.people.find_by_email(who) if dialogue.people else None
         if found is None:
+            found = _add_newcomer(database, who, name, settings.timezone)
+        if found is None:
             click.echo(
-                f"I don't know anyone with the email {who} in the people list. Check the spelling, "
-                "or ask an administrator to add them.",
+                f"I don't know anyone with the email {who} in the people list. Check the spelling, or add "
+                f'yourself and carry on: commissioning-bot chat --as {who} --name "Your Name" '
+                f'(or commissioning-bot people add --name "Your Name" --email {who}).',
                 err=True,
             )
             sys.exit(2)
@@ -113,13 +148,18 @@ def _answer(dialogue: Dialogue, user: UserContext, text: str) -> None:
     metavar="EMAIL",
     help="Whose conversation this is (an email in the people list). Defaults to CHAT_USER, then your login name.",
 )
+@click.option(
+    "--name",
+    metavar="NAME",
+    help="Your full name: with --as, adds you to the people list if your email is not in it yet.",
+)
 @click.pass_obj
-def chat_command(settings: Settings, as_user: str | None) -> None:
+def chat_command(settings: Settings, as_user: str | None, name: str | None) -> None:
     """Ask questions and set up reviews in the terminal. Type `exit` or press Ctrl-D to leave."""
     # The terminal is for people: keep routine log lines out of the conversation.
     logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     database, dialogue = _open_dialogue(settings)
-    user, who = _terminal_user(settings, dialogue, as_user)
+    user, who = _terminal_user(settings, database, dialogue, as_user, name)
     log.info("terminal_chat_started", known_person=user.person is not None)
     _greet(user, who, dialogue)
 

@@ -221,9 +221,12 @@ def _describe_change(before: dict[str, Any] | None, after: dict[str, Any] | None
 def import_command(settings: Settings, file: Path, allow_duplicates: bool, check_only: bool) -> None:
     """Import reviews from a CSV file, one row per review stage.
 
-    The header is review_title,service,level,lead_commissioner,portfolio_holder,stage,stage_owner,stage_due.
+    The header is review_title,service,level,lead_commissioner,portfolio_holder,stage,stage_owner,stage_due,
+    with optional outcomes and stakeholders columns (separated by |, on any one of a review's rows).
     People are an email, a Slack user id or a Teams user id; dates are YYYY-MM-DD or DD/MM/YYYY.
-    The whole file is checked first: if any row has a problem, nothing is imported.
+    A stage with no row is filled in from the cycle's usual duration and owned by the lead commissioner
+    (a warning says so; --check shows it). The whole file is checked first: if any row has a problem,
+    nothing is imported.
     """
     with review_service(settings) as service:
         actor = Actor.system(f"operator: reviews import {file.name}")
@@ -248,13 +251,23 @@ def import_command(settings: Settings, file: Path, allow_duplicates: bool, check
 @reviews_group.command("export")
 @click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
 @click.option("--open-only", is_flag=True, help="Leave out closed and decommissioned reviews.")
-@click.option("--outcomes", "include_outcomes", is_flag=True, help="Add an outcomes column (outcomes separated by |).")
+@click.option(
+    "--details/--no-details",
+    "include_details",
+    default=True,
+    help="Outcomes and stakeholders columns (each separated by |), so the file imports back as it was (default).",
+)
+# Earlier releases needed --outcomes for the outcomes column; it is now there by default, and the flag still works.
+@click.option("--outcomes", "legacy_outcomes", is_flag=True, hidden=True)
 @click.pass_obj
-def export_command(settings: Settings, file: Path | None, open_only: bool, include_outcomes: bool) -> None:
-    """Export reviews in the import format to FILE (or to standard output)."""
+def export_command(
+    settings: Settings, file: Path | None, open_only: bool, include_details: bool, legacy_outcomes: bool
+) -> None:
+    """Export reviews in the import format to FILE (or to standard output), with outcomes and stakeholders."""
+    include_details = include_details or legacy_outcomes
     with review_service(settings) as service:
         if file is None or str(file) == "-":
-            export_reviews_csv(service, sys.stdout, include_closed=not open_only, include_outcomes=include_outcomes)
+            export_reviews_csv(service, sys.stdout, include_closed=not open_only, include_details=include_details)
             return
         # Written beside the target and renamed into place, so a failure never leaves half a file.
         target = file.expanduser().resolve()
@@ -263,7 +276,7 @@ def export_command(settings: Settings, file: Path | None, open_only: bool, inclu
         handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
             with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                rows = export_reviews_csv(service, out, include_closed=not open_only, include_outcomes=include_outcomes)
+                rows = export_reviews_csv(service, out, include_closed=not open_only, include_details=include_details)
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

@@ -99,6 +99,18 @@ def test_an_unknown_user_is_told_plainly(environment) -> None:
     result = chat(environment, ["hello"], "--as", "nobody@council.gov.uk")
     assert result.exit_code == 2
     assert "I don't know anyone with the email nobody@council.gov.uk in the people list." in result.output
+    assert 'chat --as nobody@council.gov.uk --name "Your Name"' in result.output
+
+
+def test_a_newcomer_adds_themselves_and_starts_a_review(environment, database) -> None:
+    """The README's next step after quickstart works for someone the people list has never seen."""
+    result = chat(environment, ["start a review", "exit"], "--as", "you@council.gov.uk", "--name", "Jo Newcomer")
+    assert result.exit_code == 0, result.output
+    assert "Added Jo Newcomer (you@council.gov.uk) to the people list." in result.output
+    assert "Hello, Jo." in result.output and "Which service is under review?" in result.output
+    assert PeopleRepository(database).find_by_email("you@council.gov.uk").name == "Jo Newcomer"
+    again = chat(environment, ["exit"], "--as", "you@council.gov.uk")
+    assert again.exit_code == 0 and "Added" not in again.output
 
 
 def test_questions_through_a_real_pipe(environment, tmp_path: Path, request) -> None:

@@ -135,13 +135,13 @@ def test_import_then_list_show_and_export(run, people, tmp_path: Path) -> None:
     exported = tmp_path / "exported.csv"
     assert run("reviews", "export", str(exported)).exit_code == 0
     lines = exported.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == HEADER
+    assert lines[0] == HEADER + ",outcomes,stakeholders"
     assert lines[1] == (
         "Home care,Adult social care,operational,sam@council.gov.uk,priya@council.gov.uk,Analyse,"
-        "owen@council.gov.uk,2030-01-29"
+        "owen@council.gov.uk,2030-01-29,,"
     )
     assert len(lines) == 9
-    assert run("reviews", "export").output.splitlines()[0] == HEADER
+    assert run("reviews", "export", "--no-details").output.splitlines()[0] == HEADER
 
 
 def test_a_file_with_a_problem_imports_nothing_and_says_which_row(run, people, tmp_path: Path) -> None:
@@ -166,6 +166,16 @@ def test_check_reports_without_importing(run, people, tmp_path: Path) -> None:
     assert "ready to import: 1 reviews" in result.output
     assert "ignored: notes" in result.output
     assert "There are no reviews yet" in run("reviews", "list").output
+
+
+def test_check_lists_the_stages_it_would_fill_in(run, people, tmp_path: Path) -> None:
+    source = write_csv(tmp_path, [HEADER, pipeline_rows("Home care")[0]])
+
+    result = run("reviews", "import", "--check", str(source))
+
+    assert result.exit_code == 0, result.output
+    assert 'Warning: Review "Home care" (row 2): no row for the Plan stage' in result.output
+    assert "ready to import: 1 reviews" in result.output
 
 
 def test_overdue_lists_stages_past_due_across_the_council(run, people, tmp_path: Path) -> None:

@@ -6,7 +6,13 @@ from datetime import date
 import pytest
 
 from tests.storage.review_helpers import Clock, Team, add_team, make_service
-from workflows.importexport import COLUMNS, CsvImportError, export_reviews_csv, import_reviews_csv
+from workflows.importexport import (
+    COLUMNS,
+    CsvImportError,
+    export_reviews_csv,
+    import_reviews_csv,
+    read_reviews_csv,
+)
 from workflows.reviews import Actor, ReviewService
 
 HEADER = ",".join(COLUMNS)
@@ -107,7 +113,6 @@ def test_every_problem_in_the_file_is_listed_with_its_row(service: ReviewService
     assert any(p.startswith('Row 7: level "galactic" is not one of regional') for p in problems)
     assert 'Row 8: stage_owner "Ruth" is not an email, a Slack user id or a Teams user id.' in problems
     assert "Row 9: stage_owner is empty." in problems
-    assert any(p.startswith('Review "Home care" (rows 2-5): there is no row for the Plan stage') for p in problems)
     assert any(p.startswith('Review "Libraries" (rows 6-9): level differs between its rows') for p in problems)
     assert service.list_all(include_closed=True) == []
 
@@ -194,10 +199,10 @@ def test_export_writes_the_import_format_and_reads_back_the_same(service: Review
     text = exported.getvalue()
     assert rows == 8
     lines = text.splitlines()
-    assert lines[0] == HEADER
+    assert lines[0] == HEADER + ",outcomes,stakeholders"
     assert lines[1] == (
         '"Home care, North",Adult social care,operational,sam.patel@council.gov.uk,priya.shah@council.gov.uk,'
-        "Analyse,owen.jones@council.gov.uk,2027-01-29"
+        "Analyse,owen.jones@council.gov.uk,2027-01-29,,"
     )
     again = import_reviews_csv(text.encode("utf-8"), service, OPERATOR, allow_duplicates=True)
     copy = service.get(again.review_ids[0])
@@ -208,20 +213,53 @@ def test_export_writes_the_import_format_and_reads_back_the_same(service: Review
     ]
 
 
-def test_export_with_outcomes_adds_the_column_and_reads_back_the_same(service: ReviewService, team: Team) -> None:
-    outcomes = "People stay at home | Fewer admissions"
-    lines = [HEADER + ",outcomes"] + [f"{row},{outcomes}" for row in review_rows("Home care")]
-    import_reviews_csv(csv_bytes(lines), service, OPERATOR)
+def test_export_round_trips_outcomes_and_stakeholders_by_default(service: ReviewService, team: Team) -> None:
+    """Outcomes and stakeholders need be given only once per review, and an export imports back the same."""
+    rows = review_rows("Home care")
+    lines = [HEADER + ",outcomes,stakeholders", f"{rows[0]},People stay at home | Fewer admissions,"]
+    lines += [f"{row},," for row in rows[1:3]] + [f"{rows[3]},,ruth.green@council.gov.uk | U0PRIYA"]
+    first = import_reviews_csv(csv_bytes(lines), service, OPERATOR)
+    original = service.get(first.review_ids[0])
+    assert original.outcomes == ("People stay at home", "Fewer admissions")
+    assert sorted(s.person.name for s in original.stakeholders) == ["Cllr Priya Shah", "Ruth Green"]
+
     exported = io.StringIO()
-
-    rows = export_reviews_csv(service, exported, include_outcomes=True)
-
-    assert rows == 4
-    lines = exported.getvalue().splitlines()
-    assert lines[0] == HEADER + ",outcomes"
-    assert lines[1].endswith(f",{outcomes}")
+    assert export_reviews_csv(service, exported) == 4
+    written = exported.getvalue().splitlines()
+    assert written[0] == HEADER + ",outcomes,stakeholders"
+    assert written[1].endswith(
+        ",People stay at home | Fewer admissions,ruth.green@council.gov.uk | priya.shah@council.gov.uk"
+    )
     again = import_reviews_csv(exported.getvalue().encode("utf-8"), service, OPERATOR, allow_duplicates=True)
-    assert service.get(again.review_ids[0]).outcomes == ("People stay at home", "Fewer admissions")
+    copy = service.get(again.review_ids[0])
+    assert copy.outcomes == original.outcomes
+    assert sorted(s.person.id for s in copy.stakeholders) == sorted(s.person.id for s in original.stakeholders)
+
+
+def test_outcomes_that_differ_between_rows_of_a_review_are_refused(service: ReviewService, team: Team) -> None:
+    rows = review_rows("Home care")
+    lines = [HEADER + ",outcomes"] + [f"{row},{'A' if i else 'B'}" for i, row in enumerate(rows)]
+    with pytest.raises(CsvImportError) as refused:
+        import_reviews_csv(csv_bytes(lines), service, OPERATOR)
+    assert any("outcomes differs between its rows; give it on one row" in p for p in refused.value.problems)
+
+
+def test_stages_without_a_row_are_filled_from_the_cycle_and_reported(service: ReviewService, team: Team) -> None:
+    """A council's tracker often knows only some dates: the rest come from the cycle's usual durations."""
+    rows = review_rows("Home care")
+    data = csv_bytes([HEADER, rows[0], rows[2]])  # Analyse and Do only
+
+    drafts, warnings = read_reviews_csv(data, service)
+    assert [s.name for s in drafts[0].stages] == ["Analyse", "Plan", "Do", "Review"]
+    assert any("no row for the Plan stage" in w and "owned by the lead commissioner" in w for w in warnings)
+    assert any("no row for the Review stage" in w for w in warnings)
+
+    result = import_reviews_csv(data, service, OPERATOR)
+    review = service.get(result.review_ids[0])
+    plan, do, last = review.stages[1], review.stages[2], review.stages[3]
+    assert plan.owner.name == "Sam Patel" and last.owner.name == "Sam Patel"  # the lead commissioner
+    assert date(2027, 1, 29) < plan.due_date <= do.due_date == date(2027, 5, 28) < last.due_date
+    assert service.cycle.add_duration(date(2027, 1, 29), service.cycle.stages[1]) == plan.due_date
 
 
 def test_a_missing_file_is_reported_plainly(service: ReviewService, tmp_path) -> None:
