@@ -14,6 +14,7 @@ import click
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "ask": ("bot.commands.knowledge", "Answer a question from the guidance, quoting its source."),
+    "backup": ("bot.commands.backup", "Save the database and the guidance index to one archive file."),
     "chat": ("bot.commands.chat", "Ask questions and set up reviews in the terminal."),
     "db": ("bot.commands.db", "The database: apply migrations, show the schema version."),
     "feedback": ("bot.commands.feedback", "Stakeholder feedback on reviews: export answers, see a summary."),
@@ -21,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "nudges": ("bot.commands.nudges", "Reminders to stage owners, escalations and weekly digests."),
     "people": ("bot.commands.people", "People who lead, own or hold the portfolio for reviews."),
     "reviews": ("bot.commands.reviews", "Commissioning reviews: list, show, import and export."),
+    "restore": ("bot.commands.backup", "Restore a backup archive into an empty database and DATA_DIR."),
     "roles": ("bot.commands.knowledge", "List the roles the guidance describes and what each does."),
     "scheduler": ("bot.commands.nudges", "Run the scheduler on its own (nudges, digests, housekeeping)."),
     "serve": ("bot.commands.serve", "Run the chat endpoints for Slack and Teams, and GET /healthz."),
@@ -61,7 +63,25 @@ class LazyGroup(click.Group):
             self.listing = False
 
 
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    # lazy: reading the installed version touches package metadata, which only --version needs.
+    from bot.version import VERSION
+
+    click.echo(f"commissioning-bot {VERSION}")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the release's version and exit.",
+)
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Commissioning Assistant: guidance answers, reviews, nudges and feedback."""
