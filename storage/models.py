@@ -62,6 +62,8 @@ class Person(StorageModel, table=True):
     timezone: str = Field(default="Europe/London", max_length=64)
     # False once a platform tells us the person cannot be messaged (left, blocked the app).
     reachable: bool = Field(default=True)
+    # Set when they leave (`people deactivate`, or `people erase`): kept for history, never offered or messaged.
+    deactivated_at: datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     created_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
     updated_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
 

@@ -93,6 +93,8 @@ def why_unreachable(person: Any) -> str | None:
 
     Slack needs their Slack user id; Teams needs the conversation reference stored when they install the app or
     write to the bot (a Teams id alone is not enough), which is how the nudge policy decides too."""
+    if getattr(person, "deactivated_at", None) is not None:
+        return "deactivated: has left"
     if not getattr(person, "reachable", True):
         return "marked unreachable (left, or blocked the app)"
     if getattr(person, "slack_user_id", None) or getattr(person, "teams_conversation_ref", None):
@@ -115,6 +117,10 @@ class PeopleRepository:
     def __init__(self, database: Database, audit: AuditRepository | None = None) -> None:
         self._database = database
         self._audit = audit or AuditRepository(database)
+
+    @property
+    def database(self) -> Database:
+        return self._database
 
     # --- reading ---------------------------------------------------------------
 
@@ -191,6 +197,7 @@ class PeopleRepository:
         statement = (
             select(Person)
             .where(or_(name.contains(query, autoescape=True), Person.email.contains(query, autoescape=True)))  # type: ignore[union-attr]
+            .where(col(Person.deactivated_at).is_(None))  # a leaver is never offered when an officer names someone
             .order_by(*exact_first)
             .limit(limit)
         )

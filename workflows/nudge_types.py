@@ -105,7 +105,8 @@ class Recipient:
             id=int(person.id),
             name=person.name,
             timezone=person.timezone or "Europe/London",
-            reachable=bool(person.reachable),
+            # A leaver (deactivated) is never nudged, whatever a platform last said about them.
+            reachable=bool(person.reachable) and getattr(person, "deactivated_at", None) is None,
             platforms=tuple(platforms),
         )
 

@@ -1,4 +1,4 @@
-"""`people add|list`: the people the assistant knows, for operators."""
+"""`people add|list|deactivate|erase`: the people the assistant knows, for operators."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from bot.config import Settings
 from storage.db import DatabaseError, open_database
 from storage.models import Person
 from storage.people import PeopleRepository, PersonError, parse_role, why_unreachable
+from storage.person_lifecycle import OpenWork, PersonLifecycle
+from workflows.reviews import Actor, ReviewError, open_review_service
 
 
 @contextmanager
@@ -138,6 +140,89 @@ def _list_people(people: PeopleRepository, search: str | None) -> None:
             ],
         )
     )
+
+
+def _find(people: PeopleRepository, who: str) -> Person:
+    """A person by email, Slack id, Teams id or the id `people list` shows."""
+    found = people.get(int(who)) if who.strip().isdigit() else people.find(who)
+    if found is None:
+        raise click.ClickException(
+            f"Nobody with the email, Slack id, Teams id or id {who!r} is in the people list. "
+            "`commissioning-bot people list --search NAME` finds them."
+        )
+    return found
+
+
+def _echo_open_work(name: str, work: OpenWork) -> None:
+    if work.empty:
+        click.echo(f"{name} holds nothing in open reviews.")
+        return
+    click.echo(f"{name} still holds, in open reviews:")
+    for review_id, title, stage, due in work.stages:
+        click.echo(f"  - #{review_id} {title}: owns the {stage} stage (due {due.isoformat()})")
+    for review_id, title in work.leads:
+        click.echo(f"  - #{review_id} {title}: lead commissioner")
+    for review_id, title in work.portfolios:
+        click.echo(f"  - #{review_id} {title}: portfolio holder")
+    click.echo(
+        "Hand these over: `people deactivate PERSON --reassign-to NEW` gives their open stages to someone else; "
+        "a lead commissioner or portfolio holder is changed by re-importing the review or in chat."
+    )
+
+
+@people_group.command("deactivate")
+@click.argument("person")
+@click.option("--reassign-to", metavar="PERSON", help="Give their open stages to this person (email or id).")
+@click.pass_obj
+def deactivate_command(settings: Settings, person: str, reassign_to: str | None) -> None:
+    """Mark PERSON (email, Slack id, Teams id or id) as having left: never offered, nudged or asked for feedback.
+
+    Their reviews and history keep their name. Lists what they still hold in open reviews."""
+    with _people(settings) as people:
+        leaver = _find(people, person)
+        heir = _find(people, reassign_to) if reassign_to else None
+        if heir is not None and (heir.id == leaver.id or heir.deactivated_at is not None):
+            raise click.ClickException(f"{heir.name} can't take over: choose someone who has not left.")
+        lifecycle = PersonLifecycle(people.database)
+        work = lifecycle.deactivate(leaver.id, actor="operator: people deactivate")  # type: ignore[arg-type]
+        click.echo(f"Deactivated {leaver.name} (id {leaver.id}): they won't be offered, reminded or asked again.")
+        if heir is not None and work.stages:
+            reviews = open_review_service(settings.for_workflows(), people.database)
+            actor = Actor.system("operator: people deactivate --reassign-to")
+            for review_id, title, stage, _ in work.stages:
+                try:
+                    reviews.reassign_stage(review_id, stage, heir.id, actor)  # type: ignore[arg-type]
+                except ReviewError as error:
+                    click.echo(f"  Could not give #{review_id} {title} {stage} to {heir.name}: {error}", err=True)
+                else:
+                    click.echo(f"  Gave #{review_id} {title}: {stage} to {heir.name}.")
+            work = lifecycle.open_work(leaver.id)  # type: ignore[arg-type]
+        _echo_open_work(leaver.name, work)
+
+
+@people_group.command("erase")
+@click.argument("person")
+@click.option("--yes", is_flag=True, help="Erase without asking to confirm (for scripts).")
+@click.pass_obj
+def erase_command(settings: Settings, person: str, yes: bool) -> None:
+    """Erase PERSON on request (data protection): their name, email and ids go from people, audit and feedback.
+
+    Reviews they were part of keep their place as "Erased person N". This cannot be undone (backups taken
+    before still hold them, until they expire)."""
+    with _people(settings) as people:
+        target = _find(people, person)
+        if not yes:
+            click.confirm(
+                f"Erase {target.name} (id {target.id}) for good? Reviews will show them as “Erased person {target.id}”",
+                abort=True,
+            )
+        report = PersonLifecycle(people.database).erase(target.id, actor="operator: people erase")  # type: ignore[arg-type]
+        click.echo(
+            f"Erased person {report.person_id}: their identity was removed from the people list, "
+            f"{report.audit_entries} audit entries and {report.feedback_answers} feedback answers "
+            f"(now anonymous); {report.conversations} conversations deleted."
+        )
+        _echo_open_work(f"Erased person {report.person_id}", report.open_work)
 
 
 def _reachable_label(person: Person) -> str:

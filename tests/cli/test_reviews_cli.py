@@ -104,6 +104,36 @@ def test_people_list_says_who_cannot_be_messaged_and_why(run, people) -> None:
     assert owen.endswith("no: no Slack or Teams account known")
 
 
+def test_a_leaver_is_deactivated_and_their_open_stages_handed_over(run, people, tmp_path: Path) -> None:
+    run("reviews", "import", str(write_csv(tmp_path, [HEADER, *pipeline_rows("Home care")])))
+
+    listed = run("people", "deactivate", "owen@council.gov.uk")
+    assert listed.exit_code == 0, listed.output
+    assert "Deactivated Owen Jones (id 3)" in listed.output
+    assert "#1 Home care: owns the Analyse stage (due 2030-01-29)" in listed.output
+    assert "#1 Home care: owns the Plan stage" in listed.output
+    assert "no: deactivated: has left" in run("people", "list").output
+
+    handed = run("people", "deactivate", "3", "--reassign-to", "sam@council.gov.uk")
+    assert "Gave #1 Home care: Analyse to Sam Patel." in handed.output
+    assert "Owen Jones holds nothing in open reviews." in handed.output
+    current = [line for line in run("reviews", "list").output.splitlines() if "Home care" in line]
+    assert current and "Analyse" in current[0] and "Sam Patel" in current[0]
+
+
+def test_erase_needs_confirmation_and_leaves_no_name_behind(run, people, tmp_path: Path) -> None:
+    run("reviews", "import", str(write_csv(tmp_path, [HEADER, *pipeline_rows("Home care")])))
+    kept = run("people", "erase", "owen@council.gov.uk")  # no --yes, and nobody answers the question
+    assert kept.exit_code == 1 and "Owen Jones" in run("people", "list").output
+
+    erased = run("people", "erase", "owen@council.gov.uk", "--yes")
+    assert erased.exit_code == 0, erased.output
+    assert erased.output.startswith("Erased person 3: their identity was removed")
+    assert "Erased person 3 still holds" in erased.output
+    listing = run("people", "list").output + run("reviews", "show", "1", "--history").output
+    assert "Owen" not in listing and "owen@" not in listing and "Erased person 3" in listing
+
+
 def test_a_person_without_any_identity_gets_a_clear_error(run) -> None:
     result = run("people", "add", "--name", "Nobody")
     assert result.exit_code == 1
