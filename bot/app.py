@@ -15,9 +15,12 @@ import structlog
 
 from bot.config import Settings
 from storage.db import Database, open_database
+from storage.metrics import MESSAGES_SENT
+from storage.models import Person
 from workflows.dialogue import Dialogue, build_dialogue
 from workflows.feedback import FeedbackService
-from workflows.messaging import Messenger
+from workflows.messaging import Messenger, SendResult
+from workflows.replies import Reply
 from workflows.reviews import ReviewService
 from workflows.settings import WorkflowSettings
 from workflows.working_days import WorkingCalendar, calendar_from_settings
@@ -27,6 +30,27 @@ if TYPE_CHECKING:  # for annotations only: both are imported lazily where they a
     from knowledge.service import KnowledgeBase
 
 log = structlog.get_logger(__name__)
+
+
+class CountedMessenger:
+    """A platform's messenger that counts each send's result for ``/metrics`` (messages sent by platform and
+    status), so every sender (nudges, feedback invitations and reminders) is counted in one place."""
+
+    def __init__(self, inner: Messenger) -> None:
+        self.inner = inner
+        self.platform = inner.platform
+
+    def can_reach(self, person: Person) -> bool:
+        return self.inner.can_reach(person)
+
+    def send(self, person: Person, reply: Reply) -> SendResult:
+        result = self.inner.send(person, reply)
+        MESSAGES_SENT.labels(platform=self.platform, status=result.status.value).inc()
+        return result
+
+    def __getattr__(self, name: str) -> object:
+        # Platform-specific extras (pacing, closing) pass straight through to the platform's messenger.
+        return getattr(self.inner, name)
 
 
 class Services:
@@ -105,7 +129,7 @@ class Services:
             found.append(slack)
         if self.teams is not None:
             found.append(TeamsNotifier(self.teams.messenger))
-        return found
+        return [CountedMessenger(messenger) for messenger in found]
 
     def close(self) -> None:
         """Release what was built: the Teams adapter's threads and connections, the database's connections, and

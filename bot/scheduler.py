@@ -32,12 +32,14 @@ from functools import cached_property
 from typing import Any
 
 import structlog
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.app import Services
 from storage.base import utc_now
+from storage.metrics import SCHEDULER_RUNS
 from storage.nudges import SCHEDULER_JOBS_TABLE
 from workflows.cycle import cycle_from_settings
 from workflows.delivery import CycleTips, GuidanceTips, NudgeSweep, SweepReport
@@ -125,6 +127,12 @@ def run_purge_idle_conversations() -> int:
     return running.services.dialogue.engine.purge_idle()
 
 
+def _count_run(event: JobExecutionEvent) -> None:
+    """Each job run for ``/metrics``: ok, failed (it raised) or missed (the process was down past its grace)."""
+    outcome = "failed" if event.exception is not None else "missed" if event.code == EVENT_JOB_MISSED else "ok"
+    SCHEDULER_RUNS.labels(job=str(event.job_id), outcome=outcome).inc()
+
+
 class NudgeScheduler:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -135,6 +143,7 @@ class NudgeScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
             timezone=UTC,
         )
+        self.scheduler.add_listener(_count_run, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
 
     @cached_property
     def sweep(self) -> NudgeSweep:

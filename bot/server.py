@@ -8,8 +8,13 @@ with ``hooks.on_shutdown``.
 
 ``/healthz`` answers 503 until :meth:`Services.warm_up` has loaded the index and
 the embedding model (a cold model makes the first burst of requests slow), then
-200 with a small JSON body. Warming happens in a thread, so the server accepts
+200 with a small JSON body: the release, the index version, and ``warnings`` for
+what works but not fully (no chat platform configured, meaning search off). It
+answers 503 with a ``reason`` whenever the database stops answering, so a load
+balancer takes the replica out. Warming happens in a thread, so the server accepts
 connections, and answers Slack, from the first second.
+
+``/metrics`` serves the process's Prometheus metrics (:mod:`storage.metrics`).
 """
 
 from __future__ import annotations
@@ -21,13 +26,17 @@ import time
 from collections.abc import AsyncIterator, Sequence
 
 import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.app import Services
 from bot.routes import RouteProvider, ServerHooks, slack_route_provider, teams_route_provider
+from bot.version import VERSION
+from storage.metrics import REGISTRY, register_gauge, set_release
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +71,36 @@ class Readiness:
         self.ready.set()
 
 
+def _database_problem(services: Services) -> str | None:
+    try:
+        services.database.ping()
+    except Exception as error:  # noqa: BLE001 - any failure means this replica cannot serve
+        # The error's type only: its text can hold the database URL, password included.
+        log.warning("healthz_database_unreachable", error=type(error).__name__)
+        return f"The database is not answering ({type(error).__name__}); check DATABASE_URL and the database server."
+    return None
+
+
+def _warnings(services: Services, mounted: Sequence[str]) -> list[str]:
+    """What works, but not fully: worth a look, not worth taking the replica out of service."""
+    found = []
+    slack = services.settings.for_slack()
+    if not mounted and slack.app_token is None:
+        found.append("No chat platform is configured, so only /healthz is served: set the SLACK_* or TEAMS_* settings.")
+    knowledge = services.__dict__.get("knowledge")
+    if knowledge is not None and not knowledge.dense_enabled:
+        found.append(
+            "Meaning search is off (no embedding model), so answers use keyword search only: "
+            "set EMBEDDING_MODEL_DIR to a copy of all-MiniLM-L6-v2."
+        )
+    return found
+
+
+def _index_version(services: Services) -> float:
+    knowledge = services.__dict__.get("knowledge")
+    return float(knowledge.version) if knowledge is not None else 0.0
+
+
 def build_server(
     services: Services,
     route_providers: Sequence[RouteProvider] | None = None,
@@ -81,20 +120,37 @@ def build_server(
         mounted.extend(getattr(route, "path", "?") for route in provided)
 
     async def healthz(request: Request) -> JSONResponse:
-        if readiness.ready.is_set():
-            body: dict[str, object] = {
-                "status": "ready",
-                "warm_up_seconds": readiness.seconds_to_ready,
-                "routes": mounted,
-            }
-            knowledge = services.__dict__.get("knowledge")  # only once warming has opened it
-            if knowledge is not None:
-                body["index_version"] = knowledge.version
-            return JSONResponse(body)
-        status = "failed" if readiness.failed else "warming_up"
-        return JSONResponse({"status": status}, status_code=503)
+        if not readiness.ready.is_set():
+            status = "failed" if readiness.failed else "warming_up"
+            return JSONResponse({"status": status, "version": VERSION}, status_code=503)
+        problem = await run_in_threadpool(_database_problem, services)
+        if problem is not None:
+            return JSONResponse({"status": "unavailable", "reason": problem, "version": VERSION}, status_code=503)
+        body: dict[str, object] = {
+            "status": "ready",
+            "version": VERSION,
+            "warm_up_seconds": readiness.seconds_to_ready,
+            "routes": mounted,
+        }
+        knowledge = services.__dict__.get("knowledge")  # only once warming has opened it
+        if knowledge is not None:
+            body["index_version"] = knowledge.version
+        warnings = _warnings(services, mounted)
+        if warnings:
+            body["warnings"] = warnings
+        return JSONResponse(body)
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     routes.append(Route("/healthz", healthz, methods=["GET"]))
+    routes.append(Route("/metrics", metrics, methods=["GET"]))
+    set_release(VERSION)
+    register_gauge(
+        "commissioning_index_version",
+        "The guidance index version this process answers from (0 until it has loaded one).",
+        lambda: _index_version(services),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -67,6 +67,11 @@ class Database:
     def upgrade(self) -> None:
         upgrade_database(self.engine)
 
+    def ping(self) -> None:
+        """Raise if the database cannot answer a trivial query now (for health checks)."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
     def current_revision(self) -> str | None:
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()

@@ -100,6 +100,8 @@ class PersonLifecycle:
             person = self._person(session, person_id)
             if person.deactivated_at is None:
                 person.deactivated_at = utc_now()
+                # Every sender (nudges, feedback requests and reminders) already skips unreachable people.
+                person.reachable = False
                 person.updated_at = utc_now()
                 session.add(person)
                 AuditRepository.record(

@@ -4,6 +4,7 @@ answer as a reply with its citations, "Helpful" buttons and suggested questions.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
@@ -11,6 +12,7 @@ from typing import Protocol, runtime_checkable
 import structlog
 
 from knowledge.models import Answer, AnswerKind
+from storage.metrics import ANSWER_SECONDS, ANSWERS
 from workflows.actions import Actions
 from workflows.replies import Button, Reply, ReplyKind
 
@@ -57,10 +59,14 @@ class GuidanceQuestions:
             knowledge = self.knowledge()
             if knowledge is None:
                 return [Reply(NOT_SET_UP, ReplyKind.PROBLEM)]
+            started = time.perf_counter()
             answer = knowledge.ask(question, tuple(self._recent(conversation_key)))
         except Exception as error:  # noqa: BLE001 - an officer gets a plain message; operators get the log
             log.error("question_failed", platform=platform, error=type(error).__name__, detail=str(error)[:300])
+            ANSWERS.labels(kind="error").inc()
             return [Reply(COULD_NOT_SEARCH, ReplyKind.PROBLEM)]
+        ANSWER_SECONDS.observe(time.perf_counter() - started)
+        ANSWERS.labels(kind=answer.kind.value).inc()
         if answer.kind is not AnswerKind.INVALID:
             self._remember(conversation_key, question)
         buttons: list[Button] = []
