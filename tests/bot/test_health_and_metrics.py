@@ -10,7 +10,7 @@ from bot.app import Services
 from bot.config import Settings
 from bot.server import build_server
 from bot.version import VERSION
-from knowledge.service import KnowledgeBase
+from knowledge.service import KnowledgeBase, open_knowledge
 from workflows.guidance_questions import GuidanceQuestions
 
 
@@ -58,9 +58,6 @@ def test_healthz_warns_when_meaning_search_is_off(
 
 
 def _open(settings: Settings) -> KnowledgeBase:
-    # lazy: the knowledge base's libraries are only needed by the test that opens one.
-    from knowledge.service import open_knowledge
-
     knowledge = open_knowledge(settings.for_knowledge())
     knowledge.ensure_ready()
     return knowledge
