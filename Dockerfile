@@ -1,20 +1,25 @@
-# The Commissioning Assistant: `commissioning-bot serve` (Slack and Teams endpoints, /healthz).
+# The Commissioning Assistant: `commissioning-bot serve` (Slack and Teams endpoints, /healthz, /metrics).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DATA_DIR=/data \
     EMBEDDING_MODEL_DIR=/models/all-MiniLM-L6-v2
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+# Dependencies first, exactly as locked (every file checked against its hash), so a code change reuses this layer.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
+COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY knowledge ./knowledge
 COPY workflows ./workflows
 COPY storage ./storage
-RUN pip install . && useradd --create-home --uid 10001 assistant && mkdir -p /data && chown assistant /data
+# The project itself adds no dependency beyond the lock (--no-deps), so the image holds only locked versions.
+RUN pip install --no-deps . && useradd --create-home --uid 10001 assistant && mkdir -p /data && chown assistant /data
 
 USER assistant
 VOLUME ["/data"]
