@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import COMMANDS, cli
+from bot.version import VERSION
 from tests.conftest import CORPUS_DIR, MODEL_DIR, REPO_ROOT
 
 
@@ -131,3 +132,9 @@ def test_help_starts_without_loading_the_database_or_search_libraries() -> None:
     )
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert shown.stdout.strip().endswith("[]"), shown.stdout
+
+
+def test_version_is_shown_without_loading_settings() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"commissioning-bot {VERSION}"
+    assert VERSION == "0.2.0"
