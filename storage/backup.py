@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 
-from storage.db import Database, upgrade_database
+from storage.db import Database, is_known_revision, upgrade_database
 from storage.tables import metadata
 
 __all__ = ["BackupError", "DumpSummary", "dump_database", "restore_database", "database_is_empty"]
@@ -176,13 +176,16 @@ def restore_database(database: Database, folder: Path) -> DumpSummary:
             "The database already holds reviews, people or guidance, so nothing was restored. Restore into a new, "
             "empty database (or a new DATA_DIR for SQLite), then point the bot at it."
         )
-    try:
-        upgrade_database(database.engine, revision)
-    except Exception as error:  # noqa: BLE001 - an unknown revision means a newer release made the backup
+    if not is_known_revision(revision):
         raise BackupError(
             f"This backup comes from schema revision {revision}, which this release does not know; restore it with "
             "the release that made it (or a newer one)."
-        ) from error
+        )
+    if database.current_revision() is None:
+        # A brand-new database gets the backup's own schema, so every row fits; it is migrated forward after.
+        upgrade_database(database.engine, revision)
+    # An empty database already migrated (a server started on it first) keeps its newer schema: columns added
+    # since the backup take their defaults.
     summary: DumpSummary = {}
     with database.engine.begin() as connection:
         tables = _product_tables(connection)

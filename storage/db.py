@@ -121,6 +121,14 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def is_known_revision(revision: str) -> bool:
+    """Whether this release's migrations include ``revision`` (a backup from a newer release's schema does not)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except Exception:  # noqa: BLE001 - alembic raises several kinds of error for an unknown or malformed id
+        return False
+
+
 @contextmanager
 def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
     """Processes opening one SQLite file together (two servers, or a server and ``index``) migrate in turn.
