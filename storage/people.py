@@ -88,22 +88,6 @@ def person_as_dict(person: Person) -> dict[str, Any]:
     return {name: getattr(person, name) for name in _PERSON_FIELDS}
 
 
-def why_unreachable(person: Any) -> str | None:
-    """Why the assistant cannot send ``person`` a direct message, in words for an officer; None when it can.
-
-    Slack needs their Slack user id; Teams needs the conversation reference stored when they install the app or
-    write to the bot (a Teams id alone is not enough), which is how the nudge policy decides too."""
-    if getattr(person, "deactivated_at", None) is not None:
-        return "deactivated: has left"
-    if not getattr(person, "reachable", True):
-        return "marked unreachable (left, or blocked the app)"
-    if getattr(person, "slack_user_id", None) or getattr(person, "teams_conversation_ref", None):
-        return None
-    if getattr(person, "teams_user_id", None):
-        return "has not opened the app in Teams yet"
-    return "no Slack or Teams account known"
-
-
 def parse_role(text: str) -> tuple[str, str]:
     """'portfolio holder:housing' -> ('portfolio holder', 'housing'); 'section 151 officer' -> (..., '')."""
     role, _, scope = text.partition(":")

@@ -26,9 +26,25 @@ from storage.db import Database
 from storage.models import AuditEntry, ConversationState, FeedbackResponse, Person, RoleAssignment, Stakeholder
 from storage.reviews import ReviewRepository
 
-__all__ = ["OpenWork", "ErasureReport", "PersonLifecycle", "erased_name"]
+__all__ = ["OpenWork", "ErasureReport", "PersonLifecycle", "erased_name", "why_unreachable"]
 
 log = structlog.get_logger(__name__)
+
+
+def why_unreachable(person: Any) -> str | None:
+    """Why the assistant cannot send ``person`` a direct message, in words for an officer; None when it can.
+
+    Slack needs their Slack user id; Teams needs the conversation reference stored when they install the app or
+    write to the bot (a Teams id alone is not enough), which is how the nudge policy decides too."""
+    if getattr(person, "deactivated_at", None) is not None:
+        return "deactivated: has left"
+    if not getattr(person, "reachable", True):
+        return "marked unreachable (left, or blocked the app)"
+    if getattr(person, "slack_user_id", None) or getattr(person, "teams_conversation_ref", None):
+        return None
+    if getattr(person, "teams_user_id", None):
+        return "has not opened the app in Teams yet"
+    return "no Slack or Teams account known"
 
 
 def erased_name(person_id: int) -> str:

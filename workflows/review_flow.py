@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from storage.people import why_unreachable
+from storage.person_lifecycle import why_unreachable
 from workflows.conversation import (
     ChoiceStep,
     Completion,

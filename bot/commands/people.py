@@ -12,8 +12,8 @@ from bot.commands.reviews import format_table
 from bot.config import Settings
 from storage.db import DatabaseError, open_database
 from storage.models import Person
-from storage.people import PeopleRepository, PersonError, parse_role, why_unreachable
-from storage.person_lifecycle import OpenWork, PersonLifecycle
+from storage.people import PeopleRepository, PersonError, parse_role
+from storage.person_lifecycle import OpenWork, PersonLifecycle, why_unreachable
 from workflows.reviews import Actor, ReviewError, open_review_service
 
 

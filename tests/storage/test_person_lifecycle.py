@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from storage.people import PeopleRepository, why_unreachable
-from storage.person_lifecycle import PersonLifecycle
+from storage.people import PeopleRepository
+from storage.person_lifecycle import PersonLifecycle, why_unreachable
 from storage.tables import metadata
 from tests.feedback.helpers import FeedbackWorld, identity_strings, ref
 from tests.feedback.test_feedback_storage import answer, ask
