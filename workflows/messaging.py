@@ -127,7 +127,8 @@ class Courier:
         self.people = PeopleRepository(database)
 
     def messenger_for(self, person: Person | None) -> Messenger | None:
-        if person is None or not person.reachable:
+        # A leaver stays deactivated even if a platform later marks them reachable again.
+        if person is None or not person.reachable or person.deactivated_at is not None:
             return None
         return next((m for m in self.messengers.values() if m.can_reach(person)), None)
 
