@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from handlers.slack.context import build_web_client
+from handlers.slack.notify import SlackNotifier
 from storage.people import PeopleRepository
 from storage.person_lifecycle import PersonLifecycle, why_unreachable
 from storage.tables import metadata
 from tests.feedback.helpers import FeedbackWorld, identity_strings, ref
 from tests.feedback.test_feedback_storage import answer, ask
+from tests.slack.fake_slack import BOT_TOKEN, FakeSlack
+from workflows.messaging import Courier
 from workflows.nudge_types import Recipient
 
 
@@ -57,3 +61,18 @@ def test_erasure_removes_the_persons_identity_everywhere_and_keeps_their_ratings
     [kept] = world.feedback.rules.repository.responses(round_.id)
     assert kept.anonymous and kept.person_id is None and kept.ratings["outcomes"] == 4
     assert kept.answers["what_worked"] == f"Erased person {alice.id} liked the new rota"
+
+
+def test_a_leaver_marked_reachable_again_by_a_platform_is_still_never_messaged(database) -> None:
+    fake = FakeSlack().start()
+    try:
+        courier = Courier(database, [SlackNotifier(build_web_client(BOT_TOKEN, fake.api_url))])
+        people = PeopleRepository(database)
+        leaver = people.upsert(name="Lee Leaver", email="lee@council.gov.uk", slack_user_id="U0LEAVER01")
+        assert courier.messenger_for(people.get(leaver.id)) is not None
+        PersonLifecycle(database).deactivate(leaver.id, actor="operator: test")
+        people.upsert(name="Lee Leaver", slack_user_id="U0LEAVER01", reachable=True)  # they wrote to the bot
+        assert people.get(leaver.id).reachable is True
+        assert courier.messenger_for(people.get(leaver.id)) is None
+    finally:
+        fake.stop()
