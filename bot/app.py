@@ -17,6 +17,8 @@ from bot.config import Settings
 from storage.db import Database, open_database
 from workflows.dialogue import Dialogue, build_dialogue
 from workflows.feedback import FeedbackService
+from workflows.guidance_insights import InsightsService
+from workflows.guidance_owners import GuidanceOwners
 from workflows.messaging import Messenger
 from workflows.reviews import ReviewService
 from workflows.settings import WorkflowSettings
@@ -77,6 +79,16 @@ class Services:
         return FeedbackService.from_settings(self.workflow_settings, self.database, self.reviews, self.messengers)
 
     @cached_property
+    def insights(self) -> InsightsService:
+        """Guidance insights for GUIDANCE_OWNERS; similar questions are grouped with the guidance's own embedding
+        model once the knowledge base has loaded it."""
+        return InsightsService(
+            self.database,
+            GuidanceOwners.of(self.settings.guidance_owners),
+            embedder=lambda: self.knowledge.embedder(),
+        )
+
+    @cached_property
     def teams(self) -> TeamsAdapter | None:
         """The process's one Teams adapter (the server and the scheduler share its token and pacing), when Teams
         is configured."""
@@ -120,7 +132,7 @@ class Services:
         database = built.pop("database", None)
         if database is not None:
             database.dispose()
-        for name in ("dialogue", "messengers", "feedback"):
+        for name in ("dialogue", "messengers", "feedback", "insights"):
             built.pop(name, None)
 
     def warm_up(self) -> None:

@@ -6,7 +6,15 @@ back with the value; see ``handlers/slack/constants.py`` and ``handlers/teams/ac
 
 from __future__ import annotations
 
-__all__ = ["Actions", "CommandActions", "FeedbackActions", "InsightsActions", "NudgeActions", "parse_stage_value", "stage_value"]
+__all__ = [
+    "Actions",
+    "CommandActions",
+    "FeedbackActions",
+    "InsightsActions",
+    "NudgeActions",
+    "parse_stage_value",
+    "stage_value",
+]
 
 
 class Actions:

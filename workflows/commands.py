@@ -266,7 +266,13 @@ class CommandRunner:
                     )
                 ]
         report = insights.report(since)
-        return [Reply(insights_text(report), ReplyKind.INFO, buttons=[Button("Show as a chart", argument.strip(), InsightsActions.SHOW_CHART)])]
+        return [
+            Reply(
+                insights_text(report),
+                ReplyKind.INFO,
+                buttons=[Button("Show as a chart", argument.strip(), InsightsActions.SHOW_CHART)],
+            )
+        ]
 
     def _cmd_roles(self, user: UserContext, argument: str) -> list[Reply]:
         return self._roles.roles()

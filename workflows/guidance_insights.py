@@ -40,9 +40,7 @@ class InsightsService:
 
     def report(self, since: date | None = None) -> GuidanceInsights:
         start = datetime.combine(since, time(), tzinfo=UTC) if since else None
-        return build_insights(
-            self.answer_log.entries(start), self._catalogue(), embed=self._embedder(), since=since
-        )
+        return build_insights(self.answer_log.entries(start), self._catalogue(), embed=self._embedder(), since=since)
 
     def _catalogue(self) -> Iterator[tuple[str, str]]:
         _, rows = GuidanceRepository(self._database).snapshot()

@@ -112,7 +112,11 @@ def group_questions(questions: Sequence[str], embed: Embedder | None) -> tuple[l
 
     def overlap(i: int, j: int) -> float:
         union = words[i] | words[j]
-        return len(words[i] & words[j]) / len(union) if union else float(questions[i].casefold() == questions[j].casefold())
+        return (
+            len(words[i] & words[j]) / len(union)
+            if union
+            else float(questions[i].casefold() == questions[j].casefold())
+        )
 
     return _greedy(len(questions), overlap, SAME_WORDS_JACCARD), "words"
 

@@ -139,6 +139,7 @@ class SlackContext:
             roles=lambda: self.services.knowledge,
             # The process's one feedback service, with the council's question sets.
             feedback=lambda: self.services.feedback,
+            insights=lambda: self.services.insights,
             command_prefix=f"{self.command} ",
         )
 

@@ -50,7 +50,11 @@ class TeamsContext:
     def commands(self) -> CommandRunner:
         services = self.services
         return CommandRunner(
-            services.dialogue, roles=lambda: services.knowledge, feedback=lambda: services.feedback, command_prefix=""
+            services.dialogue,
+            roles=lambda: services.knowledge,
+            feedback=lambda: services.feedback,
+            insights=lambda: services.insights,
+            command_prefix="",
         )
 
     @cached_property
