@@ -140,12 +140,15 @@ class AnswerLog:
             result = connection.execute(_table.update().where(_table.c.ref == ref).values(**values))
         return bool(result.rowcount)
 
-    def entries(self, since: datetime | None = None) -> list[AnswerRecord]:
-        query = sa.select(_table).order_by(_table.c.asked_at, _table.c.id)
+    def entries(self, since: datetime | None = None, *, latest: int | None = None) -> list[AnswerRecord]:
+        """Logged answers in the order asked; ``latest``: only that many of the newest."""
+        query = sa.select(_table).order_by(_table.c.asked_at.desc(), _table.c.id.desc())
         if since is not None:
             query = query.where(_table.c.asked_at >= since)
+        if latest is not None:
+            query = query.limit(latest)
         with self._database.engine.connect() as connection:
-            rows = connection.execute(query).mappings().all()
+            rows = list(reversed(connection.execute(query).mappings().all()))
         return [
             AnswerRecord(
                 ref=row["ref"],
