@@ -54,7 +54,8 @@ def build_assistant(slack: SlackContext) -> Assistant:
 
     @assistant.thread_started
     def start_thread(payload: dict[str, Any], set_suggested_prompts: Callable[..., Any], context: BoltContext) -> None:
-        channel, thread_ts = payload["channel_id"], payload["thread_ts"]
+        thread = payload["assistant_thread"]
+        channel, thread_ts = thread["channel_id"], thread["thread_ts"]
 
         def greet() -> None:
             prompts = suggested_prompts(slack.services.knowledge.roles(), _recent_answers(slack))
