@@ -40,19 +40,26 @@ def register(app: App, slack: SlackContext) -> None:
         def store_and_thank() -> None:
             stored = rate_answer(slack.dialogue.answer_log, C.PLATFORM, ref, helpful)
             rated = render_rated_blocks(press.message_blocks, helpful)
+            thanks = rated[-1]
+            more: list[dict[str, Any]] = []
             if stored and not helpful:
-                rated.append(
-                    {"type": "actions", "elements": [blocks.button("Tell us more", f"{C.ANSWER_COMMENT}:0", ref)]}
-                )
+                more = [{"type": "actions", "elements": [blocks.button("Tell us more", f"{C.ANSWER_COMMENT}:0", ref)]}]
             text = "Thanks for rating this answer."
             if press.in_channel_message and press.channel_id and press.message_ts:
-                slack.client.chat_update(channel=press.channel_id, ts=press.message_ts, text=text, blocks=rated)
+                slack.client.chat_update(
+                    channel=press.channel_id, ts=press.message_ts, text=text, blocks=[*rated, *more]
+                )
             elif press.message_blocks:
-                respond(text=text, blocks=rated, replace_original=True, response_type="ephemeral")
+                respond(text=text, blocks=[*rated, *more], replace_original=True, response_type="ephemeral")
             else:
                 # Slack does not send an ephemeral message's blocks back, so the answer cannot be redrawn:
                 # leave it as it is and thank the officer underneath.
-                respond(text=rated[-1]["elements"][0]["text"], replace_original=False, response_type="ephemeral")
+                respond(
+                    text=thanks["elements"][0]["text"],
+                    blocks=[thanks, *more],
+                    replace_original=False,
+                    response_type="ephemeral",
+                )
 
         slack.later("answer_rated", store_and_thank)
 
