@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from handlers.teams.messages.text import teams_command
 from handlers.teams.manifest import AppDetails, build_manifest
+from handlers.teams.messages.text import teams_command
 from tests.teams.ids import APP_ID
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
