@@ -21,6 +21,7 @@ from handlers.slack import constants as C
 from knowledge.service import KnowledgeBase
 from storage.answer_log import AnswerLog
 from tests.db_fixtures import DATABASE_KINDS, _create_schema, _drop_schema, postgres_url_for_schema
+from tests.identity_scan import assert_ratings_hold_no_identity
 from tests.slack.conftest import ALICE, OWEN, SlackWorld, add_fake_users, slack_settings
 from tests.slack.fake_slack import FakeSlack, wait_until
 from tests.slack.harness import LoopbackServer, SlackSender, text_input
@@ -126,7 +127,11 @@ COMMENT = "It did not say who signs off."
 
 def test_not_helpful_is_stored_without_identity_and_a_comment_can_follow(world) -> None:
     rate_not_helpful_with_a_comment(world)
-    assert [e.comment for e in answer_log(world).entries() if e.comment] == [COMMENT]
+    [rated] = [e for e in answer_log(world).entries() if e.comment]
+    assert rated.comment == COMMENT and rated.rating == "not_helpful"
+    # Every table: the rating's row names nobody (user, email, name, DM channel), and nothing else points at it.
+    identities = [OWEN, "owen.jones@council.gov.uk", "Owen Jones", "D" + OWEN[1:]]
+    assert assert_ratings_hold_no_identity(world.services.database, identities, [rated.ref, COMMENT]) > 0
 
 
 def rate_not_helpful_with_a_comment(world: SlackWorld) -> None:
