@@ -342,35 +342,6 @@ def metadata(**fields: Any) -> str:
     return fit_metadata(json.dumps(fields, separators=(",", ":")))
 
 
-def render_answer_comment_modal(answer_ref: str) -> dict[str, Any]:
-    """A box for saying what was wrong with an answer rated not helpful; the answer's ref rides in the metadata."""
-    return {
-        "type": "modal",
-        "callback_id": C.ANSWER_COMMENT_CALLBACK,
-        "title": plain("About this answer", MAX_MODAL_TITLE),
-        "submit": plain("Send", MAX_MODAL_TITLE),
-        "close": plain("Cancel", MAX_MODAL_TITLE),
-        "private_metadata": metadata(answer=answer_ref),
-        "blocks": [
-            section(
-                "What was missing or wrong? The people who look after the guidance will read this; "
-                "your name is not kept with it."
-            ),
-            {
-                "type": "input",
-                "block_id": C.ANSWER_COMMENT_BLOCK,
-                "label": plain("Your comment"),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": C.INPUT_ACTION,
-                    "multiline": True,
-                    "max_length": 2000,
-                },
-            },
-        ],
-    }
-
-
 def render_advance_reason_modal(review_id: int, stage_name: str, private_metadata: str) -> dict[str, Any]:
     return {
         "type": "modal",

@@ -5,6 +5,9 @@ uvicorn in a thread. :class:`SlackSender` signs each request with the signing
 secret exactly as Slack does (``v0=`` HMAC-SHA256 of ``v0:{timestamp}:{body}``)
 and builds the payloads Slack sends: events, slash commands, button presses and
 modal submissions.
+
+Over 400 lines: one sender for every kind of request Slack makes (events, the assistant panel, commands,
+button presses, modal submissions), each beside the others so their shared signing stays in one place.
 """
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ from typing import Any
 import structlog
 from slack_bolt import Ack, App
 
-from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.blocks import render_rated_blocks
 from handlers.slack.context import SlackContext
 from handlers.slack.payloads import ButtonPress
+from handlers.slack.rating_blocks import render_answer_comment_modal, tell_us_more_block
 from workflows.actions import Actions
 from workflows.answer_ratings import rate_answer
 
@@ -43,7 +43,7 @@ def register(app: App, slack: SlackContext) -> None:
             thanks = rated[-1]
             more: list[dict[str, Any]] = []
             if stored and not helpful:
-                more = [{"type": "actions", "elements": [blocks.button("Tell us more", f"{C.ANSWER_COMMENT}:0", ref)]}]
+                more = [tell_us_more_block(ref)]
             text = "Thanks for rating this answer."
             if press.in_channel_message and press.channel_id and press.message_ts:
                 slack.client.chat_update(
@@ -68,4 +68,4 @@ def register(app: App, slack: SlackContext) -> None:
         ack()
         press = ButtonPress.from_body(body, action)
         # The trigger id lasts three seconds: the modal opens here, before any slow work.
-        slack.open_view(press.trigger_id, blocks.render_answer_comment_modal(press.value))
+        slack.open_view(press.trigger_id, render_answer_comment_modal(press.value))
