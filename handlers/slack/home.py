@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from handlers.slack import blocks
@@ -32,7 +32,8 @@ def publish_home(slack: SlackContext, user_id: str) -> None:
     extra = list(home_feedback_blocks(slack, person.id if person else None))
     # Only the guidance's owners see where it falls short (GUIDANCE_OWNERS).
     if insights.is_owner(person.id if person else None, user_id):
-        extra += render_insights_blocks(insights.report(), slack.command)
+        since = date.today() - timedelta(days=HOME_INSIGHTS_DAYS)
+        extra += render_insights_blocks(insights.report(since), slack.command)
     view = render_home_view(
         person.name if person else None,
         mine,
@@ -44,6 +45,8 @@ def publish_home(slack: SlackContext, user_id: str) -> None:
     slack.client.views_publish(user_id=user_id, view=view)
 
 
+# The Home tab is drawn each time it is opened: its insights cover recent weeks; the command covers any period.
+HOME_INSIGHTS_DAYS = 90
 HOME_REVIEW_LIMIT = 25  # four blocks each keeps the tab under 100 blocks
 
 

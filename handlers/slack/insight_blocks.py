@@ -21,6 +21,7 @@ def render_insights_blocks(insights: GuidanceInsights, command: str) -> list[Blo
     found: list[Block] = [
         {"type": "divider"},
         {"type": "header", "text": blocks.plain("Guidance insights", 150)},
+        blocks.context(f"Since {insights.since}" if insights.since else "All logged answers"),
         blocks.context(
             f"{insights.answers} questions answered from the guidance · {insights.by_kind.get('not_covered', 0)} not "
             f"covered · {insights.by_kind.get('unsure', 0)} unsure · rated helpful {insights.helpful}, "

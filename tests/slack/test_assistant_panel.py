@@ -98,7 +98,15 @@ def test_opening_the_panel_suggests_prompts_from_the_guidance_and_offers_the_rev
     assert sent[-1]["message"] == "start a review"
     [greeting] = world.fake.wait_for("chat.postMessage", channel=channel, thread_ts=thread_ts)
     buttons = [e for b in greeting.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert any(b["action_id"].startswith(C.OPEN_REVIEW_FORM) for b in buttons)
+    new_review = next(b for b in buttons if b["action_id"].startswith(C.OPEN_REVIEW_FORM))
+    # The review wizard opens from the panel.
+    ts = next(ts for (ch, ts), m in list(world.fake.messages.items()) if ch == channel and m["thread_ts"] == thread_ts)
+    opened_before = len(world.fake.calls_to("views.open"))
+    world.slack.press(OWEN, new_review, channel=channel, message=world.fake.messages[(channel, ts)])
+    opened = world.fake.wait_for("views.open", count=opened_before + 1)[-1]
+    view = opened.args["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == C.REVIEW_WIZARD_CALLBACK
 
 
 def test_a_question_in_the_panel_shows_a_status_a_title_then_the_answer_with_feedback_buttons(world) -> None:
@@ -154,8 +162,9 @@ def rate_not_helpful_with_a_comment(world: SlackWorld) -> None:
         for e in b["elements"]
         if e["action_id"].startswith(C.ANSWER_COMMENT)
     )
+    opened_before = len(world.fake.calls_to("views.open"))
     world.slack.press(OWEN, tell_more, channel=channel, message=world.fake.messages[(channel, answer["ts"])])
-    [opened] = world.fake.wait_for("views.open")
+    opened = world.fake.wait_for("views.open", count=opened_before + 1)[-1]
     view = opened.args["view"]
     view = json.loads(view) if isinstance(view, str) else view
     response = world.slack.submit_view(OWEN, view, {C.ANSWER_COMMENT_BLOCK: text_input(COMMENT)})
