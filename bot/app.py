@@ -19,6 +19,8 @@ from storage.metrics import MESSAGES_SENT
 from storage.models import Person
 from workflows.dialogue import Dialogue, build_dialogue
 from workflows.feedback import FeedbackService
+from workflows.guidance_insights import InsightsService
+from workflows.guidance_owners import GuidanceOwners
 from workflows.messaging import Messenger, SendResult
 from workflows.replies import Reply
 from workflows.reviews import ReviewService
@@ -101,6 +103,16 @@ class Services:
         return FeedbackService.from_settings(self.workflow_settings, self.database, self.reviews, self.messengers)
 
     @cached_property
+    def insights(self) -> InsightsService:
+        """Guidance insights for GUIDANCE_OWNERS; similar questions are grouped with the guidance's own embedding
+        model once the knowledge base has loaded it."""
+        return InsightsService(
+            self.database,
+            GuidanceOwners.of(self.settings.guidance_owners),
+            embedder=lambda: self.knowledge.embedder(),
+        )
+
+    @cached_property
     def teams(self) -> TeamsAdapter | None:
         """The process's one Teams adapter (the server and the scheduler share its token and pacing), when Teams
         is configured."""
@@ -144,7 +156,7 @@ class Services:
         database = built.pop("database", None)
         if database is not None:
             database.dispose()
-        for name in ("dialogue", "messengers", "feedback"):
+        for name in ("dialogue", "messengers", "feedback", "insights"):
             built.pop(name, None)
 
     def warm_up(self) -> None:

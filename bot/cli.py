@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("bot.commands.db", "The database: apply migrations, show the schema version."),
     "feedback": ("bot.commands.feedback", "Stakeholder feedback on reviews: export answers, see a summary."),
     "index": ("bot.commands.knowledge", "Index guidance files and folders (.txt .md .html .pdf .docx)."),
+    "insights": ("bot.commands.insights", "Where the guidance falls short, from answers and ratings."),
     "nudges": ("bot.commands.nudges", "Reminders to stage owners, escalations and weekly digests."),
     "people": ("bot.commands.people", "People who lead, own or hold the portfolio for reviews."),
     "reviews": ("bot.commands.reviews", "Commissioning reviews: list, show, import and export."),

@@ -106,6 +106,15 @@ class Settings(BaseSettings):
     sweep_minutes: int = Field(default=5, ge=1, description="How often the scheduler looks for nudges to send.")
     nudge_max_attempts: int = Field(default=5, ge=1, le=5, description="Tries at sending one nudge before giving up.")
 
+    # --- the answer log and guidance insights ----------------------------------
+    answer_log_days: int = Field(
+        default=365, ge=1, description="Guidance answers and their ratings are kept this many days, then purged daily."
+    )
+    guidance_owners: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Comma-separated emails or Slack / Teams user ids of the people who see the guidance insights.",
+    )
+
     # --- logging -------------------------------------------------------------
     log_level: str = "INFO"
     log_format: str = Field(
@@ -155,6 +164,13 @@ class Settings(BaseSettings):
             return [host.strip().lower() for host in value.split(",") if host.strip()]
         return value
 
+    @field_validator("guidance_owners", mode="before")
+    @classmethod
+    def _split_owners(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
     @field_validator("nudge_days_before", mode="before")
     @classmethod
     def _split_days(cls, value: object) -> object:
@@ -202,6 +218,8 @@ class Settings(BaseSettings):
             nudge_overdue_every_working_days=self.nudge_overdue_every_working_days,
             escalate_after_working_days=self.escalate_after_working_days,
             nudge_max_attempts=self.nudge_max_attempts,
+            guidance_owners=tuple(self.guidance_owners),
+            answer_log_days=self.answer_log_days,
         )
 
     def for_slack(self) -> SlackSettings:

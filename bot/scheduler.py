@@ -15,7 +15,9 @@ reference to the function, not the object):
 - ``feedback_reminders`` hourly: :func:`send_feedback_reminders` (invitations
   not yet delivered, and reminders before a request closes);
 - ``purge_idle_conversations`` hourly: half-finished conversations idle for
-  twice ``CONVERSATION_IDLE_MINUTES`` are removed.
+  twice ``CONVERSATION_IDLE_MINUTES`` are removed;
+- ``purge_answer_log`` daily: guidance answers and their ratings older than
+  ``ANSWER_LOG_DAYS`` are removed.
 
 Two instances may run their schedulers against one database: each sweep
 claims every message in the notification ledger before sending it, so a
@@ -61,6 +63,7 @@ JOB_SWEEP = "nudge_sweep"
 JOB_FEEDBACK = "feedback_reminders"
 JOB_PURGE = "purge_idle_conversations"
 JOB_GUIDANCE = "guidance_refresh"
+JOB_ANSWER_LOG = "purge_answer_log"
 
 # The process's running scheduler: job functions find it here (see the module docstring).
 _current: dict[str, NudgeScheduler] = {}
@@ -133,6 +136,17 @@ def _count_run(event: JobExecutionEvent) -> None:
     SCHEDULER_RUNS.labels(job=str(event.job_id), outcome=outcome).inc()
 
 
+def run_purge_answer_log() -> int:
+    """Forget guidance answers (and their ratings) older than ANSWER_LOG_DAYS; returns how many went."""
+    running = _running()
+    if running is None:
+        return 0
+    answer_log = running.services.dialogue.answer_log
+    purged = answer_log.purge(running.services.settings.answer_log_days) if answer_log is not None else 0
+    log.info("answer_log_purged", answers=purged)
+    return purged
+
+
 class NudgeScheduler:
     def __init__(self, services: Services) -> None:
         self.services = services
@@ -167,6 +181,7 @@ class NudgeScheduler:
         )
         add("bot.scheduler:run_feedback_reminders", "interval", hours=1, id=JOB_FEEDBACK, replace_existing=True)
         add("bot.scheduler:run_purge_idle_conversations", "interval", hours=1, id=JOB_PURGE, replace_existing=True)
+        add("bot.scheduler:run_purge_answer_log", "interval", days=1, id=JOB_ANSWER_LOG, replace_existing=True)
         refresh = self.services.settings.index_refresh_minutes
         if refresh:
             add(

@@ -13,6 +13,7 @@ from typing import Protocol
 from storage.db import Database
 from workflows.dialogue import Dialogue
 from workflows.feedback import FeedbackService
+from workflows.guidance_insights import InsightsService
 from workflows.messaging import Messenger
 from workflows.reviews import ReviewService
 from workflows.role_commands import RoleSource
@@ -42,6 +43,10 @@ class ChatServices(Protocol):
     @property
     def messengers(self) -> Sequence[Messenger]:
         """Every platform this process can send direct messages through (invitations go out through these)."""
+
+    @property
+    def insights(self) -> InsightsService:
+        """Guidance insights from the answer log, and who may see them (GUIDANCE_OWNERS)."""
 
     @property
     def calendar(self) -> WorkingCalendar:

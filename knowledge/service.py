@@ -7,6 +7,9 @@ newer version (``refresh``, or every ``INDEX_POLL_SECONDS`` once
 ``follow_changes`` has started it) and builds the next snapshot from only the
 sources that changed, then swaps it in whole: a question in flight finishes on
 the version it started on.
+
+Over 400 lines: set-up, following index versions, indexing, questions and roles
+share the one lock and snapshot, and splitting them would pass both around.
 """
 
 from __future__ import annotations
@@ -146,6 +149,11 @@ class KnowledgeBase:
             )
         self.settings.chroma_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(self.settings.chroma_dir), settings=chroma_settings)
+
+    def embedder(self) -> Callable[[list[str]], Any] | None:
+        """The model meaning search embeds with (the insights group similar questions with it); None when off."""
+        store = self._vector_store()
+        return store.embed if store is not None else None
 
     @property
     def dense_enabled(self) -> bool:

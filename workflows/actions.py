@@ -6,7 +6,15 @@ back with the value; see ``handlers/slack/constants.py`` and ``handlers/teams/ac
 
 from __future__ import annotations
 
-__all__ = ["Actions", "CommandActions", "FeedbackActions", "NudgeActions", "parse_stage_value", "stage_value"]
+__all__ = [
+    "Actions",
+    "CommandActions",
+    "FeedbackActions",
+    "InsightsActions",
+    "NudgeActions",
+    "parse_stage_value",
+    "stage_value",
+]
 
 
 class Actions:
@@ -14,7 +22,7 @@ class Actions:
 
     # The button's value is sent back as if the officer had typed it (a choice, "yes", "back").
     ANSWER = "conversation_answer"
-    # Feedback on a guidance answer; the value is the question that was answered.
+    # Feedback on a guidance answer; the value is the answer's ref in the answer log (storage/answer_log.py).
     HELPFUL = "answer_helpful"
     NOT_HELPFUL = "answer_not_helpful"
     # Ask a suggested question; the value is the question.
@@ -58,6 +66,13 @@ class FeedbackActions:
     OPEN_REQUEST_FORM = "feedback_request_form"
     # Show the summary as a chart; the value is the review number.
     SHOW_CHART = "feedback_chart"
+
+
+class InsightsActions:
+    """Buttons on the guidance insights (``workflows/guidance_insights.py``)."""
+
+    # Show the insights as a chart; the value is the report's start date ("" for everything logged).
+    SHOW_CHART = "insights_chart"
 
 
 def stage_value(review_id: int, stage_name: str) -> str:

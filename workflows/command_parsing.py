@@ -32,10 +32,11 @@ _ALIASES = {
     "roles": "roles",
     "whois": "whois",
     "who": "whois",
+    "insights": "insights",
     "help": "help",
     "?": "help",
 }
-COMMAND_NAMES = ("ask", "new", "list", "status", "advance", "feedback", "roles", "whois", "help")
+COMMAND_NAMES = ("ask", "new", "list", "status", "advance", "feedback", "roles", "whois", "insights", "help")
 
 _FILLER = re.compile(r"^(?:review|reviews)$", re.IGNORECASE)
 _WHO_IS = re.compile(r"^(?:is\s+(?:the\s+|a\s+|an\s+)?)", re.IGNORECASE)

@@ -29,15 +29,18 @@ adapter sends a press back through :meth:`CommandRunner.press`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 
 import structlog
 
 from storage.review_snapshots import ReviewSummary
-from workflows.actions import Actions, CommandActions, parse_stage_value, stage_value
+from workflows.actions import Actions, CommandActions, InsightsActions, parse_stage_value, stage_value
 from workflows.command_parsing import Command, parse_command
 from workflows.dates import format_date
 from workflows.dialogue import Dialogue, UserContext, describe_review
 from workflows.feedback import FeedbackService, give_feedback_button
+from workflows.guidance_insights import NOT_AN_OWNER, InsightsService
+from workflows.insights import insights_text
 from workflows.replies import Button, Reply, ReplyKind, shorten
 from workflows.review_reference import matching_reviews, parse_review_reference
 from workflows.reviews import Actor, ReviewError, ReviewService
@@ -71,11 +74,13 @@ class CommandRunner:
         *,
         roles: RoleSource | Callable[[], RoleSource] | None = None,
         feedback: FeedbackService | Callable[[], FeedbackService] | None = None,
+        insights: InsightsService | Callable[[], InsightsService] | None = None,
         command_prefix: str = "",
     ) -> None:
         self.dialogue = dialogue
         self._roles = RoleCommands(roles, dialogue.people, command_prefix)
         self._feedback_source = feedback
+        self._insights_source = insights
         self.command_prefix = command_prefix
         self._commands: dict[str, Callable[[UserContext, str], list[Reply]]] = {
             "ask": self._cmd_ask,
@@ -86,6 +91,7 @@ class CommandRunner:
             "feedback": self._cmd_feedback,
             "roles": self._cmd_roles,
             "whois": self._cmd_whois,
+            "insights": self._cmd_insights,
             "help": self._cmd_help,
         }
 
@@ -135,6 +141,7 @@ class CommandRunner:
                 f"`{p}feedback summary <review>` shows what they said",
                 f"• `{p}roles`: who does what in commissioning",
                 f"• `{p}whois <role>`: what a role does and who holds it here, e.g. `{p}whois portfolio holder`",
+                f"• `{p}insights [since date]`: where the guidance falls short (for the guidance's owners)",
                 f"• `{p}help`: this list",
             ]
         )
@@ -240,6 +247,32 @@ class CommandRunner:
             return [Reply(FEEDBACK_NOT_SET_UP, ReplyKind.INFO)]
         feedback = source if isinstance(source, FeedbackService) else source()
         return feedback.command(user, argument)
+
+    def _cmd_insights(self, user: UserContext, argument: str) -> list[Reply]:
+        source = self._insights_source
+        insights = source if isinstance(source, InsightsService) or source is None else source()
+        if insights is None or not insights.is_owner(user.person.id if user.person else None):
+            return [Reply(NOT_AN_OWNER, ReplyKind.INFO)]
+        since = None
+        if argument.strip():
+            try:
+                since = date.fromisoformat(argument.strip().removeprefix("since").strip())
+            except ValueError:
+                return [
+                    Reply(
+                        f"I couldn't read “{shorten(argument, 40)}” as a date. Try "
+                        f"`{self.command_prefix}insights 2026-01-31` or just `{self.command_prefix}insights`.",
+                        ReplyKind.PROBLEM,
+                    )
+                ]
+        report = insights.report(since)
+        return [
+            Reply(
+                insights_text(report),
+                ReplyKind.INFO,
+                buttons=[Button("Show as a chart", argument.strip(), InsightsActions.SHOW_CHART)],
+            )
+        ]
 
     def _cmd_roles(self, user: UserContext, argument: str) -> list[Reply]:
         return self._roles.roles()

@@ -26,6 +26,7 @@ from datetime import date, datetime
 
 import structlog
 
+from storage.answer_log import AnswerLog
 from storage.conversations import SqlConversationStore
 from storage.db import Database
 from storage.people import PeopleRepository
@@ -131,13 +132,16 @@ class Dialogue:
         *,
         people: PeopleRepository | None = None,
         reviews: ReviewService | None = None,
+        answer_log: AnswerLog | None = None,
     ) -> None:
         self._engine = engine
         self.engine = engine
         # Kept for adapters: they look up the person behind a platform user and list reviews.
         self.people = people
         self.reviews = reviews
-        self._guidance = GuidanceQuestions(knowledge)
+        # Every guidance answer and its rating, without identity (storage/answer_log.py); None: nothing is logged.
+        self.answer_log = answer_log
+        self._guidance = GuidanceQuestions(knowledge, answer_log)
         self._routes = self._message_routes()
 
     # --- the one entry point for messages -------------------------------------------
@@ -348,7 +352,9 @@ def build_dialogue(
         timezone_name=settings.timezone,
         clock=clock,
     )
-    return Dialogue(engine, knowledge, people=PeopleRepository(database), reviews=reviews)
+    return Dialogue(
+        engine, knowledge, people=PeopleRepository(database), reviews=reviews, answer_log=AnswerLog(database, clock)
+    )
 
 
 def directory_user(

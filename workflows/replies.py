@@ -57,6 +57,8 @@ class Reply:
     prompt: Prompt | None = None
     form: FormSpec | None = None
     answer: Answer | None = None
+    # The answer log's ref for a guidance answer (``storage/answer_log.py``): what a rating is stored against.
+    answer_ref: str | None = None
 
 
 def render_text(reply: Reply) -> str:

@@ -27,3 +27,7 @@ class WorkflowSettings:
     nudge_overdue_every_working_days: int = 3
     escalate_after_working_days: int = 5
     nudge_max_attempts: int = 5
+    # Emails or platform ids of the people who see the guidance insights (GUIDANCE_OWNERS).
+    guidance_owners: tuple[str, ...] = ()
+    # Answers and their ratings are kept this many days (ANSWER_LOG_DAYS), then purged daily.
+    answer_log_days: int = 365

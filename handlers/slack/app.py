@@ -15,6 +15,7 @@ from slack_bolt.error import BoltError
 
 from handlers.services import ChatServices
 from handlers.slack import actions, commands, events, views
+from handlers.slack.assistant import build_assistant
 from handlers.slack.context import SlackContext, build_web_client
 from handlers.slack.prefilter import EventPrefilter
 from handlers.slack.settings import SlackSettings
@@ -83,6 +84,8 @@ def build_slack_app(services: ChatServices, settings: SlackSettings) -> SlackBot
         return prefilter(request, body, next)
 
     app.use(prefilter_events)
+    # After the pre-filter, so a retried or foreign event never reaches the assistant panel's listeners.
+    app.assistant(build_assistant(slack))
     for listeners in (commands, events, actions, views):
         listeners.register(app, slack)
     log.info("slack_app_ready", command=slack.command)

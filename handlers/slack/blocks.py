@@ -129,10 +129,36 @@ def render_answer_blocks(reply: Reply) -> list[Block]:
     return blocks
 
 
-def render_reply_messages(reply: Reply) -> list[SlackMessage]:
-    """A reply as one or more messages, each within Slack's 50-block limit; buttons go on the last one."""
+def feedback_buttons_block(ref: str) -> Block:
+    """Slack's own thumbs up / down for AI answers (the assistant panel), carrying the answer's ref."""
+
+    def side(label: str, action: str, spoken: str) -> dict[str, Any]:
+        return {"text": plain(label, MAX_BUTTON_LABEL), "accessibility_label": spoken, "value": f"{action}:{ref}"}
+
+    return {
+        "type": "context_actions",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": C.ANSWER_FEEDBACK,
+                "positive_button": side("Helpful", Actions.HELPFUL, "Mark this answer as helpful"),
+                "negative_button": side("Not helpful", Actions.NOT_HELPFUL, "Mark this answer as not helpful"),
+            }
+        ],
+    }
+
+
+def render_reply_messages(reply: Reply, *, native_feedback: bool = False) -> list[SlackMessage]:
+    """A reply as one or more messages, each within Slack's 50-block limit; buttons go on the last one.
+
+    ``native_feedback``: a rated answer gets Slack's own feedback buttons (the assistant panel) instead of the
+    Helpful / Not helpful buttons that work in every workspace."""
     content = render_answer_blocks(reply)
-    actions = render_buttons(reply.buttons)
+    buttons = reply.buttons
+    if native_feedback and reply.answer_ref and any(b.action_id in C.RATING_ACTIONS for b in buttons):
+        buttons = [b for b in buttons if b.action_id not in C.RATING_ACTIONS]
+        content = [*content, feedback_buttons_block(reply.answer_ref)]
+    actions = render_buttons(buttons)
     if reply.form is not None and not any(b.action_id == Actions.OPEN_REVIEW_FORM for b in reply.buttons):
         actions = render_buttons([Button("Open the form", "", Actions.OPEN_REVIEW_FORM, "primary")]) + actions
     blocks = content + actions
@@ -149,6 +175,8 @@ def render_rated_blocks(blocks: Sequence[Block], helpful: bool) -> list[Block]:
     """The answer as it was, with the rating buttons replaced by a thank-you."""
     kept: list[Block] = []
     for block in blocks:
+        if block.get("type") == "context_actions":
+            continue  # Slack's own feedback buttons: pressed, so gone
         if block.get("type") == "actions":
             elements = [
                 e for e in block.get("elements", []) if C.core_action_id(e.get("action_id", "")) not in C.RATING_ACTIONS

@@ -18,6 +18,11 @@ from workflows.actions import Actions, CommandActions, FeedbackActions
 CONVERSATION_ACTIONS = (Actions.ANSWER, Actions.ASK)
 # "Helpful" / "Not helpful" under a guidance answer.
 RATING_ACTIONS = (Actions.HELPFUL, Actions.NOT_HELPFUL)
+# Slack's own feedback buttons (a context_actions block) under an answer in the assistant panel; the value is
+# "<Actions.HELPFUL or NOT_HELPFUL>:<answer ref>".
+ANSWER_FEEDBACK = "answer_feedback"
+# "Tell us more" after "not helpful": opens a box for a comment; the value is the answer's ref.
+ANSWER_COMMENT = "answer_comment"
 # Buttons that open the review wizard (needs the trigger id at once).
 OPEN_REVIEW_FORM = Actions.OPEN_REVIEW_FORM
 # Buttons from command replies and the App Home.
@@ -46,6 +51,8 @@ ADVANCE_REASON_CALLBACK = "advance_reason"
 FEEDBACK_REQUEST_CALLBACK = "feedback_request"
 FEEDBACK_RESPONSE_CALLBACK = "feedback_response"
 FEEDBACK_NOTICE_CALLBACK = "feedback_notice"
+ANSWER_COMMENT_CALLBACK = "answer_comment"
+ANSWER_COMMENT_BLOCK = "comment"
 
 # Inside every input block of our modals the element has this action id; the block id is the field id.
 INPUT_ACTION = "value"
@@ -63,3 +70,5 @@ HOME_NEW_REVIEW = Actions.OPEN_REVIEW_FORM
 PLATFORM = "slack"
 # Threads the app has answered in, kept in the processed-event table so follow-ups need no mention.
 THREAD_PLATFORM = "slack-thread"
+# Assistant panel threads whose title has been set (once, from the first question).
+TITLED_PLATFORM = "slack-titled"

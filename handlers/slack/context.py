@@ -139,6 +139,7 @@ class SlackContext:
             roles=lambda: self.services.knowledge,
             # The process's one feedback service, with the council's question sets.
             feedback=lambda: self.services.feedback,
+            insights=lambda: self.services.insights,
             command_prefix=f"{self.command} ",
         )
 
@@ -201,11 +202,14 @@ class SlackContext:
 
     # --- saying things -------------------------------------------------------------------------
 
-    def post(self, channel: str, replies: Sequence[Reply], thread_ts: str | None = None) -> list[str]:
-        """Post replies (each split to fit Slack's limits) in a channel or thread; returns the messages' ts."""
+    def post(
+        self, channel: str, replies: Sequence[Reply], thread_ts: str | None = None, *, native_feedback: bool = False
+    ) -> list[str]:
+        """Post replies (each split to fit Slack's limits) in a channel or thread; returns the messages' ts.
+        ``native_feedback``: answers carry Slack's own feedback buttons (the assistant panel)."""
         posted: list[str] = []
         for reply in replies:
-            for message in blocks.render_reply_messages(reply):
+            for message in blocks.render_reply_messages(reply, native_feedback=native_feedback):
                 self.pacer.wait_turn(channel)
                 response = self.client.chat_postMessage(
                     channel=channel, thread_ts=thread_ts, text=message.text, blocks=message.blocks, unfurl_links=False
@@ -213,14 +217,21 @@ class SlackContext:
                 posted.append(response["ts"])
         return posted
 
-    def post_or_apologise(self, channel: str, produce: Callable[[], list[Reply]], thread_ts: str | None = None) -> None:
+    def post_or_apologise(
+        self,
+        channel: str,
+        produce: Callable[[], list[Reply]],
+        thread_ts: str | None = None,
+        *,
+        native_feedback: bool = False,
+    ) -> None:
         """Work out the replies and post them; if that fails, post a plain apology instead of silence."""
         try:
             replies = produce()
         except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
             log.error("slack_reply_failed", error=type(error).__name__, detail=str(error)[:300])
             replies = [Reply(SORRY, ReplyKind.PROBLEM)]
-        self.post(channel, replies, thread_ts)
+        self.post(channel, replies, thread_ts, native_feedback=native_feedback)
 
     def join_thread(self, team_id: str, channel: str, thread_ts: str) -> None:
         """Remember that we answered in this thread, so replies in it are read without a mention."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from handlers.slack import blocks
@@ -11,6 +11,7 @@ from handlers.slack import constants as C
 from handlers.slack.blocks import Block
 from handlers.slack.context import SlackContext
 from handlers.slack.feedback import home_feedback_blocks
+from handlers.slack.insight_blocks import render_insights_blocks
 from workflows.actions import stage_value
 from workflows.dates import format_date
 
@@ -27,17 +28,25 @@ def publish_home(slack: SlackContext, user_id: str) -> None:
         and person.id in (review.current_stage.owner.id, review.lead_commissioner.id)
     ]
     today = reviews.today() if reviews is not None else None
+    insights = slack.services.insights
+    extra = list(home_feedback_blocks(slack, person.id if person else None))
+    # Only the guidance's owners see where it falls short (GUIDANCE_OWNERS).
+    if insights.is_owner(person.id if person else None, user_id):
+        since = date.today() - timedelta(days=HOME_INSIGHTS_DAYS)
+        extra += render_insights_blocks(insights.report(since), slack.command)
     view = render_home_view(
         person.name if person else None,
         mine,
         today,
         slack.command,
         can_advance,
-        feedback_blocks=home_feedback_blocks(slack, person.id if person else None),
+        feedback_blocks=extra,
     )
     slack.client.views_publish(user_id=user_id, view=view)
 
 
+# The Home tab is drawn each time it is opened: its insights cover recent weeks; the command covers any period.
+HOME_INSIGHTS_DAYS = 90
 HOME_REVIEW_LIMIT = 25  # four blocks each keeps the tab under 100 blocks
 
 
@@ -50,7 +59,8 @@ def render_home_view(
     feedback_blocks: Sequence[Block] = (),
 ) -> dict[str, Any]:
     """The App Home tab: the officer's reviews, each with its stage, owner and due date, and buttons to act.
-    ``feedback_blocks`` (handlers/slack/feedback.py) lists the feedback they have been asked for."""
+    ``feedback_blocks`` (handlers/slack/feedback.py) lists the feedback they have been asked for, and for the
+    guidance's owners the insights (handlers/slack/insight_blocks.py)."""
     advance = set(can_advance)
     found: list[Block] = [
         {"type": "header", "text": blocks.plain("Your commissioning reviews", 150)},

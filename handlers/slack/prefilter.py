@@ -68,6 +68,9 @@ _REASONS: dict[str, Callable[[dict[str, Any], str | None], str | None]] = {
     "message": _message,
     "app_mention": _app_mention,
     "app_home_opened": _app_home_opened,
+    # The assistant panel opening, or its officer moving to another channel (handlers/slack/assistant.py).
+    "assistant_thread_started": lambda event, bot_user_id: None,
+    "assistant_thread_context_changed": lambda event, bot_user_id: None,
 }
 
 

@@ -4,7 +4,8 @@
   (``messages/card_submit.py``);
 - ``conversationUpdate`` / ``installationUpdate``: the app added or removed (``events/installation.py``);
 - ``invoke``: ``adaptiveCard/action`` (``invokes/card_action.py``), ``task/fetch`` and ``task/submit``
-  (``invokes/task_module.py``), answered in the HTTP response.
+  (``invokes/task_module.py``), ``message/submitAction`` (``invokes/feedback_loop.py``), answered in the HTTP
+  response.
 
 Card buttons and forms, whichever way they arrive, go to the one mapping in :class:`~handlers.teams.registry.
 CardHandlers`, filled by the feature modules under ``actions/``. No business rule lives here.
@@ -20,11 +21,12 @@ from microsoft_agents.activity import Activity, ChannelAccount
 from handlers.services import ChatServices
 from handlers.teams import actions
 from handlers.teams.connector import ConnectorClient
-from handlers.teams.constants import INVOKE_CARD_ACTION, INVOKE_TASK_FETCH, INVOKE_TASK_SUBMIT
+from handlers.teams.constants import INVOKE_CARD_ACTION, INVOKE_SUBMIT_ACTION, INVOKE_TASK_FETCH, INVOKE_TASK_SUBMIT
 from handlers.teams.context import SOMETHING_WENT_WRONG, TeamsContext
 from handlers.teams.events.installation import on_conversation_update, on_installation_update
 from handlers.teams.invokes import FollowUp, InvokeResult
 from handlers.teams.invokes.card_action import answer_card_action
+from handlers.teams.invokes.feedback_loop import answer_feedback_loop
 from handlers.teams.invokes.task_module import answer_task_fetch, answer_task_submit
 from handlers.teams.messages.card_submit import answer_card_submit, is_card_submit
 from handlers.teams.messages.text import answer_text
@@ -59,6 +61,7 @@ INVOKES: dict[str, InvokeHandler] = {
     INVOKE_CARD_ACTION: answer_card_action,
     INVOKE_TASK_FETCH: answer_task_fetch,
     INVOKE_TASK_SUBMIT: answer_task_submit,
+    INVOKE_SUBMIT_ACTION: answer_feedback_loop,
 }
 
 

@@ -8,9 +8,10 @@ Small typed builders, one per layout:
 - :func:`render_notice_card`  a one-line outcome shown in place of a card after a press
 
 Buttons in chats are ``Action.Execute`` (Teams answers them with an
-``adaptiveCard/action`` invoke, and the card can be replaced in place); in a
+``adaptiveCard/action`` invoke, and the card can be replaced in place), each with
+an ``Action.Submit`` fallback for clients without Universal Actions; in a
 dialog (task module) they must be ``Action.Submit``, which Teams turns into
-``task/submit``. Both carry the same data, so one handler serves both.
+``task/submit``. All carry the same data, so one handler serves them all.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ def action(
             "title": title,
             "verb": str(data[DATA_VERB]),
             "data": dict(data),
+            # Clients without Universal Actions show this instead; its data carries the same verb, so the press
+            # reaches the same handler as a message (messages/card_submit.py).
+            "fallback": {"type": "Action.Submit", "title": title, "data": dict(data)},
         }
     else:
         result = {"type": "Action.Submit", "title": title, "data": dict(data)}

@@ -14,6 +14,8 @@ CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 INVOKE_CARD_ACTION = "adaptiveCard/action"
 INVOKE_TASK_FETCH = "task/fetch"
 INVOKE_TASK_SUBMIT = "task/submit"
+# Thumbs up / down (and a comment) from the feedback loop on an AI message (handlers/teams/ai_messages.py).
+INVOKE_SUBMIT_ACTION = "message/submitAction"
 INVOKE_RESPONSE_TYPE = "invokeResponse"
 
 # Verbs of Action.Execute (and the "verb" key of Action.Submit data, for clients without Universal Actions).

@@ -15,10 +15,11 @@ from handlers.teams import cards
 from handlers.teams.cards import ActionMode
 from handlers.teams.connector import ConnectorClient, ConnectorError, ConversationForbiddenError
 from handlers.teams.constants import PLATFORM
-from handlers.teams.people import TeamsPeople, is_personal, teams_people_resolver
+from handlers.teams.people import TeamsPeople, is_personal, shows_ai_messages, teams_people_resolver
 from handlers.teams.registry import CardHandlers, CardOutcome
 from handlers.teams.render import reply_activity
 from handlers.teams.token import BotTokenError
+from storage.answer_log import delivery_key
 from storage.people import PeopleRepository
 from workflows.commands import CommandRunner
 from workflows.conversation import TurnStatus
@@ -50,7 +51,11 @@ class TeamsContext:
     def commands(self) -> CommandRunner:
         services = self.services
         return CommandRunner(
-            services.dialogue, roles=lambda: services.knowledge, feedback=lambda: services.feedback, command_prefix=""
+            services.dialogue,
+            roles=lambda: services.knowledge,
+            feedback=lambda: services.feedback,
+            insights=lambda: services.insights,
+            command_prefix="",
         )
 
     @cached_property
@@ -95,16 +100,31 @@ class TeamsContext:
         if self.connector is None or not activity.service_url or not activity.conversation:
             return
         reply_to = activity.id if thread and not is_personal(activity) else None
+        ai_message = shows_ai_messages(activity)
         for reply in replies:
-            message = reply_activity(reply, question=question)
+            message = reply_activity(reply, question=question, ai_message=ai_message)
             try:
-                self.connector.send(activity.service_url, activity.conversation.id, message, reply_to_id=reply_to)
+                sent_id = self.connector.send(
+                    activity.service_url, activity.conversation.id, message, reply_to_id=reply_to
+                )
+                self.remember_answer_delivery(reply, activity.conversation.id, sent_id)
             except ConversationForbiddenError:
                 self.mark_sender_unreachable(activity)
                 return
             except (ConnectorError, BotTokenError) as error:
                 log.error("teams_reply_failed", status=getattr(error, "status", None), error=type(error).__name__)
                 return
+
+    def remember_answer_delivery(self, reply: Reply, conversation_id: str, sent_id: str | None) -> None:
+        """Teams' feedback loop names only the rated message: keep a one-way key of where the answer went, so its
+        rating finds the answer (``invokes/feedback_loop.py``); nothing says whose chat it was."""
+        answer_log = self.services.dialogue.answer_log
+        if reply.answer_ref is None or not sent_id or answer_log is None:
+            return
+        try:
+            answer_log.mark_delivered(reply.answer_ref, delivery_key(conversation_id, sent_id))
+        except Exception as error:  # noqa: BLE001 - the answer is delivered; only its later rating would be lost
+            log.warning("teams_answer_delivery_not_recorded", error=type(error).__name__)
 
     def send_cards(self, activity: Activity, contents: list[dict[str, Any]]) -> None:
         if self.connector is None or not activity.service_url or not activity.conversation:

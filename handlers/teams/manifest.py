@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-MANIFEST_VERSION = "1.17"
+# The newest schema Microsoft publishes (the app manifest change log); the tests validate the manifest against
+# this version's own JSON schema (tests/teams/schemas). Citations, the feedback loop and the AI label need no
+# manifest property: they are parts of each message.
+MANIFEST_VERSION = "1.30"
 MANIFEST_SCHEMA = (
     f"https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
 )
@@ -33,6 +36,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("status", "Where a review stands, e.g. status 12"),
     ("feedback", "Ask stakeholders for feedback on a review, e.g. feedback 12"),
     ("roles", "Who does what in commissioning, from the guidance"),
+    ("insights", "Where the guidance falls short (for the people who look after it)"),
     ("help", "Everything the assistant can do"),
 ]
 

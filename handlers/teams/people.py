@@ -101,6 +101,12 @@ def is_personal(activity: Activity) -> bool:
     return bool(activity.conversation and activity.conversation.conversation_type == "personal")
 
 
+def shows_ai_messages(activity: Activity) -> bool:
+    """Teams shows citations and the feedback loop in personal and group chats, not in channels."""
+    kind = activity.conversation.conversation_type if activity.conversation else None
+    return kind in ("personal", "groupChat")
+
+
 class TeamsPeople:
     """Maps the sender of an activity to a person, storing how to reach them."""
 

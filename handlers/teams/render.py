@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.teams.ai_messages import has_native_form, render_ai_answer
 from handlers.teams.cards import (
     ActionMode,
     attachment,
@@ -15,9 +16,15 @@ from handlers.teams.cards import (
 from workflows.replies import Reply, ReplyKind
 
 
-def reply_activity(reply: Reply, *, question: str | None = None, mode: ActionMode = "execute") -> dict[str, Any]:
-    """Plain text when the reply is only words; an Adaptive Card when it quotes, offers buttons or is a form."""
+def reply_activity(
+    reply: Reply, *, question: str | None = None, mode: ActionMode = "execute", ai_message: bool = False
+) -> dict[str, Any]:
+    """Plain text when the reply is only words; an Adaptive Card when it quotes, offers buttons or is a form.
+    ``ai_message``: a rated guidance answer goes as Teams' AI message (citations, feedback loop), where Teams
+    shows one (personal and group chats)."""
     summary = reply.text.split("\n", 1)[0][:250]
+    if ai_message and has_native_form(reply):
+        return render_ai_answer(reply)
     if reply.form is not None:
         content = render_form_card(reply.form, mode=mode)
         if reply.buttons:

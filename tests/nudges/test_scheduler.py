@@ -8,7 +8,15 @@ import sqlalchemy as sa
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 
 from bot.app import Services
-from bot.scheduler import JOB_FEEDBACK, JOB_GUIDANCE, JOB_PURGE, JOB_SWEEP, NudgeScheduler, run_feedback_reminders
+from bot.scheduler import (
+    JOB_ANSWER_LOG,
+    JOB_FEEDBACK,
+    JOB_GUIDANCE,
+    JOB_PURGE,
+    JOB_SWEEP,
+    NudgeScheduler,
+    run_feedback_reminders,
+)
 from workflows.delivery import SweepReport
 
 
@@ -30,7 +38,7 @@ def test_jobs_live_in_the_database_and_the_first_sweep_runs(database, database_s
         assert isinstance(outcomes[0], SweepReport)
         with database.engine.connect() as connection:
             stored = set(connection.execute(sa.text("SELECT id FROM apscheduler_jobs")).scalars())
-        assert stored == {JOB_SWEEP, JOB_FEEDBACK, JOB_PURGE, JOB_GUIDANCE}
+        assert stored == {JOB_SWEEP, JOB_FEEDBACK, JOB_PURGE, JOB_GUIDANCE, JOB_ANSWER_LOG}
     finally:
         scheduler.shutdown()
         services.close()
@@ -39,7 +47,9 @@ def test_jobs_live_in_the_database_and_the_first_sweep_runs(database, database_s
     again = NudgeScheduler(Services(database_settings, knowledge=shared_guidance))
     again.start(first_sweep_after=3600)
     try:
-        assert sorted(job.id for job in again.jobs()) == sorted([JOB_SWEEP, JOB_FEEDBACK, JOB_PURGE, JOB_GUIDANCE])
+        assert sorted(job.id for job in again.jobs()) == sorted(
+            [JOB_SWEEP, JOB_FEEDBACK, JOB_PURGE, JOB_GUIDANCE, JOB_ANSWER_LOG]
+        )
         sweep = next(job for job in again.jobs() if job.id == JOB_SWEEP)
         assert sweep.trigger.interval.total_seconds() == database_settings.sweep_minutes * 60
     finally:

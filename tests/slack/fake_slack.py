@@ -46,8 +46,12 @@ KNOWN_METHODS = (
         "users.info",
         "users.lookupByEmail",
         "apps.connections.open",
+        "assistant.threads.setStatus",
+        "assistant.threads.setSuggestedPrompts",
+        "assistant.threads.setTitle",
     }
 )
+MAX_SUGGESTED_PROMPTS = 4
 
 
 @dataclass
@@ -119,6 +123,19 @@ def check_blocks(blocks: list[dict[str, Any]], limit: int) -> None:
                         raise BlockKitError("button value must be 1 to 2000 characters")
         if kind == "context" and len(elements) > 10:
             raise BlockKitError("more than 10 context elements")
+        if kind == "context_actions":
+            if not 0 < len(elements) <= 5:
+                raise BlockKitError("a context_actions block takes 1 to 5 elements")
+            for element in elements:
+                if element.get("type") not in {"feedback_buttons", "icon_button"}:
+                    raise BlockKitError("context_actions takes only feedback_buttons and icon_button")
+                if element["type"] == "feedback_buttons":
+                    for side in ("positive_button", "negative_button"):
+                        button = element.get(side) or {}
+                        if not (button.get("text") or {}).get("text") or not button.get("value"):
+                            raise BlockKitError(f"feedback_buttons needs a {side} with text and a value")
+                        if len(button.get("accessibility_label", "")) > 75:
+                            raise BlockKitError("accessibility_label over 75 characters")
 
 
 class FakeSlack:
@@ -353,6 +370,36 @@ class FakeSlack:
         if user is None:
             raise SlackRefusal("users_not_found")
         return {"user": user.to_json()}
+
+    # --- the assistant panel (Agents & AI Apps) ------------------------------------------
+
+    @staticmethod
+    def _assistant_thread(args: dict[str, Any]) -> None:
+        if not args.get("channel_id") or not args.get("thread_ts"):
+            raise SlackRefusal("invalid_arguments")
+
+    def _assistant_threads_setStatus(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._assistant_thread(args)
+        if "status" not in args:
+            raise SlackRefusal("invalid_arguments")
+        return {}
+
+    def _assistant_threads_setTitle(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._assistant_thread(args)
+        if not args.get("title"):
+            raise SlackRefusal("invalid_arguments")
+        return {}
+
+    def _assistant_threads_setSuggestedPrompts(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._assistant_thread(args)
+        prompts = args.get("prompts")
+        if isinstance(prompts, str):  # form-encoded calls carry it as JSON text
+            prompts = json.loads(prompts)
+        if not isinstance(prompts, list) or not 0 < len(prompts) <= MAX_SUGGESTED_PROMPTS:
+            raise SlackRefusal("invalid_arguments")
+        if any(not p.get("title") or not p.get("message") for p in prompts):
+            raise SlackRefusal("invalid_arguments")
+        return {}
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.socket_url is None:

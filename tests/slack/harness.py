@@ -5,6 +5,9 @@ uvicorn in a thread. :class:`SlackSender` signs each request with the signing
 secret exactly as Slack does (``v0=`` HMAC-SHA256 of ``v0:{timestamp}:{body}``)
 and builds the payloads Slack sends: events, slash commands, button presses and
 modal submissions.
+
+Over 400 lines: one sender for every kind of request Slack makes (events, the assistant panel, commands,
+button presses, modal submissions), each beside the others so their shared signing stays in one place.
 """
 
 from __future__ import annotations
@@ -168,6 +171,85 @@ class SlackSender:
             },
             **options,
         )
+
+    # --- the assistant panel ------------------------------------------------------------
+
+    def assistant_thread_started(
+        self, user: str, *, from_channel: str = "C0GENERAL1"
+    ) -> tuple[httpx.Response, str, str]:
+        """The officer opens the assistant panel: Slack starts a thread in their DM with the app."""
+        channel, thread_ts = "D" + user[1:], self.new_ts()
+        response = self.event(
+            {
+                "type": "assistant_thread_started",
+                "assistant_thread": {
+                    "user_id": user,
+                    "context": {"channel_id": from_channel, "team_id": TEAM_ID, "enterprise_id": None},
+                    "channel_id": channel,
+                    "thread_ts": thread_ts,
+                },
+                "event_ts": self.new_ts(),
+            }
+        )
+        return response, channel, thread_ts
+
+    def assistant_message(self, user: str, channel: str, thread_ts: str, text: str) -> httpx.Response:
+        """A question typed in the assistant panel: a message.im event in the panel's thread."""
+        ts = self.new_ts()
+        return self.event(
+            {
+                "type": "message",
+                "channel_type": "im",
+                "user": user,
+                "text": text,
+                "ts": ts,
+                "thread_ts": thread_ts,
+                "channel": channel,
+                "event_ts": ts,
+                "parent_user_id": BOT_USER_ID,
+            }
+        )
+
+    def press_feedback(self, user: str, channel: str, message: dict[str, Any], positive: bool) -> httpx.Response:
+        """A press of Slack's own feedback buttons: the action carries the chosen side's value."""
+        block = next(b for b in message["blocks"] if b["type"] == "context_actions")
+        element = block["elements"][0]
+        chosen = element["positive_button" if positive else "negative_button"]
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID, "domain": "council"},
+            "user": {"id": user, "team_id": TEAM_ID},
+            "api_app_id": "A0COMMAPP1",
+            "trigger_id": self.fake.new_trigger_id(),
+            "container": {
+                "type": "message",
+                "message_ts": message["ts"],
+                "channel_id": channel,
+                "is_ephemeral": False,
+                "thread_ts": message.get("thread_ts"),
+            },
+            "channel": {"id": channel},
+            "message": {
+                "type": "message",
+                "ts": message["ts"],
+                "text": message.get("text"),
+                "blocks": message["blocks"],
+                "bot_id": "B0COMMBOT1",
+                "thread_ts": message.get("thread_ts"),
+            },
+            "response_url": self.fake.response_url(),
+            "actions": [
+                {
+                    "type": "feedback_buttons",
+                    "action_id": element["action_id"],
+                    "block_id": block.get("block_id", "fb1"),
+                    "value": chosen["value"],
+                    "text": chosen["text"],
+                    "action_ts": self.new_ts(),
+                }
+            ],
+        }
+        return self.interaction(payload)
 
     def home_opened(self, user: str) -> httpx.Response:
         return self.event(

@@ -20,16 +20,20 @@ def test_manifest_matches_the_app(name: str) -> None:
     assert set(settings["event_subscriptions"]["bot_events"]) == {
         "app_home_opened",
         "app_mention",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
         "message.im",
         "message.channels",
         "message.groups",
     }
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["features"]["assistant_view"]["assistant_description"]
     [command] = manifest["features"]["slash_commands"]
     assert command["command"] == Settings(_env_file=None).slack_command  # type: ignore[call-arg]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {
         "app_mentions:read",
+        "assistant:write",
         "channels:history",
         "groups:history",
         "chat:write",

@@ -33,6 +33,9 @@ from tests.teams.fakes import FakeChannel, FakeConnector, FakeEntra, Member
 from tests.teams.ids import APP_ID, APP_PASSWORD, SCOPE, TENANT_ID
 from tests.teams.pki import TestPKI, make_pki
 
+# The one person who sees the guidance insights (tests/teams/test_ai_answers.py).
+GUIDANCE_OWNER_EMAIL = "guidance.owner@council.gov.uk"
+
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
@@ -108,6 +111,7 @@ def teams(
         teams_openid_metadata_url=channel.metadata_url,
         teams_allowed_service_url_hosts=["127.0.0.1"],
         teams_ca_bundle=pki.ca_file,
+        guidance_owners=[GUIDANCE_OWNER_EMAIL],
         _env_file=None,  # type: ignore[call-arg]
     )
     services = Services(settings, knowledge=shared_guidance)

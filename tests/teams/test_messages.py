@@ -8,6 +8,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from handlers.teams.constants import CARD_VERSION
+from storage.answer_log import AnswerLog
 from storage.events import ProcessedEvents
 from tests.teams import activities as A
 from tests.teams.fakes import Member
@@ -72,31 +73,43 @@ def test_installation_update_remove_and_add(teams, member) -> None:
     assert teams.people.find_by_teams_id(member.aad_object_id).reachable is False
 
 
-def test_a_question_gets_an_answer_card_with_its_source_and_rating_buttons(teams, member) -> None:
+def test_a_question_in_a_personal_chat_gets_an_answer_citing_its_source(teams, member) -> None:
     response = teams.post(A.message(teams.connector.service_url, member, "Who approves sourcing decisions?"))
     assert response.status_code == 200
     assert response.content == b""  # acknowledged at once; the answer goes through the Connector
     [answer] = teams.connector.wait_for(1, _chat(member))
+    assert "Cabinet" in answer.body["text"] and "[1]" in answer.body["text"]
+    [entity] = answer.body["entities"]
+    documents = [c["appearance"]["name"] for c in entity["citation"]]
+    assert "starter_pack/02-roles-and-responsibilities.md" in documents
+    assert answer.body["channelData"]["feedbackLoopEnabled"] is True
+
+
+def test_a_channel_answer_is_a_card_whose_rating_buttons_work_in_every_client(teams, member) -> None:
+    url = teams.connector.service_url
+    activity = A.mention(url, member, "Who approves sourcing decisions?", thread="1700000000456")
+    assert teams.post(activity).status_code == 200
+    [answer] = teams.connector.wait_for(1, activity["conversation"]["id"])
     card = answer.card
     assert card is not None and card["version"] == CARD_VERSION
-    assert "Cabinet" in answer.all_text
     assert "Source: starter_pack/02-roles-and-responsibilities.md" in answer.all_text
     assert "“Role: Cabinet." in answer.all_text  # the quoted passage
     rating = [a for a in card["actions"] if a["data"]["action_id"] in ("answer_helpful", "answer_not_helpful")]
     assert [a["title"] for a in rating] == ["Helpful", "Not helpful"]
     assert all(a["type"] == "Action.Execute" for a in rating)
-    assert rating[0]["data"]["value"] == "Who approves sourcing decisions?"
+    # Older clients get the same button as an Action.Submit carrying the same data.
+    assert all(a["fallback"] == {"type": "Action.Submit", "title": a["title"], "data": a["data"]} for a in rating)
 
     # Pressing Helpful is an invoke, answered in the HTTP response; the answer card stays as it was.
-    press = teams.post(
-        A.card_action(teams.connector.service_url, member, rating[0]["data"], reply_to=answer.activity_id)
-    )
+    press = teams.post(A.card_action(url, member, rating[0]["data"], reply_to=answer.activity_id))
     assert press.status_code == 200
     assert press.json() == {
         "statusCode": 200,
         "type": "application/vnd.microsoft.activity.message",
         "value": "Thanks, glad it helped.",
     }
+    rated = [e for e in AnswerLog(teams.services.database).entries() if e.rating == "helpful"]
+    assert [e.question for e in rated] == ["Who approves sourcing decisions?"]
 
 
 def test_a_mention_in_a_channel_is_answered_in_its_thread(teams, member) -> None:

@@ -8,11 +8,20 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import jsonschema
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from handlers.teams.manifest import AppDetails, build_manifest
 from handlers.teams.messages.text import teams_command
 from tests.teams.ids import APP_ID
+
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
+# The schema says draft-04 but uses "const" (draft-06), as Microsoft's own validator (ajv) accepts.
+ManifestValidator = jsonschema.validators.extend(
+    jsonschema.Draft4Validator, {"const": jsonschema.Draft6Validator.VALIDATORS["const"]}
+)
 
 
 def _png(data: bytes) -> tuple[int, int, bytes]:
@@ -48,7 +57,11 @@ def test_package_writes_manifest_and_icons(tmp_path: Path, monkeypatch) -> None:
         color = _png(archive.read("color.png"))
         outline = _png(archive.read("outline.png"))
 
-    assert manifest["manifestVersion"] == "1.17" and manifest["version"] == "1.2.3"
+    assert manifest["manifestVersion"] == "1.30" and manifest["version"] == "1.2.3"
+    # Microsoft's own schema for that version (vendored from the @microsoft/app-manifest npm package).
+    schema = json.loads((SCHEMAS / "MicrosoftTeams.v1.30.schema.json").read_text())
+    ManifestValidator(schema).validate(manifest)
+    assert manifest["$schema"].endswith("/v1.30/MicrosoftTeams.schema.json")
     assert manifest["id"] == APP_ID
     assert manifest["developer"]["name"] == "Anytown Borough Council"
     assert len(manifest["name"]["short"]) <= 30 and len(manifest["description"]["short"]) <= 80
@@ -56,7 +69,7 @@ def test_package_writes_manifest_and_icons(tmp_path: Path, monkeypatch) -> None:
     assert bot["botId"] == APP_ID and set(bot["scopes"]) == {"personal", "team", "groupChat"}
     commands = bot["commandLists"][0]["commands"]
     titles = [c["title"] for c in commands]
-    assert titles == ["new review", "my reviews", "status", "feedback", "roles", "help"]
+    assert titles == ["new review", "my reviews", "status", "feedback", "roles", "insights", "help"]
     assert all(len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in commands)
     # Every menu entry is a command the bot understands when picked (Teams sends the title as text).
     assert all(teams_command(title) is not None for title in titles)
@@ -78,3 +91,17 @@ def test_package_needs_a_bot_id(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "TEAMS_APP_ID" in result.output
     result = CliRunner().invoke(cli, ["teams", "package", "-o", str(tmp_path / "x.zip"), "--bot-id", "not-a-guid"])
     assert result.exit_code != 0 and "GUID" in result.output
+
+
+def test_the_schema_refuses_what_teams_refuses() -> None:
+    """The vendored schema is really checking: a manifest Teams would reject fails validation."""
+    schema = json.loads((SCHEMAS / "MicrosoftTeams.v1.30.schema.json").read_text())
+    manifest = build_manifest(AppDetails(bot_id=APP_ID))
+    ManifestValidator(schema).validate(manifest)
+    for broken in (
+        {**manifest, "manifestVersion": "1.17"},
+        {**manifest, "bots": [{**manifest["bots"][0], "scopes": ["everywhere"]}]},
+        {key: value for key, value in manifest.items() if key != "developer"},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            ManifestValidator(schema).validate(broken)

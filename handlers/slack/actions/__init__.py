@@ -4,6 +4,7 @@ from handlers.slack.actions import (
     answer_rating,
     conversation_buttons,
     feedback,
+    insights_chart,
     nudges,
     open_review_form,
     review_buttons,
@@ -17,3 +18,4 @@ def register(app, slack) -> None:  # type: ignore[no-untyped-def]
     review_buttons.register(app, slack)
     nudges.register(app, slack)
     feedback.register(app, slack)
+    insights_chart.register(app, slack)

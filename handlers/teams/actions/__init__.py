@@ -8,6 +8,7 @@ from handlers.teams.actions import (
     answer_rating,
     conversation_buttons,
     feedback,
+    insights,
     nudges,
     review_buttons,
     review_form,
@@ -15,7 +16,7 @@ from handlers.teams.actions import (
 from handlers.teams.context import TeamsContext
 from handlers.teams.registry import CardHandlers
 
-FEATURES = (answer_rating, conversation_buttons, review_form, review_buttons, nudges, feedback)
+FEATURES = (answer_rating, conversation_buttons, review_form, review_buttons, nudges, feedback, insights)
 
 
 def register(cards: CardHandlers, teams: TeamsContext) -> None:

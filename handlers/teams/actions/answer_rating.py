@@ -1,25 +1,20 @@
-""" "Helpful" / "Not helpful" under a guidance answer: thank the officer, leave the answer card as it was, and log
-the rating (ratings are counted from these log events, the same ones Slack writes)."""
+""" "Helpful" / "Not helpful" buttons under a guidance answer card (channels, where Teams has no feedback loop):
+store the rating against the answer's ref (the button's value) without identity, thank the officer, and leave
+the answer card as it was."""
 
 from __future__ import annotations
-
-import structlog
 
 from handlers.teams.constants import PLATFORM
 from handlers.teams.context import TeamsContext
 from handlers.teams.registry import CardHandlers, CardOutcome, CardPress
 from workflows.actions import Actions
-
-log = structlog.get_logger(__name__)
-
-THANKS_HELPFUL = "Thanks, glad it helped."
-THANKS_NOT_HELPFUL = "Thanks for telling us. We use this to improve the answers."
+from workflows.answer_ratings import THANKS_HELPFUL, THANKS_NOT_HELPFUL, rate_answer
 
 
 def register(cards: CardHandlers, teams: TeamsContext) -> None:
-    def rate_answer(press: CardPress) -> CardOutcome:
+    def rate(press: CardPress) -> CardOutcome:
         helpful = press.action_id == Actions.HELPFUL
-        log.info("answer_rated", platform=PLATFORM, helpful=helpful, question_chars=len(press.value))
+        rate_answer(teams.services.dialogue.answer_log, PLATFORM, press.value, helpful)
         return CardOutcome(message=THANKS_HELPFUL if helpful else THANKS_NOT_HELPFUL)
 
-    cards.on_press([Actions.HELPFUL, Actions.NOT_HELPFUL], rate_answer)
+    cards.on_press([Actions.HELPFUL, Actions.NOT_HELPFUL], rate)
