@@ -14,6 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from workflows.csv_safety import FORMULA_STARTS, guard, unguard
+
 __all__ = [
     "COLUMNS",
     "FORMULA_STARTS",
@@ -39,10 +41,6 @@ OPTIONAL_COLUMNS = ("outcomes",)
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
 MAX_PROBLEMS_SHOWN = 50
-
-# Excel runs a cell that starts with one of these as a formula, so a title such as
-# "=HYPERLINK(...)" would run on the reader's machine.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class CsvImportError(ValueError):
@@ -70,15 +68,6 @@ class CsvRow:
 class ParsedCsv:
     rows: list[CsvRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-def guard(value: str) -> str:
-    """A cell as the export writes it: one Excel would run as a formula gets a leading apostrophe."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
-def _unguard(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
 
 
 def _decode(data: bytes, warnings: list[str]) -> str:
@@ -163,7 +152,7 @@ def _spills_over(record: list[str], header: list[str]) -> bool:
 
 
 def _cells(record: list[str], header: list[str]) -> dict[str, str]:
-    return {name: _unguard(record[index].strip()) if index < len(record) else "" for index, name in enumerate(header)}
+    return {name: unguard(record[index].strip()) if index < len(record) else "" for index, name in enumerate(header)}
 
 
 def _rows(records: list[list[str]], header: list[str], first_row: int) -> list[CsvRow]:
@@ -181,7 +170,7 @@ def _rows(records: list[list[str]], header: list[str], first_row: int) -> list[C
             )
             continue
         values = {
-            name: _unguard(record[index].strip()) if index < len(record) else "" for index, name in enumerate(header)
+            name: unguard(record[index].strip()) if index < len(record) else "" for index, name in enumerate(header)
         }
         rows.append(CsvRow(number=number, values=values))
     if problems:

@@ -20,7 +20,6 @@ numbers rows, the header being row 1), and only for a file with no problems
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,8 @@ import structlog
 
 from storage.models import Person
 from storage.people import identity_kind
-from workflows.csv_rows import COLUMNS, OPTIONAL_COLUMNS, CsvImportError, CsvRow, guard, parse_reviews_csv
+from workflows.csv_rows import COLUMNS, OPTIONAL_COLUMNS, CsvImportError, CsvRow, parse_reviews_csv
+from workflows.csv_safety import safe_csv_writer
 from workflows.cycle import CycleConfig
 from workflows.reviews import LEVELS, Actor, ReviewDraft, ReviewService, StageDraft
 
@@ -331,7 +331,7 @@ def export_reviews_csv(
         if include_outcomes
         else {}
     )
-    writer = csv.writer(out)
+    writer = safe_csv_writer(out)
     writer.writerow(COLUMNS + (OPTIONAL_COLUMNS if include_outcomes else ()))
     rows = 0
     for review in reviews:
@@ -348,7 +348,7 @@ def export_reviews_csv(
             ]
             if include_outcomes:
                 row.append(f" {OUTCOME_SEPARATOR} ".join(outcomes[review.id]))
-            writer.writerow([guard(value) for value in row])
+            writer.writerow(row)
             rows += 1
     log.info("reviews_exported", reviews=len(reviews), rows=rows)
     return rows
