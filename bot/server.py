@@ -22,12 +22,14 @@ from collections.abc import AsyncIterator, Sequence
 
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from bot.app import Services
 from bot.routes import RouteProvider, ServerHooks, slack_route_provider, teams_route_provider
+from handlers.http_guard import RequestGuardMiddleware
 
 log = structlog.get_logger(__name__)
 
@@ -112,7 +114,8 @@ def build_server(
             hooks.close_all()
             log.info("server_stopped")
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # Every route's body is bounded in size before it is read (handlers.http_guard).
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestGuardMiddleware)])
     app.state.readiness = readiness
     app.state.hooks = hooks
     return app

@@ -17,6 +17,7 @@ from handlers.services import ChatServices
 from handlers.slack import actions, commands, events, views
 from handlers.slack.context import SlackContext, build_web_client
 from handlers.slack.prefilter import EventPrefilter
+from handlers.slack.request_guard import listener_failed
 from handlers.slack.settings import SlackSettings
 
 log = structlog.get_logger(__name__)
@@ -83,6 +84,7 @@ def build_slack_app(services: ChatServices, settings: SlackSettings) -> SlackBot
         return prefilter(request, body, next)
 
     app.use(prefilter_events)
+    app.error(listener_failed)  # one log line, not a traceback, and never a 500 (see request_guard)
     for listeners in (commands, events, actions, views):
         listeners.register(app, slack)
     log.info("slack_app_ready", command=slack.command)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -113,9 +115,6 @@ def test_export_turns_every_formula_into_plain_text(database, monkeypatch, tmp_p
 
 def test_every_csv_the_product_writes_goes_through_the_guard() -> None:
     """No module writes CSV except through workflows.csv_safety, so a new export cannot forget the guard."""
-    import ast
-    from pathlib import Path
-
     root = Path(__file__).resolve().parents[2]
     offenders = []
     for package in ("bot", "handlers", "workflows", "storage", "knowledge"):
@@ -124,10 +123,16 @@ def test_every_csv_the_product_writes_goes_through_the_guard() -> None:
                 continue
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):
-                if isinstance(node, ast.Attribute) and node.attr in ("writer", "DictWriter"):
-                    if isinstance(node.value, ast.Name) and node.value.id == "csv":
-                        offenders.append(f"{path.relative_to(root)}:{node.lineno}")
-                if isinstance(node, ast.ImportFrom) and node.module == "csv":
-                    if {alias.name for alias in node.names} & {"writer", "DictWriter"}:
-                        offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+                writes = (
+                    isinstance(node, ast.Attribute)
+                    and node.attr in ("writer", "DictWriter")
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "csv"
+                ) or (
+                    isinstance(node, ast.ImportFrom)
+                    and node.module == "csv"
+                    and bool({alias.name for alias in node.names} & {"writer", "DictWriter"})
+                )
+                if writes:
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}")
     assert offenders == []
