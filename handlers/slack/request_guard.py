@@ -163,8 +163,18 @@ def _check_interaction(raw: str) -> CheckedRequest:
     ):
         return _refuse(400, "the interaction's actions are not Slack's", "interaction")
     for name in ("view", "container", "channel", "message", "team"):
-        if name in payload and payload[name] is not None and not isinstance(payload[name], dict):
+        # Bolt reads these as objects whenever the key is there; only channel and message may be null.
+        allowed_null = name in ("channel", "message") and payload[name] is None if name in payload else True
+        if name in payload and not allowed_null and not isinstance(payload[name], dict):
             return _refuse(400, f"the interaction's {name} is not an object", "interaction")
+    view = payload.get("view")
+    if isinstance(view, dict) and (
+        not isinstance(view.get("type"), str)
+        or not isinstance(view.get("callback_id", ""), str)
+        or not isinstance(view.get("private_metadata", ""), str)
+        or not isinstance(view.get("state", {}), dict)
+    ):
+        return _refuse(400, "the interaction's view is not Slack's", "interaction")
     for name in ("trigger_id", "response_url", "callback_id"):
         if name in payload and not isinstance(payload[name], str):
             return _refuse(400, f"the interaction's {name} is not text", "interaction")

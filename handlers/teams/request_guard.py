@@ -8,6 +8,7 @@ body's size is bounded before that, for every route, by :mod:`handlers.http_guar
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 
@@ -20,6 +21,18 @@ log = structlog.get_logger(__name__)
 
 # header.payload.signature, each base64url; real Bot Framework tokens are 1-3 KB.
 _JWT_SHAPE = re.compile(r"^Bearer [A-Za-z0-9_-]{4,8192}\.[A-Za-z0-9_-]{4,16384}\.[A-Za-z0-9_-]{4,8192}$")
+
+
+class _DropActivityValidationTraceback(logging.Filter):
+    """Microsoft's Activity model logs a full traceback for every body that is not an activity, before our
+    endpoint answers 400 and logs its own one line (``teams_request_refused``): a log flood for anyone who
+    can POST. Only that message is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Validation error for Activity")
+
+
+logging.getLogger("microsoft_agents.activity.activity").addFilter(_DropActivityValidationTraceback())
 
 
 def refuse_without_bearer_token(headers: Mapping[str, str]) -> Response | None:
