@@ -5,14 +5,16 @@ Runs on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set (the ``datab
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from storage.models import review_title_key
-from tests.storage.review_helpers import Clock, Team, add_team, make_service
+from tests.storage.review_helpers import Clock, Team, add_team, draft_for, make_service
 from tests.workflows.test_importexport import HEADER, OPERATOR, csv_bytes, review_rows
 from workflows.csv_rows import MAX_FILE_BYTES, parse_reviews_csv
 from workflows.importexport import CsvImportError, import_reviews_csv
-from workflows.reviews import ReviewService
+from workflows.reviews import Actor, ReviewService
 
 
 @pytest.fixture
@@ -63,3 +65,12 @@ def test_a_file_just_over_the_limit_says_by_how_much() -> None:
     with pytest.raises(CsvImportError) as refused:
         parse_reviews_csv(data)
     assert "The file is 20.001 MB; the limit is 20 MB." in str(refused.value)
+
+
+def test_a_review_from_chat_with_nul_and_escape_codes_is_stored_without_them(database, team: Team) -> None:
+    """The review form and the typed conversation reach the same rules: PostgreSQL would refuse the NUL."""
+    service = make_service(database, Clock())
+    draft = draft_for(team, date(2026, 11, 23), title="Home\x00 care\x1b[2J", service="Adult\x00 social\tcare")
+    [review_id] = service.create_reviews([draft], Actor.system("test"))
+    review = service.get(review_id)
+    assert (review.title, review.service) == ("Home care[2J", "Adult social care")
