@@ -29,6 +29,8 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from bot.log_privacy import install_log_privacy
+
 __all__ = ["LOG_FORMATS", "configure_logging", "scrub"]
 
 LOG_FORMATS = ("auto", "json", "text")
@@ -137,6 +139,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | N
             ],
         )
     )
+    install_log_privacy(handler)  # what third-party libraries may write (bot.log_privacy)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

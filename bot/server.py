@@ -29,6 +29,7 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -36,6 +37,7 @@ from starlette.routing import BaseRoute, Route
 from bot.app import Services
 from bot.routes import RouteProvider, ServerHooks, slack_route_provider, teams_route_provider
 from bot.version import VERSION
+from handlers.http_guard import RequestGuardMiddleware
 from storage.metrics import REGISTRY, register_gauge, set_release
 
 log = structlog.get_logger(__name__)
@@ -168,7 +170,8 @@ def build_server(
             hooks.close_all()
             log.info("server_stopped")
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # Every route's body is bounded in size before it is read (handlers.http_guard).
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestGuardMiddleware)])
     app.state.readiness = readiness
     app.state.hooks = hooks
     return app

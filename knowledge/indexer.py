@@ -16,6 +16,7 @@ indexed from it before stays searchable.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -134,7 +135,9 @@ class Indexer:
                 progress(source.display)
         # Gone from the folder, or now excluded: what was indexed from them goes too.
         found = {f.key for f in files}
-        gone = [key for key in known if key not in found]
+        # A folder that could not be opened this time is not gone: its earlier passages keep answering.
+        unreadable = tuple(s.unreadable_folder.rstrip(os.sep) + os.sep for s in skipped if s.unreadable_folder)
+        gone = [key for key in known if key not in found and not (unreadable and key.startswith(unreadable))]
         if gone:
             version, removed_ids = self.repository.remove_sources(gone)
             if vectors is not None:

@@ -48,6 +48,8 @@ class SourceFile:
 class Skipped:
     display: str
     reason: str
+    # A folder that could not be opened: what was indexed from it before is kept, not removed as gone.
+    unreadable_folder: str = ""
 
 
 IGNORE_FILE = ".guidanceignore"
@@ -101,8 +103,20 @@ def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> tuple[list[S
             candidates = [root]
             base = root.parent
         else:
-            candidates = sorted(_walk(root, Exclusions.for_root(root, extra)))
+            unreadable: list[OSError] = []
+            candidates = sorted(_walk(root, Exclusions.for_root(root, extra), unreadable))
             base = root
+            for error in unreadable:
+                folder = Path(str(error.filename or root))
+                where = folder.relative_to(root).as_posix() if folder != root and folder.is_relative_to(root) else ""
+                skipped.append(
+                    Skipped(
+                        f"{root.name}/{where}".rstrip("/") + "/",
+                        f"the folder could not be opened ({error.strerror or type(error).__name__}), so nothing in "
+                        "it was indexed; ask whoever manages it for read access, or leave it out with --exclude",
+                        unreadable_folder=str(folder),
+                    )
+                )
         for candidate in candidates:
             display = candidate.relative_to(base).as_posix() if candidate != base else candidate.name
             if root.is_dir():
@@ -117,8 +131,9 @@ def discover(paths: Iterable[Path], exclude: Iterable[str] = ()) -> tuple[list[S
     return list(found.values()), skipped
 
 
-def _walk(folder: Path, exclusions: Exclusions) -> Iterable[Path]:
-    for dirpath, dirnames, filenames in os.walk(folder):
+def _walk(folder: Path, exclusions: Exclusions, unreadable: list[OSError]) -> Iterable[Path]:
+    """Files below ``folder``; a sub-folder that cannot be opened is added to ``unreadable``, not passed over."""
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable.append):
         here = Path(dirpath).relative_to(folder).as_posix()
         prefix = "" if here == "." else f"{here}/"
         dirnames[:] = [

@@ -50,6 +50,7 @@ class ReadLimits:
     max_bytes: int = 20 * 1_048_576  # the file itself (MAX_FILE_MB)
     max_unpacked_bytes: int = 200 * 1_048_576  # what a Word file's parts may unpack to
     max_ratio: int = 100  # how many times a Word file's parts may expand when unpacked
+    max_text_part_bytes: int = 64 * 1_048_576  # a Word file's XML (text, styles, numbering) unpacked; media aside
     max_blocks: int = 200_000  # paragraphs, list items and table rows
     max_depth: int = 400  # how deeply a web page may nest its elements
     max_pages: int = 5_000  # pages of a PDF
@@ -86,6 +87,21 @@ def check_docx(path: Path, limits: ReadLimits) -> None:
             f"it unpacks to {unpacked // packed} times its size ({mb(unpacked)}), which no real document does; "
             "open and save it again in Word"
         )
+    # Pictures padding out the file can hide one part that inflates: the XML is what gets parsed, so it is
+    # bounded on its own (a thousand-page report's text is a few MB of XML).
+    xml = [m for m in members if m.filename.lower().endswith((".xml", ".rels"))]
+    text_bytes = sum(m.file_size for m in xml)
+    if text_bytes > limits.max_text_part_bytes:
+        raise SkipFile(
+            f"its text unpacks to {mb(text_bytes, than=limits.max_text_part_bytes)}, over the "
+            f"{mb(limits.max_text_part_bytes)} of text a Word document may hold; open and save it again in Word"
+        )
+    for member in xml:
+        if member.file_size > 10 * 1_048_576 and member.file_size / (member.compress_size or 1) > limits.max_ratio:
+            raise SkipFile(
+                f"part of it unpacks to {member.file_size // (member.compress_size or 1)} times its size "
+                f"({mb(member.file_size)}), which no real document does; open and save it again in Word"
+            )
 
 
 def check_html(data: bytes, limits: ReadLimits) -> None:

@@ -8,6 +8,8 @@ Tables that belong to one feature live beside its queries (``storage/events.py``
 
 from __future__ import annotations
 
+import hashlib
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -84,6 +86,21 @@ class RoleAssignment(StorageModel, table=True):
 # --- reviews --------------------------------------------------------------
 
 
+def review_title_key(title: str, service: str) -> str:
+    """What makes two reviews "the same title for the same service": Unicode-normalised, case-folded text with
+    spaces collapsed, hashed to a fixed length for the index."""
+
+    def fold(text: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+    return hashlib.sha256(f"{fold(service)}\x1f{fold(title)}".encode()).hexdigest()
+
+
+def _title_key_default(context: Any) -> str:
+    parameters = context.get_current_parameters()
+    return review_title_key(parameters.get("title") or "", parameters.get("service") or "")
+
+
 class Review(StorageModel, table=True):
     __tablename__ = "review"
     __table_args__ = (
@@ -91,6 +108,7 @@ class Review(StorageModel, table=True):
         sa.Index("ix_review_portfolio_status", "portfolio_holder_id", "status"),
         sa.Index("ix_review_status", "status"),
         sa.Index("ix_review_service_title", "service", "title"),
+        sa.Index("ix_review_title_key", "title_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -106,6 +124,11 @@ class Review(StorageModel, table=True):
     created_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
     updated_at: datetime = Field(default_factory=utc_now, sa_column=timestamp_column())
     version: int = Field(default=1)
+    # The same-title check looks this up (indexed) instead of comparing lower(title) row by row, and folds
+    # case in Python so that "Ŵ" and "ŵ" match on SQLite exactly as on PostgreSQL.
+    title_key: str = Field(
+        default="", max_length=64, sa_column_kwargs={"default": _title_key_default, "server_default": ""}
+    )
 
     @declared_attr  # type: ignore[arg-type]
     def __mapper_args__(cls) -> dict[str, Any]:

@@ -251,6 +251,12 @@ class PeopleRepository:
         if email is not None and not _EMAIL.match(email):
             raise PersonError(f"{email!r} does not look like an email address.")
         slack_user_id = normalise_slack_id(slack_user_id)
+        if slack_user_id is not None and not _SLACK_ID.match(slack_user_id):
+            # The same rule the review import applies, so a person added here can be named in a spreadsheet.
+            raise PersonError(
+                f"{slack_user_id!r} does not look like a Slack user id: U or W then letters and digits, "
+                "e.g. U0123ABCD (in Slack: the person's profile, ⋮ More, Copy member ID)."
+            )
         teams_user_id = normalise_teams_id(teams_user_id)
         if email is None and slack_user_id is None and teams_user_id is None:
             raise PersonError(f"{name} needs an email, a Slack user id or a Teams user id so we can reach them.")

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from sqlmodel import select as orm_select
 
 from storage.db import Database
-from storage.models import Person, Review, ReviewStage, ReviewStatus, Stakeholder
+from storage.models import Person, Review, ReviewStage, ReviewStatus, Stakeholder, review_title_key
 from storage.review_snapshots import (
     OverdueStage,
     PersonSummary,
@@ -205,10 +205,7 @@ class ReviewRepository:
         """Reviews with this title for this service, ignoring case and extra spaces."""
         statement = (
             select(review_table.c.id)
-            .where(
-                func.lower(review_table.c.service) == " ".join(service.split()).lower(),
-                func.lower(review_table.c.title) == " ".join(title.split()).lower(),
-            )
+            .where(review_table.c.title_key == review_title_key(title, service))
             .order_by(review_table.c.id)
         )
         with self._database.engine.connect() as connection:

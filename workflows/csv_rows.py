@@ -15,6 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from knowledge.limits import mb
+from workflows.csv_safety import FORMULA_STARTS, guard, unguard
+
 __all__ = [
     "COLUMNS",
     "FORMULA_STARTS",
@@ -41,10 +44,8 @@ OPTIONAL_COLUMNS = ("outcomes", "stakeholders")
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
 MAX_PROBLEMS_SHOWN = 50
-
-# Excel runs a cell that starts with one of these as a formula, so a title such as
-# "=HYPERLINK(...)" would run on the reader's machine.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# C0 and C1 control characters other than tab, line feed and carriage return, and DEL.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class CsvImportError(ValueError):
@@ -93,15 +94,6 @@ def parse_date(text: str) -> date | None:
         return date(year, month, day)
     except ValueError:
         return None
-
-
-def guard(value: str) -> str:
-    """A cell as the export writes it: one Excel would run as a formula gets a leading apostrophe."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
-def _unguard(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value
 
 
 def _decode(data: bytes, warnings: list[str]) -> str:
@@ -186,10 +178,17 @@ def _spills_over(record: list[str], header: list[str]) -> bool:
 
 
 def _cells(record: list[str], header: list[str]) -> dict[str, str]:
-    return {name: _unguard(record[index].strip()) if index < len(record) else "" for index, name in enumerate(header)}
+    return {name: unguard(record[index].strip()) if index < len(record) else "" for index, name in enumerate(header)}
 
 
-def _rows(records: list[list[str]], header: list[str], first_row: int) -> list[CsvRow]:
+def _without_control_characters(value: str) -> tuple[str, int]:
+    """``value`` without the control characters a database may refuse (PostgreSQL refuses NUL) or a terminal
+    would act on (escape codes); tabs and line breaks inside a cell are kept."""
+    cleaned = _CONTROL_CHARACTERS.sub("", value)
+    return cleaned, len(value) - len(cleaned)
+
+
+def _rows(records: list[list[str]], header: list[str], first_row: int, warnings: list[str]) -> list[CsvRow]:
     """Each record as a row keyed by column; raises CsvImportError for rows with too many cells."""
     rows: list[CsvRow] = []
     problems: list[str] = []
@@ -204,8 +203,16 @@ def _rows(records: list[list[str]], header: list[str], first_row: int) -> list[C
             )
             continue
         values = {
-            name: _unguard(record[index].strip()) if index < len(record) else "" for index, name in enumerate(header)
+            name: unguard(record[index].strip()) if index < len(record) else "" for index, name in enumerate(header)
         }
+        for name, value in values.items():
+            cleaned, removed = _without_control_characters(value)
+            if removed:
+                values[name] = cleaned
+                warnings.append(
+                    f"Row {number}: removed {removed} control character{'s' if removed != 1 else ''} "
+                    f"(such as NUL or an escape code, which no spreadsheet shows) from {name}."
+                )
         rows.append(CsvRow(number=number, values=values))
     if problems:
         raise CsvImportError(problems)
@@ -217,9 +224,7 @@ def _rows(records: list[list[str]], header: list[str], first_row: int) -> list[C
 def parse_reviews_csv(data: bytes) -> ParsedCsv:
     """The file's rows; raises :class:`CsvImportError` for a file that is too big, empty or not this format."""
     if len(data) > MAX_FILE_BYTES:
-        raise CsvImportError(
-            [f"The file is {len(data) // (1024 * 1024)} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB."]
-        )
+        raise CsvImportError([f"The file is {mb(len(data), than=MAX_FILE_BYTES)}; the limit is {mb(MAX_FILE_BYTES)}."])
     parsed = ParsedCsv()
     text = _decode(data, parsed.warnings)
     if not text.strip():
@@ -230,5 +235,5 @@ def parse_reviews_csv(data: bytes) -> ParsedCsv:
     header = _header(records[0], first_row, parsed.warnings)
     if len(records) - 1 > MAX_ROWS:
         raise CsvImportError([f"The file has {len(records) - 1} rows; at most {MAX_ROWS} can be imported at once."])
-    parsed.rows = _rows(records[1:], header, first_row)
+    parsed.rows = _rows(records[1:], header, first_row, parsed.warnings)
     return parsed

@@ -23,7 +23,6 @@ numbers rows, the header being row 1), and only for a file with no problems
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -39,10 +38,10 @@ from workflows.csv_rows import (
     OPTIONAL_COLUMNS,
     CsvImportError,
     CsvRow,
-    guard,
     parse_date,
     parse_reviews_csv,
 )
+from workflows.csv_safety import safe_csv_writer
 from workflows.cycle import CycleConfig
 from workflows.reviews import LEVELS, Actor, ReviewDraft, ReviewService, StageDraft
 
@@ -360,7 +359,7 @@ def export_reviews_csv(
     for snapshot in full.values():
         person_ids.update(stakeholder.person.id for stakeholder in snapshot.stakeholders)
     people = service.people.get_many(person_ids)
-    writer = csv.writer(out)
+    writer = safe_csv_writer(out)
     writer.writerow(COLUMNS + (OPTIONAL_COLUMNS if include_details else ()))
     rows = 0
     for review in reviews:
@@ -381,7 +380,7 @@ def export_reviews_csv(
                 stakeholders = [_identity(people[s.person.id]) for s in details.stakeholders]
                 row.append(f" {OUTCOME_SEPARATOR} ".join(details.outcomes) if first else "")
                 row.append(f" {OUTCOME_SEPARATOR} ".join(stakeholders) if first else "")
-            writer.writerow([guard(value) for value in row])
+            writer.writerow(row)
             rows += 1
     log.info("reviews_exported", reviews=len(reviews), rows=rows)
     return rows

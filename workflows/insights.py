@@ -13,7 +13,6 @@ the questions' vectors) and falls back to the overlap of the questions' search w
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,6 +23,7 @@ import numpy as np
 
 from knowledge.tokens import term_set
 from storage.answer_log import AnswerRecord
+from workflows.csv_safety import safe_csv_writer
 
 __all__ = [
     "CitedCount",
@@ -270,7 +270,8 @@ def insights_text(insights: GuidanceInsights, limit: int = TOP) -> str:
 
 def write_insights_csv(insights: GuidanceInsights, out: IO[str]) -> int:
     """One row per finding: ``section, item, count, detail``; returns the rows written."""
-    writer = csv.writer(out)
+    # Questions and comments are typed by officers: a formula in one must not run when the file is opened.
+    writer = safe_csv_writer(out)
     writer.writerow(["section", "item", "count", "detail"])
     rows: list[list[Any]] = []
     rows += [["not covered or unsure", g.example, g.count, " | ".join(g.questions)] for g in insights.gaps]

@@ -8,6 +8,7 @@ is written for a council officer).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -117,8 +118,14 @@ class ReviewDraft:
     stakeholder_ids: list[int] = field(default_factory=list)
 
 
+# Control characters (C0, DEL, C1): PostgreSQL refuses NUL in text, and a terminal obeys escape codes.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def tidy(text: str) -> str:
-    return " ".join(str(text).split())
+    """Text as a review stores it: control characters removed, whitespace collapsed (tabs and line breaks
+    become single spaces)."""
+    return " ".join(_CONTROL_CHARACTERS.sub(lambda m: " " if m.group().isspace() else "", str(text)).split())
 
 
 def format_day(day: date) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from bot.config import Settings
+from bot.terminal import printable
 from storage.db import DatabaseError, open_database
 from storage.models import Person
 from workflows.cycle import CycleConfigError
@@ -27,7 +28,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> st
     """A plain-text table that lines up in any terminal; long cells are shortened with '...'."""
 
     def cell(value: object) -> str:
-        text = "" if value is None else " ".join(str(value).split())
+        text = "" if value is None else printable(" ".join(str(value).split()))
         return text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."
 
     cells = [[cell(value) for value in row] for row in rows]
@@ -163,27 +164,28 @@ def show_command(settings: Settings, review_id: int, history: bool) -> None:
     """Show one review: people, stages, checklists and its history."""
     with review_service(settings) as service:
         review = service.get(review_id)
-        click.echo(service.status_summary(review_id))
-        click.echo(f"Level: {review.level}. Created by {review.created_by} on {review.created_at:%Y-%m-%d %H:%M} UTC.")
+        click.echo(printable(service.status_summary(review_id), keep_line_breaks=True))
+        created = f"{review.created_at:%Y-%m-%d %H:%M}"
+        click.echo(f"Level: {printable(review.level)}. Created by {printable(review.created_by)} on {created} UTC.")
         if review.status_reason:
-            click.echo(f"Reason for {review.status}: {review.status_reason}")
+            click.echo(f"Reason for {review.status}: {printable(review.status_reason)}")
         if review.outcomes:
             click.echo("Outcomes:")
             for outcome in review.outcomes:
-                click.echo(f"  - {outcome}")
+                click.echo(f"  - {printable(outcome)}")
         if review.stakeholders:
             click.echo(
                 "Stakeholders: "
-                + ", ".join(s.person.name + (f" ({s.role})" if s.role else "") for s in review.stakeholders)
+                + printable(", ".join(s.person.name + (f" ({s.role})" if s.role else "") for s in review.stakeholders))
             )
         for stage in review.stages:
             if not stage.checklist and not stage.completion_note:
                 continue
-            click.echo(f"{stage.name} checklist:")
+            click.echo(f"{printable(stage.name)} checklist:")
             for number, item in enumerate(stage.checklist, start=1):
-                click.echo(f"  [{'x' if item.done else ' '}] {number}. {item.text}")
+                click.echo(f"  [{'x' if item.done else ' '}] {number}. {printable(item.text)}")
             if stage.completion_note:
-                click.echo(f"  Finished with a note: {stage.completion_note}")
+                click.echo(f"  Finished with a note: {printable(stage.completion_note)}")
         if history:
             entries = service.history(review_id)
             click.echo("History:")

@@ -42,6 +42,7 @@ def register(cli: click.Group) -> None:
         from bot.server import build_server
         from handlers.slack.app import SlackNotConfigured, build_slack_app
         from handlers.slack.socket_mode import start_socket_mode
+        from handlers.teams.transport import InsecureUrlError
 
         # Acknowledgements are short and must not wait behind answers being worked out in other threads:
         # hand the interpreter lock round more often than the default 5 ms.
@@ -61,7 +62,9 @@ def register(cli: click.Group) -> None:
                     hint="set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) to answer Slack",
                 )
             app = build_server(services, freeze_when_warm=True)
-        except SlackNotConfigured as error:
+        except (SlackNotConfigured, InsecureUrlError) as error:
+            # A setting to correct, said in one line, not a traceback.
+            services.close()
             raise click.ClickException(str(error)) from error
         scheduler = start_scheduler(services) if with_scheduler else None
         try:

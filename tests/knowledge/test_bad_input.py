@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 from knowledge.service import KnowledgeBase
@@ -94,3 +95,32 @@ def test_empty_and_very_long_questions_get_help_not_a_traceback(lexical_settings
     long = kb.ask("Who approves sourcing decisions? " * 160)
     assert long.kind.value == "invalid"
     assert "I can take up to 1,000" in long.text and "5,279 characters" in long.text
+
+
+def test_a_sub_folder_that_cannot_be_opened_is_reported_and_keeps_what_it_gave(tmp_path, lexical_settings, monkeypatch):
+    folder = tmp_path / "guidance"
+    private = folder / "private"
+    private.mkdir(parents=True)
+    shutil.copy(documents.ROLES_FILE, private / "roles.txt")
+    (folder / "levels.md").write_text("# Levels\n\nStrategic commissioning sets the council's priorities.\n")
+    kb = KnowledgeBase(lexical_settings)
+    assert sorted(kb.index([folder]).added) == ["guidance/levels.md", "guidance/private/roles.txt"]
+
+    # The folder's permissions change (the tests run as root, which no chmod stops, so the OS is asked to refuse).
+    real_scandir = os.scandir
+
+    def scandir(path=".", *args, **kwargs):
+        if os.fspath(path) == str(private):
+            raise PermissionError(13, "Permission denied", str(private))
+        return real_scandir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = kb.index([folder])
+    monkeypatch.undo()
+
+    [skipped] = report.skipped
+    assert skipped.display == "guidance/private/"
+    assert skipped.reason.startswith("the folder could not be opened (Permission denied)")
+    assert "read access" in skipped.reason
+    assert report.removed == []
+    assert "Portfolio Holders" in kb.ask("Who feeds into commissioning reviews?").text

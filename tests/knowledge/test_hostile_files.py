@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import zipfile
 from pathlib import Path
 
 import docx
+import pytest
 
+from knowledge.limits import ReadLimits, SkipFile, check_docx
 from knowledge.service import KnowledgeBase
 from tests.knowledge.conftest import make_settings
 from tests.knowledge.documents import write_pdf, write_pdf_bomb
@@ -94,3 +97,38 @@ def test_a_file_that_takes_too_long_to_read_is_left_out_and_the_rest_is_indexed(
     relaxed = KnowledgeBase(make_settings(tmp_path / "data", dense=False))
     again = relaxed.index([folder])
     assert "guidance/a-slow.pdf" in again.added and not again.skipped
+
+
+def test_a_word_file_padded_with_pictures_to_hide_an_inflating_part_is_refused(tmp_path, lexical_settings):
+    """The whole file's ratio looks ordinary (a picture that does not compress), but its text would be parsed."""
+    folder = _folder(tmp_path)
+    bomb = write_inflating_docx(folder / "padded.docx", megabytes=40)
+    with zipfile.ZipFile(bomb, "a", zipfile.ZIP_STORED) as archive:
+        archive.writestr("word/media/image1.png", random.Random(7).randbytes(1_048_576))
+    kb = KnowledgeBase(lexical_settings)
+    report = kb.index([folder])
+    reason = _reasons(report)["padded.docx"]
+    assert reason.startswith("part of it unpacks to") and "times its size" in reason
+    assert report.added == ["guidance/fleet.md"]
+    assert "fleet manager" in kb.ask("Who owns vehicle replacement reviews?").text
+
+
+def test_a_word_file_whose_text_is_over_the_limit_is_refused_before_parsing(tmp_path):
+    """Below the ratio checks' threshold, the text's own size is still bounded (here a limit of 5 MB)."""
+    path = write_inflating_docx(tmp_path / "long.docx", megabytes=6)
+    with pytest.raises(SkipFile) as refused:
+        check_docx(path, ReadLimits(max_text_part_bytes=5 * 1_048_576))
+    assert str(refused.value).startswith("its text unpacks to 7 MB")  # 6 MB of paragraphs and the styles
+    assert "over the 5 MB of text a Word document may hold" in str(refused.value)
+    check_docx(path, ReadLimits())  # the default limit lets an ordinary long document through
+
+
+def test_a_web_page_nested_a_million_deep_is_refused_with_a_reason_not_an_unexpected_problem(
+    tmp_path, lexical_settings
+):
+    folder = _folder(tmp_path)
+    depth = 1_000_000
+    (folder / "abyss.html").write_text("<span>" * depth + "x" + "</span>" * depth, encoding="utf-8")
+    report = KnowledgeBase(lexical_settings).index([folder])
+    assert _reasons(report)["abyss.html"] == "its elements are nested more than 400 deep, which no readable page needs"
+    assert "fleet manager" in KnowledgeBase(lexical_settings).ask("Who owns vehicle replacement reviews?").text

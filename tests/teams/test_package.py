@@ -105,3 +105,23 @@ def test_the_schema_refuses_what_teams_refuses() -> None:
     ):
         with pytest.raises(jsonschema.ValidationError):
             ManifestValidator(schema).validate(broken)
+
+
+def test_serve_with_a_plain_http_metadata_url_says_which_setting_to_fix(tmp_path: Path, monkeypatch) -> None:
+    """A setting mistake stops `serve` with one line naming the setting, not a traceback."""
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "DATA_DIR": str(tmp_path / "data"),
+        "TEAMS_APP_ID": APP_ID,
+        "TEAMS_APP_PASSWORD": "not-a-real-secret",
+        "TEAMS_TENANT_ID": "8c1f4a52-3b0e-4d5e-9f6a-2b8c1d4e7a91",
+        "TEAMS_OPENID_METADATA_URL": "http://login.botframework.com/v1/.well-known/openidconfiguration",
+        "LOG_LEVEL": "WARNING",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["serve", "--no-scheduler", "--port", "0"])
+    assert result.exit_code == 1
+    assert "TEAMS_OPENID_METADATA_URL must be an https:// URL" in result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, ValueError)

@@ -7,7 +7,6 @@ Written answers are sorted, and exported rows ordered by their words, so no orde
 
 from __future__ import annotations
 
-import csv
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import TextIO
 
 from storage.feedback_records import ResponseRecord, RoundRecord
 from storage.models import FeedbackRoundKind, FeedbackStatus
+from workflows.csv_safety import safe_csv_writer
 from workflows.dates import format_date
 from workflows.feedback.questions import Question
 from workflows.feedback.rules import MIN_RESPONSES, FeedbackRules, plural
@@ -188,7 +188,7 @@ class FeedbackSummaries:
             for q in found.questions:
                 if q["id"] not in all_questions:
                     all_questions.append(q["id"])
-        writer = csv.writer(out)
+        writer = safe_csv_writer(out)
         writer.writerow(["review", "request", "kind", "question_set", "respondent", "answered_on", *all_questions])
         written = 0
         for found in sorted(rounds, key=lambda r: r.id):
