@@ -12,10 +12,18 @@ one file's passages at a time.
 
 A file that cannot be read is reported with its reason and whatever was
 indexed from it before stays searchable.
+
+A SharePoint library or a web site (:mod:`knowledge.sources`) says itself what
+changed; :meth:`Indexer.update_remote` downloads nothing more, reads each fetched
+document's bytes with the same readers (from a temporary file), and renames a
+moved one without reading it again.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,13 +32,15 @@ from typing import Any
 
 import structlog
 
+from knowledge.blocks import ParsedDocument
 from knowledge.chunker import chunk_document
 from knowledge.ingest import SUPPORTED_SUFFIXES, Skipped, SourceFile, discover
 from knowledge.limits import ReadLimits, SkipFile
 from knowledge.passages import to_row
 from knowledge.reading import DocumentReader
+from knowledge.sources.base import Fetched, GuidanceSource, Moved, RemoteDocument, Removed, SourceUnavailable
 from knowledge.vectors import VectorStore
-from storage.guidance import GuidanceRepository, SourceRow
+from storage.guidance import GuidanceRepository, RootRow, SourceRow
 
 log = structlog.get_logger(__name__)
 
@@ -41,21 +51,23 @@ class IndexReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)  # renamed or moved, content unchanged: not read again
     skipped: list[Skipped] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # a whole source that could not be reached, and why
     passages: int = 0
     seconds: float = 0.0
     version: int = 0  # the index version afterwards
 
     @property
     def complete(self) -> bool:
-        return not self.skipped
+        return not self.skipped and not self.errors
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.updated or self.removed)
+        return bool(self.added or self.updated or self.removed or self.moved)
 
     def merge(self, other: IndexReport) -> None:
-        for name in ("added", "updated", "unchanged", "removed", "skipped"):
+        for name in ("added", "updated", "unchanged", "removed", "moved", "skipped", "errors"):
             getattr(self, name).extend(getattr(other, name))
         self.passages += other.passages
         self.version = max(self.version, other.version)
@@ -66,7 +78,9 @@ class IndexReport:
             "updated": self.updated,
             "unchanged": len(self.unchanged),
             "removed": self.removed,
+            "moved": self.moved,
             "skipped": [{"file": s.display, "reason": s.reason} for s in self.skipped],
+            "errors": self.errors,
             "passages": self.passages,
             "seconds": round(self.seconds, 3),
             "version": self.version,
@@ -170,23 +184,129 @@ class Indexer:
         except OSError as exc:
             report.skipped.append(Skipped(source.display, f"it could not be read ({exc.strerror or exc})"))
             return
-        chunks = chunk_document(document, source.display, source.key)
+        row = SourceRow(
+            key=source.key,
+            display=source.display,
+            fingerprint=fingerprint,
+            size=stat.st_size,
+            mtime_ns=stat.st_mtime_ns,
+            root=source.root,
+        )
+        self._store(row, document, record, vectors, report, on_vectors)
+
+    def _store(
+        self,
+        row: SourceRow,
+        document: ParsedDocument,
+        record: SourceRow | None,
+        vectors: VectorStore | None,
+        report: IndexReport,
+        on_vectors: Callable[[int], None] | None,
+    ) -> None:
+        chunks = chunk_document(document, row.display, row.key)
+        if row.link:
+            chunks = [dataclasses.replace(chunk, link=row.link) for chunk in chunks]
         if vectors is not None:
             # Vectors first: once the database lists a passage, meaning search can find it.
             vectors.add(chunks, on_vectors)
-        version, replaced = self.repository.replace_source(
-            SourceRow(
-                key=source.key,
-                display=source.display,
-                fingerprint=fingerprint,
-                size=stat.st_size,
-                mtime_ns=stat.st_mtime_ns,
-                root=source.root,
-            ),
-            [to_row(chunk) for chunk in chunks],
-        )
+        version, replaced = self.repository.replace_source(row, [to_row(chunk) for chunk in chunks])
         if vectors is not None:
             vectors.remove(replaced)
-        (report.updated if record else report.added).append(source.display)
+        (report.updated if record else report.added).append(row.display)
         report.passages += len(chunks)
         report.version = version
+
+    # ------------------------------------------------------------ remote sources
+    def update_remote(
+        self,
+        root: RootRow,
+        source: GuidanceSource,
+        *,
+        vectors: VectorStore | None = None,
+        progress: Callable[[str], None] | None = None,
+        on_vectors: Callable[[int], None] | None = None,
+    ) -> IndexReport:
+        """Bring a SharePoint library or web site's passages in line with what it says changed."""
+        report = IndexReport()
+        known = {s.key: s for s in self.repository.sources(root=root.location)}
+        gone: list[str] = []
+        with self._lock, DocumentReader(self.limits) as reader, tempfile.TemporaryDirectory() as scratch:
+            try:
+                for change in source.changes(known, root.state):
+                    if isinstance(change, Fetched):
+                        self._update_fetched(root.location, change.document, known, reader, scratch, vectors, report)
+                    elif isinstance(change, Moved):
+                        report.version = self.repository.relocate_source(
+                            change.key, display=change.display, link=change.link, marker=change.marker
+                        )
+                        report.moved.append(change.display)
+                    elif isinstance(change, Removed):
+                        gone.append(change.key)
+                    elif isinstance(change, Skipped):
+                        report.skipped.append(change)
+                    else:
+                        report.unchanged.append(change.display)
+                        if change.marker and known[change.key].marker != change.marker:
+                            self.repository.touch(change.key, known[change.key].mtime_ns, change.marker)
+                    if progress:
+                        progress(getattr(change, "display", "") or getattr(change, "key", ""))
+            except SourceUnavailable as exc:
+                # Nothing is removed on the strength of a walk cut short; what was indexed stays searchable.
+                log.warning("source_unavailable", location=root.location, kind=root.kind, reason=str(exc))
+                report.errors.append(str(exc))
+                gone = []
+            else:
+                self.repository.save_state(root.location, source.state)
+            if gone:
+                version, removed_ids = self.repository.remove_sources(gone)
+                if vectors is not None:
+                    vectors.remove(removed_ids)
+                report.removed.extend(known[key].display for key in gone if key in known)
+                report.version = version
+        self.repository.record_report(root.location, report.to_json())
+        report.version = max(report.version, self.repository.generation())
+        return report
+
+    def _update_fetched(
+        self,
+        location: str,
+        document: RemoteDocument,
+        known: dict[str, SourceRow],
+        reader: DocumentReader,
+        scratch: str,
+        vectors: VectorStore | None,
+        report: IndexReport,
+    ) -> None:
+        record = known.get(document.key)
+        fingerprint = hashlib.sha256(document.data).hexdigest()
+        if record is not None and record.fingerprint == fingerprint:
+            # Same bytes under a new marker (a page served again, a file saved unchanged): nothing to read.
+            if record.display != document.display or record.link != document.link:
+                self.repository.relocate_source(
+                    document.key, display=document.display, link=document.link, marker=document.marker
+                )
+                report.moved.append(document.display)
+            else:
+                self.repository.touch(document.key, document.modified_ns, document.marker)
+                report.unchanged.append(document.display)
+            return
+        path = Path(scratch) / f"document{document.suffix}"
+        path.write_bytes(document.data)
+        try:
+            parsed = reader.read(path, SUPPORTED_SUFFIXES[document.suffix])
+        except SkipFile as exc:
+            report.skipped.append(Skipped(document.display, str(exc)))
+            return
+        finally:
+            path.unlink(missing_ok=True)
+        row = SourceRow(
+            key=document.key,
+            display=document.display,
+            fingerprint=fingerprint,
+            size=len(document.data),
+            mtime_ns=document.modified_ns,
+            root=location,
+            link=document.link,
+            marker=document.marker,
+        )
+        self._store(row, parsed, record, vectors, report, None)
