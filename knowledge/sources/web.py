@@ -191,8 +191,9 @@ class WebSource:
                 pages.extend(locations)
         return pages
 
-    def _follow(self, url: str, known: Mapping[str, SourceRow]) -> tuple[str, Fetch] | None:
-        """Fetch ``url``, following redirects within the site; None when it leads off the site or is barred."""
+    def _follow(self, url: str, known: Mapping[str, SourceRow], done: set[str]) -> tuple[str, Fetch] | None:
+        """Fetch ``url``, following redirects within the site; None when it leads off the site, is barred, or
+        to a page already read."""
         for _ in range(MAX_REDIRECTS + 1):
             record = known.get(url)
             headers: dict[str, str] = {}
@@ -206,6 +207,8 @@ class WebSource:
             url = urldefrag(urljoin(url, location))[0]
             if not self._allowed(url):
                 log.info("web_redirect_not_followed", to=url)
+                return None
+            if url in done:
                 return None
         return None
 
@@ -229,12 +232,13 @@ class WebSource:
         for page in self._sitemap_pages():
             add(page)
         seen: set[str] = set()
+        done: set[str] = set()
         requests = 0
         while queue and requests < self.max_pages:
             url = queue.popleft()
             requests += 1
             try:
-                result = self._follow(url, known)
+                result = self._follow(url, known, done)
             except TooLarge as exc:
                 seen.add(url)
                 yield Skipped(
@@ -250,6 +254,8 @@ class WebSource:
             if result is None:
                 continue
             final, fetched = result
+            queued.add(final)  # a redirect's target is not asked for again under its own address
+            done.add(final)
             yield from self._page(final, fetched, known, seen, add)
         yield from (Removed(key) for key in known if key not in seen)
 
