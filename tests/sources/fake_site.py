@@ -12,8 +12,8 @@ import hashlib
 import html
 import threading
 from dataclasses import dataclass
-from email.utils import format_datetime, parsedate_to_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from tests.sources.loopback import LoopbackServer, Reply, Request
@@ -74,8 +74,16 @@ class FakeSite(LoopbackServer):
         self.lock = threading.Lock()
         self.robots = "User-agent: *\nDisallow: /private/\nSitemap: {base}/sitemap.xml\n"
         links = [page_path(n) for n in range(1, 21)]
-        extras = ["/old-guidance", "/guidance/withdrawn.html", "/private/staff.html", "/files/procedure.pdf",
-                  "/files/forms.zip", "/elsewhere", "https://www.gov.uk/guidance", "mailto:contracts@anytown.gov.uk"]  # fmt: skip
+        extras = [
+            "/old-guidance",
+            "/guidance/withdrawn.html",
+            "/private/staff.html",
+            "/files/procedure.pdf",
+            "/files/forms.zip",
+            "/elsewhere",
+            "https://www.gov.uk/guidance",
+            "mailto:contracts@anytown.gov.uk",
+        ]
         self.pages["/guidance/"] = Page(
             layout("Commissioning guidance", "<p>Guidance for officers.</p>", links + extras)
         )
