@@ -317,6 +317,8 @@ class KnowledgeBase:
         existing = next((r for r in repository.roots() if r.location == location), None)
         if existing is not None and existing.kind != kind:
             raise SourceUnavailable(f"{location} is already indexed as a {existing.kind} source")
+        # Settings missing (no app registration for SharePoint) are said now, before anything is stored.
+        open_source(kind, location, options, self.settings.sources, max_bytes=self.limits.max_bytes).close()
         repository.ensure_root(location, kind=kind, options=options)
         return self.index(remote=[location], progress=progress, on_vectors=on_vectors)
 
