@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,13 @@ def test_a_site_whose_robots_txt_closes_it_is_not_read(site, web_kb):
 
     assert report.errors and "robots.txt" in report.errors[0]
     assert [path for path, _, _ in site.log] == ["/robots.txt"]
+
+
+def test_the_scheduled_refresh_picks_up_a_changed_page(site, web_kb):
+    web_kb.add_source("web", f"{site.base_url}/guidance/", _options(site))
+    site.set_page(4, months=3)
+
+    report = web_kb.refresh_sources("replica-1", every=timedelta(minutes=60))
+
+    assert report is not None and report.updated == ["Commissioning street lighting | Anytown Council"]
+    assert "every 3 months" in web_kb.ask("Who reviews the street lighting contract?").text
