@@ -100,6 +100,8 @@ def index_command(
             )
         for skipped in report.skipped:
             click.echo(f"Warning: skipped {skipped.display}: {skipped.reason}.", err=True)
+        for error in report.errors:
+            click.echo(f"Warning: a source could not be refreshed: {error}.", err=True)
     kb.close()
     missing = [s for s in report.skipped if s.reason == "it does not exist"]
     if paths and len(missing) == len(paths):

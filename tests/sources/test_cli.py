@@ -84,7 +84,13 @@ def test_a_sharepoint_library_is_added_and_a_refused_grant_shows_in_the_list(
     assert json.loads(added.output)["added"] == ["Documents/Fleet.docx"]
 
     graph.granted.clear()
-    assert run("index").exit_code == 0
+    refreshed = run("index")
+    assert (
+        refreshed.exit_code == 0
+        and "could not be refreshed" in refreshed.output
+        and "Sites.Selected" in refreshed.output
+    )
+    assert run("index", "--strict").exit_code == 1
     listed = run("sources", "list")
     assert f"{SITE_URL}  (sharepoint)" in listed.output and "; failed" in listed.output
     assert "Sites.Selected" in listed.output and "still answered from" in listed.output
