@@ -235,9 +235,18 @@ class SharePointSource:
         parent = (item.get("parentReference") or {}).get("id")
         if "folder" in item or "root" in item:
             if "deleted" in item:
-                folders.pop(item_id, None)
-            else:
-                folders[item_id] = ["" if "root" in item else str(item.get("name", "")), parent]
+                folders.pop(item_id, None)  # the files it held are listed as deleted themselves
+                return
+            entry: list[str | None] = ["" if "root" in item else str(item.get("name", "")), parent]
+            before = folders.get(item_id)
+            folders[item_id] = entry
+            if before is not None and list(before) != entry:
+                # Renamed or moved: delta lists the folder alone, not the files below it.
+                folders[item_id] = list(before)
+                _, old_path = self._place(item_id, folder_id, folders)
+                folders[item_id] = entry
+                inside, new_path = self._place(item_id, folder_id, folders)
+                yield from _folder_moved(drive_id, library, old_path, new_path, inside, known)
             return
         key = f"sharepoint:{drive_id}:{item_id}"
         if "deleted" in item:
@@ -312,6 +321,22 @@ class SharePointSource:
             log.warning("sharepoint_download_failed", file=display, status=fetched.status)
             return None
         return bytes(fetched.body)
+
+
+def _folder_moved(
+    drive_id: str, library: str, old_path: str, new_path: str, inside: bool, known: Mapping[str, SourceRow]
+) -> Iterator[Change]:
+    """The files indexed from below a renamed or moved folder: their new names and links, or removed when
+    the folder left the chosen one. Nothing is downloaded: their content did not change."""
+    old_prefix, new_prefix = f"{library}/{old_path}/", f"{library}/{new_path}/"
+    for key, record in known.items():
+        if not key.startswith(f"sharepoint:{drive_id}:") or not record.display.startswith(old_prefix):
+            continue
+        if not inside:
+            yield Removed(key)
+            continue
+        link = (record.link or "").replace(f"/{quote(old_path)}/", f"/{quote(new_path)}/", 1)
+        yield Moved(key, new_prefix + record.display[len(old_prefix) :], link, record.marker or "")
 
 
 def _modified_ns(item: Mapping[str, Any]) -> int:

@@ -185,3 +185,19 @@ def test_a_wrong_client_secret_is_named_without_revealing_it(graph, graph_settin
         kb.close()
     assert "invalid_client" in report.errors[0] and "GRAPH_CLIENT_SECRET" in report.errors[0]
     assert "not-the-secret" not in caplog.text and "not-the-secret" not in report.errors[0]
+
+
+def test_a_renamed_folder_renames_the_files_below_it_without_downloading_them(graph, graph_kb, tmp_path):
+    library = _library(graph, tmp_path)
+    graph_kb.add_source("sharepoint", LOCATION, OPTIONS)
+    graph.downloads.clear()
+
+    graph.move(library["drive"], library["policies"], name="Policy documents")
+    report = graph_kb.index()
+
+    assert report.moved == ["Documents/Guidance/Policy documents/Parks.docx"] and graph.downloads == []
+    citation = graph_kb.ask("Who leads the tree survey?").citations[0]
+    assert citation.link == f"{SITE_URL}/Shared%20Documents/Guidance/Policy%20documents/Parks.docx"
+
+    graph.move(library["drive"], library["policies"], parent=library["archive"].id)  # out of the chosen folder
+    assert graph_kb.index().removed == ["Documents/Guidance/Policy documents/Parks.docx"]
