@@ -2,7 +2,8 @@
 
 The crawl starts at the address given, and reads the site's own pages only (same
 scheme and host), as ``robots.txt`` allows (checked with :mod:`urllib.robotparser`;
-its ``Crawl-delay`` is honoured when longer than ``WEB_DELAY_SECONDS``). It finds
+its ``Crawl-delay`` is honoured when longer than ``WEB_DELAY_SECONDS``; a page's own
+``<meta name="robots" content="noindex, nofollow">`` too). It finds
 pages through links, the ``--sitemap`` (or the sitemaps ``robots.txt`` names) and the
 pages indexed before, which are asked for again first with ``If-None-Match`` /
 ``If-Modified-Since``: an unchanged page answers ``304`` and costs no reading. A page
@@ -62,6 +63,7 @@ class _Links(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.links: list[str] = []
         self.title = ""
+        self.noindex = self.nofollow = False  # <meta name="robots">: the page's own wishes
         self._in_title = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -71,6 +73,10 @@ class _Links(HTMLParser):
                 self.links.append(href)
         elif tag == "title" and not self.title:
             self._in_title = True
+        elif tag == "meta" and (dict(attrs).get("name") or "").lower() == "robots":
+            rules = (dict(attrs).get("content") or "").lower()
+            self.noindex = self.noindex or "noindex" in rules or "none" in rules
+            self.nofollow = self.nofollow or "nofollow" in rules or "none" in rules
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -115,6 +121,7 @@ class WebSource:
         self._delay = settings.web_delay_seconds
         self._last_request = 0.0
         self._robots = RobotFileParser()
+        self._redirected_to = ""
 
     @property
     def state(self) -> dict[str, Any]:
@@ -207,6 +214,7 @@ class WebSource:
             url = urldefrag(urljoin(url, location))[0]
             if not self._allowed(url):
                 log.info("web_redirect_not_followed", to=url)
+                self._redirected_to = url
                 return None
             if url in done:
                 return None
@@ -246,11 +254,15 @@ class WebSource:
                 )
                 continue
             except httpx.HTTPError as exc:
+                if url == self.start:
+                    raise SourceUnavailable(f"{url} could not be reached ({type(exc).__name__})") from exc
                 seen.add(url)  # a passing failure: what was indexed from it stays
                 yield Skipped(
                     url, f"it could not be fetched ({type(exc).__name__}); it will be tried again next refresh"
                 )
                 continue
+            if url == self.start:
+                self._check_start(result)
             if result is None:
                 continue
             final, fetched = result
@@ -258,6 +270,19 @@ class WebSource:
             done.add(final)
             yield from self._page(final, fetched, known, seen, add)
         yield from (Removed(key) for key in known if key not in seen)
+
+    def _check_start(self, result: tuple[str, Fetch] | None) -> None:
+        """A start page that is missing, failing or sends us off the site: say so, and change nothing."""
+        if result is None:
+            raise SourceUnavailable(
+                f"{self.start} redirects to {self._redirected_to}, another site or a page robots.txt bars: "
+                "add that address instead"
+            )
+        status = result[1].status
+        if status in (404, 410):
+            raise SourceUnavailable(f"{self.start} was not found ({status}): check the address")
+        if status >= 400 and status != 304:
+            raise SourceUnavailable(f"{self.start} answered {status}; trying again next refresh")
 
     def _page(
         self,
@@ -286,16 +311,16 @@ class WebSource:
             yield Skipped(url, f"{content_type.split(';')[0]} is not a supported type ({supported_list()})")
             return
         title = ""
+        parser = _Links()
         if suffix == ".html":
-            parser = _Links()
             parser.feed(fetched.body.decode("utf-8", errors="replace"))
             title = " ".join(parser.title.split())
-            for href in parser.links:
+            for href in [] if parser.nofollow else parser.links:
                 target = urljoin(url, href)
                 if urlsplit(target).scheme in ("http", "https"):
                     add(target)
-        if not self._wanted(url):
-            return  # a start page outside --include only leads to the pages asked for
+        if not self._wanted(url) or parser.noindex:
+            return  # outside --include (a start page only leads to the pages asked for), or asks not to be indexed
         seen.add(url)
         yield Fetched(
             RemoteDocument(

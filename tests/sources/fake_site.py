@@ -80,6 +80,7 @@ class FakeSite(LoopbackServer):
             "/private/staff.html",
             "/files/procedure.pdf",
             "/files/forms.zip",
+            "/guidance/draft.html",
             "/elsewhere",
             "https://www.gov.uk/guidance",
             "mailto:contracts@anytown.gov.uk",
@@ -89,6 +90,10 @@ class FakeSite(LoopbackServer):
         )
         for number in range(1, 31):
             self.set_page(number)
+        draft = layout("Draft", "<p>The draft says the parks contract is reviewed daily.</p>", [])
+        self.pages["/guidance/draft.html"] = Page(
+            draft.replace(b"<head>", b"<head><meta name='robots' content='noindex'>")
+        )
         self.pages["/private/staff.html"] = Page(layout("Staff", "<p>The staff rota is private.</p>", []))
         self.pages["/files/procedure.pdf"] = Page(pdf, "application/pdf", etag=False)
         self.pages["/files/forms.zip"] = Page(b"PK\x03\x04" + b"0" * 1000, "application/zip")

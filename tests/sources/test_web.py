@@ -58,6 +58,7 @@ def test_a_thirty_page_site_is_indexed_within_its_rules_and_answers_link_to_the_
     requested = [path for path, _, _ in site.log]
     assert "/private/staff.html" not in requested  # robots.txt says no
     assert "/guidance/withdrawn.html" in requested and "/elsewhere" in requested
+    assert "/guidance/draft.html" in requested and "Draft | Anytown Council" not in report.added  # noindex
     assert requested.count(page_path(25)) == 1  # reached through the redirect and the sitemap, read once
     assert all(agent.startswith("CommissioningAssistant/") for _, _, agent in site.log)
 
@@ -122,3 +123,14 @@ def test_the_scheduled_refresh_picks_up_a_changed_page(site, web_kb):
 
     assert report is not None and report.updated == ["Commissioning street lighting | Anytown Council"]
     assert "every 3 months" in web_kb.ask("Who reviews the street lighting contract?").text
+
+
+def test_a_start_page_that_is_missing_or_leaves_the_site_is_reported(site, web_kb):
+    site.redirects["/moved/"] = "https://www.example.invalid/guidance/"
+
+    moved = web_kb.add_source("web", f"{site.base_url}/moved/", _options(site, url=f"{site.base_url}/moved/"))
+    missing = web_kb.add_source("web", f"{site.base_url}/gone/", _options(site, url=f"{site.base_url}/gone/"))
+
+    assert "redirects to https://www.example.invalid/guidance/" in moved.errors[0]
+    assert "was not found (404)" in missing.errors[0]
+    assert web_kb.stats()["passages"] == 0
