@@ -13,7 +13,7 @@ from knowledge.service import KnowledgeBase
 from storage.db import Database
 from tests.knowledge.documents import write_pdf
 from tests.sources.conftest import source_settings
-from tests.sources.fake_site import FakeSite, fact, page_path
+from tests.sources.fake_site import FakeSite, Page, fact, page_path
 
 
 @pytest.fixture
@@ -134,3 +134,16 @@ def test_a_start_page_that_is_missing_or_leaves_the_site_is_reported(site, web_k
     assert "redirects to https://www.example.invalid/guidance/" in moved.errors[0]
     assert "was not found (404)" in missing.errors[0]
     assert web_kb.stats()["passages"] == 0
+
+
+def test_a_file_over_max_file_mb_is_skipped_with_the_reason(site, tmp_path, database):
+    site.pages["/files/annual-report.pdf"] = Page(b"%PDF-1.4 " + b"0" * 300_000, "application/pdf")
+    kb = KnowledgeBase(source_settings(tmp_path / "small", max_file_mb=0.2).for_knowledge(), database=database)
+    try:
+        start = f"{site.base_url}/files/annual-report.pdf"
+        report = kb.add_source("web", start, {"url": start})
+    finally:
+        kb.close()
+    reasons = {s.display: s.reason for s in report.skipped}
+    assert reasons[start] == "it is 0.3 MB, larger than the 0.2 MB allowed (MAX_FILE_MB)"
+    assert start not in {row.key for row in kb.repository.sources()}
