@@ -1,4 +1,8 @@
-"""Bringing the shared index in line with the guidance files, one file at a time.
+"""Bringing the shared index in line with each source of guidance, one document at a time.
+
+Each source (:mod:`knowledge.sources`: a folder or file here, a SharePoint library,
+a web site) says what changed since the last run; this module reads what is new or
+changed, stores its passages, renames what moved and removes what went.
 
 For each folder or file asked for (a "root"), every supported file is found
 (leaving out what ``--exclude`` patterns or a ``.guidanceignore`` file name), and
@@ -13,10 +17,9 @@ one file's passages at a time.
 A file that cannot be read is reported with its reason and whatever was
 indexed from it before stays searchable.
 
-A SharePoint library or a web site (:mod:`knowledge.sources`) says itself what
-changed; :meth:`Indexer.update_remote` downloads nothing more, reads each fetched
-document's bytes with the same readers (from a temporary file), and renames a
-moved one without reading it again.
+A SharePoint library or a web site's changed documents arrive as bytes, read with
+the same readers from a temporary file; a moved one is renamed without reading it
+again.
 """
 
 from __future__ import annotations
@@ -34,11 +37,20 @@ import structlog
 
 from knowledge.blocks import ParsedDocument
 from knowledge.chunker import chunk_document
-from knowledge.ingest import SUPPORTED_SUFFIXES, Skipped, SourceFile, discover
+from knowledge.ingest import SUPPORTED_SUFFIXES, Skipped
 from knowledge.limits import ReadLimits, SkipFile
 from knowledge.passages import to_row
 from knowledge.reading import DocumentReader
-from knowledge.sources.base import Fetched, GuidanceSource, Moved, RemoteDocument, Removed, SourceUnavailable
+from knowledge.sources.base import (
+    Fetched,
+    GuidanceSource,
+    Moved,
+    Removed,
+    SourceDocument,
+    SourceUnavailable,
+    Unchanged,
+)
+from knowledge.sources.local import LocalFolder
 from knowledge.vectors import VectorStore
 from storage.guidance import GuidanceRepository, RootRow, SourceRow
 
@@ -120,79 +132,12 @@ class Indexer:
                 location, kind = root_of(Path(path))
                 self.repository.ensure_root(location, kind=kind, starter=starter, excludes=exclude)
                 root = next(r for r in self.repository.roots() if r.location == location)
-                part = self._update_root(root.location, root.excludes, reader, vectors, progress, on_files, on_vectors)
+                source = LocalFolder(root.location, root.excludes, on_files=on_files)
+                part = self._apply(root, source, reader, vectors, progress, on_vectors)
                 self.repository.record_report(location, part.to_json())
                 report.merge(part)
         report.version = max(report.version, self.repository.generation())
         return report
-
-    def _update_root(
-        self,
-        location: str,
-        excludes: Sequence[str],
-        reader: DocumentReader,
-        vectors: VectorStore | None,
-        progress: Callable[[str], None] | None,
-        on_files: Callable[[int], None] | None,
-        on_vectors: Callable[[int], None] | None,
-    ) -> IndexReport:
-        report = IndexReport()
-        files, skipped = discover([Path(location)], excludes)
-        report.skipped.extend(skipped)
-        if on_files:
-            on_files(len(files))
-        known = {s.key: s for s in self.repository.sources(root=location)}
-        for source in files:
-            self._update_one(source, known.get(source.key), reader, vectors, report, on_vectors)
-            if progress:
-                progress(source.display)
-        # Gone from the folder, or now excluded: what was indexed from them goes too.
-        found = {f.key for f in files}
-        gone = [key for key in known if key not in found]
-        if gone:
-            version, removed_ids = self.repository.remove_sources(gone)
-            if vectors is not None:
-                vectors.remove(removed_ids)
-            report.removed.extend(known[key].display for key in gone)
-            report.version = version
-        return report
-
-    def _update_one(
-        self,
-        source: SourceFile,
-        record: SourceRow | None,
-        reader: DocumentReader,
-        vectors: VectorStore | None,
-        report: IndexReport,
-        on_vectors: Callable[[int], None] | None,
-    ) -> None:
-        try:
-            stat = source.path.stat()
-            if record and record.size == stat.st_size and record.mtime_ns == stat.st_mtime_ns:
-                report.unchanged.append(source.display)
-                return
-            fingerprint = source.fingerprint()
-            if record and record.fingerprint == fingerprint:
-                self.repository.touch(source.key, stat.st_mtime_ns)  # saved again, not changed
-                report.unchanged.append(source.display)
-                return
-            document = reader.read(source.path, SUPPORTED_SUFFIXES[source.path.suffix.lower()])
-        except SkipFile as exc:
-            # Whatever was indexed from this file before stays searchable.
-            report.skipped.append(Skipped(source.display, str(exc)))
-            return
-        except OSError as exc:
-            report.skipped.append(Skipped(source.display, f"it could not be read ({exc.strerror or exc})"))
-            return
-        row = SourceRow(
-            key=source.key,
-            display=source.display,
-            fingerprint=fingerprint,
-            size=stat.st_size,
-            mtime_ns=stat.st_mtime_ns,
-            root=source.root,
-        )
-        self._store(row, document, record, vectors, report, on_vectors)
 
     def _store(
         self,
@@ -227,86 +172,126 @@ class Indexer:
         on_vectors: Callable[[int], None] | None = None,
     ) -> IndexReport:
         """Bring a SharePoint library or web site's passages in line with what it says changed."""
+        with self._lock, DocumentReader(self.limits) as reader:
+            report = self._apply(root, source, reader, vectors, progress, on_vectors)
+        self.repository.record_report(root.location, report.to_json())
+        report.version = max(report.version, self.repository.generation())
+        return report
+
+    def _apply(
+        self,
+        root: RootRow,
+        source: GuidanceSource,
+        reader: DocumentReader,
+        vectors: VectorStore | None,
+        progress: Callable[[str], None] | None,
+        on_vectors: Callable[[int], None] | None,
+    ) -> IndexReport:
+        """Apply each change a source reports; removals last, in one transaction."""
         report = IndexReport()
         known = {s.key: s for s in self.repository.sources(root=root.location)}
         gone: list[str] = []
-        with self._lock, DocumentReader(self.limits) as reader, tempfile.TemporaryDirectory() as scratch:
+        with tempfile.TemporaryDirectory() as scratch:
             try:
                 for change in source.changes(known, root.state):
-                    if isinstance(change, Fetched):
-                        self._update_fetched(root.location, change.document, known, reader, scratch, vectors, report)
-                    elif isinstance(change, Moved):
-                        report.version = self.repository.relocate_source(
-                            change.key, display=change.display, link=change.link, marker=change.marker
-                        )
-                        report.moved.append(change.display)
-                    elif isinstance(change, Removed):
+                    if isinstance(change, Removed):
                         gone.append(change.key)
                     elif isinstance(change, Skipped):
                         report.skipped.append(change)
                     else:
-                        report.unchanged.append(change.display)
-                        if change.marker and known[change.key].marker != change.marker:
-                            self.repository.touch(change.key, known[change.key].mtime_ns, change.marker)
-                    if progress:
-                        progress(getattr(change, "display", "") or getattr(change, "key", ""))
+                        self._apply_one(root.location, change, known, reader, scratch, vectors, report, on_vectors)
+                        if progress:
+                            progress(change.document.display if isinstance(change, Fetched) else change.display)
             except SourceUnavailable as exc:
                 # Nothing is removed on the strength of a walk cut short; what was indexed stays searchable.
                 log.warning("source_unavailable", location=root.location, kind=root.kind, reason=str(exc))
                 report.errors.append(str(exc))
                 gone = []
             else:
-                self.repository.save_state(root.location, source.state)
-            if gone:
-                version, removed_ids = self.repository.remove_sources(gone)
-                if vectors is not None:
-                    vectors.remove(removed_ids)
-                report.removed.extend(known[key].display for key in gone if key in known)
-                report.version = version
-        self.repository.record_report(root.location, report.to_json())
-        report.version = max(report.version, self.repository.generation())
+                if source.state:
+                    self.repository.save_state(root.location, source.state)
+        if gone:
+            version, removed_ids = self.repository.remove_sources(gone)
+            if vectors is not None:
+                vectors.remove(removed_ids)
+            report.removed.extend(known[key].display for key in gone if key in known)
+            report.version = version
         return report
 
-    def _update_fetched(
+    def _apply_one(
         self,
         location: str,
-        document: RemoteDocument,
+        change: Fetched | Unchanged | Moved,
         known: dict[str, SourceRow],
         reader: DocumentReader,
         scratch: str,
         vectors: VectorStore | None,
         report: IndexReport,
+        on_vectors: Callable[[int], None] | None,
+    ) -> None:
+        if isinstance(change, Fetched):
+            self._update_fetched(location, change.document, known, reader, scratch, vectors, report, on_vectors)
+        elif isinstance(change, Moved):
+            report.version = self.repository.relocate_source(
+                change.key, display=change.display, link=change.link, marker=change.marker
+            )
+            report.moved.append(change.display)
+        else:
+            report.unchanged.append(change.display)
+            record = known[change.key]
+            new_marker = change.marker is not None and change.marker != record.marker
+            new_time = change.modified_ns is not None and change.modified_ns != record.mtime_ns
+            if new_marker or new_time:
+                modified = record.mtime_ns if change.modified_ns is None else change.modified_ns
+                self.repository.touch(change.key, modified, change.marker)
+
+    def _update_fetched(
+        self,
+        location: str,
+        document: SourceDocument,
+        known: dict[str, SourceRow],
+        reader: DocumentReader,
+        scratch: str,
+        vectors: VectorStore | None,
+        report: IndexReport,
+        on_vectors: Callable[[int], None] | None,
     ) -> None:
         record = known.get(document.key)
-        fingerprint = hashlib.sha256(document.data).hexdigest()
+        fingerprint = document.fingerprint or hashlib.sha256(document.data).hexdigest()
         if record is not None and record.fingerprint == fingerprint:
             # Same bytes under a new marker (a page served again, a file saved unchanged): nothing to read.
-            if record.display != document.display or record.link != document.link:
+            if record.display != document.display or (record.link or "") != document.link:
                 self.repository.relocate_source(
-                    document.key, display=document.display, link=document.link, marker=document.marker
+                    document.key, display=document.display, link=document.link or None, marker=document.marker or None
                 )
                 report.moved.append(document.display)
             else:
-                self.repository.touch(document.key, document.modified_ns, document.marker)
+                self.repository.touch(document.key, document.modified_ns, document.marker or None)
                 report.unchanged.append(document.display)
             return
-        path = Path(scratch) / f"document{document.suffix}"
-        path.write_bytes(document.data)
+        path = document.path or Path(scratch) / f"document{document.suffix}"
         try:
+            if document.path is None:
+                path.write_bytes(document.data)
             parsed = reader.read(path, SUPPORTED_SUFFIXES[document.suffix])
         except SkipFile as exc:
+            # Whatever was indexed from it before stays searchable.
             report.skipped.append(Skipped(document.display, str(exc)))
             return
+        except OSError as exc:
+            report.skipped.append(Skipped(document.display, f"it could not be read ({exc.strerror or exc})"))
+            return
         finally:
-            path.unlink(missing_ok=True)
+            if document.path is None:
+                path.unlink(missing_ok=True)
         row = SourceRow(
             key=document.key,
             display=document.display,
             fingerprint=fingerprint,
-            size=len(document.data),
+            size=document.size or len(document.data),
             mtime_ns=document.modified_ns,
             root=location,
-            link=document.link,
-            marker=document.marker,
+            link=document.link or None,
+            marker=document.marker or None,
         )
-        self._store(row, parsed, record, vectors, report, None)
+        self._store(row, parsed, record, vectors, report, on_vectors)

@@ -1,6 +1,6 @@
 """Where guidance comes from: each kind of source says what changed since the last refresh.
 
-A source (a SharePoint library, a web site) is walked by :meth:`GuidanceSource.changes`,
+A source (a folder on this server, a SharePoint library, a web site) is walked by :meth:`GuidanceSource.changes`,
 which yields one :data:`Change` per document: fetched (new or changed, with its bytes),
 unchanged, moved (new name or link, same content: nothing downloaded), removed, or
 skipped with a reason an officer can act on. The indexer (:mod:`knowledge.indexer`)
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from knowledge.ingest import SUPPORTED_SUFFIXES, Skipped
@@ -27,7 +28,7 @@ __all__ = [
     "GuidanceSource",
     "Moved",
     "Removed",
-    "RemoteDocument",
+    "SourceDocument",
     "Skipped",
     "SourceUnavailable",
     "Unchanged",
@@ -40,19 +41,22 @@ class SourceUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
-class RemoteDocument:
+class SourceDocument:
     key: str  # stable identity: survives a rename or a move (a drive item's id, a page's address)
     display: str  # what citations show: a file's path in its library, a page's title
-    link: str  # what an officer opens from a citation
-    marker: str  # the source's own change marker (cTag, ETag or Last-Modified)
+    link: str  # what an officer opens from a citation ("" for a file on this server)
+    marker: str  # the source's own change marker (cTag, ETag or Last-Modified; "" for a local file)
     suffix: str  # which reader reads it: ".docx", ".pdf", ".html", ...
-    data: bytes
+    data: bytes  # the downloaded bytes; empty when ``path`` is given
     modified_ns: int = 0
+    path: Path | None = None  # a file on this server, read where it is
+    fingerprint: str = ""  # its content hash, when the source has worked it out already
+    size: int = 0
 
 
 @dataclass(frozen=True)
 class Fetched:
-    document: RemoteDocument
+    document: SourceDocument
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class Unchanged:
     key: str
     display: str
     marker: str | None = None  # a new marker for the same content (a web page's new ETag after a 200)
+    modified_ns: int | None = None  # a new time for the same content (a local file saved again unchanged)
 
 
 @dataclass(frozen=True)

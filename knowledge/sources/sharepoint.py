@@ -34,8 +34,8 @@ from knowledge.sources.base import (
     Change,
     Fetched,
     Moved,
-    RemoteDocument,
     Removed,
+    SourceDocument,
     SourceUnavailable,
     Unchanged,
     kind_for_suffix,
@@ -292,7 +292,7 @@ class SharePointSource:
         if data is None:
             yield Skipped(display, "it could not be downloaded from SharePoint; it will be tried again next refresh")
             return
-        yield Fetched(RemoteDocument(key, display, link, marker, suffix, data, _modified_ns(item)))
+        yield Fetched(SourceDocument(key, display, link, marker, suffix, data, _modified_ns(item)))
 
     @staticmethod
     def _place(parent: str | None, folder_id: str | None, folders: Mapping[str, list[str | None]]) -> tuple[bool, str]:

@@ -35,7 +35,7 @@ import httpx
 import structlog
 
 from knowledge.ingest import Skipped, supported_list
-from knowledge.sources.base import Change, Fetched, RemoteDocument, Removed, SourceUnavailable, Unchanged
+from knowledge.sources.base import Change, Fetched, Removed, SourceDocument, SourceUnavailable, Unchanged
 from knowledge.sources.http import Fetch, TooLarge, make_client, send
 from knowledge.sources.settings import SourceSettings
 from storage.guidance import SourceRow
@@ -326,7 +326,7 @@ class WebSource:
             return  # outside --include (a start page only leads to the pages asked for), or asks not to be indexed
         seen.add(url)
         yield Fetched(
-            RemoteDocument(
+            SourceDocument(
                 key=url,
                 display=title or _name_of(url),
                 link=url,
