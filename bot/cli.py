@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "roles": ("bot.commands.knowledge", "List the roles the guidance describes and what each does."),
     "scheduler": ("bot.commands.nudges", "Run the scheduler on its own (nudges, digests, housekeeping)."),
     "serve": ("bot.commands.serve", "Run the chat endpoints for Slack and Teams, and GET /healthz."),
-    "sources": ("bot.commands.knowledge", "The folders and files the guidance is indexed from."),
+    "sources": ("bot.commands.knowledge", "Where the guidance comes from: folders, SharePoint, web sites."),
     "teams": ("bot.commands.teams", "Microsoft Teams: build the app package to upload."),
     "whois": ("bot.commands.knowledge", "What the guidance says a role does."),
 }

@@ -17,6 +17,7 @@ from bot.logging import LOG_FORMATS
 from handlers.slack.settings import SlackSettings
 from handlers.teams.settings import TeamsSettings
 from knowledge.settings import KnowledgeSettings
+from knowledge.sources.settings import SourceSettings
 from workflows.settings import WorkflowSettings
 
 
@@ -66,6 +67,35 @@ class Settings(BaseSettings):
         default=None, description="Optional chat model for written answers, e.g. 'openai:gpt-4o-mini'."
     )
     llm_timeout_seconds: float = 20.0
+
+    # --- SharePoint and web pages as guidance sources --------------------------
+    graph_client_id: str | None = Field(
+        default=None, description="App registration for Microsoft Graph (Sites.Selected); TEAMS_APP_ID otherwise."
+    )
+    graph_client_secret: SecretStr | None = Field(
+        default=None, description="The app registration's client secret; TEAMS_APP_PASSWORD otherwise."
+    )
+    graph_tenant_id: str | None = Field(
+        default=None, description="The council's Entra tenant id; TEAMS_TENANT_ID otherwise."
+    )
+    graph_authority_url: str | None = Field(
+        default=None, description="Entra ID for Graph tokens; TEAMS_AUTHORITY_URL otherwise."
+    )
+    graph_api_url: str = "https://graph.microsoft.com/v1.0"
+    graph_scope: str = "https://graph.microsoft.com/.default"
+    sources_ca_bundle: Path | None = Field(
+        default=None,
+        description="Extra CA certificates (PEM) for SharePoint and web pages behind a TLS-inspecting proxy; "
+        "TEAMS_CA_BUNDLE otherwise.",
+    )
+    web_user_agent: str = Field(
+        default="CommissioningAssistant/1.0 (guidance indexer for council officers)",
+        description="How the crawler names itself to web sites (and in robots.txt rules).",
+    )
+    web_delay_seconds: float = Field(
+        default=1.0, ge=0, description="Pause between two requests to a web site (robots.txt Crawl-delay if longer)."
+    )
+    web_max_pages: int = Field(default=500, ge=1, description="Most pages read from one web site in a refresh.")
 
     # --- reviews and conversations ------------------------------------------
     cycle_file: Path | None = Field(
@@ -248,6 +278,23 @@ class Settings(BaseSettings):
             llm_model=self.llm_model,
             llm_timeout_seconds=self.llm_timeout_seconds,
             synonyms_file=self.synonyms_file,
+            sources=self.for_sources(),
+        )
+
+    def for_sources(self) -> SourceSettings:
+        """SharePoint through the Teams bot's own app registration unless GRAPH_* names another."""
+        secret = self.graph_client_secret or self.teams_app_password
+        return SourceSettings(
+            graph_client_id=self.graph_client_id or self.teams_app_id,
+            graph_client_secret=secret.get_secret_value() if secret is not None else None,
+            graph_tenant_id=self.graph_tenant_id or self.teams_tenant_id,
+            graph_authority_url=self.graph_authority_url or self.teams_authority_url,
+            graph_api_url=self.graph_api_url,
+            graph_scope=self.graph_scope,
+            ca_bundle=self.sources_ca_bundle or self.teams_ca_bundle,
+            user_agent=self.web_user_agent,
+            web_delay_seconds=self.web_delay_seconds,
+            web_max_pages=self.web_max_pages,
         )
 
     def for_teams(self) -> TeamsSettings:

@@ -61,6 +61,7 @@ def citations_for(hits: Sequence[Hit]) -> list[Citation]:
             section=h.chunk.section_label,
             text=h.chunk.text,
             score=math.exp(min(0.0, h.score - top)),
+            link=h.chunk.link,
         )
         for h in hits[:CITATIONS]
     ]

@@ -26,6 +26,7 @@ class Chunk:
     position: int  # order of the chunk within its file
     kind: PassageKind = PassageKind.PARAGRAPH
     meta: dict[str, Any] = field(default_factory=dict)
+    link: str | None = None  # where an officer opens the source (a web page, a SharePoint file)
 
     @property
     def section_label(self) -> str:
@@ -48,6 +49,7 @@ class Chunk:
             position=int(data["position"]),
             kind=PassageKind(data.get("kind", "paragraph")),
             meta=dict(data.get("meta") or {}),
+            link=data.get("link"),
         )
 
 
@@ -57,9 +59,18 @@ class Citation:
     section: str
     text: str
     score: float
+    link: str | None = None  # the page or file to open, when the guidance came from the web or SharePoint
 
     def to_json(self) -> dict[str, Any]:
-        return {"source": self.source, "section": self.section, "text": self.text, "score": round(self.score, 4)}
+        data: dict[str, Any] = {
+            "source": self.source,
+            "section": self.section,
+            "text": self.text,
+            "score": round(self.score, 4),
+        }
+        if self.link:
+            data["link"] = self.link
+        return data
 
 
 class AnswerKind(StrEnum):

@@ -55,6 +55,7 @@ def to_row(chunk: Chunk) -> PassageRow:
         meta=dict(chunk.meta),
         terms=" ".join(context + words),
         context_terms=len(context),
+        link=chunk.link,
     )
 
 
@@ -68,4 +69,5 @@ def from_row(row: PassageRow) -> Chunk:
         position=row.position,
         kind=PassageKind(row.kind),
         meta=row.meta,
+        link=row.link,
     )

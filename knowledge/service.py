@@ -8,8 +8,9 @@ newer version (``refresh``, or every ``INDEX_POLL_SECONDS`` once
 sources that changed, then swaps it in whole: a question in flight finishes on
 the version it started on.
 
-Over 400 lines: set-up, following index versions, indexing, questions and roles
-share the one lock and snapshot, and splitting them would pass both around.
+Over 400 lines because indexing (local folders, SharePoint, web sites), following
+versions and answering share one lock and one snapshot; splitting them would pass
+both around between modules.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from knowledge.limits import ReadLimits
 from knowledge.models import Answer, AnswerKind, Role
 from knowledge.settings import KnowledgeSettings
 from knowledge.snapshot import Snapshot, build_snapshot, group_by_source
+from knowledge.sources import REMOTE_KINDS, open_source
+from knowledge.sources.base import SourceUnavailable
 from knowledge.vectors import VectorStore
 from storage.db import Database, open_database
 from storage.guidance import GuidanceRepository, RootRow
@@ -230,9 +233,11 @@ class KnowledgeBase:
         on_files: Callable[[int], None] | None = None,
         on_vectors: Callable[[int], None] | None = None,
         load: bool = True,
+        remote: Sequence[str] | None = None,
     ) -> IndexReport:
-        """Index files and folders; with no paths, refresh everything indexed before.
+        """Index files and folders; with no paths, refresh everything indexed before (SharePoint and web too).
 
+        ``remote`` names SharePoint and web sources to refresh (with no paths, every one).
         ``load=False`` leaves the answering snapshot alone (the ``index`` command only reports).
         """
         started = time.perf_counter()
@@ -243,8 +248,10 @@ class KnowledgeBase:
             if moved:
                 log.info("catalog_moved_into_database", sources=moved)
             vectors = self._vector_store()
-            if not paths:
-                paths = [Path(r.location) for r in repository.roots() if not r.starter]
+            known = repository.roots()
+            if remote is None and not paths:
+                remote = [r.location for r in known if r.kind in REMOTE_KINDS]
+                paths = [Path(r.location) for r in known if not r.starter and r.kind not in REMOTE_KINDS]
             indexer = self._indexer()
             report = (
                 indexer.update(
@@ -258,6 +265,8 @@ class KnowledgeBase:
                 if paths
                 else IndexReport()
             )
+            for root in (r for r in known if r.location in set(remote or ())):
+                report.merge(self._index_remote(indexer, root, vectors, progress, on_vectors))
             roots = repository.roots()
             council = [r for r in roots if not r.starter]
             starters = [r.location for r in roots if r.starter]
@@ -278,15 +287,56 @@ class KnowledgeBase:
         log.info("index_finished", **report.to_json())
         return report
 
-    def remove(self, paths: Iterable[Path]) -> tuple[list[str], list[str]]:
-        """Remove folders or files from the index with everything indexed from them.
+    def _index_remote(
+        self,
+        indexer: Indexer,
+        root: RootRow,
+        vectors: VectorStore | None,
+        progress: Callable[[str], None] | None,
+        on_vectors: Callable[[int], None] | None,
+    ) -> IndexReport:
+        try:
+            source = open_source(
+                root.kind, root.location, root.options, self.settings.sources, max_bytes=self.limits.max_bytes
+            )
+        except SourceUnavailable as exc:
+            report = IndexReport(errors=[str(exc)])
+            self.repository.record_report(root.location, report.to_json())
+            return report
+        try:
+            return indexer.update_remote(root, source, vectors=vectors, progress=progress, on_vectors=on_vectors)
+        finally:
+            source.close()
+
+    def add_source(
+        self,
+        kind: str,
+        location: str,
+        options: dict[str, Any],
+        *,
+        progress: Callable[[str], None] | None = None,
+        on_vectors: Callable[[int], None] | None = None,
+    ) -> IndexReport:
+        """Add a SharePoint library or a web site (or change its options) and index it now."""
+        repository = self.repository
+        existing = next((r for r in repository.roots() if r.location == location), None)
+        if existing is not None and existing.kind != kind:
+            raise SourceUnavailable(f"{location} is already indexed as a {existing.kind} source")
+        # Settings missing (no app registration for SharePoint) are said now, before anything is stored.
+        open_source(kind, location, options, self.settings.sources, max_bytes=self.limits.max_bytes).close()
+        repository.ensure_root(location, kind=kind, options=options)
+        return self.index(remote=[location], progress=progress, on_vectors=on_vectors)
+
+    def remove(self, paths: Iterable[Path | str]) -> tuple[list[str], list[str]]:
+        """Remove folders, files, SharePoint libraries or web sites from the index with everything indexed from them.
 
         Returns (the ones removed, the ones that were not indexed).
         """
-        wanted = {root_of(Path(p))[0]: str(p) for p in paths}
         repository = self.repository
         with self._lock:
             known = {r.location for r in repository.roots()}
+            # A SharePoint or web source is named exactly as `sources list` shows it; a folder may be relative.
+            wanted = {str(p) if str(p) in known else root_of(Path(p))[0]: str(p) for p in paths}
             found = [location for location in wanted if location in known]
             if found:
                 _, removed_ids, _ = repository.remove_roots(found)

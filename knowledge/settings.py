@@ -7,9 +7,11 @@ depends on how the application is configured.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from knowledge.sources.settings import SourceSettings
 
 
 @dataclass(frozen=True)
@@ -28,3 +30,4 @@ class KnowledgeSettings:
     llm_model: str | None = None
     llm_timeout_seconds: float = 20.0
     synonyms_file: Path | None = None  # the council's own abbreviations; the built-in list otherwise
+    sources: SourceSettings = field(default_factory=SourceSettings)  # SharePoint and web pages

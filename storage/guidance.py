@@ -10,6 +10,9 @@ longer listed).
 Vectors for meaning search live in Chroma, keyed by passage id; this module
 knows nothing about them or about how guidance is read. Rows come and go as
 plain dataclasses.
+
+Over 400 lines: the four tables and their repository belong together (every write
+bumps the version in the same transaction), and splitting them would split that.
 """
 
 from __future__ import annotations
@@ -63,6 +66,9 @@ class GuidanceRoot(StorageModel, table=True):
     added_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime(), nullable=False))
     last_indexed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     last_report: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
+    # What was asked for (a SharePoint library, a web site's limits) and where its next refresh carries on.
+    options: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
+    state: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
 
 
 class GuidanceSource(StorageModel, table=True):
@@ -83,6 +89,8 @@ class GuidanceSource(StorageModel, table=True):
     mtime_ns: int = Field(sa_column=Column(sa.BigInteger(), nullable=False))
     indexed_at: datetime = Field(default_factory=utc_now, sa_column=Column(UtcDateTime(), nullable=False))
     generation: int = Field(sa_column=Column(sa.BigInteger(), nullable=False, index=True))
+    link: str | None = Field(default=None, max_length=2000)  # where an officer opens it (web page, SharePoint)
+    marker: str | None = Field(default=None, max_length=1000)  # the source's own change marker (ETag, cTag)
 
 
 class GuidancePassage(StorageModel, table=True):
@@ -124,6 +132,8 @@ class RootRow:
     last_report: dict[str, Any] | None
     sources: int = 0
     passages: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -137,6 +147,8 @@ class SourceRow:
     generation: int = 0
     indexed_at: datetime | None = None
     starter: bool = False
+    link: str | None = None
+    marker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +163,7 @@ class PassageRow:
     meta: dict[str, Any]
     terms: str
     context_terms: int
+    link: str | None = None  # the source's address, for citations an officer can open
 
 
 @dataclass(frozen=True)
@@ -228,12 +241,22 @@ class GuidanceRepository:
                     last_report=row.last_report,
                     sources=int(row.sources or 0),
                     passages=int(row.passages or 0),
+                    options=dict(row.options or {}),
+                    state=dict(row.state or {}),
                 )
                 for row in connection.execute(query)
             ]
 
-    def ensure_root(self, location: str, *, kind: str, starter: bool = False, excludes: Sequence[str] = ()) -> int:
-        """The root's id, adding it (or updating its exclusions) as needed."""
+    def ensure_root(
+        self,
+        location: str,
+        *,
+        kind: str,
+        starter: bool = False,
+        excludes: Sequence[str] = (),
+        options: dict[str, Any] | None = None,
+    ) -> int:
+        """The root's id, adding it (or updating its exclusions and options) as needed."""
         with self._database.engine.begin() as connection:
             self._insert_ignore(
                 connection,
@@ -245,12 +268,15 @@ class GuidanceRepository:
                         "starter": starter,
                         "excludes": list(excludes),
                         "added_at": utc_now(),
+                        "options": options,
                     }
                 ],
                 ["location"],
             )
             if excludes:
                 connection.execute(_roots.update().where(_roots.c.location == location).values(excludes=list(excludes)))
+            if options is not None:
+                connection.execute(_roots.update().where(_roots.c.location == location).values(options=options))
             return int(connection.execute(sa.select(_roots.c.id).where(_roots.c.location == location)).scalar_one())
 
     def record_report(self, location: str, report: dict[str, Any]) -> None:
@@ -260,6 +286,11 @@ class GuidanceRepository:
                 .where(_roots.c.location == location)
                 .values(last_indexed_at=utc_now(), last_report=report)
             )
+
+    def save_state(self, location: str, state: dict[str, Any]) -> None:
+        """Where the root's next refresh carries on from (stored after its changes, so none is lost)."""
+        with self._database.engine.begin() as connection:
+            connection.execute(_roots.update().where(_roots.c.location == location).values(state=state))
 
     def remove_roots(self, locations: Iterable[str]) -> tuple[int, list[str], list[str]]:
         """Remove roots and everything indexed from them: (version, passage ids removed, source displays removed)."""
@@ -292,6 +323,8 @@ class GuidanceRepository:
             _sources.c.indexed_at,
             _roots.c.location,
             _roots.c.starter,
+            _sources.c.link,
+            _sources.c.marker,
         ).select_from(_sources.join(_roots, _roots.c.id == _sources.c.root_id))
         if root is not None:
             query = query.where(_roots.c.location == root)
@@ -307,6 +340,8 @@ class GuidanceRepository:
                     generation=r.generation,
                     indexed_at=r.indexed_at,
                     starter=r.starter,
+                    link=r.link,
+                    marker=r.marker,
                 )
                 for r in connection.execute(query.order_by(_sources.c.key))
             ]
@@ -320,10 +355,27 @@ class GuidanceRepository:
         with self._database.engine.connect() as connection:
             return {r for (r,) in connection.execute(query)}
 
-    def touch(self, key: str, mtime_ns: int) -> None:
+    def touch(self, key: str, mtime_ns: int, marker: str | None = None) -> None:
         """The file was saved again without changing: remember its new time so it is not read next time."""
+        values: dict[str, Any] = {"mtime_ns": mtime_ns}
+        if marker is not None:
+            values["marker"] = marker
         with self._database.engine.begin() as connection:
-            connection.execute(_sources.update().where(_sources.c.key == key).values(mtime_ns=mtime_ns))
+            connection.execute(_sources.update().where(_sources.c.key == key).values(**values))
+
+    def relocate_source(self, key: str, *, display: str, link: str | None, marker: str | None) -> int:
+        """A source moved or was renamed without its content changing: new name and link, same passages.
+
+        Bumps the index version so every process shows the new name and link in its citations.
+        """
+        with self._database.engine.begin() as connection:
+            generation = self._bump(connection)
+            connection.execute(
+                _sources.update()
+                .where(_sources.c.key == key)
+                .values(display=display, link=link, marker=marker, generation=generation)
+            )
+            return generation
 
     def replace_source(self, source: SourceRow, passages: Sequence[PassageRow]) -> tuple[int, list[str]]:
         """Store a new or changed source with its passages, in one transaction with a new index version.
@@ -343,6 +395,8 @@ class GuidanceRepository:
                 "mtime_ns": source.mtime_ns,
                 "indexed_at": utc_now(),
                 "generation": generation,
+                "link": source.link,
+                "marker": source.marker,
             }
             before: set[str] = set()
             if existing is None:
@@ -410,6 +464,7 @@ class GuidanceRepository:
                 _passages.c.meta,
                 _passages.c.terms,
                 _passages.c.context_terms,
+                _sources.c.link,
             )
             .select_from(_passages.join(_sources, _sources.c.id == _passages.c.source_id))
             .order_by(_sources.c.key, _passages.c.position)
@@ -428,6 +483,7 @@ class GuidanceRepository:
             meta=dict(row.meta or {}),
             terms=row.terms,
             context_terms=row.context_terms,
+            link=row.link,
         )
 
     def snapshot(self) -> tuple[int, Iterator[PassageRow]]:

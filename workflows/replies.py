@@ -70,6 +70,8 @@ def render_text(reply: Reply) -> str:
         if len(quote) > 300:
             quote = quote[:297].rstrip() + "…"
         lines.append(f"  [{number}] {where}: “{quote}”")
+        if citation.link:
+            lines.append(f"      {citation.link}")
     asks = [b for b in reply.buttons if b.action_id == Actions.ASK]
     if asks:
         lines.append("Related topics you could ask about:")

@@ -16,6 +16,7 @@ from bot.config import Settings
 from knowledge.models import Answer, AnswerKind
 
 if TYPE_CHECKING:  # for annotations only: the guidance's libraries load when a command opens it
+    from knowledge.indexer import IndexReport
     from knowledge.service import KnowledgeBase
 
 
@@ -99,6 +100,8 @@ def index_command(
             )
         for skipped in report.skipped:
             click.echo(f"Warning: skipped {skipped.display}: {skipped.reason}.", err=True)
+        for error in report.errors:
+            click.echo(f"Warning: a source could not be refreshed: {error}.", err=True)
     kb.close()
     missing = [s for s in report.skipped if s.reason == "it does not exist"]
     if paths and len(missing) == len(paths):
@@ -112,6 +115,8 @@ def _print_answer(answer: Answer) -> None:
         first = answer.citations[0]
         where = f"{first.source}" + (f" — {first.section}" if first.section else "")
         click.echo(f"\n  Source: {where}")
+        if first.link:
+            click.echo(f"  Open: {first.link}")
         passage = textwrap.shorten(first.text.replace("\n", " "), width=400, placeholder=" …")
         click.echo(textwrap.indent(textwrap.fill(f"“{passage}”", width=88), "  "))
         shown = {where}
@@ -119,7 +124,7 @@ def _print_answer(answer: Answer) -> None:
             also = f"{other.source}" + (f" — {other.section}" if other.section else "")
             if also not in shown:
                 shown.add(also)
-                click.echo(f"  See also: {also}")
+                click.echo(f"  See also: {also}" + (f" ({other.link})" if other.link else ""))
     if answer.kind is not AnswerKind.INVALID:
         click.echo(f"  Confidence: {answer.confidence:.0%}")
 
@@ -186,14 +191,14 @@ def whois_command(ctx: click.Context, role: tuple[str, ...]) -> None:
 
 @click.group("sources")
 def sources_group() -> None:
-    """The folders and files the guidance is indexed from."""
+    """Where the guidance is indexed from: folders and files, SharePoint libraries and web sites."""
 
 
 @sources_group.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def sources_list(ctx: click.Context, as_json: bool) -> None:
-    """Each folder or file indexed: passages, when last indexed, and any files skipped and why."""
+    """Each folder, file, SharePoint library or web site indexed: passages, when last indexed, and problems."""
     kb = _knowledge(ctx)
     roots = kb.sources()
     kb.close()
@@ -210,6 +215,9 @@ def sources_list(ctx: click.Context, as_json: bool) -> None:
                         "excludes": r.excludes,
                         "last_indexed": r.last_indexed_at.isoformat() if r.last_indexed_at else None,
                         "skipped": (r.last_report or {}).get("skipped", []),
+                        "state": _state_of(r.last_report),
+                        "errors": (r.last_report or {}).get("errors", []),
+                        "options": r.options,
                     }
                     for r in roots
                 ],
@@ -224,18 +232,31 @@ def sources_list(ctx: click.Context, as_json: bool) -> None:
         label = "built-in starter guidance" if root.starter else root.kind
         when = root.last_indexed_at.strftime("%d %b %Y %H:%M") if root.last_indexed_at else "not yet"
         click.echo(f"{root.location}  ({label})")
-        click.echo(f"  {root.sources} files, {root.passages} passages; last indexed {when} UTC")
+        click.echo(
+            f"  {root.sources} files, {root.passages} passages; last indexed {when} UTC; {_state_of(root.last_report)}"
+        )
+        for error in (root.last_report or {}).get("errors", []):
+            click.echo(f"  last refresh failed: {error} (what was indexed before is still answered from)")
         if root.excludes:
             click.echo(f"  leaving out: {', '.join(root.excludes)}")
         for skipped in (root.last_report or {}).get("skipped", []):
             click.echo(f"  skipped {skipped['file']}: {skipped['reason']}")
 
 
+def _state_of(report: dict[str, Any] | None) -> str:
+    if report is None:
+        return "not indexed yet"
+    if report.get("errors"):
+        return "failed"
+    return "ok, with files skipped" if report.get("skipped") else "ok"
+
+
 @sources_group.command("remove")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True)
 @click.pass_context
-def sources_remove(ctx: click.Context, paths: tuple[Path, ...]) -> None:
-    """Stop answering from a folder or file: everything indexed from it is removed."""
+def sources_remove(ctx: click.Context, paths: tuple[str, ...]) -> None:
+    """Stop answering from a folder, file, SharePoint library or web site (as `sources list` names it):
+    everything indexed from it is removed."""
     kb = _knowledge(ctx)
     removed, unknown = kb.remove(list(paths))
     kb.close()
@@ -244,6 +265,86 @@ def sources_remove(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     for path in unknown:
         click.echo(f"{path} is not indexed; `commissioning-bot sources list` shows what is.", err=True)
     ctx.exit(0 if removed else 1)
+
+
+@sources_group.group("add")
+def sources_add() -> None:
+    """Index guidance from a SharePoint library or a web site, and keep it up to date."""
+
+
+def _report_added(ctx: click.Context, kb: KnowledgeBase, location: str, report: IndexReport, as_json: bool) -> None:
+    kb.close()
+    if as_json:
+        click.echo(json.dumps({"location": location, **report.to_json()}, indent=2))
+    else:
+        click.echo(
+            f"{location}: {len(report.added)} new, {len(report.updated)} changed, {len(report.moved)} moved, "
+            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed ({report.passages} passages). "
+            "It is refreshed with the rest of the guidance; `commissioning-bot sources list` shows its state."
+        )
+        for skipped in report.skipped:
+            click.echo(f"Warning: skipped {skipped.display}: {skipped.reason}.", err=True)
+        for error in report.errors:
+            click.echo(f"Could not index {location}: {error}.", err=True)
+    ctx.exit(2 if report.errors else 0)
+
+
+@sources_add.command("sharepoint")
+@click.option("--site", required=True, help="The site's address, e.g. https://council.sharepoint.com/sites/Guidance")
+@click.option("--library", default=None, help="The document library's name (the site's default library otherwise).")
+@click.option("--folder", default=None, help="Only this folder of the library, e.g. 'Policies/Current'.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def sources_add_sharepoint(
+    ctx: click.Context, site: str, library: str | None, folder: str | None, as_json: bool
+) -> None:
+    """A SharePoint or OneDrive library, read through Microsoft Graph (see the README for the permission)."""
+    # lazy: as _knowledge, the guidance's libraries load only when a command uses them.
+    from knowledge.sources.base import SourceUnavailable
+    from knowledge.sources.sharepoint import sharepoint_location
+
+    if not site.startswith("https://"):
+        raise click.BadParameter("give the site's https:// address", param_hint="--site")
+    location = sharepoint_location(site, library, folder)
+    kb = _knowledge(ctx)
+    try:
+        report = kb.add_source("sharepoint", location, {"site": site, "library": library, "folder": folder})
+    except SourceUnavailable as exc:
+        kb.close()
+        raise click.ClickException(str(exc)) from exc
+    _report_added(ctx, kb, location, report, as_json)
+
+
+@sources_add.command("web")
+@click.argument("url")
+@click.option("--sitemap", default=None, help="The site's sitemap (those robots.txt names otherwise).")
+@click.option(
+    "--include",
+    "includes",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only pages whose path matches, e.g. '/constitution/*' (repeat for several).",
+)
+@click.option("--max-pages", type=click.IntRange(min=1), default=None, help="Most pages read in one refresh.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def sources_add_web(
+    ctx: click.Context, url: str, sitemap: str | None, includes: tuple[str, ...], max_pages: int | None, as_json: bool
+) -> None:
+    """Web pages on one site, starting from URL: its own links only, as its robots.txt allows."""
+    # lazy: as _knowledge, the guidance's libraries load only when a command uses them.
+    from knowledge.sources.base import SourceUnavailable
+
+    if not url.startswith(("https://", "http://")):
+        raise click.BadParameter("give the page's full address, starting https://", param_hint="URL")
+    kb = _knowledge(ctx)
+    options = {"url": url, "sitemap": sitemap, "include": list(includes), "max_pages": max_pages}
+    try:
+        report = kb.add_source("web", url, options)
+    except SourceUnavailable as exc:
+        kb.close()
+        raise click.ClickException(str(exc)) from exc
+    _report_added(ctx, kb, url, report, as_json)
 
 
 def register(cli: click.Group) -> None:

@@ -123,6 +123,8 @@ def render_answer_blocks(reply: Reply) -> list[Block]:
         where = escape(citation.source + (f" — {citation.section}" if citation.section else ""))
         quote = escape(shorten(" ".join(citation.text.split()), QUOTE_CHARS))
         blocks.append(section(f"> {quote}"))
+        if citation.link:  # guidance from the web or SharePoint: the officer opens it from here
+            where = f"<{escape(citation.link)}|{where}>"
         blocks.append(context(f":page_facing_up: [{number}] {where}"))
     if reply.kind is ReplyKind.PROBLEM:
         blocks.insert(0, context(":warning: Something needs your attention"))

@@ -105,6 +105,8 @@ def citation_block(number: int, citation: Citation) -> dict[str, Any]:
     if len(quote) > MAX_QUOTE_CHARS:
         quote = quote[: MAX_QUOTE_CHARS - 1].rstrip() + "…"
     where = citation.source + (f", {citation.section}" if citation.section else "")
+    if citation.link:  # guidance from the web or SharePoint: a markdown link the officer can open
+        where = f"[{where.replace('[', '(').replace(']', ')')}]({citation.link.replace(')', '%29')})"
     return {
         "type": "Container",
         "style": "emphasis",

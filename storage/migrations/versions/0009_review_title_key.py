@@ -5,7 +5,7 @@ SQLite, full Unicode on PostgreSQL). The key is computed in Python (NFKC, ``case
 collapsed, SHA-256) so both databases agree; existing reviews are keyed here.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-30
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
