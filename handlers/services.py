@@ -16,6 +16,7 @@ from workflows.feedback import FeedbackService
 from workflows.messaging import Messenger
 from workflows.reviews import ReviewService
 from workflows.role_commands import RoleSource
+from workflows.work_runner import WorkRunner
 from workflows.working_days import WorkingCalendar
 
 __all__ = ["ChatServices"]
@@ -42,6 +43,10 @@ class ChatServices(Protocol):
     @property
     def messengers(self) -> Sequence[Messenger]:
         """Every platform this process can send direct messages through (invitations go out through these)."""
+
+    @property
+    def work(self) -> WorkRunner:
+        """The durable work queue's workers: work stored before a platform's ack, done by whichever process is alive."""
 
     @property
     def calendar(self) -> WorkingCalendar:
