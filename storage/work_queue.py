@@ -140,8 +140,7 @@ class WorkQueue:
         t = _table
         busy = sa.select(t.c.channel_key).where((t.c.state == WorkState.LEASED.value) & (t.c.lease_until > now))
         runnable = (
-            (t.c.state == WorkState.READY.value)
-            | ((t.c.state == WorkState.LEASED.value) & (t.c.lease_until <= now))
+            (t.c.state == WorkState.READY.value) | ((t.c.state == WorkState.LEASED.value) & (t.c.lease_until <= now))
         ) & (t.c.not_before <= now)
         candidate = sa.select(t.c.id).where(runnable & t.c.channel_key.not_in(busy))
         if kinds is not None:

@@ -158,8 +158,9 @@ class WorkRunner:
             due = self.queue.next_due()
         except Exception:  # noqa: BLE001 - polling again later is the answer
             due = None
-        if due is not None:
+        if due is not None and due > utc_now():
             timeout = max(0.01, min(timeout, (due - utc_now()).total_seconds()))
+        # Work that is due but was not claimable sits behind a busy channel: whoever finishes there wakes us.
         with self._wake:
             if not self._signalled and not self._stopping.is_set():
                 self._wake.wait(timeout)

@@ -131,7 +131,8 @@ class SlackAnswerWork:
             outcome = self._post(work, channel, thread_ts, part, message)
             if outcome is not None:
                 progress["posted"] = posted
-                progress["uncertain"] = outcome.reason == "uncertain" or bool(progress.get("uncertain"))
+                uncertain = isinstance(outcome, Later) and outcome.reason == "uncertain"
+                progress["uncertain"] = uncertain or bool(progress.get("uncertain"))
                 queue.save_progress(work, progress)
                 return outcome
             posted.append(part)

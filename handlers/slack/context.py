@@ -132,7 +132,9 @@ class SlackContext:
         token = settings.bot_token.get_secret_value() if settings.bot_token else ""
         # Answers go through the durable work queue: stored before Slack's ack, posted by whichever process is alive.
         self.work = services.work
-        self.work.handles(ANSWER_KIND, SlackAnswerWork(delivery_client(token, settings.api_url), self._answer, self.pacer.next_turn))
+        self.work.handles(
+            ANSWER_KIND, SlackAnswerWork(delivery_client(token, settings.api_url), self._answer, self.pacer.next_turn)
+        )
         self.work.before_each = self._let_acknowledgements_go_first
         self.work.start()
 

@@ -373,7 +373,9 @@ class FakeSlack:
             raise SlackRefusal("user_not_found")
         return {"channel": {"id": "D" + users[1:]}}
 
-    def _conversation(self, channel: str, keep: Callable[[dict[str, Any]], bool], args: dict[str, Any]) -> dict[str, Any]:
+    def _conversation(
+        self, channel: str, keep: Callable[[dict[str, Any]], bool], args: dict[str, Any]
+    ) -> dict[str, Any]:
         oldest = float(args.get("oldest") or 0)
         found = [m for m in self.messages_in(channel) if keep(m) and float(m["ts"]) >= oldest]
         if str(args.get("include_all_metadata")).lower() not in ("true", "1"):
