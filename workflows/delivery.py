@@ -41,7 +41,16 @@ from storage.review_snapshots import ReviewSnapshot
 from storage.reviews import ReviewRepository
 from workflows.cycle import CycleConfig
 from workflows.guidance_questions import KnowledgeSource
-from workflows.messaging import Courier, Delivery, DeliveryOutcome, Messenger, Postmark, SendStatus, retry_delay
+from workflows.messaging import (
+    Courier,
+    Delivery,
+    DeliveryOutcome,
+    Messenger,
+    Parcel,
+    Postmark,
+    SendStatus,
+    retry_delay,
+)
 from workflows.nudge_messages import Tip, TipSource, compose_digest_message, compose_stage_message
 from workflows.nudge_types import Nudge, NudgeKind, NudgePlan, NudgePolicy, Recipient
 from workflows.nudges import plan_nudges
@@ -252,21 +261,17 @@ class NudgeSweep:
                 sorted({nudge.review_id for nudge in nudges if nudge.kind is not NudgeKind.DIGEST})
             )
         }
-        throttled: set[str] = set()
-        for nudge in nudges:
-            postmark = Postmark(nudge.review_id, nudge.stage_id, nudge.kind.value, nudge.period)
-            delivery = self.courier.deliver(
+        parcels = [
+            Parcel(
                 people.get(nudge.person_id),
-                postmark,
+                Postmark(nudge.review_id, nudge.stage_id, nudge.kind.value, nudge.period),
                 lambda nudge=nudge: self.message_for(nudge, snapshots.get(nudge.review_id)),  # type: ignore[misc]
-                now=now,
-                hold=throttled,
             )
+            for nudge in nudges
+        ]
+        # Claimed, sent and recorded in chunks; a throttled platform's remaining nudges wait for the next sweep.
+        for nudge, delivery in zip(nudges, self.courier.deliver_many(parcels, now=now), strict=True):
             self._record(nudge, delivery, report)
-            result = delivery.result
-            if result is not None and result.status is SendStatus.FAILED and result.retry_after is not None:
-                # The platform is still throttling: the rest of its nudges wait for the next sweep.
-                throttled.add(delivery.platform or "")
 
     def message_for(self, nudge: Nudge, snapshot: ReviewSnapshot | None = None) -> Reply:
         if nudge.kind is NudgeKind.DIGEST:
