@@ -162,10 +162,11 @@ class NotificationLedger:
         insert = (sqlite.insert if self._database.dialect == "sqlite" else postgresql.insert)(ledger_table)
         won: dict[str, LedgerEntry] = {}
         with self._database.engine.begin() as connection:
+            # Executed with many parameter sets: SQLAlchemy batches them into multi-row INSERTs ("insertmanyvalues")
+            # from one cached compiled statement, rather than compiling a fresh 500-row VALUES each time.
             for row in connection.execute(
-                insert.values(list(rows.values()))
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(*ledger_table.c)
+                insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(*ledger_table.c),
+                list(rows.values()),
             ):
                 won[row.dedupe_key] = _entry(row)
             rest = [key for key in rows if key not in won]
