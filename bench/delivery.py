@@ -38,10 +38,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from nudges import NOW, CountingPlatform, seed  # noqa: E402
+
 from bot.logging import configure_logging  # noqa: E402
 from handlers.slack.answers import ANSWER_KIND, SlackAnswerWork, delivery_client  # noqa: E402
 from handlers.slack.context import ChannelPacer  # noqa: E402
-from nudges import NOW, CountingPlatform, seed  # noqa: E402
 from storage.db import Database, open_database  # noqa: E402
 from storage.models import NotificationLedger  # noqa: E402
 from storage.work_queue import WorkQueue, work_queue_depth  # noqa: E402
