@@ -59,6 +59,9 @@ Outcome = Done | Later | GiveUp
 WorkHandler = Callable[[ClaimedWork, WorkQueue], Outcome]
 
 MAX_RETRY_DELAY = timedelta(minutes=1)
+PURGE_EVERY_SECONDS = 3600
+# Done work is kept a while after it is finished: Slack retries for up to an hour, and its key must still be there.
+KEEP_DONE_FOR = timedelta(days=7)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -204,8 +207,18 @@ class WorkRunner:
             log.warning("work_refused", reason=outcome.reason, **fields)
 
     def _renew_leases(self) -> None:
+        """Renew leases of work in hand every third of a lease; now and then forget work finished a week ago."""
         interval = max(0.2, self.lease.total_seconds() / 3)
+        next_purge = time.monotonic() + PURGE_EVERY_SECONDS
         while not self._stopping.wait(interval):
+            if time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+                try:
+                    purged = self.queue.purge(KEEP_DONE_FOR)
+                    if purged:
+                        log.info("work_queue_purged", rows=purged)
+                except Exception as error:  # noqa: BLE001 - tried again at the next purge
+                    log.warning("work_queue_purge_failed", error=type(error).__name__)
             with self._in_hand_lock:
                 ids = list(self._in_hand)
             if not ids:
