@@ -115,8 +115,8 @@ class SlackAnswerWork:
         for part, message in enumerate(progress["messages"]):
             if part in posted:
                 continue
-            if progress.get("uncertain") or work.attempts > 1:
-                # A previous attempt may have posted this part without hearing back (or died after posting).
+            if progress.get("uncertain") or progress.get("sending") is not None:
+                # A previous attempt may have posted this part without hearing back, or died while posting it.
                 if found is None:
                     found = self._already_posted(work, channel, thread_ts)
                 if part in found:
@@ -128,7 +128,11 @@ class SlackAnswerWork:
                 progress["posted"] = posted
                 queue.save_progress(work, progress)
                 return Later(utc_now() + timedelta(seconds=wait), "paced")
+            # Marked before posting: if this process dies now, the next attempt looks before posting again.
+            progress["posted"], progress["sending"] = posted, part
+            queue.save_progress(work, progress)
             outcome = self._post(work, channel, thread_ts, part, message)
+            progress["sending"] = None
             if outcome is not None:
                 progress["posted"] = posted
                 uncertain = isinstance(outcome, Later) and outcome.reason == "uncertain"
