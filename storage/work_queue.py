@@ -194,9 +194,16 @@ class WorkQueue:
             values["progress"] = dict(progress)
         return self._update(self._mine(work), **values) == 1
 
-    def release(self, work: ClaimedWork, not_before: datetime, error: str | None = None) -> bool:
-        """Put the work back to be claimed again at ``not_before`` (a paced channel, ``Retry-After``, a retry)."""
-        values = {"state": WorkState.READY.value, "lease_until": None, "not_before": not_before}
+    def release(
+        self, work: ClaimedWork, not_before: datetime, error: str | None = None, *, was_attempt: bool = True
+    ) -> bool:
+        """Put the work back to be claimed again at ``not_before`` (a paced channel, ``Retry-After``, a retry).
+
+        ``was_attempt=False`` (waiting its turn, or ``Retry-After``) does not count the claim as an attempt, so
+        waiting never uses up the tries a failing piece of work is allowed."""
+        values: dict[str, Any] = {"state": WorkState.READY.value, "lease_until": None, "not_before": not_before}
+        if not was_attempt:
+            values["attempts"] = _table.c.attempts - 1
         if error is not None:
             values["last_error"] = error[:MAX_ERROR]
         return self._update(self._mine(work), **values) == 1

@@ -48,6 +48,7 @@ class Later:
     at: datetime
     reason: str
     hold_channel: bool = False
+    was_attempt: bool = True  # False when only waiting (pacing, Retry-After): no try is used up
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ class WorkRunner:
             else:
                 log.warning("work_lease_lost", **fields)
         elif isinstance(outcome, Later):
-            self.queue.release(work, outcome.at, outcome.reason)
+            self.queue.release(work, outcome.at, outcome.reason, was_attempt=outcome.was_attempt)
             if outcome.hold_channel:
                 self.queue.hold_channel(work.channel_key, outcome.at)
             log.info("work_waits", reason=outcome.reason, until=outcome.at.isoformat(), **fields)

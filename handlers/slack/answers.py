@@ -127,7 +127,7 @@ class SlackAnswerWork:
             if wait > 0:
                 progress["posted"] = posted
                 queue.save_progress(work, progress)
-                return Later(utc_now() + timedelta(seconds=wait), "paced")
+                return Later(utc_now() + timedelta(seconds=wait), "paced", was_attempt=False)
             # Marked before posting: if this process dies now, the next attempt looks before posting again.
             progress["posted"], progress["sending"] = posted, part
             queue.save_progress(work, progress)
@@ -176,7 +176,7 @@ class SlackAnswerWork:
             code = str(error.response.get("error") or "")
             if status == 429 or code == "ratelimited":
                 wait = _retry_after(error)
-                return Later(utc_now() + timedelta(seconds=wait), "rate_limited", hold_channel=True)
+                return Later(utc_now() + timedelta(seconds=wait), "rate_limited", hold_channel=True, was_attempt=False)
             if status >= 500 or code in RETRYABLE_ERRORS:
                 log.warning("slack_post_uncertain", work_id=work.id, part=part, status=status, error=code)
                 return Later(utc_now() + retry_delay(work.attempts), "uncertain")

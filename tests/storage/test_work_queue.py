@@ -104,3 +104,16 @@ def test_only_kinds_the_worker_can_do_are_claimed(database) -> None:
     queue.enqueue("teams.answer", "teams:conv", {}, "a")
     assert queue.claim("slack-only", LEASE, ["slack.answer"]) is None
     assert queue.claim("teams", LEASE, ["teams.answer"]) is not None
+
+
+def test_waiting_its_turn_uses_up_no_tries(database) -> None:
+    queue = WorkQueue(database)
+    queue.enqueue("slack.answer", "slack:T:C1", {}, "a")
+    work = queue.claim("w", LEASE)
+    assert work is not None and work.attempts == 1
+    queue.release(work, work.created_at, "paced", was_attempt=False)
+    again = queue.claim("w", LEASE)
+    assert again is not None and again.attempts == 1
+    queue.release(again, again.created_at, "uncertain")
+    third = queue.claim("w", LEASE)
+    assert third is not None and third.attempts == 2
