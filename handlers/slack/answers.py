@@ -106,9 +106,9 @@ class SlackAnswerWork:
         payload = work.payload
         progress = dict(work.progress)
         if "messages" not in progress:
+            # Saved with the first part's "sending" mark below (one write), or when the work waits its turn.
             progress["messages"] = self._work_out(payload)
             progress["posted"] = []
-            queue.save_progress(work, progress)
         channel, thread_ts = str(payload["channel"]), payload.get("thread_ts")
         posted: list[int] = list(progress.get("posted", []))
         found: set[int] | None = None
@@ -141,7 +141,8 @@ class SlackAnswerWork:
                 return outcome
             posted.append(part)
             progress["posted"] = posted
-            queue.save_progress(work, progress)
+            if len(posted) < len(progress["messages"]):
+                queue.save_progress(work, progress)  # the last part needs no save: the work is marked done next
         return Done()
 
     def _work_out(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
