@@ -8,7 +8,10 @@ in a message or 100 in a view, a section over 3,000 characters, a button label
 over 75, duplicate action ids in a block, ``private_metadata`` over 3,000
 characters, a modal title over 24, and a ``trigger_id`` that is unknown or
 older than three seconds. ``fail_next`` makes the next call to a method fail
-(an error, or a 429 with ``Retry-After``). ``response_url`` posts (slash
+(an error, or a 429 with ``Retry-After``), for one channel only if asked, and can
+make it fail after taking effect (a 5xx after the message was posted). Messages
+keep their ``metadata``, which ``conversations.history`` and ``conversations.replies``
+return with ``include_all_metadata``. ``response_url`` posts (slash
 commands, buttons) land on ``/response/<id>`` and are recorded as calls to
 ``response_url``.
 
