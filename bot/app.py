@@ -8,6 +8,7 @@ only the database never loads the embedding model.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from bot.config import Settings
 from storage.db import Database, open_database
 from storage.metrics import MESSAGES_SENT
 from storage.models import Person
+from storage.work_queue import WorkQueue
 from workflows.dialogue import Dialogue, build_dialogue
 from workflows.feedback import FeedbackService
 from workflows.guidance_insights import InsightsService
@@ -25,6 +27,7 @@ from workflows.messaging import Messenger, SendResult
 from workflows.replies import Reply
 from workflows.reviews import ReviewService
 from workflows.settings import WorkflowSettings
+from workflows.work_runner import WorkRunner
 from workflows.working_days import WorkingCalendar, calendar_from_settings
 
 if TYPE_CHECKING:  # for annotations only: both are imported lazily where they are built (heavy libraries)
@@ -95,6 +98,17 @@ class Services:
         return reviews
 
     @cached_property
+    def work(self) -> WorkRunner:
+        """The process's workers for the durable work queue; each adapter registers what it can do and starts
+        them. Opening it opens the database."""
+        return WorkRunner(
+            WorkQueue(self.database),
+            threads=self.settings.work_threads,
+            lease=timedelta(seconds=self.settings.work_lease_seconds),
+            grace_seconds=self.settings.shutdown_grace_seconds,
+        )
+
+    @cached_property
     def calendar(self) -> WorkingCalendar:
         return calendar_from_settings(self.workflow_settings)
 
@@ -147,6 +161,9 @@ class Services:
         """Release what was built: the Teams adapter's threads and connections, the database's connections, and
         the guidance (its embedding model is the largest thing a process holds). Safe to call more than once."""
         built = self.__dict__
+        work = built.pop("work", None)
+        if work is not None:
+            work.stop()  # before the database it uses; nothing if an adapter stopped it already
         teams = built.pop("teams", None)
         if teams is not None:
             teams.close()

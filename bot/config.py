@@ -163,6 +163,19 @@ class Settings(BaseSettings):
     slack_worker_threads: int = Field(
         default=4, description="Threads doing the slow work (answers, reviews) after Slack has been acknowledged."
     )
+    # The durable work queue (storage/work_queue.py): answers and messages owed after a platform's ack.
+    work_threads: int = Field(default=4, ge=1, description="Threads that claim and do queued work in each process.")
+    work_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long claimed work stays with its process; a dead process's work is taken over after this.",
+    )
+    shutdown_grace_seconds: float = Field(
+        default=8.0,
+        ge=0,
+        description="On SIGTERM, how long work in hand may take to finish (inside Docker's 10 s); the rest is left "
+        "in the queue for the next process.",
+    )
     # Teams (Bot Framework). Every endpoint is a setting so government clouds and test fakes work.
     teams_app_id: str | None = Field(default=None, description="The bot's Microsoft App ID (Entra app registration).")
     teams_app_password: SecretStr | None = Field(default=None, description="The app registration's client secret.")

@@ -17,6 +17,7 @@ from workflows.guidance_insights import InsightsService
 from workflows.messaging import Messenger
 from workflows.reviews import ReviewService
 from workflows.role_commands import RoleSource
+from workflows.work_runner import WorkRunner
 from workflows.working_days import WorkingCalendar
 
 __all__ = ["ChatServices"]
@@ -47,6 +48,10 @@ class ChatServices(Protocol):
     @property
     def insights(self) -> InsightsService:
         """Guidance insights from the answer log, and who may see them (GUIDANCE_OWNERS)."""
+
+    @property
+    def work(self) -> WorkRunner:
+        """The durable work queue's workers: work stored before a platform's ack, done by whichever process is alive."""
 
     @property
     def calendar(self) -> WorkingCalendar:

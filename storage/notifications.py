@@ -9,12 +9,13 @@ by a worker that died mid-send, can be claimed again later, up to a limit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from storage.base import utc_now
@@ -67,6 +68,40 @@ def _entry(row: sa.Row[Any]) -> LedgerEntry:
     )
 
 
+# The columns a new claim fills, with their PostgreSQL types (for unnest).
+_INSERTED = {
+    "dedupe_key": "varchar",
+    "review_id": "integer",
+    "stage_id": "integer",
+    "person_id": "integer",
+    "kind": "varchar",
+    "period": "varchar",
+    "status": "varchar",
+    "attempts": "integer",
+    "claimed_at": "timestamp",
+}
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    review_id: int
+    stage_id: int | None
+    person_id: int
+    kind: str
+    period: str
+
+
+def _retryable(now: datetime) -> sa.ColumnElement[bool]:
+    """A row that may be claimed again: its last try failed, or its sender died (claimed long ago, no outcome)."""
+    return sa.or_(
+        ledger_table.c.status == NotificationStatus.FAILED.value,
+        sa.and_(
+            ledger_table.c.status == NotificationStatus.CLAIMED.value,
+            ledger_table.c.claimed_at < now - ABANDONED_AFTER,
+        ),
+    )
+
+
 class NotificationLedger:
     def __init__(self, database: Database, clock: Callable[[], datetime] = utc_now) -> None:
         self._database = database
@@ -113,6 +148,112 @@ class NotificationLedger:
                 if result.rowcount != 1:
                     return None
         return self.get(key)
+
+    def claim_many(self, wanted: Sequence[ClaimRequest]) -> dict[str, LedgerEntry]:
+        """Claim many notifications at once; the entries this caller won, by dedupe key.
+
+        One connection and two statements for the whole chunk: ``INSERT ... ON CONFLICT DO NOTHING RETURNING``
+        for rows never claimed, then one ``UPDATE ... RETURNING`` taking over those that failed or were
+        abandoned. Two sweeps claiming the same chunk at once each win a different share, never the same row.
+        """
+        if not wanted:
+            return {}
+        now = self._clock()
+        rows = {
+            dedupe_key(w.review_id, w.stage_id, w.person_id, w.kind, w.period): {
+                "dedupe_key": dedupe_key(w.review_id, w.stage_id, w.person_id, w.kind, w.period),
+                "review_id": w.review_id,
+                "stage_id": w.stage_id,
+                "person_id": w.person_id,
+                "kind": w.kind,
+                "period": w.period,
+                "status": NotificationStatus.CLAIMED.value,
+                "attempts": 1,
+                "claimed_at": now,
+            }
+            for w in wanted
+        }
+        won: dict[str, LedgerEntry] = {}
+        with self._database.engine.begin() as connection:
+            for row in connection.execute(*self._insert_new(list(rows.values()))):
+                won[row.dedupe_key] = _entry(row)
+            rest = [key for key in rows if key not in won]
+            if rest:
+                taken_over = connection.execute(
+                    sa.update(ledger_table)
+                    .where(
+                        self._one_of(ledger_table.c.dedupe_key, rest),
+                        _retryable(now),
+                        ledger_table.c.attempts < MAX_ATTEMPTS,
+                    )
+                    .values(
+                        status=NotificationStatus.CLAIMED.value, attempts=ledger_table.c.attempts + 1, claimed_at=now
+                    )
+                    .returning(*ledger_table.c)
+                )
+                won.update({row.dedupe_key: _entry(row) for row in taken_over})
+        return won
+
+    def _insert_new(self, rows: list[dict[str, Any]]) -> tuple[Any, ...]:
+        """``INSERT ... ON CONFLICT DO NOTHING RETURNING`` for a chunk of rows: the statement and its parameters."""
+        if self._database.is_postgres:
+            # One array per column, unnested by the server: nine parameters rather than nine per row, which the
+            # driver would otherwise find again in a long statement on every call.
+            statement = sa.text(
+                f"INSERT INTO notification_ledger ({', '.join(_INSERTED)}) "
+                "SELECT * FROM unnest(" + ", ".join(f"CAST(:{c} AS {t}[])" for c, t in _INSERTED.items()) + ") "
+                "ON CONFLICT (dedupe_key) DO NOTHING RETURNING *"
+            ).columns(*ledger_table.c)
+            naive = [row["claimed_at"].astimezone(UTC).replace(tzinfo=None) for row in rows]
+            return statement, {c: naive if c == "claimed_at" else [row[c] for row in rows] for c in _INSERTED}
+        # SQLite: many parameter sets, which SQLAlchemy batches into multi-row INSERTs from one cached statement.
+        insert = sqlite.insert(ledger_table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        return insert.returning(*ledger_table.c), rows
+
+    def _one_of(self, column: sa.ColumnElement[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+        """``column IN (...)``; on PostgreSQL ``column = ANY(array)``, one parameter instead of hundreds."""
+        if self._database.is_postgres:
+            return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+        return column.in_(list(values))
+
+    def mark_sent_many(self, entry_ids: Sequence[int]) -> None:
+        """Mark a chunk's sent messages in one statement."""
+        if not entry_ids:
+            return
+        with self._database.engine.begin() as connection:
+            connection.execute(
+                sa.update(ledger_table)
+                .where(self._one_of(ledger_table.c.id, entry_ids))
+                .values(status=NotificationStatus.SENT.value, sent_at=self._clock(), last_error=None)
+            )
+
+    def mark_failed_many(self, failures: Sequence[tuple[int, str]]) -> None:
+        """Mark failed sends (entry id, reason) in one round of statements."""
+        if not failures:
+            return
+        statement = (
+            sa.update(ledger_table)
+            .where(ledger_table.c.id == sa.bindparam("entry_id"))
+            .values(status=NotificationStatus.FAILED.value, last_error=sa.bindparam("error"))
+        )
+        with self._database.engine.begin() as connection:
+            connection.execute(statement, [{"entry_id": i, "error": e[:MAX_ERROR]} for i, e in failures])
+
+    def release_many(self, entries: Sequence[LedgerEntry]) -> None:
+        """Hand back claims that were never tried (their platform started throttling): as if never claimed."""
+        if not entries:
+            return
+        fresh = [entry.id for entry in entries if entry.attempts <= 1]
+        retried = [entry.id for entry in entries if entry.attempts > 1]
+        with self._database.engine.begin() as connection:
+            if fresh:
+                connection.execute(sa.delete(ledger_table).where(ledger_table.c.id.in_(fresh)))
+            if retried:
+                connection.execute(
+                    sa.update(ledger_table)
+                    .where(ledger_table.c.id.in_(retried))
+                    .values(status=NotificationStatus.FAILED.value, attempts=ledger_table.c.attempts - 1)
+                )
 
     def mark_sent(self, entry_id: int) -> None:
         with self._database.engine.begin() as connection:

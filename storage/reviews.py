@@ -25,11 +25,13 @@ from sqlmodel import select as orm_select
 from storage.db import Database
 from storage.models import Person, Review, ReviewStage, ReviewStatus, Stakeholder, review_title_key
 from storage.review_snapshots import (
+    ChecklistItem,
     OverdueStage,
     PersonSummary,
     ReviewSnapshot,
     ReviewSummary,
     StakeholderSummary,
+    checklist_from_json,
     stage_snapshot_from_row,
     stage_summary_from_row,
 )
@@ -200,6 +202,15 @@ class ReviewRepository:
     def get_many(self, review_ids: Sequence[int]) -> list[ReviewSnapshot]:
         with self._database.engine.connect() as connection:
             return load_snapshots(connection, review_ids)
+
+    def checklists(self, stage_ids: Sequence[int]) -> dict[int, tuple[ChecklistItem, ...]]:
+        """Each stage's checklist, by stage id, in one query per 900 stages (a reminder needs only this)."""
+        found: dict[int, tuple[ChecklistItem, ...]] = {}
+        with self._database.engine.connect() as connection:
+            for chunk in _chunks(list(dict.fromkeys(stage_ids))):
+                statement = select(stage_table.c.id, stage_table.c.checklist).where(stage_table.c.id.in_(chunk))
+                found.update({row.id: checklist_from_json(row.checklist) for row in connection.execute(statement)})
+        return found
 
     def find_by_title(self, title: str, service: str) -> list[ReviewSnapshot]:
         """Reviews with this title for this service, ignoring case and extra spaces."""

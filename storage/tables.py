@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from storage import answer_log, events, guidance, models, nudges  # noqa: F401 - importing them adds their tables to the metadata
+from storage import answer_log, events, guidance, models, nudges, work_queue  # noqa: F401 - importing them adds their tables to the metadata
 from storage.base import StorageModel
 
 __all__ = ["metadata"]

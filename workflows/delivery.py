@@ -37,11 +37,20 @@ from storage.db import Database
 from storage.models import NotificationStatus, Person, ReviewStatus
 from storage.notifications import ABANDONED_AFTER
 from storage.nudges import LedgerState, NudgeStore
-from storage.review_snapshots import ReviewSnapshot
+from storage.review_snapshots import ChecklistItem, ReviewSnapshot
 from storage.reviews import ReviewRepository
 from workflows.cycle import CycleConfig
 from workflows.guidance_questions import KnowledgeSource
-from workflows.messaging import Courier, Delivery, DeliveryOutcome, Messenger, Postmark, SendStatus, retry_delay
+from workflows.messaging import (
+    Courier,
+    Delivery,
+    DeliveryOutcome,
+    Messenger,
+    Parcel,
+    Postmark,
+    SendStatus,
+    retry_delay,
+)
 from workflows.nudge_messages import Tip, TipSource, compose_digest_message, compose_stage_message
 from workflows.nudge_types import Nudge, NudgeKind, NudgePlan, NudgePolicy, Recipient
 from workflows.nudges import plan_nudges
@@ -246,33 +255,27 @@ class NudgeSweep:
     def _deliver(
         self, nudges: Sequence[Nudge], people: Mapping[int, Person], now: datetime, report: SweepReport
     ) -> None:
-        snapshots = {
-            snapshot.id: snapshot
-            for snapshot in self.reviews.get_many(
-                sorted({nudge.review_id for nudge in nudges if nudge.kind is not NudgeKind.DIGEST})
-            )
-        }
-        throttled: set[str] = set()
-        for nudge in nudges:
-            postmark = Postmark(nudge.review_id, nudge.stage_id, nudge.kind.value, nudge.period)
-            delivery = self.courier.deliver(
+        # A reminder shows its stage's checklist: only those are loaded, not whole reviews.
+        checklists = self.reviews.checklists([nudge.stage_id for nudge in nudges if nudge.stage_id is not None])
+        parcels = [
+            Parcel(
                 people.get(nudge.person_id),
-                postmark,
-                lambda nudge=nudge: self.message_for(nudge, snapshots.get(nudge.review_id)),  # type: ignore[misc]
-                now=now,
-                hold=throttled,
+                Postmark(nudge.review_id, nudge.stage_id, nudge.kind.value, nudge.period),
+                lambda nudge=nudge: self.message_for(nudge, checklist=checklists.get(nudge.stage_id or 0)),  # type: ignore[misc]
             )
+            for nudge in nudges
+        ]
+        # Claimed, sent and recorded in chunks; a throttled platform's remaining nudges wait for the next sweep.
+        for nudge, delivery in zip(nudges, self.courier.deliver_many(parcels, now=now), strict=True):
             self._record(nudge, delivery, report)
-            result = delivery.result
-            if result is not None and result.status is SendStatus.FAILED and result.retry_after is not None:
-                # The platform is still throttling: the rest of its nudges wait for the next sweep.
-                throttled.add(delivery.platform or "")
 
-    def message_for(self, nudge: Nudge, snapshot: ReviewSnapshot | None = None) -> Reply:
+    def message_for(
+        self, nudge: Nudge, snapshot: ReviewSnapshot | None = None, checklist: Sequence[ChecklistItem] | None = None
+    ) -> Reply:
         if nudge.kind is NudgeKind.DIGEST:
             return compose_digest_message(nudge)
         tip = self.tips.tip(nudge.stage_name or "") if self.tips is not None else None
-        return compose_stage_message(nudge, snapshot, tip)
+        return compose_stage_message(nudge, snapshot, tip, checklist)
 
     @staticmethod
     def _record(nudge: Nudge, delivery: Delivery, report: SweepReport) -> None:

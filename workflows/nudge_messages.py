@@ -7,11 +7,12 @@ Each is a platform-neutral :class:`~workflows.replies.Reply` with the buttons of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from knowledge.models import Citation
-from storage.review_snapshots import ReviewSnapshot
+from storage.review_snapshots import ChecklistItem, ReviewSnapshot
 from workflows.actions import NudgeActions, stage_value
 from workflows.nudge_types import Nudge, NudgeKind, StageStatus, format_day, plural
 from workflows.replies import Button, Reply, ReplyKind
@@ -52,22 +53,27 @@ def _opening(nudge: Nudge, stage_name: str) -> str:
     return f"{stage_name} of {title} is due in {days}, on {due}."
 
 
-def _checklist_lines(review: ReviewSnapshot | None, stage_name: str) -> list[str]:
-    stage = review.stage(stage_name) if review is not None else None
-    if stage is None or not stage.checklist:
+def _checklist_lines(checklist: Sequence[ChecklistItem]) -> list[str]:
+    if not checklist:
         return []
-    done = sum(1 for item in stage.checklist if item.done)
+    done = sum(1 for item in checklist if item.done)
     return [
-        f"Checklist ({done} of {len(stage.checklist)} done):",
-        *(f"{'☑' if item.done else '☐'} {item.text}" for item in stage.checklist),
+        f"Checklist ({done} of {len(checklist)} done):",
+        *(f"{'☑' if item.done else '☐'} {item.text}" for item in checklist),
     ]
 
 
-def compose_stage_message(nudge: Nudge, review: ReviewSnapshot | None, tip: Tip | None) -> Reply:
-    """The reminder as a platform-neutral reply: what is due, the stage's checklist, a tip, and four buttons."""
+def compose_stage_message(
+    nudge: Nudge, review: ReviewSnapshot | None, tip: Tip | None, checklist: Sequence[ChecklistItem] | None = None
+) -> Reply:
+    """The reminder as a platform-neutral reply: what is due, the stage's checklist, a tip, and four buttons.
+
+    The checklist is the stage's in ``review`` when given, else ``checklist`` (a sweep loads only those)."""
     stage_name = nudge.stage_name or "This stage"
     lead_in = "For your attention as lead commissioner" if nudge.kind is NudgeKind.ESCALATION else "Reminder"
-    lines = [f"{lead_in}: {_opening(nudge, stage_name)}", *_checklist_lines(review, stage_name)]
+    stage = review.stage(stage_name) if review is not None else None
+    items = stage.checklist if stage is not None else (checklist or ())
+    lines = [f"{lead_in}: {_opening(nudge, stage_name)}", *_checklist_lines(items)]
     citations = []
     if tip is not None:
         # The quoted passage itself shows under the message with its source, as guidance answers do.

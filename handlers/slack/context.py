@@ -22,6 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from handlers.services import ChatServices
 from handlers.slack import blocks
+from handlers.slack.answers import ANSWER_KIND, SlackAnswerWork, delivery_client, queue_answer
 from handlers.slack.constants import PLATFORM, THREAD_PLATFORM
 from handlers.slack.people import SlackPeople, slack_people_resolver
 from handlers.slack.settings import SlackSettings
@@ -92,6 +93,21 @@ class ChannelPacer:
         self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, when)
         self._lock = threading.Lock()
 
+    def next_turn(self, channel: str) -> float:
+        """Seconds until ``channel`` may have another message; 0 means now, and the turn is taken.
+
+        For the work queue's workers: a channel that must wait puts its work back rather than holding a thread.
+        """
+        with self._lock:
+            now = self._clock()
+            tokens, when = self._buckets.get(channel, (float(self._burst), now))
+            tokens = min(float(self._burst), tokens + (now - when) * self._rate)
+            if tokens < 1:
+                self._buckets[channel] = (tokens, now)
+                return (1 - tokens) / self._rate
+            self._buckets[channel] = (tokens - 1, now)
+            return 0.0
+
     def wait_turn(self, channel: str) -> None:
         with self._lock:
             now = self._clock()
@@ -113,6 +129,14 @@ class SlackContext:
         self._last_request = 0.0
         self.pacer = ChannelPacer()
         self._pool = ThreadPoolExecutor(max_workers=max(1, settings.worker_threads), thread_name_prefix="slack-work")
+        token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+        # Answers go through the durable work queue: stored before Slack's ack, posted by whichever process is alive.
+        self.work = services.work
+        self.work.handles(
+            ANSWER_KIND, SlackAnswerWork(delivery_client(token, settings.api_url), self._answer, self.pacer.next_turn)
+        )
+        self.work.before_each = self._let_acknowledgements_go_first
+        self.work.start()
 
     # --- the parts, built on first use so the app can start before the index is loaded ---------
 
@@ -161,6 +185,43 @@ class SlackContext:
             display_name=person.name if person else "",
         )
 
+    def queue_answer(
+        self,
+        event_id: str,
+        *,
+        team_id: str,
+        channel: str,
+        user: str,
+        text: str,
+        conversation_key: str,
+        thread_ts: str | None,
+        join_thread: str | None,
+    ) -> bool:
+        """Store the answer's work before Slack is acknowledged; False (logged) for an event already stored."""
+        stored = queue_answer(
+            self.work.enqueue,
+            event_id=event_id,
+            team_id=team_id,
+            channel=channel,
+            user=user,
+            text=text,
+            conversation_key=conversation_key,
+            thread_ts=thread_ts,
+            join_thread=join_thread,
+        )
+        if not stored:
+            log.info("slack_event_duplicate", event_id=event_id)
+        return stored
+
+    def _answer(self, payload: dict[str, Any]) -> list[Reply]:
+        """Work out the replies to a stored message (in a worker, after the acknowledgement)."""
+        team_id, channel = str(payload["team_id"]), str(payload["channel"])
+        user = self.user(str(payload["user"]), str(payload["conversation_key"]))
+        if payload.get("join_thread"):
+            # Joined before answering, so a follow-up sent the moment the answer appears is not missed.
+            self.join_thread(team_id, channel, str(payload["join_thread"]))
+        return self.dialogue.handle(user, str(payload.get("text") or ""))
+
     # --- slow work -----------------------------------------------------------------------------
 
     def later(
@@ -198,6 +259,7 @@ class SlackContext:
             time.sleep(QUIET_SECONDS)
 
     def shutdown(self) -> None:
+        self.work.stop()
         self._pool.shutdown(wait=True, cancel_futures=False)
 
     # --- saying things -------------------------------------------------------------------------

@@ -12,7 +12,8 @@ retry it) when it is:
 - the App Home's Messages tab opening (only the Home tab is drawn);
 - an event we have already handled: Slack retries (``X-Slack-Retry-Num``) when an
   acknowledgement is slow or lost, and the event id is remembered in the database,
-  so a retry after a restart is still answered once.
+  so a retry after a restart is still answered once. Messages and mentions are
+  remembered by the work queue that answers them (``answers.py``), everything else here.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from storage.events import ProcessedEvents
 log = structlog.get_logger(__name__)
 
 PURGE_EVERY_SECONDS = 3600
+# Events whose answer goes through the durable work queue (handlers/slack/answers.py).
+QUEUED_EVENT_TYPES = frozenset({"app_mention", "message"})
 
 
 def is_thread_reply(event: dict[str, Any]) -> bool:
@@ -118,7 +121,10 @@ class EventPrefilter:
                 log.debug("slack_event_ignored", event_type="message", reason="not_our_thread")
                 return BoltResponse(status=200, body="")
         event_id = body.get("event_id")
-        if event_id and not self._processed().first_time(PLATFORM, str(event_id)):
+        # Answers are de-duplicated where their work is stored (the work queue's key is the event id), in the
+        # same single insert, so an event is never marked handled without its work being kept.
+        queued = slack_event.get("type") in QUEUED_EVENT_TYPES
+        if event_id and not queued and not self._processed().first_time(PLATFORM, str(event_id)):
             log.info(
                 "slack_event_duplicate",
                 event_type=slack_event.get("type"),

@@ -4,11 +4,13 @@ Each request, in order, with no side effect until the token has passed:
 
 1. parse the activity (Microsoft's own models, ``microsoft-agents-activity``);
 2. authenticate the channel's bearer token (:mod:`handlers.teams.auth`): 401/403 otherwise;
-3. de-duplicate on the activity id in the shared processed-event table, because
-   Teams redelivers an activity it got no answer to within about 15 seconds;
-4. invokes (card buttons, dialogs) are worked out and answered in the HTTP
-   response; everything else is acknowledged at once with 200 and handled on a
-   small worker pool, its replies going out through the Connector.
+3. invokes (card buttons, dialogs) are de-duplicated on the activity id in the shared
+   processed-event table (Teams redelivers an activity it got no answer to within
+   about 15 seconds), worked out and answered in the HTTP response;
+4. everything else is stored in the durable work queue (one insert keyed on the
+   activity id, which de-duplicates it) and only then acknowledged with 200; a
+   queue worker in this or any other process handles it, its replies going out
+   through the Connector, and a process that dies part-way leaves it to the next.
 
 :class:`TeamsAdapter` builds the parts once per process and also carries the
 :class:`~handlers.teams.proactive.TeamsMessenger` the nudges and feedback use.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,10 +51,13 @@ from handlers.teams.settings import TeamsSettings
 from handlers.teams.token import BotTokenProvider
 from storage.events import ProcessedEvents
 from storage.people import PeopleRepository
+from storage.work_queue import ClaimedWork, WorkQueue
+from workflows.work_runner import Done, GiveUp, Outcome
 
 log = structlog.get_logger(__name__)
 
 ENDPOINT_PATH = "/api/messages"
+ACTIVITY_KIND = "teams.activity"
 MAX_BODY_BYTES = 512 * 1024
 WORKERS = 4
 # Answers to recent invokes, so a redelivered invoke gets the same answer rather than "already done".
@@ -75,6 +81,9 @@ class TeamsAdapter:
         self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="teams")
         self._answers: OrderedDict[str, InvokeResult] = OrderedDict()
         self._answers_lock = threading.Lock()
+        self.work = services.work
+        self.work.handles(ACTIVITY_KIND, self._handle_stored)
+        self.work.start()
 
     # --- the HTTP endpoint ---------------------------------------------------------------------
 
@@ -107,6 +116,13 @@ class TeamsAdapter:
             return Response(status_code=503)
 
         key = dedupe_key(activity)
+        if activity.type != "invoke":
+            # Stored before the 200 (one insert, keyed on the activity id): a worker in this or another process
+            # handles it, and a redelivered activity adds nothing.
+            stored = await run_in_threadpool(self._store, activity, payload, key)
+            if stored is None:
+                log.info("teams_duplicate_ignored", type=activity.type)
+            return Response(status_code=200)
         if key is not None and not await run_in_threadpool(self._events.first_time, PLATFORM, key):
             log.info("teams_duplicate_ignored", type=activity.type)
             if activity.type == "invoke":
@@ -127,8 +143,28 @@ class TeamsAdapter:
             if follow_up is not None:
                 self._executor.submit(_safely, follow_up, "invoke_follow_up")
             return self._invoke_response(result)
-        self._executor.submit(_safely, lambda: self.bot.on_activity(activity), activity.type)
-        return Response(status_code=200)
+        return Response(status_code=200)  # not reached: every other activity was stored above
+
+    # --- activities through the durable work queue ------------------------------------------------
+
+    def _store(self, activity: Activity, payload: dict[str, Any], key: str | None) -> int | None:
+        conversation = activity.conversation.id if activity.conversation else ""
+        dedup = f"{PLATFORM}:{key}" if key is not None else f"{PLATFORM}:no-id:{uuid.uuid4().hex}"
+        return self.work.enqueue(ACTIVITY_KIND, f"{PLATFORM}:{conversation}", {"activity": payload}, dedup)
+
+    def _handle_stored(self, work: ClaimedWork, queue: WorkQueue) -> Outcome:
+        """Handle a stored activity (messages, installs) in a worker, after Teams had its 200."""
+        activity = Activity.model_validate(work.payload["activity"])
+        if work.progress.get("started"):
+            # The process handling it died part-way: its replies may not have gone. Handled again, and logged.
+            log.warning("teams_activity_resumed", work_id=work.id, type=activity.type, attempt=work.attempts)
+        queue.save_progress(work, {"started": True})
+        try:
+            self.bot.on_activity(activity)
+        except Exception as error:  # noqa: BLE001 - not repeated: replies may have been sent before it failed
+            log.error("teams_work_failed", what=activity.type, error=type(error).__name__, detail=str(error)[:300])
+            return GiveUp(f"{type(error).__name__}: {str(error)[:200]}")
+        return Done()
 
     @staticmethod
     def _invoke_response(result: InvokeResult) -> Response:
@@ -150,6 +186,7 @@ class TeamsAdapter:
         return [Route(ENDPOINT_PATH, self.handle_request, methods=["POST"])]
 
     def close(self) -> None:
+        self.work.stop()  # within SHUTDOWN_GRACE_SECONDS; what is left stays queued for the next process
         self._executor.shutdown(wait=True, cancel_futures=False)
         self.connector.close()
         self.tokens.close()

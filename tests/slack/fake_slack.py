@@ -8,7 +8,10 @@ in a message or 100 in a view, a section over 3,000 characters, a button label
 over 75, duplicate action ids in a block, ``private_metadata`` over 3,000
 characters, a modal title over 24, and a ``trigger_id`` that is unknown or
 older than three seconds. ``fail_next`` makes the next call to a method fail
-(an error, or a 429 with ``Retry-After``). ``response_url`` posts (slash
+(an error, or a 429 with ``Retry-After``), for one channel only if asked, and can
+make it fail after taking effect (a 5xx after the message was posted). Messages
+keep their ``metadata``, which ``conversations.history`` and ``conversations.replies``
+return with ``include_all_metadata``. ``response_url`` posts (slash
 commands, buttons) land on ``/response/<id>`` and are recorded as calls to
 ``response_url``.
 
@@ -49,6 +52,8 @@ KNOWN_METHODS = (
         "assistant.threads.setStatus",
         "assistant.threads.setSuggestedPrompts",
         "assistant.threads.setTitle",
+        "conversations.history",
+        "conversations.replies",
     }
 )
 MAX_SUGGESTED_PROMPTS = 4
@@ -68,6 +73,8 @@ class Failure:
     error: str
     status: int = 200
     retry_after: int | None = None
+    after_effect: bool = False  # do what was asked, then answer with the failure (Slack's ambiguous 5xx)
+    channel: str | None = None  # only calls for this channel fail
 
 
 @dataclass
@@ -187,10 +194,27 @@ class FakeSlack:
         return trigger
 
     def fail_next(
-        self, method: str, error: str = "ratelimited", status: int = 200, retry_after: int | None = None
+        self,
+        method: str,
+        error: str = "ratelimited",
+        status: int = 200,
+        retry_after: int | None = None,
+        *,
+        after_effect: bool = False,
+        channel: str | None = None,
+        times: int = 1,
     ) -> None:
+        """The next ``times`` calls to ``method`` (for ``channel``, when given) fail; with ``after_effect`` the call
+        takes effect first (a message is posted) and the caller still hears the failure."""
         with self._lock:
-            self._failures.setdefault(method, []).append(Failure(error, status, retry_after))
+            for _ in range(times):
+                self._failures.setdefault(method, []).append(Failure(error, status, retry_after, after_effect, channel))
+
+    def messages_in(self, channel: str) -> list[dict[str, Any]]:
+        """The bot's messages in a channel (threads included), oldest first."""
+        with self._lock:
+            found = [m for (c, _), m in self.messages.items() if c == channel]
+        return sorted(found, key=lambda m: m["ts"])
 
     # --- asserting ----------------------------------------------------------------------
 
@@ -241,8 +265,13 @@ class FakeSlack:
             self._record(Call(method, args, time.monotonic(), ok=False, error="unknown_method"))
             return 404, {"ok": False, "error": "unknown_method"}, headers
         with self._lock:
-            queued = self._failures.get(method)
-            failure = queued.pop(0) if queued else None
+            queued = self._failures.get(method) or []
+            failure = next((f for f in queued if f.channel is None or f.channel == args.get("channel")), None)
+            if failure is not None:
+                queued.remove(failure)
+        if failure is not None and failure.after_effect:
+            self._record(Call(method, args, time.monotonic()))
+            getattr(self, "_" + method.replace(".", "_"))(args)
         if failure is not None:
             self._record(Call(method, args, time.monotonic(), ok=False, error=failure.error))
             if failure.retry_after is not None:
@@ -292,7 +321,13 @@ class FakeSlack:
             "bot_id": BOT_ID,
             "thread_ts": args.get("thread_ts"),
         }
-        self.messages[(args["channel"], ts)] = message
+        metadata = args.get("metadata")
+        if metadata:
+            if not isinstance(metadata, dict) or not metadata.get("event_type") or "event_payload" not in metadata:
+                raise SlackRefusal("invalid_metadata_format")
+            message["metadata"] = metadata
+        with self._lock:
+            self.messages[(args["channel"], ts)] = message
         return {"channel": args["channel"], "ts": ts, "message": message}
 
     def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -357,6 +392,28 @@ class FakeSlack:
         if users not in self.users:
             raise SlackRefusal("user_not_found")
         return {"channel": {"id": "D" + users[1:]}}
+
+    def _conversation(
+        self, channel: str, keep: Callable[[dict[str, Any]], bool], args: dict[str, Any]
+    ) -> dict[str, Any]:
+        oldest = float(args.get("oldest") or 0)
+        found = [m for m in self.messages_in(channel) if keep(m) and float(m["ts"]) >= oldest]
+        if str(args.get("include_all_metadata")).lower() not in ("true", "1"):
+            found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+        return {"messages": found[: int(args.get("limit") or 100)], "has_more": False}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages only, newest first, as Slack lists them."""
+        channel = str(args.get("channel") or "")
+        answer = self._conversation(channel, lambda m: not m.get("thread_ts") or m["thread_ts"] == m["ts"], args)
+        answer["messages"].reverse()
+        return answer
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+        if not ts:
+            raise SlackRefusal("thread_not_found")
+        return self._conversation(channel, lambda m: m.get("thread_ts") == ts or m["ts"] == ts, args)
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(args.get("user")))
@@ -427,7 +484,7 @@ class FakeSlack:
                         args.update(json.loads(raw))
                     else:
                         args.update(dict(parse_qsl(raw.decode())))
-                for name in ("blocks", "view", "attachments"):
+                for name in ("blocks", "view", "attachments", "metadata"):
                     if isinstance(args.get(name), str):
                         args[name] = json.loads(args[name])
                 return args

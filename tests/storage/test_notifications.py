@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from storage.notifications import MAX_ATTEMPTS, NotificationLedger
+from storage.notifications import MAX_ATTEMPTS, ClaimRequest, NotificationLedger
 from tests.storage.review_helpers import Clock, add_team, draft_for, make_service
 
 
@@ -76,3 +76,46 @@ def test_workers_racing_for_one_reminder_get_one_claim(setting) -> None:
     for thread in threads:
         thread.join()
     assert sum(result is not None for result in results) == 1
+
+
+# --- chunks: many claims in one statement ---------------------------------------------------------
+
+
+def _chunk(claim: dict, count: int) -> list[ClaimRequest]:
+    return [ClaimRequest(**{**claim, "period": f"2026-11-{day:02d}"}) for day in range(1, count + 1)]
+
+
+def test_a_chunk_is_claimed_once_however_many_sweeps_race_for_it(setting) -> None:
+    _, ledger, claim = setting
+    wanted = _chunk(claim, 20)
+    results: list[dict] = []
+    threads = [threading.Thread(target=lambda: results.append(ledger.claim_many(wanted))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    won = [key for result in results for key in result]
+    assert len(won) == 20 and len(set(won)) == 20
+
+
+def test_a_chunk_takes_over_failed_and_abandoned_claims_and_leaves_sent_ones(setting) -> None:
+    clock, ledger, claim = setting
+    first = ledger.claim_many(_chunk(claim, 3))
+    sent, failed, abandoned = sorted(first.values(), key=lambda entry: entry.period)
+    ledger.mark_sent_many([sent.id])
+    ledger.mark_failed_many([(failed.id, "Slack answered 500")])
+    retried = ledger.claim_many(_chunk(claim, 3))
+    assert set(retried) == {failed.dedupe_key} and retried[failed.dedupe_key].attempts == 2
+    ledger.mark_sent_many([retried[failed.dedupe_key].id])
+    clock.advance(minutes=11)
+    again = ledger.claim_many(_chunk(claim, 3))
+    assert set(again) == {abandoned.dedupe_key} and again[abandoned.dedupe_key].attempts == 2
+    assert ledger.get(sent.dedupe_key).status == "sent"
+
+
+def test_claims_handed_back_untried_can_be_claimed_at_once(setting) -> None:
+    _, ledger, claim = setting
+    claimed = ledger.claim_many(_chunk(claim, 2))
+    ledger.release_many(list(claimed.values()))
+    again = ledger.claim_many(_chunk(claim, 2))
+    assert set(again) == set(claimed) and all(entry.attempts == 1 for entry in again.values())

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from handlers.teams.constants import CARD_VERSION
 from storage.answer_log import AnswerLog
-from storage.events import ProcessedEvents
+from storage.work_queue import WorkQueue
 from tests.teams import activities as A
 from tests.teams.fakes import Member
 from tests.teams.ids import BOT_ID, TENANT_ID
@@ -171,7 +171,25 @@ def test_a_redelivered_activity_is_answered_once(teams, member) -> None:
     time.sleep(0.5)
     assert len(teams.connector.posted_to(_chat(member))) == 1
     key = f"{activity['conversation']['id']}|{activity['id']}"
-    assert ProcessedEvents(teams.services.database).first_time("teams", key) is False
+    # Remembered in the database, where a replica or a restarted process would find it too.
+    assert WorkQueue(teams.services.database).enqueue("teams.activity", "teams:x", {}, f"teams:{key}") is None
+
+
+def test_an_activity_a_dead_process_stored_is_answered_by_this_one(teams, member) -> None:
+    activity = A.message(teams.connector.service_url, member, "What is the Plan stage?")
+    key = f"{activity['conversation']['id']}|{activity['id']}"
+    # Stored and acknowledged by a process that died before a worker took it (or while one had it leased).
+    queue = WorkQueue(teams.services.database)
+    assert queue.enqueue(
+        "teams.activity", f"teams:{activity['conversation']['id']}", {"activity": activity}, f"teams:{key}"
+    )
+    teams.services.work.wake()
+    [answer] = teams.connector.wait_for(1, _chat(member))
+    assert "Plan" in answer.all_text
+    # Teams' own redelivery, arriving afterwards, adds nothing.
+    assert teams.post(activity).status_code == 200
+    time.sleep(0.5)
+    assert len(teams.connector.posted_to(_chat(member))) == 1
 
 
 def test_the_bots_own_messages_are_ignored(teams, member) -> None:

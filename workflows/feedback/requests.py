@@ -28,11 +28,13 @@ from workflows.actions import FeedbackActions
 from workflows.dates import format_date
 from workflows.feedback.questions import QuestionSet
 from workflows.feedback.rules import MAX_CLOSING_DAYS, MAX_STAKEHOLDERS, FeedbackRules, RequestFields, plural
-from workflows.messaging import Courier, DeliveryOutcome, Messenger, Postmark
+from workflows.messaging import Courier, Delivery, DeliveryOutcome, Messenger, Parcel, Postmark
 from workflows.people import PersonRef
 from workflows.replies import Button, Reply, ReplyKind
 
 __all__ = ["REMINDER_WORKING_DAYS", "FeedbackRequests", "RequestForm", "RequestOutcome"]
+
+CLAIMED_ELSEWHERE = DeliveryOutcome.CLAIMED_ELSEWHERE
 
 log = structlog.get_logger(__name__)
 
@@ -220,33 +222,47 @@ class FeedbackRequests:
         waiting = self.rules.repository.not_answered([round_record.id]).get(round_record.id, [])
         people = self.rules.people.get_many(waiting)
         remind = reminders and self.reminder_due(round_record, now)
+        reachable = []
         for person_id in waiting:
             person = people.get(person_id)
-            if self.courier.messenger_for(person) is None:
+            if person is None or self.courier.messenger_for(person) is None:
                 counts["no_platform"] += 1
-                continue
-            assert person is not None
-            for postmark, is_reminder in self._postmarks(round_record, remind):
-                if is_reminder and not self.rules.calendar.is_working_time(now, person.timezone):
-                    continue
-                delivery = self.courier.deliver(
-                    person,
-                    postmark,
-                    lambda is_reminder=is_reminder: self.invitation(round_record, reminder=is_reminder),  # type: ignore[misc]
-                    now=now,
-                )
-                if delivery.outcome is DeliveryOutcome.CLAIMED_ELSEWHERE:
-                    counts["already"] += 1
-                    continue
-                if delivery.outcome is DeliveryOutcome.SENT:
-                    counts["reminders" if is_reminder else "sent"] += 1
-                else:
-                    counts["failed"] += 1
-                # An invitation and a reminder in the same run would be two messages saying one thing.
-                if not is_reminder:
-                    break
+            else:
+                reachable.append(person)
+        # The ledger is worked in chunks (Courier.deliver_many): invitations first; a reminder only goes to someone
+        # whose invitation was sent before, as an invitation and a reminder in one run would say one thing twice.
+        [(invitation, _), *reminder] = self._postmarks(round_record, remind)
+        invited = self.courier.deliver_many(
+            [Parcel(person, invitation, lambda: self.invitation(round_record, reminder=False)) for person in reachable],
+            now=now,
+        )
+        already = [person for person, d in zip(reachable, invited, strict=True) if d.outcome is CLAIMED_ELSEWHERE]
+        self._count(invited, counts, "sent")
+        if reminder:
+            due = [person for person in already if self.rules.calendar.is_working_time(now, person.timezone)]
+            counts["already"] += len(already) - len(due)
+            reminded = self.courier.deliver_many(
+                [
+                    Parcel(person, reminder[0][0], lambda: self.invitation(round_record, reminder=True))
+                    for person in due
+                ],
+                now=now,
+            )
+            self._count(reminded, counts, "reminders")
+        else:
+            counts["already"] += len(already)
         log.info("feedback_delivered", round_id=round_record.id, reminder_run=reminders, **counts)
         return counts
+
+    @staticmethod
+    def _count(deliveries: list[Delivery], counts: dict[str, int], sent: str) -> None:
+        for delivery in deliveries:
+            if delivery.outcome is DeliveryOutcome.SENT:
+                counts[sent] += 1
+            elif delivery.outcome is CLAIMED_ELSEWHERE:
+                counts["already"] += 1
+            else:
+                counts["failed"] += 1
 
     @staticmethod
     def _postmarks(round_record: RoundRecord, remind: bool) -> list[tuple[Postmark, bool]]:

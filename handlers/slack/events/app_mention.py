@@ -24,10 +24,14 @@ def register(app: App, slack: SlackContext) -> None:
         thread_ts = event.get("thread_ts") or event["ts"]
         text = without_mentions_of(event.get("text", ""), context.bot_user_id)
 
-        def answer() -> None:
-            user = slack.user(event["user"], thread_key(team_id, channel, thread_ts))
-            # Joined before answering, so a follow-up sent the moment the answer appears is not missed.
-            slack.join_thread(team_id, channel, thread_ts)
-            slack.post_or_apologise(channel, lambda: slack.dialogue.handle(user, text), thread_ts=thread_ts)
-
-        slack.later("app_mention", answer, tell_officer=lambda replies: slack.post(channel, replies, thread_ts))
+        # Stored before the acknowledgement; a worker in this or another process answers it, once.
+        slack.queue_answer(
+            str(body.get("event_id") or f"{channel}:{event['ts']}"),
+            team_id=team_id,
+            channel=channel,
+            user=event["user"],
+            text=text,
+            conversation_key=thread_key(team_id, channel, thread_ts),
+            thread_ts=thread_ts,
+            join_thread=thread_ts,
+        )

@@ -21,12 +21,14 @@ def register(app: App, slack: SlackContext) -> None:
         thread_ts = event.get("thread_ts")
         in_channel = event.get("channel_type") != "im"
         key = thread_key(team_id, channel, thread_ts) if thread_ts else channel_key(team_id, channel)
-        text = event.get("text", "")
-
-        def answer() -> None:
-            user = slack.user(event["user"], key)
-            slack.post_or_apologise(channel, lambda: slack.dialogue.handle(user, text), thread_ts=thread_ts)
-            if in_channel and thread_ts:
-                slack.join_thread(team_id, channel, thread_ts)
-
-        slack.later("message", answer, tell_officer=lambda replies: slack.post(channel, replies, thread_ts))
+        # Stored before the acknowledgement; a worker in this or another process answers it, once.
+        slack.queue_answer(
+            str(body.get("event_id") or f"{channel}:{event['ts']}"),
+            team_id=team_id,
+            channel=channel,
+            user=event["user"],
+            text=event.get("text", ""),
+            conversation_key=key,
+            thread_ts=thread_ts,
+            join_thread=thread_ts if in_channel and thread_ts else None,
+        )
