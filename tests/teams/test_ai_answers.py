@@ -37,9 +37,11 @@ def feedback_loop(service_url: str, member: Member, reply_to: str, reaction: str
     return activity
 
 
-def ask(teams, member: Member, question: str, count: int = 1):
+def ask(teams, member: Member, question: str):
+    """The reply to ``question``: the next message in the member's chat (earlier replies are already there)."""
+    count = len(teams.connector.posted_to(_chat(member))) + 1
     teams.post(A.message(teams.connector.service_url, member, question))
-    return teams.connector.wait_for(count, _chat(member))[-1]
+    return teams.connector.wait_for(count, _chat(member))[count - 1]
 
 
 def test_an_answer_carries_one_citation_per_quoted_passage_and_the_feedback_loop(teams, member) -> None:
@@ -109,7 +111,7 @@ def test_insights_card_for_the_guidance_owner_and_nobody_else(teams, member) -> 
     shown = press.json()["value"]
     assert shown["body"][0]["type"] == "Image" and shown["body"][0]["url"].startswith("data:image/png;base64,")
 
-    refused = ask(teams, member, "insights", count=len(teams.connector.posted_to(_chat(member))) + 1)
+    refused = ask(teams, member, "insights")
     assert "GUIDANCE_OWNERS" in refused.all_text and NOT_COVERED not in refused.all_text
     press = teams.post(A.card_action(teams.connector.service_url, member, chart["data"], reply_to=card.activity_id))
     assert "GUIDANCE_OWNERS" in press.json()["value"]
