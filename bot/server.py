@@ -39,6 +39,7 @@ from bot.routes import RouteProvider, ServerHooks, slack_route_provider, teams_r
 from bot.version import VERSION
 from handlers.http_guard import RequestGuardMiddleware
 from storage.metrics import REGISTRY, register_gauge, set_release
+from storage.work_queue import work_queue_depth
 
 log = structlog.get_logger(__name__)
 
@@ -152,6 +153,12 @@ def build_server(
         "commissioning_index_version",
         "The guidance index version this process answers from (0 until it has loaded one).",
         lambda: _index_version(services),
+    )
+    register_gauge(
+        "commissioning_work_items",
+        "Acknowledged work by state (ready, leased, done, failed): a rising ready count means falling behind.",
+        lambda: work_queue_depth(services.database),
+        label="state",
     )
 
     @contextlib.asynccontextmanager

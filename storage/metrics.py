@@ -4,7 +4,8 @@ It sits in the lowest package so that every layer can record what it sees withou
 chat core counts answers, the wiring counts messages sent and scheduler runs. Values read at scrape time (the
 index version, a queue's depth) are registered with :func:`register_gauge`, by whoever builds the thing measured:
 
-    register_gauge("commissioning_queue_depth", "Work items waiting.", lambda: queue.depth())
+    register_gauge("commissioning_index_version", "The index version served.", lambda: knowledge.version)
+    register_gauge("commissioning_work_items", "Work items by state.", lambda: work_queue_depth(db), label="state")
 
 Each process (a server replica, a scheduler) serves its own figures; Prometheus adds them up across replicas.
 """
@@ -12,7 +13,7 @@ Each process (a server replica, a scheduler) serves its own figures; Prometheus 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
@@ -61,16 +62,19 @@ def set_release(version: str) -> None:
     _RELEASE.labels(version=version).set(1)
 
 
+Reader = Callable[[], float] | Callable[[], Mapping[str, float]]
+
+
 class _CallbackGauges(Collector):
     """Gauges whose value is read when Prometheus scrapes; a failing reader leaves its gauge out, not the scrape."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._readers: dict[str, tuple[str, Callable[[], float]]] = {}
+        self._readers: dict[str, tuple[str, Reader, str | None]] = {}
 
-    def register(self, name: str, help_text: str, read: Callable[[], float]) -> None:
+    def register(self, name: str, help_text: str, read: Reader, label: str | None) -> None:
         with self._lock:
-            self._readers[name] = (help_text, read)
+            self._readers[name] = (help_text, read, label)
 
     def unregister(self, name: str) -> None:
         with self._lock:
@@ -79,22 +83,29 @@ class _CallbackGauges(Collector):
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             readers = dict(self._readers)
-        for name, (help_text, read) in sorted(readers.items()):
+        for name, (help_text, read, label) in sorted(readers.items()):
             try:
-                value = float(read())
+                value = read()
+                if label is None:
+                    family = GaugeMetricFamily(name, help_text, value=float(value))  # type: ignore[arg-type]
+                else:
+                    family = GaugeMetricFamily(name, help_text, labels=[label])
+                    for key, number in sorted(value.items()):  # type: ignore[union-attr]
+                        family.add_metric([key], float(number))
             except Exception as error:  # noqa: BLE001 - one broken reader must not break the whole scrape
                 log.warning("metric_read_failed", metric=name, error=type(error).__name__)
                 continue
-            yield GaugeMetricFamily(name, help_text, value=value)
+            yield family
 
 
 _GAUGES = _CallbackGauges()
 REGISTRY.register(_GAUGES)
 
 
-def register_gauge(name: str, help_text: str, read: Callable[[], float]) -> Callable[[], None]:
+def register_gauge(name: str, help_text: str, read: Reader, *, label: str | None = None) -> Callable[[], None]:
     """Serve ``read()`` as the gauge ``name`` on every scrape (registering a name again replaces its reader).
 
-    Returns a function that removes the gauge, for a part that stops (a closed knowledge base)."""
-    _GAUGES.register(name, help_text, read)
+    With ``label``, ``read()`` returns a value per label value (e.g. work items per state). Returns a function
+    that removes the gauge, for a part that stops (a closed knowledge base)."""
+    _GAUGES.register(name, help_text, read, label)
     return lambda: _GAUGES.unregister(name)

@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.server import build_server
 from bot.version import VERSION
 from knowledge.service import KnowledgeBase, open_knowledge
+from storage.work_queue import WorkQueue
 from workflows.guidance_questions import GuidanceQuestions
 
 
@@ -91,3 +92,20 @@ def test_metrics_scrape_with_answers_by_kind_latency_and_the_index_version(
     assert samples["commissioning_index_version"][0][1] == shared_guidance.version > 0
     assert samples["commissioning_release"] == [({"version": VERSION}, 1.0)]
     assert "process_resident_memory_bytes" in samples
+
+
+def test_metrics_show_acknowledged_work_waiting_by_state(
+    settings: Settings, shared_guidance: KnowledgeBase, client_for
+):
+    """An operator sees work the assistant has acknowledged but not yet done (falling behind shows as ready)."""
+    services = Services(settings, knowledge=shared_guidance)
+    client = client_for(services)
+    before = dict(
+        (labels["state"], v) for labels, v in _samples(client.get("/metrics").text)["commissioning_work_items"]
+    )
+    assert set(before) == {"ready", "leased", "done", "failed"}
+    WorkQueue(services.database).enqueue("slack_answer", "T1:C1", {"text": "hello"}, dedup_key="metrics-test-1")
+    after = dict(
+        (labels["state"], v) for labels, v in _samples(client.get("/metrics").text)["commissioning_work_items"]
+    )
+    assert after["ready"] == before["ready"] + 1
