@@ -101,7 +101,7 @@ class SlackCommandWork:
                 posted.append(part)
             elif outcome == "unknown":
                 unknown.append(part)
-            else:
+            elif not isinstance(outcome, str):
                 progress.update(posted=posted, unknown=unknown)
                 queue.save_progress(work, progress)
                 return outcome
