@@ -23,11 +23,13 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from handlers.services import ChatServices
 from handlers.slack import blocks
 from handlers.slack.answers import ANSWER_KIND, SlackAnswerWork, delivery_client, queue_answer
+from handlers.slack.command_work import COMMAND_KIND, SlackCommandWork, queue_command
 from handlers.slack.constants import PLATFORM, THREAD_PLATFORM
 from handlers.slack.people import SlackPeople, slack_people_resolver
 from handlers.slack.settings import SlackSettings
 from storage.events import ProcessedEvents
 from storage.people import PeopleRepository
+from workflows.command_parsing import parse_command
 from workflows.commands import CommandRunner
 from workflows.dialogue import Dialogue, UserContext
 from workflows.people import PersonRef
@@ -135,6 +137,8 @@ class SlackContext:
         self.work.handles(
             ANSWER_KIND, SlackAnswerWork(delivery_client(token, settings.api_url), self._answer, self.pacer.next_turn)
         )
+        # Slash commands too: stored before the ack, answered through the response_url once.
+        self.work.handles(COMMAND_KIND, SlackCommandWork(self._run_command))
         self.work.before_each = self._let_acknowledgements_go_first
         self.work.start()
 
@@ -212,6 +216,27 @@ class SlackContext:
         if not stored:
             log.info("slack_event_duplicate", event_id=event_id)
         return stored
+
+    def queue_command(self, command: dict[str, Any]) -> bool:
+        """Store a slash command's work before Slack is acknowledged; False (logged) for a request already stored."""
+        stored = queue_command(
+            self.work.enqueue,
+            team_id=str(command.get("team_id", "")),
+            user_id=str(command["user_id"]),
+            channel_id=str(command.get("channel_id", "")),
+            text=str(command.get("text", "")),
+            response_url=str(command["response_url"]),
+            trigger_id=str(command["trigger_id"]),
+        )
+        if not stored:
+            log.info("slack_command_duplicate", user=command["user_id"])
+        return stored
+
+    def _run_command(self, payload: dict[str, Any]) -> list[Reply]:
+        """Work out the replies to a stored slash command (in a worker, after the acknowledgement)."""
+        team_id, user_id = str(payload["team_id"]), str(payload["user_id"])
+        user = self.user(user_id, command_key(team_id, user_id))
+        return self.commands.run_command(user, parse_command(str(payload.get("text") or "")))
 
     def _answer(self, payload: dict[str, Any]) -> list[Reply]:
         """Work out the replies to a stored message (in a worker, after the acknowledgement)."""

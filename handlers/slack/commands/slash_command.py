@@ -1,4 +1,5 @@
-"""``/commissioning <sub-command>``: acknowledged at once; ``new`` opens the wizard, the rest run after the ack.
+"""``/commissioning <sub-command>``: ``new`` and ``feedback`` open a modal at once (the trigger id lasts three
+seconds); the rest are stored in the durable work queue before the ack (``handlers/slack/command_work.py``).
 
 The rules for each sub-command live in ``workflows/commands.py`` (shared with Teams).
 """
@@ -22,6 +23,13 @@ def register(app: App, slack: SlackContext) -> None:
     def handle_slash_command(ack: Ack, command: dict[str, Any], respond: Callable[..., Any]) -> None:
         parsed = parse_command(command.get("text", ""))
         team_id, user_id = command.get("team_id", ""), command["user_id"]
+        opens_modal = parsed.unknown is None and parsed.name in {"new", "feedback"}
+        if not opens_modal and command.get("response_url") and command.get("trigger_id"):
+            # Stored before the acknowledgement (even in Socket Mode, where ack() answers at once): a crash
+            # after Slack hears "got it" no longer loses the answer, and a repeated request adds nothing.
+            slack.queue_command(command)
+            ack()
+            return
         ack()
         if parsed.name == "new" and parsed.unknown is None:
             if not open_review_wizard(slack, command["trigger_id"], team_id, user_id, command.get("channel_id")):

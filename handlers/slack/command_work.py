@@ -1,0 +1,153 @@
+"""Slash commands through the durable work queue: stored before Slack is acknowledged, answered once.
+
+``/commissioning <sub-command>`` (other than the ones that open a modal, which must use the trigger id
+within three seconds and so stay in the listener) is one insert keyed on the command's trigger id, which
+Slack makes new for every invocation: a repeated delivery of the same request adds nothing. A worker in
+whichever process is alive then:
+
+1. works the replies out once and stores the rendered messages with the work;
+2. posts each part to the command's ``response_url`` (only the officer sees it), marking it "sending"
+   first and "posted" after;
+3. on a 429 puts the work back until ``Retry-After``; on a refused connection (nothing reached Slack) or a
+   5xx (Slack did not take it) tries again later.
+
+A ``response_url`` message cannot be looked up afterwards (it is ephemeral and carries no metadata), so a
+part whose outcome is unknown (the process died while posting it, or Slack never answered) is not posted
+again: it is logged, because a second copy of an answer is worse for the officer than a log line for
+the operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import structlog
+
+from handlers.slack import blocks
+from handlers.slack.constants import PLATFORM
+from storage.base import utc_now
+from storage.work_queue import ClaimedWork, WorkQueue
+from workflows.replies import Reply, ReplyKind
+from workflows.work_runner import Done, GiveUp, Later, Outcome, retry_delay
+
+__all__ = ["COMMAND_KIND", "SlackCommandWork", "queue_command"]
+
+log = structlog.get_logger(__name__)
+
+COMMAND_KIND = "slack.command"
+POST_TIMEOUT_SECONDS = 15.0
+
+SORRY = (
+    "Sorry, something went wrong on my side and I couldn't finish that. Please try again in a minute; "
+    "if it keeps happening, let your system administrator know."
+)
+
+
+def queue_command(
+    enqueue: Callable[[str, str, dict[str, object], str], int | None],
+    *,
+    team_id: str,
+    user_id: str,
+    channel_id: str,
+    text: str,
+    response_url: str,
+    trigger_id: str,
+) -> bool:
+    """Store a slash command's work before Slack is acknowledged; False when this request is already stored."""
+    payload: dict[str, object] = {
+        "team_id": team_id,
+        "user_id": user_id,
+        "channel_id": channel_id,
+        "text": text,
+        "response_url": response_url,
+    }
+    channel_key = f"{PLATFORM}:{team_id}:{channel_id}"
+    return enqueue(COMMAND_KIND, channel_key, payload, f"{PLATFORM}:command:{trigger_id}") is not None
+
+
+class SlackCommandWork:
+    """The worker's side: work the replies out once, then post each part to the response_url at most once."""
+
+    def __init__(self, answer: Callable[[dict[str, Any]], list[Reply]], http: httpx.Client | None = None) -> None:
+        """``answer`` works out the replies for a stored payload (in a worker, after the acknowledgement)."""
+        self._answer = answer
+        # No retries of its own: the queue decides when to try again, and never re-sends an unknown outcome.
+        self._http = http or httpx.Client(timeout=POST_TIMEOUT_SECONDS)
+
+    def __call__(self, work: ClaimedWork, queue: WorkQueue) -> Outcome:
+        progress = dict(work.progress)
+        if "messages" not in progress:
+            progress["messages"] = self._work_out(work.payload)
+            progress["posted"] = []
+        posted: list[int] = list(progress.get("posted", []))
+        unknown: list[int] = list(progress.get("unknown", []))
+        sending = progress.get("sending")
+        if sending is not None and sending not in posted and sending not in unknown:
+            # A previous process died while posting this part: Slack may have shown it already.
+            log.warning("slack_command_part_unconfirmed", work_id=work.id, part=sending, reason="died_while_posting")
+            unknown.append(sending)
+        url = str(work.payload["response_url"])
+        for part, message in enumerate(progress["messages"]):
+            if part in posted or part in unknown:
+                continue
+            progress.update(posted=posted, unknown=unknown, sending=part)
+            queue.save_progress(work, progress)  # marked before posting, so a restart never posts it twice
+            outcome = self._post(work, url, part, message)
+            progress["sending"] = None
+            if outcome == "posted":
+                posted.append(part)
+            elif outcome == "unknown":
+                unknown.append(part)
+            elif not isinstance(outcome, str):
+                progress.update(posted=posted, unknown=unknown)
+                queue.save_progress(work, progress)
+                return outcome
+            if len(posted) + len(unknown) < len(progress["messages"]):
+                progress.update(posted=posted, unknown=unknown)
+                queue.save_progress(work, progress)
+        return Done()
+
+    def _work_out(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            replies = self._answer(payload)
+        except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
+            log.error("slack_command_failed", error=type(error).__name__, detail=str(error)[:300])
+            replies = [Reply(SORRY, ReplyKind.PROBLEM)]
+        return [
+            {"text": message.text, "blocks": message.blocks}
+            for reply in replies
+            for message in blocks.render_reply_messages(reply)
+        ]
+
+    def _post(self, work: ClaimedWork, url: str, part: int, message: dict[str, Any]) -> str | Outcome:
+        """Post one part: "posted", "unknown" (Slack may have it), or what to do with the work."""
+        body = {**message, "response_type": "ephemeral", "replace_original": False}
+        try:
+            response = self._http.post(url, json=body)
+        except httpx.ConnectError as error:  # nothing reached Slack: safe to try again
+            log.warning("slack_command_post_failed", work_id=work.id, part=part, error=type(error).__name__)
+            return Later(utc_now() + retry_delay(work.attempts), "connect_failed")
+        except httpx.HTTPError as error:  # sent, but no answer: Slack may have shown it
+            log.warning("slack_command_part_unconfirmed", work_id=work.id, part=part, reason=type(error).__name__)
+            return "unknown"
+        if response.status_code == 429:
+            wait = _retry_after(response)
+            return Later(utc_now() + timedelta(seconds=wait), "rate_limited", hold_channel=True, was_attempt=False)
+        if response.status_code >= 500:
+            log.warning("slack_command_post_failed", work_id=work.id, part=part, status=response.status_code)
+            return Later(utc_now() + retry_delay(work.attempts), "server_error")
+        if response.status_code >= 400:
+            # Expired (a response_url lasts 30 minutes) or refused: trying again cannot help.
+            log.error("slack_command_post_refused", work_id=work.id, part=part, status=response.status_code)
+            return GiveUp(f"slack refused the response: {response.status_code}")
+        return "posted"
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(1.0, float(response.headers.get("Retry-After", "1")))
+    except ValueError:
+        return 1.0
