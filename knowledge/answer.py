@@ -190,6 +190,47 @@ def _best_sentences(analysis: QueryAnalysis, text: str, wanted: set[str]) -> str
     return " ".join(sentences[i] for i in chosen)
 
 
+def _with_siblings(
+    analysis: QueryAnalysis,
+    quotable: Sequence[Hit],
+    quoted: str,
+    neighbours: Callable[[Chunk], list[Chunk]] | None = None,
+) -> str:
+    """The quoted subsection with the numbered subsections beside it that were also retrieved.
+
+    Legislation puts each subsection in its own passage, and the answer is often the one next to
+    the best match ("(2) ... unless" then "(3) A person who decides not to comply must ...").
+    When the next-best passages are adjacent numbered subsections of the same section, the short
+    run of them is quoted in document order, as long as it stays within the answer budget.
+    """
+    best = quotable[0].chunk
+    if not _numbered(best.text):
+        return quoted
+    run = {best.position: quoted}
+    # A neighbour the index holds is taken only if it answers at least as well as the best subsection.
+    best_score = _line_score(analysis, set(analysis.terms), best.text)
+    nearby = [
+        c
+        for c in (neighbours(best) if neighbours else [])
+        if _line_score(analysis, set(analysis.terms), c.text) >= best_score
+    ]
+    for chunk in [h.chunk for h in quotable[1:CITATIONS]] + nearby:
+        if chunk.source_key != best.source_key or chunk.section != best.section or not _numbered(chunk.text):
+            continue
+        if chunk.position in run or min(abs(chunk.position - p) for p in run) != 1:
+            continue  # only a subsection next to one already quoted keeps the run unbroken
+        extra = extract(analysis, chunk)
+        if sum(len(t) + 1 for t in run.values()) + len(extra) > MAX_ANSWER_CHARS:
+            break
+        run[chunk.position] = extra
+    return "\n".join(run[p] for p in sorted(run))
+
+
+def _numbered(text: str) -> bool:
+    match = _CLAUSE_LINE.match(text.lstrip("- •"))
+    return bool(match and match.group(1)[0].isdigit())
+
+
 def answer_passages(hits: Sequence[Hit]) -> list[Hit]:
     """The hits that can be quoted: a heading-like fragment is never an answer."""
     return [h for h in hits if not h.chunk.meta.get("fragment")]
@@ -201,6 +242,7 @@ def extractive_answer(
     hits: Sequence[Hit],
     similarity: Callable[[QueryAnalysis, str], float] | None = None,
     judge: Judge | None = None,
+    neighbours: Callable[[Chunk], list[Chunk]] | None = None,
 ) -> Answer:
     """Quote the part of the best passage that answers; ``similarity`` compares its meaning with the question's."""
     quotable = answer_passages(hits)
@@ -221,6 +263,8 @@ def extractive_answer(
     score = round(judge.probability(values), 3)
     on_topic = TopicModel.fitted(dense=dense).probability(analysis.topic) if analysis.topic else 1.0
     kind = classify(score, on_topic, dense)
+    # Confidence is judged on the best passage alone; the quote then takes in its retrieved neighbours.
+    quoted = _with_siblings(analysis, quotable, quoted, neighbours)
     if kind is AnswerKind.NOT_FOUND:
         topics = suggestions_for(hits)
         text = "I couldn't find an answer to that in the guidance, so I won't guess."

@@ -285,6 +285,18 @@ class Retriever:
         self._role_chunks = {r.chunk_id for r in roles.roles}
 
     # ------------------------------------------------------------- helpers
+    def neighbours(self, chunk: Chunk) -> list[Chunk]:
+        """The passages just before and after one, when they belong to the same section."""
+        index = self.passages.by_id.get(chunk.chunk_id)
+        if index is None:
+            return []
+        sections = self.passages.section_ids
+        return [
+            self.chunks[i]
+            for i in (index - 1, index + 1)
+            if 0 <= i < len(self.chunks) and sections[i] == sections[index]
+        ]
+
     def similarity(self, analysis: QueryAnalysis, text: str) -> float:
         """Cosine similarity between the question and a text (both vectors are normalised)."""
         if self.vectors is None or analysis.vector is None:

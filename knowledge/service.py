@@ -390,7 +390,9 @@ class KnowledgeBase:
         snapshot = self._snapshot
         assert snapshot is not None
         analysis, hits = snapshot.retriever.search(cleaned, k=5, history=list(history))
-        answer = extractive_answer(cleaned, analysis, hits, snapshot.retriever.similarity)
+        answer = extractive_answer(
+            cleaned, analysis, hits, snapshot.retriever.similarity, neighbours=snapshot.retriever.neighbours
+        )
         answerer = self._model_answerer()
         if answerer is not None:
             answer = answerer.answer(cleaned, analysis, hits, answer)

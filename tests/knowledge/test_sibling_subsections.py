@@ -1,0 +1,79 @@
+"""A numbered subsection is quoted with the retrieved subsections beside it, in document order."""
+
+from __future__ import annotations
+
+from knowledge.answer import extractive_answer
+from knowledge.models import AnswerKind, Chunk, PassageKind
+from knowledge.retrieve import Hit, QueryAnalysis
+from knowledge.tokens import terms
+
+SECTION = ("Part 2 Lending", "12 Requests to lend equipment")
+REFUSAL = "(2) A depot must lend equipment on request unless lending it would leave the depot short."
+REASONS = "(3) A depot that refuses a request must tell the borrower why in writing within ten days."
+FAR = "(6) A depot may charge a fee for equipment returned damaged."
+ELSEWHERE = "(4) A library must keep a record of every loan."
+
+
+def _hit(text: str, position: int, score: float, section: tuple[str, ...] = SECTION) -> Hit:
+    chunk = Chunk(f"c{position}", text, "lending.md", "/guidance/lending.md", section, position, PassageKind.PARAGRAPH)
+    return Hit(chunk=chunk, score=score, lexical=score)
+
+
+def _ask(question: str, hits: list[Hit]) -> str:
+    analysis = QueryAnalysis(
+        question=question,
+        terms=terms(question),
+        is_who=False,
+        asks_about_role=False,
+        definition_term=None,
+        search_text=question,
+    )
+    answer = extractive_answer(question, analysis, hits)
+    assert answer.kind is not AnswerKind.NOT_FOUND
+    return answer.text
+
+
+def test_the_next_subsection_retrieved_with_the_best_one_is_quoted_with_it() -> None:
+    text = _ask("What happens if a depot refuses to lend equipment?", [_hit(REFUSAL, 5, 3.0), _hit(REASONS, 6, 2.5)])
+    assert f"{REFUSAL}\n{REASONS}" in text
+
+
+def test_subsections_are_quoted_in_document_order_whichever_ranked_first() -> None:
+    text = _ask("Must a depot give reasons for refusing?", [_hit(REASONS, 6, 3.0), _hit(REFUSAL, 5, 2.5)])
+    assert f"{REFUSAL}\n{REASONS}" in text
+
+
+def test_subsections_that_are_not_neighbours_or_in_another_section_are_not_joined() -> None:
+    other = ("Part 3 Libraries", "20 Loans")
+    text = _ask(
+        "What happens if a depot refuses to lend equipment?",
+        [_hit(REFUSAL, 5, 3.0), _hit(FAR, 9, 2.9), _hit(ELSEWHERE, 6, 2.8, other)],
+    )
+    assert REFUSAL in text
+    assert f"{REFUSAL}\n{FAR}" not in text and f"{REFUSAL}\n{ELSEWHERE}" not in text
+
+
+def test_the_next_subsection_from_the_index_is_quoted_when_it_answers_at_least_as_well() -> None:
+    """The subsection that says what follows is quoted even when retrieval ranked only its neighbour."""
+    decide = "(1) A depot must decide whether to accept or refuse a request to lend equipment."
+    follows = "(2) If a depot accepts a request to lend equipment it must deliver the equipment within ten days."
+    unrelated = "(3) A depot may close on public holidays."
+    chunks = {5: decide, 6: follows, 7: unrelated}
+    hits = [_hit(decide, 5, 3.0)]
+
+    def neighbours(chunk: Chunk) -> list[Chunk]:
+        return [_hit(chunks[p], p, 0.0).chunk for p in (chunk.position - 1, chunk.position + 1) if p in chunks]
+
+    question = "What must a depot do once it accepts a request to lend equipment?"
+    analysis = QueryAnalysis(
+        question=question,
+        terms=terms(question),
+        is_who=False,
+        asks_about_role=False,
+        definition_term=None,
+        search_text=question,
+    )
+    with_index = extractive_answer(question, analysis, hits, neighbours=neighbours).text
+    assert f"{decide}\n{follows}" in with_index
+    assert unrelated not in with_index
+    assert follows not in extractive_answer(question, analysis, hits).text
