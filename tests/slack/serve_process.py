@@ -19,7 +19,7 @@ import httpx
 
 from storage.db import open_database
 from storage.work_queue import work_queue_depth
-from tests.conftest import MODEL_DIR, REPO_ROOT
+from tests.conftest import REPO_ROOT
 from tests.slack.fake_slack import BOT_TOKEN, BOT_USER_ID, TEAM_ID, FakeSlack
 from tests.slack.harness import SIGNING_SECRET, free_port, sign
 
@@ -47,8 +47,9 @@ class ServeProcess:
             "LOG_LEVEL": "INFO",
             "INDEX_POLL_SECONDS": "0",
         }
-        if MODEL_DIR.exists():
-            env["EMBEDDING_MODEL_DIR"] = str(MODEL_DIR)
+        # Keyword search only: these tests are about delivery, and a process starts in a second or two without
+        # loading the embedding model and embedding the starter guidance.
+        env["EMBEDDING_MODEL_DIR"] = str(data_dir / "no-embedding-model")
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve", "--no-scheduler", "--host", "127.0.0.1", "--port", str(self.port)],
