@@ -50,6 +50,23 @@ SORRY = (
 )
 
 
+def work_out_messages(
+    answer: Callable[[dict[str, Any]], list[Reply]], payload: dict[str, Any], failure_event: str
+) -> list[dict[str, Any]]:
+    """The Slack messages (text and blocks) of the replies to ``payload``, worked out once to be stored with the
+    work; a failure becomes an apology for the officer and one log line for operators."""
+    try:
+        replies = answer(payload)
+    except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
+        log.error(failure_event, error=type(error).__name__, detail=str(error)[:300])
+        replies = [Reply(SORRY, ReplyKind.PROBLEM)]
+    return [
+        {"text": message.text, "blocks": message.blocks}
+        for reply in replies
+        for message in blocks.render_reply_messages(reply)
+    ]
+
+
 def delivery_client(token: str, base_url: str) -> WebClient:
     """A Web API client for the queue's posts: it never waits or retries by itself.
 
@@ -107,7 +124,7 @@ class SlackAnswerWork:
         progress = dict(work.progress)
         if "messages" not in progress:
             # Saved with the first part's "sending" mark below (one write), or when the work waits its turn.
-            progress["messages"] = self._work_out(payload)
+            progress["messages"] = work_out_messages(self._answer, payload, "slack_reply_failed")
             progress["posted"] = []
         channel, thread_ts = str(payload["channel"]), payload.get("thread_ts")
         posted: list[int] = list(progress.get("posted", []))
@@ -144,18 +161,6 @@ class SlackAnswerWork:
             if len(posted) < len(progress["messages"]):
                 queue.save_progress(work, progress)  # the last part needs no save: the work is marked done next
         return Done()
-
-    def _work_out(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
-        try:
-            replies = self._answer(payload)
-        except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
-            log.error("slack_reply_failed", error=type(error).__name__, detail=str(error)[:300])
-            replies = [Reply(SORRY, ReplyKind.PROBLEM)]
-        return [
-            {"text": message.text, "blocks": message.blocks}
-            for reply in replies
-            for message in blocks.render_reply_messages(reply)
-        ]
 
     def _post(
         self, work: ClaimedWork, channel: str, thread_ts: Any, part: int, message: dict[str, Any]

@@ -26,11 +26,11 @@ from typing import Any
 import httpx
 import structlog
 
-from handlers.slack import blocks
+from handlers.slack.answers import work_out_messages
 from handlers.slack.constants import PLATFORM
 from storage.base import utc_now
 from storage.work_queue import ClaimedWork, WorkQueue
-from workflows.replies import Reply, ReplyKind
+from workflows.replies import Reply
 from workflows.work_runner import Done, GiveUp, Later, Outcome, retry_delay
 
 __all__ = ["COMMAND_KIND", "SlackCommandWork", "queue_command"]
@@ -39,11 +39,6 @@ log = structlog.get_logger(__name__)
 
 COMMAND_KIND = "slack.command"
 POST_TIMEOUT_SECONDS = 15.0
-
-SORRY = (
-    "Sorry, something went wrong on my side and I couldn't finish that. Please try again in a minute; "
-    "if it keeps happening, let your system administrator know."
-)
 
 
 def queue_command(
@@ -80,7 +75,7 @@ class SlackCommandWork:
     def __call__(self, work: ClaimedWork, queue: WorkQueue) -> Outcome:
         progress = dict(work.progress)
         if "messages" not in progress:
-            progress["messages"] = self._work_out(work.payload)
+            progress["messages"] = work_out_messages(self._answer, work.payload, "slack_command_failed")
             progress["posted"] = []
         posted: list[int] = list(progress.get("posted", []))
         unknown: list[int] = list(progress.get("unknown", []))
@@ -109,18 +104,6 @@ class SlackCommandWork:
                 progress.update(posted=posted, unknown=unknown)
                 queue.save_progress(work, progress)
         return Done()
-
-    def _work_out(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
-        try:
-            replies = self._answer(payload)
-        except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
-            log.error("slack_command_failed", error=type(error).__name__, detail=str(error)[:300])
-            replies = [Reply(SORRY, ReplyKind.PROBLEM)]
-        return [
-            {"text": message.text, "blocks": message.blocks}
-            for reply in replies
-            for message in blocks.render_reply_messages(reply)
-        ]
 
     def _post(self, work: ClaimedWork, url: str, part: int, message: dict[str, Any]) -> str | Outcome:
         """Post one part: "posted", "unknown" (Slack may have it), or what to do with the work."""

@@ -22,7 +22,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from handlers.services import ChatServices
 from handlers.slack import blocks
-from handlers.slack.answers import ANSWER_KIND, SlackAnswerWork, delivery_client, queue_answer
+from handlers.slack.answers import ANSWER_KIND, SORRY, SlackAnswerWork, delivery_client, queue_answer
 from handlers.slack.command_work import COMMAND_KIND, SlackCommandWork, queue_command
 from handlers.slack.constants import PLATFORM, THREAD_PLATFORM
 from handlers.slack.people import SlackPeople, slack_people_resolver
@@ -40,11 +40,6 @@ log = structlog.get_logger(__name__)
 # Slow work waits until no request has arrived for QUIET_SECONDS, but never longer than MAX_DEFER_SECONDS.
 QUIET_SECONDS = 0.02
 MAX_DEFER_SECONDS = 1.0
-
-SORRY = (
-    "Sorry, something went wrong on my side and I couldn't finish that. Please try again in a minute; "
-    "if it keeps happening, let your system administrator know."
-)
 
 
 def build_web_client(token: str, base_url: str) -> WebClient:

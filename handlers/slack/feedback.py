@@ -32,7 +32,8 @@ from slack_sdk.errors import SlackApiError
 
 from handlers.slack import blocks
 from handlers.slack import constants as C
-from handlers.slack.context import SORRY, SlackContext
+from handlers.slack.answers import SORRY
+from handlers.slack.context import SlackContext
 from handlers.slack.feedback_modals import notice_modal, request_modal, response_modal
 from workflows.command_parsing import Command
 from workflows.dates import format_date
