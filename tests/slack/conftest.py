@@ -61,15 +61,26 @@ def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_guidance: KnowledgeBase
 ) -> Iterator[SlackWorld]:
     """The product's server on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set."""
+    yield from running_world(request.param, tmp_path_factory, shared_guidance, "slack")
+
+
+def running_world(
+    database_kind: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    shared_guidance: KnowledgeBase,
+    name: str,
+    **overrides: object,
+) -> Iterator[SlackWorld]:
+    """The fake Slack and the product's server on the database kind asked for, with settings ``overrides``;
+    everything is stopped (and a PostgreSQL schema dropped) when the generator is closed."""
     fake = FakeSlack().start()
     add_fake_users(fake)
-    schema = f"test_slack_{uuid.uuid4().hex[:10]}" if request.param == "postgres" else None
-    overrides = {}
+    schema = f"test_{name}_{uuid.uuid4().hex[:10]}" if database_kind == "postgres" else None
     if schema is not None:
         _create_schema(schema)
         overrides["database_url"] = postgres_url_for_schema(schema)
     services = Services(
-        slack_settings(tmp_path_factory.mktemp("slack-data"), fake, **overrides), knowledge=shared_guidance
+        slack_settings(tmp_path_factory.mktemp(f"{name}-data"), fake, **overrides), knowledge=shared_guidance
     )
     server = LoopbackServer(build_server(services)).start()
     try:

@@ -8,23 +8,20 @@ comment box, the App Home for a guidance owner and for someone else, and ``commi
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
 
-from bot.app import Services
 from bot.cli import cli
-from bot.server import build_server
 from handlers.slack import constants as C
 from knowledge.service import KnowledgeBase
 from storage.answer_log import AnswerLog
-from tests.db_fixtures import DATABASE_KINDS, _create_schema, _drop_schema, postgres_url_for_schema
+from tests.db_fixtures import DATABASE_KINDS
 from tests.identity_scan import assert_ratings_hold_no_identity
-from tests.slack.conftest import ALICE, OWEN, SlackWorld, add_fake_users, slack_settings
-from tests.slack.fake_slack import FakeSlack, wait_until
-from tests.slack.harness import LoopbackServer, SlackSender, text_input
+from tests.slack.conftest import ALICE, OWEN, SlackWorld, running_world
+from tests.slack.fake_slack import wait_until
+from tests.slack.harness import text_input
 
 OWNER_EMAIL = "alice.adams@council.gov.uk"
 NOT_COVERED = "What is the council's policy on parking permits for electric scooters?"
@@ -34,26 +31,9 @@ NOT_COVERED = "What is the council's policy on parking permits for electric scoo
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_guidance: KnowledgeBase
 ) -> Iterator[SlackWorld]:
-    fake = FakeSlack().start()
-    add_fake_users(fake)
-    schema = f"test_assist_{uuid.uuid4().hex[:10]}" if request.param == "postgres" else None
-    overrides: dict[str, object] = {"guidance_owners": [OWNER_EMAIL.upper()]}
-    if schema is not None:
-        _create_schema(schema)
-        overrides["database_url"] = postgres_url_for_schema(schema)
-    services = Services(
-        slack_settings(tmp_path_factory.mktemp("assistant-data"), fake, **overrides), knowledge=shared_guidance
+    yield from running_world(
+        request.param, tmp_path_factory, shared_guidance, "assist", guidance_owners=[OWNER_EMAIL.upper()]
     )
-    server = LoopbackServer(build_server(services)).start()
-    try:
-        server.wait_until_ready()
-        yield SlackWorld(fake, services, server, SlackSender(server.url, fake))
-    finally:
-        server.stop()
-        fake.stop()
-        services.close()
-        if schema is not None:
-            _drop_schema(schema)
 
 
 def text_of(blocks: list[dict]) -> str:
