@@ -5,11 +5,12 @@ as Microsoft's documentation shows them."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 from handlers.teams.ai_messages import render_ai_answer
 from knowledge.models import Answer, AnswerKind, Citation
-from storage.answer_log import AnswerLog
+from storage.answer_log import AnswerLog, delivery_key
 from tests.identity_scan import assert_ratings_hold_no_identity
 from tests.teams import activities as A
 from tests.teams.conftest import GUIDANCE_OWNER_EMAIL
@@ -38,10 +39,19 @@ def feedback_loop(service_url: str, member: Member, reply_to: str, reaction: str
 
 
 def ask(teams, member: Member, question: str):
-    """The reply to ``question``: the next message in the member's chat (earlier replies are already there)."""
+    """The reply to ``question``: the next message in the member's chat (earlier replies are already there). An
+    answer that can be rated is returned once the bot has finished recording where it went, as it has long before
+    an officer could read it and press a thumb."""
     count = len(teams.connector.posted_to(_chat(member))) + 1
     teams.post(A.message(teams.connector.service_url, member, question))
-    return teams.connector.wait_for(count, _chat(member))[count - 1]
+    reply = teams.connector.wait_for(count, _chat(member))[count - 1]
+    if reply.body.get("channelData", {}).get("feedbackLoopEnabled"):
+        key = delivery_key(_chat(member), reply.activity_id)
+        deadline = time.monotonic() + 10
+        while AnswerLog(teams.services.database).ref_delivered_at(key) is None:
+            assert time.monotonic() < deadline, "the answer was delivered but never recorded for its rating"
+            time.sleep(0.02)
+    return reply
 
 
 def test_an_answer_carries_one_citation_per_quoted_passage_and_the_feedback_loop(teams, member) -> None:
