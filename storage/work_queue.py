@@ -208,6 +208,10 @@ class WorkQueue:
             values["last_error"] = error[:MAX_ERROR]
         return self._update(self._mine(work), **values) == 1
 
+    def redact(self, work: ClaimedWork, payload: Mapping[str, Any], progress: Mapping[str, Any]) -> bool:
+        """Replace what is kept of the work, e.g. to drop a secret once it has been delivered."""
+        return self._update(self._mine(work), payload=dict(payload), progress=dict(progress)) == 1
+
     def fail(self, work: ClaimedWork, error: str) -> bool:
         """Give up on the work for good (kept, with the reason, for an operator to see)."""
         return (
@@ -250,6 +254,13 @@ class WorkQueue:
         with self._database.engine.connect() as connection:
             row = connection.execute(sa.select(_table).where(_table.c.id == work_id)).mappings().first()
         return dict(row) if row is not None else None
+
+    def stored(self, dedup_key: str) -> bool:
+        """Whether work with this ``dedup_key`` is already stored (in any state)."""
+        t = _table
+        with self._database.engine.connect() as connection:
+            found = connection.execute(sa.select(t.c.id).where(t.c.dedup_key == dedup_key[:MAX_KEY])).first()
+        return found is not None
 
     def depth(self) -> dict[str, int]:
         """How many rows are in each state (every state listed, zero when empty)."""

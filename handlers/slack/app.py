@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from slack_bolt import App
@@ -35,6 +38,18 @@ class _DropTokenSkippedWarning(logging.Filter):
 
 
 bolt_log.addFilter(_DropTokenSkippedWarning())
+
+
+def in_background(task: str, work: Callable[[], Any]) -> None:
+    """Housekeeping nobody was promised (forgetting old event ids): a thread of its own, logged if it fails."""
+
+    def run() -> None:
+        try:
+            work()
+        except Exception as error:  # noqa: BLE001 - tried again at the next purge
+            log.warning("slack_housekeeping_failed", task=task, error=type(error).__name__)
+
+    threading.Thread(target=run, name=f"slack-{task}", daemon=True).start()
 
 
 class SlackNotConfigured(RuntimeError):
@@ -67,7 +82,7 @@ def build_slack_app(services: ChatServices, settings: SlackSettings) -> SlackBot
         app = App(
             signing_secret=settings.signing_secret.get_secret_value() if settings.signing_secret else None,
             client=client,
-            # Every listener only acknowledges and hands slow work to SlackContext.later, so running it
+            # Every listener only stores its slow work in the work queue and acknowledges, so running it
             # in the request's own thread sends the acknowledgement as soon as it returns, without
             # Bolt's extra thread hop and its polling for the ack.
             process_before_response=True,
@@ -79,7 +94,7 @@ def build_slack_app(services: ChatServices, settings: SlackSettings) -> SlackBot
             f"Slack refused the bot token: {error}. Check SLACK_BOT_TOKEN and that the app "
             "is installed in the workspace."
         ) from error
-    prefilter = EventPrefilter(lambda: slack.processed_events, in_background=slack.later)
+    prefilter = EventPrefilter(lambda: slack.processed_events, in_background=in_background)
 
     def prefilter_events(request, body, next):  # type: ignore[no-untyped-def]
         return prefilter(request, body, next)

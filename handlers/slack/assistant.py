@@ -19,14 +19,15 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
-from slack_bolt import Assistant, BoltContext
+from slack_bolt import Assistant
 from slack_sdk.errors import SlackApiError
 
 from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext, thread_key
+from handlers.slack.interaction_work import InteractionRun, event_key, interaction_task
 from workflows.assistant_prompts import suggested_prompts
-from workflows.replies import Button
+from workflows.replies import Button, Reply
 
 log = structlog.get_logger(__name__)
 
@@ -49,55 +50,93 @@ def _quietly(what: str, call: Callable[[], Any]) -> None:
         log.info("slack_assistant_call_refused", call=what, error=error.response.get("error"))
 
 
+@interaction_task("assistant_thread_started")
+def greet(run: InteractionRun[SlackContext], payload: dict[str, Any]) -> None:
+    """Suggested prompts from the guidance, and a greeting with a button that opens the review wizard."""
+    slack, channel, thread_ts = run.slack, str(payload["channel"]), str(payload["thread_ts"])
+
+    def suggest() -> None:
+        prompts = suggested_prompts(slack.services.knowledge.roles(), _recent_answers(slack))
+        _quietly(
+            "set_suggested_prompts",
+            lambda: slack.client.assistant_threads_setSuggestedPrompts(
+                channel_id=channel,
+                thread_ts=thread_ts,
+                title=PROMPTS_TITLE,
+                prompts=[{"title": p.title, "message": p.message} for p in prompts],
+            ),
+        )
+
+    run.effect(suggest)
+    open_form = blocks.render_buttons([Button("New review", "", C.OPEN_REVIEW_FORM, "primary")])
+    run.post(channel, [{"text": GREETING, "blocks": [blocks.section(GREETING), *open_form]}], thread_ts=thread_ts)
+
+
+@interaction_task("assistant_message")
+def answer_in_thread(run: InteractionRun[SlackContext], payload: dict[str, Any]) -> None:
+    """The status, the thread's title from its first question, then the answer with Slack's feedback buttons."""
+    slack, channel, thread_ts = run.slack, str(payload["channel"]), str(payload["thread_ts"])
+    text, key = str(payload["text"]), str(payload["conversation_key"])
+    client = slack.client
+    run.effect(
+        lambda: _quietly(
+            "set_status",
+            lambda: client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts, status=SEARCHING),
+        )
+    )
+    if run.step("first_question", lambda: slack.processed_events.first_time(C.TITLED_PLATFORM, key)):
+        title = blocks.shorten(" ".join(text.split()), MAX_THREAD_TITLE)
+        run.effect(
+            lambda: _quietly(
+                "set_title",
+                lambda: client.assistant_threads_setTitle(channel_id=channel, thread_ts=thread_ts, title=title),
+            )
+        )
+
+    def answer() -> list[Reply]:
+        return slack.dialogue.handle(slack.user(str(payload["user"]), key), text)
+
+    # Posting the answer in the thread clears the status.
+    run.post(channel, run.replies("replies", answer, native_feedback=True, apologise=True), thread_ts=thread_ts)
+
+
 def build_assistant(slack: SlackContext) -> Assistant:
     assistant = Assistant()
 
     @assistant.thread_started
-    def start_thread(payload: dict[str, Any], set_suggested_prompts: Callable[..., Any], context: BoltContext) -> None:
+    def start_thread(payload: dict[str, Any], body: dict[str, Any]) -> None:
         thread = payload["assistant_thread"]
         channel, thread_ts = thread["channel_id"], thread["thread_ts"]
-
-        def greet() -> None:
-            prompts = suggested_prompts(slack.services.knowledge.roles(), _recent_answers(slack))
-            _quietly(
-                "set_suggested_prompts",
-                lambda: set_suggested_prompts(
-                    prompts=[{"title": p.title, "message": p.message} for p in prompts], title=PROMPTS_TITLE
-                ),
-            )
-            open_form = blocks.render_buttons([Button("New review", "", C.OPEN_REVIEW_FORM, "primary")])
-            slack.client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=GREETING, blocks=[blocks.section(GREETING), *open_form]
-            )
-
-        slack.later("assistant_thread_started", greet)
+        slack.queue_interaction(
+            "assistant_thread_started",
+            {"channel": channel, "thread_ts": thread_ts},
+            key=event_key(body),
+            team_id=body.get("team_id", ""),
+            where=channel,
+        )
 
     @assistant.thread_context_changed
     def context_changed(payload: dict[str, Any]) -> None:
         log.debug("slack_assistant_context_changed")
 
     @assistant.user_message
-    def answer_in_thread(
-        payload: dict[str, Any],
-        body: dict[str, Any],
-        set_status: Callable[..., Any],
-        set_title: Callable[..., Any],
-    ) -> None:
+    def answer_message(payload: dict[str, Any], body: dict[str, Any]) -> None:
         team_id, channel, thread_ts = body.get("team_id", ""), payload["channel"], payload["thread_ts"]
-        text = payload.get("text", "")
-        key = thread_key(team_id, channel, thread_ts)
-
-        def answer() -> None:
-            _quietly("set_status", lambda: set_status(SEARCHING))
-            if slack.processed_events.first_time(C.TITLED_PLATFORM, key):
-                _quietly("set_title", lambda: set_title(blocks.shorten(" ".join(text.split()), MAX_THREAD_TITLE)))
-            user = slack.user(payload["user"], key)
-            # Posting the answer in the thread clears the status.
-            slack.post_or_apologise(
-                channel, lambda: slack.dialogue.handle(user, text), thread_ts=thread_ts, native_feedback=True
-            )
-
-        slack.later("assistant_message", answer, tell_officer=lambda replies: slack.post(channel, replies, thread_ts))
+        # Stored before the acknowledgement, keyed on the event id: a retried event adds nothing.
+        slack.queue_interaction(
+            "assistant_message",
+            {
+                "channel": channel,
+                "thread_ts": thread_ts,
+                "text": payload.get("text", ""),
+                "user": payload["user"],
+                "conversation_key": thread_key(team_id, channel, thread_ts),
+            },
+            key=event_key(body),
+            team_id=team_id,
+            where=channel,
+            apology={"channel": channel, "thread_ts": thread_ts},
+        )
 
     return assistant
 

@@ -1,17 +1,18 @@
-"""What every Slack listener shares: the Web API client, the chat core, people, and the worker pool.
+"""What every Slack listener shares: the Web API client, the chat core, people, and the durable work queue.
 
-Listeners acknowledge Slack at once and hand slow work (searching the
-guidance, saving a review, asking Slack about a user) to :meth:`SlackContext.later`,
-a small pool of worker threads, so a burst of requests never holds up an
-acknowledgement behind someone else's answer.
+Listeners acknowledge Slack at once. Slow work (searching the guidance, saving a review, asking Slack
+about a user) is first stored in the work queue, keyed on Slack's own id for the request, and done after
+the acknowledgement by a worker in whichever process is alive: answers (``answers.py``), slash commands
+(``command_work.py``), and button presses, modal submissions, the App Home and the assistant panel
+(``interaction_work.py``). A burst of requests never holds up an acknowledgement behind someone else's
+answer, and a crash after Slack's 200 loses nothing.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -21,10 +22,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from handlers.services import ChatServices
-from handlers.slack import blocks
-from handlers.slack.answers import ANSWER_KIND, SORRY, SlackAnswerWork, delivery_client, queue_answer
+from handlers.slack.answers import ANSWER_KIND, SlackAnswerWork, delivery_client, queue_answer
 from handlers.slack.command_work import COMMAND_KIND, SlackCommandWork, queue_command
 from handlers.slack.constants import PLATFORM, THREAD_PLATFORM
+from handlers.slack.interaction_work import INTERACTION_KIND, SlackInteractionWork, queue_interaction
 from handlers.slack.people import SlackPeople, slack_people_resolver
 from handlers.slack.settings import SlackSettings
 from storage.events import ProcessedEvents
@@ -33,7 +34,7 @@ from workflows.command_parsing import parse_command
 from workflows.commands import CommandRunner
 from workflows.dialogue import Dialogue, UserContext
 from workflows.people import PersonRef
-from workflows.replies import Reply, ReplyKind
+from workflows.replies import Reply
 
 log = structlog.get_logger(__name__)
 
@@ -125,7 +126,6 @@ class SlackContext:
         self.command = settings.command
         self._last_request = 0.0
         self.pacer = ChannelPacer()
-        self._pool = ThreadPoolExecutor(max_workers=max(1, settings.worker_threads), thread_name_prefix="slack-work")
         token = settings.bot_token.get_secret_value() if settings.bot_token else ""
         # Answers go through the durable work queue: stored before Slack's ack, posted by whichever process is alive.
         self.work = services.work
@@ -134,6 +134,9 @@ class SlackContext:
         )
         # Slash commands too: stored before the ack, answered through the response_url once.
         self.work.handles(COMMAND_KIND, SlackCommandWork(self._run_command))
+        # Button presses, modal submissions, the App Home and the assistant panel: stored before the ack too.
+        interactions = SlackInteractionWork(self, delivery_client(token, settings.api_url), self.pacer.next_turn)
+        self.work.handles(INTERACTION_KIND, interactions)
         self.work.before_each = self._let_acknowledgements_go_first
         self.work.start()
 
@@ -242,27 +245,31 @@ class SlackContext:
             self.join_thread(team_id, channel, str(payload["join_thread"]))
         return self.dialogue.handle(user, str(payload.get("text") or ""))
 
-    # --- slow work -----------------------------------------------------------------------------
+    def queue_interaction(
+        self,
+        task: str,
+        payload: Mapping[str, Any],
+        *,
+        key: str,
+        team_id: str,
+        where: str,
+        apology: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Store a press's, a submission's or an event's work before Slack is acknowledged (see
+        ``interaction_work.py``); False (logged) for a request already stored."""
+        stored = queue_interaction(
+            self.work.enqueue, task, payload, key=key, team_id=team_id, where=where, apology=apology
+        )
+        if not stored:
+            log.info("slack_interaction_duplicate", task=task)
+        return stored
 
-    def later(
-        self, task: str, work: Callable[[], None], tell_officer: Callable[[list[Reply]], object] | None = None
-    ) -> Future[None]:
-        """Run ``work`` after the acknowledgement. If it fails, the failure is logged and, when
-        ``tell_officer`` is given, the officer gets a plain apology rather than silence."""
+    def already_queued(self, key: str) -> bool:
+        """Whether this request's work is already stored: a repeated modal submission must not be checked (and
+        acted on) a second time before its acknowledgement."""
+        return self.work.queue.stored(f"{PLATFORM}:{key}"[:255])
 
-        def run() -> None:
-            self._let_acknowledgements_go_first()
-            try:
-                work()
-            except Exception as error:  # noqa: BLE001 - a worker must survive any one request's failure
-                log.error("slack_work_failed", task=task, error=type(error).__name__, detail=str(error)[:300])
-                if tell_officer is not None:
-                    try:
-                        tell_officer([Reply(SORRY, ReplyKind.PROBLEM)])
-                    except Exception as apology_error:  # noqa: BLE001 - Slack itself may be what failed
-                        log.warning("slack_apology_failed", task=task, error=type(apology_error).__name__)
-
-        return self._pool.submit(run)
+    # --- timing -------------------------------------------------------------------------------------
 
     def note_request(self) -> None:
         """A request from Slack has arrived (called by the HTTP route before dispatching it)."""
@@ -280,60 +287,12 @@ class SlackContext:
 
     def shutdown(self) -> None:
         self.work.stop()
-        self._pool.shutdown(wait=True, cancel_futures=False)
 
     # --- saying things -------------------------------------------------------------------------
-
-    def post(
-        self, channel: str, replies: Sequence[Reply], thread_ts: str | None = None, *, native_feedback: bool = False
-    ) -> list[str]:
-        """Post replies (each split to fit Slack's limits) in a channel or thread; returns the messages' ts.
-        ``native_feedback``: answers carry Slack's own feedback buttons (the assistant panel)."""
-        posted: list[str] = []
-        for reply in replies:
-            for message in blocks.render_reply_messages(reply, native_feedback=native_feedback):
-                self.pacer.wait_turn(channel)
-                response = self.client.chat_postMessage(
-                    channel=channel, thread_ts=thread_ts, text=message.text, blocks=message.blocks, unfurl_links=False
-                )
-                posted.append(response["ts"])
-        return posted
-
-    def post_or_apologise(
-        self,
-        channel: str,
-        produce: Callable[[], list[Reply]],
-        thread_ts: str | None = None,
-        *,
-        native_feedback: bool = False,
-    ) -> None:
-        """Work out the replies and post them; if that fails, post a plain apology instead of silence."""
-        try:
-            replies = produce()
-        except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
-            log.error("slack_reply_failed", error=type(error).__name__, detail=str(error)[:300])
-            replies = [Reply(SORRY, ReplyKind.PROBLEM)]
-        self.post(channel, replies, thread_ts, native_feedback=native_feedback)
 
     def join_thread(self, team_id: str, channel: str, thread_ts: str) -> None:
         """Remember that we answered in this thread, so replies in it are read without a mention."""
         self.processed_events.remember(THREAD_PLATFORM, thread_key(team_id, channel, thread_ts))
-
-    def respond(self, respond: Callable[..., Any], replies: Sequence[Reply], replace_original: bool = False) -> None:
-        """Answer through a slash command's or button's ``response_url``: only the officer sees it."""
-        for index, reply in enumerate(replies):
-            for message in blocks.render_reply_messages(reply):
-                respond(
-                    text=message.text,
-                    blocks=message.blocks,
-                    response_type="ephemeral",
-                    replace_original=replace_original and index == 0,
-                )
-
-    def direct_message(self, user_id: str, replies: Sequence[Reply]) -> None:
-        """Post to the officer's direct messages with the app (used when there is no channel, e.g. the App Home)."""
-        channel = self.client.conversations_open(users=user_id)["channel"]["id"]
-        self.post(channel, replies)
 
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> bool:
         """Open a modal; False (logged) if Slack refused, e.g. because the trigger had expired."""

@@ -24,7 +24,7 @@ here logs who answered.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -35,6 +35,8 @@ from handlers.slack import constants as C
 from handlers.slack.answers import SORRY
 from handlers.slack.context import SlackContext
 from handlers.slack.feedback_modals import notice_modal, request_modal, response_modal
+from handlers.slack.interaction_work import InteractionRun, interaction_task, rendered, send_later
+from storage.feedback_records import RoundRecord
 from workflows.command_parsing import Command
 from workflows.dates import format_date
 from workflows.feedback import (
@@ -60,21 +62,27 @@ def service(slack: SlackContext) -> FeedbackService:
 # --- asking for feedback --------------------------------------------------------------------------------
 
 
-def handle_command(
-    slack: SlackContext, command: Mapping[str, Any], parsed: Command, respond: Callable[..., Any]
-) -> None:
-    """``feedback <review>`` and ``feedback summary <review>``, after the acknowledgement."""
+ASK_STAKEHOLDERS_TASK = "feedback_request"
+COULD_NOT_OPEN = "Sorry, Slack didn't let me open the form in time. Please run the command again."
+
+
+def handle_command(slack: SlackContext, command: Mapping[str, Any], parsed: Command) -> None:
+    """``feedback <review>`` and ``feedback summary <review>``: the request modal opens here (the trigger id lasts
+    three seconds); everything after the acknowledgement is stored first (``interaction_work.py``)."""
     feedback = service(slack)
     argument = parsed.argument.strip()
-    user_id = command["user_id"]
+    team_id, user_id = str(command.get("team_id", "")), str(command["user_id"])
+    key = f"command:{command.get('trigger_id') or command.get('response_url')}"
+    response_url = str(command.get("response_url") or "")
+    to = {"response_url": response_url} if response_url else {"user": user_id}
     if argument.lower().startswith("summary"):
-        slack.later("feedback_summary", lambda: send_summary(slack, user_id, argument[len("summary") :], respond))
+        payload = {"user": user_id, "argument": argument[len("summary") :], "to": to}
+        slack.queue_interaction("feedback_summary", payload, key=key, team_id=team_id, where=user_id, apology=to)
         return
     try:
         review_id = feedback.rules.find_review(argument)
     except FeedbackError as error:
-        problem = Reply(str(error), ReplyKind.PROBLEM)  # the name ``error`` does not outlive this block
-        slack.later("feedback_help", lambda: slack.respond(respond, [problem]))
+        send_later(slack, key, team_id, to, [Reply(str(error), ReplyKind.PROBLEM)])
         return
     review = feedback.rules.reviews.get(review_id)
     view = request_modal(feedback, review_id, review.title, command.get("channel_id"))
@@ -82,33 +90,56 @@ def handle_command(
         opened = slack.client.views_open(trigger_id=command["trigger_id"], view=view)
     except SlackApiError as error:
         log.warning("slack_view_not_opened", error=error.response.get("error"))
-        slack.later(
-            "feedback_fallback",
-            lambda: slack.respond(
-                respond,
-                [
-                    Reply(
-                        "Sorry, Slack didn't let me open the form in time. Please run the command again.",
-                        ReplyKind.PROBLEM,
-                    )
-                ],
-            ),
-        )
+        send_later(slack, key, team_id, to, [Reply(COULD_NOT_OPEN, ReplyKind.PROBLEM)])
         return
     view_id = (opened.get("view") or {}).get("id")
+    payload: dict[str, Any] = {"user": user_id, "review": review_id, "view_id": view_id, "to": to}
+    slack.queue_interaction("feedback_request_check", payload, key=key, team_id=team_id, where=user_id)
 
-    def check_allowed() -> None:
-        # After the modal is open: asking Slack who the officer is may be slow. Someone who may not ask sees
-        # why in place of the form, rather than after filling it in.
+
+@interaction_task("feedback_request_check")
+def check_request_allowed(run: InteractionRun[SlackContext], payload: dict[str, Any]) -> None:
+    """After the modal is open: asking Slack who the officer is may be slow. Someone who may not ask sees why
+    in place of the form, rather than after filling it in."""
+    slack, user_id, view_id = run.slack, str(payload["user"]), payload.get("view_id")
+    person = slack.slack_people.person_for(user_id)
+    refusal = service(slack).rules.request_refusal(person.id if person else None, int(payload["review"]))
+    if not refusal or not view_id:
+        return
+    try:
+        slack.client.views_update(view_id=view_id, view=notice_modal(refusal, "Ask for feedback"))
+    except SlackApiError:  # closed already: say it where the command was typed instead
+        run.send(payload["to"], rendered([Reply(refusal, ReplyKind.PROBLEM)]))
+
+
+@interaction_task("feedback_summary")
+def send_summary(run: InteractionRun[SlackContext], payload: dict[str, Any]) -> None:
+    """The text summary where the command was typed, and the chart in the officer's direct messages."""
+    slack, user_id, to = run.slack, str(payload["user"]), payload["to"]
+    feedback = service(slack)
+
+    def summary_text() -> dict[str, Any]:
         person = slack.slack_people.person_for(user_id)
-        refusal = feedback.rules.request_refusal(person.id if person else None, review_id)
-        if refusal and view_id:
-            try:
-                slack.client.views_update(view_id=view_id, view=notice_modal(refusal, "Ask for feedback"))
-            except SlackApiError:  # closed already: say it in the channel instead
-                slack.respond(respond, [Reply(refusal, ReplyKind.PROBLEM)])
+        try:
+            review_id = feedback.rules.find_review(str(payload["argument"]))
+            refusal = feedback.rules.summary_refusal(person.id if person else None, review_id)
+            if refusal:
+                raise FeedbackError(refusal)
+        except FeedbackError as error:
+            return {"problem": str(error)}
+        summary = feedback.summaries.summary(review_id)
+        text = feedback.summaries.summary_text(summary, ask_command=f"{slack.command} feedback {review_id}")
+        return {"text": text, "review": review_id, "chart": bool(summary.enough and summary.ratings)}
 
-    slack.later("feedback_request_check", check_allowed)
+    found = run.step("summary", summary_text)
+    if "problem" in found:
+        run.send(to, rendered([Reply(found["problem"], ReplyKind.PROBLEM)]))
+        return
+    if not found["chart"]:
+        run.send(to, rendered([Reply(found["text"], ReplyKind.INFO)]))
+        return
+    run.send(to, rendered([Reply(found["text"] + "\n\nI've put the chart in our direct messages.", ReplyKind.INFO)]))
+    run.once("feedback_chart", lambda: upload_chart(slack, user_id, int(found["review"])))
 
 
 def find_usergroup(slack: SlackContext, handle: str) -> str | None:
@@ -163,44 +194,58 @@ def check_request_form(
     return errors, group_id
 
 
-def ask_stakeholders(
-    slack: SlackContext, user_id: str, review_id: int, values: Mapping[str, Any], group_id: str | None
-) -> None:
-    """After the acknowledgement: expand the channel and the user group, ask (the core's one use case), confirm
-    in the officer's direct messages, then send the invitations."""
+@interaction_task(ASK_STAKEHOLDERS_TASK)
+def ask_stakeholders(run: InteractionRun[SlackContext], payload: dict[str, Any]) -> None:
+    """After the acknowledgement: expand the channel and the user group, ask (the core's one use case, stored
+    once with the work), confirm in the officer's direct messages, then send the invitations."""
+    slack, user_id = run.slack, str(payload["user"])
+    review_id, values, group_id = int(payload["review"]), payload["values"], payload.get("group")
     feedback = service(slack)
-    slack_ids: list[str] = list(values[RequestFields.PEOPLE])
-    problems: list[str] = []
-    if values[RequestFields.CHANNEL]:
-        try:
-            slack_ids += channel_members(slack, values[RequestFields.CHANNEL])
-        except SlackApiError as error:
-            problems.append(
-                f"I couldn't read the channel's members (Slack said {error.response.get('error')}); "
-                "invite me to the channel and ask again to include them."
-            )
-    if group_id:
-        try:
-            slack_ids += slack.client.usergroups_users_list(usergroup=group_id).get("users") or []
-        except SlackApiError as error:
-            problems.append(f"I couldn't read the user group's members (Slack said {error.response.get('error')}).")
-    # Everyone chosen becomes a person (asking Slack about anyone new); the core leaves out the officer asking.
-    people = (slack.slack_people.person_for(slack_id) for slack_id in dict.fromkeys(slack_ids))
-    form = RequestForm(
-        person_ids=[person.id for person in people if person is not None],
-        question_set=values[RequestFields.QUESTION_SET],
-        closes_on=values[RequestFields.CLOSES_ON],
-    )
-    outcome = feedback.requests.ask(slack.slack_people.person_for(user_id), review_id, form)
-    if outcome.round is None or outcome.confirmation is None:
-        problem = outcome.refusal or next(iter(outcome.errors.values()), SORRY)
-        slack.direct_message(user_id, [Reply(problem, ReplyKind.PROBLEM)])
-        return
-    confirmation = outcome.confirmation
-    if problems:
-        confirmation = Reply(confirmation.text + "\n" + "\n".join(problems), confirmation.kind)
-    slack.direct_message(user_id, [confirmation])
-    feedback.requests.send_invitations(outcome.round)
+
+    def ask() -> dict[str, Any]:
+        slack_ids: list[str] = list(values[RequestFields.PEOPLE])
+        problems: list[str] = []
+        if values[RequestFields.CHANNEL]:
+            try:
+                slack_ids += channel_members(slack, values[RequestFields.CHANNEL])
+            except SlackApiError as error:
+                problems.append(
+                    f"I couldn't read the channel's members (Slack said {error.response.get('error')}); "
+                    "invite me to the channel and ask again to include them."
+                )
+        if group_id:
+            try:
+                slack_ids += slack.client.usergroups_users_list(usergroup=group_id).get("users") or []
+            except SlackApiError as error:
+                problems.append(f"I couldn't read the user group's members (Slack said {error.response.get('error')}).")
+        # Everyone chosen becomes a person (asking Slack about anyone new); the core leaves out the officer asking.
+        people = (slack.slack_people.person_for(slack_id) for slack_id in dict.fromkeys(slack_ids))
+        form = RequestForm(
+            person_ids=[person.id for person in people if person is not None],
+            question_set=values[RequestFields.QUESTION_SET],
+            closes_on=values[RequestFields.CLOSES_ON],
+        )
+        outcome = feedback.requests.ask(slack.slack_people.person_for(user_id), review_id, form)
+        if outcome.round is None or outcome.confirmation is None:
+            problem = outcome.refusal or next(iter(outcome.errors.values()), SORRY)
+            return {"round": None, "messages": rendered([Reply(problem, ReplyKind.PROBLEM)])}
+        confirmation = outcome.confirmation
+        if problems:
+            confirmation = Reply(confirmation.text + "\n" + "\n".join(problems), confirmation.kind)
+        return {"round": outcome.round.id, "messages": rendered([confirmation])}
+
+    asked = run.step("asked", ask)
+    run.direct_message(user_id, asked["messages"])
+    if asked["round"] is not None:
+        # Each invitation goes once through the notification ledger, so sending again after a crash is safe.
+        run.effect(lambda: feedback.requests.send_invitations(_round(feedback, int(asked["round"]))))
+
+
+def _round(feedback: FeedbackService, round_id: int) -> RoundRecord:
+    found = feedback.rules.repository.get_round(round_id)
+    if found is None:
+        raise LookupError(f"feedback round {round_id} is gone")
+    return found
 
 
 # --- answering ---------------------------------------------------------------------------------------------
@@ -220,26 +265,6 @@ def open_response_form(slack: SlackContext, trigger_id: str, user_id: str, value
 
 
 # --- summaries ------------------------------------------------------------------------------------------------
-
-
-def send_summary(slack: SlackContext, user_id: str, argument: str, respond: Callable[..., Any]) -> None:
-    feedback = service(slack)
-    person = slack.slack_people.person_for(user_id)
-    try:
-        review_id = feedback.rules.find_review(argument)
-        refusal = feedback.rules.summary_refusal(person.id if person else None, review_id)
-        if refusal:
-            raise FeedbackError(refusal)
-    except FeedbackError as error:
-        slack.respond(respond, [Reply(str(error), ReplyKind.PROBLEM)])
-        return
-    summary = feedback.summaries.summary(review_id)
-    text = feedback.summaries.summary_text(summary, ask_command=f"{slack.command} feedback {review_id}")
-    if not summary.enough or not summary.ratings:
-        slack.respond(respond, [Reply(text, ReplyKind.INFO)])
-        return
-    slack.respond(respond, [Reply(text + "\n\nI've put the chart in our direct messages.", ReplyKind.INFO)])
-    upload_chart(slack, user_id, review_id)
 
 
 def upload_chart(slack: SlackContext, user_id: str, review_id: int) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from handlers.slack.context import channel_key, command_key, thread_key
+from handlers.slack.interaction_work import press_key, submission_key
 
 
 class ButtonPress(BaseModel):
@@ -24,6 +25,9 @@ class ButtonPress(BaseModel):
     message_blocks: list[dict[str, Any]] = []
     is_ephemeral: bool = False
     from_home: bool = False
+    response_url: str | None = None
+    # Slack's own id of this press, the same in every delivery of it (the durable work's key).
+    key: str = ""
 
     @classmethod
     def from_body(cls, body: dict[str, Any], action: dict[str, Any]) -> ButtonPress:
@@ -42,6 +46,8 @@ class ButtonPress(BaseModel):
             message_blocks=message.get("blocks") or [],
             is_ephemeral=bool(container.get("is_ephemeral")),
             from_home=container.get("type") == "view" and view.get("type") == "home",
+            response_url=body.get("response_url"),
+            key=press_key(body, action),
         )
 
     @property
@@ -56,6 +62,11 @@ class ButtonPress(BaseModel):
         if self.channel_id and self.channel_id.startswith("D"):
             return None
         return self.message_ts
+
+    @property
+    def where(self) -> str:
+        """Where the reply goes, to order this press's work with the other replies there."""
+        return (self.channel_id or self.user_id) if self.in_channel_message else self.user_id
 
     @property
     def conversation_key(self) -> str:
@@ -74,6 +85,8 @@ class ViewSubmission(BaseModel):
     user_id: str
     private_metadata: str = ""
     state_values: dict[str, dict[str, Any]] = {}
+    # Slack's own id of this submission: the view's id and hash (the durable work's key).
+    key: str = ""
 
     @classmethod
     def from_body(cls, body: dict[str, Any], view: dict[str, Any]) -> ViewSubmission:
@@ -82,4 +95,5 @@ class ViewSubmission(BaseModel):
             user_id=body["user"]["id"],
             private_metadata=view.get("private_metadata") or "",
             state_values=(view.get("state") or {}).get("values") or {},
+            key=submission_key(view),
         )

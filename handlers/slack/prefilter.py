@@ -12,8 +12,9 @@ retry it) when it is:
 - the App Home's Messages tab opening (only the Home tab is drawn);
 - an event we have already handled: Slack retries (``X-Slack-Retry-Num``) when an
   acknowledgement is slow or lost, and the event id is remembered in the database,
-  so a retry after a restart is still answered once. Messages and mentions are
-  remembered by the work queue that answers them (``answers.py``), everything else here.
+  so a retry after a restart is still answered once. Messages, mentions, the App Home
+  and the assistant panel opening are remembered by the work queue that answers them
+  (``answers.py``, ``interaction_work.py``), everything else here.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from storage.events import ProcessedEvents
 log = structlog.get_logger(__name__)
 
 PURGE_EVERY_SECONDS = 3600
-# Events whose answer goes through the durable work queue (handlers/slack/answers.py).
-QUEUED_EVENT_TYPES = frozenset({"app_mention", "message"})
+# Events whose work goes through the durable work queue, keyed on the event id (handlers/slack/answers.py,
+# handlers/slack/interaction_work.py): the queue's insert is their one de-duplication.
+QUEUED_EVENT_TYPES = frozenset({"app_mention", "message", "app_home_opened", "assistant_thread_started"})
 
 
 def is_thread_reply(event: dict[str, Any]) -> bool:
@@ -121,8 +123,8 @@ class EventPrefilter:
                 log.debug("slack_event_ignored", event_type="message", reason="not_our_thread")
                 return BoltResponse(status=200, body="")
         event_id = body.get("event_id")
-        # Answers are de-duplicated where their work is stored (the work queue's key is the event id), in the
-        # same single insert, so an event is never marked handled without its work being kept.
+        # Queued events are de-duplicated where their work is stored (the work queue's key is the event id), in
+        # the same single insert, so an event is never marked handled without its work being kept.
         queued = slack_event.get("type") in QUEUED_EVENT_TYPES
         if event_id and not queued and not self._processed().first_time(PLATFORM, str(event_id)):
             log.info(

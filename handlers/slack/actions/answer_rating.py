@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -14,6 +13,7 @@ from slack_bolt import Ack, App
 from handlers.slack import constants as C
 from handlers.slack.blocks import render_rated_blocks
 from handlers.slack.context import SlackContext
+from handlers.slack.interaction_work import InteractionRun, interaction_task
 from handlers.slack.payloads import ButtonPress
 from handlers.slack.rating_blocks import render_answer_comment_modal, tell_us_more_block
 from workflows.actions import Actions
@@ -30,38 +30,38 @@ def read_rating(press: ButtonPress) -> tuple[bool, str]:
     return C.core_action_id(press.action_id) == Actions.HELPFUL, press.value
 
 
+@interaction_task("answer_rated")
+def store_and_thank(run: InteractionRun[SlackContext], payload: dict[str, Any]) -> None:
+    """Store the rating once, then redraw the answer with a thank-you (or thank the officer underneath)."""
+    press = ButtonPress(**payload["press"])
+    helpful, ref = read_rating(press)
+    stored = run.step("rated", lambda: rate_answer(run.slack.dialogue.answer_log, C.PLATFORM, ref, helpful))
+    rated = render_rated_blocks(press.message_blocks, helpful)
+    thanks = rated[-1]
+    more: list[dict[str, Any]] = []
+    if stored and not helpful:
+        more = [tell_us_more_block(ref)]
+    text = "Thanks for rating this answer."
+    if press.in_channel_message and press.channel_id and press.message_ts:
+        channel, ts = press.channel_id, press.message_ts
+        run.effect(lambda: run.slack.client.chat_update(channel=channel, ts=ts, text=text, blocks=[*rated, *more]))
+    elif press.response_url and press.message_blocks:
+        run.respond(press.response_url, [{"text": text, "blocks": [*rated, *more]}], replace_original=True)
+    elif press.response_url:
+        # Slack does not send an ephemeral message's blocks back, so the answer cannot be redrawn:
+        # leave it as it is and thank the officer underneath.
+        run.respond(press.response_url, [{"text": thanks["elements"][0]["text"], "blocks": [thanks, *more]}])
+
+
 def register(app: App, slack: SlackContext) -> None:
     @app.action(C.action_pattern(*C.RATING_ACTIONS, C.ANSWER_FEEDBACK))
-    def rate(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Callable[..., Any]) -> None:
-        ack()
+    def rate(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         press = ButtonPress.from_body(body, action)
-        helpful, ref = read_rating(press)
-
-        def store_and_thank() -> None:
-            stored = rate_answer(slack.dialogue.answer_log, C.PLATFORM, ref, helpful)
-            rated = render_rated_blocks(press.message_blocks, helpful)
-            thanks = rated[-1]
-            more: list[dict[str, Any]] = []
-            if stored and not helpful:
-                more = [tell_us_more_block(ref)]
-            text = "Thanks for rating this answer."
-            if press.in_channel_message and press.channel_id and press.message_ts:
-                slack.client.chat_update(
-                    channel=press.channel_id, ts=press.message_ts, text=text, blocks=[*rated, *more]
-                )
-            elif press.message_blocks:
-                respond(text=text, blocks=[*rated, *more], replace_original=True, response_type="ephemeral")
-            else:
-                # Slack does not send an ephemeral message's blocks back, so the answer cannot be redrawn:
-                # leave it as it is and thank the officer underneath.
-                respond(
-                    text=thanks["elements"][0]["text"],
-                    blocks=[thanks, *more],
-                    replace_original=False,
-                    response_type="ephemeral",
-                )
-
-        slack.later("answer_rated", store_and_thank)
+        # Stored before the acknowledgement; a worker stores the rating and says thanks, once.
+        slack.queue_interaction(
+            "answer_rated", {"press": press.model_dump()}, key=press.key, team_id=press.team_id, where=press.where
+        )
+        ack()
 
     @app.action(C.action_pattern(C.ANSWER_COMMENT))
     def ask_for_comment(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

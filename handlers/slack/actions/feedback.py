@@ -12,6 +12,7 @@ from slack_bolt import Ack, App
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext
 from handlers.slack.feedback import open_response_form, service, upload_chart
+from handlers.slack.interaction_work import InteractionRun, interaction_task, rendered
 from handlers.slack.payloads import ButtonPress
 from workflows.feedback import parse_change_value
 from workflows.replies import Reply, ReplyKind
@@ -33,21 +34,28 @@ def register(app: App, slack: SlackContext) -> None:
 
     @app.action(C.action_pattern(C.FEEDBACK_SHOW_CHART))
     def show_chart(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
         press = ButtonPress.from_body(body, action)
-        user_id = press.user_id
+        slack.queue_interaction(
+            "feedback_chart", {"press": press.model_dump()}, key=press.key, team_id=press.team_id, where=press.user_id
+        )
+        ack()
 
-        def upload() -> None:
-            person = slack.slack_people.person_for(user_id)
-            review_id = int(press.value) if press.value.isdigit() else 0
-            refusal = (
-                service(slack).rules.summary_refusal(person.id if person else None, review_id)
-                if review_id
-                else "That button is from an older message and no longer works."
-            )
-            if refusal:
-                slack.direct_message(user_id, [Reply(refusal, ReplyKind.PROBLEM)])
-                return
-            upload_chart(slack, user_id, review_id)
 
-        slack.later("feedback_chart", upload)
+@interaction_task("feedback_chart")
+def send_chart(run: InteractionRun[SlackContext], payload: dict[str, Any]) -> None:
+    """The summary chart in the officer's direct messages, if they may see it; the reason if not."""
+    press = ButtonPress(**payload["press"])
+    slack, user_id = run.slack, press.user_id
+    review_id = int(press.value) if press.value.isdigit() else 0
+
+    def refusal() -> str | None:
+        if not review_id:
+            return "That button is from an older message and no longer works."
+        person = slack.slack_people.person_for(user_id)
+        return service(slack).rules.summary_refusal(person.id if person else None, review_id)
+
+    refused = run.step("refusal", refusal)
+    if refused:
+        run.direct_message(user_id, rendered([Reply(refused, ReplyKind.PROBLEM)]))
+        return
+    run.once("feedback_chart", lambda: upload_chart(slack, user_id, review_id))

@@ -16,9 +16,11 @@ from slack_bolt import Ack, App
 from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext, command_key
+from handlers.slack.interaction_work import InteractionRun, interaction_task, send_later
 from handlers.slack.payloads import ButtonPress, ViewSubmission
 from workflows.actions import NudgeActions, parse_stage_value
 from workflows.nudge_actions import NudgeButtons
+from workflows.replies import Reply
 
 REASSIGN_CALLBACK = "nudge_reassign"
 NEW_OWNER_BLOCK = "new_owner"
@@ -57,43 +59,58 @@ def reassign_modal(review_id: int, stage_name: str, private_metadata: str) -> di
     }
 
 
+def _reply_to(press: ButtonPress) -> dict[str, Any]:
+    """Where a nudge button's reply goes: the nudge's thread, or the officer's direct messages."""
+    if press.in_channel_message:
+        return {"channel": press.channel_id or "", "thread_ts": press.reply_thread}
+    return {"user": press.user_id}
+
+
+@interaction_task("nudge_snooze")
+def snooze_nudge(run: InteractionRun[SlackContext], payload: dict[str, Any]) -> None:
+    """Snoozed once (the confirmation is kept with the work), then confirmed where the nudge was."""
+    press = ButtonPress(**payload["press"])
+    slack = run.slack
+
+    def snoozed() -> list[Reply]:
+        user = slack.user(press.user_id, press.conversation_key)
+        return _Buttons(slack).actions.press(user, NudgeActions.SNOOZE, press.value)
+
+    run.send(_reply_to(press), run.replies("replies", snoozed))
+
+
 def register(app: App, slack: SlackContext) -> None:
     buttons = _Buttons(slack)
 
-    def answer(press: ButtonPress, replies: list) -> None:  # type: ignore[type-arg]
-        if press.in_channel_message:
-            slack.post(press.channel_id or "", replies, thread_ts=press.reply_thread)
-        else:
-            slack.direct_message(press.user_id, replies)
-
     @app.action(C.action_pattern(NudgeActions.SNOOZE))
     def snooze(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
         press = ButtonPress.from_body(body, action)
-
-        def run() -> None:
-            user = slack.user(press.user_id, press.conversation_key)
-            answer(press, buttons.actions.press(user, NudgeActions.SNOOZE, press.value))
-
-        slack.later("nudge_snooze", run)
+        slack.queue_interaction(
+            "nudge_snooze", {"press": press.model_dump()}, key=press.key, team_id=press.team_id, where=press.where
+        )
+        ack()
 
     @app.action(C.action_pattern(NudgeActions.REASSIGN))
     def reassign(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
         press = ButtonPress.from_body(body, action)
         review_id, stage_name = parse_stage_value(press.value)
         user = slack.user(press.user_id, press.conversation_key)
         [reply] = buttons.actions.press(user, NudgeActions.REASSIGN, press.value)
         if reply.kind.value != "question":
             # Not the lead commissioner: say who can, rather than a form they cannot use.
-            slack.later("nudge_reassign_refused", lambda: answer(press, [reply]))
+            send_later(slack, press.key, press.team_id, _reply_to(press), [reply])
+            ack()
             return
+        ack()
         metadata = blocks.metadata(review=review_id, stage=stage_name, team=press.team_id)
         slack.open_view(press.trigger_id, reassign_modal(review_id, stage_name, metadata))
 
     @app.view(REASSIGN_CALLBACK)
     def submit_reassign(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         submission = ViewSubmission.from_body(body, view)
+        if slack.already_queued(submission.key):
+            ack()  # the same submission again: its stage was moved and its confirmation stored the first time
+            return
         meta = json.loads(submission.private_metadata or "{}")
         chosen = blocks.read_modal_values(submission.state_values).get(NEW_OWNER_BLOCK, "")
         if not chosen:
@@ -104,5 +121,5 @@ def register(app: App, slack: SlackContext) -> None:
         if reply.kind.value == "problem":
             ack(response_action="errors", errors={NEW_OWNER_BLOCK: blocks.shorten(reply.text, 150)})
             return
+        send_later(slack, submission.key, submission.team_id, {"user": submission.user_id}, [reply])
         ack()
-        slack.later("nudge_reassigned", lambda: slack.direct_message(submission.user_id, [reply]))

@@ -6,7 +6,6 @@ The rules (who may advance, what the checklist needs) are in ``workflows/reviews
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -15,31 +14,47 @@ from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext
 from handlers.slack.home import publish_home
+from handlers.slack.interaction_work import InteractionRun, interaction_task
 from handlers.slack.payloads import ButtonPress
 from workflows.actions import parse_stage_value
+from workflows.replies import Reply
+
+
+@interaction_task("review_button")
+def answer_review_button(run: InteractionRun[SlackContext], payload: dict[str, Any]) -> None:
+    """Status or "Mark done": the stage is advanced once (the replies are kept with the work), then said where
+    the button was, and the officer's App Home redrawn."""
+    press = ButtonPress(**payload["press"])
+    slack = run.slack
+
+    def replies() -> list[Reply]:
+        user = slack.user(press.user_id, press.conversation_key)
+        return slack.commands.press(user, C.core_action_id(press.action_id), press.value)
+
+    messages = run.replies("replies", replies)
+    if press.in_channel_message:
+        run.post(press.channel_id or "", messages, thread_ts=press.reply_thread)
+    elif press.from_home or not press.response_url:
+        run.direct_message(press.user_id, messages)
+    else:
+        run.respond(press.response_url, messages)
+    if C.core_action_id(press.action_id) == C.REVIEW_ADVANCE:
+        run.effect(lambda: publish_home(slack, press.user_id))
 
 
 def register(app: App, slack: SlackContext) -> None:
     @app.action(C.action_pattern(C.REVIEW_STATUS, C.REVIEW_ADVANCE))
-    def press_review_button(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Callable[..., Any]
-    ) -> None:
-        ack()
+    def press_review_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         press = ButtonPress.from_body(body, action)
-
-        def run() -> None:
-            user = slack.user(press.user_id, press.conversation_key)
-            replies = slack.commands.press(user, C.core_action_id(press.action_id), press.value)
-            if press.in_channel_message:
-                slack.post(press.channel_id or "", replies, thread_ts=press.reply_thread)
-            elif press.from_home:
-                slack.direct_message(press.user_id, replies)
-            else:
-                slack.respond(respond, replies)
-            if C.core_action_id(press.action_id) == C.REVIEW_ADVANCE:
-                publish_home(slack, press.user_id)
-
-        slack.later("review_button", run, tell_officer=lambda replies: slack.direct_message(press.user_id, replies))
+        slack.queue_interaction(
+            "review_button",
+            {"press": press.model_dump()},
+            key=press.key,
+            team_id=press.team_id,
+            where=press.where,
+            apology={"user": press.user_id},
+        )
+        ack()
 
     @app.action(C.action_pattern(C.REVIEW_ADVANCE_WITH_REASON))
     def ask_for_reason(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

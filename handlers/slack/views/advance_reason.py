@@ -11,6 +11,7 @@ from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext, command_key
 from handlers.slack.home import publish_home
+from handlers.slack.interaction_work import InteractionRun, interaction_task, rendered
 from handlers.slack.payloads import ViewSubmission
 from workflows.replies import ReplyKind
 
@@ -19,6 +20,9 @@ def register(app: App, slack: SlackContext) -> None:
     @app.view(C.ADVANCE_REASON_CALLBACK)
     def submit_reason(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         submission = ViewSubmission.from_body(body, view)
+        if slack.already_queued(submission.key):
+            ack()  # the same submission again: its stage was finished and its replies stored the first time
+            return
         meta = json.loads(submission.private_metadata or "{}")
         reason = blocks.read_modal_values(submission.state_values).get(C.ADVANCE_REASON_BLOCK, "").strip()
         if not reason:
@@ -29,13 +33,21 @@ def register(app: App, slack: SlackContext) -> None:
         if replies and replies[0].kind is ReplyKind.PROBLEM:
             ack(response_action="errors", errors={C.ADVANCE_REASON_BLOCK: blocks.shorten(replies[0].text, 150)})
             return
+        to = {"channel": meta["channel"], "thread_ts": meta.get("thread")} if meta.get("channel") else None
+        slack.queue_interaction(
+            "stage_advanced",
+            {"user": submission.user_id, "to": to or {"user": submission.user_id}, "messages": rendered(replies)},
+            key=submission.key,
+            team_id=submission.team_id,
+            where=str(meta.get("channel") or submission.user_id),
+        )
         ack()
 
-        def tell() -> None:
-            if meta.get("channel"):
-                slack.post(meta["channel"], replies, thread_ts=meta.get("thread"))
-            else:
-                slack.direct_message(submission.user_id, replies)
-            publish_home(slack, submission.user_id)
 
-        slack.later("stage_advanced", tell)
+@interaction_task("stage_advanced")
+def tell_stage_advanced(run: InteractionRun[SlackContext], payload: dict[str, Any]) -> None:
+    """The stage was finished in the listener (its problems go back into the modal); here it is said, once, where
+    the button was, and the officer's App Home redrawn."""
+    user_id = str(payload["user"])
+    run.send(payload["to"], payload["messages"])
+    run.effect(lambda: publish_home(run.slack, user_id))

@@ -10,8 +10,15 @@ from slack_bolt import Ack, App
 from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext
+from handlers.slack.interaction_work import InteractionRun, interaction_task
 from handlers.slack.payloads import ViewSubmission
 from workflows.answer_ratings import rate_answer
+
+
+@interaction_task("answer_comment")
+def store_comment(run: InteractionRun[SlackContext], payload: dict[str, Any]) -> None:
+    ref, comment = str(payload["ref"]), str(payload["comment"])
+    run.step("rated", lambda: rate_answer(run.slack.dialogue.answer_log, C.PLATFORM, ref, False, comment))
 
 
 def register(app: App, slack: SlackContext) -> None:
@@ -22,10 +29,13 @@ def register(app: App, slack: SlackContext) -> None:
         if not comment:
             ack(response_action="errors", errors={C.ANSWER_COMMENT_BLOCK: "Please say what was missing or wrong."})
             return
-        ack()
         ref = str(json.loads(submission.private_metadata or "{}").get("answer", ""))
-
-        def store() -> None:
-            rate_answer(slack.dialogue.answer_log, C.PLATFORM, ref, False, comment)
-
-        slack.later("answer_comment", store)
+        # Stored before the acknowledgement, without who wrote it: the comment is kept with the rating only.
+        slack.queue_interaction(
+            "answer_comment",
+            {"ref": ref, "comment": comment},
+            key=submission.key,
+            team_id=submission.team_id,
+            where=submission.user_id,
+        )
+        ack()

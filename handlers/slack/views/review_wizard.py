@@ -16,6 +16,7 @@ from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext, command_key
 from handlers.slack.home import publish_home
+from handlers.slack.interaction_work import InteractionRun, interaction_task, rendered
 from handlers.slack.payloads import ViewSubmission
 
 MAX_ERROR_CHARS = 150  # Slack shows a field error on one short line
@@ -25,6 +26,9 @@ def register(app: App, slack: SlackContext) -> None:
     @app.view(C.REVIEW_WIZARD_CALLBACK)
     def submit_review_wizard(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         submission = ViewSubmission.from_body(body, view)
+        if slack.already_queued(submission.key):
+            ack()  # the same submission again: its review was created and its confirmation stored the first time
+            return
         meta = json.loads(submission.private_metadata or "{}")
         values = blocks.read_modal_values(submission.state_values)
         confirmed_box = values.pop(C.CONFIRM_WARNINGS_BLOCK, "")
@@ -47,10 +51,20 @@ def register(app: App, slack: SlackContext) -> None:
             )
             ack(response_action="update", view=redrawn)
             return
+        # The review exists now (created while checking, so problems could go back into the modal); telling the
+        # officer and redrawing their App Home are stored before the acknowledgement and done once.
+        slack.queue_interaction(
+            "review_created",
+            {"user": submission.user_id, "messages": rendered(result.replies)},
+            key=submission.key,
+            team_id=submission.team_id,
+            where=submission.user_id,
+        )
         ack()
 
-        def tell() -> None:
-            slack.direct_message(submission.user_id, result.replies)
-            publish_home(slack, submission.user_id)
 
-        slack.later("review_created", tell)
+@interaction_task("review_created")
+def tell_review_created(run: InteractionRun[SlackContext], payload: dict[str, Any]) -> None:
+    user_id = str(payload["user"])
+    run.direct_message(user_id, payload["messages"])
+    run.effect(lambda: publish_home(run.slack, user_id))
