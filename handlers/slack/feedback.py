@@ -76,8 +76,8 @@ def handle_command(slack: SlackContext, command: Mapping[str, Any], parsed: Comm
     response_url = str(command.get("response_url") or "")
     to = {"response_url": response_url} if response_url else {"user": user_id}
     if argument.lower().startswith("summary"):
-        payload = {"user": user_id, "argument": argument[len("summary") :], "to": to}
-        slack.queue_interaction("feedback_summary", payload, key=key, team_id=team_id, where=user_id, apology=to)
+        summary: dict[str, Any] = {"user": user_id, "argument": argument[len("summary") :], "to": to}
+        slack.queue_interaction("feedback_summary", summary, key=key, team_id=team_id, where=user_id, apology=to)
         return
     try:
         review_id = feedback.rules.find_review(argument)

@@ -299,8 +299,9 @@ class SlackSender:
         )
         return self.post(body, "application/x-www-form-urlencoded", **options), response_url, trigger_id
 
-    def interaction(self, payload: dict[str, Any]) -> httpx.Response:
-        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+    def interaction(self, payload: dict[str, Any], *, retry: int | None = None) -> httpx.Response:
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
+        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", headers=headers)
 
     def press(
         self,
@@ -362,7 +363,18 @@ class SlackSender:
             payload["response_url"] = self.fake.response_url()
         return self.interaction(payload), trigger_id
 
-    def submit_view(self, user: str, view: dict[str, Any], values: dict[str, dict[str, Any]]) -> httpx.Response:
+    def submit_view(
+        self,
+        user: str,
+        view: dict[str, Any],
+        values: dict[str, dict[str, Any]],
+        *,
+        view_id: str | None = None,
+        view_hash: str | None = None,
+        retry: int | None = None,
+    ) -> httpx.Response:
+        """A modal submitted. Slack names the view (its id, and a hash that is new for every version of it);
+        each call is a new version unless ``view_id`` and ``view_hash`` repeat an earlier delivery."""
         return self.interaction(
             {
                 "type": "view_submission",
@@ -371,14 +383,16 @@ class SlackSender:
                 "api_app_id": "A0COMMAPP1",
                 "trigger_id": self.fake.new_trigger_id(),
                 "view": {
-                    "id": "V0MODAL",
+                    "id": view_id or view.get("id") or f"V0MODAL{next(self._ids)}",
+                    "hash": view_hash or f"{int(time.time())}.{next(self._ids):08d}",
                     "type": "modal",
                     "callback_id": view["callback_id"],
                     "private_metadata": view.get("private_metadata", ""),
                     "blocks": view["blocks"],
                     "state": {"values": values},
                 },
-            }
+            },
+            retry=retry,
         )
 
 
