@@ -188,10 +188,15 @@ class WorkQueue:
         """Record how far this claim got; False when the claim was lost (the lease ran out and was taken)."""
         return self._update(self._mine(work), progress=dict(progress)) == 1
 
-    def complete(self, work: ClaimedWork, progress: Mapping[str, Any] | None = None) -> bool:
+    def complete(
+        self, work: ClaimedWork, progress: Mapping[str, Any] | None = None, payload: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Mark the work done; ``payload``/``progress`` replace what is kept of it (e.g. less than was needed)."""
         values: dict[str, Any] = {"state": WorkState.DONE.value, "done_at": self._clock(), "lease_until": None}
         if progress is not None:
             values["progress"] = dict(progress)
+        if payload is not None:
+            values["payload"] = dict(payload)
         return self._update(self._mine(work), **values) == 1
 
     def release(
@@ -208,22 +213,23 @@ class WorkQueue:
             values["last_error"] = error[:MAX_ERROR]
         return self._update(self._mine(work), **values) == 1
 
-    def redact(self, work: ClaimedWork, payload: Mapping[str, Any], progress: Mapping[str, Any]) -> bool:
-        """Replace what is kept of the work, e.g. to drop a secret once it has been delivered."""
-        return self._update(self._mine(work), payload=dict(payload), progress=dict(progress)) == 1
+    def forget(self, work: ClaimedWork) -> bool:
+        """Delete finished work outright (it carried something that must not outlive its delivery)."""
+        with self._lock, self._database.engine.begin() as connection:
+            return int(connection.execute(_table.delete().where(self._mine(work))).rowcount or 0) == 1
 
-    def fail(self, work: ClaimedWork, error: str) -> bool:
-        """Give up on the work for good (kept, with the reason, for an operator to see)."""
-        return (
-            self._update(
-                self._mine(work),
-                state=WorkState.FAILED.value,
-                done_at=self._clock(),
-                lease_until=None,
-                last_error=error[:MAX_ERROR],
-            )
-            == 1
-        )
+    def fail(self, work: ClaimedWork, error: str, payload: Mapping[str, Any] | None = None) -> bool:
+        """Give up on the work for good (kept, with the reason, for an operator to see; ``payload`` replaces
+        what is kept of it)."""
+        values: dict[str, Any] = {
+            "state": WorkState.FAILED.value,
+            "done_at": self._clock(),
+            "lease_until": None,
+            "last_error": error[:MAX_ERROR],
+        }
+        if payload is not None:
+            values.update(payload=dict(payload), progress={})
+        return self._update(self._mine(work), **values) == 1
 
     def hold_channel(self, channel_key: str, not_before: datetime) -> int:
         """Nothing else in this channel before ``not_before`` (the platform said to wait); other channels

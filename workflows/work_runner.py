@@ -24,9 +24,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -40,7 +41,9 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class Done:
-    pass
+    # What the work keeps once done, when less than it needed (None keeps it all); ``forget`` deletes it.
+    kept: Mapping[str, Any] | None = None
+    forget: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Later:
 @dataclass(frozen=True)
 class GiveUp:
     reason: str
+    kept: Mapping[str, Any] | None = None  # what the failed work keeps for an operator (None keeps it all)
 
 
 Outcome = Done | Later | GiveUp
@@ -194,7 +198,12 @@ class WorkRunner:
             return
         seconds = round(time.perf_counter() - started, 3)
         if isinstance(outcome, Done):
-            if self.queue.complete(work):
+            finished = (
+                self.queue.forget(work)
+                if outcome.forget
+                else self.queue.complete(work, {} if outcome.kept is not None else None, outcome.kept)
+            )
+            if finished:
                 log.info("work_done", seconds=seconds, **fields)
             else:
                 log.warning("work_lease_lost", **fields)
@@ -204,7 +213,7 @@ class WorkRunner:
                 self.queue.hold_channel(work.channel_key, outcome.at)
             log.info("work_waits", reason=outcome.reason, until=outcome.at.isoformat(), **fields)
         else:
-            self.queue.fail(work, outcome.reason)
+            self.queue.fail(work, outcome.reason, outcome.kept)
             log.warning("work_refused", reason=outcome.reason, **fields)
 
     def _renew_leases(self) -> None:

@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext, thread_key
-from handlers.slack.interaction_work import InteractionRun, event_key, interaction_task
+from handlers.slack.interaction_work import REDACT, InteractionRun, event_key, interaction_task
 from workflows.assistant_prompts import suggested_prompts
 from workflows.replies import Button, Reply
 
@@ -136,6 +136,8 @@ def build_assistant(slack: SlackContext) -> Assistant:
             team_id=team_id,
             where=channel,
             apology={"channel": channel, "thread_ts": thread_ts},
+            # The stored answer carries its ref (on Slack's feedback buttons) beside the officer: kept until done.
+            when_done=REDACT,
         )
 
     return assistant

@@ -254,11 +254,19 @@ class SlackContext:
         team_id: str,
         where: str,
         apology: Mapping[str, Any] | None = None,
+        when_done: str | None = None,
     ) -> bool:
         """Store a press's, a submission's or an event's work before Slack is acknowledged (see
         ``interaction_work.py``); False (logged) for a request already stored."""
         stored = queue_interaction(
-            self.work.enqueue, task, payload, key=key, team_id=team_id, where=where, apology=apology
+            self.work.enqueue,
+            task,
+            payload,
+            key=key,
+            team_id=team_id,
+            where=where,
+            apology=apology,
+            when_done=when_done,
         )
         if not stored:
             log.info("slack_interaction_duplicate", task=task)

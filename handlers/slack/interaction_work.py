@@ -60,6 +60,9 @@ INTERACTION_KIND = "slack.interaction"
 SEND_TASK = "send"
 POST_TIMEOUT_SECONDS = 15.0
 LOOKUP_LIMIT = 200
+# What private work keeps once done: only its task name (its key still turns a retry away), or nothing at all.
+REDACT = "redact"
+FORGET = "forget"
 # The apology's part number: apart from the task's own parts, whichever step failed.
 APOLOGY_PART = 10_000
 
@@ -98,16 +101,24 @@ def queue_interaction(
     team_id: str,
     where: str,
     apology: Mapping[str, Any] | None = None,
+    when_done: str | None = None,
 ) -> bool:
     """Store an interaction's work before Slack is acknowledged; False when this request is already stored.
 
     ``key`` is Slack's own id for the request; ``where`` (a channel, or the officer) orders the work with
     other replies there; ``apology`` says where the officer is told if the work fails: ``{"channel": ...,
     "thread_ts": ...}``, ``{"user": ...}`` (their direct messages) or ``{"response_url": ...}``.
+    ``when_done``: :data:`REDACT` for work that carries an answer's ref beside who rated it (kept only until
+    it is done), :data:`FORGET` for work that carries a secret (deleted once delivered).
     """
     if task not in _TASKS:
         raise KeyError(f"no Slack task named {task}")
-    stored: dict[str, object] = {"task": task, **payload, "apology": dict(apology) if apology else None}
+    stored: dict[str, object] = {
+        "task": task,
+        **payload,
+        "apology": dict(apology) if apology else None,
+        "when_done": when_done,
+    }
     return enqueue(INTERACTION_KIND, f"{PLATFORM}:{team_id}:{where}", stored, f"{PLATFORM}:{key}"[:255]) is not None
 
 
@@ -406,11 +417,12 @@ def send_later(
 ) -> bool:
     """Store replies already worked out, to be sent once after the acknowledgement (see :func:`queue_interaction`).
 
-    ``private``: the messages carry a secret (the key to change an anonymous answer); once sent, the work
-    keeps nothing but its task name, so the queue does not link the person to the secret."""
+    ``private``: the messages carry a secret (the key to change an anonymous answer); once sent, the work is
+    deleted, so the queue does not link the person to the secret."""
     where = str(to.get("channel") or to.get("user") or "response")
-    payload = {"to": dict(to), "messages": rendered(replies), "private": private}
-    return bool(slack.queue_interaction(SEND_TASK, payload, key=key, team_id=team_id, where=where))
+    payload = {"to": dict(to), "messages": rendered(replies)}
+    when_done = FORGET if private else None
+    return bool(slack.queue_interaction(SEND_TASK, payload, key=key, team_id=team_id, where=where, when_done=when_done))
 
 
 class SlackInteractionWork:
@@ -446,9 +458,10 @@ class SlackInteractionWork:
             detail = f"{type(error).__name__}: {str(error)[:200]}"
             log.error("slack_work_failed", work_id=work.id, task=name, detail=detail)
             return self._apologise(run, work, name, detail)
-        if work.payload.get("private"):
-            queue.redact(work, {"task": name, "private": True}, {})
-        return Done()
+        after = work.payload.get("when_done")
+        if after == FORGET:
+            return Done(forget=True)
+        return Done(kept={"task": name}) if after == REDACT else Done()
 
     def _apologise(self, run: InteractionRun[Any], work: ClaimedWork, name: str, detail: str) -> Outcome:
         apology = work.payload.get("apology")
@@ -460,7 +473,7 @@ class SlackInteractionWork:
                     return stop.outcome  # the apology waits its turn (or Retry-After) like any message
             except Exception as apology_error:  # noqa: BLE001 - Slack itself may be what failed
                 log.warning("slack_apology_failed", work_id=work.id, task=name, error=type(apology_error).__name__)
-        return GiveUp(f"{name}: {detail}")
+        return GiveUp(f"{name}: {detail}", kept={"task": name} if work.payload.get("when_done") else None)
 
 
 def _retry_after(headers: Mapping[str, Any]) -> float:

@@ -13,7 +13,7 @@ from slack_bolt import Ack, App
 from handlers.slack import constants as C
 from handlers.slack.blocks import render_rated_blocks
 from handlers.slack.context import SlackContext
-from handlers.slack.interaction_work import InteractionRun, interaction_task
+from handlers.slack.interaction_work import REDACT, InteractionRun, interaction_task
 from handlers.slack.payloads import ButtonPress
 from handlers.slack.rating_blocks import render_answer_comment_modal, tell_us_more_block
 from workflows.actions import Actions
@@ -58,8 +58,14 @@ def register(app: App, slack: SlackContext) -> None:
     def rate(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         press = ButtonPress.from_body(body, action)
         # Stored before the acknowledgement; a worker stores the rating and says thanks, once.
+        # It names the answer beside who pressed: kept only until done (see interaction_work.REDACT).
         slack.queue_interaction(
-            "answer_rated", {"press": press.model_dump()}, key=press.key, team_id=press.team_id, where=press.where
+            "answer_rated",
+            {"press": press.model_dump()},
+            key=press.key,
+            team_id=press.team_id,
+            where=press.where,
+            when_done=REDACT,
         )
         ack()
 

@@ -1,4 +1,9 @@
-"""The optional comment after rating an answer "not helpful": stored with the rating, without identity."""
+"""The optional comment after rating an answer "not helpful": stored with the rating, without identity.
+
+Stored before the acknowledgement, in the listener: it is one update of the answer's row (a later comment
+replaces an earlier one, so a repeated submission changes nothing), as quick as storing it as work would
+be, and no work row ever holds the comment beside the officer who wrote it.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +15,8 @@ from slack_bolt import Ack, App
 from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext
-from handlers.slack.interaction_work import InteractionRun, interaction_task
 from handlers.slack.payloads import ViewSubmission
 from workflows.answer_ratings import rate_answer
-
-
-@interaction_task("answer_comment")
-def store_comment(run: InteractionRun[SlackContext], payload: dict[str, Any]) -> None:
-    ref, comment = str(payload["ref"]), str(payload["comment"])
-    run.step("rated", lambda: rate_answer(run.slack.dialogue.answer_log, C.PLATFORM, ref, False, comment))
 
 
 def register(app: App, slack: SlackContext) -> None:
@@ -30,12 +28,5 @@ def register(app: App, slack: SlackContext) -> None:
             ack(response_action="errors", errors={C.ANSWER_COMMENT_BLOCK: "Please say what was missing or wrong."})
             return
         ref = str(json.loads(submission.private_metadata or "{}").get("answer", ""))
-        # Stored before the acknowledgement, without who wrote it: the comment is kept with the rating only.
-        slack.queue_interaction(
-            "answer_comment",
-            {"ref": ref, "comment": comment},
-            key=submission.key,
-            team_id=submission.team_id,
-            where=submission.user_id,
-        )
+        rate_answer(slack.dialogue.answer_log, C.PLATFORM, ref, False, comment)
         ack()
