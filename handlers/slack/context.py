@@ -275,7 +275,10 @@ class SlackContext:
     def already_queued(self, key: str) -> bool:
         """Whether this request's work is already stored: a repeated modal submission must not be checked (and
         acted on) a second time before its acknowledgement."""
-        return self.work.queue.stored(f"{PLATFORM}:{key}"[:255])
+        stored = self.work.queue.stored(f"{PLATFORM}:{key}"[:255])
+        if stored:
+            log.info("slack_interaction_duplicate", task="view_submission")
+        return stored
 
     # --- timing -------------------------------------------------------------------------------------
 

@@ -301,7 +301,9 @@ class SlackSender:
 
     def interaction(self, payload: dict[str, Any], *, retry: int | None = None) -> httpx.Response:
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
-        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", headers=headers)
+        return self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", headers=headers
+        )
 
     def press(
         self,
