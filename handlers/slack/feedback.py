@@ -72,7 +72,7 @@ def handle_command(slack: SlackContext, command: Mapping[str, Any], parsed: Comm
     feedback = service(slack)
     argument = parsed.argument.strip()
     team_id, user_id = str(command.get("team_id", "")), str(command["user_id"])
-    key = f"command:{command.get('trigger_id') or command.get('response_url')}"
+    key = f"command-reply:{command.get('trigger_id') or command.get('response_url')}"
     response_url = str(command.get("response_url") or "")
     to = {"response_url": response_url} if response_url else {"user": user_id}
     if argument.lower().startswith("summary"):

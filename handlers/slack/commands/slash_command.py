@@ -6,6 +6,7 @@ The rules for each sub-command live in ``workflows/commands.py`` (shared with Te
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -34,7 +35,7 @@ def register(app: App, slack: SlackContext) -> None:
             else:
                 # No response_url to answer through (Slack always sends one; a hand-made request may not):
                 # the answer goes to the officer's direct messages.
-                key = f"command:{command.get('trigger_id') or command.get('command_ts') or ''}:{user_id}"
+                key = f"command-reply:{command.get('trigger_id') or uuid.uuid4().hex}:{user_id}"
                 payload = {"user": user_id, "team": team_id, "text": command.get("text", "")}
                 slack.queue_interaction(
                     "command_by_dm", payload, key=key, team_id=team_id, where=user_id, apology={"user": user_id}
@@ -45,7 +46,7 @@ def register(app: App, slack: SlackContext) -> None:
         if parsed.name == "new":
             if not open_review_wizard(slack, command["trigger_id"], team_id, user_id, command.get("channel_id")):
                 to = {"response_url": command["response_url"]} if command.get("response_url") else {"user": user_id}
-                key = f"command:{command.get('trigger_id')}"
+                key = f"command-reply:{command.get('trigger_id')}"
                 send_later(slack, key, team_id, to, [Reply(COULD_NOT_OPEN, ReplyKind.PROBLEM)])
             return
         # The request form is a modal (opened at once, like the wizard); the summary uploads a chart.
