@@ -3,8 +3,8 @@
 A real ``serve`` process gets a nudge's Snooze press; the fake Slack rate-limits the confirmation, so the
 press's work waits in the queue (the snooze already saved with it) when the process is killed outright.
 A restarted process confirms the snooze once, without snoozing again, and turns away Slack's retry of
-the same press. It also gets a Reassign form submitted twice (Slack's retry of the same view): the stage
-moves once and the lead is told once.
+the same press. It also gets a Reassign form submitted twice (Slack's retry of the same view), and Slack
+posts the confirmation but answers 500: the stage moves once and the lead is told once.
 """
 
 from __future__ import annotations
@@ -104,7 +104,9 @@ def test_a_press_survives_kill_9_and_a_retried_press_or_submission_happens_once(
         retried = slack.interaction(press, retry=1)
         assert (retried.status_code, retried.content) == (200, b"")
 
-        # The lead reassigns the stage; Slack's retry of that submission carries the same view id and hash.
+        # The lead reassigns the stage; Slack's retry of that submission carries the same view id and hash. Slack
+        # posts the lead's confirmation but answers 500: the next try finds it by its tag instead of re-posting.
+        fake.fail_next("chat.postMessage", "internal_error", status=500, after_effect=True, channel=LEAD_DM)
         metadata = blocks.metadata(review=review_id, stage="Analyse", team=TEAM_ID)
         view = reassign_modal(review_id, "Analyse", metadata)
         assert view["callback_id"] == REASSIGN_CALLBACK
@@ -135,6 +137,7 @@ def test_a_press_survives_kill_9_and_a_retried_press_or_submission_happens_once(
     assert tag["event_payload"]["part"] == 1
     assert audited(database_url, review_id, "stage.reminders_snoozed") == 1
     [told] = texts_to(fake, LEAD_DM)
-    assert "Nia New" in told
+    assert "Nia New" in told and len(fake.messages_in(LEAD_DM)) == 1
+    assert second.log_events("slack_interaction_part_found"), second.log_tail()
     assert audited(database_url, review_id, "stage.owner_changed") == 1
     assert second.log_events("slack_interaction_duplicate"), second.log_tail()
