@@ -123,9 +123,10 @@ def queue_interaction(
 
 
 def press_key(body: Mapping[str, Any], action: Mapping[str, Any]) -> str:
-    """A button press's own id, the same in every delivery of it: when it was pressed, by whom, which button."""
+    """A button press's own id, the same in every delivery of it: when it was pressed, by whom, which button.
+    Without an ``action_ts``, the interaction's trigger id (new for every press, repeated by a redelivery)."""
     user = (body.get("user") or {}).get("id", "")
-    pressed = action.get("action_ts") or (body.get("container") or {}).get("message_ts") or body.get("trigger_id")
+    pressed = action.get("action_ts") or body.get("trigger_id") or (body.get("container") or {}).get("message_ts")
     return f"action:{user}:{action.get('action_id', '')}:{pressed or uuid.uuid4().hex}"
 
 
