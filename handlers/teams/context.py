@@ -5,6 +5,7 @@ the ways of saying something back: replies, new cards and a card updated in plac
 from __future__ import annotations
 
 import hashlib
+import secrets
 from functools import cached_property
 from typing import Any
 
@@ -108,19 +109,35 @@ class TeamsContext:
             Part.post(
                 reply_activity(reply, question=question, ai_message=ai_message),
                 reply_to=reply_to,
-                answer_ref=reply.answer_ref,
+                answer_key=self._pending_delivery(reply.answer_ref),
             )
             for reply in replies
         ]
 
-    def remember_answer_delivery(self, answer_ref: str | None, conversation_id: str, sent_id: str | None) -> None:
+    def _pending_delivery(self, answer_ref: str | None) -> str | None:
+        """A random key that finds the answer until it is delivered: the replies are stored beside the activity
+        (who asked), and the answer's ref must never be."""
+        answer_log = self.services.dialogue.answer_log
+        if answer_ref is None or answer_log is None:
+            return None
+        key = delivery_key("pending", secrets.token_hex(16))
+        try:
+            answer_log.mark_delivered(answer_ref, key)
+        except Exception as error:  # noqa: BLE001 - the answer still goes; only its later rating would be lost
+            log.warning("teams_answer_delivery_not_recorded", error=type(error).__name__)
+            return None
+        return key
+
+    def remember_answer_delivery(self, answer_key: str | None, conversation_id: str, sent_id: str | None) -> None:
         """Teams' feedback loop names only the rated message: keep a one-way key of where the answer went, so its
         rating finds the answer (``invokes/feedback_loop.py``); nothing says whose chat it was."""
         answer_log = self.services.dialogue.answer_log
-        if answer_ref is None or not sent_id or answer_log is None:
+        if answer_key is None or not sent_id or answer_log is None:
             return
         try:
-            answer_log.mark_delivered(answer_ref, delivery_key(conversation_id, sent_id))
+            answer_ref = answer_log.ref_delivered_at(answer_key)
+            if answer_ref is not None:
+                answer_log.mark_delivered(answer_ref, delivery_key(conversation_id, sent_id))
         except Exception as error:  # noqa: BLE001 - the answer is delivered; only its later rating would be lost
             log.warning("teams_answer_delivery_not_recorded", error=type(error).__name__)
 

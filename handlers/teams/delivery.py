@@ -78,10 +78,10 @@ class TeamsDelivery:
         unknown: list[int] = list(progress.get("unknown") or [])
         refused: list[int] = list(progress.get("refused") or [])
         sending = progress.get("sending")
-        if _unrecorded_post(sending, parts, sent, unknown):
+        if isinstance(sending, int) and _unrecorded_post(sending, parts, sent, unknown):
             # A previous claim marked it and never recorded it: the process died while sending it.
             log.warning("teams_reply_part_unconfirmed", work_id=work.id, part=sending, reason="died_while_sending")
-            unknown.append(int(str(sending)))
+            unknown.append(sending)
         progress = {**progress, "sent": sent, "unknown": unknown, "refused": refused, "sending": None}
         conversation = activity.conversation.id if activity.conversation else ""
         service_url = activity.service_url or ""
@@ -155,7 +155,7 @@ class TeamsDelivery:
             return "refused", ""
         except BotTokenError as error:
             return self._retry(work, f"no bot token: {type(error).__name__}", **fields)
-        self._teams.remember_answer_delivery(part.answer_ref, conversation, sent_id)
+        self._teams.remember_answer_delivery(part.answer_key, conversation, sent_id)
         return "sent", sent_id or ""
 
     # --- putting the work back -------------------------------------------------------------------------
@@ -184,8 +184,8 @@ class TeamsDelivery:
         return self._clock() + timedelta(seconds=seconds)
 
 
-def _unrecorded_post(sending: Any, parts: list[Part], sent: dict[str, str], unknown: list[int]) -> bool:
+def _unrecorded_post(sending: int, parts: list[Part], sent: dict[str, str], unknown: list[int]) -> bool:
     """Whether the part marked "sending" is a post nobody recorded as sent (an update or a job is done again)."""
-    if not isinstance(sending, int) or not 0 <= sending < len(parts):
+    if not 0 <= sending < len(parts):
         return False
     return parts[sending].kind == "post" and str(sending) not in sent and sending not in unknown

@@ -21,7 +21,7 @@ PartKind = Literal["post", "update", "job"]
 class Part:
     """One thing to say or do, in order:
 
-    - ``post``: a new message (``activity``), in the thread of ``reply_to`` when set; ``answer_ref`` names the
+    - ``post``: a new message (``activity``), in the thread of ``reply_to`` when set; ``answer_key`` names the
       guidance answer it carries, so its rating can find it once the Connector has given the message an id;
     - ``update``: the message ``activity_id`` replaced by ``activity`` (a card after its button was pressed);
     - ``job``: registered slow work ``job`` with ``args`` (e.g. sending a feedback round's invitations); jobs
@@ -32,13 +32,13 @@ class Part:
     activity: dict[str, Any] | None = None
     reply_to: str | None = None
     activity_id: str | None = None
-    answer_ref: str | None = None
+    answer_key: str | None = None
     job: str | None = None
     args: dict[str, Any] | None = None
 
     @classmethod
-    def post(cls, activity: dict[str, Any], *, reply_to: str | None = None, answer_ref: str | None = None) -> Part:
-        return cls("post", activity=activity, reply_to=reply_to, answer_ref=answer_ref)
+    def post(cls, activity: dict[str, Any], *, reply_to: str | None = None, answer_key: str | None = None) -> Part:
+        return cls("post", activity=activity, reply_to=reply_to, answer_key=answer_key)
 
     @classmethod
     def update(cls, activity_id: str, activity: dict[str, Any]) -> Part:
@@ -54,7 +54,7 @@ class Part:
             "activity": self.activity,
             "reply_to": self.reply_to,
             "activity_id": self.activity_id,
-            "answer_ref": self.answer_ref,
+            "answer_key": self.answer_key,
             "job": self.job,
             "args": self.args,
         }
@@ -70,7 +70,7 @@ class Part:
             activity=data.get("activity"),
             reply_to=data.get("reply_to"),
             activity_id=data.get("activity_id"),
-            answer_ref=data.get("answer_ref"),
+            answer_key=data.get("answer_key"),
             job=data.get("job"),
             args=data.get("args"),
         )
