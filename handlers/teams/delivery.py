@@ -46,7 +46,7 @@ from storage.base import utc_now
 from storage.work_queue import ClaimedWork, WorkQueue
 from workflows.work_runner import Done, GiveUp, Later, Outcome
 
-__all__ = ["MAX_TRIES", "TeamsDelivery", "new_progress"]
+__all__ = ["MAX_TRIES", "TeamsDelivery", "new_progress", "stored_parts"]
 
 log = structlog.get_logger(__name__)
 
@@ -59,8 +59,12 @@ Result = tuple[Literal["sent", "unknown", "refused"], str]
 
 
 def new_progress(parts: list[Part]) -> dict[str, Any]:
-    """The progress of work whose parts have just been worked out: nothing sent yet."""
-    return {"parts": [part.to_json() for part in parts], "sent": {}, "unknown": [], "refused": [], "sending": None}
+    """The progress of work whose parts have just been worked out (stored with it): nothing sent yet."""
+    return {"parts": stored_parts(parts), "sent": {}, "unknown": [], "refused": [], "sending": None}
+
+
+def stored_parts(parts: list[Part]) -> list[dict[str, Any]]:
+    return [part.to_json() for part in parts]
 
 
 class TeamsDelivery:
@@ -71,9 +75,17 @@ class TeamsDelivery:
         self._connector = connector
         self._clock = clock
 
-    def deliver(self, work: ClaimedWork, queue: WorkQueue, activity: Activity, progress: dict[str, Any]) -> Outcome:
-        """Send what ``progress`` (see :func:`new_progress`) says is still to send; what to do with the work."""
-        parts = [Part.from_json(part) for part in progress.get("parts") or []]
+    def deliver(
+        self,
+        work: ClaimedWork,
+        queue: WorkQueue,
+        activity: Activity,
+        progress: dict[str, Any],
+        stored: list[dict[str, Any]] | None = None,
+    ) -> Outcome:
+        """Send the parts (``stored`` with the work, or in ``progress`` by :func:`new_progress`) that ``progress``
+        does not show as sent, in reply to ``activity``; what to do with the work."""
+        parts = [Part.from_json(part) for part in (stored if stored is not None else progress.get("parts") or [])]
         sent: dict[str, str] = dict(progress.get("sent") or {})
         unknown: list[int] = list(progress.get("unknown") or [])
         refused: list[int] = list(progress.get("refused") or [])

@@ -48,7 +48,7 @@ from handlers.teams.constants import (
     PLATFORM,
 )
 from handlers.teams.context import SOMETHING_WENT_WRONG
-from handlers.teams.delivery import TeamsDelivery, new_progress
+from handlers.teams.delivery import TeamsDelivery, new_progress, stored_parts
 from handlers.teams.invokes import InvokeResult
 from handlers.teams.outbox import Part
 from handlers.teams.proactive import TeamsMessenger
@@ -172,9 +172,8 @@ class TeamsAdapter:
     def _store_follow_up(self, activity: Activity, payload: dict[str, Any], key: str | None, parts: list[Part]) -> None:
         conversation = activity.conversation.id if activity.conversation else ""
         dedup = f"{PLATFORM}:follow-up:{key}" if key is not None else f"{PLATFORM}:follow-up:{uuid.uuid4().hex}"
-        progress = new_progress(parts)
         # The invoke itself says where to send and whom to mark unreachable; the parts what to send.
-        stored = {"activity": payload, "parts": progress["parts"]}
+        stored: dict[str, object] = {"activity": payload, "parts": stored_parts(parts)}
         self.work.enqueue(FOLLOW_UP_KIND, f"{PLATFORM}:{conversation}", stored, dedup)
 
     def _handle_stored(self, work: ClaimedWork, queue: WorkQueue) -> Outcome:
@@ -204,6 +203,8 @@ class TeamsAdapter:
             if not addressed_to_bot(activity):
                 return []
             return self.bot.teams.reply_parts(activity, [Reply(INTERRUPTED, ReplyKind.PROBLEM)], None)
+        if progress.get("working_out"):
+            log.warning("teams_activity_redone", work_id=work.id, type=activity.type, attempt=work.attempts)
         if not queue.save_progress(work, {"working_out": True}):
             return None
         try:
@@ -215,9 +216,7 @@ class TeamsAdapter:
     def _handle_follow_up(self, work: ClaimedWork, queue: WorkQueue) -> Outcome:
         """What follows an invoke's answer, stored before the answer was returned: each part sent once."""
         activity = Activity.model_validate(work.payload["activity"])
-        progress = dict(work.progress) or {"parts": work.payload.get("parts") or []}
-        progress.setdefault("parts", work.payload.get("parts") or [])
-        return self.delivery.deliver(work, queue, activity, progress)
+        return self.delivery.deliver(work, queue, activity, dict(work.progress), list(work.payload.get("parts") or []))
 
     @staticmethod
     def _invoke_response(result: InvokeResult) -> Response:
