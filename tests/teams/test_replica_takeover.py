@@ -3,17 +3,21 @@
 The server's own queue workers are stopped part-way (as when its process goes); further replicas (the same
 services on the same database, in this test process) pick the work up. Each reply reaches the officer once:
 a part already sent is not sent again, a part whose post was in flight when its replica stopped is not sent
-a second time, and the follow-up of a button answered just before every worker stopped is still sent.
+a second time, the follow-up of a button answered just before every worker stopped is still sent, and a
+message whose working out was cut short is not worked out a second time.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 from bot.app import Services
+from handlers.teams.registry import CardOutcome, CardPress
 from tests.teams import activities as A
 from tests.teams.fakes import Accept, Answer
 from tests.teams.helpers import at_the_level_question, card_buttons, chat_of, settled
+from workflows.replies import Reply
 
 BACK = "Back to your review"
 
@@ -26,6 +30,13 @@ def _replica(teams, knowledge) -> Services:
 
 def _texts(teams, chat: str) -> list[str]:
     return [post.all_text for post in teams.connector.posted_to(chat)]
+
+
+def _wait_for_log(caplog, event: str) -> None:
+    deadline = time.monotonic() + 20
+    while event not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert event in caplog.text
 
 
 def test_another_replica_finishes_what_a_stopped_one_started(teams, member, shared_guidance, caplog) -> None:
@@ -66,14 +77,49 @@ def test_another_replica_finishes_what_a_stopped_one_started(teams, member, shar
         replicas.append(_replica(teams, shared_guidance))
         teams.connector.wait_for(9, chat)
         held.release()
-        deadline = time.monotonic() + 20
-        while "teams_reply_claim_lost" not in caplog.text and time.monotonic() < deadline:
-            time.sleep(0.05)  # the stopped replica hears back, finds its claim taken over, and stops there
+        _wait_for_log(caplog, "teams_reply_claim_lost")  # the stopped replica hears back, finds its claim taken
         settled(teams)
         texts = _texts(teams, chat)
         assert len(texts) == 9 and BACK not in texts[7] and BACK in texts[8]
-        assert "teams_reply_part_unconfirmed" in caplog.text and "teams_reply_claim_lost" in caplog.text
+        assert "teams_reply_part_unconfirmed" in caplog.text
     finally:
         held.release()
+        for replica in replicas:
+            replica.close()
+
+
+def test_a_message_cut_short_while_worked_out_is_not_done_twice(teams, member, shared_guidance, caplog) -> None:
+    url = teams.connector.service_url
+    chat = chat_of(member)
+    teams.services.work.stop()  # only the replicas below do queued work
+    entered, carry_on = threading.Event(), threading.Event()
+    applied: list[str] = []
+
+    def slow_step(press: CardPress) -> CardOutcome:
+        entered.set()
+        carry_on.wait(20)
+        applied.append(press.value)
+        return CardOutcome(message="Step 7 applied.", replies=[Reply("Step 7 applied.")])
+
+    first = _replica(teams, shared_guidance)
+    replicas = [first]
+    try:
+        assert first.teams is not None
+        first.teams.bot.cards.on_press(["test_slow_step"], slow_step)
+        press = {"verb": "press", "action_id": "test_slow_step", "value": "7"}
+        teams.post(A.card_submit(url, member, press, reply_to="1:card"))
+        assert entered.wait(20)
+        first.work.stop(grace_seconds=0.2)  # the process goes while the step is being applied
+        replicas.append(_replica(teams, shared_guidance))
+        [notice] = teams.connector.wait_for(1, chat)
+        assert "interrupted" in notice.all_text  # told, rather than the step applied a second time
+
+        carry_on.set()
+        _wait_for_log(caplog, "teams_reply_claim_lost")  # the first replica finishes, finds its claim taken
+        settled(teams)
+        assert applied == ["7"]
+        assert [p.all_text for p in teams.connector.posted_to(chat)] == [notice.all_text]
+    finally:
+        carry_on.set()
         for replica in replicas:
             replica.close()
