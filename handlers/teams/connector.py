@@ -235,6 +235,7 @@ class ConnectorClient:
         attempt = 0
         while True:
             attempt += 1
+            # An impatient call's one attempt counts as the last: a failure is raised rather than backed off.
             response = self._attempt(call, attempt if patient else MAX_ATTEMPTS, delivery, paced=patient)
             if response is None:  # nothing usable came back, and it is safe to try again
                 continue

@@ -107,7 +107,8 @@ class TeamsDelivery:
                     continue
                 wait = self._connector.next_turn(conversation)
                 if wait > 0:
-                    return self._put_back(work, queue, progress, Later(self._in(wait), "paced", True, False))
+                    paced = Later(self._in(wait), "paced", hold_channel=True, was_attempt=False)
+                    return self._put_back(work, queue, progress, paced)
             progress["sending"] = index
             if not queue.save_progress(work, progress):  # marked before sending: a restart never sends it twice
                 return self._claim_lost(work)
