@@ -30,27 +30,28 @@ from handlers.teams.invokes.feedback_loop import answer_feedback_loop
 from handlers.teams.invokes.task_module import answer_task_fetch, answer_task_submit
 from handlers.teams.messages.card_submit import answer_card_submit, is_card_submit
 from handlers.teams.messages.text import answer_text
+from handlers.teams.outbox import Part
+from handlers.teams.people import is_personal
 from handlers.teams.registry import CardHandlers
 from workflows.replies import Reply, ReplyKind
 
-__all__ = ["TeamsBot"]
+__all__ = ["TeamsBot", "addressed_to_bot"]
 
 log = structlog.get_logger(__name__)
 
-ActivityHandler = Callable[[TeamsContext, Activity], None]
-InvokeHandler = Callable[[TeamsContext, Activity], tuple[InvokeResult, FollowUp | None]]
+ActivityHandler = Callable[[TeamsContext, Activity], list[Part]]
+InvokeHandler = Callable[[TeamsContext, Activity], tuple[InvokeResult, FollowUp]]
 
 
-def answer_message(teams: TeamsContext, activity: Activity) -> None:
+def answer_message(teams: TeamsContext, activity: Activity) -> list[Part]:
     if _from_a_bot(activity):
-        return
+        return []
     if is_card_submit(activity):
-        answer_card_submit(teams, activity)
-    else:
-        answer_text(teams, activity)
+        return answer_card_submit(teams, activity)
+    return answer_text(teams, activity)
 
 
-# Activities acknowledged at once and answered through the Connector.
+# Activities acknowledged once stored, worked out by a queue worker and answered through the Connector.
 ACTIVITIES: dict[str, ActivityHandler] = {
     "message": answer_message,
     "conversationUpdate": on_conversation_update,
@@ -75,26 +76,34 @@ class TeamsBot:
         """Every card button's and card form's handler (``handlers/teams/actions/``)."""
         return self.teams.cards
 
-    def on_activity(self, activity: Activity) -> None:
+    def on_activity(self, activity: Activity) -> list[Part]:
+        """Do what the activity asks and work out what to say back (nothing is sent here)."""
         handler = ACTIVITIES.get(activity.type or "")
         if handler is None:
             log.info("teams_activity_ignored", type=activity.type)
-            return
+            return []
         try:
-            handler(self.teams, activity)
+            return handler(self.teams, activity)
         except Exception as error:  # noqa: BLE001 - the officer hears something; operators get the log
             if activity.type != "message":
                 raise
             log.error("teams_message_failed", error=type(error).__name__, detail=str(error)[:300])
-            self.teams.send_replies(activity, [Reply(SOMETHING_WENT_WRONG, ReplyKind.PROBLEM)], None)
+            return self.teams.reply_parts(activity, [Reply(SOMETHING_WENT_WRONG, ReplyKind.PROBLEM)], None)
 
-    def on_invoke(self, activity: Activity) -> tuple[InvokeResult, FollowUp | None]:
+    def on_invoke(self, activity: Activity) -> tuple[InvokeResult, FollowUp]:
         name = activity.name or ""
         handler = INVOKES.get(name)
         if handler is None:
             log.info("teams_invoke_unsupported", invoke=name[:80])
-            return InvokeResult(501, None), None
+            return InvokeResult(501, None), []
         return handler(self.teams, activity)
+
+
+def addressed_to_bot(activity: Activity) -> bool:
+    """Whether the bot would answer this message: a person's, in a 1:1 chat, @mentioning it, or a card's submit."""
+    if activity.type != "message" or _from_a_bot(activity):
+        return False
+    return is_personal(activity) or activity.is_recipient_mentioned() or is_card_submit(activity)
 
 
 def _from_a_bot(activity: Activity) -> bool:

@@ -23,6 +23,12 @@ A 401 means our cached token was refused (rotated secret): the token is fetched
 again once. A 403 means the user blocked or removed the app:
 :class:`ConversationForbiddenError`, which the caller turns into "unreachable".
 Sends are paced to about seven per second per conversation, Teams' limit.
+
+Those retries and that pacing wait in the calling thread. Work from the durable queue (replies to
+activities, ``handlers/teams/delivery.py``) passes ``patient=False`` instead: one attempt, no sleeping.
+It asks :meth:`ConnectorClient.next_turn` for its turn first and, when throttled or refused, gets the
+error (with the ``Retry-After`` it carried) and puts the work back in the queue until then, so a
+throttled conversation never holds a worker thread.
 """
 
 from __future__ import annotations
@@ -115,6 +121,17 @@ class ConversationPacer:
         if slot > now:
             self._sleep(slot - now)
 
+    def next_turn(self, conversation: str) -> float:
+        """Take the conversation's next slot if it is free now (0.0); otherwise how many seconds until it is,
+        without taking it (the caller comes back then instead of sleeping)."""
+        with self._lock:
+            now = self._clock()
+            slot = self._next.get(conversation, now)
+            if slot > now:
+                return slot - now
+            self._next[conversation] = now + self._interval
+            return 0.0
+
 
 class ConnectorClient:
     def __init__(
@@ -136,24 +153,43 @@ class ConnectorClient:
 
     # --- the API ------------------------------------------------------------------
 
+    def next_turn(self, conversation_id: str) -> float:
+        """0.0 when a message may go to the conversation now (the turn is taken), else the seconds to wait."""
+        return self._pacer.next_turn(conversation_id)
+
     def send(
-        self, service_url: str, conversation_id: str, activity: Mapping[str, Any], reply_to_id: str | None = None
+        self,
+        service_url: str,
+        conversation_id: str,
+        activity: Mapping[str, Any],
+        reply_to_id: str | None = None,
+        *,
+        patient: bool = True,
     ) -> str | None:
-        """Post a message; returns the id the Connector gave it."""
+        """Post a message; returns the id the Connector gave it. ``patient=False``: one attempt, no waiting (see
+        the module's docstring)."""
         path = f"/v3/conversations/{_segment(conversation_id)}/activities"
         if reply_to_id:
             path += f"/{_segment(reply_to_id)}"
         body = dict(activity)
         if reply_to_id:
             body.setdefault("replyToId", reply_to_id)
-        data = self._call(_Call("POST", self._url(service_url, path), body, True, conversation_id))
+        data = self._call(_Call("POST", self._url(service_url, path), body, True, conversation_id), patient)
         return str(data["id"]) if isinstance(data, dict) and data.get("id") else None
 
-    def update(self, service_url: str, conversation_id: str, activity_id: str, activity: Mapping[str, Any]) -> None:
+    def update(
+        self,
+        service_url: str,
+        conversation_id: str,
+        activity_id: str,
+        activity: Mapping[str, Any],
+        *,
+        patient: bool = True,
+    ) -> None:
         """Replace a message the bot sent (a card after one of its buttons was pressed)."""
         path = f"/v3/conversations/{_segment(conversation_id)}/activities/{_segment(activity_id)}"
         body = {**activity, "id": activity_id}
-        self._call(_Call("PUT", self._url(service_url, path), body, False, conversation_id))
+        self._call(_Call("PUT", self._url(service_url, path), body, False, conversation_id), patient)
 
     def create_personal_conversation(self, service_url: str, *, bot_id: str, user_id: str, tenant_id: str) -> str:
         """The 1:1 chat between the bot and a user; Teams returns the existing one when there is one."""
@@ -191,13 +227,16 @@ class ConnectorClient:
             raise ServiceUrlNotAllowedError(f"service URL host {parts.hostname!r} is not allowed")
         return service_url.rstrip("/") + path
 
-    def _call(self, call: _Call) -> Any:
+    def _call(self, call: _Call, patient: bool = True) -> Any:
+        """The request, retried by the rules above; ``patient=False``: one attempt (and one fresh token), the
+        caller having taken its turn with :meth:`next_turn`."""
         delivery = uuid.uuid4().hex[:12]  # ties the log lines of one delivery's attempts together
         refreshed_token = False
         attempt = 0
         while True:
             attempt += 1
-            response = self._attempt(call, attempt, delivery)
+            # An impatient call's one attempt counts as the last: a failure is raised rather than backed off.
+            response = self._attempt(call, attempt if patient else MAX_ATTEMPTS, delivery, paced=patient)
             if response is None:  # nothing usable came back, and it is safe to try again
                 continue
             status = response.status_code
@@ -209,13 +248,13 @@ class ConnectorClient:
                 refreshed_token = True
                 self._tokens.invalidate()
                 continue
-            if self._backed_off(response, call, attempt, delivery):
+            if patient and self._backed_off(response, call, attempt, delivery):
                 continue
             raise _failure(response, call, delivery)
 
-    def _attempt(self, call: _Call, attempt: int, delivery: str) -> httpx.Response | None:
+    def _attempt(self, call: _Call, attempt: int, delivery: str, *, paced: bool = True) -> httpx.Response | None:
         """One request. None when it failed in a way that may be retried (after backing off); raises when not."""
-        if call.conversation is not None:
+        if paced and call.conversation is not None:
             # Posts and edits alike count towards Teams' per-conversation limit.
             self._pacer.wait(call.conversation)
         headers = {"Authorization": f"Bearer {self._tokens.token()}"}

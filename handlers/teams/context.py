@@ -1,9 +1,11 @@
 """What every Teams handler shares: the process's services, the Connector, people, the card handlers, and
-the ways of saying something back (replies through the Connector, a card updated in place)."""
+the ways of saying something back: replies, new cards and a card updated in place, each worked out as a
+:class:`~handlers.teams.outbox.Part` to be stored and then sent once (``handlers/teams/delivery.py``)."""
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from functools import cached_property
 from typing import Any
 
@@ -13,12 +15,12 @@ from microsoft_agents.activity import Activity
 from handlers.services import ChatServices
 from handlers.teams import cards
 from handlers.teams.cards import ActionMode
-from handlers.teams.connector import ConnectorClient, ConnectorError, ConversationForbiddenError
+from handlers.teams.connector import ConnectorClient
 from handlers.teams.constants import PLATFORM
+from handlers.teams.outbox import Part
 from handlers.teams.people import TeamsPeople, is_personal, shows_ai_messages, teams_people_resolver
 from handlers.teams.registry import CardHandlers, CardOutcome
 from handlers.teams.render import reply_activity
-from handlers.teams.token import BotTokenError
 from storage.answer_log import delivery_key
 from storage.people import PeopleRepository
 from workflows.commands import CommandRunner
@@ -94,78 +96,79 @@ class TeamsContext:
             return CardOutcome(message="Done.")
         return CardOutcome(card=cards.render_reply_card(replies[0], mode), replies=replies[1:])
 
-    def send_replies(
+    def reply_parts(
         self, activity: Activity, replies: list[Reply], question: str | None, *, thread: bool = True
-    ) -> None:
-        if self.connector is None or not activity.service_url or not activity.conversation:
-            return
+    ) -> list[Part]:
+        """The replies as messages to post (in the activity's thread unless ``thread`` is False or it is a 1:1
+        chat), each rendered once here so that what is stored is exactly what is sent."""
+        if not activity.service_url or not activity.conversation:
+            return []
         reply_to = activity.id if thread and not is_personal(activity) else None
         ai_message = shows_ai_messages(activity)
-        for reply in replies:
-            message = reply_activity(reply, question=question, ai_message=ai_message)
-            try:
-                sent_id = self.connector.send(
-                    activity.service_url, activity.conversation.id, message, reply_to_id=reply_to
-                )
-                self.remember_answer_delivery(reply, activity.conversation.id, sent_id)
-            except ConversationForbiddenError:
-                self.mark_sender_unreachable(activity)
-                return
-            except (ConnectorError, BotTokenError) as error:
-                log.error("teams_reply_failed", status=getattr(error, "status", None), error=type(error).__name__)
-                return
+        return [
+            Part.post(
+                reply_activity(reply, question=question, ai_message=ai_message),
+                reply_to=reply_to,
+                answer_key=self._pending_delivery(reply.answer_ref),
+            )
+            for reply in replies
+        ]
 
-    def remember_answer_delivery(self, reply: Reply, conversation_id: str, sent_id: str | None) -> None:
+    def _pending_delivery(self, answer_ref: str | None) -> str | None:
+        """A random key that finds the answer until it is delivered: the replies are stored beside the activity
+        (who asked), and the answer's ref must never be."""
+        answer_log = self.services.dialogue.answer_log
+        if answer_ref is None or answer_log is None:
+            return None
+        key = delivery_key("pending", secrets.token_hex(16))
+        try:
+            answer_log.mark_delivered(answer_ref, key)
+        except Exception as error:  # noqa: BLE001 - the answer still goes; only its later rating would be lost
+            log.warning("teams_answer_delivery_not_recorded", error=type(error).__name__)
+            return None
+        return key
+
+    def remember_answer_delivery(self, answer_key: str | None, conversation_id: str, sent_id: str | None) -> None:
         """Teams' feedback loop names only the rated message: keep a one-way key of where the answer went, so its
         rating finds the answer (``invokes/feedback_loop.py``); nothing says whose chat it was."""
         answer_log = self.services.dialogue.answer_log
-        if reply.answer_ref is None or not sent_id or answer_log is None:
+        if answer_key is None or not sent_id or answer_log is None:
             return
         try:
-            answer_log.mark_delivered(reply.answer_ref, delivery_key(conversation_id, sent_id))
+            answer_ref = answer_log.ref_delivered_at(answer_key)
+            if answer_ref is not None:
+                answer_log.mark_delivered(answer_ref, delivery_key(conversation_id, sent_id))
         except Exception as error:  # noqa: BLE001 - the answer is delivered; only its later rating would be lost
             log.warning("teams_answer_delivery_not_recorded", error=type(error).__name__)
 
-    def send_cards(self, activity: Activity, contents: list[dict[str, Any]]) -> None:
-        if self.connector is None or not activity.service_url or not activity.conversation:
-            return
-        for content in contents:
-            try:
-                self.connector.send(
-                    activity.service_url,
-                    activity.conversation.id,
-                    {"type": "message", "attachments": [cards.attachment(content)]},
-                )
-            except (ConnectorError, BotTokenError) as error:
-                log.warning("teams_card_send_failed", status=getattr(error, "status", None))
-                return
+    @staticmethod
+    def card_parts(contents: list[dict[str, Any]]) -> list[Part]:
+        return [Part.post({"type": "message", "attachments": [cards.attachment(content)]}) for content in contents]
 
-    def follow_up(self, activity: Activity, outcome: CardOutcome) -> None:
+    def follow_up_parts(self, activity: Activity, outcome: CardOutcome) -> list[Part]:
         """What follows an invoke's answer through the Connector: further replies, new cards, slow work."""
         # An invoke's id is no message to reply to; a channel conversation's id already names its thread.
-        self.send_replies(activity, outcome.replies, outcome.question, thread=False)
-        self.send_cards(activity, outcome.new_cards)
+        parts = self.reply_parts(activity, outcome.replies, outcome.question, thread=False)
+        parts += self.card_parts(outcome.new_cards)
         if outcome.after is not None:
-            outcome.after()
+            parts.append(Part.run(outcome.after.name, outcome.after.args))
+        return parts
 
-    def update_card(self, activity: Activity, outcome: CardOutcome) -> None:
-        """An Action.Submit that arrived as a message: update the card in place when Teams says which it was."""
-        if self.connector is not None and activity.service_url and activity.conversation:
+    def card_update_parts(self, activity: Activity, outcome: CardOutcome) -> list[Part]:
+        """An Action.Submit that arrived as a message: the card updated in place when Teams says which it was."""
+        parts: list[Part] = []
+        if activity.service_url and activity.conversation:
             if outcome.card is not None:
                 message = {"type": "message", "attachments": [cards.attachment(outcome.card)]}
-                try:
-                    if activity.reply_to_id:
-                        self.connector.update(
-                            activity.service_url, activity.conversation.id, activity.reply_to_id, message
-                        )
-                    else:
-                        self.connector.send(activity.service_url, activity.conversation.id, message)
-                except (ConnectorError, BotTokenError) as error:
-                    log.warning("teams_card_update_failed", status=getattr(error, "status", None))
+                if activity.reply_to_id:
+                    parts.append(Part.update(activity.reply_to_id, message))
+                else:
+                    parts.append(Part.post(message))
             elif outcome.message and not outcome.replies:
-                self.send_replies(activity, [Reply(outcome.message)], None)
+                parts += self.reply_parts(activity, [Reply(outcome.message)], None)
             if outcome.replies:
-                self.send_replies(activity, outcome.replies, outcome.question)
-            self.send_cards(activity, outcome.new_cards)
+                parts += self.reply_parts(activity, outcome.replies, outcome.question)
+            parts += self.card_parts(outcome.new_cards)
         if outcome.after is not None:
-            outcome.after()
+            parts.append(Part.run(outcome.after.name, outcome.after.args))
+        return parts

@@ -6,11 +6,17 @@ Each request, in order, with no side effect until the token has passed:
 2. authenticate the channel's bearer token (:mod:`handlers.teams.auth`): 401/403 otherwise;
 3. invokes (card buttons, dialogs) are de-duplicated on the activity id in the shared
    processed-event table (Teams redelivers an activity it got no answer to within
-   about 15 seconds), worked out and answered in the HTTP response;
+   about 15 seconds), worked out and answered in the HTTP response; what follows the
+   answer (further replies, new cards, slow work) is stored in the durable work queue,
+   keyed on the invoke, before the answer is returned;
 4. everything else is stored in the durable work queue (one insert keyed on the
-   activity id, which de-duplicates it) and only then acknowledged with 200; a
-   queue worker in this or any other process handles it, its replies going out
-   through the Connector, and a process that dies part-way leaves it to the next.
+   activity id, which de-duplicates it) and only then acknowledged with 200.
+
+A queue worker in this or any other process then handles a stored activity in two steps
+(:meth:`TeamsAdapter._handle_stored`): it works out the replies once (the conversation step applied,
+the answer found), storing the rendered parts with the work, and then sends each part once
+(:mod:`handlers.teams.delivery`). A process that dies part-way leaves the rest to the next one, which
+neither works the replies out again nor sends a part already sent.
 
 :class:`TeamsAdapter` builds the parts once per process and also carries the
 :class:`~handlers.teams.proactive.TeamsMessenger` the nudges and feedback use.
@@ -22,8 +28,6 @@ import json
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import structlog
@@ -35,7 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from handlers.services import ChatServices
-from handlers.teams.activities import TeamsBot
+from handlers.teams.activities import TeamsBot, addressed_to_bot
 from handlers.teams.auth import ChannelAuthenticator, ChannelAuthError, MetadataUnavailableError
 from handlers.teams.connector import ConnectorClient
 from handlers.teams.constants import (
@@ -44,7 +48,9 @@ from handlers.teams.constants import (
     PLATFORM,
 )
 from handlers.teams.context import SOMETHING_WENT_WRONG
+from handlers.teams.delivery import TeamsDelivery, new_progress, stored_parts
 from handlers.teams.invokes import InvokeResult
+from handlers.teams.outbox import Part
 from handlers.teams.proactive import TeamsMessenger
 from handlers.teams.request_guard import refuse_without_bearer_token
 from handlers.teams.settings import TeamsSettings
@@ -52,17 +58,22 @@ from handlers.teams.token import BotTokenProvider
 from storage.events import ProcessedEvents
 from storage.people import PeopleRepository
 from storage.work_queue import ClaimedWork, WorkQueue
+from workflows.replies import Reply, ReplyKind
 from workflows.work_runner import Done, GiveUp, Outcome
 
 log = structlog.get_logger(__name__)
 
 ENDPOINT_PATH = "/api/messages"
 ACTIVITY_KIND = "teams.activity"
+FOLLOW_UP_KIND = "teams.follow_up"
 MAX_BODY_BYTES = 512 * 1024
-WORKERS = 4
 # Answers to recent invokes, so a redelivered invoke gets the same answer rather than "already done".
 REMEMBERED_INVOKE_ANSWERS = 500
 ALREADY_HANDLED = "That was already done."
+INTERRUPTED = (
+    "Sorry, I was interrupted while working on your last message, so I may not have finished it. "
+    "Please check where things stand and send it again if you need to."
+)
 
 
 class TeamsAdapter:
@@ -77,12 +88,13 @@ class TeamsAdapter:
         self.connector = ConnectorClient(settings, self.tokens)
         self.bot = TeamsBot(services, self.connector)
         self.messenger = TeamsMessenger(PeopleRepository(services.database), self.connector)
+        self.delivery = TeamsDelivery(self.bot.teams, self.connector)
         self._events = ProcessedEvents(services.database)
-        self._executor = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="teams")
         self._answers: OrderedDict[str, InvokeResult] = OrderedDict()
         self._answers_lock = threading.Lock()
         self.work = services.work
         self.work.handles(ACTIVITY_KIND, self._handle_stored)
+        self.work.handles(FOLLOW_UP_KIND, self._handle_follow_up)
         self.work.start()
 
     # --- the HTTP endpoint ---------------------------------------------------------------------
@@ -138,10 +150,15 @@ class TeamsAdapter:
                     "teams_invoke_failed", invoke=activity.name, error=type(error).__name__, detail=str(error)[:300]
                 )
                 return self._invoke_response(_failed(activity))
+            if follow_up:
+                try:
+                    # Stored before Teams has its answer: a process that dies after answering still follows up.
+                    await run_in_threadpool(self._store_follow_up, activity, payload, key, follow_up)
+                except Exception as error:  # noqa: BLE001 - the officer is told it failed rather than left waiting
+                    log.error("teams_follow_up_not_stored", invoke=activity.name, error=type(error).__name__)
+                    return self._invoke_response(_failed(activity))
             if key is not None:
                 self._remember(key, result)
-            if follow_up is not None:
-                self._executor.submit(_safely, follow_up, "invoke_follow_up")
             return self._invoke_response(result)
         return Response(status_code=200)  # not reached: every other activity was stored above
 
@@ -152,19 +169,54 @@ class TeamsAdapter:
         dedup = f"{PLATFORM}:{key}" if key is not None else f"{PLATFORM}:no-id:{uuid.uuid4().hex}"
         return self.work.enqueue(ACTIVITY_KIND, f"{PLATFORM}:{conversation}", {"activity": payload}, dedup)
 
+    def _store_follow_up(self, activity: Activity, payload: dict[str, Any], key: str | None, parts: list[Part]) -> None:
+        conversation = activity.conversation.id if activity.conversation else ""
+        dedup = f"{PLATFORM}:follow-up:{key}" if key is not None else f"{PLATFORM}:follow-up:{uuid.uuid4().hex}"
+        # The invoke itself says where to send and whom to mark unreachable; the parts what to send.
+        stored: dict[str, object] = {"activity": payload, "parts": stored_parts(parts)}
+        self.work.enqueue(FOLLOW_UP_KIND, f"{PLATFORM}:{conversation}", stored, dedup)
+
     def _handle_stored(self, work: ClaimedWork, queue: WorkQueue) -> Outcome:
-        """Handle a stored activity (messages, installs) in a worker, after Teams had its 200."""
+        """A stored activity (messages, installs), in a worker after Teams had its 200: its replies are worked
+        out once and stored with the work, then each is sent once (:mod:`handlers.teams.delivery`)."""
         activity = Activity.model_validate(work.payload["activity"])
-        if work.progress.get("started"):
-            # The process handling it died part-way: its replies may not have gone. Handled again, and logged.
-            log.warning("teams_activity_resumed", work_id=work.id, type=activity.type, attempt=work.attempts)
-        queue.save_progress(work, {"started": True})
+        progress = dict(work.progress)
+        if "parts" not in progress:
+            parts = self._work_out(work, queue, activity, progress)
+            if parts is None:
+                return Done()  # the claim was lost: whoever holds it now goes on
+            if isinstance(parts, GiveUp):
+                return parts
+            progress = new_progress(parts)
+        else:
+            log.info("teams_activity_resumed", work_id=work.id, type=activity.type, attempt=work.attempts)
+        return self.delivery.deliver(work, queue, activity, progress)
+
+    def _work_out(
+        self, work: ClaimedWork, queue: WorkQueue, activity: Activity, progress: dict[str, Any]
+    ) -> list[Part] | GiveUp | None:
+        """The activity's replies, worked out once. A message whose working out was interrupted (the process
+        died before its replies were stored) is not done again, as its conversation step may already have been
+        applied: the officer is told instead. Other activities (installs) are safe to do again."""
+        if progress.get("working_out") and activity.type == "message":
+            log.warning("teams_activity_interrupted", work_id=work.id, attempt=work.attempts)
+            if not addressed_to_bot(activity):
+                return []
+            return self.bot.teams.reply_parts(activity, [Reply(INTERRUPTED, ReplyKind.PROBLEM)], None)
+        if progress.get("working_out"):
+            log.warning("teams_activity_redone", work_id=work.id, type=activity.type, attempt=work.attempts)
+        if not queue.save_progress(work, {"working_out": True}):
+            return None
         try:
-            self.bot.on_activity(activity)
-        except Exception as error:  # noqa: BLE001 - not repeated: replies may have been sent before it failed
+            return self.bot.on_activity(activity)
+        except Exception as error:  # noqa: BLE001 - not repeated: it may have changed something before it failed
             log.error("teams_work_failed", what=activity.type, error=type(error).__name__, detail=str(error)[:300])
             return GiveUp(f"{type(error).__name__}: {str(error)[:200]}")
-        return Done()
+
+    def _handle_follow_up(self, work: ClaimedWork, queue: WorkQueue) -> Outcome:
+        """What follows an invoke's answer, stored before the answer was returned: each part sent once."""
+        activity = Activity.model_validate(work.payload["activity"])
+        return self.delivery.deliver(work, queue, activity, dict(work.progress), list(work.payload.get("parts") or []))
 
     @staticmethod
     def _invoke_response(result: InvokeResult) -> Response:
@@ -187,7 +239,6 @@ class TeamsAdapter:
 
     def close(self) -> None:
         self.work.stop()  # within SHUTDOWN_GRACE_SECONDS; what is left stays queued for the next process
-        self._executor.shutdown(wait=True, cancel_futures=False)
         self.connector.close()
         self.tokens.close()
 
@@ -218,10 +269,3 @@ def _failed(activity: Activity) -> InvokeResult:
             },
         )
     return InvokeResult(200, {"task": {"type": "message", "value": SOMETHING_WENT_WRONG}})
-
-
-def _safely(work: Callable[[], Any], what: str) -> None:
-    try:
-        work()
-    except Exception as error:  # noqa: BLE001 - a worker thread must never die silently
-        log.error("teams_work_failed", what=what, error=type(error).__name__, detail=str(error)[:300])

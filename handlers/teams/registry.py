@@ -24,9 +24,20 @@ from handlers.teams.constants import DATA_ACTION_ID, DATA_VALUE, DATA_VERB, VERB
 from workflows.dialogue import UserContext
 from workflows.replies import Reply
 
-__all__ = ["STALE_BUTTON", "CardHandler", "CardHandlers", "CardOutcome", "CardPress"]
+__all__ = ["STALE_BUTTON", "CardHandler", "CardHandlers", "CardOutcome", "CardPress", "Job", "JobHandler"]
 
 STALE_BUTTON = "That button is from an older message and no longer does anything. Type “help” to see what I can do."
+
+
+@dataclass(frozen=True)
+class Job:
+    """Slow work to do once the platform has its answer, by name, so it can be stored and done by any process."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+JobHandler = Callable[[Mapping[str, Any]], None]
 
 
 @dataclass
@@ -40,7 +51,7 @@ class CardOutcome:
     form_open: bool = False  # the card is (still) the form: a dialog stays open
     done: Reply | None = None  # the form was accepted; a dialog closes and this goes into the chat
     new_cards: list[dict[str, Any]] = field(default_factory=list)  # cards to post as new messages
-    after: Callable[[], None] | None = None  # slow work once Teams has its answer (e.g. sending invitations)
+    after: Job | None = None  # slow work once Teams has its answer (e.g. sending invitations)
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ class CardHandlers:
     def __init__(self) -> None:
         self._presses: dict[str, CardHandler] = {}
         self._verbs: dict[str, CardHandler] = {}
+        self._jobs: dict[str, JobHandler] = {}
 
     def on_press(self, action_ids: Iterable[str], handler: CardHandler) -> None:
         """``handler`` answers presses of the core's buttons with these action ids."""
@@ -80,6 +92,18 @@ class CardHandlers:
         if verb == VERB_PRESS or verb in self._verbs:
             raise ValueError(f"the Teams card verb {verb!r} already has a handler")
         self._verbs[verb] = handler
+
+    def on_job(self, name: str, handler: JobHandler) -> None:
+        """``handler`` does the job ``name`` (with its stored arguments) after an answer has gone."""
+        if name in self._jobs:
+            raise ValueError(f"the Teams job {name!r} already has a handler")
+        self._jobs[name] = handler
+
+    def run_job(self, name: str, args: Mapping[str, Any]) -> None:
+        handler = self._jobs.get(name)
+        if handler is None:
+            raise ValueError(f"no Teams job {name!r}")
+        handler(args)
 
     def handler_for(self, data: Mapping[str, Any]) -> CardHandler | None:
         verb = data.get(DATA_VERB)

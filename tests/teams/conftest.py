@@ -3,7 +3,8 @@
 The server is the product's own ASGI app (:func:`bot.server.build_server`) on
 uvicorn, on a free loopback port, with every Teams endpoint setting pointed at
 the fakes and the test CA trusted through TEAMS_CA_BUNDLE. It runs on SQLite,
-and on PostgreSQL too when TEST_DATABASE_URL is set.
+and on PostgreSQL too when TEST_DATABASE_URL is set. A test module may set ``TEAMS_SETTINGS`` (a dict of
+:class:`~bot.config.Settings` fields) for its own server, e.g. one queue worker.
 """
 
 from __future__ import annotations
@@ -114,6 +115,9 @@ def teams(
         guidance_owners=[GUIDANCE_OWNER_EMAIL],
         _env_file=None,  # type: ignore[call-arg]
     )
+    overrides = getattr(request.module, "TEAMS_SETTINGS", None)
+    if overrides:
+        settings = settings.model_copy(update=overrides)
     services = Services(settings, knowledge=shared_guidance)
     app = build_server(services, [teams_route_provider], warm_up=True)
     sock = _free_socket()
@@ -148,6 +152,11 @@ def teams(
 
 @pytest.fixture
 def member(teams: TeamsWorld) -> Member:
+    """A fresh Teams user, known to the Connector (its member record carries their email)."""
+    return new_member(teams)
+
+
+def new_member(teams: TeamsWorld) -> Member:
     """A fresh Teams user, known to the Connector (its member record carries their email)."""
     aad = str(uuid.uuid4())
     short = aad[:6]

@@ -7,7 +7,10 @@
   channel puts on each activity it POSTs to the bot;
 - :class:`FakeConnector`: the Connector REST API, recording every activity,
   refusing requests without a token Entra issued, cards above version 1.5 or
-  over Teams' size limit, and answering scripted 429/403/5xx when told to.
+  over Teams' size limit, and answering scripted 429/403/5xx when told to: to the next request of any
+  kind (:meth:`FakeConnector.fail_next`), or to the next messages posted in one conversation
+  (:meth:`FakeConnector.script`: an error instead of posting it, or posting it and then dropping the
+  connection or holding the answer back), or to every message in a throttled conversation.
 
 One module (over 400 lines) because the three share one loopback HTTPS server
 and one test PKI, and the token Entra issues is the one the connector checks.
@@ -26,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -57,6 +60,10 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+# An answer with this status closes the connection without answering (the request was read in full).
+DROP_CONNECTION = 0
+
+
 class HttpsFake:
     """A threaded HTTPS server on a free loopback port; subclasses answer in :meth:`route`."""
 
@@ -75,6 +82,9 @@ class HttpsFake:
                     self.rfile.read(length) if length else b"",
                 )
                 answer = fake.route(request)
+                if answer.status == DROP_CONNECTION:
+                    self.close_connection = True
+                    return
                 payload = b"" if answer.body is None else json.dumps(answer.body).encode()
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
@@ -283,6 +293,29 @@ class Posted:
         return "\n".join(parts)
 
 
+class Accept:
+    """A scripted step for one posted message: post it, then answer normally (``Accept()``), drop the
+    connection without answering (``Accept(drop=True)``: the bot cannot know it was posted), or hold the answer
+    back until :meth:`release` (``Accept(hold=True)``: the bot is still waiting when it is stopped)."""
+
+    def __init__(self, *, drop: bool = False, hold: bool = False) -> None:
+        self.drop = drop
+        self.hold = hold
+        self.posted = threading.Event()  # set once the message is posted
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def answer(self, activity_id: str) -> Answer:
+        self.posted.set()
+        if self.drop:
+            return Answer(DROP_CONNECTION)
+        if self.hold:
+            self._released.wait(30)
+        return Answer(201, {"id": activity_id})
+
+
 @dataclass
 class Member:
     id: str
@@ -301,7 +334,9 @@ class FakeConnector(HttpsFake):
         self.personal_chats: dict[str, str] = {}  # user id -> conversation id
         self.blocked_users: set[str] = set()
         self._script: list[Answer] = []
-        self.lock = threading.Lock()
+        self._scripts: dict[str, list[Answer | Accept]] = {}  # conversation id -> the next posts' fate
+        self.throttled: dict[str, str] = {}  # conversation id -> Retry-After, answered to every post there
+        self.lock = threading.RLock()  # re-entered by the conditions wait_until checks
         self.changed = threading.Condition(self.lock)
 
     @property
@@ -314,6 +349,38 @@ class FakeConnector(HttpsFake):
     def fail_next(self, *answers: Answer) -> None:
         with self.lock:
             self._script.extend(answers)
+
+    def script(self, conversation: str, *steps: Answer | Accept) -> None:
+        """What happens to the next messages posted in ``conversation``, one step each: an :class:`Answer`
+        instead of posting it, or an :class:`Accept`."""
+        with self.lock:
+            self._scripts.setdefault(conversation, []).extend(steps)
+
+    def throttle(self, conversation: str, retry_after: str) -> None:
+        """Answer 429 with ``Retry-After`` to every message posted in ``conversation`` until :meth:`unthrottle`."""
+        with self.lock:
+            self.throttled[conversation] = retry_after
+
+    def unthrottle(self, conversation: str) -> None:
+        with self.lock:
+            self.throttled.pop(conversation, None)
+
+    def answered(self, conversation: str, method: str = "POST") -> list[int]:
+        """The statuses answered to ``method`` requests on the conversation's activities, in order
+        (0: the connection was dropped)."""
+        prefix = f"/amer/v3/conversations/{quote(conversation, safe='')}/activities"
+        with self.lock:
+            return [status for m, path, status in self.requests if m == method and path.startswith(prefix)]
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 20.0) -> None:
+        """Wait until ``condition`` (read under the fake's lock) holds, re-checked after every request."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError("the Connector never saw what the test waited for")
+                self.changed.wait(remaining)
 
     def route(self, request: Request) -> Answer:
         answer = self._route(request)
@@ -398,6 +465,16 @@ class FakeConnector(HttpsFake):
                     }
                 },
             )
+        step: Answer | Accept | None = None
+        if request.method == "POST":
+            with self.lock:
+                if conversation in self.throttled:
+                    wait = self.throttled[conversation]
+                    return Answer(429, {"error": {"code": "Throttled", "message": "slow down"}}, {"Retry-After": wait})
+                steps = self._scripts.get(conversation)
+                step = steps.pop(0) if steps else None
+            if isinstance(step, Answer):
+                return step
         activity_id = item if request.method == "PUT" else f"1:{uuid.uuid4().hex[:16]}"
         with self.changed:
             self.posted.append(
@@ -410,6 +487,8 @@ class FakeConnector(HttpsFake):
                 )
             )
             self.changed.notify_all()
+        if isinstance(step, Accept):
+            return step.answer(activity_id)
         return Answer(200 if request.method == "PUT" else 201, {"id": activity_id})
 
     # --- for assertions ----------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from typing import Any
 
+from storage.work_queue import work_queue_depth
 from tests.teams import activities as A
 
 
@@ -60,3 +63,46 @@ def open_form(teams, member) -> Any:
     teams.connector.wait_for(1, chat_of(member))  # activities are handled in parallel: keep the order
     teams.post(A.message(teams.connector.service_url, member, "new review"))
     return teams.connector.wait_for(2, chat_of(member))[1]
+
+
+def at_the_level_question(teams, member) -> list[Any]:
+    """A review conversation started in the member's chat and answered up to "At what level…?" (4 replies)."""
+    url = teams.connector.service_url
+    service = f"Carers support {uuid.uuid4().hex[:4]}"
+    answers = ["start a review", service, "ok", "Carers have a break when they need one"]
+    for number, text in enumerate(answers, 1):
+        teams.post(A.message(url, member, text))
+        teams.connector.wait_for(number, chat_of(member))
+    posts = teams.connector.posted_to(chat_of(member))
+    assert "level" in posts[-1].all_text.lower()
+    return posts
+
+
+def settled(teams, timeout: float = 20.0) -> None:
+    """Wait until the work queue has nothing waiting or in hand: everything the bot took on is finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        depth = work_queue_depth(teams.services.database)
+        if depth["ready"] == 0 and depth["leased"] == 0:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the work queue never settled: {depth}")
+        time.sleep(0.05)
+
+
+def card_buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every Action.Execute on a card, wherever it sits."""
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Execute":
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(card)
+    return found

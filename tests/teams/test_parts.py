@@ -51,6 +51,18 @@ def test_pacing_is_per_conversation() -> None:
     assert clock.now == before
 
 
+def test_queued_replies_take_their_turn_without_sleeping() -> None:
+    clock = _Clock()
+    pacer = ConversationPacer(rate=7.0, clock=clock, sleep=clock.sleep)
+    assert pacer.next_turn("chat-a") == 0.0
+    wait = pacer.next_turn("chat-a")  # not its turn yet: how long until it is, and the slot is not taken
+    assert round(wait, 3) == round(1 / 7.0, 3) and pacer.next_turn("chat-a") == wait
+    assert pacer.next_turn("chat-b") == 0.0  # another conversation is not held up
+    clock.now += wait
+    assert pacer.next_turn("chat-a") == 0.0
+    assert clock.slept == []
+
+
 def test_many_buttons_wrap_into_rows_and_answers_are_rated_once() -> None:
     reply = Reply("Pick one", ReplyKind.QUESTION, buttons=[Button(f"Option {n}", str(n)) for n in range(8)])
     content = render_reply_card(reply)

@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 import structlog
 
@@ -13,7 +15,7 @@ from handlers.teams import cards
 from handlers.teams.constants import DATA_ROUND, DATA_TOKEN, VERB_FEEDBACK_REQUEST, VERB_FEEDBACK_RESPONSE
 from handlers.teams.context import TeamsContext
 from handlers.teams.feedback_cards import chart_card, request_card, response_card
-from handlers.teams.registry import CardHandlers, CardOutcome, CardPress
+from handlers.teams.registry import CardHandlers, CardOutcome, CardPress, Job
 from workflows.actions import FeedbackActions
 from workflows.feedback import FeedbackError, RequestFields, RequestForm, parse_change_value
 from workflows.people import Resolved
@@ -22,6 +24,7 @@ from workflows.replies import ReplyKind
 log = structlog.get_logger(__name__)
 
 _SEPARATORS = re.compile(r"[\n;,]+")
+JOB_SEND_INVITATIONS = "feedback.send_invitations"
 
 
 def register(cards_: CardHandlers, teams: TeamsContext) -> None:
@@ -72,13 +75,21 @@ def register(cards_: CardHandlers, teams: TeamsContext) -> None:
             return CardOutcome(card=card, form_open=True)
         created, done = outcome.round, outcome.confirmation
 
-        def send_invitations() -> None:
-            feedback.requests.send_invitations(created)
-
         # The invitations go out after the answer to this button: an invoke must be answered within seconds.
         return CardOutcome(
-            card=cards.render_reply_card(done, press.mode), message=done.text.split("\n", 1)[0], after=send_invitations
+            card=cards.render_reply_card(done, press.mode),
+            message=done.text.split("\n", 1)[0],
+            after=Job(JOB_SEND_INVITATIONS, {"round_id": created.id}),
         )
+
+    def send_invitations(args: Mapping[str, Any]) -> None:
+        """The round's invitations, each once (the notification ledger), so doing it again sends nothing twice."""
+        feedback = teams.services.feedback
+        round_record = feedback.rules.repository.get_round(int(args["round_id"]))
+        if round_record is None:
+            log.warning("teams_feedback_round_gone", round_id=args.get("round_id"))
+            return
+        feedback.requests.send_invitations(round_record)
 
     def open_answer_form(press: CardPress) -> CardOutcome:
         answers = teams.services.feedback.answers
@@ -124,3 +135,4 @@ def register(cards_: CardHandlers, teams: TeamsContext) -> None:
     cards_.on_press([FeedbackActions.GIVE, FeedbackActions.CHANGE], open_answer_form)
     cards_.on_verb(VERB_FEEDBACK_RESPONSE, answer)
     cards_.on_press([FeedbackActions.SHOW_CHART], show_chart)
+    cards_.on_job(JOB_SEND_INVITATIONS, send_invitations)

@@ -10,6 +10,7 @@ import structlog
 from microsoft_agents.activity import Activity
 
 from handlers.teams.context import TeamsContext
+from handlers.teams.outbox import Part
 from handlers.teams.people import is_personal
 from workflows.replies import Reply
 
@@ -26,7 +27,7 @@ WELCOME_TEAM = (
 )
 
 
-def on_conversation_update(teams: TeamsContext, activity: Activity) -> None:
+def on_conversation_update(teams: TeamsContext, activity: Activity) -> list[Part]:
     bot_id = activity.recipient.id if activity.recipient else None
     added = [m.id for m in activity.members_added or []]
     removed = [m.id for m in activity.members_removed or []]
@@ -34,15 +35,17 @@ def on_conversation_update(teams: TeamsContext, activity: Activity) -> None:
         teams.people.identify(activity)
         log.info("teams_app_installed", personal=is_personal(activity))
         welcome = Reply(WELCOME_PERSONAL if is_personal(activity) else WELCOME_TEAM)
-        teams.send_replies(activity, [welcome], None, thread=False)
-    elif bot_id and bot_id in removed and is_personal(activity):
+        return teams.reply_parts(activity, [welcome], None, thread=False)
+    if bot_id and bot_id in removed and is_personal(activity):
         teams.mark_sender_unreachable(activity)
+    return []
 
 
-def on_installation_update(teams: TeamsContext, activity: Activity) -> None:
+def on_installation_update(teams: TeamsContext, activity: Activity) -> list[Part]:
     action = (activity.action or "").lower()
     if action.startswith("add"):
         teams.people.identify(activity)
         log.info("teams_app_installed", personal=is_personal(activity), via="installationUpdate")
     elif action.startswith("remove") and is_personal(activity):
         teams.mark_sender_unreachable(activity)
+    return []

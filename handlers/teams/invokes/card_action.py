@@ -13,13 +13,11 @@ from handlers.teams.invokes import FollowUp, InvokeResult
 from handlers.teams.registry import CardOutcome, CardPress
 
 
-def follow_up(teams: TeamsContext, activity: Activity, outcome: CardOutcome) -> FollowUp | None:
-    if not outcome.replies and not outcome.new_cards and outcome.after is None:
-        return None
-    return lambda: teams.follow_up(activity, outcome)
+def follow_up(teams: TeamsContext, activity: Activity, outcome: CardOutcome) -> FollowUp:
+    return teams.follow_up_parts(activity, outcome)
 
 
-def answer_card_action(teams: TeamsContext, activity: Activity) -> tuple[InvokeResult, FollowUp | None]:
+def answer_card_action(teams: TeamsContext, activity: Activity) -> tuple[InvokeResult, FollowUp]:
     value: dict[str, Any] = activity.value if isinstance(activity.value, dict) else {}
     action: dict[str, Any] = value["action"] if isinstance(value.get("action"), dict) else {}
     data = dict(action.get("data") or {})

@@ -44,11 +44,11 @@ def read_feedback(value: Any) -> tuple[bool, str | None] | None:
     return reaction == "like", comment
 
 
-def answer_feedback_loop(teams: TeamsContext, activity: Activity) -> tuple[InvokeResult, FollowUp | None]:
+def answer_feedback_loop(teams: TeamsContext, activity: Activity) -> tuple[InvokeResult, FollowUp]:
     feedback = read_feedback(activity.value)
     if feedback is None:
         log.info("teams_submit_action_unsupported")
-        return InvokeResult(400, None), None
+        return InvokeResult(400, None), []
     helpful, comment = feedback
     answer_log = teams.services.dialogue.answer_log
     conversation = activity.conversation.id if activity.conversation else ""
@@ -58,4 +58,4 @@ def answer_feedback_loop(teams: TeamsContext, activity: Activity) -> tuple[Invok
         log.info("answer_rated", platform=PLATFORM, helpful=helpful, stored=False, comment=bool(comment))
     else:
         rate_answer(answer_log, PLATFORM, ref, helpful, comment)
-    return InvokeResult(200, None), None
+    return InvokeResult(200, None), []

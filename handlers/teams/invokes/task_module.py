@@ -25,7 +25,7 @@ def _task_response(outcome: CardOutcome) -> dict[str, Any]:
     return {"task": {"type": "message", "value": text[:500]}}
 
 
-def _answer(teams: TeamsContext, activity: Activity, data: dict[str, Any]) -> tuple[InvokeResult, FollowUp | None]:
+def _answer(teams: TeamsContext, activity: Activity, data: dict[str, Any]) -> tuple[InvokeResult, FollowUp]:
     outcome = teams.cards.handle(CardPress(teams.user(activity), data, "submit"))
     if outcome.done is not None:
         # The dialog closes on a message; the confirmation card goes into the chat to be kept.
@@ -38,11 +38,11 @@ def _data(activity: Activity) -> dict[str, Any]:
     return dict(value.get("data") or {})
 
 
-def answer_task_fetch(teams: TeamsContext, activity: Activity) -> tuple[InvokeResult, FollowUp | None]:
+def answer_task_fetch(teams: TeamsContext, activity: Activity) -> tuple[InvokeResult, FollowUp]:
     data = _data(activity)
     data.setdefault(DATA_VERB, VERB_OPEN_REVIEW_FORM)  # the one dialog this bot opens
     return _answer(teams, activity, data)
 
 
-def answer_task_submit(teams: TeamsContext, activity: Activity) -> tuple[InvokeResult, FollowUp | None]:
+def answer_task_submit(teams: TeamsContext, activity: Activity) -> tuple[InvokeResult, FollowUp]:
     return _answer(teams, activity, _data(activity))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from microsoft_agents.activity import Activity
 
 from handlers.teams.context import TeamsContext
+from handlers.teams.outbox import Part
 from handlers.teams.registry import CardPress
 
 
@@ -13,7 +14,7 @@ def is_card_submit(activity: Activity) -> bool:
     return isinstance(activity.value, dict) and not (activity.text or "").strip()
 
 
-def answer_card_submit(teams: TeamsContext, activity: Activity) -> None:
+def answer_card_submit(teams: TeamsContext, activity: Activity) -> list[Part]:
     data = activity.value if isinstance(activity.value, dict) else {}
     outcome = teams.cards.handle(CardPress(teams.user(activity), data, "submit"))
-    teams.update_card(activity, outcome)
+    return teams.card_update_parts(activity, outcome)

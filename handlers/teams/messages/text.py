@@ -15,6 +15,7 @@ import re
 from microsoft_agents.activity import Activity
 
 from handlers.teams.context import TeamsContext
+from handlers.teams.outbox import Part
 from handlers.teams.people import is_personal
 from workflows.command_parsing import COMMAND_NAMES, Command, parse_command
 
@@ -46,9 +47,9 @@ def teams_command(text: str) -> Command | None:
     return command if command.unknown is None else None
 
 
-def answer_text(teams: TeamsContext, activity: Activity) -> None:
+def answer_text(teams: TeamsContext, activity: Activity) -> list[Part]:
     if not is_personal(activity) and not activity.is_recipient_mentioned():
-        return  # in a channel or group chat the bot speaks only when spoken to
+        return []  # in a channel or group chat the bot speaks only when spoken to
     text = message_text(activity)
     user = teams.user(activity)
     question = text
@@ -58,4 +59,4 @@ def answer_text(teams: TeamsContext, activity: Activity) -> None:
         question = command.argument if command.name == "ask" else text
     else:
         replies = teams.services.dialogue.handle(user, text)
-    teams.send_replies(activity, replies, question)
+    return teams.reply_parts(activity, replies, question)
