@@ -21,7 +21,7 @@ import structlog
 from knowledge import fitted
 from knowledge.models import Answer, AnswerKind, Chunk, Citation, PassageKind
 from knowledge.ranking import Judge, TopicModel, judge_values
-from knowledge.retrieve import Hit, QueryAnalysis, states
+from knowledge.retrieve import SUBSECTION_NUMBER, Hit, QueryAnalysis, referenced_subsections, states
 from knowledge.roles import split_responsibilities
 from knowledge.tokens import terms
 
@@ -201,12 +201,15 @@ def _with_siblings(
     Legislation puts each subsection in its own passage, and the answer is often the one next to
     the best match ("(2) ... unless" then "(3) A person who decides not to comply must ...").
     When the next-best passages are adjacent numbered subsections of the same section, the short
-    run of them is quoted in document order, as long as it stays within the answer budget.
+    run of them is quoted in document order, as long as it stays within the answer budget. A
+    retrieved subsection further on that refers back to a quoted one ("under subsection (1)") is
+    quoted too, its referring clause only, when it fits.
     """
     best = quotable[0].chunk
     if not _numbered(best.text):
         return quoted
     run = {best.position: quoted}
+    quoted_numbers = _subsection_numbers(best.text)
     # A neighbour the index holds is taken only if it answers at least as well as the best subsection.
     best_score = _line_score(analysis, set(analysis.terms), best.text)
     nearby = [
@@ -223,7 +226,33 @@ def _with_siblings(
         if sum(len(t) + 1 for t in run.values()) + len(extra) > MAX_ANSWER_CHARS:
             break
         run[chunk.position] = extra
+        quoted_numbers |= _subsection_numbers(chunk.text)
+    # A retrieved subsection that refers back to a quoted one ("(3) A person who decides not to comply
+    # with a request under subsection (1) ... must give written reasons") says what follows from it.
+    for chunk in [h.chunk for h in quotable[1:]]:
+        if chunk.position in run or chunk.source_key != best.source_key or chunk.section != best.section:
+            continue
+        if not _numbered(chunk.text) or not quoted_numbers & referenced_subsections(chunk.text):
+            continue
+        extra = _referring_clause(chunk.text, quoted_numbers)
+        if sum(len(t) + 1 for t in run.values()) + len(extra) <= MAX_ANSWER_CHARS:
+            run[chunk.position] = extra
     return "\n".join(run[p] for p in sorted(run))
+
+
+def _subsection_numbers(text: str) -> set[str]:
+    """The numbers of the subsections a passage holds ("(3) ...\n(4) ..." → {"3", "4"})."""
+    return {m.group("number") for line in text.split("\n") if (m := SUBSECTION_NUMBER.match(line))}
+
+
+def _referring_clause(text: str, numbers: set[str]) -> str:
+    """The numbered clause of a passage that refers to one of the subsections ``numbers``, with its sub-clauses."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    start = next(
+        (i for i, line in enumerate(lines) if _clause_depth(line) == 0 and numbers & referenced_subsections(line)), 0
+    )
+    end = next((i for i in range(start + 1, len(lines)) if _clause_depth(lines[i]) == 0), len(lines))
+    return "\n".join(lines[start:end])
 
 
 def _numbered(text: str) -> bool:
