@@ -99,13 +99,17 @@ def _clip(text: str) -> str:
     return cut.rstrip(",;:") + " …"
 
 
-def extract(analysis: QueryAnalysis, chunk: Chunk) -> str:
-    """The part of a passage that answers the question."""
+def extract(analysis: QueryAnalysis, chunk: Chunk, *, whole_clauses: bool = True) -> str:
+    """The part of a passage that answers the question.
+
+    ``whole_clauses``: a lettered clause is quoted with all the clauses its lead-in introduces, when
+    they fit; without it, with its lead-in alone (the core of the answer, which the judge weighs).
+    """
     wanted = set(analysis.terms)
     if chunk.kind is PassageKind.TABLE_ROW and chunk.meta.get("cells"):
         return _from_row(analysis, chunk, wanted)
     if chunk.kind is PassageKind.LIST and _CLAUSE_LINE.match(chunk.text):
-        return _clip(_from_clauses(analysis, chunk.text, wanted))
+        return _clip(_from_clauses(analysis, chunk.text, wanted, whole_clauses))
     if chunk.kind is PassageKind.LIST:
         lines = chunk.text.split("\n")
         intro = [line for line in lines if not line.startswith("• ")]
@@ -149,7 +153,7 @@ def _line_score(analysis: QueryAnalysis, wanted: set[str], line: str) -> float:
     return score
 
 
-def _from_clauses(analysis: QueryAnalysis, text: str, wanted: set[str]) -> str:
+def _from_clauses(analysis: QueryAnalysis, text: str, wanted: set[str], whole_clauses: bool = True) -> str:
     """The clause that answers, with the opening words it completes or the sub-clauses it introduces."""
     lines = [line for line in text.split("\n") if line.strip()]
     best = max(range(len(lines)), key=lambda i: (_line_score(analysis, wanted, lines[i]), -i))
@@ -160,10 +164,15 @@ def _from_clauses(analysis: QueryAnalysis, text: str, wanted: set[str]) -> str:
         following = [i for i in range(best + 1, len(lines)) if _clause_depth(lines[i]) > depth]
         chosen.extend(following[:MAX_LIST_ITEMS])
     elif depth > 0:
-        # "(b) ..." means nothing without the words it completes.
+        # "(b) ..." means nothing without the words it completes, and "must— (a) ..., or (b) ..." is
+        # misquoted by one alternative alone: the lead is quoted with all its clauses when they fit.
         lead = next((i for i in range(best - 1, -1, -1) if _clause_depth(lines[i]) < depth), None)
         if lead is not None:
-            chosen.insert(0, lead)
+            lead_depth = _clause_depth(lines[lead])
+            end = next((i for i in range(lead + 1, len(lines)) if _clause_depth(lines[i]) <= lead_depth), len(lines))
+            whole = list(range(lead, end))
+            fits = sum(len(lines[i]) + 1 for i in whole) <= MAX_ANSWER_CHARS and len(whole) <= MAX_LIST_ITEMS + 1
+            chosen = whole if fits and whole_clauses else [lead, best]
     return "\n".join(lines[i] for i in sorted(set(chosen)))
 
 
@@ -284,9 +293,11 @@ def extractive_answer(
             kind=AnswerKind.NOT_FOUND,
         )
     best = quotable[0]
-    quoted = extract(analysis, best.chunk)
     dense = best.dense is not None
-    answer_dense = similarity(analysis, quoted) if similarity and dense else 0.0
+    answer_dense = (
+        similarity(analysis, extract(analysis, best.chunk, whole_clauses=False)) if similarity and dense else 0.0
+    )
+    quoted = extract(analysis, best.chunk)
     judge = judge or Judge.fitted(dense=dense)
     values = judge_values([h.score for h in quotable], best.features, answer_dense, analysis.unknown_share)
     score = round(judge.probability(values), 3)

@@ -107,3 +107,36 @@ def test_a_subsection_referring_to_a_namesake_in_another_section_is_not_joined()
     )
     assert rule in text
     assert "must record the refusal" not in text.split("[2]")[0]
+
+
+def test_one_alternative_of_a_duty_is_quoted_with_the_others() -> None:
+    """ "must— (a) publish a notice, or (b) give reasons" quoted as (a) alone would state a duty the text does not."""
+    duty = (
+        "(1) If a depot lends equipment to a school, the depot must—\n"
+        "(a) publish a loan notice before delivering the equipment, or\n"
+        "(b) give reasons for not doing so in the delivery note."
+    )
+    chunk = Chunk("c1", duty, "lending.md", "/guidance/lending.md", SECTION, 1, PassageKind.LIST)
+    text = _ask("Does a depot have to publish a notice before delivering equipment?", [Hit(chunk=chunk, score=3.0)])
+    assert duty in text
+
+
+def test_a_long_list_of_clauses_is_quoted_as_its_lead_and_the_clause_that_answers() -> None:
+    kinds = ["minibus", "projector", "laptop", "gazebo", "marquee", "generator", "ladder", "printer", "camera"]
+    items = [
+        f"({letter}) a {kind} kept at a depot for school trips and events,"
+        for letter, kind in zip("abcdefghi", kinds, strict=True)
+    ]
+    items += ["(j) a kiln for pottery classes,", "(k) a piano for concerts."]
+    chunk = Chunk(
+        "c2",
+        "(2) In this section “equipment” means any of the following—\n" + "\n".join(items),
+        "lending.md",
+        "/guidance/lending.md",
+        SECTION,
+        2,
+        PassageKind.LIST,
+    )
+    text = _ask("Is a kiln for pottery classes equipment?", [Hit(chunk=chunk, score=3.0)])
+    assert "(2) In this section “equipment” means any of the following—\n(j) a kiln for pottery classes," in text
+    assert "minibus" not in text  # eleven clauses are more than an answer quotes
