@@ -132,7 +132,8 @@ def judge_rows(items: list[Item], w: np.ndarray, dense: bool) -> tuple[np.ndarra
             continue
         best = quotable[0]
         quoted = extract(it.analysis, best.chunk)
-        answer_dense = it.similarity(it.analysis, quoted) if dense else 0.0
+        core = extract(it.analysis, best.chunk, whole_clauses=False)  # what the service's judge weighs
+        answer_dense = it.similarity(it.analysis, core) if dense else 0.0
         values = judge_values([h.score for h in quotable], best.features, answer_dense, it.analysis.unknown_share)
         rows.append([values[name] for name in JUDGE_FEATURES])
         right = it.question.answerable and (

@@ -21,7 +21,7 @@ import structlog
 from knowledge import fitted
 from knowledge.models import Answer, AnswerKind, Chunk, Citation, PassageKind
 from knowledge.ranking import Judge, TopicModel, judge_values
-from knowledge.retrieve import Hit, QueryAnalysis, states
+from knowledge.retrieve import SUBSECTION_NUMBER, Hit, QueryAnalysis, referenced_subsections, states
 from knowledge.roles import split_responsibilities
 from knowledge.tokens import terms
 
@@ -99,13 +99,17 @@ def _clip(text: str) -> str:
     return cut.rstrip(",;:") + " …"
 
 
-def extract(analysis: QueryAnalysis, chunk: Chunk) -> str:
-    """The part of a passage that answers the question."""
+def extract(analysis: QueryAnalysis, chunk: Chunk, *, whole_clauses: bool = True) -> str:
+    """The part of a passage that answers the question.
+
+    ``whole_clauses``: a lettered clause is quoted with all the clauses its lead-in introduces, when
+    they fit; without it, with its lead-in alone (the core of the answer, which the judge weighs).
+    """
     wanted = set(analysis.terms)
     if chunk.kind is PassageKind.TABLE_ROW and chunk.meta.get("cells"):
         return _from_row(analysis, chunk, wanted)
     if chunk.kind is PassageKind.LIST and _CLAUSE_LINE.match(chunk.text):
-        return _clip(_from_clauses(analysis, chunk.text, wanted))
+        return _clip(_from_clauses(analysis, chunk.text, wanted, whole_clauses))
     if chunk.kind is PassageKind.LIST:
         lines = chunk.text.split("\n")
         intro = [line for line in lines if not line.startswith("• ")]
@@ -149,7 +153,7 @@ def _line_score(analysis: QueryAnalysis, wanted: set[str], line: str) -> float:
     return score
 
 
-def _from_clauses(analysis: QueryAnalysis, text: str, wanted: set[str]) -> str:
+def _from_clauses(analysis: QueryAnalysis, text: str, wanted: set[str], whole_clauses: bool = True) -> str:
     """The clause that answers, with the opening words it completes or the sub-clauses it introduces."""
     lines = [line for line in text.split("\n") if line.strip()]
     best = max(range(len(lines)), key=lambda i: (_line_score(analysis, wanted, lines[i]), -i))
@@ -160,10 +164,15 @@ def _from_clauses(analysis: QueryAnalysis, text: str, wanted: set[str]) -> str:
         following = [i for i in range(best + 1, len(lines)) if _clause_depth(lines[i]) > depth]
         chosen.extend(following[:MAX_LIST_ITEMS])
     elif depth > 0:
-        # "(b) ..." means nothing without the words it completes.
+        # "(b) ..." means nothing without the words it completes, and "must— (a) ..., or (b) ..." is
+        # misquoted by one alternative alone: the lead is quoted with all its clauses when they fit.
         lead = next((i for i in range(best - 1, -1, -1) if _clause_depth(lines[i]) < depth), None)
         if lead is not None:
-            chosen.insert(0, lead)
+            lead_depth = _clause_depth(lines[lead])
+            end = next((i for i in range(lead + 1, len(lines)) if _clause_depth(lines[i]) <= lead_depth), len(lines))
+            whole = list(range(lead, end))
+            fits = sum(len(lines[i]) + 1 for i in whole) <= MAX_ANSWER_CHARS and len(whole) <= MAX_LIST_ITEMS + 1
+            chosen = whole if fits and whole_clauses else [lead, best]
     return "\n".join(lines[i] for i in sorted(set(chosen)))
 
 
@@ -201,12 +210,15 @@ def _with_siblings(
     Legislation puts each subsection in its own passage, and the answer is often the one next to
     the best match ("(2) ... unless" then "(3) A person who decides not to comply must ...").
     When the next-best passages are adjacent numbered subsections of the same section, the short
-    run of them is quoted in document order, as long as it stays within the answer budget.
+    run of them is quoted in document order, as long as it stays within the answer budget. A
+    retrieved subsection further on that refers back to a quoted one ("under subsection (1)") is
+    quoted too, its referring clause only, when it fits.
     """
     best = quotable[0].chunk
     if not _numbered(best.text):
         return quoted
     run = {best.position: quoted}
+    quoted_numbers = _subsection_numbers(best.text)
     # A neighbour the index holds is taken only if it answers at least as well as the best subsection.
     best_score = _line_score(analysis, set(analysis.terms), best.text)
     nearby = [
@@ -223,7 +235,33 @@ def _with_siblings(
         if sum(len(t) + 1 for t in run.values()) + len(extra) > MAX_ANSWER_CHARS:
             break
         run[chunk.position] = extra
+        quoted_numbers |= _subsection_numbers(chunk.text)
+    # A retrieved subsection that refers back to a quoted one ("(3) A person who decides not to comply
+    # with a request under subsection (1) ... must give written reasons") says what follows from it.
+    for chunk in [h.chunk for h in quotable[1:]]:
+        if chunk.position in run or chunk.source_key != best.source_key or chunk.section != best.section:
+            continue
+        if not _numbered(chunk.text) or not quoted_numbers & referenced_subsections(chunk.text):
+            continue
+        extra = _referring_clause(chunk.text, quoted_numbers)
+        if sum(len(t) + 1 for t in run.values()) + len(extra) <= MAX_ANSWER_CHARS:
+            run[chunk.position] = extra
     return "\n".join(run[p] for p in sorted(run))
+
+
+def _subsection_numbers(text: str) -> set[str]:
+    """The numbers of the subsections a passage holds ("(3) ...\n(4) ..." → {"3", "4"})."""
+    return {m.group("number") for line in text.split("\n") if (m := SUBSECTION_NUMBER.match(line))}
+
+
+def _referring_clause(text: str, numbers: set[str]) -> str:
+    """The numbered clause of a passage that refers to one of the subsections ``numbers``, with its sub-clauses."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    start = next(
+        (i for i, line in enumerate(lines) if _clause_depth(line) == 0 and numbers & referenced_subsections(line)), 0
+    )
+    end = next((i for i in range(start + 1, len(lines)) if _clause_depth(lines[i]) == 0), len(lines))
+    return "\n".join(lines[start:end])
 
 
 def _numbered(text: str) -> bool:
@@ -255,9 +293,11 @@ def extractive_answer(
             kind=AnswerKind.NOT_FOUND,
         )
     best = quotable[0]
-    quoted = extract(analysis, best.chunk)
     dense = best.dense is not None
-    answer_dense = similarity(analysis, quoted) if similarity and dense else 0.0
+    answer_dense = (
+        similarity(analysis, extract(analysis, best.chunk, whole_clauses=False)) if similarity and dense else 0.0
+    )
+    quoted = extract(analysis, best.chunk)
     judge = judge or Judge.fitted(dense=dense)
     values = judge_values([h.score for h in quotable], best.features, answer_dense, analysis.unknown_share)
     score = round(judge.probability(values), 3)

@@ -82,6 +82,29 @@ def states(answer_type: str, text: str) -> bool:
     return bool((_STATES_TIME if answer_type == "time" else _STATES_AMOUNT).search(text))
 
 
+# A numbered subsection ("(3) A person who ...") and the subsections of its own section it refers to
+# ("... under subsection (1) or (2)", "subsections (1) to (4)").
+SUBSECTION_NUMBER = re.compile(r"^[\s•-]*\((?P<number>[0-9]{1,3}[A-Z]{0,2})\)\s")
+_REFERENCE = re.compile(
+    r"(?i)\bsubsections?\s+(?P<refs>\(\w{1,4}\)(?:\(\w{1,4}\))*(?:\s*(?:,|and|or|to)\s*\(\w{1,4}\)(?:\(\w{1,4}\))*)*)"
+)
+_REFERENCE_RANGE = re.compile(r"\((?P<low>[0-9]{1,3})\)\s*to\s*\((?P<high>[0-9]{1,3})\)")
+_REFERENCE_NUMBER = re.compile(r"(?:^|[\s,])\((?P<number>[0-9]{1,3}[A-Z]{0,2})\)")
+
+
+def referenced_subsections(text: str) -> frozenset[str]:
+    """The subsection numbers a passage refers to ("under subsection (1) or (2)" → {"1", "2"})."""
+    found: set[str] = set()
+    for match in _REFERENCE.finditer(text):
+        refs = match.group("refs")
+        found.update(m.group("number") for m in _REFERENCE_NUMBER.finditer(" " + refs))
+        for span in _REFERENCE_RANGE.finditer(refs):
+            low, high = int(span.group("low")), int(span.group("high"))
+            if 0 < high - low <= 20:
+                found.update(str(n) for n in range(low, high + 1))
+    return frozenset(found)
+
+
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+(?=[A-Z(‘'\"“])|\n+")
 _FOLLOW_UP = re.compile(r"(?i)\b(?:it|they|them|their|this|that|those|these|he|she|his|her|its|there)\b")
 
