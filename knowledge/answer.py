@@ -208,7 +208,7 @@ def _with_siblings(
     """The quoted subsection with the numbered subsections beside it that were also retrieved.
 
     Legislation puts each subsection in its own passage, and the answer is often the one next to
-    the best match ("(2) ... unless" then "(3) A person who decides not to comply must ...").
+    the best match ("(2) ... must lend it unless" then "(3) A depot that refuses must say why ...").
     When the next-best passages are adjacent numbered subsections of the same section, the short
     run of them is quoted in document order, as long as it stays within the answer budget. A
     retrieved subsection further on that refers back to a quoted one ("under subsection (1)") is
@@ -236,8 +236,8 @@ def _with_siblings(
             break
         run[chunk.position] = extra
         quoted_numbers |= _subsection_numbers(chunk.text)
-    # A retrieved subsection that refers back to a quoted one ("(3) A person who decides not to comply
-    # with a request under subsection (1) ... must give written reasons") says what follows from it.
+    # A retrieved subsection that refers back to a quoted one ("(5) A depot that refuses a request under
+    # subsection (2) must say why in writing") says what follows from it.
     for chunk in [h.chunk for h in quotable[1:]]:
         if chunk.position in run or chunk.source_key != best.source_key or chunk.section != best.section:
             continue
