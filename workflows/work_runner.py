@@ -34,7 +34,7 @@ import structlog
 from storage.base import utc_now
 from storage.work_queue import ClaimedWork, WorkQueue
 
-__all__ = ["Done", "GiveUp", "Later", "Outcome", "WorkHandler", "WorkRunner"]
+__all__ = ["KEEP_ONLY_THE_KEY", "Done", "GiveUp", "Later", "Outcome", "WorkHandler", "WorkRunner"]
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +63,9 @@ class GiveUp:
 Outcome = Done | Later | GiveUp
 WorkHandler = Callable[[ClaimedWork, WorkQueue], Outcome]
 
+# What delivered work keeps: its key only (a platform's retry still finds it and adds nothing). The question, who
+# asked and the rendered answer need not outlive the delivery.
+KEEP_ONLY_THE_KEY: Mapping[str, Any] = {}
 MAX_RETRY_DELAY = timedelta(minutes=1)
 PURGE_EVERY_SECONDS = 3600
 # Done work is kept a while after it is finished: Slack retries for up to an hour, and its key must still be there.

@@ -31,7 +31,7 @@ from handlers.slack.constants import PLATFORM
 from storage.base import utc_now
 from storage.work_queue import ClaimedWork, WorkQueue
 from workflows.replies import Reply, ReplyKind
-from workflows.work_runner import Done, GiveUp, Later, Outcome, retry_delay
+from workflows.work_runner import KEEP_ONLY_THE_KEY, Done, GiveUp, Later, Outcome, retry_delay
 
 __all__ = ["ANSWER_KIND", "METADATA_EVENT_TYPE", "SlackAnswerWork", "delivery_client", "queue_answer"]
 
@@ -160,7 +160,7 @@ class SlackAnswerWork:
             progress["posted"] = posted
             if len(posted) < len(progress["messages"]):
                 queue.save_progress(work, progress)  # the last part needs no save: the work is marked done next
-        return Done()
+        return Done(kept=KEEP_ONLY_THE_KEY)
 
     def _post(
         self, work: ClaimedWork, channel: str, thread_ts: Any, part: int, message: dict[str, Any]

@@ -31,7 +31,7 @@ from handlers.slack.constants import PLATFORM
 from storage.base import utc_now
 from storage.work_queue import ClaimedWork, WorkQueue
 from workflows.replies import Reply
-from workflows.work_runner import Done, GiveUp, Later, Outcome, retry_delay
+from workflows.work_runner import KEEP_ONLY_THE_KEY, Done, GiveUp, Later, Outcome, retry_delay
 
 __all__ = ["COMMAND_KIND", "SlackCommandWork", "queue_command"]
 
@@ -103,7 +103,7 @@ class SlackCommandWork:
             if len(posted) + len(unknown) < len(progress["messages"]):
                 progress.update(posted=posted, unknown=unknown)
                 queue.save_progress(work, progress)
-        return Done()
+        return Done(kept=KEEP_ONLY_THE_KEY)
 
     def _post(self, work: ClaimedWork, url: str, part: int, message: dict[str, Any]) -> str | Outcome:
         """Post one part: "posted", "unknown" (Slack may have it), or what to do with the work."""

@@ -44,7 +44,7 @@ from handlers.teams.outbox import Part
 from handlers.teams.token import BotTokenError
 from storage.base import utc_now
 from storage.work_queue import ClaimedWork, WorkQueue
-from workflows.work_runner import Done, GiveUp, Later, Outcome
+from workflows.work_runner import KEEP_ONLY_THE_KEY, Done, GiveUp, Later, Outcome
 
 __all__ = ["MAX_TRIES", "TeamsDelivery", "new_progress", "stored_parts"]
 
@@ -125,7 +125,7 @@ class TeamsDelivery:
                 refused.append(index)
             if not queue.save_progress(work, progress):
                 return self._claim_lost(work)
-        return Done()
+        return Done(kept=KEEP_ONLY_THE_KEY)
 
     # --- one part ------------------------------------------------------------------------------------
 

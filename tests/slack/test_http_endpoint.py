@@ -20,7 +20,10 @@ from bot.app import Services
 from bot.server import build_server
 from handlers.slack import constants as C
 from handlers.slack.blocks import render_reply_messages
+from storage.answer_log import AnswerLog
 from storage.events import ProcessedEvents
+from storage.work_queue import work_queue_depth
+from tests.identity_scan import assert_ratings_hold_no_identity
 from tests.slack.conftest import ALICE, NEWBIE, OWEN, PRIYA
 from tests.slack.fake_slack import BOT_USER_ID, FakeSlack, check_blocks, wait_until
 from tests.slack.harness import (
@@ -246,6 +249,13 @@ def test_rating_an_answer_replaces_the_buttons_with_thanks(world) -> None:
     [update] = world.fake.wait_for("chat.update", channel="C0RATINGS1")
     assert "Thanks: marked as helpful." in text_of(update.args["blocks"])
     assert not any(e["action_id"].startswith(Actions.HELPFUL) for e in buttons_of(update.args["blocks"]))
+    # Once delivered, the queued work keeps only its key: nothing in any table puts the officer beside the answer.
+    wait_until(lambda: (d := work_queue_depth(world.services.database))["ready"] + d["leased"] == 0)
+    [rated] = [
+        e for e in AnswerLog(world.services.database).entries() if e.question == "What does a portfolio holder do?"
+    ]
+    identities = [PRIYA, "priya.shah@council.gov.uk", "Cllr Priya Shah"]
+    assert assert_ratings_hold_no_identity(world.services.database, identities, [rated.ref]) > 0
 
 
 def test_a_long_answer_is_split_within_slacks_limits(world) -> None:
