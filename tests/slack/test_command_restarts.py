@@ -53,8 +53,8 @@ def test_kill_9_with_acknowledged_commands_pending_then_restart_answers_each_onc
     fake = FakeSlack().start()
     fake.add_user(ASKER, "Asha Patel", "asha.patel@council.gov.uk")
     database_url = f"sqlite:///{tmp_path / 'shared.db'}"
-    # The first answer is rate-limited for 20 s: the channel's other answers wait in the queue behind it.
-    fake.fail_next("response_url", "ratelimited", status=429, retry_after=20)
+    # The first answer is rate-limited for 8 s: the channel's other answers wait in the queue behind it.
+    fake.fail_next("response_url", "ratelimited", status=429, retry_after=8)
     first = ServeProcess(fake, database_url, tmp_path, tmp_path, "first")
     sent: list[tuple[str, str]] = []
     try:
