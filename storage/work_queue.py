@@ -177,7 +177,8 @@ class WorkQueue:
                     "done_at": None,
                     "last_error": None,
                 },
-                where=_table.c.state.in_([WorkState.DONE.value, WorkState.FAILED.value]),
+                where=(_table.c.state == sa.literal_column(f"'{WorkState.DONE.value}'"))
+                | (_table.c.state == sa.literal_column(f"'{WorkState.FAILED.value}'")),
             )
         else:
             statement = insert.on_conflict_do_nothing(index_elements=["dedup_key"])

@@ -163,7 +163,9 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
 
 def reply_from_json(data: Mapping[str, Any]) -> Reply:
     citations = [
-        Citation(str(c["source"]), str(c.get("section") or ""), str(c["text"]), float(c.get("score", 0.0)), c.get("link"))
+        Citation(
+            str(c["source"]), str(c.get("section") or ""), str(c["text"]), float(c.get("score", 0.0)), c.get("link")
+        )
         for c in data.get("citations", ())
     ]
     buttons = [Button(label, value, action_id, style) for label, value, action_id, style in data.get("buttons", ())]
@@ -240,6 +242,8 @@ class Courier:
             )
             for i, _, person, _ in routed
         ]
+        # Written before the transaction: writing may ask the guidance, which must not wait on our write lock.
+        replies = {index: reply_to_json(parcels[index].compose()) for index, _, _, _ in routed}
         with self.queue.writing() as connection:
             claims = ledger.claim_many(requests, connection)
             work: list[tuple[str, str, Mapping[str, Any], str]] = []
@@ -254,10 +258,12 @@ class Courier:
                     "person": entry.person_id,
                     "sender": self.sender,
                     "max_attempts": self.max_attempts,
-                    "reply": reply_to_json(parcels[index].compose()),
+                    "reply": replies[index],
                 }
                 platform = messenger.platform
-                work.append((message_kind(platform), message_channel(platform, entry.person_id), payload, message_work_key(key)))
+                work.append(
+                    (message_kind(platform), message_channel(platform, entry.person_id), payload, message_work_key(key))
+                )
                 deliveries[index] = Delivery(DeliveryOutcome.QUEUED, platform, entry)
             # A message claimed before and tried again reuses its finished work row.
             self.queue.enqueue_many(work, connection, revive_finished=True)

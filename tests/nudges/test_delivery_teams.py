@@ -76,7 +76,11 @@ def test_reminders_arrive_as_cards_in_the_personal_chat_once(database, connector
     owner, lead, holder = (teams_person(world, fake, name) for name in ("Sam Owner", "Lee Lead", "Pat Holder"))
     review_id = world.review("Day centres", owner, lead, holder, DUES)
     sweep = NudgeSweep(
-        database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))], tips=CycleTips(load_cycle())
+        database,
+        NudgePolicy(),
+        [TeamsNotifier(TeamsMessenger(world.people, client))],
+        tips=CycleTips(load_cycle()),
+        send_now=True,
     )
     report = sweep.run(at("2026-12-07 10:00"))
     assert (report.sent, report.failed) == (3, 0)  # overdue, escalation, Monday digest
@@ -103,7 +107,7 @@ def test_a_person_who_blocked_the_bot_is_marked_unreachable(database, connector)
     owner, lead, holder = (teams_person(world, fake, name) for name in ("Sam Owner", "Lee Lead", "Pat Holder"))
     world.review("Day centres", owner, lead, holder, DUES)
     fake.blocked_users.add(owner.teams_conversation_ref["user_id"])
-    sweep = NudgeSweep(database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))])
+    sweep = NudgeSweep(database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))], send_now=True)
     report = sweep.run(at("2026-11-24 10:00"))
     assert report.unreachable == 1
     assert world.people.get(owner.id).reachable is False
@@ -117,7 +121,7 @@ def test_an_ambiguous_gateway_answer_is_not_sent_twice(database, connector) -> N
     world = World(database)
     owner, lead, holder = (teams_person(world, fake, name) for name in ("Sam Owner", "Lee Lead", "Pat Holder"))
     world.review("Day centres", owner, lead, holder, DUES)
-    sweep = NudgeSweep(database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))])
+    sweep = NudgeSweep(database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))], send_now=True)
     # The 1:1 chat opens; then the post answers 502, which may or may not have shown the message.
     fake.fail_next(Answer(201, {"id": "a:chat-1"}), Answer(502, {"error": {"code": "BadGateway", "message": "x"}}))
     report = sweep.run(at("2026-11-24 10:00"))
