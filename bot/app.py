@@ -49,7 +49,7 @@ class CountedMessenger:
         return self.inner.can_reach(person)
 
     def send(self, person: Person, reply: Reply, **options: Any) -> SendResult:
-        result = self.inner.send(person, reply, **options)  # type: ignore[call-arg]
+        result = self.inner.send(person, reply, **options)
         MESSAGES_SENT.labels(platform=self.platform, status=result.status.value).inc()
         return result
 

@@ -65,6 +65,7 @@ class WorkItem(StorageModel, table=True):
 
 _table: sa.Table = WorkItem.__table__  # type: ignore[attr-defined]
 
+
 class _JsonText(sa.types.TypeDecorator[str]):
     """JSON already written as text, cast to ``json`` by PostgreSQL (SQLite keeps JSON as text anyway)."""
 
