@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 
 from knowledge.models import AnswerKind
@@ -42,7 +43,7 @@ from storage.models import NotificationStatus, Person, ReviewStatus
 from storage.notifications import ABANDONED_AFTER, NotificationLedger
 from storage.nudges import LedgerState, NudgeStore
 from storage.review_snapshots import ChecklistItem, ReviewSnapshot
-from storage.reviews import ReviewRepository
+from storage.reviews import ReviewRepository, load_summaries, review_table
 from workflows.cycle import CycleConfig
 from workflows.guidance_questions import KnowledgeSource
 from workflows.messaging import Courier, Delivery, DeliveryOutcome, Messenger, Parcel, Postmark, retry_delay
@@ -192,7 +193,11 @@ class NudgeSweep:
 
     def _plan(self, now: datetime | None = None) -> tuple[NudgePlan, dict[int, Person]]:
         now = now or self.clock()
-        reviews = self.reviews.list_all(statuses=(ReviewStatus.OPEN.value,))
+        # The open reviews picked by the database in one query each for reviews, stages and people (not a list of
+        # ids sent back to it in chunks).
+        open_ids = sa.select(review_table.c.id).where(review_table.c.status == ReviewStatus.OPEN.value)
+        with self.database.engine.connect() as connection:
+            reviews = load_summaries(connection, open_ids)
         person_ids: set[int] = set()
         holders: set[int] = set()
         for review in reviews:
