@@ -201,12 +201,7 @@ def ask_for_feedback(world: FeedbackSlackWorld) -> int:
     # The work queue's worker records each invitation as sent just after posting it: read on once it has.
     ledger = NotificationLedger(world.services.database)
     wait_until(lambda: [e.status for e in ledger.for_review(world.review_id)] == ["sent"] * 4)
-    wait_until(
-        lambda: (
-            work_queue_depth(world.services.database)["ready"] + work_queue_depth(world.services.database)["leased"]
-            == 0
-        )
-    )
+    wait_until(lambda: sum(work_queue_depth(world.services.database)[state] for state in ("ready", "leased")) == 0)
     [found] = FeedbackRepository(world.services.database).rounds_for_review(world.review_id, "requested")
     return found.id
 

@@ -129,12 +129,7 @@ def test_asking_and_answering_feedback_through_cards(teams) -> None:
     # The work queue's worker records each invitation as sent just after posting it: read on once it has.
     ledger = NotificationLedger(teams.services.database)
     wait_until(lambda: [e.status for e in ledger.for_review(review_id)] == ["sent"] * 3)
-    wait_until(
-        lambda: (
-            work_queue_depth(teams.services.database)["ready"] + work_queue_depth(teams.services.database)["leased"]
-            == 0
-        )
-    )
+    wait_until(lambda: sum(work_queue_depth(teams.services.database)[state] for state in ("ready", "leased")) == 0)
     [round_] = FeedbackRepository(teams.services.database).rounds_for_review(review_id, "requested")
 
     # The first stakeholder opens the form; a missing rating is shown under its field.
