@@ -214,8 +214,8 @@ class Courier:
         deliveries: list[Delivery | None] = [None] * len(parcels)
         for start in range(0, len(parcels), CLAIM_CHUNK):
             self._queue_chunk(ledger, parcels, range(start, min(start + CLAIM_CHUNK, len(parcels))), deliveries)
-        if self.send_now and any(d is not None and d.outcome is DeliveryOutcome.QUEUED for d in deliveries):
-            self.send_queued()
+        if self.send_now:
+            self.send_queued()  # what this run queued, and anything queued earlier that may go now
         return [delivery or Delivery(DeliveryOutcome.NO_PLATFORM) for delivery in deliveries]
 
     def _queue_chunk(
