@@ -276,6 +276,8 @@ class NudgeSweep:
         report.waiting_to_retry = counts["waiting_to_retry"]
         if ready:
             self._deliver(ready, people, now, report)
+        elif self.courier.send_now:
+            self.courier.send_queued()  # messages queued earlier that may go now (their turn came)
         report.total_seconds = round(time.perf_counter() - started, 3)
         log.info("nudge_sweep", **report.as_fields())
         return report

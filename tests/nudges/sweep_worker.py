@@ -33,7 +33,7 @@ def main() -> None:
     while not os.path.exists(start_file):
         time.sleep(0.005)
     report = sweep.run(now)
-    print(json.dumps({"sent": report.sent, "keys": report.sent_keys}))
+    print(json.dumps({"queued": report.queued, "sent": report.sent, "keys": report.sent_keys}))
     database.dispose()
 
 

@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from handlers.slack.notify import SlackNotifier
 from storage.work_queue import WorkQueue
@@ -106,6 +107,11 @@ def test_sweeps_in_three_processes_send_each_nudge_once(crowd, fake_slack, tmp_p
         out, err = worker.communicate(timeout=120)
         assert worker.returncode == 0, err[-2000:]
         results.append(json.loads(out.strip().splitlines()[-1]))
+    # Each process queued its own share of the claims, and sent what it could; between them, everything once.
+    assert sum(result["queued"] for result in results) == OWNERS + 1
     sent_keys = [key for result in results for key in result["keys"]]
-    assert len(sent_keys) == len(set(sent_keys)) == OWNERS + 1
+    assert len(sent_keys) == len(set(sent_keys))
     assert_each_sent_once(fake_slack)
+    with crowd.database.engine.connect() as connection:
+        statuses = connection.execute(sa.text("SELECT status, attempts FROM notification_ledger")).all()
+    assert sorted(statuses) == [("sent", 1)] * (OWNERS + 1)
