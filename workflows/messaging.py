@@ -331,8 +331,10 @@ class DirectMessageWork:
             next_turn = getattr(messenger, "next_turn", None)
             wait = float(next_turn(person)) if next_turn is not None else 0.0
             if wait > 0:
-                return Later(utc_now() + timedelta(seconds=wait), "paced", was_attempt=False)
-            queue.save_progress(work, {**progress, "sending": True})
+                # The rest of this person's messages wait behind it, so they keep their order.
+                return Later(utc_now() + timedelta(seconds=wait), "paced", hold_channel=True, was_attempt=False)
+            if not queue.save_progress(work, {**progress, "sending": True}):
+                return Done()  # the lease ran out and another worker has the message now: it is theirs to send
             result = self._send(messenger, person, reply_from_json(payload["reply"]), skip, sender)
         if result.status is SendStatus.FAILED and result.retry_after is not None:
             # The platform asked to wait: this person's messages wait, nobody else's, and no try is used up.
