@@ -279,6 +279,11 @@ class WorkQueue:
         """Record how far this claim got; False when the claim was lost (the lease ran out and was taken)."""
         return self._update(self._mine(work), progress=dict(progress)) == 1
 
+    def replace_payload(self, work: ClaimedWork, payload: Mapping[str, Any]) -> bool:
+        """Change what this claim's work carries (a message's text dropped once it is sent, so finished work keeps
+        nothing personal); False when the claim was lost."""
+        return self._update(self._mine(work), payload=dict(payload)) == 1
+
     def complete(self, work: ClaimedWork, progress: Mapping[str, Any] | None = None) -> bool:
         values: dict[str, Any] = {"state": WorkState.DONE.value, "done_at": self._clock(), "lease_until": None}
         if progress is not None:

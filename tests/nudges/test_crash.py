@@ -62,6 +62,10 @@ def test_work_left_by_a_dead_worker_is_sent_once_by_another(database, fake_slack
     assert sweep.run(MOMENT + timedelta(hours=2)).queued == 0
     assert message_workers(database, [notifier]).run_until_idle() == 0
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+    # Finished work keeps no message text (the ledger is the record of what was sent).
+    for work_id in (first.id, second.id):
+        row = queue.get(work_id)
+        assert row is not None and row["state"] == "done" and "reply" not in row["payload"]
 
 
 def first_channel(channel_key: str, world: World) -> str:
