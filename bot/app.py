@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -23,7 +23,7 @@ from workflows.dialogue import Dialogue, build_dialogue
 from workflows.feedback import FeedbackService
 from workflows.guidance_insights import InsightsService
 from workflows.guidance_owners import GuidanceOwners
-from workflows.messaging import Messenger, SendResult
+from workflows.messaging import Messenger, SendResult, register_message_work
 from workflows.replies import Reply
 from workflows.reviews import ReviewService
 from workflows.settings import WorkflowSettings
@@ -48,8 +48,8 @@ class CountedMessenger:
     def can_reach(self, person: Person) -> bool:
         return self.inner.can_reach(person)
 
-    def send(self, person: Person, reply: Reply) -> SendResult:
-        result = self.inner.send(person, reply)
+    def send(self, person: Person, reply: Reply, **options: Any) -> SendResult:
+        result = self.inner.send(person, reply, **options)
         MESSAGES_SENT.labels(platform=self.platform, status=result.status.value).inc()
         return result
 
@@ -100,13 +100,25 @@ class Services:
     @cached_property
     def work(self) -> WorkRunner:
         """The process's workers for the durable work queue; each adapter registers what it can do and starts
-        them. Opening it opens the database."""
-        return WorkRunner(
+        them. Opening it opens the database. Direct messages (nudges, feedback invitations and reminders) are
+        registered here, for each platform configured: the scheduler queues them, these workers send them."""
+        runner = WorkRunner(
             WorkQueue(self.database),
             threads=self.settings.work_threads,
             lease=timedelta(seconds=self.settings.work_lease_seconds),
             grace_seconds=self.settings.shutdown_grace_seconds,
         )
+        platforms = [
+            name
+            for name, configured in (
+                ("slack", self.settings.for_slack().bot_token is not None),
+                ("teams", self.settings.for_teams().configured),
+            )
+            if configured
+        ]
+        # The messengers are built when the first message is sent (the Teams adapter itself asks for the runner).
+        register_message_work(runner, self.database, lambda: self.messengers, platforms)
+        return runner
 
     @cached_property
     def calendar(self) -> WorkingCalendar:

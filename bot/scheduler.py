@@ -20,8 +20,10 @@ reference to the function, not the object):
   ``ANSWER_LOG_DAYS`` are removed.
 
 Two instances may run their schedulers against one database: each sweep
-claims every message in the notification ledger before sending it, so a
-message is still sent once.
+claims every message in the notification ledger and queues its sending in the
+same transaction, so a message is still queued, and sent, once. The messages
+are sent by the process's work queue workers (``Services.work``), which the
+scheduler starts when no chat adapter has.
 """
 
 from __future__ import annotations
@@ -70,8 +72,13 @@ _current: dict[str, NudgeScheduler] = {}
 _current_lock = threading.Lock()
 
 
-def build_sweep(services: Services, clock: Callable[[], datetime] | None = None) -> NudgeSweep:
-    """A sweep wired the way production runs it: both platforms (those configured) and tips from the guidance."""
+def build_sweep(
+    services: Services, clock: Callable[[], datetime] | None = None, *, send_now: bool = True
+) -> NudgeSweep:
+    """A sweep wired the way production runs it: both platforms (those configured) and tips from the guidance.
+
+    ``send_now`` (a sweep run from the command line): it sends what it queued before it returns. The scheduler's
+    sweep only queues; the work queue's workers send."""
     settings = services.workflow_settings
     tips = GuidanceTips(lambda: services.knowledge, fallback=CycleTips(cycle_from_settings(settings)))
     return NudgeSweep(
@@ -81,6 +88,7 @@ def build_sweep(services: Services, clock: Callable[[], datetime] | None = None)
         tips=tips,
         max_attempts=settings.nudge_max_attempts,
         clock=clock or utc_now,
+        send_now=send_now,
     )
 
 
@@ -162,13 +170,15 @@ class NudgeScheduler:
     @cached_property
     def sweep(self) -> NudgeSweep:
         """Built once, so its tips from the guidance are asked once per stage for the life of the scheduler."""
-        return build_sweep(self.services)
+        return build_sweep(self.services, send_now=False)
 
     def start(self, first_sweep_after: float = 30.0) -> None:
         """Start the jobs; the first sweep waits ``first_sweep_after`` seconds so start-up (warming the guidance)
         has the machine to itself, then catches up on anything missed while the bot was down."""
         with _current_lock:
             _current["scheduler"] = self
+        # The workers that send what the sweeps queue (already running when a chat adapter started them).
+        self.services.work.start()
         minutes = self.services.settings.sweep_minutes
         add = self.scheduler.add_job
         add(

@@ -22,6 +22,7 @@ from storage.base import utc_now
 from storage.db import Database
 from storage.models import NotificationLedger as LedgerRow
 from storage.models import NotificationStatus
+from storage.work_queue import pending_work
 
 ledger_table: sa.Table = LedgerRow.__table__  # type: ignore[attr-defined]
 
@@ -91,14 +92,27 @@ class ClaimRequest:
     period: str
 
 
+def message_work_key(ledger_key: str) -> str:
+    """The dedup key of the work queue's row that sends the message with this ledger key."""
+    return MESSAGE_WORK_PREFIX + ledger_key
+
+
+MESSAGE_WORK_PREFIX = "message:"
+
+
 def _retryable(now: datetime) -> sa.ColumnElement[bool]:
-    """A row that may be claimed again: its last try failed, or its sender died (claimed long ago, no outcome)."""
-    return sa.or_(
-        ledger_table.c.status == NotificationStatus.FAILED.value,
-        sa.and_(
-            ledger_table.c.status == NotificationStatus.CLAIMED.value,
-            ledger_table.c.claimed_at < now - ABANDONED_AFTER,
+    """A row that may be claimed again: its last try failed, or its sender died (claimed long ago, no outcome),
+    and no work to send it is still waiting in the work queue (a message waiting out ``Retry-After`` is not lost)."""
+    waiting = pending_work(sa.literal(MESSAGE_WORK_PREFIX, sa.String) + ledger_table.c.dedupe_key)
+    return sa.and_(
+        sa.or_(
+            ledger_table.c.status == NotificationStatus.FAILED.value,
+            sa.and_(
+                ledger_table.c.status == NotificationStatus.CLAIMED.value,
+                ledger_table.c.claimed_at < now - ABANDONED_AFTER,
+            ),
         ),
+        ~waiting,
     )
 
 
@@ -130,13 +144,7 @@ class NotificationLedger:
                 )
         except IntegrityError:
             # Someone claimed it before: take it over only if that attempt failed or was abandoned.
-            retryable = sa.or_(
-                ledger_table.c.status == NotificationStatus.FAILED.value,
-                sa.and_(
-                    ledger_table.c.status == NotificationStatus.CLAIMED.value,
-                    ledger_table.c.claimed_at < now - ABANDONED_AFTER,
-                ),
-            )
+            retryable = _retryable(now)
             with self._database.engine.begin() as connection:
                 result = connection.execute(
                     sa.update(ledger_table)
@@ -149,12 +157,15 @@ class NotificationLedger:
                     return None
         return self.get(key)
 
-    def claim_many(self, wanted: Sequence[ClaimRequest]) -> dict[str, LedgerEntry]:
+    def claim_many(
+        self, wanted: Sequence[ClaimRequest], connection: sa.Connection | None = None
+    ) -> dict[str, LedgerEntry]:
         """Claim many notifications at once; the entries this caller won, by dedupe key.
 
         One connection and two statements for the whole chunk: ``INSERT ... ON CONFLICT DO NOTHING RETURNING``
         for rows never claimed, then one ``UPDATE ... RETURNING`` taking over those that failed or were
         abandoned. Two sweeps claiming the same chunk at once each win a different share, never the same row.
+        ``connection``: claim inside the caller's transaction (with the work that will send the messages).
         """
         if not wanted:
             return {}
@@ -173,25 +184,30 @@ class NotificationLedger:
             }
             for w in wanted
         }
+        if connection is None:
+            with self._database.engine.begin() as own:
+                return self._claim_rows(own, rows, now)
+        return self._claim_rows(connection, rows, now)
+
+    def _claim_rows(
+        self, connection: sa.Connection, rows: dict[str, dict[str, Any]], now: datetime
+    ) -> dict[str, LedgerEntry]:
         won: dict[str, LedgerEntry] = {}
-        with self._database.engine.begin() as connection:
-            for row in connection.execute(*self._insert_new(list(rows.values()))):
-                won[row.dedupe_key] = _entry(row)
-            rest = [key for key in rows if key not in won]
-            if rest:
-                taken_over = connection.execute(
-                    sa.update(ledger_table)
-                    .where(
-                        self._one_of(ledger_table.c.dedupe_key, rest),
-                        _retryable(now),
-                        ledger_table.c.attempts < MAX_ATTEMPTS,
-                    )
-                    .values(
-                        status=NotificationStatus.CLAIMED.value, attempts=ledger_table.c.attempts + 1, claimed_at=now
-                    )
-                    .returning(*ledger_table.c)
+        for row in connection.execute(*self._insert_new(list(rows.values()))):
+            won[row.dedupe_key] = _entry(row)
+        rest = [key for key in rows if key not in won]
+        if rest:
+            taken_over = connection.execute(
+                sa.update(ledger_table)
+                .where(
+                    self._one_of(ledger_table.c.dedupe_key, rest),
+                    _retryable(now),
+                    ledger_table.c.attempts < MAX_ATTEMPTS,
                 )
-                won.update({row.dedupe_key: _entry(row) for row in taken_over})
+                .values(status=NotificationStatus.CLAIMED.value, attempts=ledger_table.c.attempts + 1, claimed_at=now)
+                .returning(*ledger_table.c)
+            )
+            won.update({row.dedupe_key: _entry(row) for row in taken_over})
         return won
 
     def _insert_new(self, rows: list[dict[str, Any]]) -> tuple[Any, ...]:
@@ -279,6 +295,23 @@ class NotificationLedger:
                 .where(ledger_table.c.id == entry_id)
                 .values(status=NotificationStatus.FAILED.value, attempts=attempts, last_error=error[:MAX_ERROR])
             )
+
+    def entries(self, keys: Sequence[str]) -> dict[str, LedgerEntry]:
+        """The rows with these keys, by key (one query per 900 keys)."""
+        found: dict[str, LedgerEntry] = {}
+        wanted = list(dict.fromkeys(keys))
+        with self._database.engine.connect() as connection:
+            for start in range(0, len(wanted), 900):
+                statement = sa.select(ledger_table).where(
+                    self._one_of(ledger_table.c.dedupe_key, wanted[start : start + 900])
+                )
+                found.update({row.dedupe_key: _entry(row) for row in connection.execute(statement)})
+        return found
+
+    def get_by_id(self, entry_id: int) -> LedgerEntry | None:
+        with self._database.engine.connect() as connection:
+            row = connection.execute(sa.select(ledger_table).where(ledger_table.c.id == entry_id)).first()
+        return _entry(row) if row is not None else None
 
     def get(self, key: str) -> LedgerEntry | None:
         with self._database.engine.connect() as connection:

@@ -13,6 +13,7 @@ taken over cannot overwrite the new claimer's work.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -28,7 +29,7 @@ from sqlmodel import Column, Field
 from storage.base import StorageModel, UtcDateTime, json_column, utc_now
 from storage.db import Database
 
-__all__ = ["ClaimedWork", "WorkItem", "WorkQueue", "WorkState", "work_queue_depth"]
+__all__ = ["ClaimedWork", "WorkItem", "WorkQueue", "WorkState", "pending_work", "work_queue_depth"]
 
 MAX_KEY = 255
 MAX_ERROR = 300
@@ -63,6 +64,36 @@ class WorkItem(StorageModel, table=True):
 
 
 _table: sa.Table = WorkItem.__table__  # type: ignore[attr-defined]
+
+
+class _JsonText(sa.types.TypeDecorator[str]):
+    """JSON already written as text, cast to ``json`` by PostgreSQL (SQLite keeps JSON as text anyway)."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def bind_expression(self, bindvalue: Any) -> Any:
+        return sa.cast(bindvalue, postgresql.JSON)
+
+
+# The same table for bulk inserts: the payload goes in as JSON text already written, so thousands of rows do not
+# each pass through the JSON type's processing.
+_bulk = sa.table(
+    "work_item",
+    sa.column("kind", sa.String),
+    sa.column("channel_key", sa.String),
+    sa.column("payload", sa.String().with_variant(_JsonText(), "postgresql")),
+    sa.column("progress", sa.String),
+    sa.column("state", sa.String),
+    sa.column("owner", sa.String),
+    sa.column("lease_until", UtcDateTime()),
+    sa.column("attempts", sa.Integer),
+    sa.column("not_before", UtcDateTime()),
+    sa.column("dedup_key", sa.String),
+    sa.column("created_at", UtcDateTime()),
+    sa.column("done_at", UtcDateTime()),
+    sa.column("last_error", sa.String),
+)
 
 _sqlite_locks: dict[str, threading.Lock] = {}
 _sqlite_locks_guard = threading.Lock()
@@ -125,6 +156,66 @@ class WorkQueue:
         with self._lock, self._database.engine.begin() as connection:
             row = connection.execute(statement).first()
         return int(row[0]) if row is not None else None
+
+    def writing(self) -> AbstractContextManager[sa.Connection]:
+        """One transaction that may also write other tables (e.g. a ledger claim with the work it creates), taking
+        this process's turn to write on SQLite first. Pass its connection to :meth:`enqueue_many`."""
+        return _Writing(self)
+
+    def enqueue_many(
+        self,
+        items: Sequence[tuple[str, str, Mapping[str, Any], str]],
+        connection: sa.Connection,
+        *,
+        revive_finished: bool = False,
+    ) -> None:
+        """Store many pieces of work (kind, channel key, payload, dedup key) in one multi-row
+        ``INSERT ... ON CONFLICT DO NOTHING``, inside the caller's transaction (see :meth:`writing`).
+
+        ``revive_finished``: a row with the same dedup key that is done or failed is made ready again with the new
+        payload (the same message tried again); one still waiting or leased is left as it is.
+        """
+        if not items:
+            return
+        now = self._clock()
+        state = WorkState.READY.value
+        rows = [
+            {
+                "kind": kind,
+                "channel_key": channel_key[:MAX_KEY],
+                # Written as JSON here, once: thousands of rows go through one statement.
+                "payload": json.dumps(payload, separators=(",", ":")),
+                "state": state,
+                "attempts": 0,
+                "not_before": now,
+                "dedup_key": dedup_key[:MAX_KEY],
+                "created_at": now,
+            }
+            for kind, channel_key, payload, dedup_key in items
+        ]
+        insert = (sqlite.insert if self._database.dialect == "sqlite" else postgresql.insert)(_bulk)
+        if revive_finished:
+            statement = insert.on_conflict_do_update(
+                index_elements=["dedup_key"],
+                set_={
+                    "kind": insert.excluded.kind,
+                    "channel_key": insert.excluded.channel_key,
+                    "payload": insert.excluded.payload,
+                    "progress": sa.null(),
+                    "state": insert.excluded.state,
+                    "owner": sa.null(),
+                    "lease_until": sa.null(),
+                    "attempts": insert.excluded.attempts,
+                    "not_before": insert.excluded.not_before,
+                    "done_at": sa.null(),
+                    "last_error": sa.null(),
+                },
+                where=(_bulk.c.state == sa.literal_column(f"'{WorkState.DONE.value}'"))
+                | (_bulk.c.state == sa.literal_column(f"'{WorkState.FAILED.value}'")),
+            )
+        else:
+            statement = insert.on_conflict_do_nothing(index_elements=["dedup_key"])
+        connection.execute(statement, rows)
 
     # --- claiming -----------------------------------------------------------------------------
 
@@ -287,6 +378,35 @@ class WorkQueue:
         with self._lock, self._database.engine.begin() as connection:
             result = connection.execute(t.delete().where((t.c.state == WorkState.DONE.value) & (t.c.done_at < cutoff)))
             return int(result.rowcount or 0)
+
+
+def pending_work(dedup_key: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """Whether work with this dedup key (a column or expression of another table) is waiting or being done."""
+    t = _table
+    return sa.exists().where(
+        (t.c.dedup_key == dedup_key) & t.c.state.in_([WorkState.READY.value, WorkState.LEASED.value])
+    )
+
+
+class _Writing:
+    def __init__(self, queue: WorkQueue) -> None:
+        self._queue = queue
+        self._transaction: Any = None
+
+    def __enter__(self) -> sa.Connection:
+        self._queue._lock.__enter__()
+        try:
+            self._transaction = self._queue.database.engine.begin()
+            return self._transaction.__enter__()  # type: ignore[no-any-return]
+        except BaseException:
+            self._queue._lock.__exit__(None, None, None)
+            raise
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self._transaction.__exit__(*exc)
+        finally:
+            self._queue._lock.__exit__(None, None, None)
 
 
 def work_queue_depth(database: Database) -> dict[str, int]:

@@ -1,56 +1,52 @@
-"""One nudge sweep: plan what is due, then deliver each nudge exactly once, whatever the platform.
+"""One nudge sweep: plan what is due, then hand each nudge to the work queue to be sent exactly once.
 
 For every nudge the plan offers (``workflows/nudges.py``), :class:`NudgeSweep`:
 
 1. skips it when the notification ledger says it was sent, gave up, failed too
    recently (backoff: 2, 4, 8, 16 minutes after each failed try) or is being sent
    by another worker right now;
-2. **claims** its ledger row (review, stage, person, kind, period: one unique key).
-   The database lets exactly one claimer win, so two instances sweeping at the same
-   moment never both send. A claim whose sender died (claimed, never marked) is
-   taken over once it is ten minutes old, so nothing is lost;
-3. sends it through the person's platform (a :class:`Messenger`: Slack first when
-   they have a Slack id, else Teams), then marks the row sent, or failed with the
-   reason. After ``NUDGE_MAX_ATTEMPTS`` tries it stays failed for good. A person a
-   platform refuses for good (Teams 403, Slack ``account_inactive``) is marked
-   unreachable and skipped from then on.
+2. **claims** its ledger row (review, stage, person, kind, period: one unique key)
+   and, in the same transaction, stores the work of sending it in the durable work
+   queue (:class:`~workflows.messaging.Courier`). The database lets exactly one
+   claimer win, so two instances sweeping at the same moment never both queue it;
+3. the work queue's workers (in whichever process is alive) send it through the
+   person's platform (a :class:`Messenger`: Slack first when they have a Slack id,
+   else Teams), then mark the row sent, or failed with the reason. After
+   ``NUDGE_MAX_ATTEMPTS`` tries it stays failed for good. A person a platform refuses
+   for good (Teams 403, Slack ``account_inactive``) is marked unreachable and
+   skipped from then on.
 
-Messengers pace their own sends (Slack about one message a second per channel,
-Teams about seven per conversation) and wait out ``Retry-After``; when a platform
-is still throttling, the rest of that platform's nudges wait for the next sweep.
+Pacing (Slack about one message a second per conversation, Teams about seven) and
+``Retry-After`` put one person's work back until its time, without holding a worker
+or anyone else's messages. A sweep built with ``send_now`` (``commissioning-bot
+nudges run``) sends what may go at once itself and reports how each went.
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 
 from knowledge.models import AnswerKind
 from storage.base import utc_now
 from storage.db import Database
 from storage.models import NotificationStatus, Person, ReviewStatus
-from storage.notifications import ABANDONED_AFTER
+from storage.notifications import ABANDONED_AFTER, NotificationLedger
 from storage.nudges import LedgerState, NudgeStore
 from storage.review_snapshots import ChecklistItem, ReviewSnapshot
-from storage.reviews import ReviewRepository
+from storage.reviews import ReviewRepository, load_summaries, review_table
 from workflows.cycle import CycleConfig
 from workflows.guidance_questions import KnowledgeSource
-from workflows.messaging import (
-    Courier,
-    Delivery,
-    DeliveryOutcome,
-    Messenger,
-    Parcel,
-    Postmark,
-    SendStatus,
-    retry_delay,
-)
+from workflows.messaging import Courier, Delivery, DeliveryOutcome, Messenger, Parcel, Postmark, retry_delay
 from workflows.nudge_messages import Tip, TipSource, compose_digest_message, compose_stage_message
 from workflows.nudge_types import Nudge, NudgeKind, NudgePlan, NudgePolicy, Recipient
 from workflows.nudges import plan_nudges
@@ -68,6 +64,7 @@ class SweepReport:
     at: datetime
     planned: int = 0
     held: int = 0
+    queued: int = 0  # claimed, and handed to the work queue to send
     sent: int = 0
     failed: int = 0
     gave_up: int = 0
@@ -76,7 +73,7 @@ class SweepReport:
     waiting_to_retry: int = 0
     unreachable: int = 0
     no_platform: int = 0
-    deferred: int = 0  # a throttled platform's nudges left for the next sweep
+    deferred: int = 0  # queued, still waiting their turn (pacing, Retry-After) when a send_now sweep finished
     plan_seconds: float = 0.0
     total_seconds: float = 0.0
     sent_keys: list[str] = field(default_factory=list)
@@ -147,6 +144,20 @@ class GuidanceTips:
 # --- the sweep -------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """No cyclic garbage collection while a sweep runs: it makes tens of thousands of small objects that all live
+    until it ends, and the collector walking them again and again would cost a third of the sweep. What is
+    garbage is collected as usual afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class NudgeSweep:
     def __init__(
         self,
@@ -157,10 +168,15 @@ class NudgeSweep:
         tips: TipSource | None = None,
         max_attempts: int = 5,
         clock: Callable[[], datetime] = utc_now,
+        send_now: bool = False,
     ) -> None:
+        """``send_now``: send what is queued in the calling thread before :meth:`run` returns (a command run from a
+        terminal); otherwise the work queue's workers send it."""
         self.database = database
         self.policy = policy
-        self.courier = Courier(database, messengers, max_attempts=max_attempts, clock=clock, sender="nudge")
+        self.courier = Courier(
+            database, messengers, max_attempts=max_attempts, clock=clock, sender="nudge", send_now=send_now
+        )
         self.messengers = self.courier.messengers
         self.tips = tips
         self.max_attempts = max_attempts
@@ -172,8 +188,16 @@ class NudgeSweep:
 
     def plan(self, now: datetime | None = None) -> tuple[NudgePlan, dict[int, Person]]:
         """Load what the policy needs (a fixed number of queries) and plan the sweep at ``now``."""
+        with _few_collections():
+            return self._plan(now)
+
+    def _plan(self, now: datetime | None = None) -> tuple[NudgePlan, dict[int, Person]]:
         now = now or self.clock()
-        reviews = self.reviews.list_all(statuses=(ReviewStatus.OPEN.value,))
+        # The open reviews picked by the database in one query each for reviews, stages and people (not a list of
+        # ids sent back to it in chunks).
+        open_ids = sa.select(review_table.c.id).where(review_table.c.status == ReviewStatus.OPEN.value)
+        with self.database.engine.connect() as connection:
+            reviews = load_summaries(connection, open_ids)
         person_ids: set[int] = set()
         holders: set[int] = set()
         for review in reviews:
@@ -236,6 +260,10 @@ class NudgeSweep:
     # --- running -----------------------------------------------------------------------------
 
     def run(self, now: datetime | None = None) -> SweepReport:
+        with _few_collections():
+            return self._run(now)
+
+    def _run(self, now: datetime | None) -> SweepReport:
         started = time.perf_counter()
         now = now or self.clock()
         report = SweepReport(at=now)
@@ -248,6 +276,8 @@ class NudgeSweep:
         report.waiting_to_retry = counts["waiting_to_retry"]
         if ready:
             self._deliver(ready, people, now, report)
+        elif self.courier.send_now:
+            self.courier.send_queued()  # messages queued earlier that may go now (their turn came)
         report.total_seconds = round(time.perf_counter() - started, 3)
         log.info("nudge_sweep", **report.as_fields())
         return report
@@ -265,9 +295,12 @@ class NudgeSweep:
             )
             for nudge in nudges
         ]
-        # Claimed, sent and recorded in chunks; a throttled platform's remaining nudges wait for the next sweep.
+        # Claimed and queued in chunks, each chunk in one transaction.
+        queued: list[str] = []
         for nudge, delivery in zip(nudges, self.courier.deliver_many(parcels, now=now), strict=True):
-            self._record(nudge, delivery, report)
+            self._record(nudge, delivery, report, queued)
+        if self.courier.send_now and queued:
+            self._outcomes(queued, report)
 
     def message_for(
         self, nudge: Nudge, snapshot: ReviewSnapshot | None = None, checklist: Sequence[ChecklistItem] | None = None
@@ -278,45 +311,27 @@ class NudgeSweep:
         return compose_stage_message(nudge, snapshot, tip, checklist)
 
     @staticmethod
-    def _record(nudge: Nudge, delivery: Delivery, report: SweepReport) -> None:
+    def _record(nudge: Nudge, delivery: Delivery, report: SweepReport, queued: list[str]) -> None:
         outcome = delivery.outcome
         if outcome is DeliveryOutcome.NO_PLATFORM:
             report.no_platform += 1
-            return
-        if outcome is DeliveryOutcome.HELD:
-            report.deferred += 1
-            return
-        if outcome is DeliveryOutcome.CLAIMED_ELSEWHERE:
+        elif outcome is DeliveryOutcome.CLAIMED_ELSEWHERE:
             report.claimed_elsewhere += 1
-            return
-        assert delivery.entry is not None and delivery.result is not None
-        result = delivery.result
-        fields = {
-            "kind": nudge.kind.value,
-            "review_id": nudge.review_id,
-            "stage_id": nudge.stage_id,
-            "person_id": nudge.person_id,
-            "platform": delivery.platform,
-            "attempt": delivery.entry.attempts,
-        }
-        if outcome is DeliveryOutcome.SENT:
-            report.sent += 1
-            report.sent_keys.append(nudge.key)
-            log.info("nudge_sent", **fields)
-        elif outcome is DeliveryOutcome.UNREACHABLE:
-            report.unreachable += 1
-            log.warning("nudge_recipient_unreachable", **fields)
-        elif outcome is DeliveryOutcome.GAVE_UP and result.status is not SendStatus.FAILED:
-            report.gave_up += 1
-            log.warning("nudge_not_retried", reason=result.status.value, **fields)
-        elif outcome is DeliveryOutcome.GAVE_UP:
-            report.gave_up += 1
-            log.error("nudge_gave_up", detail=result.detail[:200], **fields)
         else:
-            report.failed += 1
-            log.warning(
-                "nudge_send_failed",
-                detail=result.detail[:200],
-                retry_in_minutes=retry_delay(delivery.entry.attempts).total_seconds() / 60,
-                **fields,
-            )
+            report.queued += 1
+            queued.append(nudge.key)
+
+    def _outcomes(self, keys: Sequence[str], report: SweepReport) -> None:
+        """How the nudges this sweep queued went, from the ledger (after sending them itself)."""
+        for key, entry in NotificationLedger(self.database).entries(keys).items():
+            if entry.status == NotificationStatus.SENT.value:
+                report.sent += 1
+                report.sent_keys.append(key)
+            elif entry.status == NotificationStatus.CLAIMED.value:
+                report.deferred += 1
+            elif entry.attempts < self.max_attempts:
+                report.failed += 1
+            elif (entry.last_error or "").startswith("unreachable"):
+                report.unreachable += 1
+            else:
+                report.gave_up += 1

@@ -114,6 +114,9 @@ class _Planner:
         self.snoozes = snoozes
         self.plan = NudgePlan(now=now)
         self._local: dict[str, tuple[date, bool]] = {}
+        # Thousands of stages share a few hundred due dates: their milestones and statuses are worked out once.
+        self._marks: dict[tuple[date, date], list[_Milestone]] = {}
+        self._statuses: dict[tuple[date, bool, date, bool], StageStatus] = {}
 
     def local(self, person: Recipient) -> tuple[date, bool]:
         """(their local date, whether it is working time for them now), cached per timezone."""
@@ -152,7 +155,9 @@ class _Planner:
     def stage(self, review: ReviewSummary, stage: Any, owner: Recipient, lead: Recipient | None) -> None:
         policy = self.policy
         today, _ = self.local(owner)
-        marks = _owner_milestones(stage.due_date, today, policy)
+        marks = self._marks.get((stage.due_date, today))
+        if marks is None:
+            marks = self._marks[(stage.due_date, today)] = _owner_milestones(stage.due_date, today, policy)
         snoozed_until = self.snoozes.get((stage.id, owner.id))
         self._send_latest(review, stage, owner, marks, snoozed_until, today)
 
@@ -250,18 +255,17 @@ class _Planner:
         if today == first_day and local_now.time().replace(tzinfo=None) < max(DIGEST_TIME, calendar.hours.start):
             return
         lines = []
+        statuses = self._statuses
         for review in reviews:
             current = review.current_stage
-            stages = tuple(
-                (
-                    stage.name,
-                    stage_status(stage.due_date, stage.is_complete, today, self.policy, current=stage is current),
-                    stage.due_date,
-                    stage.owner.name,
-                )
-                for stage in review.stages
-            )
-            lines.append(DigestLine(review.id, review.title, review.service, stages))
+            stages = []
+            for stage in review.stages:
+                key = (stage.due_date, stage.completed_at is not None, today, stage is current)
+                status = statuses.get(key)
+                if status is None:
+                    status = statuses[key] = stage_status(key[0], key[1], today, self.policy, current=key[3])
+                stages.append((stage.name, status, stage.due_date, stage.owner.name))
+            lines.append(DigestLine(review.id, review.title, review.service, tuple(stages)))
         year, week, _ = today.isocalendar()
         overdue = sum(1 for line in lines for stage in line.stages if stage[1] is StageStatus.OVERDUE)
         why = f"week {week}: {plural(len(lines), 'review')}, {overdue} overdue"

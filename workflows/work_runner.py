@@ -139,6 +139,19 @@ class WorkRunner:
             self._signalled = True
             self._wake.notify()
 
+    def run_until_idle(self, limit: int | None = None) -> int:
+        """Do the work that may run now in the calling thread, one piece after another, until none is left (a
+        command run from a terminal sends what it queued before it exits); returns how many pieces were worked.
+        Work put back until later (pacing, ``Retry-After``) stays queued for the workers."""
+        worked = 0
+        while limit is None or worked < limit:
+            work = self.queue.claim(self.owner, self.lease, list(self._handlers))
+            if work is None:
+                break
+            self._run(work)
+            worked += 1
+        return worked
+
     # --- working ----------------------------------------------------------------------------------
 
     def _work(self) -> None:

@@ -3,11 +3,12 @@
 :class:`SlackNotifier` is the Slack :class:`~workflows.messaging.Messenger`. It
 opens the person's DM with ``conversations.open`` (remembered per user), posts
 the reply rendered by the adapter's own Block Kit builders with
-``chat.postMessage``, and keeps to about one message a second per channel
-(Slack's limit for posting) with the adapter's own ``ChannelPacer``. The Web
-API client from ``handlers/slack/context.py`` already waits out a 429's
-``Retry-After`` a few times; a 429 that outlasts that is reported with its
-``Retry-After`` so the sweep leaves the rest of Slack's nudges for the next run.
+``chat.postMessage``, and keeps to about one message a second per conversation
+(Slack's limit for posting) with the adapter's own ``ChannelPacer``: the work
+queue's handler asks :meth:`SlackNotifier.next_turn` first and puts the message
+back until its turn rather than sleeping. Its Web API client does not wait out a
+429 itself: the ``Retry-After`` is reported, and that person's messages wait in
+the work queue while everyone else's go on.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.slack import blocks
-from handlers.slack.context import ChannelPacer, build_web_client
+from handlers.slack.answers import delivery_client
+from handlers.slack.context import ChannelPacer
 from handlers.slack.settings import SlackSettings
 from storage.models import Person
 from workflows.messaging import SendResult, SendStatus
@@ -51,31 +53,37 @@ class SlackNotifier:
     def can_reach(self, person: Person) -> bool:
         return bool(person.slack_user_id)
 
-    def send(self, person: Person, reply: Reply) -> SendResult:
+    def next_turn(self, person: Person) -> float:
+        """Seconds until the person's DM may have another message; 0 means now, and the turn is taken."""
+        return self._pacer.next_turn(f"dm:{person.slack_user_id}")
+
+    def send(self, person: Person, reply: Reply, *, skip: int = 0) -> SendResult:
+        """Post the reply (its messages after the first ``skip``, which went before) to the person's DM."""
         if not person.slack_user_id:
             return SendResult(SendStatus.NO_ADDRESS, "no Slack user id")
+        posted = 0
         try:
             channel = self._dm_channel(person.slack_user_id)
-            for message in blocks.render_reply_messages(reply):
-                self._pacer.wait_turn(channel)
+            for message in blocks.render_reply_messages(reply)[skip:]:
                 self._client.chat_postMessage(
                     channel=channel, text=message.text, blocks=message.blocks, unfurl_links=False, unfurl_media=False
                 )
+                posted += 1
         except SlackApiError as error:
             code = str(error.response.get("error") or "")
             if code in UNREACHABLE_ERRORS:
-                return SendResult(SendStatus.UNREACHABLE, code)
+                return SendResult(SendStatus.UNREACHABLE, code, parts_sent=posted)
             retry_after = None
-            if error.response.status_code == 429:
+            if error.response.status_code == 429 or code == "ratelimited":
                 try:
                     retry_after = float(error.response.headers.get("Retry-After", "30"))
                 except (TypeError, ValueError):
                     retry_after = 30.0
-            return SendResult(SendStatus.FAILED, code or f"HTTP {error.response.status_code}", retry_after)
+            return SendResult(SendStatus.FAILED, code or f"HTTP {error.response.status_code}", retry_after, posted)
         except OSError as error:
-            # Connection trouble after the client's own retries: nothing was posted that we know of.
-            return SendResult(SendStatus.FAILED, type(error).__name__)
-        return SendResult(SendStatus.SENT)
+            # Connection trouble: nothing was posted that we know of.
+            return SendResult(SendStatus.FAILED, type(error).__name__, parts_sent=posted)
+        return SendResult(SendStatus.SENT, parts_sent=posted)
 
     def _dm_channel(self, user_id: str) -> str:
         with self._lock:
@@ -91,4 +99,4 @@ def slack_notifier(settings: SlackSettings) -> SlackNotifier | None:
     """The Slack messenger for nudges and invitations, or None when SLACK_BOT_TOKEN is not set."""
     if settings.bot_token is None:
         return None
-    return SlackNotifier(build_web_client(settings.bot_token.get_secret_value(), settings.api_url))
+    return SlackNotifier(delivery_client(settings.bot_token.get_secret_value(), settings.api_url))

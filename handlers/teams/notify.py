@@ -2,12 +2,21 @@
 
 :class:`TeamsNotifier` is the Teams :class:`~workflows.messaging.Messenger`, a thin
 translation of :meth:`handlers.teams.proactive.TeamsMessenger.send_proactive`
-(which paces to Teams' per-conversation limit, retries throttling safely and
-marks a person unreachable on 403) into the sweep's :class:`SendResult`.
+(which retries throttling safely and marks a person unreachable on 403) into the
+:class:`SendResult` the work queue's handler records. :meth:`TeamsNotifier.next_turn`
+keeps each person's chat to Teams' per-conversation rate, so a message waits its
+turn in the work queue rather than in a sleeping thread; a ``Retry-After`` Teams
+still asks for after the Connector's own short retries is reported, and that
+person's messages wait in the queue.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+
+from handlers.teams.constants import MESSAGES_PER_SECOND_PER_CONVERSATION
 from handlers.teams.proactive import DeliveryStatus, TeamsMessenger
 from storage.models import Person
 from workflows.messaging import SendResult, SendStatus
@@ -25,8 +34,31 @@ _STATUS = {
 class TeamsNotifier:
     platform = "teams"
 
-    def __init__(self, messenger: TeamsMessenger) -> None:
+    def __init__(
+        self,
+        messenger: TeamsMessenger,
+        *,
+        rate: float = MESSAGES_PER_SECOND_PER_CONVERSATION,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._messenger = messenger
+        self._interval = 1.0 / rate
+        self._clock = clock
+        self._next: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def next_turn(self, person: Person) -> float:
+        """Seconds until the person's chat may have another message; 0 means now, and the turn is taken."""
+        key = int(person.id or 0)
+        with self._lock:
+            now = self._clock()
+            slot = self._next.get(key, now)
+            if slot > now:
+                return slot - now
+            self._next[key] = now + self._interval
+            if len(self._next) > 10_000:  # forget quiet conversations
+                self._next = {k: at for k, at in self._next.items() if at > now}
+            return 0.0
 
     def can_reach(self, person: Person) -> bool:
         # A conversation reference is stored when the person installs the app or first writes to it.

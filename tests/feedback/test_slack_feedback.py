@@ -31,11 +31,14 @@ from handlers.slack import constants as C
 from knowledge.service import KnowledgeBase
 from storage.feedback import FeedbackRepository
 from storage.models import FeedbackStatus, Person
+from storage.notifications import NotificationLedger
 from storage.people import PeopleRepository
+from storage.work_queue import work_queue_depth
 from tests.db_fixtures import DATABASE_KINDS, _create_schema, _drop_schema, postgres_url_for_schema
 from tests.feedback.fake_slack_files import FakeSlackWithFiles
 from tests.feedback.helpers import changed_rows, rows_mentioning, snapshot
 from tests.slack.conftest import slack_settings
+from tests.slack.fake_slack import wait_until
 from tests.slack.harness import LoopbackServer, SlackSender, date_picked, text_input, users_select
 from workflows.reviews import Actor, ReviewDraft, StageDraft
 
@@ -195,6 +198,10 @@ def ask_for_feedback(world: FeedbackSlackWorld) -> int:
     assert "I've asked 4 people for feedback" in confirmation["text"]
     # The lead, a member of the channel, is not asked about her own review; nobody outside the choice is.
     assert not world.fake.calls_to("chat.postMessage", channel=dm_channel(STAKE[4]))
+    # The work queue's worker records each invitation as sent just after posting it: read on once it has.
+    ledger = NotificationLedger(world.services.database)
+    wait_until(lambda: [e.status for e in ledger.for_review(world.review_id)] == ["sent"] * 4)
+    wait_until(lambda: sum(work_queue_depth(world.services.database)[state] for state in ("ready", "leased")) == 0)
     [found] = FeedbackRepository(world.services.database).rounds_for_review(world.review_id, "requested")
     return found.id
 

@@ -14,7 +14,10 @@ from datetime import date, timedelta
 
 from bot.logging import configure_logging
 from storage.feedback import FeedbackRepository
+from storage.notifications import NotificationLedger
+from storage.work_queue import work_queue_depth
 from tests.feedback.helpers import rows_mentioning
+from tests.slack.fake_slack import wait_until
 from tests.teams import activities as A
 from tests.teams.fakes import Member
 from tests.teams.helpers import chat_of, inputs
@@ -123,6 +126,10 @@ def test_asking_and_answering_feedback_through_cards(teams) -> None:
     invitations = [teams.connector.wait_for(2, chat_of(m))[1] for m in stakeholders]
     for invitation in invitations:
         assert "Lena Teamslead would like your feedback" in invitation.all_text
+    # The work queue's worker records each invitation as sent just after posting it: read on once it has.
+    ledger = NotificationLedger(teams.services.database)
+    wait_until(lambda: [e.status for e in ledger.for_review(review_id)] == ["sent"] * 3)
+    wait_until(lambda: sum(work_queue_depth(teams.services.database)[state] for state in ("ready", "leased")) == 0)
     [round_] = FeedbackRepository(teams.services.database).rounds_for_review(review_id, "requested")
 
     # The first stakeholder opens the form; a missing rating is shown under its field.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,9 +12,12 @@ from storage.db import Database
 from storage.models import Person
 from storage.people import PeopleRepository
 from storage.review_snapshots import PersonSummary, ReviewSummary, StageSummary
+from storage.work_queue import WorkQueue, work_queue_depth
 from workflows.cycle import load_cycle
+from workflows.messaging import Messenger, register_message_work
 from workflows.nudge_types import Recipient
 from workflows.reviews import Actor, ReviewDraft, ReviewService, StageDraft
+from workflows.work_runner import WorkRunner
 
 STAGES = ("Analyse", "Plan", "Do", "Review")
 
@@ -26,6 +30,28 @@ def at(text: str, zone: str = "Europe/London") -> datetime:
 def no_waiting() -> ChannelPacer:
     """Slack pacing with room for any burst, for tests that are not about pacing."""
     return ChannelPacer(burst=10_000)
+
+
+def message_workers(database: Database, messengers: list[Messenger], threads: int = 1) -> WorkRunner:
+    """The product's work queue workers, sending the direct messages a sweep queued through ``messengers``."""
+    runner = WorkRunner(WorkQueue(database), threads=threads, poll_seconds=0.05, grace_seconds=5)
+    register_message_work(runner, database, lambda: messengers)
+    return runner
+
+
+def run_workers_until_done(runner: WorkRunner, timeout: float = 30.0) -> dict[str, int]:
+    """Start the workers, wait until nothing is waiting or being worked on, stop them; the queue's depth."""
+    runner.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            depth = work_queue_depth(runner.queue.database)
+            if depth["ready"] + depth["leased"] == 0:
+                return depth
+            assert time.monotonic() < deadline, f"the work queue did not empty: {depth}"
+            time.sleep(0.05)
+    finally:
+        runner.stop(grace_seconds=5)
 
 
 def summary(

@@ -26,14 +26,14 @@ def main() -> None:
     configure_logging("WARNING", "json")  # standard output is for the parent process to read
     database = open_database(database_url)
     notifier = SlackNotifier(build_web_client(BOT_TOKEN, api_url), pacer=ChannelPacer(burst=1000))
-    sweep = NudgeSweep(database, NudgePolicy(), [notifier])
+    sweep = NudgeSweep(database, NudgePolicy(), [notifier], send_now=True)
     now = datetime.fromisoformat(moment)
     sweep.plan(now)  # warm up (imports, connections) before the start line
     print("ready", flush=True)
     while not os.path.exists(start_file):
         time.sleep(0.005)
     report = sweep.run(now)
-    print(json.dumps({"sent": report.sent, "keys": report.sent_keys}))
+    print(json.dumps({"queued": report.queued, "sent": report.sent, "keys": report.sent_keys}))
     database.dispose()
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from handlers.slack.answers import delivery_client
 from handlers.slack.context import ChannelPacer
 from handlers.slack.notify import SlackNotifier
 from storage.notifications import NotificationLedger
-from tests.nudges.helpers import World, at
+from tests.nudges.helpers import World, at, message_workers, no_waiting, run_workers_until_done
+from tests.slack.fake_slack import BOT_TOKEN
 from workflows.actions import NudgeActions
 from workflows.cycle import load_cycle
 from workflows.delivery import CycleTips, NudgeSweep
@@ -20,21 +23,6 @@ from workflows.messaging import retry_delay
 from workflows.nudge_types import NudgeKind, NudgePolicy
 
 DUES = [date(2026, 11, 30), date(2026, 12, 18), date(2027, 1, 29), date(2027, 2, 26)]
-
-
-class Recorder:
-    """A clock and a sleep for the notifier's pacing: time moves when it is slept, so nothing really waits."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-        self.now = 1000.0
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -50,9 +38,8 @@ def world(database, fake_slack):  # type: ignore[no-untyped-def]
 
 
 def sweep_for(world: World, slack_client, **options) -> NudgeSweep:  # type: ignore[no-untyped-def]
-    recorder = options.pop("sleep", Recorder())
-    notifier = SlackNotifier(slack_client, pacer=ChannelPacer(clock=recorder.clock, sleep=recorder))
-    return NudgeSweep(world.database, NudgePolicy(), [notifier], tips=CycleTips(load_cycle()), **options)
+    notifier = SlackNotifier(slack_client, pacer=options.pop("pacer", no_waiting()))
+    return NudgeSweep(world.database, NudgePolicy(), [notifier], tips=CycleTips(load_cycle()), send_now=True, **options)
 
 
 def posts(fake_slack, channel: str | None = None):  # type: ignore[no-untyped-def]
@@ -166,17 +153,33 @@ def test_a_deactivated_slack_account_is_marked_unreachable_and_skipped(world, fa
     assert sweep.run(at("2026-11-27 10:00")).sent == 0
 
 
-def test_throttling_leaves_the_rest_for_the_next_sweep_and_sends_are_paced(world, fake_slack, slack_client) -> None:
+def test_a_429_for_one_person_holds_only_their_messages_and_pacing_never_sleeps(world, fake_slack) -> None:
     more = [world.review(f"Review {n}", world.owner, world.lead, world.holder, DUES) for n in range(3)]
     assert more
-    # Slack keeps answering 429 past the client's own retries (Retry-After: 0, so nothing waits here).
-    for _ in range(4):
-        fake_slack.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=0)
-    recorder = Recorder()
-    sweep = sweep_for(world, slack_client, sleep=recorder)
+    # Slack answers the owner's first post with 429 and Retry-After; the client waits for nothing itself.
+    fake_slack.fail_next("chat.postMessage", "ratelimited", status=429, retry_after=1, channel="D0OWNER001")
+    notifier = SlackNotifier(delivery_client(BOT_TOKEN, fake_slack.api_url), pacer=ChannelPacer())
+    sweep = NudgeSweep(world.database, NudgePolicy(), [notifier], send_now=True)
     first = sweep.run(at("2026-11-23 10:00"))
-    assert first.failed == 1 and first.deferred == 4 and first.sent == 0
-    second = sweep.run(at("2026-11-23 10:01"))
-    assert second.sent == 4 and second.waiting_to_retry == 1
-    # Four posts to one owner's DM: a burst of three goes at once, the fourth waits its second.
-    assert recorder.waits == [1.0]
+    # The holder's digest went at once; the owner's four reminders wait out the Retry-After in the queue.
+    assert (first.queued, first.sent, first.deferred, first.failed) == (5, 1, 4, 0)
+    assert [c.args["channel"] for c in posts(fake_slack)] == ["D0HOLD0001"]
+    # A sweep meanwhile queues nothing again.
+    assert sweep.run(at("2026-11-23 10:01")).claimed_elsewhere == 4
+
+    # The workers send them once Slack lets them: the owner's DM keeps its pace (a burst of three, then one a
+    # second), each message waiting its turn in the queue.
+    depth = run_workers_until_done(message_workers(world.database, [notifier], threads=2))
+    assert (depth["done"], depth["failed"]) == (5, 0)
+    assert len(posts(fake_slack, "D0OWNER001")) == 4
+    waits = [row for row in work_rows(world.database) if row["channel_key"].startswith("dm:slack:")]
+    assert {row["last_error"] for row in waits} >= {"rate_limited", "paced"}
+    entries = [
+        e for review_id in (world.review_id, *more) for e in NotificationLedger(world.database).for_review(review_id)
+    ]
+    assert len(entries) == 5 and {(e.status, e.attempts) for e in entries} == {("sent", 1)}
+
+
+def work_rows(database):  # type: ignore[no-untyped-def]
+    with database.engine.connect() as connection:
+        return [dict(row) for row in connection.execute(sa.text("SELECT * FROM work_item")).mappings()]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from pydantic import SecretStr
 
 from handlers.teams.connector import ConnectorClient
@@ -76,7 +77,11 @@ def test_reminders_arrive_as_cards_in_the_personal_chat_once(database, connector
     owner, lead, holder = (teams_person(world, fake, name) for name in ("Sam Owner", "Lee Lead", "Pat Holder"))
     review_id = world.review("Day centres", owner, lead, holder, DUES)
     sweep = NudgeSweep(
-        database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))], tips=CycleTips(load_cycle())
+        database,
+        NudgePolicy(),
+        [TeamsNotifier(TeamsMessenger(world.people, client))],
+        tips=CycleTips(load_cycle()),
+        send_now=True,
     )
     report = sweep.run(at("2026-12-07 10:00"))
     assert (report.sent, report.failed) == (3, 0)  # overdue, escalation, Monday digest
@@ -103,7 +108,7 @@ def test_a_person_who_blocked_the_bot_is_marked_unreachable(database, connector)
     owner, lead, holder = (teams_person(world, fake, name) for name in ("Sam Owner", "Lee Lead", "Pat Holder"))
     world.review("Day centres", owner, lead, holder, DUES)
     fake.blocked_users.add(owner.teams_conversation_ref["user_id"])
-    sweep = NudgeSweep(database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))])
+    sweep = NudgeSweep(database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))], send_now=True)
     report = sweep.run(at("2026-11-24 10:00"))
     assert report.unreachable == 1
     assert world.people.get(owner.id).reachable is False
@@ -117,9 +122,35 @@ def test_an_ambiguous_gateway_answer_is_not_sent_twice(database, connector) -> N
     world = World(database)
     owner, lead, holder = (teams_person(world, fake, name) for name in ("Sam Owner", "Lee Lead", "Pat Holder"))
     world.review("Day centres", owner, lead, holder, DUES)
-    sweep = NudgeSweep(database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))])
+    sweep = NudgeSweep(database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))], send_now=True)
     # The 1:1 chat opens; then the post answers 502, which may or may not have shown the message.
     fake.fail_next(Answer(201, {"id": "a:chat-1"}), Answer(502, {"error": {"code": "BadGateway", "message": "x"}}))
     report = sweep.run(at("2026-11-24 10:00"))
     assert report.gave_up == 1
     assert sweep.run(at("2026-11-24 11:00")).sent == 0
+
+
+def test_teams_throttling_one_person_holds_only_their_reminder_in_the_queue(database, connector) -> None:
+    fake, client = connector
+    world = World(database)
+    owner, lead, holder = (teams_person(world, fake, name) for name in ("Sam Owner", "Lee Lead", "Pat Holder"))
+    world.review("Day centres", owner, lead, holder, DUES)
+    sweep = NudgeSweep(database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))], send_now=True)
+    # The owner's chat opens, then Teams answers 429 asking for a minute: longer than the Connector waits itself.
+    throttled = Answer(429, {"error": {"code": "Throttled", "message": "slow down"}}, {"Retry-After": "60"})
+    fake.fail_next(Answer(201, {"id": "a:chat-owner"}), throttled)
+    before = datetime.now(UTC)
+    report = sweep.run(at("2026-11-24 10:00"))  # Tuesday: the owner's reminder, the holder's digest caught up
+    assert (report.queued, report.sent, report.deferred) == (2, 1, 1)
+    holder_chat = fake.personal_chats[holder.teams_conversation_ref["user_id"]]
+    assert [p.conversation_id for p in fake.posted] == [holder_chat]
+    # The owner's reminder waits in the queue until Teams' Retry-After, still claimed once in the ledger.
+    with database.engine.connect() as connection:
+        [(state, not_before)] = connection.execute(
+            sa.text("SELECT state, not_before FROM work_item WHERE channel_key = :key"),
+            {"key": f"dm:teams:{owner.id}"},
+        ).all()
+    waits_until = not_before if isinstance(not_before, datetime) else datetime.fromisoformat(str(not_before))
+    assert state == "ready" and waits_until.replace(tzinfo=UTC) >= before + timedelta(seconds=59)
+    assert sweep.run(at("2026-11-24 10:30")).claimed_elsewhere == 1
+    assert len(fake.posted) == 1

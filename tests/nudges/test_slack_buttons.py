@@ -55,7 +55,7 @@ def served(database, fake_slack, tmp_path, shared_guidance) -> Iterator[tuple[Wo
 
 def nudge_message(world: World, fake_slack: FakeSlack, channel: str) -> dict:  # type: ignore[type-arg]
     notifier = SlackNotifier(build_web_client(BOT_TOKEN, fake_slack.api_url), pacer=no_waiting())
-    sweep = NudgeSweep(world.database, NudgePolicy(), [notifier])
+    sweep = NudgeSweep(world.database, NudgePolicy(), [notifier], send_now=True)
     assert sweep.run(at("2031-03-24 10:00")).sent >= 1
     ts = next(ts for (posted_in, ts) in list(fake_slack.messages) if posted_in == channel)
     return dict(fake_slack.messages[(channel, ts)])

@@ -1,4 +1,4 @@
-"""Two (or four) sweeps at the same moment, in threads and in processes: every nudge is sent once."""
+"""Two (or four) sweeps at the same moment, in threads and in processes: every nudge is queued, and sent, once."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from collections import Counter
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from handlers.slack.notify import SlackNotifier
+from storage.work_queue import WorkQueue
 from tests.conftest import REPO_ROOT
-from tests.nudges.helpers import World, at, no_waiting
+from tests.nudges.helpers import World, at, message_workers, no_waiting, run_workers_until_done
 from workflows.delivery import NudgeSweep
 from workflows.nudge_types import NudgePolicy
 
@@ -46,12 +48,14 @@ def assert_each_sent_once(fake_slack) -> None:  # type: ignore[no-untyped-def]
     assert set(per_channel.values()) == {1}, per_channel
 
 
-def test_sweeps_in_four_threads_send_each_nudge_once(crowd, fake_slack, slack_client) -> None:
+def test_sweeps_in_four_threads_queue_each_nudge_once_and_workers_send_it_once(crowd, fake_slack, slack_client) -> None:
     barrier = threading.Barrier(4)
     reports = []
+    notifier = SlackNotifier(slack_client, pacer=no_waiting())
 
     def sweep() -> None:
-        runner = NudgeSweep(crowd.database, NudgePolicy(), [SlackNotifier(slack_client, pacer=no_waiting())])
+        # As the scheduler runs it: the sweep only claims and queues; the work queue's workers send.
+        runner = NudgeSweep(crowd.database, NudgePolicy(), [notifier])
         runner.plan(MOMENT)
         barrier.wait()
         reports.append(runner.run(MOMENT))
@@ -61,7 +65,14 @@ def test_sweeps_in_four_threads_send_each_nudge_once(crowd, fake_slack, slack_cl
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert sum(report.sent for report in reports) == OWNERS + 1
+    assert sum(report.queued for report in reports) == OWNERS + 1
+    assert sum(report.claimed_elsewhere for report in reports) == 3 * (OWNERS + 1)
+    assert fake_slack.calls_to("chat.postMessage") == []
+    assert WorkQueue(crowd.database).depth()["ready"] == OWNERS + 1
+
+    # Three workers at once, each claiming from the queue.
+    depth = run_workers_until_done(message_workers(crowd.database, [notifier], threads=3))
+    assert (depth["done"], depth["failed"]) == (OWNERS + 1, 0)
     assert_each_sent_once(fake_slack)
 
 
@@ -96,6 +107,11 @@ def test_sweeps_in_three_processes_send_each_nudge_once(crowd, fake_slack, tmp_p
         out, err = worker.communicate(timeout=120)
         assert worker.returncode == 0, err[-2000:]
         results.append(json.loads(out.strip().splitlines()[-1]))
+    # Each process queued its own share of the claims, and sent what it could; between them, everything once.
+    assert sum(result["queued"] for result in results) == OWNERS + 1
     sent_keys = [key for result in results for key in result["keys"]]
-    assert len(sent_keys) == len(set(sent_keys)) == OWNERS + 1
+    assert len(sent_keys) == len(set(sent_keys))
     assert_each_sent_once(fake_slack)
+    with crowd.database.engine.connect() as connection:
+        statuses = connection.execute(sa.text("SELECT status, attempts FROM notification_ledger")).all()
+    assert sorted(statuses) == [("sent", 1)] * (OWNERS + 1)

@@ -10,7 +10,8 @@ or emails) into a :class:`RequestForm` and calls :meth:`FeedbackRequests.ask`, w
 
 The adapter shows that confirmation at once and then calls :meth:`FeedbackRequests.send_invitations`
 after it has answered the platform: the invitations go out through the same path as nudges
-(:class:`~workflows.messaging.Courier`), each once, and the hourly job (:meth:`send_reminders`)
+(:class:`~workflows.messaging.Courier`: claimed in the ledger and queued in the durable work queue in one
+transaction, then sent by the queue's workers), each once, and the hourly job (:meth:`send_reminders`)
 retries any that failed and reminds people who haven't answered, once, in the last
 ``REMINDER_WORKING_DAYS`` working days before the closing date.
 """
@@ -216,7 +217,8 @@ class FeedbackRequests:
         self, round_record: RoundRecord, *, now: datetime | None = None, reminders: bool = False
     ) -> dict[str, int]:
         """Send the round's invitations (and, when due and ``reminders``, its reminders) to everyone who has not
-        answered, each once, through the notification ledger. Returns counts by what happened."""
+        answered, each once, through the notification ledger. Returns counts by what happened ("sent" and
+        "reminders": handed to the work queue to send)."""
         now = now or self.rules.clock()
         counts = {"sent": 0, "failed": 0, "no_platform": 0, "already": 0, "reminders": 0}
         waiting = self.rules.repository.not_answered([round_record.id]).get(round_record.id, [])
@@ -257,7 +259,7 @@ class FeedbackRequests:
     @staticmethod
     def _count(deliveries: list[Delivery], counts: dict[str, int], sent: str) -> None:
         for delivery in deliveries:
-            if delivery.outcome is DeliveryOutcome.SENT:
+            if delivery.outcome is DeliveryOutcome.QUEUED:
                 counts[sent] += 1
             elif delivery.outcome is CLAIMED_ELSEWHERE:
                 counts["already"] += 1
