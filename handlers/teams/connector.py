@@ -59,7 +59,8 @@ BACKOFF_CAP_SECONDS = 8.0
 # A Retry-After longer than this is not waited for inside a request: the caller's own retry takes over.
 MAX_RETRY_AFTER_SECONDS = 30.0
 
-_THROTTLED = {429, 412}
+# Answers that mean "slow down, then send it again".
+THROTTLED = {429, 412}
 _AMBIGUOUS = {502, 504}
 
 
@@ -280,7 +281,7 @@ class ConnectorClient:
         """Wait before the next attempt when the answer says to try again (throttled, or a gateway error on a
         request that creates nothing) and the wait asked for is not too long. False when it should not be retried."""
         status = response.status_code
-        retryable = status in _THROTTLED or (status in _AMBIGUOUS and not call.creates_message)
+        retryable = status in THROTTLED or (status in _AMBIGUOUS and not call.creates_message)
         if not retryable or attempt >= MAX_ATTEMPTS:
             return False
         retry_after = _retry_after(response)
@@ -317,7 +318,7 @@ def _failure(response: httpx.Response, call: _Call, delivery: str) -> ConnectorE
         return DeliveryUncertainError(
             f"the Connector answered {status}; the message may have been posted", status, code
         )
-    throttled_for = (_retry_after(response) or BACKOFF_CAP_SECONDS) if status in _THROTTLED else None
+    throttled_for = (_retry_after(response) or BACKOFF_CAP_SECONDS) if status in THROTTLED else None
     return ConnectorError(
         f"the Connector answered {status}: {message or code or 'no detail'}", status, code, throttled_for
     )

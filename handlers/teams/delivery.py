@@ -33,6 +33,7 @@ import structlog
 from microsoft_agents.activity import Activity
 
 from handlers.teams.connector import (
+    THROTTLED,
     ConnectorClient,
     ConnectorError,
     ConversationForbiddenError,
@@ -53,7 +54,6 @@ log = structlog.get_logger(__name__)
 MAX_TRIES = 8
 RETRY_BASE_SECONDS = 1.0
 RETRY_CAP = timedelta(minutes=1)
-_THROTTLED = {412, 429}
 
 Result = tuple[Literal["sent", "unknown", "refused"], str]
 
@@ -158,7 +158,7 @@ class TeamsDelivery:
             return GiveUp(str(error))
         except ConnectorError as error:
             status = error.status
-            if status in _THROTTLED:
+            if status in THROTTLED:
                 wait = error.retry_after if error.retry_after is not None else RETRY_BASE_SECONDS
                 log.info("teams_reply_throttled", status=status, retry_after=wait, **fields)
                 return Later(self._in(wait), "throttled", hold_channel=True, was_attempt=False)

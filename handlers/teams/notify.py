@@ -65,6 +65,7 @@ class TeamsNotifier:
         return bool(person.teams_conversation_ref)
 
     def send(self, person: Person, reply: Reply) -> SendResult:
-        result = self._messenger.send_proactive(person, reply)
+        # Sent from the work queue: no sleeping in a worker; pacing and Retry-After wait in the queue.
+        result = self._messenger.send_proactive(person, reply, patient=False)
         # retry_after tells the sweep Teams is still throttling, so the rest of its Teams nudges wait.
         return SendResult(_STATUS[result.status], result.detail, result.retry_after)

@@ -25,6 +25,7 @@ from typing import Any
 import structlog
 
 from handlers.teams.connector import (
+    THROTTLED,
     ConnectorClient,
     ConnectorError,
     ConversationForbiddenError,
@@ -65,13 +66,22 @@ class DeliveryResult:
         return self.status is DeliveryStatus.SENT
 
 
+# How long a throttled person's messages wait when Teams did not say.
+THROTTLED_WAIT_SECONDS = 1.0
+
+
 class TeamsMessenger:
     def __init__(self, people: PeopleRepository, connector: ConnectorClient) -> None:
         self._people = people
         self._connector = connector
 
-    def send_proactive(self, person: Person | PersonRef | int, reply: Reply | dict[str, Any]) -> DeliveryResult:
-        """Send ``reply`` (a core reply, or a ready message activity) to the person's 1:1 chat with the bot."""
+    def send_proactive(
+        self, person: Person | PersonRef | int, reply: Reply | dict[str, Any], *, patient: bool = True
+    ) -> DeliveryResult:
+        """Send ``reply`` (a core reply, or a ready message activity) to the person's 1:1 chat with the bot.
+
+        ``patient=False`` (the work queue's sender): one attempt without sleeping; a 429 comes back as a failure
+        with its ``retry_after``, and the queue holds the person's messages until then."""
         record = self._load(person)
         if record is None:
             return DeliveryResult(DeliveryStatus.NO_CONVERSATION, detail="no such person")
@@ -83,7 +93,7 @@ class TeamsMessenger:
         activity = reply if isinstance(reply, dict) else reply_activity(reply)
         try:
             conversation_id = reference.conversation_id or self._open_chat(record, reference)
-            activity_id = self._connector.send(reference.service_url, conversation_id, activity)
+            activity_id = self._connector.send(reference.service_url, conversation_id, activity, patient=patient)
         except ConversationForbiddenError:
             self._people.set_reachable(record.id, False, actor="teams")  # type: ignore[arg-type]
             log.warning("teams_proactive_unreachable", person_id=record.id)
@@ -98,9 +108,10 @@ class TeamsMessenger:
                 error=type(error).__name__,
                 status=getattr(error, "status", None),
             )
-            return DeliveryResult(
-                DeliveryStatus.FAILED, detail=str(error), retry_after=getattr(error, "retry_after", None)
-            )
+            retry_after = getattr(error, "retry_after", None)
+            if retry_after is None and getattr(error, "status", None) in THROTTLED:
+                retry_after = THROTTLED_WAIT_SECONDS  # throttled without saying for how long
+            return DeliveryResult(DeliveryStatus.FAILED, detail=str(error), retry_after=retry_after)
         log.info("teams_proactive_sent", person_id=record.id)
         return DeliveryResult(DeliveryStatus.SENT, activity_id=activity_id)
 

@@ -130,14 +130,15 @@ def test_an_ambiguous_gateway_answer_is_not_sent_twice(database, connector) -> N
     assert sweep.run(at("2026-11-24 11:00")).sent == 0
 
 
-def test_teams_throttling_one_person_holds_only_their_reminder_in_the_queue(database, connector) -> None:
+@pytest.mark.parametrize("retry_after", [5, 60], ids=["within-the-connectors-own-wait", "longer"])
+def test_teams_throttling_one_person_holds_only_their_reminder_in_the_queue(database, connector, retry_after) -> None:
     fake, client = connector
     world = World(database)
     owner, lead, holder = (teams_person(world, fake, name) for name in ("Sam Owner", "Lee Lead", "Pat Holder"))
     world.review("Day centres", owner, lead, holder, DUES)
     sweep = NudgeSweep(database, NudgePolicy(), [TeamsNotifier(TeamsMessenger(world.people, client))], send_now=True)
-    # The owner's chat opens, then Teams answers 429 asking for a minute: longer than the Connector waits itself.
-    throttled = Answer(429, {"error": {"code": "Throttled", "message": "slow down"}}, {"Retry-After": "60"})
+    # The owner's chat opens, then Teams answers 429: no worker sleeps through it, however short.
+    throttled = Answer(429, {"error": {"code": "Throttled", "message": "slow down"}}, {"Retry-After": str(retry_after)})
     fake.fail_next(Answer(201, {"id": "a:chat-owner"}), throttled)
     before = datetime.now(UTC)
     report = sweep.run(at("2026-11-24 10:00"))  # Tuesday: the owner's reminder, the holder's digest caught up
@@ -151,6 +152,6 @@ def test_teams_throttling_one_person_holds_only_their_reminder_in_the_queue(data
             {"key": f"dm:teams:{owner.id}"},
         ).all()
     waits_until = not_before if isinstance(not_before, datetime) else datetime.fromisoformat(str(not_before))
-    assert state == "ready" and waits_until.replace(tzinfo=UTC) >= before + timedelta(seconds=59)
+    assert state == "ready" and waits_until.replace(tzinfo=UTC) >= before + timedelta(seconds=retry_after - 1)
     assert sweep.run(at("2026-11-24 10:30")).claimed_elsewhere == 1
     assert len(fake.posted) == 1
