@@ -17,7 +17,14 @@ from knowledge.models import Answer, Citation
 from workflows.actions import Actions
 from workflows.conversation import FormField, Prompt
 
-__all__ = ["Button", "FormSpec", "Reply", "ReplyKind", "render_text", "shorten"]
+__all__ = ["INTERRUPTED", "Button", "FormSpec", "Reply", "ReplyKind", "render_text", "shorten"]
+
+# What an officer is told when the process working on their message stopped before its reply was stored: the
+# message may already have moved their conversation on, so it is not worked out a second time.
+INTERRUPTED = (
+    "Sorry, I was interrupted while working on your last message, so I may not have finished it. "
+    "Please check where things stand and send it again if you need to."
+)
 
 
 class ReplyKind(StrEnum):

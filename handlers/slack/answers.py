@@ -18,7 +18,7 @@ work is safe. :class:`SlackAnswerWork` then, in a worker:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -30,7 +30,7 @@ from handlers.slack import blocks
 from handlers.slack.constants import PLATFORM
 from storage.base import utc_now
 from storage.work_queue import ClaimedWork, WorkQueue
-from workflows.replies import Reply, ReplyKind
+from workflows.replies import INTERRUPTED, Reply, ReplyKind
 from workflows.work_runner import KEEP_ONLY_THE_KEY, Done, GiveUp, Later, Outcome, retry_delay
 
 __all__ = ["ANSWER_KIND", "METADATA_EVENT_TYPE", "SlackAnswerWork", "delivery_client", "queue_answer"]
@@ -60,10 +60,15 @@ def work_out_messages(
     except Exception as error:  # noqa: BLE001 - the officer gets a plain message; operators get the log
         log.error(failure_event, error=type(error).__name__, detail=str(error)[:300])
         replies = [Reply(SORRY, ReplyKind.PROBLEM)]
+    return rendered(replies)
+
+
+def rendered(replies: Sequence[Reply], *, native_feedback: bool = False) -> list[dict[str, Any]]:
+    """Replies as the Slack messages (text and blocks) that are stored with the work and sent."""
     return [
         {"text": message.text, "blocks": message.blocks}
         for reply in replies
-        for message in blocks.render_reply_messages(reply)
+        for message in blocks.render_reply_messages(reply, native_feedback=native_feedback)
     ]
 
 
@@ -123,9 +128,17 @@ class SlackAnswerWork:
         payload = work.payload
         progress = dict(work.progress)
         if "messages" not in progress:
+            if progress.get("working_out"):
+                # The process working it out stopped before its replies were stored: the message may already
+                # have moved the officer's conversation on, so it is not worked out again; they are told.
+                log.warning("slack_answer_interrupted", work_id=work.id, attempt=work.attempts)
+                messages = rendered([Reply(INTERRUPTED, ReplyKind.PROBLEM)])
+            else:
+                if not queue.save_progress(work, {"working_out": True}):
+                    return Done()  # the lease ran out and another worker has it now
+                messages = work_out_messages(self._answer, payload, "slack_reply_failed")
             # Saved with the first part's "sending" mark below (one write), or when the work waits its turn.
-            progress["messages"] = work_out_messages(self._answer, payload, "slack_reply_failed")
-            progress["posted"] = []
+            progress = {"messages": messages, "posted": []}
         channel, thread_ts = str(payload["channel"]), payload.get("thread_ts")
         posted: list[int] = list(progress.get("posted", []))
         found: set[int] | None = None

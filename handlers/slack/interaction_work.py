@@ -37,8 +37,7 @@ import structlog
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers.slack import blocks
-from handlers.slack.answers import METADATA_EVENT_TYPE, RETRYABLE_ERRORS, SORRY
+from handlers.slack.answers import METADATA_EVENT_TYPE, RETRYABLE_ERRORS, SORRY, rendered
 from handlers.slack.constants import PLATFORM
 from storage.base import utc_now
 from storage.work_queue import ClaimedWork, WorkQueue
@@ -81,15 +80,6 @@ def interaction_task(name: str) -> Callable[[Task], Task]:
         return function
 
     return register
-
-
-def rendered(replies: Sequence[Reply], *, native_feedback: bool = False) -> list[dict[str, Any]]:
-    """Replies as the Slack messages (text and blocks) that are stored with the work and sent."""
-    return [
-        {"text": message.text, "blocks": message.blocks}
-        for reply in replies
-        for message in blocks.render_reply_messages(reply, native_feedback=native_feedback)
-    ]
 
 
 def queue_interaction(

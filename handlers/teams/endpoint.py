@@ -58,7 +58,7 @@ from handlers.teams.token import BotTokenProvider
 from storage.events import ProcessedEvents
 from storage.people import PeopleRepository
 from storage.work_queue import ClaimedWork, WorkQueue
-from workflows.replies import Reply, ReplyKind
+from workflows.replies import INTERRUPTED, Reply, ReplyKind
 from workflows.work_runner import Done, GiveUp, Outcome
 
 log = structlog.get_logger(__name__)
@@ -70,10 +70,6 @@ MAX_BODY_BYTES = 512 * 1024
 # Answers to recent invokes, so a redelivered invoke gets the same answer rather than "already done".
 REMEMBERED_INVOKE_ANSWERS = 500
 ALREADY_HANDLED = "That was already done."
-INTERRUPTED = (
-    "Sorry, I was interrupted while working on your last message, so I may not have finished it. "
-    "Please check where things stand and send it again if you need to."
-)
 
 
 class TeamsAdapter:
