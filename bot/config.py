@@ -160,9 +160,6 @@ class Settings(BaseSettings):
     slack_command: str = Field(
         default="/commissioning", description="The slash command's name, as in the app manifest."
     )
-    slack_worker_threads: int = Field(
-        default=4, description="Threads doing the slow work (answers, reviews) after Slack has been acknowledged."
-    )
     # The durable work queue (storage/work_queue.py): answers and messages owed after a platform's ack.
     work_threads: int = Field(default=4, ge=1, description="Threads that claim and do queued work in each process.")
     work_lease_seconds: float = Field(
@@ -272,7 +269,6 @@ class Settings(BaseSettings):
             app_token=self.slack_app_token,
             api_url=self.slack_api_url,
             command=self.slack_command,
-            worker_threads=self.slack_worker_threads,
         )
 
     def for_knowledge(self) -> KnowledgeSettings:

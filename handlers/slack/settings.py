@@ -17,7 +17,6 @@ class SlackSettings:
     app_token: SecretStr | None = None
     api_url: str = "https://slack.com/api/"
     command: str = "/commissioning"
-    worker_threads: int = 4
 
     @property
     def http_mode(self) -> bool:
