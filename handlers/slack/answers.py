@@ -18,7 +18,7 @@ work is safe. :class:`SlackAnswerWork` then, in a worker:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -148,7 +148,7 @@ class SlackAnswerWork:
             if progress.get("uncertain") or progress.get("sending") is not None:
                 # A previous attempt may have posted this part without hearing back, or died while posting it.
                 if found is None:
-                    found = self._already_posted(work, channel, thread_ts)
+                    found = tagged_parts(self._client, work, channel, thread_ts)
                 if part in found:
                     posted.append(part)
                     log.info("slack_answer_part_found", work_id=work.id, part=part)
@@ -179,16 +179,8 @@ class SlackAnswerWork:
         self, work: ClaimedWork, channel: str, thread_ts: Any, part: int, message: dict[str, Any]
     ) -> Outcome | None:
         """Post one part; None when Slack took it, else what to do with the work."""
-        metadata = {"event_type": METADATA_EVENT_TYPE, "event_payload": {"work_id": work.id, "part": part}}
         try:
-            self._client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread_ts,
-                text=message["text"],
-                blocks=message["blocks"],
-                unfurl_links=False,
-                metadata=metadata,
-            )
+            post_tagged(self._client, work, part, channel, thread_ts, message)
             return None
         except SlackApiError as error:
             status = error.response.status_code
@@ -205,24 +197,40 @@ class SlackAnswerWork:
             log.warning("slack_post_uncertain", work_id=work.id, part=part, error=type(error).__name__)
             return Later(utc_now() + retry_delay(work.attempts), "uncertain")
 
-    def _already_posted(self, work: ClaimedWork, channel: str, thread_ts: Any) -> set[int]:
-        """The parts of this work Slack already has, found by their metadata in the thread (or channel)."""
-        oldest = f"{work.created_at.timestamp() - 60:.6f}"
-        if thread_ts:
-            response = self._client.conversations_replies(
-                channel=channel, ts=str(thread_ts), include_all_metadata=True, limit=LOOKUP_LIMIT, oldest=oldest
-            )
-        else:
-            response = self._client.conversations_history(
-                channel=channel, include_all_metadata=True, limit=LOOKUP_LIMIT, oldest=oldest
-            )
-        parts: set[int] = set()
-        for message in response.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            content = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == METADATA_EVENT_TYPE and content.get("work_id") == work.id:
-                parts.add(int(content.get("part", 0)))
-        return parts
+
+def post_tagged(
+    client: WebClient, work: ClaimedWork, part: int, channel: str, thread_ts: Any, message: Mapping[str, Any]
+) -> None:
+    """Post one part of ``work``, tagged in its metadata with the work id and part, so that after an unclear
+    failure :func:`tagged_parts` can tell whether Slack has it."""
+    client.chat_postMessage(
+        channel=channel,
+        thread_ts=thread_ts,
+        text=message["text"],
+        blocks=message["blocks"],
+        unfurl_links=False,
+        metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"work_id": work.id, "part": part}},
+    )
+
+
+def tagged_parts(client: WebClient, work: ClaimedWork, channel: str, thread_ts: Any) -> set[int]:
+    """The parts of ``work`` Slack already has, found by their metadata in the thread (or channel)."""
+    oldest = f"{work.created_at.timestamp() - 60:.6f}"
+    if thread_ts:
+        response = client.conversations_replies(
+            channel=channel, ts=str(thread_ts), include_all_metadata=True, limit=LOOKUP_LIMIT, oldest=oldest
+        )
+    else:
+        response = client.conversations_history(
+            channel=channel, include_all_metadata=True, limit=LOOKUP_LIMIT, oldest=oldest
+        )
+    parts: set[int] = set()
+    for message in response.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        content = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == METADATA_EVENT_TYPE and content.get("work_id") == work.id:
+            parts.add(int(content.get("part", 0)))
+    return parts
 
 
 def _retry_after(error: SlackApiError) -> float:

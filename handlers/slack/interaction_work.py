@@ -37,7 +37,7 @@ import structlog
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers.slack.answers import METADATA_EVENT_TYPE, RETRYABLE_ERRORS, SORRY, rendered
+from handlers.slack.answers import RETRYABLE_ERRORS, SORRY, post_tagged, rendered, tagged_parts
 from handlers.slack.constants import PLATFORM
 from storage.base import utc_now
 from storage.work_queue import ClaimedWork, WorkQueue
@@ -58,7 +58,6 @@ log = structlog.get_logger(__name__)
 INTERACTION_KIND = "slack.interaction"
 SEND_TASK = "send"
 POST_TIMEOUT_SECONDS = 15.0
-LOOKUP_LIMIT = 200
 # What private work keeps once done: only its task name (its key still turns a retry away), or nothing at all.
 REDACT = "redact"
 FORGET = "forget"
@@ -278,16 +277,8 @@ class InteractionRun(Generic[SlackParts]):
             raise _Stop(Later(utc_now() + timedelta(seconds=wait), "paced", was_attempt=False))
         self._progress["sending"] = part  # marked first: after a crash, the next run looks before posting
         self._save()
-        metadata = {"event_type": METADATA_EVENT_TYPE, "event_payload": {"work_id": self.work.id, "part": part}}
         try:
-            self._client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread_ts,
-                text=message["text"],
-                blocks=message["blocks"],
-                unfurl_links=False,
-                metadata=metadata,
-            )
+            post_tagged(self._client, self.work, part, channel, thread_ts, message)
         except SlackApiError as error:
             status = error.response.status_code
             code = str(error.response.get("error") or "")
@@ -318,21 +309,7 @@ class InteractionRun(Generic[SlackParts]):
         where = (channel, thread_ts)
         if where in self._found:
             return self._found[where]
-        oldest = f"{self.work.created_at.timestamp() - 60:.6f}"
-        if thread_ts:
-            response = self._client.conversations_replies(
-                channel=channel, ts=thread_ts, include_all_metadata=True, limit=LOOKUP_LIMIT, oldest=oldest
-            )
-        else:
-            response = self._client.conversations_history(
-                channel=channel, include_all_metadata=True, limit=LOOKUP_LIMIT, oldest=oldest
-            )
-        parts: set[int] = set()
-        for found in response.get("messages") or []:
-            metadata = found.get("metadata") or {}
-            content = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == METADATA_EVENT_TYPE and content.get("work_id") == self.work.id:
-                parts.add(int(content.get("part", 0)))
+        parts = tagged_parts(self._client, self.work, channel, thread_ts)
         self._found[where] = parts
         return parts
 

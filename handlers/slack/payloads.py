@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
-from handlers.slack.context import channel_key, command_key, thread_key
+from handlers.slack.context import SlackContext, channel_key, command_key, thread_key
 from handlers.slack.interaction_work import press_key, submission_key
 
 
@@ -97,3 +98,25 @@ class ViewSubmission(BaseModel):
             state_values=(view.get("state") or {}).get("values") or {},
             key=submission_key(view),
         )
+
+
+def queue_press(
+    slack: SlackContext,
+    task: str,
+    press: ButtonPress,
+    *,
+    where: str | None = None,
+    apology: Mapping[str, Any] | None = None,
+    when_done: str | None = None,
+) -> bool:
+    """Store a button press's work (``task`` gets the press) before Slack is acknowledged, keyed on the press;
+    ordered with the other replies in the press's conversation unless ``where`` says otherwise."""
+    return slack.queue_interaction(
+        task,
+        {"press": press.model_dump()},
+        key=press.key,
+        team_id=press.team_id,
+        where=where or press.where,
+        apology=apology,
+        when_done=when_done,
+    )

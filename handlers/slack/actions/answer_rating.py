@@ -14,7 +14,7 @@ from handlers.slack import constants as C
 from handlers.slack.blocks import render_rated_blocks
 from handlers.slack.context import SlackContext
 from handlers.slack.interaction_work import REDACT, InteractionRun, interaction_task
-from handlers.slack.payloads import ButtonPress
+from handlers.slack.payloads import ButtonPress, queue_press
 from handlers.slack.rating_blocks import render_answer_comment_modal, tell_us_more_block
 from workflows.actions import Actions
 from workflows.answer_ratings import rate_answer
@@ -59,14 +59,7 @@ def register(app: App, slack: SlackContext) -> None:
         press = ButtonPress.from_body(body, action)
         # Stored before the acknowledgement; a worker stores the rating and says thanks, once.
         # It names the answer beside who pressed: kept only until done (see interaction_work.REDACT).
-        slack.queue_interaction(
-            "answer_rated",
-            {"press": press.model_dump()},
-            key=press.key,
-            team_id=press.team_id,
-            where=press.where,
-            when_done=REDACT,
-        )
+        queue_press(slack, "answer_rated", press, when_done=REDACT)
         ack()
 
     @app.action(C.action_pattern(C.ANSWER_COMMENT))

@@ -10,7 +10,7 @@ from slack_bolt import Ack, App
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext
 from handlers.slack.interaction_work import InteractionRun, interaction_task
-from handlers.slack.payloads import ButtonPress
+from handlers.slack.payloads import ButtonPress, queue_press
 from workflows.replies import Reply
 
 
@@ -36,12 +36,5 @@ def register(app: App, slack: SlackContext) -> None:
     @app.action(C.action_pattern(*C.CONVERSATION_ACTIONS))
     def press_conversation_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         press = ButtonPress.from_body(body, action)
-        slack.queue_interaction(
-            "conversation_button",
-            {"press": press.model_dump()},
-            key=press.key,
-            team_id=press.team_id,
-            where=press.where,
-            apology={"user": press.user_id},
-        )
+        queue_press(slack, "conversation_button", press, apology={"user": press.user_id})
         ack()

@@ -13,7 +13,7 @@ from handlers.slack import constants as C
 from handlers.slack.context import SlackContext
 from handlers.slack.feedback import open_response_form, service, upload_chart
 from handlers.slack.interaction_work import InteractionRun, interaction_task, rendered
-from handlers.slack.payloads import ButtonPress
+from handlers.slack.payloads import ButtonPress, queue_press
 from workflows.feedback import parse_change_value
 from workflows.replies import Reply, ReplyKind
 
@@ -35,9 +35,7 @@ def register(app: App, slack: SlackContext) -> None:
     @app.action(C.action_pattern(C.FEEDBACK_SHOW_CHART))
     def show_chart(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         press = ButtonPress.from_body(body, action)
-        slack.queue_interaction(
-            "feedback_chart", {"press": press.model_dump()}, key=press.key, team_id=press.team_id, where=press.user_id
-        )
+        queue_press(slack, "feedback_chart", press, where=press.user_id)
         ack()
 
 

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext
 from handlers.slack.interaction_work import InteractionRun, interaction_task, rendered
-from handlers.slack.payloads import ButtonPress
+from handlers.slack.payloads import ButtonPress, queue_press
 from workflows.actions import InsightsActions
 from workflows.guidance_insights import NOT_AN_OWNER
 from workflows.replies import Reply
@@ -62,7 +62,5 @@ def register(app: App, slack: SlackContext) -> None:
     @app.action(C.action_pattern(InsightsActions.SHOW_CHART))
     def show_chart(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         press = ButtonPress.from_body(body, action)
-        slack.queue_interaction(
-            "insights_chart", {"press": press.model_dump()}, key=press.key, team_id=press.team_id, where=press.user_id
-        )
+        queue_press(slack, "insights_chart", press, where=press.user_id)
         ack()

@@ -17,7 +17,7 @@ from handlers.slack import blocks
 from handlers.slack import constants as C
 from handlers.slack.context import SlackContext, command_key
 from handlers.slack.interaction_work import InteractionRun, interaction_task, send_later
-from handlers.slack.payloads import ButtonPress, ViewSubmission
+from handlers.slack.payloads import ButtonPress, ViewSubmission, queue_press
 from workflows.actions import NudgeActions, parse_stage_value
 from workflows.nudge_actions import NudgeButtons
 from workflows.replies import Reply
@@ -85,9 +85,7 @@ def register(app: App, slack: SlackContext) -> None:
     @app.action(C.action_pattern(NudgeActions.SNOOZE))
     def snooze(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         press = ButtonPress.from_body(body, action)
-        slack.queue_interaction(
-            "nudge_snooze", {"press": press.model_dump()}, key=press.key, team_id=press.team_id, where=press.where
-        )
+        queue_press(slack, "nudge_snooze", press)
         ack()
 
     @app.action(C.action_pattern(NudgeActions.REASSIGN))

@@ -15,7 +15,7 @@ from handlers.slack import constants as C
 from handlers.slack.context import SlackContext
 from handlers.slack.home import publish_home
 from handlers.slack.interaction_work import InteractionRun, interaction_task
-from handlers.slack.payloads import ButtonPress
+from handlers.slack.payloads import ButtonPress, queue_press
 from workflows.actions import parse_stage_value
 from workflows.replies import Reply
 
@@ -46,14 +46,7 @@ def register(app: App, slack: SlackContext) -> None:
     @app.action(C.action_pattern(C.REVIEW_STATUS, C.REVIEW_ADVANCE))
     def press_review_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         press = ButtonPress.from_body(body, action)
-        slack.queue_interaction(
-            "review_button",
-            {"press": press.model_dump()},
-            key=press.key,
-            team_id=press.team_id,
-            where=press.where,
-            apology={"user": press.user_id},
-        )
+        queue_press(slack, "review_button", press, apology={"user": press.user_id})
         ack()
 
     @app.action(C.action_pattern(C.REVIEW_ADVANCE_WITH_REASON))
