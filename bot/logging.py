@@ -43,6 +43,7 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)(password|secret|api[_-]?key|token)(['\"]?\s*[:=]\s*['\"]?)[^\s'\",]+"),
 ]
 # Third-party libraries that are chatty at INFO: only their warnings are kept.
+_SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 _NOISY_LIBRARIES = ("chromadb", "httpx", "urllib3", "bm25s", "alembic", "apscheduler")
 
 
@@ -143,5 +144,10 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for server in _SERVER_LOGGERS:
+        # A server started with its own logging set-up gave these loggers their own handlers: ours take over.
+        server_logger = logging.getLogger(server)
+        server_logger.handlers.clear()
+        server_logger.propagate = True
     for noisy in _NOISY_LIBRARIES:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.config
 from collections.abc import Iterator
 
 import pytest
 import structlog
+import uvicorn.config
 
 from bot.logging import configure_logging, scrub
 
@@ -43,6 +45,9 @@ def test_events_are_json_lines_with_their_fields(restore_logging) -> None:
 
 
 def test_third_party_loggers_share_the_format(restore_logging) -> None:
+    # A web server started earlier in the process with its own logging set-up (uvicorn's default) does not keep
+    # its loggers out of the format.
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
     out = io.StringIO()
     configure_logging("INFO", "json", stream=out)
     logging.getLogger("uvicorn.error").warning("Started server process [%d]", 42)
