@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from tests.sources.loopback import LoopbackServer, Reply, Request
+from tests.loopback import LoopbackServer, Reply, Request
 from tests.teams.fakes import FakeEntra
 from tests.teams.pki import TestPKI
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from urllib.parse import urlsplit
 
-from tests.sources.loopback import LoopbackServer, Reply, Request
+from tests.loopback import LoopbackServer, Reply, Request
 
 SERVICES = [
     "parks", "libraries", "leisure centres", "street lighting", "school transport", "home care",

@@ -21,36 +21,21 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import ssl
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.loopback import DROP_CONNECTION, LoopbackServer, Reply, Request
 from tests.teams.pki import TestPKI
 
-Handler = Callable[["Request"], "Answer"]
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body or b"null")
-
-    def form(self) -> dict[str, str]:
-        return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
+Handler = Callable[[Request], "Answer"]
 
 
 @dataclass
@@ -60,64 +45,20 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-# An answer with this status closes the connection without answering (the request was read in full).
-DROP_CONNECTION = 0
-
-
-class HttpsFake:
-    """A threaded HTTPS server on a free loopback port; subclasses answer in :meth:`route`."""
+class HttpsFake(LoopbackServer):
+    """A threaded HTTPS server on a free loopback port; subclasses answer JSON in :meth:`route`."""
 
     def __init__(self, pki: TestPKI) -> None:
-        fake = self
+        super().__init__(pki)
 
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    def respond(self, request: Request) -> Reply:
+        answer = self.route(request)
+        payload = b"" if answer.body is None else json.dumps(answer.body).encode()
+        headers = {"Content-Type": "application/json; charset=utf-8"} if payload else {}
+        return Reply(answer.status, payload, {**answer.headers, **headers})
 
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                request = Request(
-                    self.command,
-                    self.path,
-                    {k.lower(): v for k, v in self.headers.items()},
-                    self.rfile.read(length) if length else b"",
-                )
-                answer = fake.route(request)
-                if answer.status == DROP_CONNECTION:
-                    self.close_connection = True
-                    return
-                payload = b"" if answer.body is None else json.dumps(answer.body).encode()
-                self.send_response(answer.status)
-                for name, value in answer.headers.items():
-                    self.send_header(name, value)
-                if payload:
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _serve
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(pki.cert_file, pki.key_file)
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    @property
-    def base_url(self) -> str:
-        return f"https://127.0.0.1:{self._server.server_address[1]}"
-
-    def route(self, request: Request) -> Answer:
+    def route(self, request: Request) -> Answer:  # type: ignore[override]
         raise NotImplementedError
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 # --- Entra ID -------------------------------------------------------------------------------------

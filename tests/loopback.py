@@ -1,16 +1,19 @@
-"""A threaded loopback HTTP(S) server that answers raw bytes, for the SharePoint and web site fakes.
+"""A threaded loopback HTTP(S) server that answers raw bytes: the one server under every fake platform.
 
-The Teams fakes' server answers JSON only; Graph's file downloads and a web site's pages and
-PDFs need bytes and their own content types, and the web site is plain HTTP.
+The SharePoint and web site fakes answer bytes with their own content types (Graph's file downloads, a web
+site's pages and PDFs; the web site is plain HTTP); the Teams fakes (``tests/teams/fakes.py``) answer JSON over
+HTTPS through :meth:`LoopbackServer.respond`.
 """
 
 from __future__ import annotations
 
+import json
 import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 from tests.teams.pki import TestPKI
 
@@ -22,6 +25,12 @@ class Request:
     headers: dict[str, str]  # names in lower case
     body: bytes
 
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
+
 
 @dataclass
 class Reply:
@@ -30,8 +39,13 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+# A reply with this status closes the connection without answering (the request was read in full).
+DROP_CONNECTION = 0
+
+
 class LoopbackServer:
-    """Answers with :meth:`route`; HTTPS with the test CA's certificate when ``pki`` is given."""
+    """Answers with :meth:`respond` (by default :meth:`route`); HTTPS with the test CA's certificate when ``pki``
+    is given."""
 
     def __init__(self, pki: TestPKI | None = None) -> None:
         fake = self
@@ -47,7 +61,10 @@ class LoopbackServer:
                     {k.lower(): v for k, v in self.headers.items()},
                     self.rfile.read(length) if length else b"",
                 )
-                reply = fake.route(request)
+                reply = fake.respond(request)
+                if reply.status == DROP_CONNECTION:
+                    self.close_connection = True
+                    return
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
@@ -56,7 +73,7 @@ class LoopbackServer:
                 if self.command != "HEAD":
                     self.wfile.write(reply.body)
 
-            do_GET = do_POST = do_HEAD = _serve
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -79,6 +96,9 @@ class LoopbackServer:
     @property
     def base_url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self._server.server_address[1]}"
+
+    def respond(self, request: Request) -> Reply:
+        return self.route(request)
 
     def route(self, request: Request) -> Reply:
         raise NotImplementedError
