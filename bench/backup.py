@@ -18,33 +18,16 @@ import sys
 import tarfile
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pg_schema import throwaway_schema  # noqa: E402
 
 from bench.reviews import seed  # noqa: E402
 from bot.logging import configure_logging  # noqa: E402
 from storage.backup import dump_database, restore_database  # noqa: E402
 from storage.db import open_database  # noqa: E402
-
-
-def _schema_url(base: str, schema: str) -> str:
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    return make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
-
-
-def _drop(base: str, schema: str) -> None:
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    engine.dispose()
 
 
 def run(label: str, source_url: str, target_url: str, reviews: int, work: Path) -> None:
@@ -87,14 +70,9 @@ def main(argv: list[str] | None = None) -> int:
             work / "sqlite",
         )
         if args.postgres:
-            schemas = [f"bench_{uuid.uuid4().hex[:10]}" for _ in range(2)]
-            try:
-                urls = [_schema_url(args.postgres, schema) for schema in schemas]
+            with throwaway_schema(args.postgres) as source, throwaway_schema(args.postgres) as target:
                 (work / "postgres").mkdir()
-                run("PostgreSQL", urls[0], urls[1], args.reviews, work / "postgres")
-            finally:
-                for schema in schemas:
-                    _drop(args.postgres, schema)
+                run("PostgreSQL", source, target, args.reviews, work / "postgres")
     return 0
 
 

@@ -25,22 +25,19 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import create_engine, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
-
 from nudges import NOW, CountingPlatform, seed  # noqa: E402
+from pg_schema import throwaway_schema  # noqa: E402
 
 from bot.logging import configure_logging  # noqa: E402
 from handlers.slack.answers import ANSWER_KIND, SlackAnswerWork, delivery_client  # noqa: E402
@@ -165,17 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         met &= run("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", args)
     if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(args.postgres)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
-            met &= run("PostgreSQL", url.render_as_string(hide_password=False), args)
-        finally:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
+        with throwaway_schema(args.postgres) as url:
+            met &= run("PostgreSQL", url, args)
     else:
         print("\n(PostgreSQL skipped: pass --postgres URL or set TEST_DATABASE_URL)")
     return 0 if met else 1

@@ -28,16 +28,16 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pg_schema import throwaway_schema  # noqa: E402
 
 from bot.logging import configure_logging  # noqa: E402
 from storage.db import Database, open_database  # noqa: E402
@@ -210,17 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         run("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", args.reviews, args.repeat, args.seed)
     if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(args.postgres)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
-            run("PostgreSQL", url.render_as_string(hide_password=False), args.reviews, args.repeat, args.seed)
-        finally:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
+        with throwaway_schema(args.postgres) as url:
+            run("PostgreSQL", url, args.reviews, args.repeat, args.seed)
     else:
         print("\n(PostgreSQL skipped: pass --postgres URL or set TEST_DATABASE_URL)")
     return 0

@@ -27,15 +27,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pg_schema import throwaway_schema  # noqa: E402
 
 from bot.logging import configure_logging  # noqa: E402
 from storage.conversations import SqlConversationStore  # noqa: E402
@@ -317,24 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     if args.postgres:
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(args.postgres)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            url = make_url(args.postgres).update_query_dict({"options": f"-csearch_path={schema}"})
-            all_ok &= run(
-                "PostgreSQL",
-                url.render_as_string(hide_password=False),
-                args.reviews,
-                args.repeat,
-                args.seed,
-                args.freeze,
-            )
-        finally:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
+        with throwaway_schema(args.postgres) as url:
+            all_ok &= run("PostgreSQL", url, args.reviews, args.repeat, args.seed, args.freeze)
     else:
         print("\n(PostgreSQL skipped: pass --postgres URL or set TEST_DATABASE_URL)")
     print(f"\ntarget: every list under {TARGET_MS:.0f} ms at p95 -> {'met' if all_ok else 'NOT met'}")
