@@ -25,7 +25,12 @@ from handlers.services import ChatServices
 from handlers.slack.answers import ANSWER_KIND, SlackAnswerWork, delivery_client, queue_answer
 from handlers.slack.command_work import COMMAND_KIND, SlackCommandWork, queue_command
 from handlers.slack.constants import PLATFORM, THREAD_PLATFORM
-from handlers.slack.interaction_work import INTERACTION_KIND, SlackInteractionWork, queue_interaction
+from handlers.slack.interaction_work import (
+    INTERACTION_KIND,
+    SlackInteractionWork,
+    interaction_dedup_key,
+    queue_interaction,
+)
 from handlers.slack.people import SlackPeople, slack_people_resolver
 from handlers.slack.settings import SlackSettings
 from storage.events import ProcessedEvents
@@ -275,7 +280,7 @@ class SlackContext:
     def already_queued(self, key: str) -> bool:
         """Whether this request's work is already stored: a repeated modal submission must not be checked (and
         acted on) a second time before its acknowledgement."""
-        stored = self.work.queue.stored(f"{PLATFORM}:{key}"[:255])
+        stored = self.work.queue.stored(interaction_dedup_key(key))
         if stored:
             log.info("slack_interaction_duplicate", task="view_submission")
         return stored

@@ -48,6 +48,7 @@ __all__ = [
     "INTERACTION_KIND",
     "InteractionRun",
     "SlackInteractionWork",
+    "interaction_dedup_key",
     "interaction_task",
     "queue_interaction",
     "rendered",
@@ -108,7 +109,12 @@ def queue_interaction(
         "apology": dict(apology) if apology else None,
         "when_done": when_done,
     }
-    return enqueue(INTERACTION_KIND, f"{PLATFORM}:{team_id}:{where}", stored, f"{PLATFORM}:{key}"[:255]) is not None
+    return enqueue(INTERACTION_KIND, f"{PLATFORM}:{team_id}:{where}", stored, interaction_dedup_key(key)) is not None
+
+
+def interaction_dedup_key(key: str) -> str:
+    """The work queue's key for the interaction Slack identifies by ``key``."""
+    return f"{PLATFORM}:{key}"
 
 
 def press_key(body: Mapping[str, Any], action: Mapping[str, Any]) -> str:
