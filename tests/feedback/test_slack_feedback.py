@@ -39,7 +39,7 @@ from tests.feedback.fake_slack_files import FakeSlackWithFiles
 from tests.feedback.helpers import changed_rows, rows_mentioning, snapshot
 from tests.slack.conftest import slack_settings
 from tests.slack.fake_slack import wait_until
-from tests.slack.harness import LoopbackServer, SlackSender, date_picked, text_input, users_select
+from tests.slack.harness import LoopbackServer, SlackSender, buttons_of, date_picked, text_input, users_select
 from workflows.reviews import Actor, ReviewDraft, StageDraft
 
 LEAD, OWNER, HOLDER = "U0FBLEAD01", "U0FBOWNER1", "U0FBHOLDR1"
@@ -115,10 +115,6 @@ def world(
         services.close()
         if schema is not None:
             _drop_schema(schema)
-
-
-def buttons_of(blocks: list[dict]) -> list[dict]:
-    return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
 
 
 def dm_channel(slack_id: str) -> str:

@@ -425,3 +425,22 @@ def option_picked(value: str) -> dict[str, Any]:
 
 def boxes_ticked(*values: str) -> dict[str, Any]:
     return {"value": {"type": "checkboxes", "selected_options": [{"value": v} for v in values]}}
+
+
+# --- reading what the bot posted ------------------------------------------------------------------
+
+
+def buttons_of(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every button (and other element) in a message's actions blocks."""
+    return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def text_of(blocks: list[dict[str, Any]]) -> str:
+    """The text an officer reads in a message's section, header and context blocks."""
+    parts = []
+    for block in blocks:
+        if block["type"] in ("section", "header"):
+            parts.append(block["text"]["text"])
+        elif block["type"] == "context":
+            parts.extend(e.get("text", "") for e in block["elements"])
+    return "\n".join(parts)

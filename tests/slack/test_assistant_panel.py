@@ -21,7 +21,7 @@ from tests.db_fixtures import DATABASE_KINDS
 from tests.identity_scan import assert_ratings_hold_no_identity
 from tests.slack.conftest import ALICE, OWEN, SlackWorld, running_world
 from tests.slack.fake_slack import wait_until
-from tests.slack.harness import text_input
+from tests.slack.harness import text_input, text_of
 
 OWNER_EMAIL = "alice.adams@council.gov.uk"
 NOT_COVERED = "What is the council's policy on parking permits for electric scooters?"
@@ -34,16 +34,6 @@ def world(
     yield from running_world(
         request.param, tmp_path_factory, shared_guidance, "assist", guidance_owners=[OWNER_EMAIL.upper()]
     )
-
-
-def text_of(blocks: list[dict]) -> str:
-    parts = []
-    for block in blocks:
-        if block["type"] in ("section", "header"):
-            parts.append(block["text"]["text"])
-        elif block["type"] == "context":
-            parts.extend(e.get("text", "") for e in block["elements"])
-    return "\n".join(parts)
 
 
 def answer_log(world: SlackWorld) -> AnswerLog:

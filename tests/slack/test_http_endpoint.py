@@ -30,30 +30,18 @@ from tests.slack.harness import (
     LoopbackServer,
     SlackSender,
     boxes_ticked,
+    buttons_of,
     date_picked,
     option_picked,
     sign,
     text_input,
+    text_of,
     user_select,
     users_select,
 )
 from workflows.actions import Actions
 from workflows.replies import Button, Reply
 from workflows.reviews import Actor, ReviewDraft, StageDraft
-
-
-def buttons_of(blocks: list[dict]) -> list[dict]:
-    return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
-
-
-def text_of(blocks: list[dict]) -> str:
-    parts = []
-    for block in blocks:
-        if block["type"] in ("section", "header"):
-            parts.append(block["text"]["text"])
-        elif block["type"] == "context":
-            parts.extend(e.get("text", "") for e in block["elements"])
-    return "\n".join(parts)
 
 
 def people_ids(world) -> dict[str, int]:
