@@ -19,7 +19,7 @@ from storage.work_queue import work_queue_depth
 from tests.feedback.helpers import rows_mentioning
 from tests.slack.fake_slack import wait_until
 from tests.teams import activities as A
-from tests.teams.fakes import Member
+from tests.teams.fakes import Member, card_nodes
 from tests.teams.helpers import chat_of, inputs
 from workflows.reviews import Actor, ReviewDraft, StageDraft
 
@@ -39,20 +39,7 @@ def new_member(teams, name: str) -> Member:
 
 
 def texts(card: dict) -> str:
-    found: list[str] = []
-
-    def walk(node) -> None:  # type: ignore[no-untyped-def]
-        if isinstance(node, dict):
-            if node.get("type") == "TextBlock":
-                found.append(node.get("text", ""))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card)
-    return "\n".join(found)
+    return "\n".join(node.get("text", "") for node in card_nodes(card) if node.get("type") == "TextBlock")
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -36,6 +36,17 @@ from tests.loopback import DROP_CONNECTION, LoopbackServer, Reply, Request
 from tests.teams.pki import TestPKI
 
 Handler = Callable[[Request], "Answer"]
+
+
+def card_nodes(node: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a card (or any JSON), in document order: the card's elements, actions and inputs."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from card_nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from card_nodes(value)
 
 
 @dataclass
@@ -218,20 +229,8 @@ class Posted:
     @property
     def all_text(self) -> str:
         """The message's words, card text blocks included, for assertions."""
-        parts = [self.body.get("text") or ""]
-
-        def walk(node: Any) -> None:
-            if isinstance(node, dict):
-                if node.get("type") == "TextBlock":
-                    parts.append(node.get("text", ""))
-                for value in node.values():
-                    walk(value)
-            elif isinstance(node, list):
-                for value in node:
-                    walk(value)
-
-        walk(self.card)
-        return "\n".join(parts)
+        blocks = [node.get("text", "") for node in card_nodes(self.card) if node.get("type") == "TextBlock"]
+        return "\n".join([self.body.get("text") or "", *blocks])
 
 
 class Accept:

@@ -8,6 +8,7 @@ from typing import Any
 
 from storage.work_queue import work_queue_depth
 from tests.teams import activities as A
+from tests.teams.fakes import card_nodes
 
 
 def chat_of(member) -> str:
@@ -15,20 +16,7 @@ def chat_of(member) -> str:
 
 
 def inputs(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input."):
-                found[node["id"]] = node
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card)
-    return found
+    return {node["id"]: node for node in card_nodes(card) if str(node.get("type", "")).startswith("Input.")}
 
 
 def note_after(card: dict[str, Any], field_id: str) -> dict[str, Any] | None:
@@ -92,17 +80,4 @@ def settled(teams, timeout: float = 20.0) -> None:
 
 def card_buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
     """Every Action.Execute on a card, wherever it sits."""
-    found: list[dict[str, Any]] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Execute":
-                found.append(node)
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(card)
-    return found
+    return [node for node in card_nodes(card) if node.get("type") == "Action.Execute"]
