@@ -8,13 +8,11 @@ the queue when the process dies.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.db_fixtures import TEST_DATABASE_URL, _create_schema, _drop_schema, postgres_url_for_schema
 from tests.slack.fake_slack import FakeSlack, wait_until
 from tests.slack.serve_process import (
     GRACE_SECONDS,
@@ -36,18 +34,6 @@ def fake() -> Iterator[FakeSlack]:
     fake.add_user(ASKER, "Asha Patel", "asha.patel@council.gov.uk")
     yield fake
     fake.stop()
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    if not TEST_DATABASE_URL:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    schema = f"test_restarts_{uuid.uuid4().hex[:10]}"
-    _create_schema(schema)
-    try:
-        yield postgres_url_for_schema(schema)
-    finally:
-        _drop_schema(schema)
 
 
 def _mentions(url: str, channel: str, count: int, prefix: str) -> list[tuple[dict[str, object], str]]:
@@ -129,10 +115,10 @@ def test_sigterm_exits_within_the_grace_period_and_a_restart_answers_the_rest(tm
 
 
 def test_two_replicas_on_one_postgres_database_answer_a_retried_event_once(
-    tmp_path: Path, fake: FakeSlack, postgres_url: str
+    tmp_path: Path, fake: FakeSlack, fresh_postgres_url: str
 ) -> None:
     replicas = [
-        ServeProcess(fake, postgres_url, tmp_path / name, tmp_path, name) for name in ("replica-a", "replica-b")
+        ServeProcess(fake, fresh_postgres_url, tmp_path / name, tmp_path, name) for name in ("replica-a", "replica-b")
     ]
     channel = "C0REPLICAS"
     try:
@@ -147,7 +133,7 @@ def test_two_replicas_on_one_postgres_database_answer_a_retried_event_once(
             assert send_event(first.url, event, event_id).status_code == 200
             assert send_event(retry.url, event, event_id, retry=1).status_code == 200
             sent.append(event)
-        wait_until(lambda: _all_done(postgres_url), timeout=120)
+        wait_until(lambda: _all_done(fresh_postgres_url), timeout=120)
         time.sleep(1)  # a duplicate post, if there were one, would land now
     finally:
         for replica in replicas:
