@@ -312,7 +312,7 @@ class DirectMessageWork:
         ledger = NotificationLedger(self.database, clock=self.clock)
         entry = ledger.get_by_id(int(payload["entry"]))
         if entry is None or entry.status != NotificationStatus.CLAIMED.value or entry.attempts != payload["attempt"]:
-            return _finished(work, queue)  # sent, given up or claimed again since: this copy is out of date
+            return _finished(work)  # sent, given up or claimed again since: this copy is out of date
         sender = str(payload.get("sender") or "message")
         max_attempts = int(payload.get("max_attempts") or 5)
         platform = work.kind.removeprefix(MESSAGE_KIND_PREFIX)
@@ -321,7 +321,7 @@ class DirectMessageWork:
         if person is None or messenger is None or not person.reachable or person.deactivated_at is not None:
             # Left, blocked the assistant or erased since it was queued: nothing to send, for good.
             ledger.give_up(entry.id, f"no_platform: nobody to send to on {platform}", max_attempts)
-            return _finished(work, queue)
+            return _finished(work)
         progress = dict(work.progress)
         skip = int(progress.get("parts", 0))
         if progress.get("sending"):
@@ -343,7 +343,7 @@ class DirectMessageWork:
             log.info(f"{sender}_send_throttled", platform=platform, retry_after=result.retry_after)
             return Later(at, "rate_limited", hold_channel=True, was_attempt=False)
         self._record(ledger, entry, person, platform, result, sender, max_attempts)
-        return _finished(work, queue)
+        return _finished(work)
 
     def _send(self, messenger: Messenger, person: Person, reply: Reply, skip: int, sender: str) -> SendResult:
         try:
@@ -399,7 +399,7 @@ class DirectMessageWork:
         )
 
 
-def _finished(work: ClaimedWork, queue: WorkQueue) -> Outcome:
+def _finished(work: ClaimedWork) -> Outcome:
     """Done, with the message's text dropped from the finished work: the ledger is the record of what was sent,
     and work kept for a week must not keep what it said about people (an erased person included)."""
     return Done(kept={key: value for key, value in work.payload.items() if key != "reply"})
