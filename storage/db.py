@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 from alembic import command
 from alembic.config import Config
@@ -22,6 +23,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 from sqlalchemy import event as sa_event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
@@ -51,6 +53,11 @@ class Database:
     @property
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
+
+    def insert(self, table: sa.TableClause) -> sqlite.Insert | postgresql.Insert:
+        """An INSERT into ``table`` that can say what to do on a conflict (``ON CONFLICT``), on SQLite or
+        PostgreSQL."""
+        return (postgresql.insert if self.is_postgres else sqlite.insert)(table)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -15,7 +15,6 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Column, Field
 
@@ -76,7 +75,7 @@ class ProcessedEvents:
         dialect = self._database.dialect
         with self._write_lock, self._database.engine.begin() as connection:
             if dialect in ("sqlite", "postgresql"):
-                insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(_table).values(**values)
+                insert = self._database.insert(_table).values(**values)
                 # RETURNING rather than rowcount: drivers disagree on rowcount for a skipped conflict.
                 statement = insert.on_conflict_do_nothing(index_elements=["platform", "event_id"]).returning(
                     _table.c.id
@@ -96,7 +95,7 @@ class ProcessedEvents:
         dialect = self._database.dialect
         with self._write_lock, self._database.engine.begin() as connection:
             if dialect in ("sqlite", "postgresql"):
-                insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(_table).values(**values)
+                insert = self._database.insert(_table).values(**values)
                 connection.execute(
                     insert.on_conflict_do_update(
                         index_elements=["platform", "event_id"], set_={"received_at": values["received_at"]}

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Column, Field
 
 from storage.base import StorageModel, UtcDateTime, json_column, utc_now
@@ -201,9 +200,7 @@ class GuidanceRepository:
     def _insert_ignore(
         self, connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], keys: list[str]
     ) -> None:
-        dialect = self._database.dialect
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        connection.execute(insert.on_conflict_do_nothing(index_elements=keys), rows)
+        connection.execute(self._database.insert(table).on_conflict_do_nothing(index_elements=keys), rows)
 
     # ------------------------------------------------------------------- roots
     def roots(self) -> list[RootRow]:

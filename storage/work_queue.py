@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Column, Field
 
 from storage.base import StorageModel, UtcDateTime, json_column, utc_now
@@ -109,6 +109,20 @@ def _write_lock(database: Database) -> AbstractContextManager[Any]:
         return _sqlite_locks.setdefault(url, threading.Lock())
 
 
+def _new_row(kind: str, channel_key: str, payload: Any, dedup_key: str, now: datetime) -> dict[str, Any]:
+    """A new piece of work, ready now (``payload`` as the statement takes it: a mapping or JSON text)."""
+    return {
+        "kind": kind,
+        "channel_key": channel_key[:MAX_KEY],
+        "payload": payload,
+        "state": WorkState.READY.value,
+        "attempts": 0,
+        "not_before": now,
+        "dedup_key": dedup_key[:MAX_KEY],
+        "created_at": now,
+    }
+
+
 @dataclass(frozen=True)
 class ClaimedWork:
     id: int
@@ -139,18 +153,8 @@ class WorkQueue:
         One statement, so it fits inside a platform's acknowledgement budget, and two processes racing with
         the same retried event cannot both add it.
         """
-        now = self._clock()
-        values = {
-            "kind": kind,
-            "channel_key": channel_key[:MAX_KEY],
-            "payload": dict(payload),
-            "state": WorkState.READY.value,
-            "attempts": 0,
-            "not_before": now,
-            "dedup_key": dedup_key[:MAX_KEY],
-            "created_at": now,
-        }
-        insert = (sqlite.insert if self._database.dialect == "sqlite" else postgresql.insert)(_table).values(**values)
+        values = _new_row(kind, channel_key, dict(payload), dedup_key, self._clock())
+        insert = self._database.insert(_table).values(**values)
         # RETURNING rather than rowcount: drivers disagree on rowcount for a skipped conflict.
         statement = insert.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_table.c.id)
         with self._lock, self._database.engine.begin() as connection:
@@ -178,22 +182,12 @@ class WorkQueue:
         if not items:
             return
         now = self._clock()
-        state = WorkState.READY.value
         rows = [
-            {
-                "kind": kind,
-                "channel_key": channel_key[:MAX_KEY],
-                # Written as JSON here, once: thousands of rows go through one statement.
-                "payload": json.dumps(payload, separators=(",", ":")),
-                "state": state,
-                "attempts": 0,
-                "not_before": now,
-                "dedup_key": dedup_key[:MAX_KEY],
-                "created_at": now,
-            }
+            # The payload written as JSON here, once: thousands of rows go through one statement.
+            _new_row(kind, channel_key, json.dumps(payload, separators=(",", ":")), dedup_key, now)
             for kind, channel_key, payload, dedup_key in items
         ]
-        insert = (sqlite.insert if self._database.dialect == "sqlite" else postgresql.insert)(_bulk)
+        insert = self._database.insert(_bulk)
         if revive_finished:
             statement = insert.on_conflict_do_update(
                 index_elements=["dedup_key"],
