@@ -186,7 +186,7 @@ class SlackAnswerWork:
             status = error.response.status_code
             code = str(error.response.get("error") or "")
             if status == 429 or code == "ratelimited":
-                wait = _retry_after(error)
+                wait = retry_after_seconds(getattr(error.response, "headers", {}) or {})
                 return Later(utc_now() + timedelta(seconds=wait), "rate_limited", hold_channel=True, was_attempt=False)
             if status >= 500 or code in RETRYABLE_ERRORS:
                 log.warning("slack_post_uncertain", work_id=work.id, part=part, status=status, error=code)
@@ -233,12 +233,12 @@ def tagged_parts(client: WebClient, work: ClaimedWork, channel: str, thread_ts: 
     return parts
 
 
-def _retry_after(error: SlackApiError) -> float:
-    headers = getattr(error.response, "headers", {}) or {}
+def retry_after_seconds(headers: Mapping[str, Any]) -> float:
+    """How long Slack asked to wait (its ``Retry-After``), at least a second."""
     value = headers.get("Retry-After") or headers.get("retry-after")
     if isinstance(value, list):
         value = value[0] if value else None
     try:
         return max(1.0, float(value)) if value is not None else 1.0
-    except ValueError:
+    except (TypeError, ValueError):
         return 1.0

@@ -19,21 +19,23 @@ the operator.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 import httpx
 import structlog
 
-from handlers.slack.answers import work_out_messages
+from handlers.slack.answers import retry_after_seconds, work_out_messages
 from handlers.slack.constants import PLATFORM
 from storage.base import utc_now
 from storage.work_queue import ClaimedWork, WorkQueue
 from workflows.replies import Reply
 from workflows.work_runner import KEEP_ONLY_THE_KEY, Done, GiveUp, Later, Outcome, retry_delay
 
-__all__ = ["COMMAND_KIND", "SlackCommandWork", "queue_command"]
+__all__ = ["COMMAND_KIND", "ResponseOutcome", "ResponseResult", "SlackCommandWork", "post_response", "queue_command"]
 
 log = structlog.get_logger(__name__)
 
@@ -108,29 +110,51 @@ class SlackCommandWork:
     def _post(self, work: ClaimedWork, url: str, part: int, message: dict[str, Any]) -> str | Outcome:
         """Post one part: "posted", "unknown" (Slack may have it), or what to do with the work."""
         body = {**message, "response_type": "ephemeral", "replace_original": False}
-        try:
-            response = self._http.post(url, json=body)
-        except httpx.ConnectError as error:  # nothing reached Slack: safe to try again
-            log.warning("slack_command_post_failed", work_id=work.id, part=part, error=type(error).__name__)
-            return Later(utc_now() + retry_delay(work.attempts), "connect_failed")
-        except httpx.HTTPError as error:  # sent, but no answer: Slack may have shown it
-            log.warning("slack_command_part_unconfirmed", work_id=work.id, part=part, reason=type(error).__name__)
+        result = post_response(self._http, url, body)
+        fields: dict[str, Any] = {"work_id": work.id, "part": part, "reason": result.reason}
+        if result.outcome is ResponseOutcome.RETRY:
+            log.warning("slack_command_post_failed", **fields)
+            return Later(utc_now() + retry_delay(work.attempts), result.reason)
+        if result.outcome is ResponseOutcome.UNKNOWN:
+            log.warning("slack_command_part_unconfirmed", **fields)
             return "unknown"
-        if response.status_code == 429:
-            wait = _retry_after(response)
-            return Later(utc_now() + timedelta(seconds=wait), "rate_limited", hold_channel=True, was_attempt=False)
-        if response.status_code >= 500:
-            log.warning("slack_command_post_failed", work_id=work.id, part=part, status=response.status_code)
-            return Later(utc_now() + retry_delay(work.attempts), "server_error")
-        if response.status_code >= 400:
-            # Expired (a response_url lasts 30 minutes) or refused: trying again cannot help.
-            log.error("slack_command_post_refused", work_id=work.id, part=part, status=response.status_code)
-            return GiveUp(f"slack refused the response: {response.status_code}")
+        if result.outcome is ResponseOutcome.WAIT:
+            at = utc_now() + timedelta(seconds=result.wait)
+            return Later(at, "rate_limited", hold_channel=True, was_attempt=False)
+        if result.outcome is ResponseOutcome.REFUSED:
+            log.error("slack_command_post_refused", **fields)
+            return GiveUp(f"slack refused the response: {result.reason}")
         return "posted"
 
 
-def _retry_after(response: httpx.Response) -> float:
+class ResponseOutcome(StrEnum):
+    POSTED = "posted"
+    UNKNOWN = "unknown"  # sent, but no answer: Slack may have shown it
+    RETRY = "retry"  # Slack did not take it (nothing reached it, or a 5xx): safe to try again
+    WAIT = "wait"  # rate-limited: try again after ``wait`` seconds
+    REFUSED = "refused"  # expired (a response_url lasts 30 minutes) or refused: trying again cannot help
+
+
+@dataclass(frozen=True)
+class ResponseResult:
+    outcome: ResponseOutcome
+    reason: str = ""
+    wait: float = 0.0
+
+
+def post_response(http: httpx.Client, url: str, body: Mapping[str, Any]) -> ResponseResult:
+    """POST one message to a ``response_url`` (which cannot be looked up afterwards) and say what became of it."""
     try:
-        return max(1.0, float(response.headers.get("Retry-After", "1")))
-    except ValueError:
-        return 1.0
+        response = http.post(url, json=dict(body))
+    except httpx.ConnectError as error:
+        return ResponseResult(ResponseOutcome.RETRY, f"connect_failed: {type(error).__name__}")
+    except httpx.HTTPError as error:
+        return ResponseResult(ResponseOutcome.UNKNOWN, type(error).__name__)
+    status = response.status_code
+    if status == 429:
+        return ResponseResult(ResponseOutcome.WAIT, "rate_limited", retry_after_seconds(response.headers))
+    if status >= 500:
+        return ResponseResult(ResponseOutcome.RETRY, f"server_error: {status}")
+    if status >= 400:
+        return ResponseResult(ResponseOutcome.REFUSED, str(status))
+    return ResponseResult(ResponseOutcome.POSTED)

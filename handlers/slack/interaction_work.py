@@ -37,7 +37,8 @@ import structlog
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers.slack.answers import RETRYABLE_ERRORS, SORRY, post_tagged, rendered, tagged_parts
+from handlers.slack.answers import RETRYABLE_ERRORS, SORRY, post_tagged, rendered, retry_after_seconds, tagged_parts
+from handlers.slack.command_work import ResponseOutcome, post_response
 from handlers.slack.constants import PLATFORM
 from storage.base import utc_now
 from storage.work_queue import ClaimedWork, WorkQueue
@@ -300,7 +301,7 @@ class InteractionRun(Generic[SlackParts]):
     def _wait_out(self, error: SlackApiError) -> None:
         self._progress["sending"] = None
         self._save()
-        wait = _retry_after(getattr(error.response, "headers", {}) or {})
+        wait = retry_after_seconds(getattr(error.response, "headers", {}) or {})
         later = Later(utc_now() + timedelta(seconds=wait), "rate_limited", hold_channel=True, was_attempt=False)
         raise _Stop(later)
 
@@ -335,31 +336,22 @@ class InteractionRun(Generic[SlackParts]):
             return
         self._progress["sending"] = part
         self._save()
-        try:
-            response = self._http.post(url, json=dict(body))
-        except httpx.ConnectError as error:  # nothing reached Slack: safe to try again
-            log.warning("slack_interaction_response_failed", work_id=self.work.id, part=part, error=str(error)[:100])
-            self._progress["sending"] = None
-            self._save()
-            raise _Stop(Later(utc_now() + retry_delay(self.work.attempts), "connect_failed")) from error
-        except httpx.HTTPError as error:  # sent, but no answer: Slack may have shown it
-            what = type(error).__name__
-            log.warning("slack_interaction_part_unconfirmed", work_id=self.work.id, part=part, what=what)
+        result = post_response(self._http, url, body)
+        if result.outcome is ResponseOutcome.UNKNOWN:
+            log.warning("slack_interaction_part_unconfirmed", work_id=self.work.id, part=part, what=result.reason)
             self._mark(part, "unknown")
             return
-        if response.status_code == 429:
+        if result.outcome is ResponseOutcome.REFUSED:
+            raise RuntimeError(f"slack refused the response: {result.reason}")
+        if result.outcome is not ResponseOutcome.POSTED:
+            # Slack did not take it: try again later, or after its Retry-After.
+            log.warning("slack_interaction_response_failed", work_id=self.work.id, part=part, reason=result.reason)
             self._progress["sending"] = None
             self._save()
-            wait = _retry_after(response.headers)
-            at = utc_now() + timedelta(seconds=wait)
-            raise _Stop(Later(at, "rate_limited", hold_channel=True, was_attempt=False))
-        if response.status_code >= 500:
-            self._progress["sending"] = None
-            self._save()
-            raise _Stop(Later(utc_now() + retry_delay(self.work.attempts), "server_error"))
-        if response.status_code >= 400:
-            # Expired (a response_url lasts 30 minutes) or refused: trying again cannot help.
-            raise RuntimeError(f"slack refused the response: {response.status_code}")
+            if result.outcome is ResponseOutcome.WAIT:
+                at = utc_now() + timedelta(seconds=result.wait)
+                raise _Stop(Later(at, "rate_limited", hold_channel=True, was_attempt=False))
+            raise _Stop(Later(utc_now() + retry_delay(self.work.attempts), result.reason))
         self._mark(part, "done")
 
     def send(self, to: Mapping[str, Any], messages: Sequence[Mapping[str, Any]], *, part: int | None = None) -> None:
@@ -448,13 +440,3 @@ class SlackInteractionWork:
             except Exception as apology_error:  # noqa: BLE001 - Slack itself may be what failed
                 log.warning("slack_apology_failed", work_id=work.id, task=name, error=type(apology_error).__name__)
         return GiveUp(f"{name}: {detail}", kept={"task": name} if work.payload.get("when_done") else None)
-
-
-def _retry_after(headers: Mapping[str, Any]) -> float:
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    if isinstance(value, list):
-        value = value[0] if value else None
-    try:
-        return max(1.0, float(value)) if value is not None else 1.0
-    except (TypeError, ValueError):
-        return 1.0
